@@ -1,0 +1,31 @@
+/**
+ * @sealsig/core: end-to-end encrypted WebRTC signaling over any untrusted transport.
+ * The specification is docs/PROTOCOL.md; section numbers in comments refer to it.
+ */
+export { joinSession, Session } from './session.js';
+export type {
+  Identity,
+  IceCandidate,
+  LeaveReason,
+  PeerInfo,
+  SessionDescription,
+  SessionEvents,
+  SessionOptions,
+  SessionStats,
+} from './session.js';
+export { SealsigError, ErrorCodes, isSealsigError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export type { FrameHandler, Transport, TransportState, Unsubscribe } from './transport.js';
+export { createMemoryNetwork, MemoryNetwork, passThrough, randomFaults } from './memory-transport.js';
+export type { Adversary, Delivery, FaultOptions, MemoryTransportOptions, Packet } from './memory-transport.js';
+export { createSessionId, deriveSession, deriveEpochKeys, memberIdOf, kdf, Labels } from './kdf.js';
+export { decodeFrame, encodeFrame, encodeHeader, FrameKind, PROTOCOL_VERSION, SUITE_V1, DEFAULT_MAX_FRAME_BYTES } from './envelope.js';
+export type { DecodedFrame, Header } from './envelope.js';
+export { sealBroadcast, openBroadcast, verifyBroadcast, BroadcastType } from './broadcast.js';
+export { ChannelKeys, DirectType, NOISE_PROTOCOL_NAME, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame } from './pairwise.js';
+export { ReplayWindow, DEFAULT_REPLAY_WINDOW } from './replay.js';
+export { pad, unpad, paddedLength, padme } from './padding.js';
+export { ready, ed25519KeyPair, x25519KeyPair } from './sodium.js';
+export type { KeyPair } from './sodium.js';
+export { toBase64Url, fromBase64Url } from './bytes.js';
+export * from './noise/index.js';

@@ -1,0 +1,92 @@
+/**
+ * Session ids and the key schedule (docs/PROTOCOL.md §3).
+ *
+ *   KDF(key, label, info, L) = BLAKE2b-L(key = key, message = UTF8(label) || 0x00 || info)
+ *
+ *   root        = KDF(sid, "sealsig/v1/root", factor, 32)        factor = b"" in v1 (second-factor slot)
+ *   route tag   = KDF(root, "sealsig/v1/route", b"", 16)          topic = base64url(route tag)
+ *   id key      = KDF(root, "sealsig/v1/member-id", b"", 32)
+ *   room key 0  = KDF(root, "sealsig/v1/room-key", u32be(0), 32)
+ *   per epoch:  broadcast key = KDF(room key, "sealsig/v1/broadcast", b"", 32)
+ *               noise psk     = KDF(room key, "sealsig/v1/noise-psk", b"", 32)
+ *   member id   = BLAKE2b-16(key = id key, message = Ed25519 public key)
+ */
+import { concatBytes, fromBase64Url, toBase64Url, u32be, utf8 } from './bytes.js';
+import { fail } from './errors.js';
+import { blake2b, memzero, randomBytes } from './sodium.js';
+
+export const SESSION_ID_BYTES = 16;
+export const ROUTE_TAG_BYTES = 16;
+export const MEMBER_ID_BYTES = 16;
+const MAX_SESSION_ID_BYTES = 64; // the largest BLAKE2b key
+
+export const Labels = {
+  root: 'sealsig/v1/root',
+  route: 'sealsig/v1/route',
+  memberId: 'sealsig/v1/member-id',
+  roomKey: 'sealsig/v1/room-key',
+  broadcast: 'sealsig/v1/broadcast',
+  noisePsk: 'sealsig/v1/noise-psk',
+} as const;
+
+/** §3.1 KDF: BLAKE2b keyed with `key`, over the label, a zero byte, then `info`. */
+export function kdf(key: Uint8Array, label: string, info: Uint8Array, outLen: number): Uint8Array {
+  return blake2b(outLen, concatBytes(utf8(label), new Uint8Array(1), info), key);
+}
+
+/** §3.2 A new session id: 128 random bits, base64url without padding (22 characters). */
+export function createSessionId(): string {
+  return toBase64Url(randomBytes(SESSION_ID_BYTES));
+}
+
+/** §3.2 Decodes a session id; refuses anything but 16..64 bytes of canonical base64url. */
+export function parseSessionId(sessionId: string): Uint8Array {
+  if (typeof sessionId !== 'string') throw fail('E_INVALID_ARGUMENT', 'session id must be a string');
+  const bytes = fromBase64Url(sessionId);
+  if (bytes === undefined) throw fail('E_INVALID_ARGUMENT', 'session id is not canonical base64url');
+  if (bytes.length < SESSION_ID_BYTES || bytes.length > MAX_SESSION_ID_BYTES) {
+    throw fail('E_INVALID_ARGUMENT', `session id must hold ${SESSION_ID_BYTES} to ${MAX_SESSION_ID_BYTES} bytes`);
+  }
+  return bytes;
+}
+
+export interface SessionSecrets {
+  /** Public: what the transport sees. */
+  routeTag: Uint8Array;
+  topic: string;
+  /** Secret: keys member ids. */
+  memberIdKey: Uint8Array;
+  /** Secret: the room key of epoch 0. */
+  roomKey0: Uint8Array;
+}
+
+/** §3.3 Everything a member derives from the session id. The root key is erased before returning. */
+export function deriveSession(sessionId: string, factor: Uint8Array = new Uint8Array(0)): SessionSecrets {
+  const sid = parseSessionId(sessionId);
+  const root = kdf(sid, Labels.root, factor, 32);
+  const routeTag = kdf(root, Labels.route, new Uint8Array(0), ROUTE_TAG_BYTES);
+  const memberIdKey = kdf(root, Labels.memberId, new Uint8Array(0), 32);
+  const roomKey0 = kdf(root, Labels.roomKey, u32be(0), 32);
+  memzero(sid, root);
+  return { routeTag, topic: toBase64Url(routeTag), memberIdKey, roomKey0 };
+}
+
+export interface EpochKeys {
+  epoch: number;
+  broadcastKey: Uint8Array;
+  psk: Uint8Array;
+}
+
+/** §3.4 The keys of one epoch, from its room key. */
+export function deriveEpochKeys(epoch: number, roomKey: Uint8Array): EpochKeys {
+  return {
+    epoch,
+    broadcastKey: kdf(roomKey, Labels.broadcast, new Uint8Array(0), 32),
+    psk: kdf(roomKey, Labels.noisePsk, new Uint8Array(0), 32),
+  };
+}
+
+/** §3.5 A member id: the keyed hash of its Ed25519 public key (unlinkable across sessions). */
+export function memberIdOf(memberIdKey: Uint8Array, signingPublicKey: Uint8Array): Uint8Array {
+  return blake2b(MEMBER_ID_BYTES, signingPublicKey, memberIdKey);
+}

@@ -1,0 +1,199 @@
+/**
+ * An in-memory network for tests and demos, with an adversary in the middle (docs/ADAPTERS.md §4).
+ *
+ * Every published frame is recorded in `network.log` and passed to the adversary, which decides what each
+ * subscriber of the topic receives and when: deliver, drop, duplicate, delay (and so reorder), or tamper.
+ * `inject` and `replay` put arbitrary or recorded frames on a topic, as a hostile relay would.
+ */
+import { fail } from './errors.js';
+import type { FrameHandler, Transport, TransportState, Unsubscribe } from './transport.js';
+
+export interface Packet {
+  /** Position in network.log. */
+  readonly seq: number;
+  readonly topic: string;
+  readonly frame: Uint8Array;
+  /** Which transport published it (its index), or -1 for injected frames. */
+  readonly from: number;
+}
+
+/** One delivery chosen by the adversary: this frame (possibly modified), after `delayMs` (0: next microtask). */
+export interface Delivery {
+  frame: Uint8Array;
+  delayMs?: number;
+}
+
+/** Decides the deliveries of one packet to one subscriber. Return [] to drop it. */
+export type Adversary = (packet: Packet, subscriber: number) => Delivery[];
+
+export const passThrough: Adversary = (p) => [{ frame: p.frame }];
+
+export interface FaultOptions {
+  /** Probability of dropping a delivery. */
+  drop?: number;
+  /** Probability of delivering it twice. */
+  duplicate?: number;
+  /** Each delivery is delayed by a uniform time in [0, maxDelayMs], which reorders them. */
+  maxDelayMs?: number;
+  /** Seed for the deterministic PRNG (mulberry32). */
+  seed?: number;
+}
+
+/** A seeded adversary that drops, duplicates and delays at random (deterministic for a seed). */
+export function randomFaults(opts: FaultOptions): Adversary {
+  let s = (opts.seed ?? 1) >>> 0;
+  const rand = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const delay = () => Math.floor(rand() * ((opts.maxDelayMs ?? 0) + 1));
+  return (p) => {
+    if (rand() < (opts.drop ?? 0)) return [];
+    const out: Delivery[] = [{ frame: p.frame, delayMs: delay() }];
+    if (rand() < (opts.duplicate ?? 0)) out.push({ frame: p.frame, delayMs: delay() });
+    return out;
+  };
+}
+
+export interface MemoryTransportOptions {
+  maxFrameBytes?: number;
+  /** Whether a transport receives its own frames (default true, like most pub/sub services). */
+  selfEcho?: boolean;
+}
+
+interface Subscription {
+  topic: string;
+  owner: number;
+  onFrame: FrameHandler;
+}
+
+export class MemoryNetwork {
+  readonly log: Packet[] = [];
+  adversary: Adversary = passThrough;
+  #subs = new Set<Subscription>();
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #transports = 0;
+
+  /** A new transport attached to this network. */
+  connect(opts: MemoryTransportOptions = {}): Transport {
+    return new MemoryTransport(this, this.#transports++, opts);
+  }
+
+  /** Delivers an arbitrary frame to every subscriber of the topic, as a hostile relay could. */
+  inject(topic: string, frame: Uint8Array): void {
+    this.route({ seq: this.log.length, topic, frame, from: -1 }, false);
+  }
+
+  /** Delivers a recorded frame again (to everyone, its publisher included). */
+  replay(seq: number): void {
+    const p = this.log[seq];
+    if (p === undefined) throw new RangeError(`no packet ${seq}`);
+    this.route({ ...p, from: -1 }, false);
+  }
+
+  /** Waits until every delayed delivery has run. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 1000 && this.#timers.size > 0; i++) await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, 0));
+  }
+
+  /** @internal */
+  add(sub: Subscription): void {
+    this.#subs.add(sub);
+  }
+  /** @internal */
+  remove(sub: Subscription): void {
+    this.#subs.delete(sub);
+  }
+
+  /** @internal */
+  publish(topic: string, frame: Uint8Array, from: number, selfEcho: boolean): void {
+    const packet: Packet = { seq: this.log.length, topic, frame: frame.slice(), from };
+    this.log.push(packet);
+    this.route(packet, !selfEcho);
+  }
+
+  private route(packet: Packet, skipSelf: boolean): void {
+    for (const sub of this.#subs) {
+      if (sub.topic !== packet.topic || (skipSelf && sub.owner === packet.from)) continue;
+      for (const d of this.adversary(packet, sub.owner)) {
+        const copy = d.frame.slice(); // each subscriber gets its own bytes
+        const deliver = () => {
+          if (this.#subs.has(sub)) sub.onFrame(copy);
+        };
+        if (!d.delayMs) queueMicrotask(deliver);
+        else {
+          const t = setTimeout(() => {
+            this.#timers.delete(t);
+            deliver();
+          }, d.delayMs);
+          this.#timers.add(t);
+        }
+      }
+    }
+  }
+}
+
+class MemoryTransport implements Transport {
+  readonly maxFrameBytes: number;
+  #state: TransportState = 'open';
+  #listeners = new Set<(s: TransportState) => void>();
+  #subs = new Set<Subscription>();
+
+  constructor(
+    private readonly network: MemoryNetwork,
+    private readonly index: number,
+    private readonly opts: MemoryTransportOptions,
+  ) {
+    this.maxFrameBytes = opts.maxFrameBytes ?? 1024 * 1024;
+  }
+
+  get state(): TransportState {
+    return this.#state;
+  }
+
+  async subscribe(topic: string, onFrame: FrameHandler): Promise<Unsubscribe> {
+    this.assertOpen();
+    if (typeof topic !== 'string' || topic.length === 0) throw fail('E_INVALID_ARGUMENT', 'topic must be a non-empty string');
+    if (typeof onFrame !== 'function') throw fail('E_INVALID_ARGUMENT', 'onFrame must be a function');
+    const sub: Subscription = { topic, owner: this.index, onFrame };
+    this.#subs.add(sub);
+    this.network.add(sub);
+    return async () => {
+      this.#subs.delete(sub);
+      this.network.remove(sub);
+    };
+  }
+
+  async publish(topic: string, frame: Uint8Array): Promise<void> {
+    this.assertOpen();
+    if (!(frame instanceof Uint8Array)) throw fail('E_INVALID_ARGUMENT', 'frame must be a Uint8Array');
+    if (frame.length > this.maxFrameBytes) throw fail('E_FRAME_TOO_LARGE', `frame exceeds ${this.maxFrameBytes} bytes`);
+    this.network.publish(topic, frame, this.index, this.opts.selfEcho ?? true);
+  }
+
+  onStateChange(listener: (s: TransportState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    for (const sub of this.#subs) this.network.remove(sub);
+    this.#subs.clear();
+    this.#state = 'closed';
+    for (const l of this.#listeners) l('closed');
+    this.#listeners.clear();
+  }
+
+  private assertOpen(): void {
+    if (this.#state === 'closed') throw fail('E_CLOSED', 'transport is closed');
+  }
+}
+
+export function createMemoryNetwork(): MemoryNetwork {
+  return new MemoryNetwork();
+}

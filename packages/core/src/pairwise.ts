@@ -1,0 +1,114 @@
+/**
+ * Pairwise channels (docs/PROTOCOL.md §7): Noise_KKpsk0_25519_ChaChaPoly_BLAKE2b between two member
+ * instances, with the epoch's PSK and the session binding in the prologue, then explicit-nonce transport
+ * messages (the header counter is the ChaChaPoly nonce, Noise §11.4) checked by a replay window.
+ *
+ * This module holds the frame-level pieces; the state machine (who initiates, retries, queues) lives in
+ * session.ts.
+ */
+import { concatBytes, equalBytes, utf8 } from './bytes.js';
+import { decodeContent, encodeContent } from './codec.js';
+import { encodeFrame, encodeHeader, type DecodedFrame, type Header } from './envelope.js';
+import { fail } from './errors.js';
+import { CipherState, HandshakeState } from './noise/index.js';
+import { pad, unpad } from './padding.js';
+import { ReplayWindow } from './replay.js';
+import type { KeyPair } from './sodium.js';
+
+export const NOISE_PATTERN = 'KKpsk0';
+export const NOISE_PROTOCOL_NAME = 'Noise_KKpsk0_25519_ChaChaPoly_BLAKE2b';
+const PROLOGUE_LABEL = utf8('sealsig/v1/pairwise');
+
+/** Direct message types (§7.4). */
+export const DirectType = { confirm: 0, app: 1, description: 2, candidate: 3 } as const;
+
+export interface Endpoint {
+  id: Uint8Array;
+  instance: Uint8Array;
+}
+
+/** §7.1 prologue = "sealsig/v1/pairwise" || route || initiator id || instance || responder id || instance. */
+export function pairwisePrologue(route: Uint8Array, initiator: Endpoint, responder: Endpoint): Uint8Array {
+  return concatBytes(PROLOGUE_LABEL, route, initiator.id, initiator.instance, responder.id, responder.instance);
+}
+
+export interface HandshakeParams {
+  initiator: boolean;
+  prologue: Uint8Array;
+  s: KeyPair;
+  rs: Uint8Array;
+  psk: Uint8Array;
+  /** Fixed ephemeral, for test vectors only. */
+  e?: KeyPair;
+}
+
+export function newHandshake(p: HandshakeParams): HandshakeState {
+  return HandshakeState.initialize({
+    pattern: NOISE_PATTERN,
+    initiator: p.initiator,
+    prologue: p.prologue,
+    s: p.s,
+    rs: p.rs,
+    psks: [p.psk],
+    ...(p.e ? { e: p.e } : {}),
+  });
+}
+
+/**
+ * §7.2 Writes a handshake frame. The Noise payload is the frame's own header bytes, so the handshake
+ * authenticates the header (timestamp, instance, epoch) that travels in clear.
+ */
+export function writeHandshakeFrame(hs: HandshakeState, header: Header): { frame: Uint8Array; split?: [CipherState, CipherState] } {
+  const ad = encodeHeader(header);
+  const { message, split } = hs.writeMessage(ad);
+  return { frame: encodeFrame(ad, message), ...(split ? { split } : {}) };
+}
+
+/** §7.2 Reads a handshake frame; the decrypted payload must equal the header bytes. */
+export function readHandshakeFrame(hs: HandshakeState, frame: DecodedFrame): { split?: [CipherState, CipherState] } {
+  const { payload, split } = hs.readMessage(frame.body);
+  if (!equalBytes(payload, frame.ad)) throw fail('E_AUTH_FAILED', 'handshake payload does not match the frame header');
+  return split ? { split } : {};
+}
+
+/** The transport keys of an established channel, one direction each. */
+export class ChannelKeys {
+  #send: CipherState;
+  #recv: CipherState;
+  #sendCounter = 0;
+  readonly window = new ReplayWindow();
+
+  constructor(send: CipherState, recv: CipherState) {
+    this.#send = send;
+    this.#recv = recv;
+  }
+
+  /** The counter the next sealed message will carry. */
+  nextCounter(): number {
+    return this.#sendCounter;
+  }
+
+  /** §7.3 Seals a direct message; the header's counter must be nextCounter(). */
+  seal(header: Header, type: number, payload: unknown): Uint8Array {
+    if (header.counter !== this.#sendCounter) throw fail('E_INVALID_ARGUMENT', 'counter out of sequence');
+    const ad = encodeHeader(header);
+    const body = this.#send.encryptWithNonce(header.counter, ad, pad(encodeContent(type, payload)));
+    this.#sendCounter++;
+    return encodeFrame(ad, body);
+  }
+
+  /** §7.3 Opens a direct message: window check, decryption, then window update (RFC 4303 §3.4.3). */
+  open(frame: DecodedFrame): { type: number; payload: unknown } {
+    const n = frame.header.counter;
+    const verdict = this.window.check(n);
+    if (verdict !== 'ok') throw fail('E_REPLAY', `counter ${n} is ${verdict}`);
+    const padded = this.#recv.decryptWithNonce(n, frame.ad, frame.body);
+    this.window.accept(n);
+    return decodeContent(unpad(padded));
+  }
+
+  destroy(): void {
+    this.#send.destroy();
+    this.#recv.destroy();
+  }
+}

@@ -1,0 +1,795 @@
+/**
+ * A member's view of one session (docs/PROTOCOL.md §8): presence, room broadcasts, pairwise channels,
+ * freshness and replay rules, epochs. Every secret lives in a #private field of Session or in objects only
+ * Session holds; close() erases them.
+ */
+import { equalBytes, toBase64Url, toHex } from './bytes.js';
+import { BroadcastType, openBroadcast, sealBroadcast, verifyBroadcast, type OpenedBroadcast } from './broadcast.js';
+import { encodeContent } from './codec.js';
+import { Emitter } from './emitter.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameKind, INSTANCE_BYTES, PROTOCOL_VERSION, SUITE_V1, decodeFrame, type DecodedFrame, type Header } from './envelope.js';
+import { SealsigError, fail, type ErrorCode } from './errors.js';
+import { deriveEpochKeys, deriveSession, memberIdOf, type EpochKeys } from './kdf.js';
+import type { HandshakeState } from './noise/index.js';
+import { paddedLength } from './padding.js';
+import {
+  ChannelKeys,
+  DirectType,
+  newHandshake,
+  pairwisePrologue,
+  readHandshakeFrame,
+  writeHandshakeFrame,
+  type Endpoint,
+} from './pairwise.js';
+import { ReplayWindow } from './replay.js';
+import { AEAD_TAG_BYTES, DH_BYTES, SIGN_PUBLIC_BYTES, ed25519KeyPair, memzero, randomBytes, ready, x25519KeyPair, type KeyPair } from './sodium.js';
+import type { Transport, Unsubscribe } from './transport.js';
+
+/** Long-term keys an app may supply instead of the per-session keys sealsig generates. */
+export interface Identity {
+  /** Ed25519: 32-byte public key, 64-byte libsodium secret key. */
+  signing: KeyPair;
+  /** X25519: 32-byte keys. */
+  dh: KeyPair;
+}
+
+export interface SessionOptions {
+  sessionId: string;
+  transport: Transport;
+  /** Long-term keys (copied; the copy is erased on close). Default: fresh keys for this session. */
+  identity?: Identity;
+  /** Largest frame sent or accepted (default 64 KiB, never above the transport's maximum). */
+  maxFrameBytes?: number;
+  /** Frames older than this are stale (default 120 s). */
+  maxAgeMs?: number;
+  /** Frames stamped further than this in the future are stale (default 30 s). */
+  maxFutureSkewMs?: number;
+  /** Presence heartbeat interval (default 10 s). */
+  heartbeatMs?: number;
+  /** A peer silent for this long has left (default 3.5 heartbeats). */
+  peerTimeoutMs?: number;
+  /** First handshake retransmission delay, doubled each time (default 1 s). */
+  handshakeRetryMs?: number;
+  /** Give up a handshake (and reject the messages queued for it) after this long (default 15 s). */
+  handshakeTimeoutMs?: number;
+  /** The previous epoch stays usable this long after a new one is installed (default 10 s). */
+  epochGraceMs?: number;
+  /** Direct messages queued per peer while its channel is being set up (default 256). */
+  maxQueuedPerPeer?: number;
+  /** Clock in milliseconds since the Unix epoch (default Date.now). */
+  now?: () => number;
+}
+
+export interface PeerInfo {
+  /** Member id, base64url: the keyed hash of the peer's signing key. */
+  readonly id: string;
+  /** Instance id of this join, base64url. */
+  readonly instance: string;
+  readonly signingKey: Uint8Array;
+  readonly dhKey: Uint8Array;
+}
+
+/** RTCSessionDescriptionInit, without a dependency on DOM types. */
+export interface SessionDescription {
+  type: 'offer' | 'answer' | 'pranswer' | 'rollback';
+  sdp?: string;
+}
+
+/** RTCIceCandidateInit, without a dependency on DOM types. */
+export interface IceCandidate {
+  candidate?: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+export type LeaveReason = 'bye' | 'timeout' | 'rejoined' | 'closed';
+
+export interface SessionStats {
+  framesIn: number;
+  framesOut: number;
+  accepted: number;
+  /** Duplicates and replays dropped silently. */
+  duplicates: number;
+  /** Own frames echoed back by the transport. */
+  selfEcho: number;
+  /** Frames addressed to another member. */
+  notForMe: number;
+  /** Frames dropped, by error code. */
+  dropped: Partial<Record<ErrorCode, number>>;
+}
+
+export interface SessionEvents {
+  'peer-joined': PeerInfo;
+  'peer-left': { peer: PeerInfo; reason: LeaveReason };
+  message: { from: PeerInfo; value: unknown; broadcast: boolean };
+  signal: { from: PeerInfo; description?: SessionDescription; candidate?: IceCandidate | null };
+  /** A dropped frame or failed operation. Duplicates are not reported here (see stats.duplicates). */
+  error: SealsigError;
+  epoch: { epoch: number };
+  closed: undefined;
+}
+
+interface Queued {
+  type: number;
+  payload: unknown;
+  resolve: () => void;
+  reject: (e: SealsigError) => void;
+}
+
+type Phase = 'idle' | 'initiating' | 'awaiting-confirm' | 'established';
+
+interface Peer {
+  info: PeerInfo;
+  endpoint: Endpoint;
+  signingKey: Uint8Array;
+  dhKey: Uint8Array;
+  /** Broadcast replay window (counters are per instance, across epochs). */
+  window: ReplayWindow;
+  lastSeen: number;
+  phase: Phase;
+  handshake?: HandshakeState;
+  handshakeStarted: number;
+  attempt: number;
+  timer?: ReturnType<typeof setTimeout>;
+  keys?: ChannelKeys;
+  /** Keys of a replaced channel, kept for frames in flight until `expires`. */
+  previous?: { keys: ChannelKeys; expires: number };
+  queue: Queued[];
+}
+
+interface Pending {
+  frames: { decoded: DecodedFrame; opened?: OpenedBroadcast }[];
+  expires: number;
+}
+
+const MAX_PENDING_SENDERS = 64;
+const MAX_PENDING_FRAMES_PER_SENDER = 16;
+/** The largest header (100 bytes) plus the largest bin head (5) plus the tag: bounds of a direct frame. */
+const DIRECT_OVERHEAD = 105 + AEAD_TAG_BYTES;
+
+const endpointKey = (id: Uint8Array, instance: Uint8Array) => toHex(id) + toHex(instance);
+
+/** Joins a session: derives its keys, subscribes to its route tag, announces this member. */
+export async function joinSession(options: SessionOptions): Promise<Session> {
+  await ready();
+  const session = new Session(options);
+  await session.start();
+  return session;
+}
+
+export class Session extends Emitter<SessionEvents> {
+  /** This member's id (base64url). */
+  readonly id: string;
+  /** This join's instance id (base64url). */
+  readonly instance: string;
+  /** The topic this session uses on the transport: the route tag, base64url. */
+  readonly topic: string;
+  readonly stats: SessionStats = { framesIn: 0, framesOut: 0, accepted: 0, duplicates: 0, selfEcho: 0, notForMe: 0, dropped: {} };
+
+  #transport: Transport;
+  #route: Uint8Array;
+  #memberIdKey: Uint8Array;
+  #self: Endpoint;
+  #signing: KeyPair;
+  #dh: KeyPair;
+  #epoch: EpochKeys;
+  #previousEpoch: { keys: EpochKeys; expires: number } | undefined;
+  #counter = 0;
+  #peers = new Map<string, Peer>(); // by member id (base64url)
+  #pending = new Map<string, Pending>(); // frames from not-yet-known instances, by endpointKey
+  #departed = new Map<string, number>(); // endpointKey -> forget after
+  #ephemerals = new Map<string, number>(); // accepted handshake ephemerals -> forget after
+  #unsubscribe: Unsubscribe | undefined;
+  #housekeeping: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  #maxFrameBytes: number;
+  #opt: Required<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'maxFrameBytes'>>;
+
+  /** Use joinSession(); the constructor needs libsodium loaded. */
+  constructor(options: SessionOptions) {
+    super();
+    const { sessionId, transport, identity } = options;
+    if (transport === null || typeof transport !== 'object' || typeof transport.publish !== 'function') {
+      throw fail('E_INVALID_ARGUMENT', 'transport must implement the Transport contract');
+    }
+    const heartbeatMs = options.heartbeatMs ?? 10_000;
+    this.#opt = {
+      maxAgeMs: options.maxAgeMs ?? 120_000,
+      maxFutureSkewMs: options.maxFutureSkewMs ?? 30_000,
+      heartbeatMs,
+      peerTimeoutMs: options.peerTimeoutMs ?? heartbeatMs * 3.5,
+      handshakeRetryMs: options.handshakeRetryMs ?? 1_000,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 15_000,
+      epochGraceMs: options.epochGraceMs ?? 10_000,
+      maxQueuedPerPeer: options.maxQueuedPerPeer ?? 256,
+      now: options.now ?? Date.now,
+    };
+    this.#maxFrameBytes = Math.min(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, transport.maxFrameBytes);
+    const secrets = deriveSession(sessionId);
+    this.#transport = transport;
+    this.#route = secrets.routeTag;
+    this.topic = secrets.topic;
+    this.#memberIdKey = secrets.memberIdKey;
+    this.#epoch = deriveEpochKeys(0, secrets.roomKey0);
+    memzero(secrets.roomKey0);
+    if (identity !== undefined) {
+      checkIdentity(identity);
+      this.#signing = { publicKey: identity.signing.publicKey.slice(), privateKey: identity.signing.privateKey.slice() };
+      this.#dh = { publicKey: identity.dh.publicKey.slice(), privateKey: identity.dh.privateKey.slice() };
+    } else {
+      this.#signing = ed25519KeyPair();
+      this.#dh = x25519KeyPair();
+    }
+    this.#self = { id: memberIdOf(this.#memberIdKey, this.#signing.publicKey), instance: randomBytes(INSTANCE_BYTES) };
+    this.id = toBase64Url(this.#self.id);
+    this.instance = toBase64Url(this.#self.instance);
+  }
+
+  /** @internal Subscribes and announces; called once by joinSession. */
+  async start(): Promise<void> {
+    try {
+      this.#unsubscribe = await this.#transport.subscribe(this.topic, (frame) => this.#onFrame(frame));
+    } catch (e) {
+      this.#erase();
+      throw e instanceof SealsigError ? e : fail('E_TRANSPORT', 'subscribe failed', e);
+    }
+    const tick = Math.max(10, Math.min(this.#opt.heartbeatMs, this.#opt.handshakeRetryMs, 1_000));
+    let lastHello = this.#opt.now();
+    this.#housekeeping = setInterval(() => {
+      const now = this.#opt.now();
+      if (now - lastHello >= this.#opt.heartbeatMs) {
+        lastHello = now;
+        void this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(false)).catch(() => {});
+      }
+      this.#expire(now);
+    }, tick);
+    unref(this.#housekeeping);
+    await this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(true));
+  }
+
+  /** The live peers. */
+  get peers(): PeerInfo[] {
+    return [...this.#peers.values()].map((p) => p.info);
+  }
+
+  /** The current epoch number. */
+  get epoch(): number {
+    return this.#epoch.epoch;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The largest frame this session sends or accepts. */
+  get maxFrameBytes(): number {
+    return this.#maxFrameBytes;
+  }
+
+  /** Sends any msgpack-able value to one peer over the pairwise channel; resolves once published. */
+  send(peerId: string, value: unknown): Promise<void> {
+    return this.#sendDirect(peerId, DirectType.app, value);
+  }
+
+  /** Sends an RTCSessionDescriptionInit (offer, answer, renegotiation) to one peer. */
+  sendDescription(peerId: string, description: SessionDescription): Promise<void> {
+    if (!isDescription(description)) return Promise.reject(fail('E_INVALID_ARGUMENT', 'not an RTCSessionDescriptionInit'));
+    const d: SessionDescription = { type: description.type };
+    if (description.sdp !== undefined) d.sdp = description.sdp;
+    return this.#sendDirect(peerId, DirectType.description, d);
+  }
+
+  /** Sends an RTCIceCandidateInit to one peer; null signals the end of candidates. */
+  sendCandidate(peerId: string, candidate: IceCandidate | null): Promise<void> {
+    if (candidate !== null && !isCandidate(candidate)) return Promise.reject(fail('E_INVALID_ARGUMENT', 'not an RTCIceCandidateInit'));
+    return this.#sendDirect(peerId, DirectType.candidate, candidate === null ? null : pickCandidate(candidate));
+  }
+
+  /** Sends any msgpack-able value to every member, sealed with the room key and signed. */
+  broadcast(value: unknown): Promise<void> {
+    if (this.#closed) return Promise.reject(fail('E_CLOSED', 'session is closed'));
+    return this.#publishBroadcast(BroadcastType.app, value);
+  }
+
+  /**
+   * Installs the room key of a later epoch (docs/PROTOCOL.md §9). The previous epoch is still accepted for
+   * epochGraceMs, then erased. Who rotates and how the key reaches members is the rooms layer's business.
+   */
+  installEpoch(epoch: number, roomKey: Uint8Array): void {
+    if (this.#closed) throw fail('E_CLOSED', 'session is closed');
+    if (!Number.isSafeInteger(epoch) || epoch <= this.#epoch.epoch || epoch > 0xffffffff) {
+      throw fail('E_INVALID_ARGUMENT', `epoch must be an integer above ${this.#epoch.epoch} and below 2^32`);
+    }
+    if (!(roomKey instanceof Uint8Array) || roomKey.length !== 32) throw fail('E_INVALID_ARGUMENT', 'room key must be 32 bytes');
+    if (this.#previousEpoch) eraseEpoch(this.#previousEpoch.keys);
+    this.#previousEpoch = { keys: this.#epoch, expires: this.#opt.now() + this.#opt.epochGraceMs };
+    this.#epoch = deriveEpochKeys(epoch, roomKey);
+    this.emit('epoch', { epoch });
+  }
+
+  /** Says goodbye, unsubscribes, and erases every key. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#publishBroadcast(BroadcastType.bye, null).catch(() => {});
+    this.#closed = true;
+    clearInterval(this.#housekeeping);
+    const unsubscribe = this.#unsubscribe;
+    this.#unsubscribe = undefined;
+    for (const peer of [...this.#peers.values()]) this.#removePeer(peer, 'closed');
+    this.#erase();
+    this.emit('closed', undefined);
+    this.removeAllListeners();
+    await unsubscribe?.().catch(() => {});
+  }
+
+  // --- sending --------------------------------------------------------------------------------------
+
+  #header(kind: FrameKind, recipient: Uint8Array | null, counter: number, epoch = this.#epoch.epoch): Header {
+    return {
+      version: PROTOCOL_VERSION,
+      suite: SUITE_V1,
+      kind,
+      route: this.#route,
+      sender: this.#self.id,
+      instance: this.#self.instance,
+      recipient,
+      epoch,
+      counter,
+      timestamp: this.#opt.now(),
+    };
+  }
+
+  #helloPayload(wantReply: boolean): unknown[] {
+    return [this.#signing.publicKey, this.#dh.publicKey, wantReply];
+  }
+
+  async #publishBroadcast(type: number, payload: unknown): Promise<void> {
+    if (this.#closed) throw fail('E_CLOSED', 'session is closed');
+    const frame = sealBroadcast({
+      header: this.#header(FrameKind.broadcast, null, this.#counter++),
+      key: this.#epoch.broadcastKey,
+      signingKey: this.#signing.privateKey,
+      type,
+      payload,
+    });
+    await this.#publish(frame);
+  }
+
+  async #publish(frame: Uint8Array): Promise<void> {
+    if (frame.length > this.#maxFrameBytes) throw fail('E_FRAME_TOO_LARGE', `frame of ${frame.length} bytes exceeds ${this.#maxFrameBytes}`);
+    this.stats.framesOut++;
+    try {
+      await this.#transport.publish(this.topic, frame);
+    } catch (e) {
+      throw e instanceof SealsigError ? e : fail('E_TRANSPORT', 'publish failed', e);
+    }
+  }
+
+  #sendDirect(peerId: string, type: number, payload: unknown): Promise<void> {
+    if (this.#closed) return Promise.reject(fail('E_CLOSED', 'session is closed'));
+    const peer = this.#peers.get(peerId);
+    if (peer === undefined) return Promise.reject(fail('E_UNKNOWN_PEER', `no live peer ${String(peerId)}`));
+    let contentLength: number;
+    try {
+      contentLength = encodeContent(type, payload).length;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (paddedLength(contentLength) + DIRECT_OVERHEAD > this.#maxFrameBytes) {
+      return Promise.reject(fail('E_FRAME_TOO_LARGE', `value of ${contentLength} bytes does not fit a ${this.#maxFrameBytes}-byte frame`));
+    }
+    if (peer.phase === 'established' && peer.queue.length === 0) return this.#sealDirect(peer, type, payload);
+    if (peer.queue.length >= this.#opt.maxQueuedPerPeer) return Promise.reject(fail('E_QUEUE_FULL', `${peer.queue.length} messages already wait for ${peerId}`));
+    return new Promise<void>((resolve, reject) => {
+      peer.queue.push({ type, payload, resolve, reject });
+      if (peer.phase === 'idle') this.#initiate(peer);
+    });
+  }
+
+  #sealDirect(peer: Peer, type: number, payload: unknown): Promise<void> {
+    const keys = peer.keys!;
+    const frame = keys.seal(this.#header(FrameKind.direct, peer.endpoint.id, keys.nextCounter()), type, payload);
+    return this.#publish(frame);
+  }
+
+  #flush(peer: Peer): void {
+    const queue = peer.queue.splice(0);
+    for (const q of queue) this.#sealDirect(peer, q.type, q.payload).then(q.resolve, q.reject);
+  }
+
+  // --- pairwise handshake (§7.5) --------------------------------------------------------------------
+
+  #initiate(peer: Peer): void {
+    this.#clearHandshake(peer);
+    peer.phase = 'initiating';
+    peer.handshakeStarted = this.#opt.now();
+    peer.attempt = 0;
+    this.#sendInit(peer);
+  }
+
+  #sendInit(peer: Peer): void {
+    peer.handshake?.destroy();
+    const hs = newHandshake({
+      initiator: true,
+      prologue: pairwisePrologue(this.#route, this.#self, peer.endpoint),
+      s: this.#dh,
+      rs: peer.dhKey,
+      psk: this.#epoch.psk,
+    });
+    peer.handshake = hs;
+    const { frame } = writeHandshakeFrame(hs, this.#header(FrameKind.handshakeInit, peer.endpoint.id, peer.attempt));
+    this.#publish(frame).catch((e) => this.#report(e));
+    const delay = this.#opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10);
+    peer.attempt++;
+    peer.timer = setTimeout(() => this.#retry(peer), delay);
+    unref(peer.timer);
+  }
+
+  #retry(peer: Peer): void {
+    peer.timer = undefined;
+    if (this.#closed || this.#peers.get(peer.info.id) !== peer) return;
+    if (this.#opt.now() - peer.handshakeStarted >= this.#opt.handshakeTimeoutMs) {
+      this.#clearHandshake(peer);
+      peer.phase = peer.keys ? 'established' : 'idle';
+      const err = fail('E_HANDSHAKE', `no pairwise channel with ${peer.info.id} after ${this.#opt.handshakeTimeoutMs} ms`);
+      for (const q of peer.queue.splice(0)) q.reject(err);
+      this.#report(err);
+      return;
+    }
+    if (peer.phase === 'initiating') this.#sendInit(peer);
+    else if (peer.phase === 'awaiting-confirm' && peer.queue.length > 0) {
+      // Our handshake response or the initiator's confirmation was lost: start over as the initiator.
+      this.#initiate(peer);
+    }
+  }
+
+  #clearHandshake(peer: Peer): void {
+    if (peer.timer !== undefined) clearTimeout(peer.timer);
+    peer.timer = undefined;
+    peer.handshake?.destroy();
+    peer.handshake = undefined;
+  }
+
+  #installKeys(peer: Peer, keys: ChannelKeys): void {
+    if (peer.keys) {
+      peer.previous?.keys.destroy();
+      peer.previous = { keys: peer.keys, expires: this.#opt.now() + this.#opt.maxAgeMs };
+    }
+    peer.keys = keys;
+  }
+
+  #onHandshakeInit(peer: Peer, f: DecodedFrame): void {
+    if (peer.phase === 'initiating' && compareBytes(this.#self.id, peer.endpoint.id) < 0) {
+      return; // Both initiated: the lower member id stays initiator; the peer will answer our init.
+    }
+    const psk = this.#pskFor(f.header.epoch);
+    const ephemeral = toHex(f.body.subarray(0, DH_BYTES));
+    if (this.#ephemerals.has(ephemeral)) throw fail('E_REPLAY', 'handshake ephemeral already used');
+    const hs = newHandshake({
+      initiator: false,
+      prologue: pairwisePrologue(this.#route, peer.endpoint, this.#self),
+      s: this.#dh,
+      rs: peer.dhKey,
+      psk,
+    });
+    try {
+      readHandshakeFrame(hs, f);
+      // Remember the ephemeral while a replay of this frame could still pass the freshness check.
+      this.#ephemerals.set(ephemeral, f.header.timestamp + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs);
+      const { frame, split } = writeHandshakeFrame(hs, this.#header(FrameKind.handshakeResp, peer.endpoint.id, 0, f.header.epoch));
+      const [c1, c2] = split!;
+      this.#clearHandshake(peer);
+      this.#installKeys(peer, new ChannelKeys(c2, c1));
+      peer.phase = 'awaiting-confirm';
+      peer.handshakeStarted = this.#opt.now();
+      peer.attempt = 0;
+      if (peer.queue.length > 0) {
+        peer.timer = setTimeout(() => this.#retry(peer), this.#opt.handshakeRetryMs);
+        unref(peer.timer);
+      }
+      this.#publish(frame).catch((e) => this.#report(e));
+    } finally {
+      hs.destroy();
+    }
+  }
+
+  #onHandshakeResp(peer: Peer, f: DecodedFrame): void {
+    const hs = peer.handshake;
+    if (peer.phase !== 'initiating' || hs === undefined) throw fail('E_HANDSHAKE', 'no handshake in progress with this peer');
+    let split;
+    try {
+      split = readHandshakeFrame(hs, f).split;
+    } catch (e) {
+      // A forged or garbled response must not abort our handshake: the real one may still come.
+      this.#sendInitAgainLater(peer);
+      throw e;
+    }
+    const [c1, c2] = split!;
+    this.#clearHandshake(peer);
+    this.#installKeys(peer, new ChannelKeys(c1, c2));
+    peer.phase = 'established';
+    // The first transport message confirms the channel to the responder (key confirmation, §7.5).
+    this.#sealDirect(peer, DirectType.confirm, null).catch((e) => this.#report(e));
+    this.#flush(peer);
+  }
+
+  /** The HandshakeState is spent after a failed read; a fresh init replaces it at the next retry. */
+  #sendInitAgainLater(peer: Peer): void {
+    peer.handshake?.destroy();
+    peer.handshake = undefined;
+  }
+
+  #pskFor(epoch: number): Uint8Array {
+    return this.#epochKeys(epoch).psk;
+  }
+
+  #epochKeys(epoch: number): EpochKeys {
+    if (epoch === this.#epoch.epoch) return this.#epoch;
+    if (this.#previousEpoch && epoch === this.#previousEpoch.keys.epoch) return this.#previousEpoch.keys;
+    throw fail('E_EPOCH', `no key for epoch ${epoch} (current ${this.#epoch.epoch})`);
+  }
+
+  // --- receiving (§8.2) -----------------------------------------------------------------------------
+
+  #onFrame(frame: Uint8Array): void {
+    if (this.#closed) return;
+    this.stats.framesIn++;
+    try {
+      this.#handle(decodeFrame(frame, this.#maxFrameBytes));
+    } catch (e) {
+      this.#report(e);
+    }
+  }
+
+  #report(e: unknown): void {
+    const err = e instanceof SealsigError ? e : fail('E_FRAME_MALFORMED', 'unexpected failure while handling a frame', e);
+    if (err.code === 'E_REPLAY') {
+      this.stats.duplicates++;
+      return;
+    }
+    this.stats.dropped[err.code] = (this.stats.dropped[err.code] ?? 0) + 1;
+    if (!this.#closed) this.emit('error', err);
+  }
+
+  #handle(f: DecodedFrame, opened?: OpenedBroadcast): void {
+    const h = f.header;
+    if (!equalBytes(h.route, this.#route)) throw fail('E_AUTH_FAILED', 'frame is bound to another session');
+    if (equalBytes(h.sender, this.#self.id)) {
+      if (equalBytes(h.instance, this.#self.instance)) {
+        this.stats.selfEcho++;
+        return;
+      }
+      throw fail('E_UNKNOWN_SENDER', 'frame claims this member id from another instance');
+    }
+    if (h.recipient !== null && !equalBytes(h.recipient, this.#self.id)) {
+      this.stats.notForMe++;
+      return;
+    }
+    const now = this.#opt.now();
+    if (h.timestamp < now - this.#opt.maxAgeMs) throw fail('E_STALE', `frame is ${now - h.timestamp} ms old`);
+    if (h.timestamp > now + this.#opt.maxFutureSkewMs) throw fail('E_STALE', `frame is ${h.timestamp - now} ms in the future`);
+    const key = endpointKey(h.sender, h.instance);
+    if (this.#departed.has(key)) throw fail('E_STALE', 'frame from an instance that has left');
+    const peer = this.#peers.get(toBase64Url(h.sender));
+    const known = peer !== undefined && equalBytes(peer.endpoint.instance, h.instance) ? peer : undefined;
+
+    if (h.kind === FrameKind.broadcast) {
+      if (known && known.window.check(h.counter) !== 'ok') throw fail('E_REPLAY', 'broadcast counter already seen');
+      opened ??= openBroadcast(f, this.#epochKeys(h.epoch).broadcastKey);
+      if (known === undefined) {
+        if (opened.type === BroadcastType.hello) this.#onHello(f, opened, peer);
+        else this.#hold(key, f, opened);
+        return;
+      }
+      if (!verifyBroadcast(opened, known.signingKey)) throw fail('E_AUTH_FAILED', 'bad broadcast signature');
+      known.window.accept(h.counter);
+      known.lastSeen = now;
+      this.stats.accepted++;
+      this.#onBroadcast(known, opened);
+      return;
+    }
+
+    if (known === undefined) {
+      this.#hold(key, f);
+      return;
+    }
+    known.lastSeen = now;
+    if (h.kind === FrameKind.handshakeInit) this.#onHandshakeInit(known, f);
+    else if (h.kind === FrameKind.handshakeResp) this.#onHandshakeResp(known, f);
+    else this.#onDirect(known, f);
+    this.stats.accepted++;
+  }
+
+  #onHello(f: DecodedFrame, opened: OpenedBroadcast, previous: Peer | undefined): void {
+    const p = opened.payload;
+    if (!Array.isArray(p) || p.length !== 3 || !isBytes(p[0], SIGN_PUBLIC_BYTES) || !isBytes(p[1], DH_BYTES) || typeof p[2] !== 'boolean') {
+      throw fail('E_FRAME_MALFORMED', 'bad hello');
+    }
+    const [signingKey, dhKey, wantReply] = p as [Uint8Array, Uint8Array, boolean];
+    if (!equalBytes(memberIdOf(this.#memberIdKey, signingKey), f.header.sender)) throw fail('E_AUTH_FAILED', 'member id does not match the signing key');
+    if (!verifyBroadcast(opened, signingKey)) throw fail('E_AUTH_FAILED', 'bad hello signature');
+    if (previous) this.#removePeer(previous, 'rejoined');
+    const instance = f.header.instance.slice();
+    const peer: Peer = {
+      info: Object.freeze({ id: toBase64Url(f.header.sender), instance: toBase64Url(instance), signingKey: signingKey.slice(), dhKey: dhKey.slice() }),
+      endpoint: { id: f.header.sender.slice(), instance },
+      signingKey: signingKey.slice(),
+      dhKey: dhKey.slice(),
+      window: new ReplayWindow(),
+      lastSeen: this.#opt.now(),
+      phase: 'idle',
+      handshakeStarted: 0,
+      attempt: 0,
+      queue: [],
+    };
+    peer.window.accept(f.header.counter);
+    this.#peers.set(peer.info.id, peer);
+    this.stats.accepted++;
+    this.emit('peer-joined', peer.info);
+    if (wantReply) void this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(false)).catch((e) => this.#report(e));
+    // Frames that arrived before this hello.
+    const key = endpointKey(f.header.sender, instance);
+    const held = this.#pending.get(key);
+    this.#pending.delete(key);
+    for (const h of held?.frames ?? []) {
+      try {
+        this.#handle(h.decoded, h.opened);
+      } catch (e) {
+        this.#report(e);
+      }
+    }
+  }
+
+  #onBroadcast(peer: Peer, opened: OpenedBroadcast): void {
+    if (opened.type === BroadcastType.hello) return; // heartbeat: lastSeen is updated
+    if (opened.type === BroadcastType.bye) this.#removePeer(peer, 'bye');
+    else if (opened.type === BroadcastType.app) this.emit('message', { from: peer.info, value: opened.payload, broadcast: true });
+    else throw fail('E_FRAME_MALFORMED', `unknown broadcast type ${opened.type}`);
+  }
+
+  #onDirect(peer: Peer, f: DecodedFrame): void {
+    let msg;
+    let current = true;
+    try {
+      if (!peer.keys) throw fail('E_HANDSHAKE', 'no pairwise channel with this peer');
+      msg = peer.keys.open(f);
+    } catch (e) {
+      const prev = peer.previous;
+      if (prev === undefined || !(e instanceof SealsigError) || e.code !== 'E_AUTH_FAILED') throw e;
+      msg = prev.keys.open(f); // a frame sealed before the channel was replaced
+      current = false;
+    }
+    if (current && peer.phase === 'awaiting-confirm') {
+      // The initiator's first transport message: key confirmation, and the end of msg 1's KCI exposure.
+      peer.phase = 'established';
+      this.#clearHandshake(peer);
+      this.#flush(peer);
+    }
+    const { type, payload } = msg;
+    if (type === DirectType.confirm) return;
+    if (type === DirectType.app) this.emit('message', { from: peer.info, value: payload, broadcast: false });
+    else if (type === DirectType.description && isDescription(payload)) this.emit('signal', { from: peer.info, description: payload });
+    else if (type === DirectType.candidate && (payload === null || isCandidate(payload))) this.emit('signal', { from: peer.info, candidate: payload });
+    else throw fail('E_FRAME_MALFORMED', `bad direct message of type ${type}`);
+  }
+
+  /** Keeps a frame from an instance whose hello has not arrived yet (bounded; §8.3). */
+  #hold(key: string, decoded: DecodedFrame, opened?: OpenedBroadcast): void {
+    let pending = this.#pending.get(key);
+    if (pending === undefined) {
+      if (this.#pending.size >= MAX_PENDING_SENDERS) throw fail('E_UNKNOWN_SENDER', 'too many unknown senders');
+      pending = { frames: [], expires: this.#opt.now() + this.#opt.peerTimeoutMs };
+      this.#pending.set(key, pending);
+    }
+    if (pending.frames.length >= MAX_PENDING_FRAMES_PER_SENDER) throw fail('E_UNKNOWN_SENDER', 'too many frames from an unknown sender');
+    // The frame is a view into the transport's buffer: keep a copy.
+    const copy = decodeFrame(concatFrame(decoded), this.#maxFrameBytes);
+    pending.frames.push(opened ? { decoded: copy, opened } : { decoded: copy });
+  }
+
+  #removePeer(peer: Peer, reason: LeaveReason): void {
+    if (this.#peers.get(peer.info.id) !== peer) return;
+    this.#peers.delete(peer.info.id);
+    this.#departed.set(endpointKey(peer.endpoint.id, peer.endpoint.instance), this.#opt.now() + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs);
+    this.#clearHandshake(peer);
+    peer.keys?.destroy();
+    peer.previous?.keys.destroy();
+    peer.keys = peer.previous = undefined;
+    const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
+    for (const q of peer.queue.splice(0)) q.reject(err);
+    this.emit('peer-left', { peer: peer.info, reason });
+  }
+
+  #expire(now: number): void {
+    for (const peer of [...this.#peers.values()]) {
+      if (now - peer.lastSeen > this.#opt.peerTimeoutMs) this.#removePeer(peer, 'timeout');
+      else if (peer.previous && peer.previous.expires <= now) {
+        peer.previous.keys.destroy();
+        peer.previous = undefined;
+      }
+    }
+    for (const [k, until] of this.#departed) if (until <= now) this.#departed.delete(k);
+    for (const [k, until] of this.#ephemerals) if (until <= now) this.#ephemerals.delete(k);
+    for (const [k, p] of this.#pending) {
+      if (p.expires <= now) {
+        this.#pending.delete(k);
+        for (let i = 0; i < p.frames.length; i++) this.#report(fail('E_UNKNOWN_SENDER', 'no hello from this sender'));
+      }
+    }
+    if (this.#previousEpoch && this.#previousEpoch.expires <= now) {
+      eraseEpoch(this.#previousEpoch.keys);
+      this.#previousEpoch = undefined;
+    }
+  }
+
+  #erase(): void {
+    clearInterval(this.#housekeeping);
+    memzero(this.#signing.privateKey, this.#dh.privateKey, this.#memberIdKey);
+    eraseEpoch(this.#epoch);
+    if (this.#previousEpoch) eraseEpoch(this.#previousEpoch.keys);
+    this.#previousEpoch = undefined;
+    this.#pending.clear();
+  }
+}
+
+// --- helpers ----------------------------------------------------------------------------------------
+
+function eraseEpoch(keys: EpochKeys): void {
+  memzero(keys.broadcastKey, keys.psk);
+}
+
+function concatFrame(f: DecodedFrame): Uint8Array {
+  // ad and body are views into one frame buffer: the frame is ad's buffer from ad's start to body's end.
+  return new Uint8Array(f.ad.buffer, f.ad.byteOffset, f.body.byteOffset + f.body.length - f.ad.byteOffset).slice();
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+function isBytes(v: unknown, length: number): v is Uint8Array {
+  return v instanceof Uint8Array && v.length === length;
+}
+
+function unref(timer: unknown): void {
+  (timer as { unref?: () => void }).unref?.();
+}
+
+function checkIdentity(identity: Identity): void {
+  const { signing, dh } = identity;
+  if (!isBytes(signing?.publicKey, 32) || !isBytes(signing?.privateKey, 64) || !isBytes(dh?.publicKey, 32) || !isBytes(dh?.privateKey, 32)) {
+    throw fail('E_INVALID_ARGUMENT', 'identity needs an Ed25519 key pair (32/64 bytes) and an X25519 key pair (32/32 bytes)');
+  }
+}
+
+const DESCRIPTION_TYPES = new Set(['offer', 'answer', 'pranswer', 'rollback']);
+
+function isDescription(v: unknown): v is SessionDescription {
+  if (v === null || typeof v !== 'object') return false;
+  const d = v as Record<string, unknown>;
+  return typeof d.type === 'string' && DESCRIPTION_TYPES.has(d.type) && (d.sdp === undefined || typeof d.sdp === 'string');
+}
+
+function isCandidate(v: unknown): v is IceCandidate {
+  if (v === null || typeof v !== 'object') return false;
+  const c = v as Record<string, unknown>;
+  const optString = (x: unknown) => x === undefined || x === null || typeof x === 'string';
+  return (
+    (c.candidate === undefined || typeof c.candidate === 'string') &&
+    optString(c.sdpMid) &&
+    optString(c.usernameFragment) &&
+    (c.sdpMLineIndex === undefined || c.sdpMLineIndex === null || (Number.isInteger(c.sdpMLineIndex) && (c.sdpMLineIndex as number) >= 0))
+  );
+}
+
+/** Copies only the RTCIceCandidateInit fields (an RTCIceCandidate object also works, via its getters). */
+function pickCandidate(c: IceCandidate): IceCandidate {
+  const out: IceCandidate = {};
+  if (c.candidate !== undefined) out.candidate = c.candidate;
+  if (c.sdpMid !== undefined) out.sdpMid = c.sdpMid;
+  if (c.sdpMLineIndex !== undefined) out.sdpMLineIndex = c.sdpMLineIndex;
+  if (c.usernameFragment !== undefined) out.usernameFragment = c.usernameFragment;
+  return out;
+}

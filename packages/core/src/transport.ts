@@ -1,0 +1,24 @@
+/**
+ * The transport contract (docs/ADAPTERS.md). An adapter moves opaque frames on topics; it never parses
+ * them. sealsig assumes nothing of it: frames may be dropped, duplicated, reordered, delayed, replayed,
+ * modified or injected, and the adapter may or may not echo a publisher's own frames back to it.
+ */
+export type TransportState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export type FrameHandler = (frame: Uint8Array) => void;
+export type Unsubscribe = () => Promise<void>;
+
+export interface Transport {
+  /** The largest frame, in bytes, that publish() accepts. */
+  readonly maxFrameBytes: number;
+  /** Current connection state; adapters without a connection report 'open' until closed. */
+  readonly state: TransportState;
+  /** Delivers every frame published on `topic` (by anyone) to `onFrame` until the returned function runs. */
+  subscribe(topic: string, onFrame: FrameHandler): Promise<Unsubscribe>;
+  /** Publishes one frame on `topic`. Resolves once the adapter has taken it (not once it is delivered). */
+  publish(topic: string, frame: Uint8Array): Promise<void>;
+  /** Listens to connection state changes; returns a function that removes the listener. */
+  onStateChange(listener: (state: TransportState) => void): () => void;
+  /** Releases every resource: subscriptions, sockets, timers. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,38 @@
+import { createMemoryNetwork, createSessionId, joinSession, type MemoryNetwork, type PeerInfo, type Session, type SessionOptions } from '../src/index.js';
+
+export interface Pair {
+  net: MemoryNetwork;
+  a: Session;
+  b: Session;
+  sessionId: string;
+}
+
+/** Resolves with the first event of that type (or rejects after ms). */
+export function next<T>(s: Session, type: 'peer-joined' | 'message' | 'signal' | 'error' | 'peer-left', ms = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timeout waiting for ${type}`)), ms);
+    s.once(type, (e: unknown) => {
+      clearTimeout(t);
+      resolve(e as T);
+    });
+  });
+}
+
+export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > ms) throw new Error('waitFor timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Two members of one session on one in-memory network, each aware of the other. */
+export async function pair(opts: Partial<SessionOptions> = {}, net = createMemoryNetwork()): Promise<Pair> {
+  const sessionId = createSessionId();
+  const a = await joinSession({ sessionId, transport: net.connect(), ...opts });
+  const b = await joinSession({ sessionId, transport: net.connect(), ...opts });
+  await waitFor(() => a.peers.length === 1 && b.peers.length === 1);
+  return { net, a, b, sessionId };
+}
+
+export type { PeerInfo };
