@@ -54,11 +54,15 @@ export function blake2b(outLen: number, message: Uint8Array, key?: Uint8Array): 
 
 /** XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03 §2), 24-byte nonce. Returns ciphertext || tag. */
 export function xchachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+  if (key.length !== AEAD_KEY_BYTES || nonce.length !== XNONCE_BYTES) {
+    throw fail('E_INVALID_ARGUMENT', `XChaCha20-Poly1305 takes a ${AEAD_KEY_BYTES}-byte key and a ${XNONCE_BYTES}-byte nonce`);
+  }
   return lib().crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, ad, null, nonce, key);
 }
 
 /** Inverse of xchachaSeal; throws E_AUTH_FAILED on any mismatch. */
 export function xchachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, ad: Uint8Array): Uint8Array {
+  if (key.length !== AEAD_KEY_BYTES || nonce.length !== XNONCE_BYTES) throw fail('E_AUTH_FAILED', 'bad key or nonce length');
   if (sealed.length < AEAD_TAG_BYTES) throw fail('E_AUTH_FAILED', 'ciphertext shorter than its tag');
   try {
     return lib().crypto_aead_xchacha20poly1305_ietf_decrypt(null, sealed, ad, nonce, key);

@@ -67,6 +67,9 @@ describe('CipherState (§5.1, §12.3)', () => {
     expect(code(() => c.encryptWithAd(EMPTY, EMPTY))).toBe('E_HANDSHAKE');
     expect(code(() => c.decryptWithAd(EMPTY, new Uint8Array(16)))).toBe('E_HANDSHAKE');
     expect(code(() => c.encryptWithNonce(NOISE_MAX_NONCE, EMPTY, EMPTY))).toBe('E_HANDSHAKE');
+    // A nonce read from the wire that no sender could have used is a forgery, not a local state problem.
+    expect(code(() => c.decryptWithNonce(NOISE_MAX_NONCE, EMPTY, new Uint8Array(16)))).toBe('E_AUTH_FAILED');
+    expect(code(() => c.decryptWithNonce(-1, EMPTY, new Uint8Array(16)))).toBe('E_AUTH_FAILED');
   });
 
   it('does not advance n when decryption fails (E_AUTH_FAILED)', () => {

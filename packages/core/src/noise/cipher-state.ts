@@ -5,6 +5,8 @@
  * up to 2^53-1, so this implementation refuses any n >= 2^53-1 (NOISE_MAX_NONCE) with SealsigError E_HANDSHAKE:
  * a channel that has sent 2^53-1 messages must be replaced by a new handshake. Sending 2^53 messages is not
  * a practical concern; the limit is only there so the counter can never lose precision silently.
+ * The one exception is decryptWithNonce, whose n comes from the wire: there an out-of-range n is E_AUTH_FAILED
+ * (no authentic message can carry it), so a forged counter is dropped like any other forgery.
  */
 import { fail } from '../errors.js';
 import { AEAD_KEY_BYTES, IETF_NONCE_BYTES, chachaOpen, chachaSeal, memzero } from '../sodium.js';
@@ -110,9 +112,16 @@ export class CipherState {
     return encrypt(this.key(), n, ad, plaintext);
   }
 
-  /** §11.4-style explicit nonce: DECRYPT(k, n, ad, ciphertext) without touching the counter. Needs a key. */
+  /**
+   * §11.4-style explicit nonce: DECRYPT(k, n, ad, ciphertext) without touching the counter. Needs a key.
+   * n usually comes from the wire: one out of range (which encryptWithNonce never uses) is E_AUTH_FAILED.
+   */
   decryptWithNonce(n: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-    return decrypt(this.key(), n, ad, ciphertext);
+    const k = this.key();
+    if (!Number.isSafeInteger(n) || n < 0 || n >= NOISE_MAX_NONCE) {
+      throw fail('E_AUTH_FAILED', `Noise nonce ${n} is out of range`);
+    }
+    return decrypt(k, n, ad, ciphertext);
   }
 
   /** §5.1 Rekey(): k = REKEY(k) (§4.2); n is unchanged. */

@@ -56,16 +56,23 @@ export interface ReadResult {
   split?: [CipherState, CipherState];
 }
 
-function copyKeyPair(kp: KeyPair, what: string): KeyPair {
-  if (kp.publicKey.length !== DH_BYTES || kp.privateKey.length !== DH_BYTES) {
-    throw fail('E_INVALID_ARGUMENT', `${what} must be an X25519 key pair of ${DH_BYTES}-byte keys`);
+/** Checks every key and psk length before anything is copied, so a refused call leaves no secret behind. */
+function checkLengths(opts: HandshakeOptions): void {
+  for (const [what, kp] of [['s', opts.s], ['e', opts.e]] as const) {
+    if (kp !== undefined && (kp.publicKey.length !== DH_BYTES || kp.privateKey.length !== DH_BYTES)) {
+      throw fail('E_INVALID_ARGUMENT', `${what} must be an X25519 key pair of ${DH_BYTES}-byte keys`);
+    }
   }
-  return { publicKey: kp.publicKey.slice(), privateKey: kp.privateKey.slice() };
+  for (const [what, pk] of [['rs', opts.rs], ['re', opts.re]] as const) {
+    if (pk !== undefined && pk.length !== DH_BYTES) throw fail('E_INVALID_ARGUMENT', `${what} must be ${DH_BYTES} bytes`);
+  }
+  for (const psk of opts.psks ?? []) {
+    if (psk.length !== NOISE_PSK_BYTES) throw fail('E_INVALID_ARGUMENT', `a psk must be ${NOISE_PSK_BYTES} bytes`);
+  }
 }
 
-function copyPublicKey(pk: Uint8Array, what: string): Uint8Array {
-  if (pk.length !== DH_BYTES) throw fail('E_INVALID_ARGUMENT', `${what} must be ${DH_BYTES} bytes`);
-  return pk.slice();
+function copyKeyPair(kp: KeyPair | undefined): KeyPair | undefined {
+  return kp === undefined ? undefined : { publicKey: kp.publicKey.slice(), privateKey: kp.privateKey.slice() };
 }
 
 /** §5.3 HandshakeState: a SymmetricState, the local s/e and remote rs/re keys, the role and the message patterns. */
@@ -89,14 +96,11 @@ export class HandshakeState {
     this.initiator = opts.initiator;
     this.psk = isPskPattern(pattern);
     this.symmetric = new SymmetricState();
-    this.s = opts.s === undefined ? undefined : copyKeyPair(opts.s, 's');
-    this.e = opts.e === undefined ? undefined : copyKeyPair(opts.e, 'e');
-    this.rs = opts.rs === undefined ? undefined : copyPublicKey(opts.rs, 'rs');
-    this.re = opts.re === undefined ? undefined : copyPublicKey(opts.re, 're');
-    this.psks = (opts.psks ?? []).map((psk) => {
-      if (psk.length !== NOISE_PSK_BYTES) throw fail('E_INVALID_ARGUMENT', `a Noise psk must be ${NOISE_PSK_BYTES} bytes`);
-      return psk.slice();
-    });
+    this.s = copyKeyPair(opts.s);
+    this.e = copyKeyPair(opts.e);
+    this.rs = opts.rs?.slice();
+    this.re = opts.re?.slice();
+    this.psks = (opts.psks ?? []).map((psk) => psk.slice());
   }
 
   /** §5.3 Initialize(handshake_pattern, initiator, prologue, s, e, rs, re), plus the psks of §9. */
@@ -107,40 +111,48 @@ export class HandshakeState {
     if (protocolName.startsWith('Noise_') && protocolName !== defaultName) {
       throw fail('E_INVALID_ARGUMENT', `protocol name "${protocolName}" does not match ${defaultName}`);
     }
+    checkLengths(opts);
     const hs = new HandshakeState(pattern, opts);
-    hs.checkKeys();
-    hs.symmetric.initializeSymmetric(protocolName);
-    hs.symmetric.mixHash(opts.prologue);
-    hs.mixPreMessage(pattern.initiatorPreMessage, opts.initiator);
-    hs.mixPreMessage(pattern.responderPreMessage, !opts.initiator);
+    try {
+      hs.checkKeys();
+      hs.symmetric.initializeSymmetric(protocolName);
+      hs.symmetric.mixHash(opts.prologue);
+      hs.mixPreMessage(pattern.initiatorPreMessage, opts.initiator);
+      hs.mixPreMessage(pattern.responderPreMessage, !opts.initiator);
+    } catch (e) {
+      hs.destroy();
+      throw e;
+    }
     return hs;
   }
 
   /** §5.3 the keys a pattern needs must be given at Initialize, and keys it transmits must not be. */
   private checkKeys(): void {
+    const name = this.pattern.name;
     const mine = this.initiator ? this.pattern.initiatorPreMessage : this.pattern.responderPreMessage;
     const theirs = this.initiator ? this.pattern.responderPreMessage : this.pattern.initiatorPreMessage;
-    const first = this.initiator ? 0 : 1;
+    const myParity = this.initiator ? 0 : 1;
     let sendsS = mine.includes('s');
     let receivesS = false;
     let receivesE = false;
     this.pattern.messages.forEach((tokens, i) => {
-      if (i % 2 === first % 2) sendsS ||= tokens.includes('s');
-      else {
+      if (i % 2 === myParity) {
+        sendsS ||= tokens.includes('s');
+      } else {
         receivesS ||= tokens.includes('s');
         receivesE ||= tokens.includes('e');
       }
     });
-    if (sendsS && this.s === undefined) throw fail('E_INVALID_ARGUMENT', `${this.pattern.name} needs a local static key s`);
-    if (mine.includes('e') && this.e === undefined) throw fail('E_INVALID_ARGUMENT', `${this.pattern.name} needs a pre-message e`);
-    if (theirs.includes('s') && this.rs === undefined) throw fail('E_INVALID_ARGUMENT', `${this.pattern.name} needs the remote static key rs`);
-    if (theirs.includes('e') && this.re === undefined) throw fail('E_INVALID_ARGUMENT', `${this.pattern.name} needs the remote ephemeral key re`);
-    if (receivesS && this.rs !== undefined) throw fail('E_INVALID_ARGUMENT', `${this.pattern.name} transmits rs; do not pass it`);
-    if (receivesE && this.re !== undefined) throw fail('E_INVALID_ARGUMENT', `${this.pattern.name} transmits re; do not pass it`);
+    const missing = (what: string) => fail('E_INVALID_ARGUMENT', `${name} needs ${what}`);
+    const extra = (what: string) => fail('E_INVALID_ARGUMENT', `${name} transmits ${what}: do not pass it`);
+    if (sendsS && this.s === undefined) throw missing('a local static key s');
+    if (mine.includes('e') && this.e === undefined) throw missing('a pre-message ephemeral key e');
+    if (theirs.includes('s') && this.rs === undefined) throw missing('the remote static key rs');
+    if (theirs.includes('e') && this.re === undefined) throw missing('the remote ephemeral key re');
+    if (receivesS && this.rs !== undefined) throw extra('rs');
+    if (receivesE && this.re !== undefined) throw extra('re');
     const pskTokens = this.pattern.messages.reduce((n, m) => n + m.filter((t) => t === 'psk').length, 0);
-    if (this.psks.length !== pskTokens) {
-      throw fail('E_INVALID_ARGUMENT', `${this.pattern.name} takes ${pskTokens} psk(s), got ${this.psks.length}`);
-    }
+    if (this.psks.length !== pskTokens) throw fail('E_INVALID_ARGUMENT', `${name} takes ${pskTokens} psk(s), got ${this.psks.length}`);
   }
 
   /** §5.3 Initialize: MixHash() each public key of a pre-message; §9.2: in psk handshakes "e" also MixKey(). */
