@@ -1,6 +1,6 @@
 // The vitest projects of the monorepo. Vitest 4 does not read this file by itself:
 // vitest.config.ts imports this list as `test.projects`.
-const conditions = ['source', 'import', 'module', 'node', 'default'];
+const conditions = ['source', 'module', 'node', 'development|production'];
 
 export const projects = [
   {

@@ -52,10 +52,12 @@ const SDP_OFFER = [
 ].join('\r\n');
 const SDP_ANSWER = SDP_OFFER.replace('4611731400430051336', '8017351940234721590').replace('a=setup:actpass', 'a=setup:active')
   .replace('EsAw', 'q7Rn').replace('0F:74:31:25', '5A:C1:07:9E');
-const candidates = (ufrag: string, lan: string, wan: string) => [
-  { candidate: `candidate:1467250027 1 udp 2122260223 ${lan} 54400 typ host generation 0 ufrag ${ufrag}`, sdpMid: '0', sdpMLineIndex: 0, usernameFragment: ufrag },
-  { candidate: `candidate:842163049 1 udp 1686052607 ${wan} 54400 typ srflx raddr ${lan} rport 54400 generation 0`, sdpMid: '0', sdpMLineIndex: 0, usernameFragment: ufrag },
-];
+/** Two trickled candidates, as RTCPeerConnection's icecandidate event gives them: host, then server-reflexive. */
+const candidates = (ufrag: string, lan: string, wan: string) =>
+  [
+    `candidate:1467250027 1 udp 2122260223 ${lan} 54400 typ host generation 0 ufrag ${ufrag}`,
+    `candidate:842163049 1 udp 1686052607 ${wan} 54400 typ srflx raddr ${lan} rport 54400 generation 0 ufrag ${ufrag}`,
+  ].map((candidate) => ({ candidate, sdpMid: '0', sdpMLineIndex: 0, usernameFragment: ufrag }));
 const CHAT = { text: 'hi bob, the data channel is coming up' };
 
 async function main(): Promise<void> {
@@ -79,8 +81,9 @@ async function main(): Promise<void> {
   const print = (p: Packet) => {
     const { header: h, body } = decodeFrame(p.frame);
     console.log(`  wire #${String(p.seq).padEnd(2)} ${(KINDS[h.kind] ?? '?').padEnd(10)} ${String(p.frame.length).padStart(4)} B  ` +
-      `topic ${p.topic.slice(0, 8)}..  ${who(h.sender)} -> ${who(h.recipient)}  ctr ${h.counter}  ${time(h.timestamp)}`);
-    console.log(`          body ${body.length} B: ${hex(body, 24)}...`);
+      `topic ${p.topic.slice(0, 7)}..  ${who(h.sender)} -> ${who(h.recipient)}  ctr ${h.counter} ${time(h.timestamp)}`);
+    const label = h.kind === FrameKind.broadcast || h.kind === FrameKind.direct ? 'sealed body' : 'ephemeral key + sealed';
+    console.log(`          ${label} ${body.length} B: ${hex(body, 24)}...`);
   };
   async function step(title: string, sent: unknown, run: () => Promise<unknown>): Promise<void> {
     console.log(`\n== ${title}`);
@@ -91,9 +94,14 @@ async function main(): Promise<void> {
     for (; shown < net.log.length; shown++) print(net.log[shown]!);
   }
 
-  await step('join: alice and bob announce themselves (sealed, signed hellos)', '(hello: Ed25519 + X25519 public keys)', async () => {});
+  await step('join: alice and bob announce themselves (sealed, signed hellos)', '(hello: Ed25519 + X25519 public keys)', async () => {
+    for (let t = 0; alice.peers.length === 0 || bob.peers.length === 0; t++) {
+      if (t === 5000) throw new Error('alice and bob never met');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  });
   const offer = { type: 'offer' as const, sdp: SDP_OFFER };
-  await step('alice -> bob: offer (first direct message: Noise KKpsk0 handshake, then the offer)', offer, async () => {
+  await step('alice -> bob: offer (first message to bob: Noise KKpsk0 handshake, key confirmation, offer)', offer, async () => {
     const got = next(bob, 'signal');
     await alice.sendDescription(bob.id, offer);
     if ((await got).description?.sdp !== SDP_OFFER) throw new Error('bob got a different offer');

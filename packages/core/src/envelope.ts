@@ -60,12 +60,10 @@ export interface DecodedFrame {
 // --- encoding ---------------------------------------------------------------------------------------
 
 class Writer {
-  buf: Uint8Array;
-  view: DataView;
+  readonly view: DataView;
   pos = 0;
-  constructor(size: number) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
+  constructor(readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   byte(b: number) {
     this.buf[this.pos++] = b;
@@ -94,6 +92,9 @@ class Writer {
   }
 }
 
+/** Headers are encoded into one scratch buffer (the longest header is 100 bytes), then copied out. */
+const headerWriter = new Writer(new Uint8Array(112));
+
 function checkUint(name: string, n: number, max: number) {
   if (!Number.isSafeInteger(n) || n < 0 || n > max) throw fail('E_INVALID_ARGUMENT', `${name} out of range`);
 }
@@ -112,7 +113,8 @@ export function encodeHeader(h: Header): Uint8Array {
     throw fail('E_INVALID_ARGUMENT', 'recipient must be nil exactly for broadcasts');
   }
   if (h.recipient !== null && h.recipient.length !== MEMBER_ID_BYTES) throw fail('E_INVALID_ARGUMENT', 'bad recipient');
-  const w = new Writer(112); // the longest header is 100 bytes
+  const w = headerWriter;
+  w.pos = 0;
   w.byte(0x9b); // fixarray of 11
   w.uint(h.version);
   w.uint(h.suite);
@@ -130,11 +132,12 @@ export function encodeHeader(h: Header): Uint8Array {
 
 /** §4.1 A whole frame: the header bytes followed by the body as a bin. */
 export function encodeFrame(headerBytes: Uint8Array, body: Uint8Array): Uint8Array {
-  const w = new Writer(headerBytes.length + 5 + body.length);
+  const binHead = body.length < 0x100 ? 2 : body.length < 0x10000 ? 3 : 5;
+  const w = new Writer(new Uint8Array(headerBytes.length + binHead + body.length));
   w.buf.set(headerBytes, 0);
   w.pos = headerBytes.length;
   w.bin(body);
-  return w.pos === w.buf.length ? w.buf : w.buf.slice(0, w.pos);
+  return w.buf;
 }
 
 // --- decoding ---------------------------------------------------------------------------------------

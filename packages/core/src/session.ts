@@ -130,6 +130,8 @@ interface Peer {
   phase: Phase;
   handshake?: HandshakeState;
   handshakeStarted: number;
+  /** Timestamp (the peer's clock) of the newest handshake frame from this peer that set up a channel. */
+  handshakeTs: number;
   attempt: number;
   timer?: ReturnType<typeof setTimeout>;
   keys?: ChannelKeys;
@@ -384,6 +386,12 @@ export class Session extends Emitter<SessionEvents> {
     return new Promise<void>((resolve, reject) => {
       peer.queue.push({ type, payload, resolve, reject });
       if (peer.phase === 'idle') this.#initiate(peer);
+      else if (peer.phase === 'awaiting-confirm' && peer.timer === undefined) {
+        // §7.5: a responder still waiting after the retry delay with messages queued starts its own handshake.
+        peer.handshakeStarted = this.#opt.now();
+        peer.timer = setTimeout(() => this.#retry(peer), this.#opt.handshakeRetryMs);
+        unref(peer.timer);
+      }
     });
   }
 
@@ -466,6 +474,9 @@ export class Session extends Emitter<SessionEvents> {
     const psk = this.#pskFor(f.header.epoch);
     const ephemeral = toHex(f.body.subarray(0, DH_BYTES));
     if (this.#ephemerals.has(ephemeral)) throw fail('E_REPLAY', 'handshake ephemeral already used');
+    // An init the peer sent before the handshake of the current channel (one it abandoned, delivered late)
+    // must not replace that channel: two such inits would erase the keys the peer is actually using.
+    if (f.header.timestamp < peer.handshakeTs) throw fail('E_HANDSHAKE', 'handshake init older than the current channel');
     const hs = newHandshake({
       initiator: false,
       prologue: pairwisePrologue(this.#route, peer.endpoint, this.#self),
@@ -475,6 +486,7 @@ export class Session extends Emitter<SessionEvents> {
     });
     try {
       readHandshakeFrame(hs, f);
+      peer.handshakeTs = Math.max(peer.handshakeTs, f.header.timestamp);
       // Remember the ephemeral while a replay of this frame could still pass the freshness check.
       this.#ephemerals.set(ephemeral, f.header.timestamp + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs);
       const { frame, split } = writeHandshakeFrame(hs, this.#header(FrameKind.handshakeResp, peer.endpoint.id, 0, f.header.epoch));
@@ -495,6 +507,9 @@ export class Session extends Emitter<SessionEvents> {
   }
 
   #onHandshakeResp(peer: Peer, f: DecodedFrame): void {
+    // A duplicate or replay of a response already accepted is E_REPLAY (counted), not an error event.
+    const ephemeral = toHex(f.body.subarray(0, DH_BYTES));
+    if (this.#ephemerals.has(ephemeral)) throw fail('E_REPLAY', 'handshake response already used');
     const hs = peer.handshake;
     if (peer.phase !== 'initiating' || hs === undefined) throw fail('E_HANDSHAKE', 'no handshake in progress with this peer');
     let split;
@@ -505,6 +520,8 @@ export class Session extends Emitter<SessionEvents> {
       this.#sendInitAgainLater(peer);
       throw e;
     }
+    this.#ephemerals.set(ephemeral, f.header.timestamp + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs);
+    peer.handshakeTs = Math.max(peer.handshakeTs, f.header.timestamp);
     const [c1, c2] = split!;
     this.#clearHandshake(peer);
     this.#installKeys(peer, new ChannelKeys(c1, c2));
@@ -594,10 +611,10 @@ export class Session extends Emitter<SessionEvents> {
       this.#hold(key, f);
       return;
     }
-    known.lastSeen = now;
     if (h.kind === FrameKind.handshakeInit) this.#onHandshakeInit(known, f);
     else if (h.kind === FrameKind.handshakeResp) this.#onHandshakeResp(known, f);
     else this.#onDirect(known, f);
+    known.lastSeen = now; // only authenticated frames keep a peer alive
     this.stats.accepted++;
   }
 
@@ -620,6 +637,7 @@ export class Session extends Emitter<SessionEvents> {
       lastSeen: this.#opt.now(),
       phase: 'idle',
       handshakeStarted: 0,
+      handshakeTs: -1,
       attempt: 0,
       queue: [],
     };
@@ -656,8 +674,14 @@ export class Session extends Emitter<SessionEvents> {
       msg = peer.keys.open(f);
     } catch (e) {
       const prev = peer.previous;
-      if (prev === undefined || !(e instanceof SealsigError) || e.code !== 'E_AUTH_FAILED') throw e;
-      msg = prev.keys.open(f); // a frame sealed before the channel was replaced
+      // A frame sealed before the channel was replaced. Its counter may be one the new channel has already
+      // used, so the new channel's E_REPLAY does not settle it either; a replay is E_REPLAY if either says so.
+      if (prev === undefined || !(e instanceof SealsigError) || (e.code !== 'E_AUTH_FAILED' && e.code !== 'E_REPLAY')) throw e;
+      try {
+        msg = prev.keys.open(f);
+      } catch (e2) {
+        throw e.code === 'E_REPLAY' ? e : e2;
+      }
       current = false;
     }
     if (current && peer.phase === 'awaiting-confirm') {

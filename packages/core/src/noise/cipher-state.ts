@@ -34,14 +34,28 @@ export function chachaPolyNonce(n: number): Uint8Array {
   return nonce;
 }
 
+/**
+ * The nonce of the message being processed. libsodium copies its arguments, and JavaScript runs one call
+ * at a time, so one buffer serves every ENCRYPT/DECRYPT (one allocation less per message).
+ */
+const scratchNonce = new Uint8Array(IETF_NONCE_BYTES);
+const scratchView = new DataView(scratchNonce.buffer);
+
+function nonceOf(n: number): Uint8Array {
+  checkNonce(n);
+  scratchView.setUint32(4, n >>> 0, true);
+  scratchView.setUint32(8, Math.floor(n / 0x1_0000_0000), true);
+  return scratchNonce;
+}
+
 /** §4.2 / §12.3 ENCRYPT(k, n, ad, plaintext): ChaCha20-Poly1305 (RFC 8439), ciphertext || 16-byte tag. */
 function encrypt(k: Uint8Array, n: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  return chachaSeal(k, chachaPolyNonce(n), plaintext, ad);
+  return chachaSeal(k, nonceOf(n), plaintext, ad);
 }
 
 /** §4.2 / §12.3 DECRYPT(k, n, ad, ciphertext): throws SealsigError E_AUTH_FAILED on any mismatch. */
 function decrypt(k: Uint8Array, n: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-  return chachaOpen(k, chachaPolyNonce(n), ciphertext, ad);
+  return chachaOpen(k, nonceOf(n), ciphertext, ad);
 }
 
 /** §4.2 REKEY(k): the first 32 bytes of ENCRYPT(k, maxnonce = 2^64-1, zerolen, zeros). */
@@ -56,9 +70,9 @@ function rekeyKey(k: Uint8Array): Uint8Array {
 
 /** §5.1 CipherState: a key k (or empty) and a nonce n. */
 export class CipherState {
-  private k: Uint8Array | undefined;
-  private n = 0;
-  private destroyed = false;
+  #k: Uint8Array | undefined;
+  #n = 0;
+  #destroyed = false;
 
   /** §5.1 InitializeKey(key): sets k = key (copied; undefined means empty) and n = 0. */
   initializeKey(key: Uint8Array | undefined): void {
@@ -66,44 +80,44 @@ export class CipherState {
     if (key !== undefined && key.length !== AEAD_KEY_BYTES) {
       throw fail('E_INVALID_ARGUMENT', `a Noise cipher key is ${AEAD_KEY_BYTES} bytes, got ${key.length}`);
     }
-    memzero(this.k);
-    this.k = key === undefined ? undefined : key.slice();
-    this.n = 0;
+    memzero(this.#k);
+    this.#k = key === undefined ? undefined : key.slice();
+    this.#n = 0;
   }
 
   /** §5.1 HasKey(): true if k is non-empty. */
   hasKey(): boolean {
     this.alive();
-    return this.k !== undefined;
+    return this.#k !== undefined;
   }
 
   /** §5.1 SetNonce(nonce): sets n (0 <= nonce < 2^53-1, else E_HANDSHAKE). */
   setNonce(nonce: number): void {
     this.alive();
     checkNonce(nonce);
-    this.n = nonce;
+    this.#n = nonce;
   }
 
   /** The next nonce EncryptWithAd/DecryptWithAd will use (for transport framing and tests). */
   get nonce(): number {
-    return this.n;
+    return this.#n;
   }
 
   /** §5.1 EncryptWithAd(ad, plaintext): ENCRYPT(k, n++, ad, plaintext) if k is non-empty, else plaintext. */
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     this.alive();
-    if (this.k === undefined) return plaintext.slice();
-    const ciphertext = encrypt(this.k, this.n, ad, plaintext);
-    this.n += 1;
+    if (this.#k === undefined) return plaintext.slice();
+    const ciphertext = encrypt(this.#k, this.#n, ad, plaintext);
+    this.#n += 1;
     return ciphertext;
   }
 
   /** §5.1 DecryptWithAd(ad, ciphertext): DECRYPT(k, n++, ...); on failure throws E_AUTH_FAILED and n stays. */
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     this.alive();
-    if (this.k === undefined) return ciphertext.slice();
-    const plaintext = decrypt(this.k, this.n, ad, ciphertext);
-    this.n += 1;
+    if (this.#k === undefined) return ciphertext.slice();
+    const plaintext = decrypt(this.#k, this.#n, ad, ciphertext);
+    this.#n += 1;
     return plaintext;
   }
 
@@ -127,24 +141,24 @@ export class CipherState {
   /** §5.1 Rekey(): k = REKEY(k) (§4.2); n is unchanged. */
   rekey(): void {
     const old = this.key();
-    this.k = rekeyKey(old);
+    this.#k = rekeyKey(old);
     memzero(old);
   }
 
   /** Overwrites the key; every later call throws E_CLOSED (never falls back to the "empty key" pass-through). */
   destroy(): void {
-    memzero(this.k);
-    this.k = undefined;
-    this.destroyed = true;
+    memzero(this.#k);
+    this.#k = undefined;
+    this.#destroyed = true;
   }
 
   private alive(): void {
-    if (this.destroyed) throw fail('E_CLOSED', 'Noise CipherState was destroyed');
+    if (this.#destroyed) throw fail('E_CLOSED', 'Noise CipherState was destroyed');
   }
 
   private key(): Uint8Array {
     this.alive();
-    if (this.k === undefined) throw fail('E_HANDSHAKE', 'Noise CipherState has no key');
-    return this.k;
+    if (this.#k === undefined) throw fail('E_HANDSHAKE', 'Noise CipherState has no key');
+    return this.#k;
   }
 }

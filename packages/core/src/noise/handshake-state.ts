@@ -77,30 +77,30 @@ function copyKeyPair(kp: KeyPair | undefined): KeyPair | undefined {
 
 /** §5.3 HandshakeState: a SymmetricState, the local s/e and remote rs/re keys, the role and the message patterns. */
 export class HandshakeState {
-  private readonly symmetric: SymmetricState;
+  readonly #symmetric: SymmetricState;
   private readonly pattern: HandshakePattern;
   private readonly initiator: boolean;
   private readonly psk: boolean;
-  private readonly psks: Uint8Array[];
-  private s: KeyPair | undefined;
-  private e: KeyPair | undefined;
-  private rs: Uint8Array | undefined;
-  private re: Uint8Array | undefined;
+  readonly #psks: Uint8Array[];
+  #s: KeyPair | undefined;
+  #e: KeyPair | undefined;
+  #rs: Uint8Array | undefined;
+  #re: Uint8Array | undefined;
   private messageIndex = 0;
   private pskIndex = 0;
-  private finalHash: Uint8Array | undefined;
+  #finalHash: Uint8Array | undefined;
   private state: 'handshake' | 'done' | 'failed' | 'destroyed' = 'handshake';
 
   private constructor(pattern: HandshakePattern, opts: HandshakeOptions) {
     this.pattern = pattern;
     this.initiator = opts.initiator;
     this.psk = isPskPattern(pattern);
-    this.symmetric = new SymmetricState();
-    this.s = copyKeyPair(opts.s);
-    this.e = copyKeyPair(opts.e);
-    this.rs = opts.rs?.slice();
-    this.re = opts.re?.slice();
-    this.psks = (opts.psks ?? []).map((psk) => psk.slice());
+    this.#symmetric = new SymmetricState();
+    this.#s = copyKeyPair(opts.s);
+    this.#e = copyKeyPair(opts.e);
+    this.#rs = opts.rs?.slice();
+    this.#re = opts.re?.slice();
+    this.#psks = (opts.psks ?? []).map((psk) => psk.slice());
   }
 
   /** §5.3 Initialize(handshake_pattern, initiator, prologue, s, e, rs, re), plus the psks of §9. */
@@ -115,8 +115,8 @@ export class HandshakeState {
     const hs = new HandshakeState(pattern, opts);
     try {
       hs.checkKeys();
-      hs.symmetric.initializeSymmetric(protocolName);
-      hs.symmetric.mixHash(opts.prologue);
+      hs.#symmetric.initializeSymmetric(protocolName);
+      hs.#symmetric.mixHash(opts.prologue);
       hs.mixPreMessage(pattern.initiatorPreMessage, opts.initiator);
       hs.mixPreMessage(pattern.responderPreMessage, !opts.initiator);
     } catch (e) {
@@ -145,23 +145,23 @@ export class HandshakeState {
     });
     const missing = (what: string) => fail('E_INVALID_ARGUMENT', `${name} needs ${what}`);
     const extra = (what: string) => fail('E_INVALID_ARGUMENT', `${name} transmits ${what}: do not pass it`);
-    if (sendsS && this.s === undefined) throw missing('a local static key s');
-    if (mine.includes('e') && this.e === undefined) throw missing('a pre-message ephemeral key e');
-    if (theirs.includes('s') && this.rs === undefined) throw missing('the remote static key rs');
-    if (theirs.includes('e') && this.re === undefined) throw missing('the remote ephemeral key re');
-    if (receivesS && this.rs !== undefined) throw extra('rs');
-    if (receivesE && this.re !== undefined) throw extra('re');
+    if (sendsS && this.#s === undefined) throw missing('a local static key s');
+    if (mine.includes('e') && this.#e === undefined) throw missing('a pre-message ephemeral key e');
+    if (theirs.includes('s') && this.#rs === undefined) throw missing('the remote static key rs');
+    if (theirs.includes('e') && this.#re === undefined) throw missing('the remote ephemeral key re');
+    if (receivesS && this.#rs !== undefined) throw extra('rs');
+    if (receivesE && this.#re !== undefined) throw extra('re');
     const pskTokens = this.pattern.messages.reduce((n, m) => n + m.filter((t) => t === 'psk').length, 0);
-    if (this.psks.length !== pskTokens) throw fail('E_INVALID_ARGUMENT', `${name} takes ${pskTokens} psk(s), got ${this.psks.length}`);
+    if (this.#psks.length !== pskTokens) throw fail('E_INVALID_ARGUMENT', `${name} takes ${pskTokens} psk(s), got ${this.#psks.length}`);
   }
 
   /** §5.3 Initialize: MixHash() each public key of a pre-message; §9.2: in psk handshakes "e" also MixKey(). */
   private mixPreMessage(tokens: readonly PreToken[], local: boolean): void {
     for (const token of tokens) {
-      const key = token === 'e' ? (local ? this.e?.publicKey : this.re) : local ? this.s?.publicKey : this.rs;
+      const key = token === 'e' ? (local ? this.#e?.publicKey : this.#re) : local ? this.#s?.publicKey : this.#rs;
       if (key === undefined) throw fail('E_INVALID_ARGUMENT', `pre-message key "${token}" missing`);
-      this.symmetric.mixHash(key);
-      if (token === 'e' && this.psk) this.symmetric.mixKey(key);
+      this.#symmetric.mixHash(key);
+      if (token === 'e' && this.psk) this.#symmetric.mixKey(key);
     }
   }
 
@@ -177,19 +177,19 @@ export class HandshakeState {
 
   /** §5.2 GetHandshakeHash(): h, for channel binding (§11.2); final once the handshake is complete. */
   get handshakeHash(): Uint8Array {
-    if (this.finalHash !== undefined) return this.finalHash.slice();
+    if (this.#finalHash !== undefined) return this.#finalHash.slice();
     this.usable();
-    return this.symmetric.getHandshakeHash();
+    return this.#symmetric.getHandshakeHash();
   }
 
   /** The remote static public key rs (from a pre-message or received), if known. */
   get remoteStatic(): Uint8Array | undefined {
-    return this.rs?.slice();
+    return this.#rs?.slice();
   }
 
   /** The remote ephemeral public key re, if known. */
   get remoteEphemeral(): Uint8Array | undefined {
-    return this.re?.slice();
+    return this.#re?.slice();
   }
 
   /** The handshake pattern in use, with its psk tokens. */
@@ -204,7 +204,7 @@ export class HandshakeState {
     try {
       const parts: Uint8Array[] = [];
       for (const token of this.pattern.messages[this.messageIndex]!) this.writeToken(token, parts);
-      parts.push(this.symmetric.encryptAndHash(payload));
+      parts.push(this.#symmetric.encryptAndHash(payload));
       const message = concatBytes(...parts);
       if (message.length > NOISE_MAX_MESSAGE) {
         throw fail('E_FRAME_TOO_LARGE', `Noise message of ${message.length} bytes exceeds ${NOISE_MAX_MESSAGE}`);
@@ -228,10 +228,10 @@ export class HandshakeState {
       const reader = { offset: 0 };
       for (const token of this.pattern.messages[this.messageIndex]!) this.readToken(token, message, reader);
       const rest = message.subarray(reader.offset);
-      if (this.symmetric.hasKey() && rest.length < AEAD_TAG_BYTES) {
+      if (this.#symmetric.hasKey() && rest.length < AEAD_TAG_BYTES) {
         throw fail('E_HANDSHAKE', 'Noise message truncated: payload shorter than its tag');
       }
-      const payload = this.symmetric.decryptAndHash(rest);
+      const payload = this.#symmetric.decryptAndHash(rest);
       return { payload, ...this.advance() };
     } catch (e) {
       this.abort();
@@ -243,14 +243,14 @@ export class HandshakeState {
   private writeToken(token: Token, out: Uint8Array[]): void {
     switch (token) {
       case 'e': {
-        if (this.e === undefined) this.e = x25519KeyPair();
-        out.push(this.e.publicKey.slice());
-        this.symmetric.mixHash(this.e.publicKey);
-        if (this.psk) this.symmetric.mixKey(this.e.publicKey);
+        if (this.#e === undefined) this.#e = x25519KeyPair();
+        out.push(this.#e.publicKey.slice());
+        this.#symmetric.mixHash(this.#e.publicKey);
+        if (this.psk) this.#symmetric.mixKey(this.#e.publicKey);
         return;
       }
       case 's': {
-        out.push(this.symmetric.encryptAndHash(this.need(this.s, 's').publicKey));
+        out.push(this.#symmetric.encryptAndHash(this.need(this.#s, 's').publicKey));
         return;
       }
       case 'psk': {
@@ -266,16 +266,16 @@ export class HandshakeState {
   private readToken(token: Token, message: Uint8Array, reader: { offset: number }): void {
     switch (token) {
       case 'e': {
-        if (this.re !== undefined) throw fail('E_HANDSHAKE', 'Noise: remote ephemeral key already known');
-        this.re = take(message, reader, DH_BYTES).slice();
-        this.symmetric.mixHash(this.re);
-        if (this.psk) this.symmetric.mixKey(this.re);
+        if (this.#re !== undefined) throw fail('E_HANDSHAKE', 'Noise: remote ephemeral key already known');
+        this.#re = take(message, reader, DH_BYTES).slice();
+        this.#symmetric.mixHash(this.#re);
+        if (this.psk) this.#symmetric.mixKey(this.#re);
         return;
       }
       case 's': {
-        if (this.rs !== undefined) throw fail('E_HANDSHAKE', 'Noise: remote static key already known');
-        const len = DH_BYTES + (this.symmetric.hasKey() ? AEAD_TAG_BYTES : 0);
-        this.rs = this.symmetric.decryptAndHash(take(message, reader, len));
+        if (this.#rs !== undefined) throw fail('E_HANDSHAKE', 'Noise: remote static key already known');
+        const len = DH_BYTES + (this.#symmetric.hasKey() ? AEAD_TAG_BYTES : 0);
+        this.#rs = this.#symmetric.decryptAndHash(take(message, reader, len));
         return;
       }
       case 'psk': {
@@ -292,39 +292,39 @@ export class HandshakeState {
     let local: KeyPair;
     let remote: Uint8Array;
     if (token === 'ee') {
-      local = this.need(this.e, 'e');
-      remote = this.need(this.re, 're');
+      local = this.need(this.#e, 'e');
+      remote = this.need(this.#re, 're');
     } else if (token === 'ss') {
-      local = this.need(this.s, 's');
-      remote = this.need(this.rs, 'rs');
+      local = this.need(this.#s, 's');
+      remote = this.need(this.#rs, 'rs');
     } else if ((token === 'es') === this.initiator) {
       // "es" for the initiator, "se" for the responder: DH(e, rs).
-      local = this.need(this.e, 'e');
-      remote = this.need(this.rs, 'rs');
+      local = this.need(this.#e, 'e');
+      remote = this.need(this.#rs, 'rs');
     } else {
       // "se" for the initiator, "es" for the responder: DH(s, re).
-      local = this.need(this.s, 's');
-      remote = this.need(this.re, 're');
+      local = this.need(this.#s, 's');
+      remote = this.need(this.#re, 're');
     }
     const shared = x25519(local.privateKey, remote);
-    this.symmetric.mixKey(shared);
+    this.#symmetric.mixKey(shared);
     memzero(shared);
   }
 
   /** §9.2 "psk": MixKeyAndHash(psk). */
   private mixPsk(): void {
-    const psk = this.psks[this.pskIndex];
+    const psk = this.#psks[this.pskIndex];
     if (psk === undefined) throw fail('E_HANDSHAKE', 'Noise: no psk left for a "psk" token');
     this.pskIndex += 1;
-    this.symmetric.mixKeyAndHash(psk);
+    this.#symmetric.mixKeyAndHash(psk);
   }
 
   /** §5.3: after the last message pattern, return Split(); the handshake's secrets are then wiped. */
   private advance(): { split?: [CipherState, CipherState] } {
     this.messageIndex += 1;
     if (this.messageIndex < this.pattern.messages.length) return {};
-    const split = this.symmetric.split();
-    this.finalHash = this.symmetric.getHandshakeHash();
+    const split = this.#symmetric.split();
+    this.#finalHash = this.#symmetric.getHandshakeHash();
     this.wipe();
     this.state = 'done';
     return { split };
@@ -348,8 +348,8 @@ export class HandshakeState {
 
   /** Overwrites s and e private keys, the psks, ck, h and k (the caller's own keys are copies, untouched). */
   private wipe(): void {
-    memzero(this.s?.privateKey, this.e?.privateKey, ...this.psks);
-    this.symmetric.destroy();
+    memzero(this.#s?.privateKey, this.#e?.privateKey, ...this.#psks);
+    this.#symmetric.destroy();
   }
 
   /** Wipes every secret; every later call throws E_CLOSED (handshakeHash stays readable once complete). */

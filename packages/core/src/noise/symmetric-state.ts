@@ -71,71 +71,71 @@ function truncateKey(tempK: Uint8Array): Uint8Array {
 
 /** §5.2 SymmetricState: a CipherState, a chaining key ck and a handshake hash h. */
 export class SymmetricState {
-  private readonly cipher = new CipherState();
-  private ck: Uint8Array = new Uint8Array(HASHLEN);
-  private h: Uint8Array = new Uint8Array(HASHLEN);
-  private destroyed = false;
+  readonly #cipher = new CipherState();
+  #ck: Uint8Array = new Uint8Array(HASHLEN);
+  #h: Uint8Array = new Uint8Array(HASHLEN);
+  #destroyed = false;
 
   /** §5.2 InitializeSymmetric(protocol_name): h = name padded to HASHLEN, or HASH(name); ck = h; k = empty. */
   initializeSymmetric(protocolName: string): void {
     this.alive();
     const name = utf8(protocolName);
     if (name.length <= HASHLEN) {
-      this.h = new Uint8Array(HASHLEN);
-      this.h.set(name);
+      this.#h = new Uint8Array(HASHLEN);
+      this.#h.set(name);
     } else {
-      this.h = hash(name);
+      this.#h = hash(name);
     }
-    this.ck = this.h.slice();
-    this.cipher.initializeKey(undefined);
+    this.#ck = this.#h.slice();
+    this.#cipher.initializeKey(undefined);
   }
 
   /** §5.2 MixKey(input_key_material): ck, temp_k = HKDF(ck, ikm, 2); InitializeKey(temp_k[:32]). */
   mixKey(ikm: Uint8Array): void {
     this.alive();
-    const [ck, tempK] = hkdf2(this.ck, ikm);
-    memzero(this.ck);
-    this.ck = ck;
+    const [ck, tempK] = hkdf2(this.#ck, ikm);
+    memzero(this.#ck);
+    this.#ck = ck;
     const k = truncateKey(tempK);
-    this.cipher.initializeKey(k);
+    this.#cipher.initializeKey(k);
     memzero(k);
   }
 
   /** §5.2 MixHash(data): h = HASH(h || data). */
   mixHash(data: Uint8Array): void {
     this.alive();
-    this.h = hash(concatBytes(this.h, data));
+    this.#h = hash(concatBytes(this.#h, data));
   }
 
   /** §5.2 MixKeyAndHash(ikm): ck, temp_h, temp_k = HKDF(ck, ikm, 3); MixHash(temp_h); InitializeKey(temp_k[:32]). */
   mixKeyAndHash(ikm: Uint8Array): void {
     this.alive();
-    const [ck, tempH, tempK] = hkdf3(this.ck, ikm);
-    memzero(this.ck);
-    this.ck = ck;
+    const [ck, tempH, tempK] = hkdf3(this.#ck, ikm);
+    memzero(this.#ck);
+    this.#ck = ck;
     this.mixHash(tempH);
     memzero(tempH);
     const k = truncateKey(tempK);
-    this.cipher.initializeKey(k);
+    this.#cipher.initializeKey(k);
     memzero(k);
   }
 
   /** §5.2 GetHandshakeHash(): a copy of h. */
   getHandshakeHash(): Uint8Array {
     this.alive();
-    return this.h.slice();
+    return this.#h.slice();
   }
 
   /** §5.1 HasKey() of the inner CipherState (decides whether an "s" token carries a 16-byte tag, §5.3). */
   hasKey(): boolean {
     this.alive();
-    return this.cipher.hasKey();
+    return this.#cipher.hasKey();
   }
 
   /** §5.2 EncryptAndHash(plaintext): ciphertext = EncryptWithAd(h, plaintext); MixHash(ciphertext). */
   encryptAndHash(plaintext: Uint8Array): Uint8Array {
     this.alive();
-    const ciphertext = this.cipher.encryptWithAd(this.h, plaintext);
+    const ciphertext = this.#cipher.encryptWithAd(this.#h, plaintext);
     this.mixHash(ciphertext);
     return ciphertext;
   }
@@ -143,7 +143,7 @@ export class SymmetricState {
   /** §5.2 DecryptAndHash(ciphertext): plaintext = DecryptWithAd(h, ciphertext); MixHash(ciphertext). */
   decryptAndHash(ciphertext: Uint8Array): Uint8Array {
     this.alive();
-    const plaintext = this.cipher.decryptWithAd(this.h, ciphertext);
+    const plaintext = this.#cipher.decryptWithAd(this.#h, ciphertext);
     this.mixHash(ciphertext);
     return plaintext;
   }
@@ -151,7 +151,7 @@ export class SymmetricState {
   /** §5.2 Split(): temp_k1, temp_k2 = HKDF(ck, zerolen, 2); two CipherStates keyed with temp_k1[:32], temp_k2[:32]. */
   split(): [CipherState, CipherState] {
     this.alive();
-    const [tempK1, tempK2] = hkdf2(this.ck, EMPTY);
+    const [tempK1, tempK2] = hkdf2(this.#ck, EMPTY);
     const k1 = truncateKey(tempK1);
     const k2 = truncateKey(tempK2);
     const c1 = new CipherState();
@@ -164,12 +164,12 @@ export class SymmetricState {
 
   /** Overwrites ck, h and the inner key; every later call throws E_CLOSED. */
   destroy(): void {
-    memzero(this.ck, this.h);
-    this.cipher.destroy();
-    this.destroyed = true;
+    memzero(this.#ck, this.#h);
+    this.#cipher.destroy();
+    this.#destroyed = true;
   }
 
   private alive(): void {
-    if (this.destroyed) throw fail('E_CLOSED', 'Noise SymmetricState was destroyed');
+    if (this.#destroyed) throw fail('E_CLOSED', 'Noise SymmetricState was destroyed');
   }
 }

@@ -1,0 +1,136 @@
+/**
+ * A small, dependency-free benchmark harness.
+ *
+ * Method (docs/BENCHMARKS.md): every case is calibrated to a batch of about `batchMs`, warmed up, then run
+ * once per round for `rounds` rounds. Within a round the cases run in a freshly shuffled order (seeded), so
+ * a burst of machine noise, a GC, or a thermal change lands on all cases alike rather than on whichever
+ * case happens to run at that moment. Each batch gives one ops/s sample; a case's figure is the MEDIAN of
+ * its samples. Everything runs serially on the one JS thread of one process.
+ *
+ * There are no timed assertions here: the harness measures and reports, nothing fails on a slow machine.
+ */
+import { performance } from 'node:perf_hooks';
+
+export interface Case {
+  /** Row name in the results (with `bytes`, identifies the row). */
+  name: string;
+  /** Payload size in bytes, or null when the case has none (joins, handshakes). */
+  bytes: number | null;
+  /**
+   * Runs n operations. Returns nothing (the batch's wall-clock time is used) or the number of
+   * milliseconds that count (for cases that must exclude a per-op teardown from the timing).
+   */
+  run(n: number): void | number | Promise<void | number>;
+}
+
+export interface CaseResult {
+  name: string;
+  bytes: number | null;
+  /** Median ops/s over the rounds. */
+  hz: number;
+  min: number;
+  max: number;
+  samples: number[];
+  /** Operations per batch after calibration. */
+  opsPerBatch: number;
+}
+
+export interface HarnessOptions {
+  rounds: number;
+  batchMs: number;
+  /** Wall time spent warming up each case (after a first calibration). */
+  warmupMs: number;
+  seed: number;
+  log?: (line: string) => void;
+}
+
+/** Times one batch of n ops; returns elapsed milliseconds. */
+async function timeBatch(c: Case, n: number): Promise<number> {
+  const t0 = performance.now();
+  const r = c.run(n);
+  const awaited = r instanceof Promise ? await r : r;
+  const wall = performance.now() - t0;
+  return typeof awaited === 'number' ? awaited : wall;
+}
+
+/** The op count whose batch takes about targetMs (at least 1). */
+async function calibrate(c: Case, targetMs: number): Promise<number> {
+  let n = 1;
+  for (;;) {
+    const ms = await timeBatch(c, n);
+    if (ms >= targetMs / 5 || n >= 1 << 24) return Math.max(1, Math.round((n * targetMs) / Math.max(ms, 1e-3)));
+    n *= ms <= 0 ? 16 : Math.min(16, Math.max(2, Math.ceil(targetMs / 5 / ms)));
+  }
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** mulberry32: a tiny seeded PRNG, so the interleaving order is reproducible. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled<T>(xs: readonly T[], rand: () => number): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+export async function runInterleaved(cases: readonly Case[], opt: HarnessOptions): Promise<CaseResult[]> {
+  const log = opt.log ?? (() => {});
+  const ops = new Map<Case, number>();
+  const samples = new Map<Case, number[]>();
+
+  // Warm-up: a first calibration (which also triggers JIT tiers), then about warmupMs of batches, then a
+  // final calibration at the warmed-up speed.
+  for (const c of cases) {
+    const t0 = performance.now();
+    let n = await calibrate(c, opt.batchMs);
+    while (performance.now() - t0 < opt.warmupMs) await timeBatch(c, n);
+    n = await calibrate(c, opt.batchMs);
+    ops.set(c, n);
+    samples.set(c, []);
+    log(`  warmed up ${label(c)}: ${n} ops/batch`);
+  }
+
+  const rand = prng(opt.seed);
+  for (let round = 0; round < opt.rounds; round++) {
+    for (const c of shuffled(cases, rand)) {
+      const n = ops.get(c)!;
+      const ms = await timeBatch(c, n);
+      samples.get(c)!.push((n * 1000) / ms);
+    }
+    log(`  round ${round + 1}/${opt.rounds} done`);
+  }
+
+  return cases.map((c) => {
+    const s = samples.get(c)!;
+    return { name: c.name, bytes: c.bytes, hz: median(s), min: Math.min(...s), max: Math.max(...s), samples: s, opsPerBatch: ops.get(c)! };
+  });
+}
+
+export function label(c: { name: string; bytes: number | null }): string {
+  return c.bytes === null ? c.name : `${c.name} [${c.bytes} B]`;
+}
+
+/** Formats rows as a fixed-width text table. */
+export function table(headers: string[], rows: string[][], alignRight: boolean[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (alignRight[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,438 @@
+/**
+ * `pnpm bench`: throughput of sealsig's message pipelines against two baselines, in one process, cases
+ * interleaved in rounds, median ops/s per case. Writes bench/results/latest.json and prints a table.
+ * See docs/BENCHMARKS.md for the method, the cases and how to read the output.
+ *
+ * Environment knobs (all optional):
+ *   BENCH_ROUNDS=9      rounds (each case runs one batch per round; at least 7 is recommended)
+ *   BENCH_BATCH_MS=100  target duration of one batch
+ *   BENCH_WARMUP_MS=300 warm-up time per case
+ *   BENCH_ONLY=regex    run only the cases whose label matches (for profiling); latest.json is not written
+ *   BENCH_CPU=n         the CPU to pin the process to (default: the highest CPU this process may use)
+ *   BENCH_PIN=0         do not pin (threads then float across cores; see docs/BENCHMARKS.md for the effect)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  BroadcastType,
+  ChannelKeys,
+  DirectType,
+  FrameKind,
+  PROTOCOL_VERSION,
+  SUITE_V1,
+  createMemoryNetwork,
+  createSessionId,
+  decodeFrame,
+  deriveEpochKeys,
+  deriveSession,
+  ed25519KeyPair,
+  encodeHeader,
+  joinSession,
+  newHandshake,
+  openBroadcast,
+  pairwisePrologue,
+  readHandshakeFrame,
+  ready,
+  sealBroadcast,
+  verifyBroadcast,
+  writeHandshakeFrame,
+  x25519KeyPair,
+  type Header,
+  type KeyPair,
+} from '../packages/core/src/index.js';
+import { chachaOpen, chachaSeal, randomBytes } from '../packages/core/src/sodium.js';
+import { label, runInterleaved, table, type Case, type CaseResult } from './harness.js';
+import { decryptJson, deriveKey, encryptJson } from './ywebrtc.js';
+
+// --- row names (docs/BENCHMARKS.md: "Reading latest.json") -----------------------------------------------
+
+const PIPELINE = 'pairwise pipeline';
+const PIPELINE_VS_WEBCRYPTO = 'pairwise pipeline (vs WebCrypto)';
+const BARE = 'bare libsodium AEAD seal+open';
+const WEBCRYPTO = 'y-webrtc-style WebCrypto AES-GCM';
+const BROADCAST = 'broadcast pipeline (signed)';
+const JOIN = 'joinSession (memory transport)';
+const PBKDF2 = 'y-webrtc-style PBKDF2 deriveKey';
+const HANDSHAKE = 'pairwise handshake (KKpsk0)';
+
+const SIZES = [200, 4096] as const;
+
+/** Something the optimiser cannot prove unused. */
+let sink = 0;
+
+function fail(msg: string): never {
+  throw new Error(`bench self-check failed: ${msg}`);
+}
+
+function sameBytes(a: unknown, b: Uint8Array): boolean {
+  if (!(a instanceof Uint8Array) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// --- fixtures ---------------------------------------------------------------------------------------------
+
+interface Member {
+  id: Uint8Array;
+  instance: Uint8Array;
+  dh: KeyPair;
+  signing: KeyPair;
+}
+
+function member(): Member {
+  return { id: randomBytes(16), instance: randomBytes(8), dh: x25519KeyPair(), signing: ed25519KeyPair() };
+}
+
+const TIMESTAMP = 1_760_000_000_000; // fixed: the pipeline never checks freshness (session.ts does)
+
+function header(route: Uint8Array, from: Member, to: Member | null, kind: Header['kind'], counter: number): Header {
+  return {
+    version: PROTOCOL_VERSION,
+    suite: SUITE_V1,
+    kind,
+    route,
+    sender: from.id,
+    instance: from.instance,
+    recipient: to === null ? null : to.id,
+    epoch: 0,
+    counter,
+    timestamp: TIMESTAMP,
+  };
+}
+
+interface Room {
+  route: Uint8Array;
+  broadcastKey: Uint8Array;
+  psk: Uint8Array;
+  a: Member;
+  b: Member;
+}
+
+function room(): Room {
+  const secrets = deriveSession(createSessionId());
+  const epoch = deriveEpochKeys(0, secrets.roomKey0);
+  return { route: secrets.routeTag, broadcastKey: epoch.broadcastKey, psk: epoch.psk, a: member(), b: member() };
+}
+
+/** One full KKpsk0 handshake, as session.ts runs it: a initiates, b responds. Returns [a's keys, b's keys]. */
+function handshake(r: Room): [ChannelKeys, ChannelKeys] {
+  const prologue = pairwisePrologue(r.route, r.a, r.b);
+  const hsA = newHandshake({ initiator: true, prologue, s: r.a.dh, rs: r.b.dh.publicKey, psk: r.psk });
+  const hsB = newHandshake({ initiator: false, prologue, s: r.b.dh, rs: r.a.dh.publicKey, psk: r.psk });
+  try {
+    const init = writeHandshakeFrame(hsA, header(r.route, r.a, r.b, FrameKind.handshakeInit, 0));
+    readHandshakeFrame(hsB, decodeFrame(init.frame));
+    const resp = writeHandshakeFrame(hsB, header(r.route, r.b, r.a, FrameKind.handshakeResp, 0));
+    const { split } = readHandshakeFrame(hsA, decodeFrame(resp.frame));
+    if (split === undefined || resp.split === undefined) fail('handshake did not split');
+    const [c1, c2] = split;
+    const [d1, d2] = resp.split;
+    return [new ChannelKeys(c1, c2), new ChannelKeys(d2, d1)];
+  } finally {
+    hsA.destroy();
+    hsB.destroy();
+  }
+}
+
+// --- cases ------------------------------------------------------------------------------------------------
+
+/** 1. seal (header + msgpack + pad + ChaCha20-Poly1305 + frame) -> decodeFrame -> open (replay, decrypt, unpad, msgpack). */
+function pipelineCase(bytes: number): Case {
+  const r = room();
+  const [a, b] = handshake(r);
+  const payload = randomBytes(bytes);
+  const once = () => {
+    const frame = a.seal(header(r.route, r.a, r.b, FrameKind.direct, a.nextCounter()), DirectType.app, payload);
+    return b.open(decodeFrame(frame));
+  };
+  const first = once();
+  if (first.type !== DirectType.app || !sameBytes(first.payload, payload)) fail('pairwise pipeline round trip');
+  return {
+    name: PIPELINE,
+    bytes,
+    run(n) {
+      for (let i = 0; i < n; i++) sink += (once().payload as Uint8Array).length;
+    },
+  };
+}
+
+/** 2. The floor: ChaCha20-Poly1305 (IETF, 12-byte nonce) seal + open of the same payload, via sodium.ts. */
+function bareCase(bytes: number): Case {
+  const r = room();
+  const key = randomBytes(32);
+  const nonce = new Uint8Array(12);
+  const nonceView = new DataView(nonce.buffer);
+  // "Small AD": the same bytes as the pipeline's AD, a real direct-frame header (~80 bytes).
+  const ad = encodeHeader(header(r.route, r.a, r.b, FrameKind.direct, 0));
+  const payload = randomBytes(bytes);
+  let n = 0;
+  const once = () => {
+    nonceView.setUint32(4, n++, true);
+    return chachaOpen(key, nonce, chachaSeal(key, nonce, payload, ad), ad);
+  };
+  if (!sameBytes(once(), payload)) fail('bare AEAD round trip');
+  return {
+    name: BARE,
+    bytes,
+    run(count) {
+      for (let i = 0; i < count; i++) sink += once().length;
+    },
+  };
+}
+
+/** 3. y-webrtc today: lib0 writeAny + await AES-GCM encrypt + lib0 framing, then the reverse, awaited. */
+async function webcryptoCase(bytes: number): Promise<Case> {
+  const key = await deriveKey('room password', 'room name');
+  const payload = randomBytes(bytes);
+  const once = async () => decryptJson(await encryptJson(payload, key), key);
+  if (!sameBytes(await once(), payload)) fail('WebCrypto baseline round trip');
+  return {
+    name: WEBCRYPTO,
+    bytes,
+    async run(n) {
+      for (let i = 0; i < n; i++) sink += ((await once()) as Uint8Array).length;
+    },
+  };
+}
+
+/** 4. sealBroadcast (sign + XChaCha20-Poly1305) -> decodeFrame -> openBroadcast -> verifyBroadcast. */
+function broadcastCase(bytes: number): Case {
+  const r = room();
+  const payload = randomBytes(bytes);
+  let counter = 0;
+  const once = () => {
+    const frame = sealBroadcast({
+      header: header(r.route, r.a, null, FrameKind.broadcast, counter++),
+      key: r.broadcastKey,
+      signingKey: r.a.signing.privateKey,
+      type: BroadcastType.app,
+      payload,
+    });
+    const opened = openBroadcast(decodeFrame(frame), r.broadcastKey);
+    if (!verifyBroadcast(opened, r.a.signing.publicKey)) fail('broadcast signature');
+    return opened;
+  };
+  const first = once();
+  if (first.type !== BroadcastType.app || !sameBytes(first.payload, payload)) fail('broadcast round trip');
+  return {
+    name: BROADCAST,
+    bytes,
+    run(n) {
+      for (let i = 0; i < n; i++) sink += (once().payload as Uint8Array).length;
+    },
+  };
+}
+
+/** 5a. joinSession() from call to resolved, on a fresh in-memory network each time (close is not timed). */
+function joinCase(): Case {
+  return {
+    name: JOIN,
+    bytes: null,
+    async run(n) {
+      let ms = 0;
+      for (let i = 0; i < n; i++) {
+        const net = createMemoryNetwork();
+        const transport = net.connect();
+        const sessionId = createSessionId();
+        const t0 = performance.now();
+        const s = await joinSession({ sessionId, transport });
+        ms += performance.now() - t0;
+        sink += s.id.length;
+        await s.close();
+        await transport.close();
+      }
+      return ms;
+    },
+  };
+}
+
+/** 5b. What y-webrtc does at join: PBKDF2 (100 000 iterations) from the room password. */
+function pbkdf2Case(): Case {
+  let i = 0;
+  return {
+    name: PBKDF2,
+    bytes: null,
+    async run(n) {
+      for (let k = 0; k < n; k++) {
+        const key = await deriveKey('room password', `room ${i++}`);
+        sink += key.type.length;
+      }
+    },
+  };
+}
+
+/** 5c. One full KKpsk0 handshake: both initialize, init write + read, resp write + read, split. */
+function handshakeCase(): Case {
+  const r = room();
+  const [a, b] = handshake(r);
+  a.destroy();
+  b.destroy();
+  return {
+    name: HANDSHAKE,
+    bytes: null,
+    run(n) {
+      for (let i = 0; i < n; i++) {
+        const [x, y] = handshake(r);
+        sink += x.nextCounter() + y.nextCounter() + 1;
+        x.destroy();
+        y.destroy();
+      }
+    },
+  };
+}
+
+// --- output -----------------------------------------------------------------------------------------------
+
+interface Row {
+  name: string;
+  bytes: number | null;
+  hz: number;
+  vs: string | null;
+  ratio: number | null;
+}
+
+function rows(results: CaseResult[]): Row[] {
+  const hz = (name: string, bytes: number | null) => results.find((r) => r.name === name && r.bytes === bytes)?.hz;
+  const out: Row[] = [];
+  const add = (name: string, bytes: number | null, measured: string, vs: string | null) => {
+    const h = hz(measured, bytes);
+    if (h === undefined) return;
+    const base = vs === null ? undefined : hz(vs, bytes);
+    out.push({ name, bytes, hz: round(h), vs: base === undefined ? null : vs, ratio: base === undefined ? null : round(h / base, 4) });
+  };
+  for (const bytes of SIZES) {
+    add(PIPELINE, bytes, PIPELINE, BARE);
+    add(PIPELINE_VS_WEBCRYPTO, bytes, PIPELINE, WEBCRYPTO);
+    add(BARE, bytes, BARE, null);
+    add(WEBCRYPTO, bytes, WEBCRYPTO, null);
+    add(BROADCAST, bytes, BROADCAST, WEBCRYPTO);
+  }
+  add(JOIN, null, JOIN, PBKDF2);
+  add(PBKDF2, null, PBKDF2, null);
+  add(HANDSHAKE, null, HANDSHAKE, null);
+  return out;
+}
+
+function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+const fmt = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
+
+function printTable(results: CaseResult[], out: Row[]): void {
+  const spread = (name: string, bytes: number | null) => results.find((r) => r.name === name && r.bytes === bytes);
+  const body = out.map((r) => {
+    const measured = r.name === PIPELINE_VS_WEBCRYPTO ? PIPELINE : r.name;
+    const s = spread(measured, r.bytes)!;
+    return [
+      r.name,
+      r.bytes === null ? '-' : String(r.bytes),
+      fmt(r.hz),
+      `${fmt(s.min)} .. ${fmt(s.max)}`,
+      `${(1e6 / r.hz).toFixed(r.hz > 1000 ? 2 : 0)}`,
+      r.vs === null ? '' : `${r.ratio!.toFixed(3)}x ${r.vs}`,
+    ];
+  });
+  console.log(table(['case', 'bytes', 'median ops/s', 'min .. max ops/s', 'µs/op', 'ratio'], body, [false, true, true, true, true, false]));
+}
+
+function printTargets(out: Row[]): void {
+  const get = (name: string, bytes: number) => out.find((r) => r.name === name && r.bytes === bytes);
+  const checks: [string, boolean | undefined, string][] = [];
+  const p200 = get(PIPELINE, 200);
+  const p4k = get(PIPELINE, 4096);
+  if (p200) checks.push(['pairwise pipeline >= 45,000 msgs/s at 200 B', p200.hz >= 45_000, `${fmt(p200.hz)} msgs/s`]);
+  if (p4k) checks.push(['pairwise pipeline >= 20,000 msgs/s at 4 KiB', p4k.hz >= 20_000, `${fmt(p4k.hz)} msgs/s`]);
+  for (const bytes of SIZES) {
+    const w = get(PIPELINE_VS_WEBCRYPTO, bytes);
+    if (w?.ratio != null) checks.push([`pairwise pipeline >= 10x WebCrypto baseline at ${bytes} B`, w.ratio >= 10, `${w.ratio.toFixed(2)}x`]);
+  }
+  if (p4k?.ratio != null) {
+    checks.push(['pairwise pipeline within 1.5x of bare AEAD at 4 KiB (ratio >= 0.667)', p4k.ratio >= 1 / 1.5, `ratio ${p4k.ratio.toFixed(3)}`]);
+  }
+  console.log('\nTargets:');
+  for (const [what, ok, value] of checks) console.log(`  [${ok ? 'MET ' : 'MISS'}] ${what}: ${value}`);
+}
+
+// --- pinning ----------------------------------------------------------------------------------------------
+
+/** The CPUs this process may run on, from /proc (Linux), or undefined. */
+function allowedCpus(): number[] | undefined {
+  try {
+    const line = readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(.+)$/m)?.[1];
+    if (line === undefined) return undefined;
+    const cpus: number[] = [];
+    for (const part of line.trim().split(',')) {
+      const [lo, hi] = part.split('-').map(Number);
+      for (let c = lo!; c <= (hi ?? lo!); c++) cpus.push(c);
+    }
+    return cpus;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pins every thread of this process (the JS thread, V8's helper threads, libuv's thread pool, which runs
+ * WebCrypto jobs) to one CPU, so "ops/s" is the throughput of one core. Threads created later inherit the
+ * affinity of the thread that creates them. Returns a description for the report.
+ */
+function pinToOneCpu(): string {
+  if (process.env.BENCH_PIN === '0') return 'not pinned (BENCH_PIN=0): threads float across cores';
+  const allowed = allowedCpus();
+  const cpu = process.env.BENCH_CPU !== undefined ? Number(process.env.BENCH_CPU) : allowed?.at(-1);
+  if (cpu === undefined || !Number.isInteger(cpu)) return 'not pinned: could not read the allowed CPUs (set BENCH_CPU)';
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    return `not pinned: "taskset -a -p -c ${cpu}" failed (is util-linux installed?)`;
+  }
+  const now = allowedCpus();
+  return now !== undefined && now.length === 1 && now[0] === cpu ? `pinned to CPU ${cpu} (all threads)` : `pinning to CPU ${cpu} not confirmed`;
+}
+
+// --- main -------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+  const batchMs = Number(process.env.BENCH_BATCH_MS ?? 100);
+  const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 300);
+  const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
+  if (!(rounds >= 1) || !(batchMs > 0) || !(warmupMs >= 0)) throw new Error('bad BENCH_ROUNDS / BENCH_BATCH_MS / BENCH_WARMUP_MS');
+
+  const pinning = pinToOneCpu();
+  await ready();
+  const all: Case[] = [];
+  for (const bytes of SIZES) {
+    all.push(pipelineCase(bytes), bareCase(bytes), await webcryptoCase(bytes), broadcastCase(bytes));
+  }
+  all.push(joinCase(), pbkdf2Case(), handshakeCase());
+  const cases = only ? all.filter((c) => only.test(label(c))) : all;
+  if (cases.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} matches no case`);
+
+  const cpus = os.cpus();
+  console.log(`sealsig bench: node ${process.version}, ${os.platform()}/${os.arch()}, ${cpus[0]?.model ?? 'unknown CPU'} x${cpus.length} CPUs`);
+  console.log(`${pinning}; ${cases.length} cases, ${rounds} interleaved rounds, ~${batchMs} ms batches, ${warmupMs} ms warm-up each; payloads are Uint8Arrays`);
+  const results = await runInterleaved(cases, { rounds, batchMs, warmupMs, seed: 0x5ea151, log: (l) => console.log(l) });
+
+  const out = rows(results);
+  console.log('');
+  printTable(results, out);
+  printTargets(out);
+
+  if (only) {
+    console.log('\nBENCH_ONLY is set: bench/results/latest.json not written.');
+  } else {
+    const file = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+    console.log(`\nwrote ${file}`);
+  }
+  if (sink === 42) console.log(''); // keep `sink` observable
+}
+
+await main();
