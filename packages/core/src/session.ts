@@ -127,6 +127,8 @@ interface Peer {
   /** Broadcast replay window (counters are per instance, across epochs). */
   window: ReplayWindow;
   lastSeen: number;
+  /** Timestamp (the peer's clock) of the newest hello accepted from this instance. */
+  helloTs: number;
   phase: Phase;
   handshake?: HandshakeState;
   handshakeStarted: number;
@@ -602,6 +604,7 @@ export class Session extends Emitter<SessionEvents> {
       if (!verifyBroadcast(opened, known.signingKey)) throw fail('E_AUTH_FAILED', 'bad broadcast signature');
       known.window.accept(h.counter);
       known.lastSeen = now;
+      if (opened.type === BroadcastType.hello) known.helloTs = Math.max(known.helloTs, h.timestamp);
       this.stats.accepted++;
       this.#onBroadcast(known, opened);
       return;
@@ -626,6 +629,9 @@ export class Session extends Emitter<SessionEvents> {
     const [signingKey, dhKey, wantReply] = p as [Uint8Array, Uint8Array, boolean];
     if (!equalBytes(memberIdOf(this.#memberIdKey, signingKey), f.header.sender)) throw fail('E_AUTH_FAILED', 'member id does not match the signing key');
     if (!verifyBroadcast(opened, signingKey)) throw fail('E_AUTH_FAILED', 'bad hello signature');
+    // A hello of an earlier instance (replayed within the freshness window to a member that never saw that
+    // instance leave) must not replace the live instance, which would then be shut out as departed.
+    if (previous && f.header.timestamp < previous.helloTs) throw fail('E_STALE', 'hello from an instance older than the live one');
     if (previous) this.#removePeer(previous, 'rejoined');
     const instance = f.header.instance.slice();
     const peer: Peer = {
@@ -635,6 +641,7 @@ export class Session extends Emitter<SessionEvents> {
       dhKey: dhKey.slice(),
       window: new ReplayWindow(),
       lastSeen: this.#opt.now(),
+      helloTs: f.header.timestamp,
       phase: 'idle',
       handshakeStarted: 0,
       handshakeTs: -1,
