@@ -182,7 +182,8 @@ export class Session extends Emitter<SessionEvents> {
   #counter = 0;
   #peers = new Map<string, Peer>(); // by member id (base64url)
   #pending = new Map<string, Pending>(); // frames from not-yet-known instances, by endpointKey
-  #departed = new Map<string, number>(); // endpointKey -> forget after
+  /** Instances that left, by endpointKey, until `until`; a timed-out one may resume (§8.1). */
+  #departed = new Map<string, { until: number; resumable?: Peer }>();
   #ephemerals = new Map<string, number>(); // accepted handshake ephemerals -> forget after
   #unsubscribe: Unsubscribe | undefined;
   #housekeeping: ReturnType<typeof setInterval> | undefined;
@@ -589,15 +590,22 @@ export class Session extends Emitter<SessionEvents> {
     if (h.timestamp < now - this.#opt.maxAgeMs) throw fail('E_STALE', `frame is ${now - h.timestamp} ms old`);
     if (h.timestamp > now + this.#opt.maxFutureSkewMs) throw fail('E_STALE', `frame is ${h.timestamp - now} ms in the future`);
     const key = endpointKey(h.sender, h.instance);
-    if (this.#departed.has(key)) throw fail('E_STALE', 'frame from an instance that has left');
+    const gone = this.#departed.get(key);
+    if (gone !== undefined && gone.resumable === undefined) throw fail('E_STALE', 'frame from an instance that has left');
+    if (gone?.resumable && h.kind !== FrameKind.broadcast) {
+      this.#hold(key, f); // a timed-out peer's frame may overtake the hello that resumes it
+      return;
+    }
     const peer = this.#peers.get(toBase64Url(h.sender));
     const known = peer !== undefined && equalBytes(peer.endpoint.instance, h.instance) ? peer : undefined;
 
     if (h.kind === FrameKind.broadcast) {
-      if (known && known.window.check(h.counter) !== 'ok') throw fail('E_REPLAY', 'broadcast counter already seen');
+      const window = (known ?? gone?.resumable)?.window;
+      if (window && window.check(h.counter) !== 'ok') throw fail('E_REPLAY', 'broadcast counter already seen');
       opened ??= openBroadcast(f, this.#epochKeys(h.epoch).broadcastKey);
       if (known === undefined) {
-        if (opened.type === BroadcastType.hello) this.#onHello(f, opened, peer);
+        if (gone?.resumable) this.#resume(gone.resumable, f, opened);
+        else if (opened.type === BroadcastType.hello) this.#onHello(f, opened, peer);
         else this.#hold(key, f, opened);
         return;
       }
@@ -653,8 +661,11 @@ export class Session extends Emitter<SessionEvents> {
     this.stats.accepted++;
     this.emit('peer-joined', peer.info);
     if (wantReply) void this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(false)).catch((e) => this.#report(e));
-    // Frames that arrived before this hello.
-    const key = endpointKey(f.header.sender, instance);
+    this.#releaseHeld(endpointKey(f.header.sender, instance));
+  }
+
+  /** Handles, in arrival order, the frames held for an instance until its hello (§8.3). */
+  #releaseHeld(key: string): void {
     const held = this.#pending.get(key);
     this.#pending.delete(key);
     for (const h of held?.frames ?? []) {
@@ -664,6 +675,26 @@ export class Session extends Emitter<SessionEvents> {
         this.#report(e);
       }
     }
+  }
+
+  /**
+   * §8.1 A peer removed for silence (a partition, a suspended tab) comes back with a newer hello from the
+   * same instance: it is live again with its replay window and pairwise channel intact. A replayed old
+   * hello cannot do this, since its counter is in the window.
+   */
+  #resume(peer: Peer, f: DecodedFrame, opened: OpenedBroadcast): void {
+    if (opened.type !== BroadcastType.hello) throw fail('E_STALE', 'frame from a timed-out instance before its next hello');
+    if (!verifyBroadcast(opened, peer.signingKey)) throw fail('E_AUTH_FAILED', 'bad hello signature');
+    if (this.#peers.has(peer.info.id)) throw fail('E_STALE', 'hello from an instance replaced by a newer one');
+    peer.window.accept(f.header.counter);
+    peer.lastSeen = this.#opt.now();
+    peer.helloTs = Math.max(peer.helloTs, f.header.timestamp);
+    const key = endpointKey(peer.endpoint.id, peer.endpoint.instance);
+    this.#departed.delete(key);
+    this.#peers.set(peer.info.id, peer);
+    this.stats.accepted++;
+    this.emit('peer-joined', peer.info);
+    this.#releaseHeld(key);
   }
 
   #onBroadcast(peer: Peer, opened: OpenedBroadcast): void {
@@ -722,11 +753,12 @@ export class Session extends Emitter<SessionEvents> {
   #removePeer(peer: Peer, reason: LeaveReason): void {
     if (this.#peers.get(peer.info.id) !== peer) return;
     this.#peers.delete(peer.info.id);
-    this.#departed.set(endpointKey(peer.endpoint.id, peer.endpoint.instance), this.#opt.now() + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs);
+    const until = this.#opt.now() + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs;
+    const resumable = reason === 'timeout' && !this.#closed;
+    this.#departed.set(endpointKey(peer.endpoint.id, peer.endpoint.instance), resumable ? { until, resumable: peer } : { until });
     this.#clearHandshake(peer);
-    peer.keys?.destroy();
-    peer.previous?.keys.destroy();
-    peer.keys = peer.previous = undefined;
+    if (!resumable) eraseChannel(peer);
+    else if (peer.phase === 'initiating') peer.phase = peer.keys ? 'established' : 'idle'; // its timer is gone
     const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
     for (const q of peer.queue.splice(0)) q.reject(err);
     this.emit('peer-left', { peer: peer.info, reason });
@@ -740,7 +772,11 @@ export class Session extends Emitter<SessionEvents> {
         peer.previous = undefined;
       }
     }
-    for (const [k, until] of this.#departed) if (until <= now) this.#departed.delete(k);
+    for (const [k, gone] of this.#departed) {
+      if (gone.until > now) continue;
+      this.#departed.delete(k);
+      if (gone.resumable) eraseChannel(gone.resumable);
+    }
     for (const [k, until] of this.#ephemerals) if (until <= now) this.#ephemerals.delete(k);
     for (const [k, p] of this.#pending) {
       if (p.expires <= now) {
@@ -760,11 +796,20 @@ export class Session extends Emitter<SessionEvents> {
     eraseEpoch(this.#epoch);
     if (this.#previousEpoch) eraseEpoch(this.#previousEpoch.keys);
     this.#previousEpoch = undefined;
+    for (const gone of this.#departed.values()) if (gone.resumable) eraseChannel(gone.resumable);
+    this.#departed.clear();
+    this.#ephemerals.clear();
     this.#pending.clear();
   }
 }
 
 // --- helpers ----------------------------------------------------------------------------------------
+
+function eraseChannel(peer: Peer): void {
+  peer.keys?.destroy();
+  peer.previous?.keys.destroy();
+  peer.keys = peer.previous = undefined;
+}
 
 function eraseEpoch(keys: EpochKeys): void {
   memzero(keys.broadcastKey, keys.psk);
