@@ -442,7 +442,7 @@ export class Session extends Emitter<SessionEvents> {
     if (this.#closed || this.#peers.get(peer.info.id) !== peer) return;
     if (this.#opt.now() - peer.handshakeStarted >= this.#opt.handshakeTimeoutMs) {
       this.#clearHandshake(peer);
-      peer.phase = peer.keys ? 'established' : 'idle';
+      peer.phase = 'idle'; // keys not confirmed by now are not used for sending; the next send starts over
       const err = fail('E_HANDSHAKE', `no pairwise channel with ${peer.info.id} after ${this.#opt.handshakeTimeoutMs} ms`);
       for (const q of peer.queue.splice(0)) q.reject(err);
       this.#report(err);
@@ -722,8 +722,9 @@ export class Session extends Emitter<SessionEvents> {
       }
       current = false;
     }
-    if (current && peer.phase === 'awaiting-confirm') {
+    if (current && (peer.phase === 'awaiting-confirm' || peer.phase === 'idle')) {
       // The initiator's first transport message: key confirmation, and the end of msg 1's KCI exposure.
+      // (Idle with keys: a handshake we gave up on that the peer did complete.)
       peer.phase = 'established';
       this.#clearHandshake(peer);
       this.#flush(peer);
@@ -758,7 +759,7 @@ export class Session extends Emitter<SessionEvents> {
     this.#departed.set(endpointKey(peer.endpoint.id, peer.endpoint.instance), resumable ? { until, resumable: peer } : { until });
     this.#clearHandshake(peer);
     if (!resumable) eraseChannel(peer);
-    else if (peer.phase === 'initiating') peer.phase = peer.keys ? 'established' : 'idle'; // its timer is gone
+    else if (peer.phase === 'initiating') peer.phase = 'idle'; // its timer is gone
     const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
     for (const q of peer.queue.splice(0)) q.reject(err);
     this.emit('peer-left', { peer: peer.info, reason });
