@@ -25,6 +25,7 @@ import { ChannelKeys, newHandshake, pairwisePrologue, readHandshakeFrame, writeH
 import { ReplayWindow } from '../src/replay.js';
 import { ed25519KeyPair, randomBytes, ready, x25519KeyPair } from '../src/sodium.js';
 import { createSessionId } from '../src/kdf.js';
+import { sealsigErrorOf } from './helpers.js';
 
 beforeAll(async () => {
   await ready();
@@ -32,16 +33,6 @@ beforeAll(async () => {
 
 // --- helpers ------------------------------------------------------------------------------------------
 
-/** Runs fn and returns the SealsigError it threw, or undefined; any other exception fails the test. */
-function sealsigErrorOf(fn: () => unknown): SealsigError | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    if (!(e instanceof SealsigError)) throw new Error(`expected a SealsigError, got ${String(e)}`, { cause: e });
-    return e;
-  }
-}
 
 /** Fast byte equality (vitest's deep equality is slow on large typed arrays). */
 function expectBytes(actual: Uint8Array, expected: Uint8Array): void {

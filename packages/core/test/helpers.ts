@@ -1,4 +1,4 @@
-import { createMemoryNetwork, createSessionId, joinSession, type MemoryNetwork, type PeerInfo, type Session, type SessionOptions } from '../src/index.js';
+import { SealsigError, createMemoryNetwork, createSessionId, joinSession, type MemoryNetwork, type PeerInfo, type Session, type SessionOptions } from '../src/index.js';
 
 export interface Pair {
   net: MemoryNetwork;
@@ -33,6 +33,17 @@ export async function pair(opts: Partial<SessionOptions> = {}, net = createMemor
   const b = await joinSession({ sessionId, transport: net.connect(), ...opts });
   await waitFor(() => a.peers.length === 1 && b.peers.length === 1);
   return { net, a, b, sessionId };
+}
+
+/** Runs fn and returns the SealsigError it threw, or undefined; any other exception fails the test. */
+export function sealsigErrorOf(fn: () => unknown): SealsigError | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof SealsigError)) throw new Error(`expected a SealsigError, got ${String(e)}`, { cause: e });
+    return e;
+  }
 }
 
 export type { PeerInfo };

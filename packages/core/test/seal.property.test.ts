@@ -13,7 +13,7 @@ import { createMemoryNetwork, type MemoryNetwork } from '../src/memory-transport
 import { ChannelKeys, DirectType, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame, type Endpoint } from '../src/pairwise.js';
 import { joinSession, type Identity, type Session } from '../src/session.js';
 import { ed25519KeyPair, randomBytes, ready, x25519KeyPair, type KeyPair } from '../src/sodium.js';
-import { waitFor } from './helpers.js';
+import { sealsigErrorOf, waitFor } from './helpers.js';
 
 beforeAll(async () => {
   await ready();
@@ -21,15 +21,6 @@ beforeAll(async () => {
 
 // --- helpers ------------------------------------------------------------------------------------------
 
-function sealsigErrorOf(fn: () => unknown): SealsigError | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (e) {
-    if (!(e instanceof SealsigError)) throw new Error(`expected a SealsigError, got ${String(e)}`, { cause: e });
-    return e;
-  }
-}
 
 function expectCode(fn: () => unknown, code: ErrorCode): void {
   const e = sealsigErrorOf(fn);
