@@ -2,7 +2,7 @@
  * The only door to libsodium (libsodium-wrappers, standard build). Every primitive sealsig uses is wrapped
  * here, so the rest of the code never handles libsodium's loose typing or its exceptions.
  *
- * Randomness comes from `crypto.getRandomValues`, never `randombytes_buf` (about 30x slower per call in the
+ * Randomness comes from `crypto.getRandomValues`, never libsodium's randombytes (about 30x slower per call in the
  * wasm build, see ../shared/TOOLCHAIN.md).
  */
 import sodiumModule from 'libsodium-wrappers';
