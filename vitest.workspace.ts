@@ -1,19 +1,27 @@
-// The vitest projects of the monorepo. Vitest 4 does not read this file by itself:
-// vitest.config.ts imports this list as `test.projects`.
-const conditions = ['source', 'module', 'node', 'development|production'];
+// The vitest projects of the monorepo: one per package that has a test/ folder. Vitest 4 does not read
+// this file by itself: vitest.config.ts imports this list as `test.projects`.
+// A package may add test/global-setup.ts (started once for its project, e.g. to spawn a broker).
+import { existsSync, readdirSync } from 'node:fs';
 
-export const projects = [
-  {
+const conditions = ['source', 'module', 'node', 'development|production'];
+const root = new URL('./packages/', import.meta.url);
+
+export const projects = readdirSync(root, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(new URL(`${d.name}/test`, root)))
+  .map((d) => d.name)
+  .sort()
+  .map((name) => ({
     resolve: { conditions },
     ssr: { resolve: { conditions } },
     test: {
-      name: 'core',
-      root: './packages/core',
+      name,
+      root: `./packages/${name}`,
       include: ['test/**/*.test.ts'],
       environment: 'node',
       testTimeout: 60_000,
+      hookTimeout: 60_000,
+      ...(existsSync(new URL(`${name}/test/global-setup.ts`, root)) ? { globalSetup: ['test/global-setup.ts'] } : {}),
     },
-  },
-];
+  }));
 
 export default projects;
