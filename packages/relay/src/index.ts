@@ -1,1 +1,27 @@
-export {};
+/**
+ * @sealsig/relay: a production WebSocket relay for sealsig frames (README.md, PROTOCOL-RELAY.md).
+ */
+export { createRelay, type Relay } from './relay.js';
+export type { RelayOptions, RelayLogger } from './options.js';
+export type { RateLimit } from './rate-limit.js';
+export type { RetentionOptions } from './retention.js';
+export type { MetricsSnapshot } from './metrics.js';
+export { RelayError, type RelayErrorCode } from './errors.js';
+export { createAdmissionToken, verifyAdmissionToken, type AdmissionTokenOptions, type AdmissionGrant } from './token.js';
+export { sodiumReady } from './sodium.js';
+export {
+  SUBPROTOCOL,
+  Op,
+  ErrorCode,
+  CloseCode,
+  MAX_TOPIC_BYTES,
+  MAX_OVERHEAD_BYTES,
+  isTopic,
+  decodeInbound,
+  decodeOutbound,
+  encodeTopicMessage,
+  encodeFrameMessage,
+  encodeError,
+  type Inbound,
+  type Outbound,
+} from './protocol.js';

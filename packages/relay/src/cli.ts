@@ -1,0 +1,128 @@
+/**
+ * The `sealsig-relay` command (README.md "CLI"). Parses flags with node:util parseArgs, starts a relay,
+ * prints one JSON line `{"event":"listening","host":...,"port":...}` on stderr once bound (so scripts and
+ * tests can use --port 0), logs JSON lines to stderr, and closes gracefully on SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { RelayError } from './errors.js';
+import type { RelayLogger, RelayOptions } from './options.js';
+import { createRelay } from './relay.js';
+
+export const HELP = `Usage: sealsig-relay [options]
+
+A WebSocket relay for sealsig: routes opaque frames by topic (PROTOCOL-RELAY.md).
+
+Options:
+  --host <addr>                    interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --port <n>                       TCP port (default 8787; 0 picks a free one)
+  --max-frame-bytes <n>            largest frame a client may publish (default 65536)
+  --redis <url>                    redis://host:port for multi-node fan-out (default: single node)
+  --static <dir>                   serve the files of <dir> over HTTP (demo page)
+  --origin <origin>                allowed Origin (repeatable; default: any origin)
+  --token-secret <secret>          require admission tokens minted with this secret (16..64 bytes);
+                                   the SEALSIG_RELAY_TOKEN_SECRET environment variable works too
+  --max-connections <n>            open connections in all (default 10000)
+  --max-connections-per-ip <n>     open connections per client address (default 100)
+  --retention-frames <n>           frames retained per topic for late subscribers (default 64; 0 = off)
+  --retention-age-ms <n>           how long retained frames are replayed (default 30000)
+  --drain-delay-ms <n>             on shutdown, answer /healthz 503 this long before closing clients (default 0)
+  --trust-proxy                    take the client address from X-Forwarded-For (last entry)
+  --help                           show this help
+
+Endpoints: ws://<host>:<port>/ (WebSocket, subprotocol sealsig-relay.1), /healthz, /metrics.
+Signals: SIGINT/SIGTERM close gracefully (clients get close code 1012 and reconnect elsewhere).
+`;
+
+function num(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new RelayError('E_INVALID_ARGUMENT', `--${name} must be a non-negative integer`);
+  return Number(value);
+}
+
+/** Turns argv into relay options; undefined when --help was asked. Throws RelayError on bad flags. */
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): RelayOptions | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'max-frame-bytes': { type: 'string' },
+        redis: { type: 'string' },
+        static: { type: 'string' },
+        origin: { type: 'string', multiple: true },
+        'token-secret': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'max-connections-per-ip': { type: 'string' },
+        'retention-frames': { type: 'string' },
+        'retention-age-ms': { type: 'string' },
+        'drain-delay-ms': { type: 'string' },
+        'trust-proxy': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new RelayError('E_INVALID_ARGUMENT', e instanceof Error ? e.message : String(e));
+  }
+  if (values.help === true) return undefined;
+  const secret = values['token-secret'] ?? env.SEALSIG_RELAY_TOKEN_SECRET;
+  const retentionFrames = num('retention-frames', values['retention-frames']);
+  const retentionAge = num('retention-age-ms', values['retention-age-ms']);
+  return {
+    host: values.host ?? '127.0.0.1',
+    port: num('port', values.port) ?? 8787,
+    maxFrameBytes: num('max-frame-bytes', values['max-frame-bytes']),
+    redis: values.redis === undefined ? undefined : { url: values.redis },
+    staticDir: values.static,
+    allowedOrigins: values.origin,
+    admission: secret === undefined || secret === '' ? undefined : { secret },
+    maxConnections: num('max-connections', values['max-connections']),
+    maxConnectionsPerIp: num('max-connections-per-ip', values['max-connections-per-ip']),
+    retention:
+      retentionFrames === 0 ? false : { maxFrames: retentionFrames, maxAgeMs: retentionAge },
+    drainDelayMs: num('drain-delay-ms', values['drain-delay-ms']),
+    trustProxy: values['trust-proxy'] ?? false,
+  };
+}
+
+const stderrLogger: RelayLogger = (level, message, fields) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
+};
+
+async function main(): Promise<void> {
+  let options: RelayOptions | undefined;
+  try {
+    options = parseCli(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`sealsig-relay: ${e instanceof Error ? e.message : String(e)}\n\n${HELP}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options === undefined) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const relay = createRelay({ ...options, logger: stderrLogger });
+  const address = await relay.listen();
+  process.stderr.write(`${JSON.stringify({ event: 'listening', ...address })}\n`);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    stderrLogger('info', 'shutting down', { signal });
+    relay.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`sealsig-relay: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

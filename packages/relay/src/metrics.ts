@@ -1,0 +1,72 @@
+/**
+ * Counters and gauges, rendered in the Prometheus text exposition format (version 0.0.4) at /metrics.
+ * Label values come from a fixed set (drop reasons, close codes), so the label space is bounded.
+ */
+export type DropReason =
+  | 'rate_limited'
+  | 'frame_too_large'
+  | 'bad_topic'
+  | 'malformed'
+  | 'not_allowed'
+  | 'too_many_topics'
+  | 'slow_consumer';
+
+export interface MetricsSnapshot {
+  connections: number;
+  topics: number;
+  retainedBytes: number;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  drops: Record<string, number>;
+  closes: Record<string, number>;
+}
+
+export class Metrics {
+  framesIn = 0;
+  framesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly drops = new Map<string, number>();
+  readonly closes = new Map<string, number>();
+
+  drop(reason: DropReason, n = 1): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + n);
+  }
+
+  close(code: number): void {
+    const key = String(code);
+    this.closes.set(key, (this.closes.get(key) ?? 0) + 1);
+  }
+
+  snapshot(gauges: { connections: number; topics: number; retainedBytes: number }): MetricsSnapshot {
+    return {
+      ...gauges,
+      framesIn: this.framesIn,
+      framesOut: this.framesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      drops: Object.fromEntries(this.drops),
+      closes: Object.fromEntries(this.closes),
+    };
+  }
+
+  render(gauges: { connections: number; topics: number; retainedBytes: number }): string {
+    const lines: string[] = [];
+    const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, number][]): void => {
+      lines.push(`# HELP sealsig_relay_${name} ${help}`, `# TYPE sealsig_relay_${name} ${type}`);
+      for (const [labels, value] of samples) lines.push(`sealsig_relay_${name}${labels} ${value}`);
+    };
+    metric('connections', 'gauge', 'Open client connections.', [['', gauges.connections]]);
+    metric('topics', 'gauge', 'Topics with at least one local subscriber.', [['', gauges.topics]]);
+    metric('retained_bytes', 'gauge', 'Bytes held by the retention buffers.', [['', gauges.retainedBytes]]);
+    metric('frames_in_total', 'counter', 'PUBLISH frames accepted from clients.', [['', this.framesIn]]);
+    metric('frames_out_total', 'counter', 'DELIVER messages sent to clients.', [['', this.framesOut]]);
+    metric('bytes_in_total', 'counter', 'Bytes of accepted PUBLISH messages.', [['', this.bytesIn]]);
+    metric('bytes_out_total', 'counter', 'Bytes of DELIVER messages sent.', [['', this.bytesOut]]);
+    metric('drops_total', 'counter', 'Messages dropped, by reason.', [...this.drops].map(([r, v]) => [`{reason="${r}"}`, v]));
+    metric('closes_total', 'counter', 'Connections closed by the relay, by close code.', [...this.closes].map(([c, v]) => [`{code="${c}"}`, v]));
+    return `${lines.join('\n')}\n`;
+  }
+}

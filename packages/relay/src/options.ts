@@ -1,0 +1,129 @@
+/**
+ * createRelay() options and their defaults (README.md "Options"). Validated once, up front: a bad option
+ * is a RelayError E_INVALID_ARGUMENT from createRelay(), never a failure later under load.
+ */
+import { invalid } from './errors.js';
+import type { RateLimit } from './rate-limit.js';
+import type { RetentionOptions } from './retention.js';
+import { secretKey } from './token.js';
+
+/** Log sink; the relay never logs frames or topics' contents, only events and counts. */
+export type RelayLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+export interface RelayOptions {
+  /** Interface to listen on. Default '127.0.0.1' (use '0.0.0.0' or '::' to serve the network). */
+  host?: string;
+  /** TCP port; 0 picks a free one (see listen()'s result). Default 0. */
+  port?: number;
+  /** Largest frame a PUBLISH may carry, in bytes (the message may add 66 bytes). Default 65 536. */
+  maxFrameBytes?: number;
+  rateLimit?: {
+    /** PUBLISH (and malformed) messages per connection. Default 100/s, burst 200. */
+    frames?: RateLimit;
+    /** SUBSCRIBE/UNSUBSCRIBE per connection. Default 20/s, burst 50. */
+    subscriptions?: RateLimit;
+    /** Rate-limited messages within `floodWindowMs` after which the connection is closed 4008. Default 200. */
+    floodDrops?: number;
+    /** Default 10 000 ms. */
+    floodWindowMs?: number;
+  };
+  /** Topics one connection may be subscribed to at once. Default 32. */
+  maxTopicsPerConnection?: number;
+  /** Open connections, in all. Default 10 000. */
+  maxConnections?: number;
+  /** Open connections per client IP. Default 100. */
+  maxConnectionsPerIp?: number;
+  /** Ping interval; a connection that has not answered the previous ping is terminated. 0 disables. Default 30 000 ms. */
+  heartbeatMs?: number;
+  /** A connection whose send buffer exceeds this is closed 4010 (slow consumer). Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** Allowed Origin header values (exact match, e.g. 'https://app.example'). Absent: any origin. */
+  allowedOrigins?: string[];
+  /** Admission tokens: when set, every connection must present `?token=` minted with this secret. */
+  admission?: { secret: Uint8Array | string };
+  /** Per-topic retention (replayed to late subscribers); `false` disables it. */
+  retention?: RetentionOptions | false;
+  /** Redis fan-out between relay nodes. */
+  redis?: { url: string };
+  /** Serve the files of this directory over plain HTTP GET (the demo page). */
+  staticDir?: string;
+  logger?: RelayLogger;
+  /** On close(): how long /healthz answers 503 before clients are told to leave. Default 0. */
+  drainDelayMs?: number;
+  /** On close(): how long to wait for clients to go before terminating them. Default 5 000 ms. */
+  drainTimeoutMs?: number;
+  /** Take the client IP from the last X-Forwarded-For entry (behind one trusted proxy). Default false. */
+  trustProxy?: boolean;
+}
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  maxFrameBytes: number;
+  frames: RateLimit;
+  subscriptions: RateLimit;
+  floodDrops: number;
+  floodWindowMs: number;
+  maxTopicsPerConnection: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  heartbeatMs: number;
+  maxBufferedBytes: number;
+  allowedOrigins: Set<string> | undefined;
+  admissionKey: Uint8Array | undefined;
+  retention: RetentionOptions | false | undefined;
+  redisUrl: string | undefined;
+  staticDir: string | undefined;
+  logger: RelayLogger;
+  drainDelayMs: number;
+  drainTimeoutMs: number;
+  trustProxy: boolean;
+}
+
+function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min || v > max) throw invalid(`${name} must be an integer in ${min}..${max}`);
+  return v;
+}
+
+function rate(name: string, value: RateLimit | undefined, fallback: RateLimit): RateLimit {
+  const v = value ?? fallback;
+  if (typeof v !== 'object' || v === null || !(v.perSecond > 0) || !(v.burst >= 1)) {
+    throw invalid(`${name} needs perSecond > 0 and burst >= 1`);
+  }
+  return { perSecond: v.perSecond, burst: v.burst };
+}
+
+export function resolveOptions(o: RelayOptions = {}): ResolvedOptions {
+  if (typeof o !== 'object' || o === null) throw invalid('options must be an object');
+  const r = o.rateLimit ?? {};
+  if (o.allowedOrigins !== undefined && (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((x) => typeof x !== 'string'))) {
+    throw invalid('allowedOrigins must be an array of strings');
+  }
+  if (o.redis !== undefined && (typeof o.redis.url !== 'string' || !/^rediss?:\/\//.test(o.redis.url))) {
+    throw invalid('redis.url must be a redis:// or rediss:// URL');
+  }
+  return {
+    host: o.host ?? '127.0.0.1',
+    port: int('port', o.port, 0, 0, 65_535),
+    maxFrameBytes: int('maxFrameBytes', o.maxFrameBytes, 65_536, 1, 16 * 1024 * 1024),
+    frames: rate('rateLimit.frames', r.frames, { perSecond: 100, burst: 200 }),
+    subscriptions: rate('rateLimit.subscriptions', r.subscriptions, { perSecond: 20, burst: 50 }),
+    floodDrops: int('rateLimit.floodDrops', r.floodDrops, 200, 1, 1e9),
+    floodWindowMs: int('rateLimit.floodWindowMs', r.floodWindowMs, 10_000, 1, 3_600_000),
+    maxTopicsPerConnection: int('maxTopicsPerConnection', o.maxTopicsPerConnection, 32, 1, 10_000),
+    maxConnections: int('maxConnections', o.maxConnections, 10_000, 1, 10_000_000),
+    maxConnectionsPerIp: int('maxConnectionsPerIp', o.maxConnectionsPerIp, 100, 1, 10_000_000),
+    heartbeatMs: int('heartbeatMs', o.heartbeatMs, 30_000, 0, 3_600_000),
+    maxBufferedBytes: int('maxBufferedBytes', o.maxBufferedBytes, 1024 * 1024, 1, 2 ** 31),
+    allowedOrigins: o.allowedOrigins === undefined ? undefined : new Set(o.allowedOrigins),
+    admissionKey: o.admission === undefined ? undefined : secretKey(o.admission.secret),
+    retention: o.retention,
+    redisUrl: o.redis?.url,
+    staticDir: o.staticDir,
+    logger: o.logger ?? (() => {}),
+    drainDelayMs: int('drainDelayMs', o.drainDelayMs, 0, 0, 600_000),
+    drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs, 5_000, 0, 600_000),
+    trustProxy: o.trustProxy ?? false,
+  };
+}

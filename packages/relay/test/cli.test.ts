@@ -1,0 +1,70 @@
+/** The sealsig-relay command, spawned as a real process. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, roundTrip } from './helpers.js';
+
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+function run(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+async function listening(stderr: () => string): Promise<{ host: string; port: number }> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const line = stderr()
+      .split('\n')
+      .find((l) => l.includes('"event":"listening"'));
+    if (line !== undefined) return JSON.parse(line) as { host: string; port: number };
+    if (Date.now() > deadline) throw new Error(`relay did not start: ${stderr()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('sealsig-relay CLI', () => {
+  it('--help prints the flags and exits 0', async () => {
+    const p = run(['--help']);
+    expect(await p.exit).toBe(0);
+    for (const flag of ['--host', '--port', '--max-frame-bytes', '--redis', '--static', '--origin', '--token-secret', '--max-connections', '--max-connections-per-ip', '--retention-frames', '--retention-age-ms']) {
+      expect(p.stdout()).toContain(flag);
+    }
+  });
+
+  it('refuses an unknown flag with exit code 2', async () => {
+    const p = run(['--nope']);
+    expect(await p.exit).toBe(2);
+    expect(p.stderr()).toContain('Usage');
+  });
+
+  it('serves on --port 0, prints its address, and closes gracefully on SIGTERM', async () => {
+    const p = run(['--port', '0', '--origin', 'https://a.example', '--origin', 'https://b.example', '--retention-frames', '8']);
+    const { port, host } = await listening(p.stderr);
+    expect(host).toBe('127.0.0.1');
+    const url = `ws://127.0.0.1:${port}/`;
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(await health.text()).toBe('ok');
+    const refused = await connect(url, { origin: 'https://evil.example' });
+    expect((await refused.closed).code).toBe(1008);
+    const a = await connect(url, { origin: 'https://b.example' });
+    const b = await connect(url);
+    await a.subscribe('room');
+    await b.subscribe('room');
+    await roundTrip(a, b, 'room');
+    p.child.kill('SIGTERM');
+    expect((await a.closed).code).toBe(1012);
+    expect(await p.exit).toBe(0);
+    expect(p.stderr()).toContain('"message":"closed"');
+  });
+});

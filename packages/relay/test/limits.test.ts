@@ -1,0 +1,156 @@
+/**
+ * Every limit gives its documented close code or drop, while a well-behaved client on the same relay keeps
+ * being served (PROTOCOL-RELAY.md §4, §5).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { Relay, RelayOptions } from '../src/index.js';
+import { ErrorCode } from '../src/protocol.js';
+import { connect, roundTrip, sleep, startRelay, text, waitFor, type TestClient } from './helpers.js';
+
+const TOPIC = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+let relay: Relay | undefined;
+let clients: TestClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  clients = [];
+  await relay?.close();
+  relay = undefined;
+});
+
+/** A relay with a well-behaved pair (good1 → good2 on TOPIC) already subscribed. */
+async function setup(options: RelayOptions = {}) {
+  const r = await startRelay({ retention: false, ...options });
+  relay = r.relay;
+  const open = async (url = r.url, opts = {}) => {
+    const c = await connect(url, opts);
+    clients.push(c);
+    return c;
+  };
+  const good1 = await open();
+  const good2 = await open();
+  await good1.subscribe(TOPIC);
+  await good2.subscribe(TOPIC);
+  const stillServed = () => Promise.all([roundTrip(good1, good2, TOPIC), roundTrip(good2, good1, TOPIC)]);
+  return { ...r, open, stillServed };
+}
+
+describe('limits', () => {
+  it('closes 1009 for an oversized message, ERROR 4 for a frame just over maxFrameBytes', async () => {
+    const { open, stillServed } = await setup({ maxFrameBytes: 1_000 });
+    const near = await open();
+    near.publish(TOPIC, new Uint8Array(1_001)); // message 1 025 bytes: within maxPayload, frame too large
+    await waitFor(() => near.errors().length === 1);
+    expect(near.errors()[0]).toMatchObject({ code: ErrorCode.frameTooLarge, topic: TOPIC });
+    const big = await open();
+    big.publish(TOPIC, new Uint8Array(2_000));
+    expect((await big.closed).code).toBe(1009);
+    await stillServed();
+    expect(relay!.metrics().closes['1009']).toBe(1);
+    expect(relay!.metrics().drops).toMatchObject({ frame_too_large: 2 });
+  });
+
+  it('drops a flood with ERROR 2, then closes it 4008', async () => {
+    const { open, stillServed } = await setup({ rateLimit: { frames: { perSecond: 10, burst: 10 }, floodDrops: 50 } });
+    const flooder = await open();
+    for (let i = 0; i < 200; i++) flooder.publish(TOPIC, text(`flood ${i}`));
+    expect((await flooder.closed).code).toBe(4008);
+    expect(flooder.errors().some((e) => e.code === ErrorCode.rateLimited)).toBe(true);
+    await stillServed();
+    // good2 got at most the burst of the flood.
+    expect(clients[1]!.delivered().filter((f) => Buffer.from(f).toString().startsWith('flood')).length).toBeLessThanOrEqual(10);
+    expect(relay!.metrics().closes['4008']).toBe(1);
+  });
+
+  it('refuses a subscription beyond maxTopicsPerConnection with ERROR 3', async () => {
+    const { open, stillServed } = await setup({ maxTopicsPerConnection: 3 });
+    const greedy = await open();
+    for (const t of ['t1', 't2', 't3']) await greedy.subscribe(t);
+    await greedy.subscribe('t4');
+    expect(greedy.errors()).toEqual([{ code: ErrorCode.tooManyTopics, topic: 't4', reason: 'too many topics' }]);
+    greedy.unsubscribe('t1');
+    await greedy.subscribe('t4');
+    expect(greedy.received.at(-1)).toEqual({ kind: 'subscribed', topic: 't4' });
+    await stillServed();
+  });
+
+  it('closes a slow consumer 4010 while another flood keeps reaching the healthy subscriber', async () => {
+    const { open, stillServed } = await setup({
+      maxBufferedBytes: 256 * 1024,
+      rateLimit: { frames: { perSecond: 100_000, burst: 100_000 } },
+    });
+    const slow = await open();
+    await slow.subscribe(TOPIC);
+    // Stop reading: the kernel buffers fill, then the relay's send buffer grows past the limit.
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const flooder = await open();
+    const frame = new Uint8Array(32 * 1024);
+    for (let i = 0; i < 2_000 && relay!.metrics().closes['4010'] === undefined; i++) {
+      flooder.publish(TOPIC, frame);
+      if (i % 50 === 49) await sleep(5);
+    }
+    await waitFor(() => relay!.metrics().closes['4010'] === 1, 10_000, 'slow consumer closed');
+    expect(relay!.metrics().drops.slow_consumer).toBeGreaterThanOrEqual(1);
+    await stillServed();
+    expect(clients[1]!.delivered().length).toBeGreaterThan(100);
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    const { code } = await slow.closed;
+    expect([4010, 1006]).toContain(code); // 1006 when the close frame did not fit before the terminate
+  });
+
+  it('closes 1013 beyond maxConnections and maxConnectionsPerIp', async () => {
+    const { open, stillServed } = await setup({ maxConnections: 3 });
+    await open();
+    const refused = await open();
+    expect((await refused.closed).code).toBe(1013);
+    await stillServed();
+    await relay!.close();
+    const second = await setup({ maxConnectionsPerIp: 2 });
+    const refused2 = await second.open();
+    expect(await refused2.closed).toEqual({ code: 1013, reason: 'too many connections from this address' });
+    await second.stillServed();
+  });
+
+  it('closes 1008 for an Origin not on the allowlist', async () => {
+    const { open, url, stillServed } = await setup({ allowedOrigins: ['https://app.example'] });
+    const bad = await open(url, { origin: 'https://evil.example' });
+    expect((await bad.closed).code).toBe(1008);
+    const ok = await open(url, { origin: 'https://app.example' });
+    await ok.subscribe(TOPIC);
+    expect(ok.ws.readyState).toBe(WebSocket.OPEN);
+    await stillServed();
+  });
+
+  it('closes 1003 for a text message', async () => {
+    const { open, stillServed } = await setup();
+    const c = await open();
+    c.sendRaw('hello');
+    expect((await c.closed).code).toBe(1003);
+    await stillServed();
+  });
+
+  it('answers garbage binary with ERROR 6 (or 1 for a bad topic) and keeps the connection', async () => {
+    const { open, stillServed } = await setup();
+    const c = await open();
+    c.sendRaw(new Uint8Array([]));
+    c.sendRaw(new Uint8Array([0x99, 1, 2]));
+    c.sendRaw(new Uint8Array([0x03, 40, 65]));
+    c.sendRaw(new Uint8Array([0x01, 0x20]));
+    c.sendRaw(new Uint8Array([0x03, 1, 0x2f, 1]));
+    await waitFor(() => c.errors().length === 5);
+    expect(c.errors().map((e) => e.code)).toEqual([6, 6, 6, 1, 1]);
+    await c.subscribe(TOPIC);
+    await stillServed();
+    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('terminates a dead socket that stops answering pings', async () => {
+    const { open, url, stillServed } = await setup({ heartbeatMs: 100 });
+    const dead = await open(url, { autoPong: false });
+    await dead.closed;
+    expect(relay!.metrics().closes['1001']).toBe(1);
+    await waitFor(() => relay!.metrics().connections === 2);
+    await stillServed();
+  });
+});
