@@ -87,7 +87,7 @@ export function decodeInbound(msg: Uint8Array): Inbound {
     if (msg.length < 2) return { kind: 'error', code: ErrorCode.malformed, topic: '', reason: 'truncated publish' };
     const len = msg[1]!;
     const end = 2 + len;
-    if (end >= msg.length) return { kind: 'error', code: ErrorCode.malformed, topic: '', reason: 'truncated publish' };
+    if (end > msg.length) return { kind: 'error', code: ErrorCode.malformed, topic: '', reason: 'truncated publish' }; // an empty frame is allowed
     if (!isTopicBytes(msg, 2, end)) return { kind: 'error', code: ErrorCode.badTopic, topic: '', reason: 'bad topic' };
     return { kind: 'publish', topic: ascii(msg, 2, end), frameStart: end, frameBytes: msg.length - end };
   }

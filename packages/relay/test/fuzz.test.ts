@@ -14,7 +14,7 @@ const TOPICS = ['t1', 't2'];
 function published(m: Uint8Array): { topic: string; frame: Uint8Array } | undefined {
   if (m.length < 2 || m[0] !== 0x03) return undefined;
   const end = 2 + m[1]!;
-  if (m[1]! < 1 || m[1]! > 64 || end >= m.length) return undefined;
+  if (m[1]! < 1 || m[1]! > 64 || end > m.length) return undefined; // an empty frame is a frame
   const topic = Buffer.from(m.subarray(2, end)).toString('latin1');
   if (!/^[A-Za-z0-9_-]+$/.test(topic)) return undefined;
   return { topic, frame: m.subarray(end) };

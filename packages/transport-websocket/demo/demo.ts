@@ -1,0 +1,332 @@
+/**
+ * The sealsig browser demo: two tabs of this page negotiate a real RTCPeerConnection (a data-channel chat,
+ * and a camera when the user asks) through a sealsig relay, with every offer, answer and candidate sealed
+ * by @sealsig/core. The page shows side by side what it sent, what it received, and what the relay saw:
+ * the route tag (topic) and the ciphertext frames, observed by a second, raw transport subscribed to it.
+ *
+ * The session id lives in the URL fragment (#...), which browsers never send to a server.
+ * Bundled by build.ts; served by serve.ts.
+ */
+import { createSessionId, decodeFrame, FrameKind, fromBase64Url, joinSession, type IceCandidate, type PeerInfo, type Session, type SessionDescription } from '@sealsig/core';
+import { createWebSocketTransport, type WebSocketTransport } from '../src/index.js';
+
+/** What the browser test reads (packages/transport-websocket/test/browser.test.ts). */
+interface DemoProbe {
+  topic?: string;
+  transportState: string;
+  channelOpen: boolean;
+  chat: string[];
+  relayFrames: number;
+  sent: number;
+  received: number;
+  errors: string[];
+  sendChat(text: string): boolean;
+}
+
+const probe: DemoProbe = { transportState: 'connecting', channelOpen: false, chat: [], relayFrames: 0, sent: 0, received: 0, errors: [], sendChat: () => false };
+(globalThis as { sealsigDemo?: DemoProbe }).sealsigDemo = probe;
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const KIND_NAMES: Record<number, string> = {
+  [FrameKind.broadcast]: 'broadcast',
+  [FrameKind.handshakeInit]: 'noise-init',
+  [FrameKind.handshakeResp]: 'noise-resp',
+  [FrameKind.direct]: 'direct',
+};
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const time = () => new Date().toISOString().slice(11, 23);
+
+function status(id: string, text: string, tone: 'ok' | 'warn' | 'bad' | '' = ''): void {
+  const el = $(id);
+  el.textContent = text;
+  el.className = tone;
+}
+
+function showError(message: string): void {
+  probe.errors.push(message);
+  $('error').textContent += `${message}\n`;
+}
+
+/** Appends one entry (title line, then a pre block) to a log column and keeps it scrolled to the end. */
+function logEntry(column: 'sent' | 'received' | 'relay', what: string, meta: string, body: string | HTMLElement): void {
+  const box = $(`log-${column}`);
+  const entry = document.createElement('div');
+  entry.className = 'entry';
+  const head = document.createElement('div');
+  const w = document.createElement('span');
+  w.className = 'what';
+  w.textContent = what;
+  const m = document.createElement('span');
+  m.className = 'meta';
+  m.textContent = `  ${meta}`;
+  head.append(w, m);
+  entry.append(head);
+  if (typeof body === 'string') {
+    const pre = document.createElement('pre');
+    pre.textContent = body;
+    entry.append(pre);
+  } else entry.append(body);
+  const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 8;
+  box.append(entry);
+  if (atEnd) box.scrollTop = box.scrollHeight;
+}
+
+function chatLine(cls: 'me' | 'them' | 'sys', text: string): void {
+  const line = document.createElement('div');
+  line.className = cls;
+  line.textContent = cls === 'sys' ? text : `${cls === 'me' ? 'you' : 'peer'}: ${text}`;
+  $('chat-log').append(line);
+  $('chat-log').scrollTop = $('chat-log').scrollHeight;
+}
+
+function sessionIdFromFragment(): string {
+  const fromHash = location.hash.slice(1);
+  if (fromHash) return fromHash;
+  const id = createSessionId();
+  history.replaceState(null, '', `#${id}`);
+  return id;
+}
+
+function relayUrl(): string {
+  const override = new URLSearchParams(location.search).get('relay');
+  if (override) return override;
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
+}
+
+/** A frame as the relay sees it: the clear header (kind, ids, counter), then the sealed body, as hex. */
+function showRelayFrame(topic: string, frame: Uint8Array, names: Map<string, string>): void {
+  probe.relayFrames++;
+  const body = document.createElement('div');
+  let meta = `${frame.length} B`;
+  let sealed = frame;
+  try {
+    const { header, ad, body: ciphertext } = decodeFrame(frame);
+    const who = (id: Uint8Array | null) => (id === null ? 'everyone' : `${hex(id).slice(0, 8)}${names.has(hex(id)) ? ` (${names.get(hex(id))})` : ''}`);
+    meta = `${KIND_NAMES[header.kind] ?? '?'}  ${frame.length} B  ${who(header.sender)} -> ${who(header.recipient)}  ctr ${header.counter}`;
+    const clear = document.createElement('pre');
+    clear.className = 'meta';
+    clear.textContent = `header (clear, ${ad.length} B): ${hex(ad.subarray(0, 24))}...`;
+    body.append(clear);
+    sealed = ciphertext;
+  } catch {
+    meta += '  (not a sealsig frame)';
+  }
+  const preview = document.createElement('pre');
+  preview.className = 'hex';
+  preview.textContent = `ciphertext (${sealed.length} B): ${hex(sealed.subarray(0, 48))}${sealed.length > 48 ? '...' : ''}`;
+  body.append(preview);
+  const details = document.createElement('details');
+  const summary = document.createElement('summary');
+  summary.textContent = `the whole frame, ${frame.length} bytes`;
+  const full = document.createElement('pre');
+  full.className = 'hex';
+  details.append(summary, full);
+  details.addEventListener('toggle', () => (full.textContent ||= hex(frame)), { once: true });
+  body.append(details);
+  logEntry('relay', `topic ${topic}`, `${time()}  ${meta}`, body);
+}
+
+/**
+ * One RTCPeerConnection to the other tab, negotiated with the "perfect negotiation" pattern: the peer
+ * whose member id sorts first is impolite (it wins offer collisions and opens the data channel).
+ */
+class Call {
+  readonly pc = new RTCPeerConnection({ iceServers: [] });
+  private makingOffer = false;
+  private ignoreOffer = false;
+  private readonly pendingCandidates: (IceCandidate | null)[] = [];
+  private channel: RTCDataChannel | undefined;
+  private readonly polite: boolean;
+
+  constructor(
+    private readonly session: Session,
+    readonly peer: PeerInfo,
+  ) {
+    this.polite = session.id > peer.id;
+    this.pc.onicecandidate = ({ candidate }) => void this.send('candidate', candidate ? (candidate.toJSON() as IceCandidate) : null);
+    this.pc.onnegotiationneeded = () => void this.offer();
+    this.pc.onconnectionstatechange = () => {
+      const s = this.pc.connectionState;
+      status('st-rtc', s, s === 'connected' ? 'ok' : s === 'failed' || s === 'closed' ? 'bad' : 'warn');
+    };
+    this.pc.ondatachannel = ({ channel }) => this.attach(channel);
+    this.pc.ontrack = ({ streams, track }) => {
+      $<HTMLVideoElement>('remote').srcObject = streams[0] ?? new MediaStream([track]);
+    };
+    if (!this.polite) this.attach(this.pc.createDataChannel('chat'));
+  }
+
+  private attach(channel: RTCDataChannel): void {
+    this.channel = channel;
+    status('st-dc', channel.readyState, 'warn');
+    channel.onopen = () => {
+      probe.channelOpen = true;
+      status('st-dc', 'open', 'ok');
+      chatLine('sys', 'data channel open: messages now go peer to peer, not through the relay');
+      $<HTMLInputElement>('chat-input').disabled = false;
+      $<HTMLButtonElement>('chat-send').disabled = false;
+    };
+    channel.onclose = () => {
+      probe.channelOpen = false;
+      status('st-dc', 'closed', 'bad');
+    };
+    channel.onmessage = ({ data }) => {
+      const text = String(data);
+      probe.chat.push(text);
+      chatLine('them', text);
+    };
+  }
+
+  sendChat(text: string): boolean {
+    if (this.channel?.readyState !== 'open') return false;
+    this.channel.send(text);
+    chatLine('me', text);
+    return true;
+  }
+
+  async addCamera(stream: MediaStream): Promise<void> {
+    for (const track of stream.getTracks()) this.pc.addTrack(track, stream); // negotiationneeded follows
+  }
+
+  private async offer(): Promise<void> {
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      await this.send('description', this.pc.localDescription!.toJSON() as SessionDescription);
+    } catch (e) {
+      showError(`offer failed: ${String(e)}`);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  private async send(type: 'description' | 'candidate', value: SessionDescription | IceCandidate | null): Promise<void> {
+    const label = type === 'description' ? (value as SessionDescription).type : value === null ? 'end of candidates' : 'ICE candidate';
+    logEntry('sent', label, `${time()}  to ${this.peer.id.slice(0, 8)}`, JSON.stringify(value, null, 1));
+    probe.sent++;
+    try {
+      if (type === 'description') await this.session.sendDescription(this.peer.id, value as SessionDescription);
+      else await this.session.sendCandidate(this.peer.id, value as IceCandidate | null);
+    } catch (e) {
+      showError(`sending the ${label} failed: ${String(e)}`);
+    }
+  }
+
+  async onDescription(description: SessionDescription): Promise<void> {
+    const collision = description.type === 'offer' && (this.makingOffer || this.pc.signalingState !== 'stable');
+    this.ignoreOffer = !this.polite && collision;
+    if (this.ignoreOffer) return;
+    await this.pc.setRemoteDescription(description as RTCSessionDescriptionInit);
+    for (const c of this.pendingCandidates.splice(0)) await this.addCandidate(c);
+    if (description.type === 'offer') {
+      await this.pc.setLocalDescription();
+      await this.send('description', this.pc.localDescription!.toJSON() as SessionDescription);
+    }
+  }
+
+  async onCandidate(candidate: IceCandidate | null): Promise<void> {
+    if (!this.pc.remoteDescription) {
+      this.pendingCandidates.push(candidate);
+      return;
+    }
+    await this.addCandidate(candidate);
+  }
+
+  private async addCandidate(candidate: IceCandidate | null): Promise<void> {
+    try {
+      if (candidate) await this.pc.addIceCandidate(candidate as RTCIceCandidateInit);
+    } catch (e) {
+      if (!this.ignoreOffer) showError(`addIceCandidate failed: ${String(e)}`);
+    }
+  }
+
+  close(): void {
+    this.pc.close();
+    probe.channelOpen = false;
+  }
+}
+
+async function main(): Promise<void> {
+  const sessionId = sessionIdFromFragment();
+  $<HTMLInputElement>('link').value = location.href;
+  $('copy').onclick = () => void navigator.clipboard?.writeText(location.href);
+  window.addEventListener('hashchange', () => location.reload());
+
+  const url = relayUrl();
+  const transport: WebSocketTransport = createWebSocketTransport({ urls: [url] });
+  const observer: WebSocketTransport = createWebSocketTransport({ urls: [url] }); // the relay's view
+  transport.onStateChange((s) => {
+    probe.transportState = s;
+    status('st-relay', s, s === 'open' ? 'ok' : s === 'closed' ? 'bad' : 'warn');
+  });
+  transport.onError((e) => (e.type === 'connection-lost' ? undefined : showError(`relay: ${e.error.message}`)));
+
+  const session = await joinSession({ sessionId, transport });
+  // Listeners first, before any other await: peers and their frames may already be on their way.
+  const names = new Map<string, string>([[hex(fromB64(session.id)), 'this page']]);
+  session.on('error', (e) => showError(`sealsig: ${e.code}: ${e.message}`));
+  let call: Call | undefined;
+  let camera: MediaStream | undefined;
+  probe.sendChat = (text) => call?.sendChat(text) ?? false;
+
+  const meet = (peer: PeerInfo) => {
+    if (call) return; // two tabs per session in this demo
+    names.set(hex(fromB64(peer.id)), 'peer');
+    status('st-peer', `${peer.id.slice(0, 8)} joined`, 'ok');
+    chatLine('sys', `peer ${peer.id.slice(0, 8)} joined; negotiating WebRTC through the relay`);
+    call = new Call(session, peer);
+    if (camera) void call.addCamera(camera);
+    $<HTMLButtonElement>('camera').disabled = !navigator.mediaDevices?.getUserMedia || camera !== undefined;
+  };
+  session.on('peer-joined', meet);
+  session.on('peer-left', ({ peer, reason }) => {
+    if (call?.peer.id !== peer.id) return;
+    call.close();
+    call = undefined;
+    status('st-peer', `left (${reason})`, 'bad');
+    status('st-dc', '-');
+    chatLine('sys', `peer left (${reason}); waiting for another tab`);
+  });
+  session.on('signal', ({ from, description, candidate }) => {
+    probe.received++;
+    const label = description ? description.type : candidate === null ? 'end of candidates' : 'ICE candidate';
+    logEntry('received', label, `${time()}  from ${from.id.slice(0, 8)}`, JSON.stringify(description ?? candidate, null, 1));
+    if (!call || call.peer.id !== from.id) return;
+    const done = description ? call.onDescription(description) : call.onCandidate(candidate ?? null);
+    done.catch((e: unknown) => showError(`applying the ${label} failed: ${String(e)}`));
+  });
+  for (const peer of session.peers) meet(peer);
+
+  probe.topic = session.topic;
+  $('topic').textContent = session.topic;
+  status('st-relay', transport.state, transport.state === 'open' ? 'ok' : 'warn');
+  await observer.subscribe(session.topic, (frame) => showRelayFrame(session.topic, frame, names));
+
+  $('chat-form').onsubmit = (event) => {
+    event.preventDefault();
+    const input = $<HTMLInputElement>('chat-input');
+    if (input.value && call?.sendChat(input.value)) input.value = '';
+  };
+  $('camera').onclick = async () => {
+    try {
+      camera = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+      $<HTMLVideoElement>('local').srcObject = camera;
+      $<HTMLButtonElement>('camera').disabled = true;
+      if (call) await call.addCamera(camera);
+    } catch (e) {
+      showError(`camera: ${String(e)}`);
+    }
+  };
+  window.addEventListener('pagehide', () => {
+    call?.close();
+    void session.close().then(() => Promise.all([transport.close(), observer.close()]));
+  });
+  chatLine('sys', 'waiting for the other tab to open the link...');
+}
+
+/** A member id (base64url) as bytes, to match it against frame headers. */
+function fromB64(id: string): Uint8Array {
+  return fromBase64Url(id) ?? new Uint8Array(0);
+}
+
+main().catch((e: unknown) => showError(`could not start: ${String(e)}`));

@@ -1,0 +1,139 @@
+/**
+ * The client side of the sealsig relay wire protocol v1: binary WebSocket messages, byte 0 = opcode.
+ *
+ *   client -> relay   0x01 SUBSCRIBE   [0x01][topic]
+ *                     0x02 UNSUBSCRIBE [0x02][topic]
+ *                     0x03 PUBLISH     [0x03][topic length u8][topic][frame]
+ *   relay -> client   0x10 DELIVER     [0x10][topic length u8][topic][frame]
+ *                     0x11 SUBSCRIBED  [0x11][topic]
+ *                     0x12 ERROR       [0x12][code u16 BE][topic length u8][topic][utf8 reason]
+ *
+ * A topic is 1..64 bytes of ASCII [A-Za-z0-9_-] (a core route tag is 22 of them). The decoder is strict:
+ * it checks the size limit before reading anything, then the opcode, lengths and topic charset, and
+ * returns a result instead of throwing, so one bad message from a relay can only be dropped and reported.
+ */
+export const SUBPROTOCOL = 'sealsig-relay.1';
+
+export const Op = {
+  subscribe: 0x01,
+  unsubscribe: 0x02,
+  publish: 0x03,
+  deliver: 0x10,
+  subscribed: 0x11,
+  error: 0x12,
+} as const;
+
+/** ERROR codes a relay sends, by number. */
+export const RelayErrorCodes = {
+  1: 'bad-topic',
+  2: 'rate-limited',
+  3: 'too-many-topics',
+  4: 'frame-too-large',
+  5: 'not-allowed',
+  6: 'malformed',
+} as const;
+export type RelayErrorName = (typeof RelayErrorCodes)[keyof typeof RelayErrorCodes] | 'unknown';
+
+export const MAX_TOPIC_BYTES = 64;
+/** Longest ERROR reason this client reads; a longer ERROR message is malformed. */
+export const MAX_REASON_BYTES = 1024;
+
+const TOPIC_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isValidTopic(topic: unknown): topic is string {
+  return typeof topic === 'string' && TOPIC_RE.test(topic);
+}
+
+function isTopicByte(b: number): boolean {
+  return (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x5f;
+}
+
+function writeTopic(out: Uint8Array, at: number, topic: string): void {
+  for (let i = 0; i < topic.length; i++) out[at + i] = topic.charCodeAt(i);
+}
+
+/** [op][topic]: SUBSCRIBE or UNSUBSCRIBE. The topic must have passed isValidTopic. */
+export function encodeTopicMessage(op: typeof Op.subscribe | typeof Op.unsubscribe, topic: string): Uint8Array {
+  const out = new Uint8Array(1 + topic.length);
+  out[0] = op;
+  writeTopic(out, 1, topic);
+  return out;
+}
+
+/** [0x03][topic length][topic][frame]. The topic must have passed isValidTopic. */
+export function encodePublish(topic: string, frame: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + topic.length + frame.length);
+  out[0] = Op.publish;
+  out[1] = topic.length;
+  writeTopic(out, 2, topic);
+  out.set(frame, 2 + topic.length);
+  return out;
+}
+
+export type RelayMessage =
+  | { op: 'deliver'; topic: string; frame: Uint8Array }
+  | { op: 'subscribed'; topic: string }
+  | { op: 'error'; code: number; name: RelayErrorName; topic: string; reason: string };
+
+export type DecodeResult = { ok: true; message: RelayMessage } | { ok: false; reason: string };
+
+const bad = (reason: string): DecodeResult => ({ ok: false, reason });
+
+function readTopic(bytes: Uint8Array, start: number, length: number): string | undefined {
+  if (length < 1 || length > MAX_TOPIC_BYTES || start + length > bytes.length) return undefined;
+  let s = '';
+  for (let i = start; i < start + length; i++) {
+    const b = bytes[i]!;
+    if (!isTopicByte(b)) return undefined;
+    s += String.fromCharCode(b);
+  }
+  return s;
+}
+
+/**
+ * Decodes one relay -> client message. `maxFrameBytes` bounds a DELIVER's frame; the whole message may
+ * not exceed the largest valid message (a DELIVER of that frame, or an ERROR with the longest reason).
+ * The delivered frame is a copy: it does not alias the socket's buffer.
+ */
+export function decodeRelayMessage(bytes: Uint8Array, maxFrameBytes: number): DecodeResult {
+  const limit = Math.max(2 + MAX_TOPIC_BYTES + maxFrameBytes, 4 + MAX_TOPIC_BYTES + MAX_REASON_BYTES);
+  if (bytes.length > limit) return bad(`message of ${bytes.length} bytes exceeds ${limit}`);
+  if (bytes.length === 0) return bad('empty message');
+  const op = bytes[0]!;
+  switch (op) {
+    case Op.deliver: {
+      if (bytes.length < 3) return bad('DELIVER too short');
+      const length = bytes[1]!;
+      const topic = readTopic(bytes, 2, length);
+      if (topic === undefined) return bad('DELIVER with an invalid topic');
+      const frameLength = bytes.length - 2 - length;
+      if (frameLength > maxFrameBytes) return bad(`DELIVER frame of ${frameLength} bytes exceeds ${maxFrameBytes}`);
+      return { ok: true, message: { op: 'deliver', topic, frame: bytes.slice(2 + length) } };
+    }
+    case Op.subscribed: {
+      const topic = readTopic(bytes, 1, bytes.length - 1);
+      if (topic === undefined) return bad('SUBSCRIBED with an invalid topic');
+      return { ok: true, message: { op: 'subscribed', topic } };
+    }
+    case Op.error: {
+      if (bytes.length < 4) return bad('ERROR too short');
+      const code = (bytes[1]! << 8) | bytes[2]!;
+      const length = bytes[3]!;
+      // A relay error about no particular topic (e.g. a malformed message) carries topic length 0.
+      const topic = length === 0 ? '' : readTopic(bytes, 4, length);
+      if (topic === undefined) return bad('ERROR with an invalid topic');
+      const reasonBytes = bytes.subarray(4 + length);
+      if (reasonBytes.length > MAX_REASON_BYTES) return bad('ERROR reason too long');
+      let reason: string;
+      try {
+        reason = new TextDecoder('utf-8', { fatal: true }).decode(reasonBytes);
+      } catch {
+        return bad('ERROR reason is not UTF-8');
+      }
+      const name: RelayErrorName = (RelayErrorCodes as Record<number, RelayErrorName>)[code] ?? 'unknown';
+      return { ok: true, message: { op: 'error', code, name, topic, reason } };
+    }
+    default:
+      return bad(`unknown opcode 0x${op.toString(16).padStart(2, '0')}`);
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The wire codec (relay protocol v1), the backoff and the send queue, as units. The client's encoders
+ * are checked against the relay's own decoder (@sealsig/relay), and the client's strict decoder must
+ * never throw on arbitrary bytes.
+ */
+import { isSealsigError } from '@sealsig/core';
+import { decodeInbound, encodeError, encodeFrameMessage, encodeTopicMessage as relayTopicMessage } from '@sealsig/relay';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { backoffDelay } from '../src/backoff.js';
+import { Op, decodeRelayMessage, encodePublish, encodeTopicMessage, isValidTopic } from '../src/protocol.js';
+import { SendQueue } from '../src/send-queue.js';
+
+const topicArb = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
+const MAX = 4096;
+
+describe('relay protocol v1 codec', () => {
+  it('PUBLISH / SUBSCRIBE / UNSUBSCRIBE as the relay decodes them', () => {
+    fc.assert(
+      fc.property(topicArb, fc.uint8Array({ minLength: 1, maxLength: 512 }), (topic, frame) => {
+        const pub = encodePublish(topic, frame);
+        const d = decodeInbound(pub);
+        expect(d).toMatchObject({ kind: 'publish', topic, frameStart: 2 + topic.length, frameBytes: frame.length });
+        expect(pub.subarray(2 + topic.length)).toEqual(frame);
+        expect(decodeInbound(encodeTopicMessage(Op.subscribe, topic))).toEqual({ kind: 'subscribe', topic });
+        expect(decodeInbound(encodeTopicMessage(Op.unsubscribe, topic))).toEqual({ kind: 'unsubscribe', topic });
+      }),
+    );
+  });
+
+  it('decodes what the relay encodes: DELIVER byte-exact (a copy), SUBSCRIBED, ERROR', () => {
+    fc.assert(
+      fc.property(topicArb, fc.uint8Array({ maxLength: MAX }), fc.integer({ min: 1, max: 6 }), fc.string({ maxLength: 100 }), (topic, frame, code, reason) => {
+        const message = new Uint8Array(encodeFrameMessage(Op.deliver, topic, frame));
+        const d = decodeRelayMessage(message, MAX);
+        expect(d).toEqual({ ok: true, message: { op: 'deliver', topic, frame } });
+        if (d.ok && d.message.op === 'deliver' && frame.length > 0) {
+          message[message.length - 1] = message[message.length - 1]! ^ 1; // the decoded frame does not alias the message buffer
+          expect(d.message.frame).toEqual(frame);
+        }
+        expect(decodeRelayMessage(new Uint8Array(relayTopicMessage(Op.subscribed, topic)), MAX)).toEqual({ ok: true, message: { op: 'subscribed', topic } });
+        const err = decodeRelayMessage(new Uint8Array(encodeError(code, topic, reason)), MAX);
+        expect(err).toMatchObject({ ok: true, message: { op: 'error', code, topic } });
+      }),
+    );
+  });
+
+  it('never throws on arbitrary bytes, and accepts only well-formed messages', () => {
+    // Mostly the relay's opcodes with plausible lengths, so the checks past byte 0 are exercised too.
+    const opcode = fc.constantFrom(Op.deliver, Op.subscribed, Op.error, 0x00, 0x01, 0x03, 0xff);
+    const message = fc.tuple(opcode, fc.integer({ min: 0, max: 70 }), fc.uint8Array({ maxLength: 300 })).map(([op, len, rest]) => new Uint8Array([op, len, ...rest]));
+    fc.assert(
+      fc.property(fc.oneof(message, fc.uint8Array({ maxLength: 300 })), (bytes) => {
+        const d = decodeRelayMessage(bytes, 128);
+        if (!d.ok) return void expect(typeof d.reason).toBe('string');
+        const m = d.message;
+        expect(isValidTopic(m.topic) || (m.op === 'error' && m.topic === '')).toBe(true);
+        if (m.op === 'deliver') expect(m.frame.length).toBeLessThanOrEqual(128);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('rejects what a strict decoder must: opcodes, charset, lengths, size, bad UTF-8', () => {
+    const cases: [string, number[]][] = [
+      ['empty', []],
+      ['unknown opcode', [0x13, 0x41]],
+      ['client opcode', [Op.publish, 1, 0x41, 0]],
+      ['SUBSCRIBED without topic', [Op.subscribed]],
+      ['SUBSCRIBED with "/"', [Op.subscribed, 0x41, 0x2f]],
+      ['DELIVER topic length 0', [Op.deliver, 0, 1, 2]],
+      ['DELIVER topic past the end', [Op.deliver, 5, 0x41]],
+      ['DELIVER topic length 65', [Op.deliver, 65, ...new Array<number>(70).fill(0x41)]],
+      ['DELIVER with a space in the topic', [Op.deliver, 2, 0x41, 0x20, 9]],
+      ['ERROR too short', [Op.error, 0, 1]],
+      ['ERROR reason not UTF-8', [Op.error, 0, 1, 1, 0x41, 0xff, 0xfe]],
+    ];
+    for (const [what, bytes] of cases) expect(decodeRelayMessage(new Uint8Array(bytes), MAX).ok, what).toBe(false);
+    const oversize = new Uint8Array(2 + 1 + MAX + 1);
+    oversize.set([Op.deliver, 1, 0x41]);
+    expect(decodeRelayMessage(oversize, MAX)).toMatchObject({ ok: false });
+    expect(decodeRelayMessage(oversize.subarray(0, oversize.length - 1), MAX)).toMatchObject({ ok: true });
+  });
+});
+
+describe('backoff', () => {
+  it('stays within [cap/2, cap], cap = min(max, min * 2^attempt)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 0, max: 100_000 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (attempt, min, extra, r) => {
+        const max = min + extra;
+        const cap = Math.min(max, min * 2 ** attempt);
+        const d = backoffDelay(attempt, { minDelayMs: min, maxDelayMs: max, random: () => r });
+        expect(d).toBeGreaterThanOrEqual(Math.floor(cap / 2));
+        expect(d).toBeLessThanOrEqual(Math.ceil(cap));
+      }),
+    );
+  });
+});
+
+describe('send queue', () => {
+  it('is bounded in frames and bytes (E_QUEUE_FULL), FIFO, and copies frames', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 500 }), fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 40 }), (maxFrames, maxBytes, frames) => {
+        const q = new SendQueue(maxFrames, maxBytes);
+        const accepted: Uint8Array[] = [];
+        for (const f of frames) {
+          const fits = q.length < maxFrames && q.bytes + f.length <= maxBytes;
+          try {
+            q.push('t', f);
+            expect(fits).toBe(true);
+            accepted.push(f.slice());
+            f.fill(7); // the queue kept its own copy
+          } catch (e) {
+            expect(fits).toBe(false);
+            expect(isSealsigError(e, 'E_QUEUE_FULL')).toBe(true);
+          }
+          expect(q.length).toBeLessThanOrEqual(maxFrames);
+          expect(q.bytes).toBeLessThanOrEqual(maxBytes);
+        }
+        const out: Uint8Array[] = [];
+        for (let item = q.shift(); item; item = q.shift()) out.push(item.frame);
+        expect(out).toEqual(accepted);
+        expect(q.bytes).toBe(0);
+      }),
+    );
+  });
+});
