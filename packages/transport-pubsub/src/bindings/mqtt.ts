@@ -1,0 +1,92 @@
+/**
+ * PubSubClient over an mqtt.js 5 client (MQTT 3.1.1 or 5; binary payloads). mqtt.js reconnects by itself
+ * and, with its default `resubscribe: true`, restores the subscriptions after a reconnect. MQTT 3.1.1
+ * brokers echo a publisher's own messages to its subscriptions (MQTT 5's no-local is not used).
+ */
+import type { MqttClient } from 'mqtt';
+import type { TransportState } from '@sealsig/core';
+import type { PubSubClient, PubSubMessage } from '../client.js';
+
+export interface MqttBindingOptions {
+  /** QoS of publishes and subscriptions (default 0: sealsig tolerates loss and duplicates). */
+  qos?: 0 | 1;
+  /** The largest MQTT payload to send; larger frames are chunked (default 128 KiB; brokers allow far more). */
+  maxMessageBytes?: number;
+  /** End the mqtt.js client on close() (default false: the client is the caller's). */
+  closeClient?: boolean;
+}
+
+export function mqttClient(client: MqttClient, options: MqttBindingOptions = {}): PubSubClient {
+  const qos = options.qos ?? 0;
+  const handlers = new Map<string, (message: PubSubMessage) => void>();
+  const listeners = new Set<(state: TransportState) => void>();
+  const stateOf = (): TransportState => (client.connected ? 'open' : client.reconnecting ? 'reconnecting' : 'connecting');
+  let state: TransportState = stateOf();
+  const setState = (next: TransportState): void => {
+    if (next === state) return;
+    state = next;
+    for (const listener of [...listeners]) listener(next);
+  };
+  const events = {
+    message: (topic: string, payload: Buffer) => handlers.get(topic)?.(payload),
+    // mqtt.js flushes its queue and resubscribes after 'connect', so 'open' could come before the broker
+    // has the subscriptions again: subscribe again (idempotent in MQTT) and report 'open' on the SUBACK.
+    connect: () => {
+      if (handlers.size === 0) return setState('open');
+      client.subscribeAsync([...handlers.keys()], { qos }).then(
+        () => setState('open'),
+        () => setState('open'),
+      );
+    },
+    reconnect: () => setState('reconnecting'),
+    offline: () => setState('reconnecting'),
+    close: () => setState(client.disconnecting ? 'closed' : 'reconnecting'),
+    end: () => setState('closed'),
+    error: () => undefined, // mqtt.js emits connection errors here; an unheard 'error' would crash the process
+  };
+  for (const [name, fn] of Object.entries(events)) client.on(name as 'message', fn as never);
+
+  return {
+    binary: true,
+    maxMessageBytes: options.maxMessageBytes ?? 128 * 1024,
+    get state() {
+      return state;
+    },
+    onState(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    checkChannel(channel) {
+      if (/[+#\u0000]/.test(channel)) return "MQTT topics must not contain '+', '#' or NUL";
+      if (new TextEncoder().encode(channel).length > 65535) return 'MQTT topics are at most 65535 bytes';
+      return undefined;
+    },
+    async publish(channel, message) {
+      // A Buffer view (no copy) in Node; in browsers, where mqtt.js bundles its own Buffer, the bytes as they are.
+      const payload =
+        typeof message === 'string' || typeof Buffer === 'undefined' ? (message as string | Buffer) : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+      await client.publishAsync(channel, payload, { qos });
+    },
+    async subscribe(channel, handler) {
+      handlers.set(channel, handler);
+      try {
+        const granted = await client.subscribeAsync(channel, { qos });
+        if (granted.some((g) => g.qos === 128)) throw new Error(`the broker refused the subscription to ${channel}`);
+      } catch (e) {
+        if (handlers.get(channel) === handler) handlers.delete(channel);
+        throw e;
+      }
+      return async () => {
+        if (handlers.get(channel) !== handler) return;
+        handlers.delete(channel);
+        await client.unsubscribeAsync(channel); // offline, mqtt.js queues it (and drops it from its resubscribe list)
+      };
+    },
+    async close() {
+      listeners.clear();
+      handlers.clear();
+      if (options.closeClient) await client.endAsync();
+      for (const [name, fn] of Object.entries(events)) client.removeListener(name as 'message', fn as never);
+    },
+  };
+}
