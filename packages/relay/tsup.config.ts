@@ -1,12 +1,4 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.package.ts';
 
-export default defineConfig({
-  // index: the library (ESM + CJS); cli: the `sealsig-relay` command (bin/sealsig-relay.js imports dist/cli.js).
-  entry: ['src/index.ts', 'src/cli.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'es2022',
-  tsconfig: 'tsconfig.build.json',
-});
+// index: the library; cli: the `sealsig-relay` command (bin/sealsig-relay.js imports dist/cli.js).
+export default packageBuild(['src/index.ts', 'src/cli.ts']);

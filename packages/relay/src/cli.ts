@@ -21,6 +21,11 @@ Options:
   --origin <origin>                allowed Origin (repeatable; default: any origin)
   --token-secret <secret>          require admission tokens minted with this secret (16..64 bytes);
                                    the SEALSIG_RELAY_TOKEN_SECRET environment variable works too
+  --turn-secret <secret>           serve TURN credentials at GET /turn?token=<admission token>, signed with
+                                   coturn's static-auth-secret (needs --token-secret and --turn-url);
+                                   the SEALSIG_RELAY_TURN_SECRET environment variable works too
+  --turn-url <url>                 a turn:/turns:/stun: URL handed out with the credentials (repeatable)
+  --turn-ttl <seconds>             lifetime of TURN credentials (default 3600)
   --max-connections <n>            open connections in all (default 10000)
   --max-connections-per-ip <n>     open connections per client address (default 100)
   --retention-frames <n>           frames retained per topic for late subscribers (default 64; 0 = off)
@@ -29,7 +34,7 @@ Options:
   --trust-proxy                    take the client address from X-Forwarded-For (last entry)
   --help                           show this help
 
-Endpoints: ws://<host>:<port>/ (WebSocket, subprotocol sealsig-relay.1), /healthz, /metrics.
+Endpoints: ws://<host>:<port>/ (WebSocket, subprotocol sealsig-relay.1), /healthz, /metrics, /turn.
 Signals: SIGINT/SIGTERM close gracefully (clients get close code 1012 and reconnect elsewhere).
 `;
 
@@ -55,6 +60,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         static: { type: 'string' },
         origin: { type: 'string', multiple: true },
         'token-secret': { type: 'string' },
+        'turn-secret': { type: 'string' },
+        'turn-url': { type: 'string', multiple: true },
+        'turn-ttl': { type: 'string' },
         'max-connections': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
         'retention-frames': { type: 'string' },
@@ -69,6 +77,15 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   }
   if (values.help === true) return undefined;
   const secret = values['token-secret'] ?? env.SEALSIG_RELAY_TOKEN_SECRET;
+  const turnSecret = values['turn-secret'] ?? env.SEALSIG_RELAY_TURN_SECRET;
+  const turnUrls = values['turn-url'];
+  const hasTurnSecret = turnSecret !== undefined && turnSecret !== '';
+  if (hasTurnSecret !== (turnUrls !== undefined)) {
+    throw new RelayError('E_INVALID_ARGUMENT', '--turn-secret and --turn-url go together');
+  }
+  if (values['turn-ttl'] !== undefined && !hasTurnSecret) {
+    throw new RelayError('E_INVALID_ARGUMENT', '--turn-ttl needs --turn-secret and --turn-url');
+  }
   const retentionFrames = num('retention-frames', values['retention-frames']);
   const retentionAge = num('retention-age-ms', values['retention-age-ms']);
   return {
@@ -85,6 +102,10 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       retentionFrames === 0 ? false : { maxFrames: retentionFrames, maxAgeMs: retentionAge },
     drainDelayMs: num('drain-delay-ms', values['drain-delay-ms']),
     trustProxy: values['trust-proxy'] ?? false,
+    turn:
+      hasTurnSecret && turnUrls !== undefined
+        ? { secret: turnSecret, urls: turnUrls, ttlSeconds: num('turn-ttl', values['turn-ttl']) }
+        : undefined,
   };
 }
 

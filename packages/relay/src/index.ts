@@ -9,6 +9,8 @@ export type { MetricsSnapshot } from './metrics.js';
 export { RelayError, type RelayErrorCode } from './errors.js';
 export { createAdmissionToken, verifyAdmissionToken, type AdmissionTokenOptions, type AdmissionGrant } from './token.js';
 export { sodiumReady } from './sodium.js';
+export { createTurnCredentials, type TurnCredentials, type TurnCredentialOptions } from './turn.js';
+export type { TurnResponse } from './turn-endpoint.js';
 export {
   SUBPROTOCOL,
   Op,

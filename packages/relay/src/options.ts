@@ -6,6 +6,7 @@ import { invalid } from './errors.js';
 import type { RateLimit } from './rate-limit.js';
 import type { RetentionOptions } from './retention.js';
 import { secretKey } from './token.js';
+import { resolveTurn, type TurnConfig } from './turn.js';
 
 /** Log sink; the relay never logs frames or topics' contents, only events and counts. */
 export type RelayLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -54,6 +55,11 @@ export interface RelayOptions {
   drainTimeoutMs?: number;
   /** Take the client IP from the last X-Forwarded-For entry (behind one trusted proxy). Default false. */
   trustProxy?: boolean;
+  /**
+   * Serve short-lived TURN credentials (coturn `use-auth-secret`) at `GET /turn?token=<admission token>`
+   * (README.md "TURN credentials"). Requires `admission`. `secret` is coturn's `static-auth-secret`.
+   */
+  turn?: { secret: Uint8Array | string; urls: string[]; ttlSeconds?: number };
 }
 
 export interface ResolvedOptions {
@@ -78,6 +84,7 @@ export interface ResolvedOptions {
   drainDelayMs: number;
   drainTimeoutMs: number;
   trustProxy: boolean;
+  turn: TurnConfig | undefined;
 }
 
 function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -103,6 +110,10 @@ export function resolveOptions(o: RelayOptions = {}): ResolvedOptions {
   if (o.redis !== undefined && (typeof o.redis.url !== 'string' || !/^rediss?:\/\//.test(o.redis.url))) {
     throw invalid('redis.url must be a redis:// or rediss:// URL');
   }
+  if (o.turn !== undefined && o.admission === undefined) {
+    // Without admission tokens /turn would hand TURN relaying to anyone who asks.
+    throw invalid('turn requires admission: /turn is authorised by admission tokens');
+  }
   return {
     host: o.host ?? '127.0.0.1',
     port: int('port', o.port, 0, 0, 65_535),
@@ -125,5 +136,6 @@ export function resolveOptions(o: RelayOptions = {}): ResolvedOptions {
     drainDelayMs: int('drainDelayMs', o.drainDelayMs, 0, 0, 600_000),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs, 5_000, 0, 600_000),
     trustProxy: o.trustProxy ?? false,
+    turn: o.turn === undefined ? undefined : resolveTurn(o.turn),
   };
 }

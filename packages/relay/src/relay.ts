@@ -28,6 +28,7 @@ import { RetentionStore } from './retention.js';
 import { sodiumReady } from './sodium.js';
 import { serveStatic } from './static-files.js';
 import { verifyAdmissionToken } from './token.js';
+import { serveTurn } from './turn-endpoint.js';
 
 /** How long a closing socket may take to finish the close handshake before it is terminated. */
 const CLOSE_GRACE_MS = 1_000;
@@ -216,6 +217,7 @@ class RelayServer implements Relay {
       res.end(this.metricsText());
       return;
     }
+    if (path === '/turn') return serveTurn(this.o, req, res);
     if (this.o.staticDir !== undefined && (await serveStatic(this.o.staticDir, req, res))) return;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('not found');
