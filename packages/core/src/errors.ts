@@ -31,6 +31,8 @@ export const ErrorCodes = {
   E_TRANSPORT: 'E_TRANSPORT',
   /** A bounded queue is full. */
   E_QUEUE_FULL: 'E_QUEUE_FULL',
+  /** Refused by a rate limit (e.g. password attempts per joiner); retry later. */
+  E_RATE_LIMITED: 'E_RATE_LIMITED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,1 +1,2 @@
-export {};
+/** @sealsig/rooms: rooms and access control for sealsig. */
+export * from './cpace/index.js';
