@@ -10,7 +10,6 @@ import { Emitter } from './emitter.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameKind, INSTANCE_BYTES, PROTOCOL_VERSION, SUITE_V1, decodeFrame, type DecodedFrame, type Header } from './envelope.js';
 import { SealsigError, fail, type ErrorCode } from './errors.js';
 import { deriveEpochKeys, deriveSession, memberIdOf, type EpochKeys } from './kdf.js';
-import type { HandshakeState } from './noise/index.js';
 import { paddedLength } from './padding.js';
 import {
   ChannelKeys,
@@ -24,6 +23,10 @@ import {
 import { ReplayWindow } from './replay.js';
 import { AEAD_TAG_BYTES, DH_BYTES, SIGN_PUBLIC_BYTES, ed25519KeyPair, memzero, randomBytes, ready, x25519KeyPair, type KeyPair } from './sodium.js';
 import type { Transport, Unsubscribe } from './transport.js';
+import { endpointKey, eraseChannel, type Peer, type Pending } from './peer.js';
+import { isCandidate, isDescription, pickCandidate, type IceCandidate, type SessionDescription } from './signal.js';
+
+export type { IceCandidate, SessionDescription } from './signal.js';
 
 /** Long-term keys an app may supply instead of the per-session keys sealsig generates. */
 export interface Identity {
@@ -69,20 +72,6 @@ export interface PeerInfo {
   readonly dhKey: Uint8Array;
 }
 
-/** RTCSessionDescriptionInit, without a dependency on DOM types. */
-export interface SessionDescription {
-  type: 'offer' | 'answer' | 'pranswer' | 'rollback';
-  sdp?: string;
-}
-
-/** RTCIceCandidateInit, without a dependency on DOM types. */
-export interface IceCandidate {
-  candidate?: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-  usernameFragment?: string | null;
-}
-
 export type LeaveReason = 'bye' | 'timeout' | 'rejoined' | 'closed';
 
 export interface SessionStats {
@@ -110,49 +99,10 @@ export interface SessionEvents {
   closed: undefined;
 }
 
-interface Queued {
-  type: number;
-  payload: unknown;
-  resolve: () => void;
-  reject: (e: SealsigError) => void;
-}
-
-type Phase = 'idle' | 'initiating' | 'awaiting-confirm' | 'established';
-
-interface Peer {
-  info: PeerInfo;
-  endpoint: Endpoint;
-  signingKey: Uint8Array;
-  dhKey: Uint8Array;
-  /** Broadcast replay window (counters are per instance, across epochs). */
-  window: ReplayWindow;
-  lastSeen: number;
-  /** Timestamp (the peer's clock) of the newest hello accepted from this instance. */
-  helloTs: number;
-  phase: Phase;
-  handshake?: HandshakeState;
-  handshakeStarted: number;
-  /** Timestamp (the peer's clock) of the newest handshake frame from this peer that set up a channel. */
-  handshakeTs: number;
-  attempt: number;
-  timer?: ReturnType<typeof setTimeout>;
-  keys?: ChannelKeys;
-  /** Keys of a replaced channel, kept for frames in flight until `expires`. */
-  previous?: { keys: ChannelKeys; expires: number };
-  queue: Queued[];
-}
-
-interface Pending {
-  frames: { decoded: DecodedFrame; opened?: OpenedBroadcast }[];
-  expires: number;
-}
-
 const MAX_PENDING_SENDERS = 64;
 const MAX_PENDING_FRAMES_PER_SENDER = 16;
 /** The largest header (100 bytes) plus the largest bin head (5) plus the tag: bounds of a direct frame. */
 const DIRECT_OVERHEAD = 105 + AEAD_TAG_BYTES;
-
-const endpointKey = (id: Uint8Array, instance: Uint8Array) => toHex(id) + toHex(instance);
 
 /** Joins a session: derives its keys, subscribes to its route tag, announces this member. */
 export async function joinSession(options: SessionOptions): Promise<Session> {
@@ -806,12 +756,6 @@ export class Session extends Emitter<SessionEvents> {
 
 // --- helpers ----------------------------------------------------------------------------------------
 
-function eraseChannel(peer: Peer): void {
-  peer.keys?.destroy();
-  peer.previous?.keys.destroy();
-  peer.keys = peer.previous = undefined;
-}
-
 function eraseEpoch(keys: EpochKeys): void {
   memzero(keys.broadcastKey, keys.psk);
 }
@@ -839,34 +783,4 @@ function checkIdentity(identity: Identity): void {
   if (!isBytes(signing?.publicKey, 32) || !isBytes(signing?.privateKey, 64) || !isBytes(dh?.publicKey, 32) || !isBytes(dh?.privateKey, 32)) {
     throw fail('E_INVALID_ARGUMENT', 'identity needs an Ed25519 key pair (32/64 bytes) and an X25519 key pair (32/32 bytes)');
   }
-}
-
-const DESCRIPTION_TYPES = new Set(['offer', 'answer', 'pranswer', 'rollback']);
-
-function isDescription(v: unknown): v is SessionDescription {
-  if (v === null || typeof v !== 'object') return false;
-  const d = v as Record<string, unknown>;
-  return typeof d.type === 'string' && DESCRIPTION_TYPES.has(d.type) && (d.sdp === undefined || typeof d.sdp === 'string');
-}
-
-function isCandidate(v: unknown): v is IceCandidate {
-  if (v === null || typeof v !== 'object') return false;
-  const c = v as Record<string, unknown>;
-  const optString = (x: unknown) => x === undefined || x === null || typeof x === 'string';
-  return (
-    (c.candidate === undefined || typeof c.candidate === 'string') &&
-    optString(c.sdpMid) &&
-    optString(c.usernameFragment) &&
-    (c.sdpMLineIndex === undefined || c.sdpMLineIndex === null || (Number.isInteger(c.sdpMLineIndex) && (c.sdpMLineIndex as number) >= 0))
-  );
-}
-
-/** Copies only the RTCIceCandidateInit fields (an RTCIceCandidate object also works, via its getters). */
-function pickCandidate(c: IceCandidate): IceCandidate {
-  const out: IceCandidate = {};
-  if (c.candidate !== undefined) out.candidate = c.candidate;
-  if (c.sdpMid !== undefined) out.sdpMid = c.sdpMid;
-  if (c.sdpMLineIndex !== undefined) out.sdpMLineIndex = c.sdpMLineIndex;
-  if (c.usernameFragment !== undefined) out.usernameFragment = c.usernameFragment;
-  return out;
 }

@@ -1,0 +1,58 @@
+/**
+ * What a session keeps per live peer instance (docs/PROTOCOL.md §6.2, §7.5, §8): its keys and replay
+ * window, the state of the pairwise channel with it, and the direct messages waiting for that channel.
+ */
+import { toHex } from './bytes.js';
+import type { OpenedBroadcast } from './broadcast.js';
+import type { DecodedFrame } from './envelope.js';
+import type { SealsigError } from './errors.js';
+import type { HandshakeState } from './noise/index.js';
+import type { ChannelKeys, Endpoint } from './pairwise.js';
+import type { ReplayWindow } from './replay.js';
+import type { PeerInfo } from './session.js';
+
+export interface Queued {
+  type: number;
+  payload: unknown;
+  resolve: () => void;
+  reject: (e: SealsigError) => void;
+}
+
+export type Phase = 'idle' | 'initiating' | 'awaiting-confirm' | 'established';
+
+export interface Peer {
+  info: PeerInfo;
+  endpoint: Endpoint;
+  signingKey: Uint8Array;
+  dhKey: Uint8Array;
+  /** Broadcast replay window (counters are per instance, across epochs). */
+  window: ReplayWindow;
+  lastSeen: number;
+  /** Timestamp (the peer's clock) of the newest hello accepted from this instance. */
+  helloTs: number;
+  phase: Phase;
+  handshake?: HandshakeState;
+  handshakeStarted: number;
+  /** Timestamp (the peer's clock) of the newest handshake frame from this peer that set up a channel. */
+  handshakeTs: number;
+  attempt: number;
+  timer?: ReturnType<typeof setTimeout>;
+  keys?: ChannelKeys;
+  /** Keys of a replaced channel, kept for frames in flight until `expires`. */
+  previous?: { keys: ChannelKeys; expires: number };
+  queue: Queued[];
+}
+
+export interface Pending {
+  frames: { decoded: DecodedFrame; opened?: OpenedBroadcast }[];
+  expires: number;
+}
+
+export const endpointKey = (id: Uint8Array, instance: Uint8Array) => toHex(id) + toHex(instance);
+
+/** Erases a peer's channel keys (current and replaced). */
+export function eraseChannel(peer: Peer): void {
+  peer.keys?.destroy();
+  peer.previous?.keys.destroy();
+  peer.keys = peer.previous = undefined;
+}

@@ -1,0 +1,49 @@
+/**
+ * The WebRTC signaling shapes sealsig carries as typed direct messages (docs/PROTOCOL.md §7.4): an
+ * RTCSessionDescriptionInit and an RTCIceCandidateInit, without a dependency on DOM types, and the strict
+ * checks a receiver applies before handing them to the app.
+ */
+
+/** RTCSessionDescriptionInit, without a dependency on DOM types. */
+export interface SessionDescription {
+  type: 'offer' | 'answer' | 'pranswer' | 'rollback';
+  sdp?: string;
+}
+
+/** RTCIceCandidateInit, without a dependency on DOM types. */
+export interface IceCandidate {
+  candidate?: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+const DESCRIPTION_TYPES = new Set(['offer', 'answer', 'pranswer', 'rollback']);
+
+export function isDescription(v: unknown): v is SessionDescription {
+  if (v === null || typeof v !== 'object') return false;
+  const d = v as Record<string, unknown>;
+  return typeof d.type === 'string' && DESCRIPTION_TYPES.has(d.type) && (d.sdp === undefined || typeof d.sdp === 'string');
+}
+
+export function isCandidate(v: unknown): v is IceCandidate {
+  if (v === null || typeof v !== 'object') return false;
+  const c = v as Record<string, unknown>;
+  const optString = (x: unknown) => x === undefined || x === null || typeof x === 'string';
+  return (
+    (c.candidate === undefined || typeof c.candidate === 'string') &&
+    optString(c.sdpMid) &&
+    optString(c.usernameFragment) &&
+    (c.sdpMLineIndex === undefined || c.sdpMLineIndex === null || (Number.isInteger(c.sdpMLineIndex) && (c.sdpMLineIndex as number) >= 0))
+  );
+}
+
+/** Copies only the RTCIceCandidateInit fields (an RTCIceCandidate object also works, via its getters). */
+export function pickCandidate(c: IceCandidate): IceCandidate {
+  const out: IceCandidate = {};
+  if (c.candidate !== undefined) out.candidate = c.candidate;
+  if (c.sdpMid !== undefined) out.sdpMid = c.sdpMid;
+  if (c.sdpMLineIndex !== undefined) out.sdpMLineIndex = c.sdpMLineIndex;
+  if (c.usernameFragment !== undefined) out.usernameFragment = c.usernameFragment;
+  return out;
+}
