@@ -27,5 +27,5 @@ export { ReplayWindow, DEFAULT_REPLAY_WINDOW } from './replay.js';
 export { pad, unpad, paddedLength, padme } from './padding.js';
 export { ready, ed25519KeyPair, x25519KeyPair } from './sodium.js';
 export type { KeyPair } from './sodium.js';
-export { toBase64Url, fromBase64Url } from './bytes.js';
+export { concatBytes, toBase64Url, fromBase64Url } from './bytes.js';
 export * from './noise/index.js';

@@ -53,7 +53,7 @@ export function calculateGenerator(prs: Uint8Array, ci: Uint8Array, sid: Uint8Ar
 /**
  * G.sample_scalar(): 64 uniformly random bytes from crypto.getRandomValues, reduced mod the group order (the
  * draft's alternative "uniform sampling between 1 and group_order - 1"; the bias of a 512-bit reduction is
- * negligible). Zero is resampled. Never libsodium's randombytes_buf (project rule).
+ * negligible). Zero is resampled. Never libsodium's own randombytes (project rule).
  */
 export function sampleScalar(): Uint8Array {
   const lib = sodiumLib();

@@ -6,6 +6,7 @@
  * SHA-512's Merkle-Damgard structure safe against length-extension style ambiguities (draft §"Hashing and key
  * derivation").
  */
+import { concatBytes } from '@sealsig/core';
 
 /** LEB128 encoding of a non-negative integer length (7 bits per byte, least significant group first). */
 export function leb128(length: number): Uint8Array {
@@ -23,18 +24,8 @@ export function leb128(length: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** Concatenation of octet strings. */
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** Concatenation of octet strings (the draft's ||). */
+export const concat = concatBytes;
 
 /** prepend_len(data) = LEB128(len(data)) || data. */
 export function prependLen(data: Uint8Array): Uint8Array {
