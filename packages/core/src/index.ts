@@ -16,6 +16,8 @@ export type {
 export { SealsigError, ErrorCodes, isSealsigError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { FrameHandler, Transport, TransportState, Unsubscribe } from './transport.js';
+export { TransportStateCell } from './transport-state.js';
+export type { StateListener } from './transport-state.js';
 export { createMemoryNetwork, MemoryNetwork, passThrough, randomFaults } from './memory-transport.js';
 export type { Adversary, Delivery, FaultOptions, MemoryTransportOptions, Packet } from './memory-transport.js';
 export { createSessionId, deriveSession, deriveEpochKeys, memberIdOf, kdf, Labels } from './kdf.js';

@@ -7,6 +7,7 @@
  */
 import { fail } from './errors.js';
 import type { FrameHandler, Transport, TransportState, Unsubscribe } from './transport.js';
+import { TransportStateCell } from './transport-state.js';
 
 export interface Packet {
   /** Position in network.log. */
@@ -139,8 +140,7 @@ export class MemoryNetwork {
 
 class MemoryTransport implements Transport {
   readonly maxFrameBytes: number;
-  #state: TransportState = 'open';
-  #listeners = new Set<(s: TransportState) => void>();
+  #state = new TransportStateCell('open');
   #subs = new Set<Subscription>();
 
   constructor(
@@ -152,7 +152,7 @@ class MemoryTransport implements Transport {
   }
 
   get state(): TransportState {
-    return this.#state;
+    return this.#state.value;
   }
 
   async subscribe(topic: string, onFrame: FrameHandler): Promise<Unsubscribe> {
@@ -176,21 +176,19 @@ class MemoryTransport implements Transport {
   }
 
   onStateChange(listener: (s: TransportState) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#state.listen(listener);
   }
 
   async close(): Promise<void> {
-    if (this.#state === 'closed') return;
+    if (this.#state.value === 'closed') return;
     for (const sub of this.#subs) this.network.remove(sub);
     this.#subs.clear();
-    this.#state = 'closed';
-    for (const l of this.#listeners) l('closed');
-    this.#listeners.clear();
+    this.#state.set('closed');
+    this.#state.clear();
   }
 
   private assertOpen(): void {
-    if (this.#state === 'closed') throw fail('E_CLOSED', 'transport is closed');
+    if (this.#state.value === 'closed') throw fail('E_CLOSED', 'transport is closed');
   }
 }
 

@@ -10,7 +10,7 @@
  * clone as Uint8Arrays. A message posted before the receiver created its channel is lost (TOOLCHAIN.md);
  * core's hello retries and heartbeats cover that.
  */
-import { SealsigError } from '@sealsig/core';
+import { SealsigError, TransportStateCell } from '@sealsig/core';
 import type { FrameHandler, Transport, TransportState, Unsubscribe } from '@sealsig/core';
 import { platformBroadcastChannel, type BroadcastChannelConstructor, type BroadcastChannelLike } from './channel.js';
 
@@ -48,9 +48,8 @@ export class BroadcastChannelTransport implements Transport {
   readonly stats: BroadcastChannelStats = { notBytes: 0, tooLarge: 0, messageErrors: 0 };
   readonly #prefix: string;
   readonly #Channel: BroadcastChannelConstructor;
-  #state: TransportState = 'open';
+  #state = new TransportStateCell('open');
   #topics = new Map<string, Topic>();
-  #listeners = new Set<(state: TransportState) => void>();
 
   constructor(options: BroadcastChannelTransportOptions = {}) {
     if (options === null || typeof options !== 'object') throw new SealsigError('E_INVALID_ARGUMENT', 'options must be an object');
@@ -65,7 +64,7 @@ export class BroadcastChannelTransport implements Transport {
   }
 
   get state(): TransportState {
-    return this.#state;
+    return this.#state.value;
   }
 
   async subscribe(topic: string, onFrame: FrameHandler): Promise<Unsubscribe> {
@@ -109,23 +108,15 @@ export class BroadcastChannelTransport implements Transport {
   }
 
   onStateChange(listener: (state: TransportState) => void): () => void {
-    this.#listeners.add(listener);
-    return () => void this.#listeners.delete(listener);
+    return this.#state.listen(listener);
   }
 
   async close(): Promise<void> {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
+    if (this.#state.value === 'closed') return;
     for (const entry of this.#topics.values()) release(entry);
     this.#topics.clear();
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener('closed');
-      } catch {
-        // A listener's bug must not stop close() from releasing everything.
-      }
-    }
-    this.#listeners.clear();
+    this.#state.set('closed'); // a throwing listener cannot stop close(): the cell isolates it
+    this.#state.clear();
   }
 
   /** Open channels (one per subscribed topic), for leak checks. */
@@ -171,7 +162,7 @@ export class BroadcastChannelTransport implements Transport {
   }
 
   #assertOpen(): void {
-    if (this.#state === 'closed') throw new SealsigError('E_CLOSED', 'transport is closed');
+    if (this.#state.value === 'closed') throw new SealsigError('E_CLOSED', 'transport is closed');
   }
 }
 

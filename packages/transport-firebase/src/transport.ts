@@ -13,7 +13,7 @@
  * - state follows `.info/connected`: 'connecting' until the first connection, 'open', 'reconnecting'
  *   after a drop (the SDK reconnects and restores listens by itself), 'closed' after close().
  */
-import { SealsigError, toBase64Url } from '@sealsig/core';
+import { SealsigError, TransportStateCell, toBase64Url } from '@sealsig/core';
 import type { FrameHandler, Transport, TransportState, Unsubscribe } from '@sealsig/core';
 import { onChildAdded, onValue, orderByChild, push, query, ref, remove, startAt } from 'firebase/database';
 import type { DatabaseReference, Query } from 'firebase/database';
@@ -56,7 +56,7 @@ export function createFirebaseTransport(options: FirebaseTransportOptions): Fire
   const db = o.database;
   const writerId = randomWriterId();
   const report = (error: SealsigError): void => {
-    if (state === 'closed') return; // late acknowledgements of a closed transport are nobody's business
+    if (state.value === 'closed') return; // late acknowledgements of a closed transport are nobody's business
     try {
       o.onError(error);
     } catch {
@@ -64,35 +64,23 @@ export function createFirebaseTransport(options: FirebaseTransportOptions): Fire
     }
   };
 
-  let state: TransportState = 'connecting';
+  const state = new TransportStateCell('connecting');
   let everConnected = false;
   let serverOffset = 0;
   let pendingWrites = 0;
   let dropped = 0;
-  const stateListeners = new Set<(state: TransportState) => void>();
   const detachers = new Set<() => void>(); // every SDK listener this transport attached
   const ownFrames = new Map<string, OwnFrame>(); // push key -> reference and TTL timer
   const waiters = new Set<Waiter>(); // subscribe() calls waiting for the connection or the server's answer
   const connectWaiters = new Set<Waiter>(); // the subset waiting for the first connection
   const presence = new Presence(db, o.root, writerId, report);
 
-  const emit = (next: TransportState): void => {
-    for (const listener of [...stateListeners]) {
-      try {
-        listener(next);
-      } catch {
-        // A throwing state listener must not stop the others.
-      }
-    }
-  };
   const setState = (next: TransportState): void => {
-    if (state === 'closed' || state === next) return;
-    state = next;
-    emit(next);
+    if (state.value !== 'closed') state.set(next); // closed is final
   };
 
   const offConnected = onValue(ref(db, '.info/connected'), (snap) => {
-    if (state === 'closed') return;
+    if (state.value === 'closed') return;
     if (snap.val() === true) {
       if (everConnected) presence.reconnected();
       everConnected = true;
@@ -112,7 +100,7 @@ export function createFirebaseTransport(options: FirebaseTransportOptions): Fire
   detachers.add(offOffset);
 
   const assertOpen = (): void => {
-    if (state === 'closed') throw new SealsigError('E_CLOSED', 'transport is closed');
+    if (state.value === 'closed') throw new SealsigError('E_CLOSED', 'transport is closed');
   };
 
   /**
@@ -153,7 +141,7 @@ export function createFirebaseTransport(options: FirebaseTransportOptions): Fire
    * subscribe() resolves are delivered (docs/ADAPTERS.md §1). While reconnecting it resolves at once.
    */
   const whenLive = (q: Query): Promise<void> => {
-    if (state === 'reconnecting') return Promise.resolve();
+    if (state.value === 'reconnecting') return Promise.resolve();
     return wait((waiter) =>
       onValue(
         q,
@@ -200,7 +188,7 @@ export function createFirebaseTransport(options: FirebaseTransportOptions): Fire
     maxFrameBytes: o.maxFrameBytes,
     writerId,
     get state() {
-      return state;
+      return state.value;
     },
     get dropped() {
       return dropped;
@@ -245,7 +233,7 @@ export function createFirebaseTransport(options: FirebaseTransportOptions): Fire
         if (!detachers.has(offChild)) return; // close() already detached it
         offChild();
         detachers.delete(offChild);
-        if (state !== 'closed') presence.release(topic);
+        if (state.value !== 'closed') presence.release(topic);
       };
       try {
         await whenLive(q);
@@ -297,15 +285,13 @@ export function createFirebaseTransport(options: FirebaseTransportOptions): Fire
 
     onStateChange(listener: (state: TransportState) => void): () => void {
       if (typeof listener !== 'function') throw new SealsigError('E_INVALID_ARGUMENT', 'listener must be a function');
-      stateListeners.add(listener);
-      return () => void stateListeners.delete(listener);
+      return state.listen(listener);
     },
 
     async close(): Promise<void> {
-      if (state === 'closed') return;
-      state = 'closed';
-      emit('closed');
-      stateListeners.clear();
+      if (state.value === 'closed') return;
+      state.set('closed');
+      state.clear();
       for (const w of [...waiters, ...slotWaiters]) w.settle(new SealsigError('E_CLOSED', 'transport closed'));
       for (const detach of detachers) detach();
       detachers.clear();

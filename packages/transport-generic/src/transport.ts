@@ -7,7 +7,7 @@
  * Incoming messages are untrusted: a bad one is dropped, counted in `stats` and reported to `onError`,
  * never thrown back into the signaler's callback.
  */
-import { SealsigError } from '@sealsig/core';
+import { SealsigError, TransportStateCell } from '@sealsig/core';
 import type { FrameHandler, Transport, TransportState, Unsubscribe } from '@sealsig/core';
 import { copyBytes, decode, encode, type Encoding } from './codec.js';
 
@@ -59,9 +59,8 @@ export class GenericTransport implements Transport {
   readonly encoding: Encoding;
   readonly stats: GenericTransportStats = { malformed: 0, tooLarge: 0, ignored: 0 };
   readonly #o: GenericTransportOptions;
-  #state: TransportState;
+  #state: TransportStateCell;
   #topics = new Map<string, TopicEntry>();
-  #listeners = new Set<(state: TransportState) => void>();
   #detach: (() => void)[] = [];
   #closing: Promise<void> | undefined;
   /** Counts connection changes, so a slow rejoin never reports 'open' after a newer disconnect. */
@@ -81,13 +80,13 @@ export class GenericTransport implements Transport {
     this.#o = options;
     this.encoding = encoding;
     this.maxFrameBytes = maxFrameBytes;
-    this.#state = options.connected === undefined || options.connected() ? 'open' : 'connecting';
+    this.#state = new TransportStateCell(options.connected === undefined || options.connected() ? 'open' : 'connecting', rethrowLater);
     this.#detach.push(options.onMessage((topic, data) => this.#receive(topic, data)));
     if (options.onConnectionChange) this.#detach.push(options.onConnectionChange((up) => void this.#connectionChanged(up)));
   }
 
   get state(): TransportState {
-    return this.#state;
+    return this.#state.value;
   }
 
   async subscribe(topic: string, onFrame: FrameHandler): Promise<Unsubscribe> {
@@ -131,8 +130,7 @@ export class GenericTransport implements Transport {
   }
 
   onStateChange(listener: (state: TransportState) => void): () => void {
-    this.#listeners.add(listener);
-    return () => void this.#listeners.delete(listener);
+    return this.#state.listen(listener);
   }
 
   close(): Promise<void> {
@@ -144,8 +142,8 @@ export class GenericTransport implements Transport {
     const topics = [...this.#topics.keys()];
     this.#topics.clear();
     for (const detach of this.#detach.splice(0)) safely(detach);
-    this.#setState('closed');
-    this.#listeners.clear();
+    this.#state.set('closed');
+    this.#state.clear();
     await Promise.all(topics.map((t) => this.#leave(t)));
     if (this.#o.onClose) {
       try {
@@ -157,7 +155,7 @@ export class GenericTransport implements Transport {
   }
 
   #receive(topic: unknown, data: unknown): void {
-    if (this.#state === 'closed') return;
+    if (this.#state.value === 'closed') return;
     try {
       if (typeof topic !== 'string') throw new SealsigError('E_FRAME_MALFORMED', 'message without a string topic');
       const entry = this.#topics.get(topic);
@@ -187,16 +185,16 @@ export class GenericTransport implements Transport {
   }
 
   async #connectionChanged(up: boolean): Promise<void> {
-    if (this.#state === 'closed') return;
+    if (this.#state.value === 'closed') return;
     const generation = ++this.#generation;
-    if (!up) return this.#setState('reconnecting');
+    if (!up) return this.#state.set('reconnecting');
     // Rooms are per connection on most servers: join every topic again before reporting 'open'.
     const rejoins = [...this.#topics.keys()].map((topic) =>
       this.#join(topic).catch((e: unknown) => this.#report(e instanceof SealsigError ? e : new SealsigError('E_TRANSPORT', 'rejoin failed', { cause: e }))),
     );
     await Promise.all(rejoins);
     // Not if the transport closed meanwhile, or the connection changed again (a newer call decides).
-    if (!this.#isClosed() && generation === this.#generation) this.#setState('open');
+    if (!this.#isClosed() && generation === this.#generation) this.#state.set('open');
   }
 
   async #join(topic: string): Promise<void> {
@@ -217,22 +215,16 @@ export class GenericTransport implements Transport {
     }
   }
 
-  #setState(state: TransportState): void {
-    if (this.#state === state) return;
-    this.#state = state;
-    for (const listener of [...this.#listeners]) safely(() => listener(state));
-  }
-
   #report(error: SealsigError): void {
     if (this.#o.onError) safely(() => this.#o.onError!(error));
   }
 
   #isClosed(): boolean {
-    return this.#state === 'closed';
+    return this.#state.value === 'closed';
   }
 
   #assertOpen(): void {
-    if (this.#state === 'closed') throw new SealsigError('E_CLOSED', 'transport is closed');
+    if (this.#state.value === 'closed') throw new SealsigError('E_CLOSED', 'transport is closed');
   }
 }
 
@@ -241,10 +233,15 @@ function safely(fn: () => void): void {
   try {
     fn();
   } catch (e) {
-    queueMicrotask(() => {
-      throw e;
-    });
+    rethrowLater(e);
   }
+}
+
+/** An app callback's error surfaces as an uncaught exception, outside this adapter's control flow. */
+function rethrowLater(e: unknown): void {
+  queueMicrotask(() => {
+    throw e;
+  });
 }
 
 function assertTopic(topic: unknown): asserts topic is string {

@@ -7,7 +7,7 @@
  * input from the service is dropped, counted in `stats` and reported to onError listeners as a
  * SealsigError; nothing is ever thrown into the client library's callbacks (docs/PROTOCOL.md §8.4).
  */
-import { DEFAULT_MAX_FRAME_BYTES, SealsigError, isSealsigError } from '@sealsig/core';
+import { DEFAULT_MAX_FRAME_BYTES, SealsigError, TransportStateCell, isSealsigError } from '@sealsig/core';
 import type { ErrorCode, FrameHandler, Transport, TransportState, Unsubscribe } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from './client.js';
 import { channelFor, checkTopic } from './channel.js';
@@ -83,13 +83,12 @@ export function createPubSubTransport(client: PubSubClient, options: PubSubTrans
 
   const errorListeners = new Set<(error: SealsigError) => void>();
   if (options.onError) errorListeners.add(options.onError);
-  const stateListeners = new Set<(state: TransportState) => void>();
   const subscriptions = new Map<string, ChannelSubscription>();
   const leaving = new Map<string, Promise<void>>(); // topic -> the client unsubscribe in flight
   const counters = { messagesIn: 0, messagesOut: 0, framesIn: 0, framesOut: 0, duplicateChunks: 0 };
   const dropped: Partial<Record<ErrorCode, number>> = {};
   let closed = false;
-  let lastState: TransportState = client.state ?? 'open';
+  const state = new TransportStateCell(client.state ?? 'open');
 
   const report = (error: SealsigError): void => {
     dropped[error.code] = (dropped[error.code] ?? 0) + 1;
@@ -103,19 +102,8 @@ export function createPubSubTransport(client: PubSubClient, options: PubSubTrans
   };
   const reassembler = new Reassembler({ ...DEFAULT_REASSEMBLY_LIMITS, ...options.reassembly }, report);
 
-  const emitState = (state: TransportState): void => {
-    if (state === lastState) return;
-    lastState = state;
-    for (const listener of [...stateListeners]) {
-      try {
-        listener(state);
-      } catch {
-        // as above
-      }
-    }
-  };
-  const removeClientStateListener = client.onState?.((state) => {
-    if (!closed) emitState(state === 'closed' ? 'reconnecting' : state);
+  const removeClientStateListener = client.onState?.((next) => {
+    if (!closed) state.set(next === 'closed' ? 'reconnecting' : next);
   });
 
   const deliver = (topic: string, frame: Uint8Array): void => {
@@ -238,7 +226,7 @@ export function createPubSubTransport(client: PubSubClient, options: PubSubTrans
   return {
     maxFrameBytes,
     get state(): TransportState {
-      return closed ? 'closed' : lastState;
+      return closed ? 'closed' : state.value;
     },
     get stats(): PubSubStats {
       return { ...counters, dropped: { ...dropped }, pendingFrames: reassembler.pendingCount, pendingBytes: reassembler.pendingBytes };
@@ -247,9 +235,7 @@ export function createPubSubTransport(client: PubSubClient, options: PubSubTrans
     publish,
     onStateChange(listener) {
       if (typeof listener !== 'function') throw new SealsigError('E_INVALID_ARGUMENT', 'the state listener must be a function');
-      const own = (state: TransportState) => listener(state);
-      stateListeners.add(own);
-      return () => void stateListeners.delete(own);
+      return state.listen((s) => listener(s)); // a wrapper: one function added twice is heard twice
     },
     onError(listener) {
       if (typeof listener !== 'function') throw new SealsigError('E_INVALID_ARGUMENT', 'the error listener must be a function');
@@ -268,15 +254,8 @@ export function createPubSubTransport(client: PubSubClient, options: PubSubTrans
       leaving.clear();
       await withTimeout(Promise.resolve().then(() => client.close()), 'closing the client')
         .catch(() => undefined); // closing is best effort; the transport is closed regardless
-      lastState = 'closed';
-      for (const listener of [...stateListeners]) {
-        try {
-          listener('closed');
-        } catch {
-          // as above
-        }
-      }
-      stateListeners.clear();
+      state.set('closed');
+      state.clear();
       errorListeners.clear();
     },
   };

@@ -1,4 +1,4 @@
-import { SealsigError } from '@sealsig/core';
+import { SealsigError, TransportStateCell } from '@sealsig/core';
 import type { ErrorCode, FrameHandler, Transport, TransportState, Unsubscribe } from '@sealsig/core';
 import { backoffDelay } from './backoff.js';
 import { resolveOptions, type ResolvedOptions, type TransportEvent, type TransportEventType, type WebSocketTransportOptions } from './options.js';
@@ -64,9 +64,10 @@ class RelayClient implements WebSocketTransport {
   private readonly options: ResolvedOptions;
   private readonly topics = new Map<string, TopicEntry>();
   private readonly queue: SendQueue;
-  private readonly stateListeners = new Set<(state: TransportState) => void>();
   private readonly eventListeners = new Set<(event: TransportEvent) => void>();
-  private currentState: TransportState = 'connecting';
+  private readonly stateCell = new TransportStateCell('connecting', (e) =>
+    this.report('listener-error', new SealsigError('E_TRANSPORT', 'a state listener threw', { cause: e })),
+  );
   private socket: WebSocketLike | undefined;
   /** The current socket fired 'open' (SUBSCRIBE/UNSUBSCRIBE may be sent). */
   private socketOpen = false;
@@ -96,7 +97,7 @@ class RelayClient implements WebSocketTransport {
   }
 
   get state(): TransportState {
-    return this.currentState;
+    return this.stateCell.value;
   }
 
   get url(): string {
@@ -149,9 +150,7 @@ class RelayClient implements WebSocketTransport {
 
   onStateChange(listener: (state: TransportState) => void): () => void {
     if (typeof listener !== 'function') throw invalid('listener must be a function');
-    const own = (state: TransportState) => listener(state);
-    this.stateListeners.add(own);
-    return () => void this.stateListeners.delete(own);
+    return this.stateCell.listen((state) => listener(state)); // a wrapper: one function added twice is heard twice
   }
 
   onError(listener: (event: TransportEvent) => void): () => void {
@@ -541,7 +540,7 @@ class RelayClient implements WebSocketTransport {
     this.queue.clear();
     if (socket) await this.detach(socket);
     this.setState('closed');
-    this.stateListeners.clear();
+    this.stateCell.clear();
     this.eventListeners.clear();
   }
 
@@ -553,16 +552,9 @@ class RelayClient implements WebSocketTransport {
   }
 
   private setState(state: TransportState): void {
-    if (state === this.currentState) return;
-    this.currentState = state;
-    for (const listener of [...this.stateListeners]) {
-      try {
-        listener(state);
-      } catch (e) {
-        this.report('listener-error', new SealsigError('E_TRANSPORT', 'a state listener threw', { cause: e }));
-      }
-    }
+    this.stateCell.set(state);
   }
+
 
   private report(type: TransportEventType, error: SealsigError, extra: Partial<TransportEvent> = {}, url = this.url): void {
     const event: TransportEvent = { type, error, url, ...extra };

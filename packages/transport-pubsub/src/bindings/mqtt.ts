@@ -4,7 +4,7 @@
  * brokers echo a publisher's own messages to its subscriptions (MQTT 5's no-local is not used).
  */
 import type { MqttClient } from 'mqtt';
-import type { TransportState } from '@sealsig/core';
+import { TransportStateCell, type TransportState } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
 
 export interface MqttBindingOptions {
@@ -19,14 +19,9 @@ export interface MqttBindingOptions {
 export function mqttClient(client: MqttClient, options: MqttBindingOptions = {}): PubSubClient {
   const qos = options.qos ?? 0;
   const handlers = new Map<string, (message: PubSubMessage) => void>();
-  const listeners = new Set<(state: TransportState) => void>();
   const stateOf = (): TransportState => (client.connected ? 'open' : client.reconnecting ? 'reconnecting' : 'connecting');
-  let state: TransportState = stateOf();
-  const setState = (next: TransportState): void => {
-    if (next === state) return;
-    state = next;
-    for (const listener of [...listeners]) listener(next);
-  };
+  const state = new TransportStateCell(stateOf());
+  const setState = (next: TransportState): void => state.set(next);
   const events = {
     message: (topic: string, payload: Buffer) => handlers.get(topic)?.(payload),
     // mqtt.js flushes its queue and resubscribes after 'connect', so 'open' could come before the broker
@@ -50,12 +45,9 @@ export function mqttClient(client: MqttClient, options: MqttBindingOptions = {})
     binary: true,
     maxMessageBytes: options.maxMessageBytes ?? 128 * 1024,
     get state() {
-      return state;
+      return state.value;
     },
-    onState(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
+    onState: (listener) => state.listen(listener),
     checkChannel(channel) {
       if (/[+#\u0000]/.test(channel)) return "MQTT topics must not contain '+', '#' or NUL";
       if (new TextEncoder().encode(channel).length > 65535) return 'MQTT topics are at most 65535 bytes';
@@ -83,7 +75,7 @@ export function mqttClient(client: MqttClient, options: MqttBindingOptions = {})
       };
     },
     async close() {
-      listeners.clear();
+      state.clear();
       handlers.clear();
       if (options.closeClient) await client.endAsync();
       for (const [name, fn] of Object.entries(events)) client.removeListener(name as 'message', fn as never);

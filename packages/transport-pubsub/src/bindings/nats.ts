@@ -5,7 +5,7 @@
  * subscriptions unless the connection was made with `noEcho: true`.
  */
 import type { NatsConnection, Subscription } from 'nats';
-import type { TransportState } from '@sealsig/core';
+import { TransportStateCell, type TransportState } from '@sealsig/core';
 import type { PubSubClient } from '../client.js';
 
 export interface NatsBindingOptions {
@@ -16,14 +16,11 @@ export interface NatsBindingOptions {
 }
 
 export function natsClient(nc: NatsConnection, options: NatsBindingOptions = {}): PubSubClient {
-  const listeners = new Set<(state: TransportState) => void>();
   const subscriptions = new Set<Subscription>();
-  let state: TransportState = nc.isClosed() ? 'closed' : 'open';
+  const state = new TransportStateCell(nc.isClosed() ? 'closed' : 'open');
   let detached = false;
   const setState = (next: TransportState): void => {
-    if (next === state || detached) return;
-    state = next;
-    for (const listener of [...listeners]) listener(next);
+    if (!detached) state.set(next);
   };
   const status = nc.status();
   void (async () => {
@@ -45,12 +42,9 @@ export function natsClient(nc: NatsConnection, options: NatsBindingOptions = {})
     binary: true,
     maxMessageBytes: options.maxMessageBytes ?? Math.min(nc.info?.max_payload ?? 1024 * 1024, 1024 * 1024),
     get state() {
-      return state;
+      return state.value;
     },
-    onState(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
+    onState: (listener) => state.listen(listener),
     checkChannel(channel) {
       if (/[\s*>]/.test(channel)) return "NATS subjects must not contain whitespace, '*' or '>'";
       if (channel.split('.').some((token) => token.length === 0)) return 'NATS subjects must not have empty tokens';
@@ -80,7 +74,7 @@ export function natsClient(nc: NatsConnection, options: NatsBindingOptions = {})
     },
     async close() {
       detached = true;
-      listeners.clear();
+      state.clear();
       for (const subscription of subscriptions) if (!nc.isClosed()) subscription.unsubscribe();
       subscriptions.clear();
       (status as { stop?: () => void }).stop?.();

@@ -10,7 +10,7 @@
  * unexpected disconnect (the SDK gave up retrying) the binding calls pubnub.reconnect() after a delay.
  */
 import type PubNub from 'pubnub';
-import type { TransportState } from '@sealsig/core';
+import { TransportStateCell, type TransportState } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
 
 export interface PubNubBindingOptions {
@@ -31,16 +31,11 @@ export function pubnubClient(pubnub: PubNub, options: PubNubBindingOptions = {})
   const reconnectDelayMs = options.reconnectDelayMs ?? 1000;
   const handlers = new Map<string, (message: PubSubMessage) => void>();
   const waiting = new Map<string, Set<(error?: Error) => void>>(); // channel -> subscribe() calls awaiting confirmation
-  const listeners = new Set<(state: TransportState) => void>();
-  let state: TransportState = 'open'; // no connection until something is subscribed
+  const state = new TransportStateCell('open'); // no connection until something is subscribed
   let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
 
-  const setState = (next: TransportState): void => {
-    if (next === state) return;
-    state = next;
-    for (const listener of [...listeners]) listener(next);
-  };
+  const setState = (next: TransportState): void => state.set(next);
   const settle = (channels: readonly string[] | undefined, error?: Error): void => {
     for (const channel of channels ?? []) {
       const set = waiting.get(channel);
@@ -87,12 +82,9 @@ export function pubnubClient(pubnub: PubNub, options: PubNubBindingOptions = {})
     binary: false,
     maxMessageBytes: options.maxMessageBytes ?? 32 * 1024 - 1024,
     get state() {
-      return state;
+      return state.value;
     },
-    onState(l) {
-      listeners.add(l);
-      return () => void listeners.delete(l);
-    },
+    onState: (listener) => state.listen(listener),
     checkChannel(channel) {
       if (channel.length > PUBNUB_CHANNEL_MAX) return `PubNub channel names are at most ${PUBNUB_CHANNEL_MAX} characters`;
       if (/[,:*/\\\u0000-\u001f\u007f]/.test(channel)) return 'PubNub channel names must not contain , : * / \\ or control characters';
@@ -142,7 +134,7 @@ export function pubnubClient(pubnub: PubNub, options: PubNubBindingOptions = {})
       waiting.clear();
       if (handlers.size > 0) pubnub.unsubscribe({ channels: [...handlers.keys()] });
       handlers.clear();
-      listeners.clear();
+      state.clear();
       pubnub.removeListener(listener);
       if (options.closeClient) pubnub.destroy();
     },

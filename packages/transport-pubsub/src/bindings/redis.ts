@@ -4,7 +4,7 @@
  * restores the subscriptions. Redis delivers a publisher's messages to every subscriber, its own included.
  */
 import type { Redis } from 'ioredis';
-import type { TransportState } from '@sealsig/core';
+import { TransportStateCell, type TransportState } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
 
 export interface RedisBindingOptions {
@@ -18,7 +18,6 @@ export function redisClient(connections: { publisher: Redis; subscriber: Redis }
   const { publisher, subscriber } = connections;
   if (publisher === subscriber) throw new TypeError('redisClient needs two connections: a subscribed connection cannot publish');
   const handlers = new Map<string, (message: PubSubMessage) => void>();
-  const listeners = new Set<(state: TransportState) => void>();
   let restoring = false; // after a reconnect, until our channels are confirmed subscribed again
   const stateOf = (): TransportState => {
     const statuses = [publisher.status, subscriber.status];
@@ -27,13 +26,8 @@ export function redisClient(connections: { publisher: Redis; subscriber: Redis }
     if (statuses.some((s) => s === 'reconnecting' || s === 'close')) return 'reconnecting';
     return 'connecting';
   };
-  let state = stateOf();
-  const update = (): void => {
-    const next = stateOf();
-    if (next === state) return;
-    state = next;
-    for (const listener of [...listeners]) listener(next);
-  };
+  const state = new TransportStateCell(stateOf());
+  const update = (): void => state.set(stateOf());
   // ioredis emits 'ready' before it resends the SUBSCRIBEs of a reconnected connection. Subscribing again
   // (idempotent in Redis) and reporting 'open' on its reply means frames published after 'open' arrive.
   const onSubscriberReady = (): void => {
@@ -59,12 +53,9 @@ export function redisClient(connections: { publisher: Redis; subscriber: Redis }
     binary: true,
     maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
     get state() {
-      return state;
+      return state.value;
     },
-    onState(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
+    onState: (listener) => state.listen(listener),
     async publish(channel, message) {
       const payload = typeof message === 'string' ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
       await publisher.publish(channel, payload);
@@ -86,7 +77,7 @@ export function redisClient(connections: { publisher: Redis; subscriber: Redis }
     async close() {
       subscriber.removeListener('messageBuffer', onMessage);
       subscriber.removeListener('ready', onSubscriberReady);
-      listeners.clear();
+      state.clear();
       handlers.clear();
       if (options.closeClient) {
         const ended = (c: Redis) => (c.status === 'end' ? Promise.resolve() : new Promise<void>((resolve) => c.once('end', () => resolve())));
