@@ -3,11 +3,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { Relay } from '../src/index.js';
 import { connect, roundTrip, sleep, startRelay, text, waitFor } from './helpers.js';
-import { startRedis, type RedisHandle } from './redis-server.js';
+import { startRedis } from '@sealsig/transport-conformance';
 
 const TOPIC = 'AAAAAAAAAAAAAAAAAAAAAA';
 
-let redis: RedisHandle;
+let redis: Awaited<ReturnType<typeof startRedis>>;
 beforeAll(async () => {
   redis = await startRedis();
 });

@@ -28,3 +28,5 @@ export {
   waitUntil,
   withTransports,
 } from './helpers.js';
+export { freePort, startMosquitto, startNats, startRedis, waitForPort } from './services.js';
+export type { Service } from './services.js';

@@ -1,10 +1,8 @@
 /**
  * Test helpers: a relay from @sealsig/relay on 127.0.0.1 (port 0 unless given), a WebSocket constructor
  * that records the sockets it made (to break them like a network failure would, and to count open ones),
- * a real redis-server on a free port, and small waiting utilities. Nothing here is a fake.
+ * a real redis-server on a free port (the shared spawner), and small waiting utilities. Nothing here is a fake.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createRelay, type RelayOptions } from '@sealsig/relay';
 import { resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from '../src/socket.js';
 
@@ -50,57 +48,4 @@ export async function waitUntil(cond: () => boolean, timeoutMs = 10_000, what = 
   }
 }
 
-/** A TCP port that was free a moment ago (for services that cannot listen on port 0 and report it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export interface RedisServer {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** Spawns `redis-server` on a free port (no persistence) and waits until it answers PING. */
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  try {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (await ping(port)) break;
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error('redis-server did not start');
-      await sleep(20);
-    }
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { url: `redis://127.0.0.1:${port}`, stop };
-}
-
-async function ping(port: number): Promise<boolean> {
-  const { connect } = await import('node:net');
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.setTimeout(500);
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (d) => (socket.destroy(), resolve(d.toString().startsWith('+PONG'))));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-  });
-}
+export { freePort, startRedis } from '@sealsig/transport-conformance';

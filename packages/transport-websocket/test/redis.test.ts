@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createSessionId, joinSession, type IceCandidate, type Session, type SessionEvents } from '@sealsig/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebSocketTransport, type WebSocketTransport } from '../src/index.js';
-import { startRedis, waitUntil, type RedisServer } from './helpers.js';
+import { startRedis, waitUntil } from './helpers.js';
 
 const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
 const FIXTURE = fileURLToPath(new URL('./fixtures/relay-node.ts', import.meta.url));
@@ -69,7 +69,7 @@ function signals(s: Session, n: number, ms = 15_000): Promise<SessionEvents['sig
 const candidate = (n: number): IceCandidate => ({ candidate: `candidate:${n} 1 udp 2122260223 198.18.0.${n} 5440${n} typ host`, sdpMid: '0', sdpMLineIndex: 0 });
 
 describe.skipIf(!hasRedis && !process.env.CI)('two relay nodes on one redis-server', () => {
-  let redis: RedisServer | undefined;
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
   let node1: Node | undefined;
   let node2: Node | undefined;
   const closers: (() => Promise<unknown>)[] = [];

@@ -1,0 +1,90 @@
+/**
+ * Real services for adapter tests (redis-server, nats-server, mosquitto, from Debian's packages): each
+ * started on a free 127.0.0.1 port, awaited until it accepts connections, and stopped by stop(). Spawned
+ * processes are also killed when the test process exits, so a failing test leaves nothing behind.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface Service {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function waitForPort(port: number, child?: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && child.exitCode !== null) throw new Error(`the service exited with code ${child.exitCode} before listening on ${port}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => (socket.destroy(), resolve(false)));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+}
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+async function spawnService(command: string, args: string[], port: number, cleanup?: () => void): Promise<Service> {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    children.delete(child);
+    cleanup?.();
+  };
+  try {
+    await waitForPort(port, child);
+  } catch (e) {
+    await stop();
+    throw new Error(`${command} did not start: ${(e as Error).message}\n${stderr}`);
+  }
+  return { port, stop };
+}
+
+/** redis-server without persistence; `url` is its redis:// address. */
+export async function startRedis(port?: number): Promise<Service & { url: string }> {
+  const p = port ?? (await freePort());
+  const service = await spawnService('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], p);
+  return { ...service, url: `redis://127.0.0.1:${p}` };
+}
+
+export async function startNats(port?: number): Promise<Service> {
+  const p = port ?? (await freePort());
+  return spawnService('nats-server', ['-a', '127.0.0.1', '-p', String(p)], p);
+}
+
+export async function startMosquitto(port?: number, extraConfig: string[] = []): Promise<Service> {
+  const p = port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'sealsig-mosquitto-'));
+  const config = join(dir, 'mosquitto.conf');
+  writeFileSync(config, `listener ${p} 127.0.0.1\nallow_anonymous true\npersistence false\n${extraConfig.join('\n')}\n`);
+  const binary = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((b) => existsSync(b));
+  return spawnService(binary ?? 'mosquitto', ['-c', config], p, () => rmSync(dir, { recursive: true, force: true }));
+}
