@@ -134,3 +134,14 @@ export function table(headers: string[], rows: string[][], alignRight: boolean[]
     cells.map((cell, i) => (alignRight[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
+
+/** One row of bench/results/latest.json (docs/BENCHMARKS.md): hz = median ops/s, ratio = hz / hz of `vs`. */
+export interface Row {
+  name: string;
+  bytes: number | null;
+  hz: number;
+  vs: string | null;
+  ratio: number | null;
+  /** Case-specific figures beside the rate (the relay rows' serverCpu, ms, kib...). */
+  [extra: string]: unknown;
+}

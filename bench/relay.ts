@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { createRelay, type Relay } from '../packages/relay/src/index.js';
+import type { Row } from './harness.js';
 
 // `ws` is a dependency of the relay package, not of the repository root.
 const require = createRequire(new URL('../packages/relay/package.json', import.meta.url));
@@ -329,15 +330,6 @@ class Clients {
     this.child.send({ cmd: 'exit' });
     setTimeout(() => this.child.kill('SIGKILL'), 2_000).unref();
   }
-}
-
-interface Row {
-  name: string;
-  bytes: number | null;
-  hz: number;
-  vs: string | null;
-  ratio: number | null;
-  [extra: string]: unknown;
 }
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;

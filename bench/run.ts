@@ -44,7 +44,7 @@ import {
   type KeyPair,
 } from '../packages/core/src/index.js';
 import { chachaOpen, chachaSeal, randomBytes } from '../packages/core/src/sodium.js';
-import { label, runInterleaved, table, type Case, type CaseResult } from './harness.js';
+import { label, runInterleaved, table, type Case, type CaseResult, type Row } from './harness.js';
 import { decryptJson, deriveKey, encryptJson } from './ywebrtc.js';
 
 // --- row names (docs/BENCHMARKS.md: "Reading latest.json") -----------------------------------------------
@@ -285,14 +285,6 @@ function handshakeCase(): Case {
 }
 
 // --- output -----------------------------------------------------------------------------------------------
-
-interface Row {
-  name: string;
-  bytes: number | null;
-  hz: number;
-  vs: string | null;
-  ratio: number | null;
-}
 
 function rows(results: CaseResult[]): Row[] {
   const hz = (name: string, bytes: number | null) => results.find((r) => r.name === name && r.bytes === bytes)?.hz;
