@@ -424,9 +424,8 @@ export class Session extends Emitter<SessionEvents> {
     if (peer.phase === 'initiating' && compareBytes(this.#self.id, peer.endpoint.id) < 0) {
       return; // Both initiated: the lower member id stays initiator; the peer will answer our init.
     }
-    const psk = this.#pskFor(f.header.epoch);
-    const ephemeral = toHex(f.body.subarray(0, DH_BYTES));
-    if (this.#ephemerals.has(ephemeral)) throw fail('E_REPLAY', 'handshake ephemeral already used');
+    const psk = this.#epochKeys(f.header.epoch).psk;
+    const ephemeral = this.#unusedEphemeral(f);
     // An init the peer sent before the handshake of the current channel (one it abandoned, delivered late)
     // must not replace that channel: two such inits would erase the keys the peer is actually using.
     if (f.header.timestamp < peer.handshakeTs) throw fail('E_HANDSHAKE', 'handshake init older than the current channel');
@@ -440,8 +439,7 @@ export class Session extends Emitter<SessionEvents> {
     try {
       readHandshakeFrame(hs, f);
       peer.handshakeTs = Math.max(peer.handshakeTs, f.header.timestamp);
-      // Remember the ephemeral while a replay of this frame could still pass the freshness check.
-      this.#ephemerals.set(ephemeral, f.header.timestamp + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs);
+      this.#rememberEphemeral(ephemeral, f);
       const { frame, split } = writeHandshakeFrame(hs, this.#header(FrameKind.handshakeResp, peer.endpoint.id, 0, f.header.epoch));
       const [c1, c2] = split!;
       this.#clearHandshake(peer);
@@ -461,8 +459,7 @@ export class Session extends Emitter<SessionEvents> {
 
   #onHandshakeResp(peer: Peer, f: DecodedFrame): void {
     // A duplicate or replay of a response already accepted is E_REPLAY (counted), not an error event.
-    const ephemeral = toHex(f.body.subarray(0, DH_BYTES));
-    if (this.#ephemerals.has(ephemeral)) throw fail('E_REPLAY', 'handshake response already used');
+    const ephemeral = this.#unusedEphemeral(f);
     const hs = peer.handshake;
     if (peer.phase !== 'initiating' || hs === undefined) throw fail('E_HANDSHAKE', 'no handshake in progress with this peer');
     let split;
@@ -473,7 +470,7 @@ export class Session extends Emitter<SessionEvents> {
       this.#sendInitAgainLater(peer);
       throw e;
     }
-    this.#ephemerals.set(ephemeral, f.header.timestamp + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs);
+    this.#rememberEphemeral(ephemeral, f);
     peer.handshakeTs = Math.max(peer.handshakeTs, f.header.timestamp);
     const [c1, c2] = split!;
     this.#clearHandshake(peer);
@@ -490,8 +487,16 @@ export class Session extends Emitter<SessionEvents> {
     peer.handshake = undefined;
   }
 
-  #pskFor(epoch: number): Uint8Array {
-    return this.#epochKeys(epoch).psk;
+  /** §7.5 The handshake message's ephemeral key (its first 32 bytes), unless one already accepted: E_REPLAY. */
+  #unusedEphemeral(f: DecodedFrame): string {
+    const ephemeral = toHex(f.body.subarray(0, DH_BYTES));
+    if (this.#ephemerals.has(ephemeral)) throw fail('E_REPLAY', 'handshake ephemeral already used');
+    return ephemeral;
+  }
+
+  /** Remembers an accepted ephemeral while a replay of its frame could still pass the freshness check. */
+  #rememberEphemeral(ephemeral: string, f: DecodedFrame): void {
+    this.#ephemerals.set(ephemeral, f.header.timestamp + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs);
   }
 
   #epochKeys(epoch: number): EpochKeys {
