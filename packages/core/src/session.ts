@@ -3,13 +3,13 @@
  * freshness and replay rules, epochs. Every secret lives in a #private field of Session or in objects only
  * Session holds; close() erases them.
  */
-import { equalBytes, toBase64Url, toHex } from './bytes.js';
+import { equalBytes, fromBase64Url, toBase64Url, toHex } from './bytes.js';
 import { BroadcastType, openBroadcast, sealBroadcast, verifyBroadcast, type OpenedBroadcast } from './broadcast.js';
 import { encodeContent } from './codec.js';
 import { Emitter } from './emitter.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameKind, INSTANCE_BYTES, PROTOCOL_VERSION, SUITE_V1, decodeFrame, type DecodedFrame, type Header } from './envelope.js';
 import { SealsigError, fail, type ErrorCode } from './errors.js';
-import { deriveEpochKeys, deriveSession, memberIdOf, type EpochKeys } from './kdf.js';
+import { MEMBER_ID_BYTES, deriveEpochKeys, deriveSession, memberIdOf, type EpochKeys } from './kdf.js';
 import { paddedLength } from './padding.js';
 import {
   ChannelKeys,
@@ -61,6 +61,11 @@ export interface SessionOptions {
   maxQueuedPerPeer?: number;
   /** Clock in milliseconds since the Unix epoch (default Date.now). */
   now?: () => number;
+  /**
+   * Join at a later epoch (§9) with its room key (copied), instead of epoch 0: for members handed the current
+   * key by the rooms layer, so that their first hello is already readable by the others.
+   */
+  epoch?: { epoch: number; roomKey: Uint8Array };
 }
 
 export interface PeerInfo {
@@ -72,7 +77,7 @@ export interface PeerInfo {
   readonly dhKey: Uint8Array;
 }
 
-export type LeaveReason = 'bye' | 'timeout' | 'rejoined' | 'closed';
+export type LeaveReason = 'bye' | 'timeout' | 'rejoined' | 'closed' | 'expelled';
 
 export interface SessionStats {
   framesIn: number;
@@ -135,11 +140,12 @@ export class Session extends Emitter<SessionEvents> {
   /** Instances that left, by endpointKey, until `until`; a timed-out one may resume (§8.1). */
   #departed = new Map<string, { until: number; resumable?: Peer }>();
   #ephemerals = new Map<string, number>(); // accepted handshake ephemerals -> forget after
+  #expelled = new Set<string>(); // member ids (hex) whose frames are refused for the session's lifetime (§8.5)
   #unsubscribe: Unsubscribe | undefined;
   #housekeeping: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #maxFrameBytes: number;
-  #opt: Required<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'maxFrameBytes'>>;
+  #opt: Required<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'maxFrameBytes' | 'epoch'>>;
 
   /** Use joinSession(); the constructor needs libsodium loaded. */
   constructor(options: SessionOptions) {
@@ -166,7 +172,9 @@ export class Session extends Emitter<SessionEvents> {
     this.#route = secrets.routeTag;
     this.topic = secrets.topic;
     this.#memberIdKey = secrets.memberIdKey;
-    this.#epoch = deriveEpochKeys(0, secrets.roomKey0);
+    const start = options.epoch;
+    if (start !== undefined) checkEpoch(start.epoch, start.roomKey, -1);
+    this.#epoch = start === undefined ? deriveEpochKeys(0, secrets.roomKey0) : deriveEpochKeys(start.epoch, start.roomKey);
     memzero(secrets.roomKey0);
     if (identity !== undefined) {
       checkIdentity(identity);
@@ -253,14 +261,34 @@ export class Session extends Emitter<SessionEvents> {
    */
   installEpoch(epoch: number, roomKey: Uint8Array): void {
     if (this.#closed) throw fail('E_CLOSED', 'session is closed');
-    if (!Number.isSafeInteger(epoch) || epoch <= this.#epoch.epoch || epoch > 0xffffffff) {
-      throw fail('E_INVALID_ARGUMENT', `epoch must be an integer above ${this.#epoch.epoch} and below 2^32`);
-    }
-    if (!(roomKey instanceof Uint8Array) || roomKey.length !== 32) throw fail('E_INVALID_ARGUMENT', 'room key must be 32 bytes');
+    checkEpoch(epoch, roomKey, this.#epoch.epoch);
     if (this.#previousEpoch) eraseEpoch(this.#previousEpoch.keys);
     this.#previousEpoch = { keys: this.#epoch, expires: this.#opt.now() + this.#opt.epochGraceMs };
     this.#epoch = deriveEpochKeys(epoch, roomKey);
     this.emit('epoch', { epoch });
+  }
+
+  /**
+   * §8.5 Removes a member for the rest of this session (the rooms layer's kick): its live instance leaves with
+   * reason 'expelled', its pairwise channel is erased, and every later frame carrying its member id, from any
+   * instance, is dropped with E_UNKNOWN_SENDER. The member may be absent. Rotate the epoch as well (§9), or
+   * the expelled member can still read broadcasts.
+   */
+  expel(peerId: string): void {
+    if (this.#closed) throw fail('E_CLOSED', 'session is closed');
+    const id = typeof peerId === 'string' ? fromBase64Url(peerId) : undefined;
+    if (id === undefined || id.length !== MEMBER_ID_BYTES) throw fail('E_INVALID_ARGUMENT', 'peer id must be a base64url member id');
+    if (equalBytes(id, this.#self.id)) throw fail('E_INVALID_ARGUMENT', 'a member cannot expel itself');
+    const hex = toHex(id);
+    this.#expelled.add(hex);
+    const peer = this.#peers.get(peerId);
+    if (peer !== undefined) this.#removePeer(peer, 'expelled');
+    for (const [k, gone] of this.#departed) {
+      if (!k.startsWith(hex) || gone.resumable === undefined) continue;
+      eraseChannel(gone.resumable);
+      this.#departed.set(k, { until: gone.until });
+    }
+    for (const k of this.#pending.keys()) if (k.startsWith(hex)) this.#pending.delete(k);
   }
 
   /** Says goodbye, unsubscribes, and erases every key. Idempotent. */
@@ -537,6 +565,7 @@ export class Session extends Emitter<SessionEvents> {
       }
       throw fail('E_UNKNOWN_SENDER', 'frame claims this member id from another instance');
     }
+    if (this.#expelled.size > 0 && this.#expelled.has(toHex(h.sender))) throw fail('E_UNKNOWN_SENDER', 'frame from an expelled member');
     if (h.recipient !== null && !equalBytes(h.recipient, this.#self.id)) {
       this.stats.notForMe++;
       return;
@@ -781,6 +810,13 @@ function isBytes(v: unknown, length: number): v is Uint8Array {
 
 function unref(timer: unknown): void {
   (timer as { unref?: () => void }).unref?.();
+}
+
+function checkEpoch(epoch: number, roomKey: Uint8Array, above: number): void {
+  if (!Number.isSafeInteger(epoch) || epoch <= above || epoch > 0xffffffff) {
+    throw fail('E_INVALID_ARGUMENT', `epoch must be an integer above ${above} and below 2^32`);
+  }
+  if (!(roomKey instanceof Uint8Array) || roomKey.length !== 32) throw fail('E_INVALID_ARGUMENT', 'room key must be 32 bytes');
 }
 
 function checkIdentity(identity: Identity): void {
