@@ -38,6 +38,11 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
     }
   }
 
+  /** How many listeners `type` has. */
+  protected listenerCount<K extends keyof Events>(type: K): number {
+    return this.#listeners.get(type)?.size ?? 0;
+  }
+
   protected removeAllListeners(): void {
     this.#listeners.clear();
   }

@@ -33,6 +33,12 @@ export const ErrorCodes = {
   E_QUEUE_FULL: 'E_QUEUE_FULL',
   /** Refused by a rate limit (e.g. password attempts per joiner); retry later. */
   E_RATE_LIMITED: 'E_RATE_LIMITED',
+  /** Refused by whoever decides: a moderator rejected a join, a member was kicked, a request was denied. */
+  E_ACCESS_DENIED: 'E_ACCESS_DENIED',
+  /** The password did not match (a PAKE run failed its key confirmation). */
+  E_WRONG_PASSWORD: 'E_WRONG_PASSWORD',
+  /** No answer in the time allowed (a join request, a privilege request). */
+  E_TIMEOUT: 'E_TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

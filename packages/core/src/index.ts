@@ -14,6 +14,7 @@ export type {
   SessionStats,
 } from './session.js';
 export { SealsigError, ErrorCodes, isSealsigError } from './errors.js';
+export { Emitter } from './emitter.js';
 export type { ErrorCode } from './errors.js';
 export type { FrameHandler, Transport, TransportState, Unsubscribe } from './transport.js';
 export { TransportStateCell } from './transport-state.js';

@@ -216,6 +216,13 @@ export class Session extends Emitter<SessionEvents> {
     return [...this.#peers.values()].map((p) => p.info);
   }
 
+  /** §3.5 The member id (base64url) that a member with this Ed25519 public key has in this session. */
+  memberIdOf(signingPublicKey: Uint8Array): string {
+    if (this.#closed) throw fail('E_CLOSED', 'session is closed');
+    if (!isBytes(signingPublicKey, SIGN_PUBLIC_BYTES)) throw fail('E_INVALID_ARGUMENT', 'a signing public key is 32 bytes');
+    return toBase64Url(memberIdOf(this.#memberIdKey, signingPublicKey));
+  }
+
   /** The current epoch number. */
   get epoch(): number {
     return this.#epoch.epoch;

@@ -32,6 +32,8 @@ describe('expel', () => {
 
   it('refuses bad ids and itself', async () => {
     const { a, b } = await pair();
+    expect(a.memberIdOf(b.peers[0]!.signingKey)).toBe(a.id);
+    expect(() => a.memberIdOf(new Uint8Array(31))).toThrow(/E_INVALID_ARGUMENT/);
     expect(() => a.expel('nope')).toThrow(/E_INVALID_ARGUMENT/);
     expect(() => a.expel(a.id)).toThrow(/E_INVALID_ARGUMENT/);
     a.expel(b.id);

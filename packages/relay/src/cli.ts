@@ -26,6 +26,9 @@ Options:
                                    the SEALSIG_RELAY_TURN_SECRET environment variable works too
   --turn-url <url>                 a turn:/turns:/stun: URL handed out with the credentials (repeatable)
   --turn-ttl <seconds>             lifetime of TURN credentials (default 3600)
+  --descriptor-max-entries <n>     room descriptors held at PUT/GET /descriptors/<id> (default 10000;
+                                   0 turns the endpoint off)
+  --descriptor-max-ttl-ms <n>      longest a room descriptor is kept (default 3600000)
   --max-connections <n>            open connections in all (default 10000)
   --max-connections-per-ip <n>     open connections per client address (default 100)
   --retention-frames <n>           frames retained per topic for late subscribers (default 64; 0 = off)
@@ -34,7 +37,7 @@ Options:
   --trust-proxy                    take the client address from X-Forwarded-For (last entry)
   --help                           show this help
 
-Endpoints: ws://<host>:<port>/ (WebSocket, subprotocol sealsig-relay.1), /healthz, /metrics, /turn.
+Endpoints: ws://<host>:<port>/ (WebSocket, subprotocol sealsig-relay.1), /healthz, /metrics, /turn, /descriptors/<id>.
 Signals: SIGINT/SIGTERM close gracefully (clients get close code 1012 and reconnect elsewhere).
 `;
 
@@ -63,6 +66,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         'turn-secret': { type: 'string' },
         'turn-url': { type: 'string', multiple: true },
         'turn-ttl': { type: 'string' },
+        'descriptor-max-entries': { type: 'string' },
+        'descriptor-max-ttl-ms': { type: 'string' },
         'max-connections': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
         'retention-frames': { type: 'string' },
@@ -86,6 +91,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (values['turn-ttl'] !== undefined && !hasTurnSecret) {
     throw new RelayError('E_INVALID_ARGUMENT', '--turn-ttl needs --turn-secret and --turn-url');
   }
+  const descriptorEntries = num('descriptor-max-entries', values['descriptor-max-entries']);
+  const descriptorTtl = num('descriptor-max-ttl-ms', values['descriptor-max-ttl-ms']);
+  if (descriptorEntries === 0 && descriptorTtl !== undefined) {
+    throw new RelayError('E_INVALID_ARGUMENT', '--descriptor-max-ttl-ms needs the descriptor endpoint on');
+  }
   const retentionFrames = num('retention-frames', values['retention-frames']);
   const retentionAge = num('retention-age-ms', values['retention-age-ms']);
   return {
@@ -100,6 +110,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     maxConnectionsPerIp: num('max-connections-per-ip', values['max-connections-per-ip']),
     retention:
       retentionFrames === 0 ? false : { maxFrames: retentionFrames, maxAgeMs: retentionAge },
+    descriptors: descriptorEntries === 0 ? false : { maxEntries: descriptorEntries, maxTtlMs: descriptorTtl },
     drainDelayMs: num('drain-delay-ms', values['drain-delay-ms']),
     trustProxy: values['trust-proxy'] ?? false,
     turn:

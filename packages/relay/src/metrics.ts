@@ -11,16 +11,24 @@ export type DropReason =
   | 'too_many_topics'
   | 'slow_consumer';
 
-export interface MetricsSnapshot {
+export interface Gauges {
   connections: number;
   topics: number;
   retainedBytes: number;
+  /** Room descriptors held (src/descriptors.ts). */
+  descriptors: number;
+  descriptorBytes: number;
+}
+
+export interface MetricsSnapshot extends Gauges {
   framesIn: number;
   framesOut: number;
   bytesIn: number;
   bytesOut: number;
   drops: Record<string, number>;
   closes: Record<string, number>;
+  /** /descriptors requests by outcome (stored, found, not_found, forbidden, full, too_large, ...). */
+  descriptorRequests: Record<string, number>;
 }
 
 export class Metrics {
@@ -30,6 +38,7 @@ export class Metrics {
   bytesOut = 0;
   readonly drops = new Map<string, number>();
   readonly closes = new Map<string, number>();
+  readonly descriptorRequests = new Map<string, number>();
 
   drop(reason: DropReason, n = 1): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + n);
@@ -40,7 +49,12 @@ export class Metrics {
     this.closes.set(key, (this.closes.get(key) ?? 0) + 1);
   }
 
-  snapshot(gauges: { connections: number; topics: number; retainedBytes: number }): MetricsSnapshot {
+  /** Counts one /descriptors answer; `result` comes from a fixed set (DescriptorResult). */
+  descriptorRequest(result: string): void {
+    this.descriptorRequests.set(result, (this.descriptorRequests.get(result) ?? 0) + 1);
+  }
+
+  snapshot(gauges: Gauges): MetricsSnapshot {
     return {
       ...gauges,
       framesIn: this.framesIn,
@@ -49,10 +63,11 @@ export class Metrics {
       bytesOut: this.bytesOut,
       drops: Object.fromEntries(this.drops),
       closes: Object.fromEntries(this.closes),
+      descriptorRequests: Object.fromEntries(this.descriptorRequests),
     };
   }
 
-  render(gauges: { connections: number; topics: number; retainedBytes: number }): string {
+  render(gauges: Gauges): string {
     const lines: string[] = [];
     const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, number][]): void => {
       lines.push(`# HELP sealsig_relay_${name} ${help}`, `# TYPE sealsig_relay_${name} ${type}`);
@@ -61,12 +76,15 @@ export class Metrics {
     metric('connections', 'gauge', 'Open client connections.', [['', gauges.connections]]);
     metric('topics', 'gauge', 'Topics with at least one local subscriber.', [['', gauges.topics]]);
     metric('retained_bytes', 'gauge', 'Bytes held by the retention buffers.', [['', gauges.retainedBytes]]);
+    metric('descriptors', 'gauge', 'Room descriptors held.', [['', gauges.descriptors]]);
+    metric('descriptor_bytes', 'gauge', 'Bytes of room descriptors held.', [['', gauges.descriptorBytes]]);
     metric('frames_in_total', 'counter', 'PUBLISH frames accepted from clients.', [['', this.framesIn]]);
     metric('frames_out_total', 'counter', 'DELIVER messages sent to clients.', [['', this.framesOut]]);
     metric('bytes_in_total', 'counter', 'Bytes of accepted PUBLISH messages.', [['', this.bytesIn]]);
     metric('bytes_out_total', 'counter', 'Bytes of DELIVER messages sent.', [['', this.bytesOut]]);
     metric('drops_total', 'counter', 'Messages dropped, by reason.', [...this.drops].map(([r, v]) => [`{reason="${r}"}`, v]));
     metric('closes_total', 'counter', 'Connections closed by the relay, by close code.', [...this.closes].map(([c, v]) => [`{code="${c}"}`, v]));
+    metric('descriptor_requests_total', 'counter', 'Requests to /descriptors, by outcome.', [...this.descriptorRequests].map(([r, v]) => [`{result="${r}"}`, v]));
     return `${lines.join('\n')}\n`;
   }
 }

@@ -2,6 +2,7 @@
  * createRelay() options and their defaults (README.md "Options"). Validated once, up front: a bad option
  * is a RelayError E_INVALID_ARGUMENT from createRelay(), never a failure later under load.
  */
+import type { DescriptorEndpointOptions } from './descriptor-endpoint.js';
 import { invalid } from './errors.js';
 import type { RateLimit } from './rate-limit.js';
 import type { RetentionOptions } from './retention.js';
@@ -60,6 +61,22 @@ export interface RelayOptions {
    * (README.md "TURN credentials"). Requires `admission`. `secret` is coturn's `static-auth-secret`.
    */
   turn?: { secret: Uint8Array | string; urls: string[]; ttlSeconds?: number };
+  /**
+   * Sealed room descriptors at `PUT/GET /descriptors/<id>` (README.md "Room descriptors"); `false` turns the
+   * endpoint off. On by default.
+   */
+  descriptors?: DescriptorOptions | false;
+}
+
+export interface DescriptorOptions {
+  /** Descriptors held at once. Default 10 000; a PUT of a new id beyond it gets 429. */
+  maxEntries?: number;
+  /** Longest a descriptor is kept, ms (longer TTLs are capped). Default 3 600 000 (one hour). */
+  maxTtlMs?: number;
+  /** Largest descriptor, bytes. Default 4096. */
+  maxBytes?: number;
+  /** PUT and GET requests per client address. Default 10/s, burst 30. */
+  rateLimit?: RateLimit;
 }
 
 export interface ResolvedOptions {
@@ -85,6 +102,7 @@ export interface ResolvedOptions {
   drainTimeoutMs: number;
   trustProxy: boolean;
   turn: TurnConfig | undefined;
+  descriptors: DescriptorEndpointOptions | undefined;
 }
 
 function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -137,5 +155,18 @@ export function resolveOptions(o: RelayOptions = {}): ResolvedOptions {
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs, 5_000, 0, 600_000),
     trustProxy: o.trustProxy ?? false,
     turn: o.turn === undefined ? undefined : resolveTurn(o.turn),
+    descriptors: resolveDescriptors(o.descriptors),
+  };
+}
+
+function resolveDescriptors(d: DescriptorOptions | false | undefined): DescriptorEndpointOptions | undefined {
+  if (d === false) return undefined;
+  if (d !== undefined && (typeof d !== 'object' || d === null)) throw invalid('descriptors must be an object or false');
+  const v = d ?? {};
+  return {
+    maxEntries: int('descriptors.maxEntries', v.maxEntries, 10_000, 1, 10_000_000),
+    maxTtlMs: int('descriptors.maxTtlMs', v.maxTtlMs, 3_600_000, 1, 7 * 24 * 3_600_000),
+    maxBytes: int('descriptors.maxBytes', v.maxBytes, 4096, 1, 1024 * 1024),
+    rateLimit: rate('descriptors.rateLimit', v.rateLimit, { perSecond: 10, burst: 30 }),
   };
 }

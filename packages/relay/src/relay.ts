@@ -7,8 +7,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { IpLimiter, serveDescriptors, type DescriptorEndpointContext } from './descriptor-endpoint.js';
+import { DescriptorTable } from './descriptors.js';
 import { RelayError } from './errors.js';
-import { Metrics, type DropReason, type MetricsSnapshot } from './metrics.js';
+import { Metrics, type DropReason, type Gauges, type MetricsSnapshot } from './metrics.js';
 import { resolveOptions, type RelayOptions, type ResolvedOptions } from './options.js';
 import {
   CloseCode,
@@ -36,6 +38,8 @@ const CLOSE_GRACE_MS = 1_000;
 const MAX_REFUSING = 1_024;
 /** ERROR 2 replies per connection per flood window (the rest of the drops are silent). */
 const MAX_RATE_ERRORS_PER_WINDOW = 10;
+/** How often expired room descriptors are dropped. */
+const DESCRIPTOR_SWEEP_MS = 60_000;
 
 /** Local subscribers of one topic; `live` once the Redis subscription (if any) is confirmed. */
 interface TopicState {
@@ -88,6 +92,7 @@ class RelayServer implements Relay {
   private readonly topics = new Map<string, TopicState>();
   private readonly retention: RetentionStore;
   private readonly stats = new Metrics();
+  private readonly descriptors: DescriptorEndpointContext;
   private bus: RedisBus | undefined;
   private nextId = 1;
   private refusing = 0;
@@ -95,11 +100,19 @@ class RelayServer implements Relay {
   private bound: { port: number; host: string } | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  private descriptorSweeper: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(o: ResolvedOptions) {
     this.o = o;
     this.retention = new RetentionStore(o.retention);
+    const d = o.descriptors;
+    this.descriptors = {
+      table: d === undefined ? undefined : new DescriptorTable(d),
+      limiter: d === undefined ? undefined : new IpLimiter(d.rateLimit),
+      allowedOrigins: o.allowedOrigins,
+      count: (result) => this.stats.descriptorRequest(result),
+    };
     this.server = createServer((req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     this.server.on('clientError', (_e, socket: Duplex) => socket.destroy());
@@ -119,7 +132,7 @@ class RelayServer implements Relay {
   async listen(): Promise<{ port: number; host: string }> {
     if (this.state !== 'new') throw new RelayError('E_STATE', 'listen() may be called once, before close()');
     this.state = 'listening';
-    if (this.o.admissionKey !== undefined) await sodiumReady();
+    if (this.o.admissionKey !== undefined || this.descriptors.table !== undefined) await sodiumReady();
     if (this.o.redisUrl !== undefined) {
       this.bus = new RedisBus({
         url: this.o.redisUrl,
@@ -146,6 +159,11 @@ class RelayServer implements Relay {
       this.sweeper = setInterval(() => this.retention.sweep(performance.now()), Math.max(1_000, this.retention.maxAgeMs));
       this.sweeper.unref();
     }
+    const table = this.descriptors.table;
+    if (table !== undefined) {
+      this.descriptorSweeper = setInterval(() => this.guard(() => table.sweep(performance.now())), DESCRIPTOR_SWEEP_MS);
+      this.descriptorSweeper.unref();
+    }
     this.o.logger('info', 'listening', { ...this.bound });
     return this.bound;
   }
@@ -163,8 +181,14 @@ class RelayServer implements Relay {
     return this.stats.render(this.gauges());
   }
 
-  private gauges(): { connections: number; topics: number; retainedBytes: number } {
-    return { connections: this.conns.size, topics: this.topics.size, retainedBytes: this.retention.bytes };
+  private gauges(): Gauges {
+    return {
+      connections: this.conns.size,
+      topics: this.topics.size,
+      retainedBytes: this.retention.bytes,
+      descriptors: this.descriptors.table?.size ?? 0,
+      descriptorBytes: this.descriptors.table?.bytes ?? 0,
+    };
   }
 
   // ---- shutdown ----------------------------------------------------------------------------------------
@@ -182,6 +206,8 @@ class RelayServer implements Relay {
     }
     clearInterval(this.heartbeat);
     clearInterval(this.sweeper);
+    clearInterval(this.descriptorSweeper);
+    this.descriptors.table?.clear();
     this.wss.close();
     await new Promise<void>((resolve) => {
       if (!this.server.listening) return resolve();
@@ -218,6 +244,7 @@ class RelayServer implements Relay {
       return;
     }
     if (path === '/turn') return serveTurn(this.o, req, res);
+    if (path === '/descriptors' || path?.startsWith('/descriptors/')) return serveDescriptors(this.descriptors, req, res, this.clientIp(req));
     if (this.o.staticDir !== undefined && (await serveStatic(this.o.staticDir, req, res))) return;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('not found');

@@ -29,3 +29,8 @@ export function equalConstantTime(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   return lib().memcmp(a, b);
 }
+
+/** Unkeyed BLAKE2b-256 of `message` (`crypto_generichash`, RFC 7693). */
+export function hash256(message: Uint8Array): Uint8Array {
+  return lib().crypto_generichash(32, message, null);
+}

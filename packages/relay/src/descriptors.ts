@@ -1,0 +1,98 @@
+/**
+ * The relay's sealed-room-descriptor table (README.md "Room descriptors", docs/PROTOCOL.md §R7): a bounded
+ * in-memory map id -> { ciphertext, BLAKE2b-256(write token), expiry }. The relay never sees what a value
+ * means: the id is opaque, the value is ciphertext, and only a hash of the write token is kept.
+ *
+ * The first put binds an id to its token hash; a later put under another token is refused until the value
+ * expires. Expired entries are swept lazily (on a full table, on read) and by the relay's timer. Time comes
+ * from the caller, in ms, so the table is deterministic under test.
+ */
+import { equalConstantTime, hash256 } from './sodium.js';
+
+/** Descriptor ids: 16 bytes, base64url without padding. */
+export const DESCRIPTOR_ID = /^[A-Za-z0-9_-]{22}$/;
+/** Write tokens are 32 bytes. */
+export const WRITE_TOKEN_BYTES = 32;
+
+export interface DescriptorLimits {
+  /** Entries held at most; a put of a new id beyond it is refused ('full'). */
+  maxEntries: number;
+  /** Longest a value is kept, ms; longer TTLs are capped to it. */
+  maxTtlMs: number;
+  /** Largest value, bytes. */
+  maxBytes: number;
+}
+
+export type PutResult = 'stored' | 'forbidden' | 'full' | 'too_large' | 'bad_request';
+
+interface Entry {
+  value: Uint8Array;
+  tokenHash: Uint8Array;
+  expires: number;
+}
+
+export class DescriptorTable {
+  private readonly entries = new Map<string, Entry>();
+  private held = 0;
+
+  constructor(readonly limits: DescriptorLimits) {}
+
+  /** Entries held (expired ones not yet swept included). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Bytes of values held. */
+  get bytes(): number {
+    return this.held;
+  }
+
+  /** Stores value under id for min(ttlMs, maxTtlMs) from now, if the token matches the id's binding. */
+  put(id: string, value: Uint8Array, writeToken: Uint8Array, ttlMs: number, now: number): PutResult {
+    if (!DESCRIPTOR_ID.test(id) || writeToken.length !== WRITE_TOKEN_BYTES) return 'bad_request';
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) return 'bad_request';
+    if (value.length > this.limits.maxBytes) return 'too_large';
+    const tokenHash = hash256(writeToken);
+    let held = this.live(id, now);
+    if (held !== undefined && !equalConstantTime(held.tokenHash, tokenHash)) return 'forbidden';
+    if (held === undefined && this.entries.size >= this.limits.maxEntries) {
+      this.sweep(now);
+      if (this.entries.size >= this.limits.maxEntries) return 'full';
+    }
+    held = this.entries.get(id);
+    if (held !== undefined) this.held -= held.value.length;
+    this.entries.set(id, { value: value.slice(), tokenHash, expires: now + Math.min(ttlMs, this.limits.maxTtlMs) });
+    this.held += value.length;
+    return 'stored';
+  }
+
+  /** The unexpired value under id, or undefined. */
+  get(id: string, now: number): Uint8Array | undefined {
+    if (!DESCRIPTOR_ID.test(id)) return undefined;
+    return this.live(id, now)?.value;
+  }
+
+  /** Drops every expired entry. */
+  sweep(now: number): void {
+    for (const [id, e] of this.entries) if (e.expires <= now) this.remove(id, e);
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.held = 0;
+  }
+
+  /** The entry under id if unexpired; an expired one is dropped on the way. */
+  private live(id: string, now: number): Entry | undefined {
+    const e = this.entries.get(id);
+    if (e === undefined) return undefined;
+    if (e.expires > now) return e;
+    this.remove(id, e);
+    return undefined;
+  }
+
+  private remove(id: string, e: Entry): void {
+    this.entries.delete(id);
+    this.held -= e.value.length;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The joiner's side of the lobby (docs/PROTOCOL.md §R3, §R4): find the certified moderator, send the join
+ * request (retransmitted until answered), run the password check, and wait for the decision.
+ */
+import { SealsigError, equalBytes, randomBytes, type PeerInfo, type Session } from '@sealsig/core';
+import { chainEnd } from './chain.js';
+import type { Invite } from './invite.js';
+import { joinerCpace } from './password.js';
+import { NONCE_BYTES, Tag, fromWire, toWire, type Message, type RoomState } from './wire.js';
+
+export interface AdmissionOptions {
+  name: string;
+  appData: unknown;
+  password: string | undefined;
+  timeoutMs: number;
+  retryMs: number;
+  /** The joiner's own Ed25519 public key: the state it is handed must list it. */
+  ownKey: Uint8Array;
+}
+
+export interface Admission {
+  roomSessionId: string;
+  state: RoomState;
+  moderator: PeerInfo;
+}
+
+/** Resolves once admitted; rejects with E_ACCESS_DENIED, E_WRONG_PASSWORD, E_RATE_LIMITED or E_TIMEOUT. */
+export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOptions): Promise<Admission> {
+  return new Promise<Admission>((resolve, reject) => {
+    const nonce = randomBytes(NONCE_BYTES);
+    const candidates = new Map<string, number>(); // lobby member id -> chain length certifying it
+    let moderator: PeerInfo | undefined;
+    let cpace: Awaited<ReturnType<typeof joinerCpace>> | undefined;
+    let pending: Message | undefined; // what we (re)send until the next answer
+    let done = false;
+    const finish = (error: SealsigError | undefined, value?: Admission) => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      clearInterval(retry);
+      lobby.off('peer-joined', onPeer);
+      lobby.off('message', onMessage);
+      if (error) reject(error);
+      else resolve(value!);
+    };
+    const deadline = setTimeout(() => finish(new SealsigError('E_TIMEOUT', 'no answer from the moderator in time')), o.timeoutMs);
+    const retry = setInterval(() => void sendPending(), o.retryMs);
+
+    const sendPending = async () => {
+      if (done || moderator === undefined || pending === undefined) return;
+      await lobby.send(moderator.id, toWire(pending)).catch(() => {}); // retried; a lost peer is caught by the deadline
+    };
+
+    const choose = async (peer: PeerInfo, chainLength: number) => {
+      const best = moderator === undefined ? -1 : (candidates.get(moderator.id) ?? -1);
+      candidates.set(peer.id, chainLength);
+      if (peer.id !== moderator?.id && chainLength <= best) return;
+      moderator = peer;
+      if (o.password !== undefined) {
+        cpace = await joinerCpace(o.password, channel(peer), nonce);
+      }
+      pending = { tag: Tag.joinRequest, nonce, name: o.name, appData: o.appData, share: cpace?.share ?? null };
+      await sendPending();
+    };
+    const channel = (peer: PeerInfo) => ({ lobbyTopic: lobby.topic, joinerId: lobby.id, joinerInstance: lobby.instance, moderatorId: peer.id, moderatorInstance: peer.instance });
+
+    const onPeer = (peer: PeerInfo) => {
+      if (equalBytes(peer.signingKey, invite.moderatorKey)) void choose(peer, 0).catch((e) => finish(asError(e)));
+    };
+    const onMessage = ({ from, value, broadcast }: { from: PeerInfo; value: unknown; broadcast: boolean }) => {
+      try {
+        const m = fromWire(value);
+        if (broadcast) {
+          if (m.tag !== Tag.moderator) return;
+          const end = chainEnd(m.chain, lobby.topic, invite.moderatorKey);
+          if (end !== undefined && equalBytes(end, from.signingKey)) void choose(from, m.chain.length).catch((e) => finish(asError(e)));
+          return;
+        }
+        if (from.id !== moderator?.id || !('nonce' in m) || !equalBytes(m.nonce, nonce)) return;
+        if (m.tag === Tag.joinChallenge) {
+          if (cpace === undefined || pending?.tag !== Tag.joinRequest) return;
+          const confirm = cpace.answer(m.share, m.confirm);
+          if (confirm === undefined) return finish(new SealsigError('E_WRONG_PASSWORD', 'the password does not match the room'));
+          pending = { tag: Tag.joinConfirm, nonce, confirm };
+          void sendPending();
+        } else if (m.tag === Tag.joinAccepted) {
+          const s = m.state;
+          if (!s.members.some((x) => equalBytes(x.key, o.ownKey)) || !equalBytes(s.moderator, from.signingKey)) {
+            return finish(new SealsigError('E_FRAME_MALFORMED', 'the admission does not list this member or its moderator'));
+          }
+          finish(undefined, { roomSessionId: m.roomSessionId, state: s, moderator: from });
+        } else if (m.tag === Tag.joinRejected) {
+          const code = m.code === 'wrong-password' ? 'E_WRONG_PASSWORD' : m.code === 'rate-limited' ? 'E_RATE_LIMITED' : m.code === 'timeout' ? 'E_TIMEOUT' : 'E_ACCESS_DENIED';
+          finish(Object.assign(new SealsigError(code, m.reason), { reason: m.reason, rejectCode: m.code }));
+        }
+      } catch (e) {
+        if (from.id === moderator?.id) finish(asError(e));
+      }
+    };
+    lobby.on('peer-joined', onPeer);
+    lobby.on('message', onMessage);
+    for (const p of lobby.peers) onPeer(p);
+  });
+}
+
+function asError(e: unknown): SealsigError {
+  return e instanceof SealsigError ? e : new SealsigError('E_FRAME_MALFORMED', 'join failed', { cause: e });
+}

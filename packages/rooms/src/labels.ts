@@ -1,0 +1,53 @@
+/**
+ * The rooms layer's labels and the keys it derives from an invite's session id (docs/PROTOCOL.md §R2).
+ * Every label is distinct from core's (§3.3) and from each other, so no derived value equals another.
+ *
+ *   descriptor_id    = KDF(sid, "sealsig/v1/rooms/descriptor-id",    "", 16)   public: the store's key
+ *   descriptor_key   = KDF(sid, "sealsig/v1/rooms/descriptor-key",   "", 32)   seals the descriptor
+ *   descriptor_write = KDF(sid, "sealsig/v1/rooms/descriptor-write", "", 32)   the store's write token
+ */
+import { concatBytes, deriveSession, kdf, memzero, parseSessionId, utf8 } from '@sealsig/core';
+
+export const RoomLabels = {
+  descriptorId: 'sealsig/v1/rooms/descriptor-id',
+  descriptorKey: 'sealsig/v1/rooms/descriptor-key',
+  descriptorWrite: 'sealsig/v1/rooms/descriptor-write',
+  descriptorSignature: 'sealsig/v1/rooms/descriptor-signature',
+  transferSignature: 'sealsig/v1/rooms/moderator-transfer',
+  privilegeSignature: 'sealsig/v1/rooms/privilege-request',
+  cpaceChannel: 'sealsig/v1/rooms/cpace',
+  confirmModerator: 'sealsig/v1/rooms/confirm-moderator',
+  confirmJoiner: 'sealsig/v1/rooms/confirm-joiner',
+} as const;
+
+const EMPTY = new Uint8Array(0);
+
+export interface DescriptorKeys {
+  id: Uint8Array;
+  key: Uint8Array;
+  writeToken: Uint8Array;
+}
+
+/** §R2 The descriptor's id, sealing key and write token, from the invite's session id. */
+export function descriptorKeys(sessionId: string): DescriptorKeys {
+  const sid = parseSessionId(sessionId);
+  const keys = {
+    id: kdf(sid, RoomLabels.descriptorId, EMPTY, 16),
+    key: kdf(sid, RoomLabels.descriptorKey, EMPTY, 32),
+    writeToken: kdf(sid, RoomLabels.descriptorWrite, EMPTY, 32),
+  };
+  memzero(sid);
+  return keys;
+}
+
+/** A signature context: the label, a zero byte, then the signed fields (§R1). */
+export function signatureInput(label: string, ...fields: Uint8Array[]): Uint8Array {
+  return concatBytes(utf8(label), new Uint8Array(1), ...fields);
+}
+
+/** The lobby's topic: the route tag (base64url) of the invite's session id, core §3.3. */
+export function lobbyTopicOf(invite: { sessionId: string }): string {
+  const s = deriveSession(invite.sessionId);
+  memzero(s.memberIdKey, s.roomKey0);
+  return s.topic;
+}

@@ -1,0 +1,216 @@
+/**
+ * The moderator's desk in the lobby (docs/PROTOCOL.md §R3, §R4): receives join requests over pairwise
+ * channels, runs the password check, asks the app, and answers. Idempotent on retransmissions: a request
+ * with a nonce already seen gets the stored answer again, never a second decision.
+ */
+import { SealsigError, equalBytes, fromHex, toHex, type PeerInfo, type Session } from '@sealsig/core';
+import { AttemptLimiter, type AttemptTicket } from './cpace/attempts.js';
+import { moderatorCpace } from './password.js';
+import { Tag, fromWire, toWire, MAX_REASON_CHARS, type ChainLink, type Message, type RejectCode, type RoomState } from './wire.js';
+
+/** A join request as the moderator's app sees it. Decide once: later calls are ignored. */
+export interface JoinRequest {
+  /** The joiner's member id in the lobby. */
+  readonly id: string;
+  readonly name: string;
+  readonly appData: unknown;
+  /** The joiner's Ed25519 public key: its identity in the room. */
+  readonly key: Uint8Array;
+  /** True in a password room: the joiner proved the password (CPace with key confirmation) before this. */
+  readonly passwordVerified: boolean;
+  accept(): void;
+  reject(reason?: string): void;
+}
+
+export interface DeskOptions {
+  lobby: Session;
+  password: string | undefined;
+  limiter: AttemptLimiter;
+  mode: 'ask' | 'auto';
+  decisionTimeoutMs: number;
+  /** The chain certifying this moderator (empty for the invite's pinned key). */
+  chain: () => ChainLink[];
+  /** Keys the moderator kicked: their requests are refused without asking. */
+  isBanned(key: Uint8Array): boolean;
+  /** Shows the request to the app; false when nobody listens. */
+  ask(request: JoinRequest): boolean;
+  /** Adds the joiner to the room; resolves with what the joiner needs. */
+  admit(key: Uint8Array, name: string): Promise<{ roomSessionId: string; state: RoomState }>;
+  report(e: unknown): void;
+}
+
+interface Record {
+  peer: PeerInfo;
+  nonce: string;
+  name: string;
+  appData: unknown;
+  phase: 'password' | 'deciding' | 'decided';
+  answer?: Message;
+  expected?: Uint8Array;
+  ticket?: AttemptTicket;
+  timer?: ReturnType<typeof setTimeout>;
+  until: number;
+}
+
+const MAX_RECORDS = 64;
+const KEEP_DECIDED_MS = 150_000; // a decided nonce is answered again for max_age + max_future_skew (core §8.1)
+
+export class LobbyDesk {
+  readonly #o: DeskOptions;
+  readonly #records = new Map<string, Record>(); // by joiner member id
+  #closed = false;
+
+  constructor(options: DeskOptions) {
+    this.#o = options;
+    const { lobby } = options;
+    lobby.on('message', ({ from, value, broadcast }) => {
+      if (broadcast) return;
+      void this.#onMessage(from, value).catch((e) => this.#o.report(e));
+    });
+    lobby.on('peer-joined', () => this.announce());
+    lobby.on('peer-left', ({ peer }) => this.#drop(peer.id));
+  }
+
+  /** §R6 A certified successor says who it is, so that joiners holding the original invite find it. */
+  announce(): void {
+    const chain = this.#o.chain();
+    if (chain.length > 0) void this.#o.lobby.broadcast(toWire({ tag: Tag.moderator, chain })).catch((e) => this.#o.report(e));
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const id of [...this.#records.keys()]) this.#drop(id);
+  }
+
+  async #onMessage(from: PeerInfo, value: unknown): Promise<void> {
+    const m = fromWire(value);
+    const now = Date.now();
+    for (const [id, r] of this.#records) if (r.phase === 'decided' && r.until <= now) this.#records.delete(id);
+    let r = this.#records.get(from.id);
+    if (r !== undefined && r.peer.instance !== from.instance) {
+      this.#drop(from.id);
+      r = undefined;
+    }
+    if (m.tag === Tag.joinRequest) {
+      const nonce = toHex(m.nonce);
+      if (r !== undefined && r.nonce === nonce) {
+        if (r.answer) await this.#send(r, r.answer);
+        return;
+      }
+      if (r !== undefined) this.#drop(from.id);
+      if (this.#records.size >= MAX_RECORDS) {
+        await this.#o.lobby.send(from.id, toWire({ tag: Tag.joinRejected, nonce: m.nonce, code: 'busy', reason: 'too many pending requests' }));
+        return;
+      }
+      r = { peer: from, nonce, name: m.name, appData: m.appData, phase: 'deciding', until: now + KEEP_DECIDED_MS };
+      this.#records.set(from.id, r);
+      if (this.#o.isBanned(from.signingKey)) return this.#decide(r, 'rejected', 'removed from this room');
+      if (this.#o.password === undefined) return this.#ask(r, false);
+      if (m.share === null) return this.#decide(r, 'wrong-password', 'this room needs a password');
+      let ticket: AttemptTicket;
+      try {
+        ticket = this.#o.limiter.begin(from.id);
+      } catch (e) {
+        if (e instanceof SealsigError && e.code === 'E_RATE_LIMITED') return this.#decide(r, 'rate-limited', 'too many password attempts; retry later');
+        throw e;
+      }
+      r.phase = 'password';
+      r.ticket = ticket;
+      try {
+        const run = await moderatorCpace(this.#o.password, this.#channel(from), m.nonce, m.share);
+        r.expected = run.expected;
+        r.answer = { tag: Tag.joinChallenge, nonce: m.nonce, share: run.share, confirm: run.confirm };
+      } catch (e) {
+        ticket.fail();
+        return this.#decide(r, 'wrong-password', 'invalid password share');
+      }
+      r.timer = setTimeout(() => this.#decide(r!, 'timeout', 'no key confirmation in time'), this.#o.decisionTimeoutMs);
+      await this.#send(r, r.answer);
+      return;
+    }
+    if (m.tag === Tag.joinConfirm) {
+      if (r === undefined || r.nonce !== toHex(m.nonce)) return;
+      if (r.phase !== 'password') {
+        if (r.phase === 'decided' && r.answer) await this.#send(r, r.answer);
+        return;
+      }
+      clearTimeout(r.timer);
+      if (!equalBytes(m.confirm, r.expected!)) {
+        r.ticket!.fail();
+        return this.#decide(r, 'wrong-password', 'wrong password');
+      }
+      r.ticket!.succeed();
+      r.phase = 'deciding';
+      return this.#ask(r, true);
+    }
+    // Anything else in the lobby is not for the desk.
+  }
+
+  #channel(joiner: PeerInfo) {
+    const { lobby } = this.#o;
+    return { lobbyTopic: lobby.topic, joinerId: joiner.id, joinerInstance: joiner.instance, moderatorId: lobby.id, moderatorInstance: lobby.instance };
+  }
+
+  #ask(r: Record, passwordVerified: boolean): void {
+    let settled = false;
+    const request: JoinRequest = Object.freeze({
+      id: r.peer.id,
+      name: r.name,
+      appData: r.appData,
+      key: r.peer.signingKey.slice(),
+      passwordVerified,
+      accept: () => {
+        if (settled || r.phase !== 'deciding') return;
+        settled = true;
+        void this.#accept(r);
+      },
+      reject: (reason = 'rejected by the moderator') => {
+        if (settled || r.phase !== 'deciding') return;
+        settled = true;
+        this.#decide(r, 'rejected', String(reason).slice(0, MAX_REASON_CHARS));
+      },
+    });
+    r.timer = setTimeout(() => request.reject('the moderator did not answer in time'), this.#o.decisionTimeoutMs);
+    if (this.#o.mode === 'auto') return request.accept();
+    if (!this.#o.ask(request)) request.reject('nobody is there to decide');
+  }
+
+  async #accept(r: Record): Promise<void> {
+    clearTimeout(r.timer);
+    if (this.#closed || this.#records.get(r.peer.id) !== r) return;
+    const nonce = fromHex(r.nonce);
+    try {
+      const { roomSessionId, state } = await this.#o.admit(r.peer.signingKey, r.name);
+      r.phase = 'decided';
+      r.answer = { tag: Tag.joinAccepted, nonce, roomSessionId, state };
+      await this.#send(r, r.answer);
+    } catch (e) {
+      if (e instanceof SealsigError && e.code === 'E_ACCESS_DENIED') return this.#decide(r, 'rejected', e.message);
+      this.#o.report(e);
+      this.#decide(r, 'busy', 'the room could not admit');
+    }
+  }
+
+  #decide(r: Record, code: RejectCode, reason: string): void {
+    clearTimeout(r.timer);
+    r.phase = 'decided';
+    r.answer = { tag: Tag.joinRejected, nonce: fromHex(r.nonce), code, reason };
+    void this.#send(r, r.answer).catch((e) => this.#o.report(e));
+  }
+
+  async #send(r: Record, m: Message): Promise<void> {
+    if (this.#closed) return;
+    await this.#o.lobby.send(r.peer.id, toWire(m)).catch((e) => {
+      if (!(e instanceof SealsigError && e.code === 'E_UNKNOWN_PEER')) throw e;
+    });
+  }
+
+  #drop(id: string): void {
+    const r = this.#records.get(id);
+    if (r === undefined) return;
+    clearTimeout(r.timer);
+    if (r.phase === 'password') r.ticket?.fail();
+    this.#records.delete(id);
+  }
+}
+

@@ -1,0 +1,677 @@
+/**
+ * A room (docs/PROTOCOL.md §R): a core session whose membership the moderator controls. Members are the keys
+ * listed in the moderator's room state (§R5); peers of the core session that are not listed are never shown
+ * to the app and their messages are dropped. The state, and with it each epoch's room key, reaches members only
+ * over pairwise channels, from the moderator, retransmitted until acknowledged.
+ */
+import {
+  Emitter,
+  SealsigError,
+  createSessionId,
+  ed25519KeyPair,
+  equalBytes,
+  joinSession,
+  memzero,
+  randomBytes,
+  ready,
+  toHex,
+  x25519KeyPair,
+  type Identity,
+  type IceCandidate,
+  type LeaveReason,
+  type PeerInfo,
+  type Session,
+  type SessionDescription,
+  type SessionOptions,
+  type Transport,
+} from '@sealsig/core';
+import { extendChain } from './chain.js';
+import { AttemptLimiter, type AttemptLimiterOptions } from './cpace/attempts.js';
+import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
+import { encodeInvite, parseInvite, type Invite } from './invite.js';
+import { lobbyTopicOf } from './labels.js';
+import { requestAdmission } from './join.js';
+import { LobbyDesk, type JoinRequest } from './lobby-desk.js';
+import { decidePrivilege, signPrivilegeRequest, verifyPrivilegeRequest, type Privileges } from './privileges.js';
+import {
+  MAX_NAME_CHARS,
+  MAX_REASON_CHARS,
+  MAX_STREAM_ID_CHARS,
+  NONCE_BYTES,
+  Tag,
+  decodeState,
+  encodeState,
+  fromWire,
+  toWire,
+  type IceServer,
+  type Message,
+  type PrivilegeAction,
+  type RoomState,
+} from './wire.js';
+
+/** A member of the room as the app sees it. */
+export interface Member {
+  /** Member id in the room session (base64url). */
+  readonly id: string;
+  readonly name: string;
+  /** Ed25519 public key: the identity the moderator admitted. */
+  readonly key: Uint8Array;
+  readonly isModerator: boolean;
+}
+
+export type PrivilegeDeniedState = 'stop-request-denied' | 'mute-request-denied';
+
+export interface RoomEvents {
+  'peer-joined': Member;
+  'peer-left': { member: Member; reason: LeaveReason | 'kicked' };
+  message: { from: Member; value: unknown; broadcast: boolean };
+  signal: { from: Member; description?: SessionDescription; candidate?: IceCandidate | null };
+  /** Moderator only: someone asks to join. Call accept() or reject(). */
+  'join-request': JoinRequest;
+  epoch: { epoch: number };
+  /** The moderator changed (an explicit transfer, §R6). */
+  moderator: { key: Uint8Array; self: boolean };
+  /** The room's ICE servers changed. */
+  'ice-servers': { iceServers: IceServer[] };
+  /** This member was removed by the moderator; the room is closed. */
+  kicked: { reason: string };
+  /** The guide's onstatechange: a stop or mute request of ours was denied by the stream's owner. */
+  state: { name: PrivilegeDeniedState; owner: Member; streamId: string };
+  /** A stop or mute request for one of our streams that our policy granted: the app stops or mutes it. */
+  privilege: { action: PrivilegeAction; from: Member; streamId: string };
+  error: SealsigError;
+  closed: undefined;
+}
+
+export interface RoomOptions {
+  transport: Transport;
+  /** Display name shown to the moderator and members (at most 64 characters). */
+  name?: string;
+  /** Long-term keys. A moderator that wants to come back after a crash must keep and pass its identity. */
+  identity?: Identity;
+  /** Who may stop or mute this member's streams. Default: nobody. */
+  privileges?: Privileges;
+  /** Core session tuning (heartbeats, timeouts), for both the lobby and the room. */
+  session?: Partial<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'epoch'>>;
+  /** Retransmission interval of room control messages and join requests (default 1 s). */
+  retryMs?: number;
+  /** Time a privilege request waits for the owner's answer (default 15 s). */
+  privilegeTimeoutMs?: number;
+  /** Publish the sealed room descriptor (§R7) while this member is the moderator. */
+  descriptor?: DescriptorOptions;
+  /** Moderator settings, used while this member is (or becomes) the moderator. */
+  moderation?: ModerationOptions;
+}
+
+export interface ModerationOptions {
+  /** 'ask' (default): the app decides each join-request. 'auto': admit every joiner (after the password). */
+  admit?: 'ask' | 'auto';
+  /** A new epoch key whenever someone is admitted, so newcomers cannot read earlier broadcasts. */
+  rotateOnJoin?: boolean;
+  /** Rotate the epoch key on this period (ms). */
+  rotateEveryMs?: number;
+  /** Password attempt limits (AttemptLimiter). */
+  attempts?: AttemptLimiterOptions;
+  /** Time the app (and a joiner's key confirmation) has to answer a request (default 60 s). */
+  decisionTimeoutMs?: number;
+}
+
+export interface CreateRoomOptions extends RoomOptions {
+  /** The room password: joiners prove it with CPace (§R4); the relay cannot test guesses offline. */
+  password?: string;
+  /** ICE servers (e.g. TURN credentials) handed to members sealed inside the room state. */
+  iceServers?: IceServer[];
+}
+
+export interface JoinRoomOptions extends RoomOptions {
+  /** The invite, as text or parsed. Parse it with parseInvite and ask the user first (§R3). */
+  invite: string | Invite;
+  password?: string;
+  /** Shown to the moderator with the request (at most 1 KiB encoded). */
+  appData?: unknown;
+  /** Give up waiting for admission after this long (default 60 s): E_TIMEOUT. */
+  timeoutMs?: number;
+}
+
+interface Internals {
+  session: Session;
+  invite: Invite;
+  roomSessionId: string;
+  identity: Identity;
+  state: RoomState;
+  password: string | undefined;
+  options: RoomOptions;
+}
+
+/** §R Creates a room: this member is its moderator. Share `room.invite`. */
+export async function createRoom(options: CreateRoomOptions): Promise<Room> {
+  await ready();
+  const name = checkName(options.name);
+  const identity = copyIdentity(options.identity);
+  const roomSessionId = createSessionId();
+  const state: RoomState = {
+    version: 1,
+    epoch: 1,
+    roomKey: randomBytes(32),
+    moderator: identity.signing.publicKey.slice(),
+    members: [{ key: identity.signing.publicKey.slice(), name }],
+    iceServers: checkIce(options.iceServers ?? []),
+    chain: [],
+  };
+  const invite: Invite = { sessionId: createSessionId(), moderatorKey: identity.signing.publicKey.slice(), passwordRequired: options.password !== undefined };
+  const session = await joinSession({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: 1, roomKey: state.roomKey } });
+  const room = new Room({ session, invite, roomSessionId, identity, state, password: options.password, options });
+  await room.start();
+  return room;
+}
+
+/** §R3 Joins through an invite: asks the moderator, proves the password, and enters the room once admitted. */
+export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
+  await ready();
+  const invite = typeof options.invite === 'string' ? parseInvite(options.invite) : options.invite;
+  if (invite.passwordRequired && (typeof options.password !== 'string' || options.password.length === 0)) {
+    throw new SealsigError('E_INVALID_ARGUMENT', 'this room needs a password');
+  }
+  const name = checkName(options.name);
+  const identity = copyIdentity(options.identity);
+  const lobby = await joinSession({ ...options.session, sessionId: invite.sessionId, transport: options.transport, identity });
+  let admission;
+  try {
+    admission = await requestAdmission(lobby, invite, {
+      name,
+      appData: options.appData ?? null,
+      password: invite.passwordRequired ? options.password : undefined,
+      timeoutMs: options.timeoutMs ?? 60_000,
+      retryMs: options.retryMs ?? 1_000,
+      ownKey: identity.signing.publicKey,
+    });
+  } catch (e) {
+    eraseIdentity(identity);
+    throw e;
+  } finally {
+    await lobby.close();
+  }
+  const { roomSessionId, state } = admission;
+  const session = await joinSession({
+    ...options.session,
+    sessionId: roomSessionId,
+    transport: options.transport,
+    identity,
+    epoch: { epoch: state.epoch, roomKey: state.roomKey },
+  });
+  const room = new Room({ session, invite, roomSessionId, identity, state, password: options.password, options });
+  await room.start();
+  return room;
+}
+
+export class Room extends Emitter<RoomEvents> {
+  /** This member's id in the room session. */
+  readonly id: string;
+  /** The invite to share (text). */
+  readonly invite: string;
+  #session: Session;
+  #invite: Invite;
+  #roomSessionId: string;
+  #identity: Identity;
+  #state: RoomState;
+  #password: string | undefined;
+  #o: RoomOptions;
+  #members = new Map<string, Member>(); // surfaced, by member id
+  #acks = new Map<string, number>(); // member id -> newest state version acknowledged
+  #committed: RoomState | undefined; // the state this member last committed as moderator, retransmitted until acked
+  #banned = new Set<string>(); // hex keys kicked while this member moderated
+  #lobby: Session | undefined;
+  #desk: LobbyDesk | undefined;
+  #limiter: AttemptLimiter | undefined;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #moderatorTimers: ReturnType<typeof setInterval>[] = [];
+  #requests = new Map<string, { owner: string; action: PrivilegeAction; streamId: string; resolve: (v: 'granted' | 'denied') => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout> }>();
+  #seenNonces = new Map<string, number>();
+  #closed = false;
+  #becoming: Promise<void> | undefined;
+
+  /** Use createRoom() or joinRoom(). */
+  constructor(i: Internals) {
+    super();
+    this.#session = i.session;
+    this.#invite = i.invite;
+    this.#roomSessionId = i.roomSessionId;
+    this.#identity = i.identity;
+    this.#state = i.state;
+    this.#password = i.password;
+    this.#o = i.options;
+    this.id = i.session.id;
+    this.invite = encodeInvite(i.invite);
+  }
+
+  /** @internal */
+  async start(): Promise<void> {
+    const s = this.#session;
+    s.on('peer-joined', (p) => this.#surface(p));
+    s.on('peer-left', ({ peer, reason }) => {
+      const m = this.#members.get(peer.id);
+      if (m === undefined) return;
+      this.#members.delete(peer.id);
+      this.emit('peer-left', { member: m, reason });
+    });
+    s.on('message', ({ from, value, broadcast }) => this.#onMessage(from, value, broadcast));
+    s.on('signal', ({ from, description, candidate }) => {
+      const m = this.#members.get(from.id);
+      if (m === undefined) return;
+      const e: RoomEvents['signal'] = { from: m };
+      if (description !== undefined) e.description = description;
+      if (candidate !== undefined) e.candidate = candidate;
+      this.emit('signal', e);
+    });
+    s.on('error', (e) => this.emit('error', e));
+    s.on('epoch', (e) => this.emit('epoch', e));
+    for (const p of s.peers) this.#surface(p);
+    const retry = setInterval(() => this.#retransmit(), this.#o.retryMs ?? 1_000);
+    unref(retry);
+    this.#timers.push(retry);
+    if (this.isModerator) await this.#becomeModerator();
+  }
+
+  // --- what the app reads -----------------------------------------------------------------------------
+
+  get isModerator(): boolean {
+    return equalBytes(this.#state.moderator, this.#identity.signing.publicKey);
+  }
+
+  /** The moderator's Ed25519 public key. */
+  get moderatorKey(): Uint8Array {
+    return this.#state.moderator.slice();
+  }
+
+  /** Live members (the moderator's roster ∩ who is present), this member excluded. */
+  get members(): Member[] {
+    return [...this.#members.values()];
+  }
+
+  /** Everyone the moderator admitted, present or not: names and keys. */
+  get roster(): { key: Uint8Array; name: string }[] {
+    return this.#state.members.map((m) => ({ key: m.key.slice(), name: m.name }));
+  }
+
+  get epoch(): number {
+    return this.#session.epoch;
+  }
+
+  /** ICE servers the moderator handed out, sealed inside the room (pass them to RTCPeerConnection). */
+  get iceServers(): IceServer[] {
+    return this.#state.iceServers.map((s) => ({ ...s }));
+  }
+
+  /** This member's Ed25519 public key. */
+  get key(): Uint8Array {
+    return this.#identity.signing.publicKey.slice();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // --- messaging (as core's Session, restricted to admitted members) --------------------------------
+
+  send(memberId: string, value: unknown): Promise<void> {
+    return this.#sendTo(memberId, { tag: Tag.app, value });
+  }
+
+  broadcast(value: unknown): Promise<void> {
+    if (this.#closed) return Promise.reject(new SealsigError('E_CLOSED', 'room is closed'));
+    return this.#session.broadcast(toWire({ tag: Tag.app, value }));
+  }
+
+  sendDescription(memberId: string, description: SessionDescription): Promise<void> {
+    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${String(memberId)} in the room`));
+    return this.#session.sendDescription(memberId, description);
+  }
+
+  sendCandidate(memberId: string, candidate: IceCandidate | null): Promise<void> {
+    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${String(memberId)} in the room`));
+    return this.#session.sendCandidate(memberId, candidate);
+  }
+
+  // --- privileges (§R8) ------------------------------------------------------------------------------
+
+  /** Asks the owner of a stream we receive to stop it. Resolves 'granted' or 'denied' (also a 'state' event). */
+  requestStop(ownerId: string, streamId: string): Promise<'granted' | 'denied'> {
+    return this.#requestPrivilege('stop', ownerId, streamId);
+  }
+
+  /** Asks the owner of a stream we receive to mute it. */
+  requestMute(ownerId: string, streamId: string): Promise<'granted' | 'denied'> {
+    return this.#requestPrivilege('mute', ownerId, streamId);
+  }
+
+  async #requestPrivilege(action: PrivilegeAction, ownerId: string, streamId: string): Promise<'granted' | 'denied'> {
+    if (this.#closed) throw new SealsigError('E_CLOSED', 'room is closed');
+    const owner = this.#members.get(ownerId);
+    if (owner === undefined) throw new SealsigError('E_UNKNOWN_PEER', `no member ${String(ownerId)} in the room`);
+    if (typeof streamId !== 'string' || streamId.length > MAX_STREAM_ID_CHARS) throw new SealsigError('E_INVALID_ARGUMENT', 'streamId must be a string of at most 256 characters');
+    const nonce = randomBytes(NONCE_BYTES);
+    const timestamp = Date.now();
+    const signature = signPrivilegeRequest(this.#identity.signing.privateKey, { roomTopic: this.#session.topic, ownerKey: owner.key, action, streamId, nonce, timestamp });
+    return new Promise((resolve, reject) => {
+      const key = toHex(nonce);
+      const timer = setTimeout(() => {
+        this.#requests.delete(key);
+        reject(new SealsigError('E_TIMEOUT', `no answer from ${ownerId} to the ${action} request`));
+      }, this.#o.privilegeTimeoutMs ?? 15_000);
+      this.#requests.set(key, { owner: ownerId, action, streamId, resolve, reject, timer });
+      this.#sendTo(ownerId, { tag: Tag.privilegeRequest, nonce, action, streamId, timestamp, signature }).catch((e) => {
+        clearTimeout(timer);
+        this.#requests.delete(key);
+        reject(e);
+      });
+    });
+  }
+
+  async #onPrivilegeRequest(from: Member, m: Extract<Message, { tag: typeof Tag.privilegeRequest }>): Promise<void> {
+    const fields = { roomTopic: this.#session.topic, ownerKey: this.#identity.signing.publicKey, action: m.action, streamId: m.streamId, nonce: m.nonce, timestamp: m.timestamp };
+    if (!verifyPrivilegeRequest(from.key, fields, m.signature)) throw new SealsigError('E_AUTH_FAILED', 'privilege request signature does not verify');
+    const now = Date.now();
+    if (Math.abs(now - m.timestamp) > FRESH_MS) throw new SealsigError('E_STALE', 'privilege request outside the freshness bounds');
+    for (const [k, until] of this.#seenNonces) if (until <= now) this.#seenNonces.delete(k);
+    const key = toHex(m.nonce);
+    if (this.#seenNonces.has(key)) return; // replayed: already answered
+    this.#seenNonces.set(key, m.timestamp + 2 * FRESH_MS);
+    const privileges = this.#o.privileges ?? {};
+    const policy = m.action === 'stop' ? privileges.canStopRemoteStream : privileges.canMuteRemoteStream;
+    let granted = false;
+    try {
+      granted = await decidePrivilege(policy, { action: m.action, streamId: m.streamId, from: from.id, fromModerator: from.isModerator });
+    } catch (e) {
+      this.emit('error', new SealsigError('E_INVALID_ARGUMENT', 'the privilege policy threw; the request is denied', { cause: e }));
+    }
+    if (granted) this.emit('privilege', { action: m.action, from, streamId: m.streamId });
+    await this.#sendTo(from.id, { tag: Tag.privilegeResponse, nonce: m.nonce, granted });
+  }
+
+  // --- moderation (§R5, §R6) -------------------------------------------------------------------------
+
+  /** Removes a member: it is told, expelled, and the epoch key rotates for everyone else. Moderator only. */
+  async kick(memberId: string, reason = 'removed by the moderator'): Promise<void> {
+    this.#mustModerate();
+    const target = this.#rosterEntry(memberId);
+    if (equalBytes(target.key, this.#identity.signing.publicKey)) throw new SealsigError('E_INVALID_ARGUMENT', 'the moderator cannot kick itself');
+    this.#banned.add(toHex(target.key));
+    if (this.#members.has(memberId)) {
+      await this.#sendTo(memberId, { tag: Tag.kicked, reason: String(reason).slice(0, MAX_REASON_CHARS) }).catch(() => {});
+    }
+    this.#commit({ members: this.#state.members.filter((m) => !equalBytes(m.key, target.key)), ...this.#newEpoch() });
+  }
+
+  /** A new epoch key for everyone in the room. Moderator only. */
+  rotate(): void {
+    this.#mustModerate();
+    this.#commit(this.#newEpoch());
+  }
+
+  /** Hands ICE servers (TURN credentials) to every member, sealed inside the room. Moderator only. */
+  setIceServers(iceServers: IceServer[]): void {
+    this.#mustModerate();
+    this.#commit({ iceServers: checkIce(iceServers) });
+  }
+
+  /** Makes another member the moderator (§R6). This member stays, as a member. */
+  async transferModeration(memberId: string): Promise<void> {
+    this.#mustModerate();
+    const target = this.#rosterEntry(memberId);
+    if (!this.#members.has(memberId)) throw new SealsigError('E_UNKNOWN_PEER', 'the new moderator must be present');
+    const chain = extendChain(this.#state.chain, lobbyTopicOf(this.#invite), this.#identity.signing.privateKey, target.key);
+    this.#commit({ moderator: target.key.slice(), chain });
+    await this.#resign();
+  }
+
+  #mustModerate(): void {
+    if (this.#closed) throw new SealsigError('E_CLOSED', 'room is closed');
+    if (!this.isModerator) throw new SealsigError('E_ACCESS_DENIED', 'only the moderator can do this');
+  }
+
+  #rosterEntry(memberId: string): { key: Uint8Array; name: string } {
+    const entry = this.#state.members.find((m) => this.#session.memberIdOf(m.key) === memberId);
+    if (entry === undefined) throw new SealsigError('E_UNKNOWN_PEER', `no member ${String(memberId)} in the room`);
+    return entry;
+  }
+
+  #newEpoch(): Pick<RoomState, 'epoch' | 'roomKey'> {
+    return { epoch: this.#state.epoch + 1, roomKey: randomBytes(32) };
+  }
+
+  /** Moderator: the next state, applied here and sent to every member until acknowledged. */
+  #commit(change: Partial<RoomState>): RoomState {
+    const next: RoomState = { ...this.#state, ...change, version: this.#state.version + 1 };
+    this.#apply(next);
+    this.#committed = next;
+    this.#retransmit();
+    return next;
+  }
+
+  /** Admits a joiner (the desk's callback). */
+  async #admit(key: Uint8Array, name: string): Promise<{ roomSessionId: string; state: RoomState }> {
+    this.#mustModerate();
+    if (this.#banned.has(toHex(key))) throw new SealsigError('E_ACCESS_DENIED', 'removed from this room');
+    const listed = this.#state.members.some((m) => equalBytes(m.key, key));
+    if (!listed) {
+      this.#commit({ members: [...this.#state.members, { key: key.slice(), name }], ...(this.#o.moderation?.rotateOnJoin ? this.#newEpoch() : {}) });
+    }
+    return { roomSessionId: this.#roomSessionId, state: this.#state };
+  }
+
+  #retransmit(): void {
+    const state = this.#committed;
+    if (state === undefined || this.#closed) return;
+    for (const m of state.members) {
+      if (equalBytes(m.key, this.#identity.signing.publicKey)) continue;
+      const id = this.#session.memberIdOf(m.key);
+      if ((this.#acks.get(id) ?? 0) >= state.version || !this.#session.peers.some((p) => p.id === id)) continue;
+      void this.#session.send(id, toWire({ tag: Tag.state, state })).catch(() => {});
+    }
+  }
+
+  /** Applies a newer state (from the moderator, or committed here). */
+  #apply(next: RoomState): void {
+    const previous = this.#state;
+    for (const m of previous.members) {
+      if (next.members.some((x) => equalBytes(x.key, m.key))) continue;
+      const id = this.#session.memberIdOf(m.key);
+      const member = this.#members.get(id);
+      this.#members.delete(id);
+      this.#acks.delete(id);
+      this.#session.expel(id);
+      if (member) this.emit('peer-left', { member, reason: 'kicked' });
+    }
+    this.#state = next;
+    if (next.epoch > this.#session.epoch) this.#session.installEpoch(next.epoch, next.roomKey);
+    if (previous.roomKey !== next.roomKey) memzero(previous.roomKey);
+    if (JSON.stringify(previous.iceServers) !== JSON.stringify(next.iceServers)) this.emit('ice-servers', { iceServers: this.iceServers });
+    const moderatorChanged = !equalBytes(previous.moderator, next.moderator);
+    for (const [id, m] of this.#members) this.#members.set(id, { ...m, isModerator: equalBytes(m.key, next.moderator) });
+    for (const p of this.#session.peers) this.#surface(p);
+    if (moderatorChanged) {
+      this.emit('moderator', { key: next.moderator.slice(), self: this.isModerator });
+      if (this.isModerator) this.#becoming = this.#becomeModerator().catch((e) => this.#report(e));
+    }
+  }
+
+  async #becomeModerator(): Promise<void> {
+    if (this.#desk !== undefined || this.#closed) return;
+    const mod = this.#o.moderation ?? {};
+    this.#limiter ??= new AttemptLimiter(mod.attempts);
+    this.#lobby = await joinSession({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
+    this.#desk = new LobbyDesk({
+      lobby: this.#lobby,
+      password: this.#invite.passwordRequired ? this.#password : undefined,
+      limiter: this.#limiter,
+      mode: mod.admit ?? 'ask',
+      decisionTimeoutMs: mod.decisionTimeoutMs ?? 60_000,
+      chain: () => this.#state.chain,
+      isBanned: (key) => this.#banned.has(toHex(key)),
+      ask: (request) => {
+        if (this.listenerCount('join-request') === 0) return false;
+        this.emit('join-request', request);
+        return true;
+      },
+      admit: (key, name) => this.#admit(key, name),
+      report: (e) => this.#report(e),
+    });
+    this.#desk.announce();
+    if (mod.rotateEveryMs !== undefined) {
+      const t = setInterval(() => this.isModerator && this.rotate(), mod.rotateEveryMs);
+      unref(t);
+      this.#moderatorTimers.push(t);
+    }
+    if (this.#o.descriptor !== undefined) {
+      const d = this.#o.descriptor;
+      const publish = () =>
+        publishDescriptor(d, this.#invite, this.#identity.signing.privateKey, this.#state.moderator, this.#state.chain).catch((e) => this.#report(e));
+      void publish();
+      const t = setInterval(publish, Math.max(1_000, Math.floor((d.ttlMs ?? 60_000) / 2)));
+      unref(t);
+      this.#moderatorTimers.push(t);
+    }
+  }
+
+  async #resign(): Promise<void> {
+    for (const t of this.#moderatorTimers.splice(0)) clearInterval(t);
+    this.#desk?.close();
+    this.#desk = undefined;
+    const lobby = this.#lobby;
+    this.#lobby = undefined;
+    await lobby?.close();
+  }
+
+  // --- receiving ---------------------------------------------------------------------------------------
+
+  #surface(p: PeerInfo): void {
+    if (this.#members.has(p.id)) return;
+    const entry = this.#state.members.find((m) => equalBytes(m.key, p.signingKey));
+    if (entry === undefined) return; // not admitted (yet): invisible
+    const member: Member = { id: p.id, name: entry.name, key: p.signingKey.slice(), isModerator: equalBytes(p.signingKey, this.#state.moderator) };
+    this.#members.set(p.id, member);
+    this.emit('peer-joined', member);
+    if (this.#committed !== undefined) this.#retransmit();
+  }
+
+  #onMessage(from: PeerInfo, value: unknown, broadcast: boolean): void {
+    const member = this.#members.get(from.id);
+    if (member === undefined) return this.#report(new SealsigError('E_ACCESS_DENIED', 'message from a peer the moderator has not admitted'));
+    let m: Message;
+    try {
+      m = fromWire(value);
+    } catch (e) {
+      return this.#report(e);
+    }
+    if (m.tag === Tag.app) return this.emit('message', { from: member, value: m.value, broadcast });
+    if (broadcast) return this.#report(new SealsigError('E_FRAME_MALFORMED', 'rooms control message in a broadcast'));
+    void this.#onControl(member, m).catch((e) => this.#report(e));
+  }
+
+  async #onControl(from: Member, m: Message): Promise<void> {
+    const fromModerator = equalBytes(from.key, this.#state.moderator);
+    switch (m.tag) {
+      case Tag.state: {
+        if (!fromModerator) throw new SealsigError('E_ACCESS_DENIED', 'room state from a member that is not the moderator');
+        const state = decodeState(encodeState(m.state)); // a private copy
+        if (state.version > this.#state.version) {
+          if (!state.members.some((x) => equalBytes(x.key, this.#identity.signing.publicKey))) return this.#kicked('removed from the room');
+          this.#apply(state);
+        }
+        await this.#sendTo(from.id, { tag: Tag.stateAck, version: this.#state.version });
+        return;
+      }
+      case Tag.stateAck:
+        if (m.version > (this.#acks.get(from.id) ?? 0)) this.#acks.set(from.id, m.version);
+        return;
+      case Tag.kicked:
+        if (!fromModerator) throw new SealsigError('E_ACCESS_DENIED', 'kick from a member that is not the moderator');
+        return this.#kicked(m.reason);
+      case Tag.privilegeRequest:
+        return this.#onPrivilegeRequest(from, m);
+      case Tag.privilegeResponse: {
+        const key = toHex(m.nonce);
+        const pending = this.#requests.get(key);
+        if (pending === undefined || pending.owner !== from.id) return;
+        this.#requests.delete(key);
+        clearTimeout(pending.timer);
+        if (!m.granted) this.emit('state', { name: pending.action === 'stop' ? 'stop-request-denied' : 'mute-request-denied', owner: from, streamId: pending.streamId });
+        pending.resolve(m.granted ? 'granted' : 'denied');
+        return;
+      }
+      default:
+        throw new SealsigError('E_FRAME_MALFORMED', `rooms message ${m.tag} does not belong in a room`);
+    }
+  }
+
+  #kicked(reason: string): void {
+    if (this.#closed) return;
+    this.emit('kicked', { reason });
+    void this.close();
+  }
+
+  #sendTo(memberId: string, m: Message): Promise<void> {
+    if (this.#closed) return Promise.reject(new SealsigError('E_CLOSED', 'room is closed'));
+    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${String(memberId)} in the room`));
+    return this.#session.send(memberId, toWire(m));
+  }
+
+  #report(e: unknown): void {
+    if (this.#closed) return;
+    this.emit('error', e instanceof SealsigError ? e : new SealsigError('E_FRAME_MALFORMED', 'rooms failure', { cause: e }));
+  }
+
+  /** Leaves the room (and the lobby, for a moderator) and erases every key. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers.splice(0)) clearInterval(t);
+    await this.#becoming;
+    await this.#resign();
+    for (const r of this.#requests.values()) {
+      clearTimeout(r.timer);
+      r.reject(new SealsigError('E_CLOSED', 'room is closed'));
+    }
+    this.#requests.clear();
+    await this.#session.close();
+    memzero(this.#state.roomKey);
+    eraseIdentity(this.#identity);
+    this.#password = undefined;
+    this.emit('closed', undefined);
+    this.removeAllListeners();
+  }
+}
+
+// --- helpers ------------------------------------------------------------------------------------------
+
+const FRESH_MS = 150_000;
+
+function checkName(name: unknown): string {
+  if (name === undefined) return '';
+  if (typeof name !== 'string' || name.length > MAX_NAME_CHARS) throw new SealsigError('E_INVALID_ARGUMENT', `name must be a string of at most ${MAX_NAME_CHARS} characters`);
+  return name;
+}
+
+function checkIce(servers: IceServer[]): IceServer[] {
+  try {
+    return decodeState(encodeState({ version: 0, epoch: 0, roomKey: new Uint8Array(32), moderator: new Uint8Array(32), members: [{ key: new Uint8Array(32), name: '' }], iceServers: servers, chain: [] })).iceServers;
+  } catch (e) {
+    throw new SealsigError('E_INVALID_ARGUMENT', `bad ice servers: ${(e as Error).message}`);
+  }
+}
+
+function copyIdentity(identity: Identity | undefined): Identity {
+  if (identity === undefined) return { signing: ed25519KeyPair(), dh: x25519KeyPair() };
+  return {
+    signing: { publicKey: identity.signing.publicKey.slice(), privateKey: identity.signing.privateKey.slice() },
+    dh: { publicKey: identity.dh.publicKey.slice(), privateKey: identity.dh.privateKey.slice() },
+  };
+}
+
+function eraseIdentity(identity: Identity): void {
+  memzero(identity.signing.privateKey, identity.dh.privateKey);
+}
+
+function unref(timer: unknown): void {
+  (timer as { unref?: () => void }).unref?.();
+}

@@ -1,0 +1,249 @@
+/**
+ * The rooms layer's messages (docs/PROTOCOL.md §R1). They travel as the payload of core's app messages:
+ * direct messages over a pairwise channel (Noise KKpsk0, so sender-authenticated and replay-protected by
+ * core) or, for APP and MODERATOR only, broadcasts. Each is a msgpack array whose first element is its tag.
+ * The decoders check every field's type and bound before anything uses it; failures are E_FRAME_MALFORMED.
+ */
+import { SealsigError } from '@sealsig/core';
+import { encode } from '@msgpack/msgpack';
+
+export const Tag = {
+  app: 0,
+  joinRequest: 1,
+  joinChallenge: 2,
+  joinConfirm: 3,
+  joinAccepted: 4,
+  joinRejected: 5,
+  moderator: 6,
+  state: 10,
+  stateAck: 11,
+  kicked: 12,
+  privilegeRequest: 13,
+  privilegeResponse: 14,
+} as const;
+
+export const NONCE_BYTES = 16;
+export const MAX_NAME_CHARS = 64;
+export const MAX_REASON_CHARS = 200;
+export const MAX_APP_DATA_BYTES = 1024;
+export const MAX_STREAM_ID_CHARS = 256;
+export const MAX_MEMBERS = 256;
+export const MAX_CHAIN = 16;
+export const MAX_ICE_SERVERS = 8;
+
+export type RejectCode = 'rejected' | 'wrong-password' | 'rate-limited' | 'busy' | 'timeout';
+const REJECT_CODES: readonly string[] = ['rejected', 'wrong-password', 'rate-limited', 'busy', 'timeout'];
+export type PrivilegeAction = 'stop' | 'mute';
+
+/** RTCIceServer (W3C WebRTC §4.2.1), the fields sealsig carries. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** One certificate of the moderator chain (§R6): `next` signed by the previous moderator key. */
+export interface ChainLink {
+  key: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** §R5 The room state the moderator hands members; the room key in it is secret. */
+export interface RoomState {
+  version: number;
+  epoch: number;
+  roomKey: Uint8Array;
+  moderator: Uint8Array;
+  members: { key: Uint8Array; name: string }[];
+  iceServers: IceServer[];
+  chain: ChainLink[];
+}
+
+export type Message =
+  | { tag: typeof Tag.app; value: unknown }
+  | { tag: typeof Tag.joinRequest; nonce: Uint8Array; name: string; appData: unknown; share: Uint8Array | null }
+  | { tag: typeof Tag.joinChallenge; nonce: Uint8Array; share: Uint8Array; confirm: Uint8Array }
+  | { tag: typeof Tag.joinConfirm; nonce: Uint8Array; confirm: Uint8Array }
+  | { tag: typeof Tag.joinAccepted; nonce: Uint8Array; roomSessionId: string; state: RoomState }
+  | { tag: typeof Tag.joinRejected; nonce: Uint8Array; code: RejectCode; reason: string }
+  | { tag: typeof Tag.moderator; chain: ChainLink[] }
+  | { tag: typeof Tag.state; state: RoomState }
+  | { tag: typeof Tag.stateAck; version: number }
+  | { tag: typeof Tag.kicked; reason: string }
+  | { tag: typeof Tag.privilegeRequest; nonce: Uint8Array; action: PrivilegeAction; streamId: string; timestamp: number; signature: Uint8Array }
+  | { tag: typeof Tag.privilegeResponse; nonce: Uint8Array; granted: boolean };
+
+// --- encoding ---------------------------------------------------------------------------------------
+
+export function encodeState(s: RoomState): unknown[] {
+  return [
+    s.version,
+    s.epoch,
+    s.roomKey,
+    s.moderator,
+    s.members.map((m) => [m.key, m.name]),
+    s.iceServers.map(iceToWire),
+    s.chain.map((l) => [l.key, l.signature]),
+  ];
+}
+
+function iceToWire(s: IceServer): unknown[] {
+  return [s.urls, s.username ?? null, s.credential ?? null];
+}
+
+/** The wire form (a msgpack-able array) of a message. */
+export function toWire(m: Message): unknown[] {
+  switch (m.tag) {
+    case Tag.app:
+      return [m.tag, m.value];
+    case Tag.joinRequest:
+      return [m.tag, m.nonce, m.name, m.appData, m.share];
+    case Tag.joinChallenge:
+      return [m.tag, m.nonce, m.share, m.confirm];
+    case Tag.joinConfirm:
+      return [m.tag, m.nonce, m.confirm];
+    case Tag.joinAccepted:
+      return [m.tag, m.nonce, m.roomSessionId, encodeState(m.state)];
+    case Tag.joinRejected:
+      return [m.tag, m.nonce, m.code, m.reason];
+    case Tag.moderator:
+      return [m.tag, m.chain.map((l) => [l.key, l.signature])];
+    case Tag.state:
+      return [m.tag, encodeState(m.state)];
+    case Tag.stateAck:
+      return [m.tag, m.version];
+    case Tag.kicked:
+      return [m.tag, m.reason];
+    case Tag.privilegeRequest:
+      return [m.tag, m.nonce, m.action, m.streamId, m.timestamp, m.signature];
+    case Tag.privilegeResponse:
+      return [m.tag, m.nonce, m.granted];
+  }
+}
+
+// --- decoding ---------------------------------------------------------------------------------------
+
+function bad(what: string): never {
+  throw new SealsigError('E_FRAME_MALFORMED', `rooms: ${what}`);
+}
+
+function bytes(v: unknown, length: number, what: string): Uint8Array {
+  if (!(v instanceof Uint8Array) || v.length !== length) bad(`${what} must be ${length} bytes`);
+  return v;
+}
+
+function text(v: unknown, max: number, what: string): string {
+  if (typeof v !== 'string' || v.length > max) bad(`${what} must be a string of at most ${max} characters`);
+  return v;
+}
+
+function uint(v: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) bad(`${what} must be an unsigned integer`);
+  return v;
+}
+
+function array(v: unknown, min: number, max: number, what: string): unknown[] {
+  if (!Array.isArray(v) || v.length < min || v.length > max) bad(`${what} must be an array of ${min}..${max} elements`);
+  return v;
+}
+
+function decodeChain(v: unknown): ChainLink[] {
+  return array(v, 0, MAX_CHAIN, 'chain').map((l) => {
+    const [key, signature] = array(l, 2, 2, 'chain link');
+    return { key: bytes(key, 32, 'chain key'), signature: bytes(signature, 64, 'chain signature') };
+  });
+}
+
+function decodeIce(v: unknown): IceServer {
+  const [urls, username, credential] = array(v, 3, 3, 'ice server');
+  const list = typeof urls === 'string' ? [urls] : array(urls, 1, 8, 'ice urls');
+  for (const u of list) if (typeof u !== 'string' || u.length > 512 || !/^(stun|stuns|turn|turns):/.test(u)) bad('ice url must be stun:, stuns:, turn: or turns:');
+  const s: IceServer = { urls: urls as string | string[] };
+  if (username !== null) s.username = text(username, 512, 'ice username');
+  if (credential !== null) s.credential = text(credential, 512, 'ice credential');
+  return s;
+}
+
+export function decodeState(v: unknown): RoomState {
+  const [version, epoch, roomKey, moderator, members, ice, chain] = array(v, 7, 7, 'state');
+  const list = array(members, 1, MAX_MEMBERS, 'members').map((m) => {
+    const [key, name] = array(m, 2, 2, 'member');
+    return { key: bytes(key, 32, 'member key'), name: text(name, MAX_NAME_CHARS, 'member name') };
+  });
+  return {
+    version: uint(version, 'version'),
+    epoch: uint(epoch, 'epoch', 0xffffffff),
+    roomKey: bytes(roomKey, 32, 'room key'),
+    moderator: bytes(moderator, 32, 'moderator key'),
+    members: list,
+    iceServers: array(ice, 0, MAX_ICE_SERVERS, 'ice servers').map(decodeIce),
+    chain: decodeChain(chain),
+  };
+}
+
+/** Decodes a rooms message from a core message payload. */
+export function fromWire(v: unknown): Message {
+  const a = array(v, 1, 7, 'message');
+  const tag = a[0];
+  const n = (i: number) => bytes(a[i], NONCE_BYTES, 'nonce');
+  const len = (k: number) => {
+    if (a.length !== k) bad(`message ${String(tag)} must have ${k} elements`);
+  };
+  switch (tag) {
+    case Tag.app:
+      len(2);
+      return { tag, value: a[1] };
+    case Tag.joinRequest: {
+      len(5);
+      if (encode(a[3]).length > MAX_APP_DATA_BYTES) bad(`app data above ${MAX_APP_DATA_BYTES} bytes`);
+      return { tag, nonce: n(1), name: text(a[2], MAX_NAME_CHARS, 'name'), appData: a[3], share: a[4] === null ? null : bytes(a[4], 32, 'share') };
+    }
+    case Tag.joinChallenge:
+      len(4);
+      return { tag, nonce: n(1), share: bytes(a[2], 32, 'share'), confirm: bytes(a[3], 32, 'confirm') };
+    case Tag.joinConfirm:
+      len(3);
+      return { tag, nonce: n(1), confirm: bytes(a[2], 32, 'confirm') };
+    case Tag.joinAccepted: {
+      len(4);
+      const id = text(a[2], 86, 'room session id');
+      return { tag, nonce: n(1), roomSessionId: id, state: decodeState(a[3]) };
+    }
+    case Tag.joinRejected: {
+      len(4);
+      const code = text(a[2], 32, 'reject code');
+      if (!REJECT_CODES.includes(code)) bad('unknown reject code');
+      return { tag, nonce: n(1), code: code as RejectCode, reason: text(a[3], MAX_REASON_CHARS, 'reason') };
+    }
+    case Tag.moderator:
+      len(2);
+      return { tag, chain: decodeChain(a[1]) };
+    case Tag.state:
+      len(2);
+      return { tag, state: decodeState(a[1]) };
+    case Tag.stateAck:
+      len(2);
+      return { tag, version: uint(a[1], 'version') };
+    case Tag.kicked:
+      len(2);
+      return { tag, reason: text(a[1], MAX_REASON_CHARS, 'reason') };
+    case Tag.privilegeRequest: {
+      len(6);
+      if (a[2] !== 'stop' && a[2] !== 'mute') bad('privilege action must be stop or mute');
+      return {
+        tag,
+        nonce: n(1),
+        action: a[2],
+        streamId: text(a[3], MAX_STREAM_ID_CHARS, 'stream id'),
+        timestamp: uint(a[4], 'timestamp'),
+        signature: bytes(a[5], 64, 'signature'),
+      };
+    }
+    case Tag.privilegeResponse:
+      len(3);
+      if (typeof a[2] !== 'boolean') bad('granted must be a boolean');
+      return { tag, nonce: n(1), granted: a[2] };
+    default:
+      return bad(`unknown message tag ${String(tag)}`);
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * relayDescriptorStore (src/store/relay-store.ts) against a real @sealsig/relay over real HTTP, plus small
+ * node:http servers for the answers a relay does not give (5xx, silence, oversized bodies).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { isSealsigError } from '@sealsig/core';
+import { createRelay, type Relay, type RelayOptions } from '@sealsig/relay';
+import { relayDescriptorStore } from '../src/store/relay-store.js';
+import type { DescriptorStore } from '../src/store/store.js';
+
+const ID = 'AAAAAAAAAAAAAAAAAAAAAA';
+const ID2 = 'BBBBBBBBBBBBBBBBBBBBBB';
+const token = (n: number): Uint8Array => new Uint8Array(32).fill(n);
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    expect(isSealsigError(e)).toBe(true);
+    return (e as { code: string }).code;
+  }
+}
+
+const relays: Relay[] = [];
+async function relayStore(options: RelayOptions = {}): Promise<{ store: DescriptorStore; relay: Relay; url: string }> {
+  const relay = createRelay({ host: '127.0.0.1', port: 0, ...options });
+  const { port } = await relay.listen();
+  relays.push(relay);
+  const url = `http://127.0.0.1:${port}`;
+  return { store: relayDescriptorStore({ url }), relay, url };
+}
+afterEach(async () => {
+  await Promise.all(relays.splice(0).map((r) => r.close()));
+});
+
+/** A plain HTTP server whose every answer comes from `handler`. */
+const servers: Server[] = [];
+async function fake(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+afterAll(async () => {
+  for (const s of servers) s.closeAllConnections();
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+});
+
+describe('relayDescriptorStore against @sealsig/relay', () => {
+  it('round trip: put, get, replace under the same token, missing id', async () => {
+    const { store } = await relayStore();
+    const value = new Uint8Array(4096).map((_, i) => i);
+    await store.put(ID, value, { ttlMs: 60_000, writeToken: token(1) });
+    expect(await store.get(ID)).toEqual(value);
+    await store.put(ID, new Uint8Array([7]), { ttlMs: 60_000, writeToken: token(1) });
+    expect(await store.get(ID)).toEqual(new Uint8Array([7]));
+    await store.put(ID2, new Uint8Array(0), { ttlMs: 60_000, writeToken: token(1) });
+    expect(await store.get(ID2)).toEqual(new Uint8Array(0));
+    expect(await store.get('CCCCCCCCCCCCCCCCCCCCCC')).toBeUndefined();
+  });
+
+  it('keeps a path prefix of the base URL', async () => {
+    const seen: string[] = [];
+    const url = await fake((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+      res.writeHead(req.method === 'PUT' ? 204 : 404).end();
+    });
+    const store = relayDescriptorStore({ url: `${url}/relay/` });
+    await store.put(ID, new Uint8Array([1]), { ttlMs: 5, writeToken: token(0) });
+    expect(await store.get(ID)).toBeUndefined();
+    expect(seen).toEqual([`PUT /relay/descriptors/${ID}?ttl=5 Bearer ${'A'.repeat(43)}`, `GET /relay/descriptors/${ID} `]);
+  });
+
+  it('the value expires after its ttl', async () => {
+    const { store } = await relayStore();
+    await store.put(ID, new Uint8Array([1]), { ttlMs: 100, writeToken: token(1) });
+    expect(await store.get(ID)).toEqual(new Uint8Array([1]));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await store.get(ID)).toBeUndefined();
+    await store.put(ID, new Uint8Array([2]), { ttlMs: 100, writeToken: token(2) });
+    expect(await store.get(ID)).toEqual(new Uint8Array([2]));
+  });
+
+  it('maps the relay refusals: 403 E_AUTH_FAILED, 413 E_FRAME_TOO_LARGE, 429 E_RATE_LIMITED', async () => {
+    const { store } = await relayStore({ descriptors: { maxBytes: 100, maxEntries: 1 } });
+    await store.put(ID, new Uint8Array([1]), { ttlMs: 60_000, writeToken: token(1) });
+    expect(await code(store.put(ID, new Uint8Array([2]), { ttlMs: 60_000, writeToken: token(2) }))).toBe('E_AUTH_FAILED');
+    expect(await code(store.put(ID, new Uint8Array(101), { ttlMs: 60_000, writeToken: token(1) }))).toBe('E_FRAME_TOO_LARGE');
+    expect(await code(store.put(ID2, new Uint8Array(1), { ttlMs: 60_000, writeToken: token(1) }))).toBe('E_RATE_LIMITED');
+    expect(await store.get(ID)).toEqual(new Uint8Array([1]));
+
+    const limited = await relayStore({ descriptors: { rateLimit: { perSecond: 0.001, burst: 2 } } });
+    expect(await limited.store.get(ID)).toBeUndefined();
+    expect(await limited.store.get(ID)).toBeUndefined();
+    expect(await code(limited.store.get(ID))).toBe('E_RATE_LIMITED');
+  });
+
+  it('validates locally before any request (E_INVALID_ARGUMENT, E_FRAME_TOO_LARGE)', async () => {
+    let requests = 0;
+    const url = await fake((_req, res) => {
+      requests++;
+      res.writeHead(204).end();
+    });
+    const store = relayDescriptorStore({ url });
+    const ok = { ttlMs: 1000, writeToken: token(1) };
+    expect(await code(store.put('short', new Uint8Array(1), ok))).toBe('E_INVALID_ARGUMENT');
+    expect(await code(store.put(ID, new Uint8Array(4097), ok))).toBe('E_FRAME_TOO_LARGE');
+    expect(await code(store.put(ID, new Uint8Array(1), { ttlMs: 0, writeToken: token(1) }))).toBe('E_INVALID_ARGUMENT');
+    expect(await code(store.put(ID, new Uint8Array(1), { ttlMs: 1, writeToken: new Uint8Array(16) }))).toBe('E_INVALID_ARGUMENT');
+    expect(await code(store.get('../x/AAAAAAAAAAAAAAAAAA'))).toBe('E_INVALID_ARGUMENT');
+    expect(requests).toBe(0);
+    for (const bad of [{ url: 'ftp://x' }, { url: 'not a url' }, { url: 'http://x', timeoutMs: 0 }, null]) {
+      expect(() => relayDescriptorStore(bad as never)).toThrow(expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }));
+    }
+  });
+
+  it('a 400 from the store is E_INVALID_ARGUMENT; 5xx, odd statuses and no server are E_TRANSPORT', async () => {
+    let status = 400;
+    const url = await fake((_req, res) => res.writeHead(status).end('x'));
+    const store = relayDescriptorStore({ url });
+    const put = () => store.put(ID, new Uint8Array(1), { ttlMs: 1000, writeToken: token(1) });
+    expect(await code(put())).toBe('E_INVALID_ARGUMENT');
+    for (status of [500, 502, 503, 302, 401, 418]) {
+      expect(await code(put()), `put ${status}`).toBe('E_TRANSPORT');
+      expect(await code(store.get(ID)), `get ${status}`).toBe('E_TRANSPORT');
+    }
+    // A port nothing listens on (a relay that has closed).
+    const { relay, url: gone } = await relayStore();
+    await relay.close();
+    expect(await code(relayDescriptorStore({ url: gone }).get(ID))).toBe('E_TRANSPORT');
+  });
+
+  it('a store that does not answer within timeoutMs is E_TRANSPORT', async () => {
+    const url = await fake(() => {
+      // never answers
+    });
+    const store = relayDescriptorStore({ url, timeoutMs: 100 });
+    expect(await code(store.get(ID))).toBe('E_TRANSPORT');
+    expect(await code(store.put(ID, new Uint8Array(1), { ttlMs: 1000, writeToken: token(1) }))).toBe('E_TRANSPORT');
+  });
+
+  it('an answer over 4096 bytes is E_TRANSPORT, declared or streamed', async () => {
+    const url = await fake((req, res) => {
+      if (req.url?.endsWith(ID)) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 5000 }).end(Buffer.alloc(5000));
+      } else {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' }); // chunked, no length
+        for (let i = 0; i < 100; i++) res.write(Buffer.alloc(1000));
+        res.end();
+      }
+    });
+    const store = relayDescriptorStore({ url });
+    expect(await code(store.get(ID))).toBe('E_TRANSPORT');
+    expect(await code(store.get(ID2))).toBe('E_TRANSPORT');
+  });
+
+  it('uses an injected fetch', async () => {
+    const { url } = await relayStore();
+    const calls: string[] = [];
+    const store = relayDescriptorStore({
+      url,
+      fetch: (input, init) => {
+        calls.push(`${init?.method} ${String(input)}`);
+        return fetch(input, init);
+      },
+    });
+    await store.put(ID, new Uint8Array([1]), { ttlMs: 1000, writeToken: token(1) });
+    expect(await store.get(ID)).toEqual(new Uint8Array([1]));
+    expect(calls).toEqual([`PUT ${url}/descriptors/${ID}?ttl=1000`, `GET ${url}/descriptors/${ID}`]);
+  });
+});
+

@@ -1,0 +1,154 @@
+/**
+ * A sealed-room-descriptor store on Firebase Realtime Database (docs/PROTOCOL.md §R7; README.md "Room
+ * descriptors"). It has the shape of @sealsig/rooms' DescriptorStore (declared here again, so that this
+ * package does not depend on @sealsig/rooms):
+ *
+ *   ${path}/${id} = { v: base64url(sealed descriptor), exp: server time of expiry (ms), w: base64url(BLAKE2b-256(write token)) }
+ *
+ * `get` returns undefined when the entry is missing, expired (by the server's clock, as the client knows it
+ * through `.info/serverTimeOffset`) or malformed. `put` reads first and refuses (E_AUTH_FAILED) an id held,
+ * unexpired, under another token hash; database.rules.json enforces the same on the server (a write must keep
+ * `w` unless the entry is missing or expired). Rules cannot hash, and `w` is readable by whoever may read the
+ * entry, so a member who knows the id can still overwrite it: integrity comes from the moderator's signature
+ * inside the descriptor, and the rules forbid listing, so the id stays secret.
+ */
+import type { Database } from 'firebase/database';
+import { get, onValue, ref, set } from 'firebase/database';
+import { SealsigError, blake2b, fromBase64Url, ready, toBase64Url } from '@sealsig/core';
+import { encodedLength } from './frame-child.js';
+
+/** The largest sealed descriptor (DESCRIPTOR_MAX_BYTES of @sealsig/rooms). */
+export const DESCRIPTOR_MAX_BYTES = 4096;
+/** The longest time a descriptor is kept (database.rules.json allows `exp` up to now + this + 60 s of clock skew). */
+export const DESCRIPTOR_MAX_TTL_MS = 3_600_000;
+const ID = /^[A-Za-z0-9_-]{22}$/;
+const PATH = /^[A-Za-z0-9_-]{1,64}(\/[A-Za-z0-9_-]{1,64}){0,7}$/;
+const WRITE_TOKEN_BYTES = 32;
+const HASH_CHARS = 43;
+
+/** Same shape as @sealsig/rooms' DescriptorPutOptions. */
+export interface DescriptorPutOptions {
+  /** How long the store keeps the value, ms (capped at DESCRIPTOR_MAX_TTL_MS). */
+  ttlMs: number;
+  /** 32 bytes; the first put binds the id to its hash. */
+  writeToken: Uint8Array;
+}
+
+/** Same shape as @sealsig/rooms' DescriptorStore. */
+export interface DescriptorStore {
+  put(id: string, value: Uint8Array, options: DescriptorPutOptions): Promise<void>;
+  get(id: string): Promise<Uint8Array | undefined>;
+}
+
+export interface FirebaseDescriptorStoreOptions {
+  /** Where entries live (default 'sealsig-descriptors'); rename the key in database.rules.json to match. */
+  path?: string;
+  /** Per operation, ms (default 10 000); past it the operation fails with E_TRANSPORT. */
+  timeoutMs?: number;
+}
+
+interface Entry {
+  v: string;
+  exp: number;
+  w: string;
+}
+
+function assertId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !ID.test(id)) throw new SealsigError('E_INVALID_ARGUMENT', 'descriptor id must be 22 base64url characters');
+}
+
+/** The stored entry, if it has exactly the shape the rules allow. */
+function parseEntry(raw: unknown): Entry | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const e = raw as Record<string, unknown>;
+  if (Object.keys(e).length !== 3) return undefined;
+  const { v, exp, w } = e;
+  if (typeof v !== 'string' || v.length > encodedLength(DESCRIPTOR_MAX_BYTES)) return undefined;
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) return undefined;
+  if (typeof w !== 'string' || w.length !== HASH_CHARS) return undefined;
+  return { v, exp, w };
+}
+
+/** Strict base64url: only the canonical encoding of at most DESCRIPTOR_MAX_BYTES bytes. */
+function decodeValue(v: string): Uint8Array | undefined {
+  const bytes = fromBase64Url(v);
+  if (bytes === undefined || bytes.length > DESCRIPTOR_MAX_BYTES || toBase64Url(bytes) !== v) return undefined;
+  return bytes;
+}
+
+export function firebaseDescriptorStore(db: Database, options: FirebaseDescriptorStoreOptions = {}): DescriptorStore {
+  if (typeof db !== 'object' || db === null) throw new SealsigError('E_INVALID_ARGUMENT', 'db must be a firebase Database');
+  if (typeof options !== 'object' || options === null) throw new SealsigError('E_INVALID_ARGUMENT', 'options must be an object');
+  const path = options.path ?? 'sealsig-descriptors';
+  if (typeof path !== 'string' || !PATH.test(path)) throw new SealsigError('E_INVALID_ARGUMENT', 'path must be 1 to 8 keys of [A-Za-z0-9_-] separated by /');
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new SealsigError('E_INVALID_ARGUMENT', 'timeoutMs must be a positive integer');
+
+  /** The server's clock as this client knows it (local clock + `.info/serverTimeOffset`). */
+  const serverNow = (): Promise<number> =>
+    new Promise((resolve) => {
+      onValue(
+        ref(db, '.info/serverTimeOffset'),
+        (snap) => {
+          const offset: unknown = snap.val();
+          resolve(Date.now() + (typeof offset === 'number' && Number.isFinite(offset) ? offset : 0));
+        },
+        () => resolve(Date.now()),
+        { onlyOnce: true },
+      );
+    });
+
+  /** Runs a database operation with the timeout; SDK failures become E_TRANSPORT. */
+  const withTimeout = async <T>(what: string, op: Promise<T>): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SealsigError('E_TRANSPORT', `descriptor ${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([op, timeout]);
+    } catch (e) {
+      if (e instanceof SealsigError) throw e;
+      throw new SealsigError('E_TRANSPORT', `descriptor ${what} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const read = async (id: string): Promise<Entry | undefined> => {
+    const snap = await withTimeout('read', get(ref(db, `${path}/${id}`)));
+    return parseEntry(snap.val());
+  };
+
+  return {
+    async put(id, value, opts) {
+      assertId(id);
+      if (!(value instanceof Uint8Array)) throw new SealsigError('E_INVALID_ARGUMENT', 'descriptor value must be a Uint8Array');
+      if (value.length > DESCRIPTOR_MAX_BYTES) throw new SealsigError('E_FRAME_TOO_LARGE', `descriptor of ${value.length} bytes exceeds ${DESCRIPTOR_MAX_BYTES}`);
+      if (!Number.isSafeInteger(opts?.ttlMs) || opts.ttlMs < 1) throw new SealsigError('E_INVALID_ARGUMENT', 'ttlMs must be a positive integer');
+      if (!(opts.writeToken instanceof Uint8Array) || opts.writeToken.length !== WRITE_TOKEN_BYTES) {
+        throw new SealsigError('E_INVALID_ARGUMENT', `writeToken must be ${WRITE_TOKEN_BYTES} bytes`);
+      }
+      await ready();
+      const w = toBase64Url(blake2b(32, opts.writeToken));
+      const heldByOther = async (): Promise<boolean> => {
+        const held = await read(id);
+        return held !== undefined && held.exp > (await serverNow()) && held.w !== w;
+      };
+      if (await heldByOther()) throw new SealsigError('E_AUTH_FAILED', 'descriptor id is held under another write token');
+      const entry: Entry = { v: toBase64Url(value), exp: (await serverNow()) + Math.min(opts.ttlMs, DESCRIPTOR_MAX_TTL_MS), w };
+      try {
+        await withTimeout('write', set(ref(db, `${path}/${id}`), entry));
+      } catch (e) {
+        // The rules refuse a write that changes `w` of an unexpired entry: a racing writer got there first.
+        if (await heldByOther().catch(() => false)) throw new SealsigError('E_AUTH_FAILED', 'descriptor id is held under another write token');
+        throw e;
+      }
+    },
+    async get(id) {
+      assertId(id);
+      const entry = await read(id);
+      if (entry === undefined || entry.exp <= (await serverNow())) return undefined;
+      return decodeValue(entry.v);
+    },
+  };
+}
