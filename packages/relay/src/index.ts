@@ -2,7 +2,7 @@
  * @sealsig/relay: a production WebSocket relay for sealsig frames (README.md, PROTOCOL-RELAY.md).
  */
 export { createRelay, type Relay } from './relay.js';
-export type { RelayOptions, RelayLogger } from './options.js';
+export type { RelayOptions, RelayLogger, DescriptorOptions } from './options.js';
 export type { RateLimit } from './rate-limit.js';
 export type { RetentionOptions } from './retention.js';
 export type { MetricsSnapshot } from './metrics.js';

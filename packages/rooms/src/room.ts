@@ -302,6 +302,14 @@ export class Room extends Emitter<RoomEvents> {
     return this.#state.iceServers.map((s) => ({ ...s }));
   }
 
+  /**
+   * Advanced: the underlying core session of the room. Receivers enforce every rule of the rooms layer, so this
+   * grants nothing a member's own keys do not; but values sent on it bypass the rooms layer's framing.
+   */
+  get session(): Session {
+    return this.#session;
+  }
+
   /** This member's Ed25519 public key. */
   get key(): Uint8Array {
     return this.#identity.signing.publicKey.slice();

@@ -51,7 +51,7 @@ export function relayDescriptorStore(options: RelayDescriptorStoreOptions): Desc
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
-      const res = await doFetch(url, { ...init, signal: controller.signal, redirect: 'error', cache: 'no-store' });
+      const res = await doFetch(url, { ...init, signal: controller.signal, redirect: 'error' });
       return await read(res);
     } catch (e) {
       if (e instanceof SealsigError) throw e;
