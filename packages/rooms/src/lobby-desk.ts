@@ -53,12 +53,14 @@ interface Record {
 }
 
 const MAX_RECORDS = 64;
+const ANNOUNCE_MS = 3_000;
 const KEEP_DECIDED_MS = 150_000; // a decided nonce is answered again for max_age + max_future_skew (core §8.1)
 
 export class LobbyDesk {
   readonly #o: DeskOptions;
   readonly #records = new Map<string, Record>(); // by joiner member id
   #closed = false;
+  #announcer: ReturnType<typeof setInterval>;
 
   constructor(options: DeskOptions) {
     this.#o = options;
@@ -69,16 +71,21 @@ export class LobbyDesk {
     });
     lobby.on('peer-joined', () => this.announce());
     lobby.on('peer-left', ({ peer }) => this.#drop(peer.id));
+    // Announcements can be lost like any frame: repeat them while joiners may be listening.
+    this.#announcer = setInterval(() => lobby.peers.length > 0 && this.announce(), ANNOUNCE_MS);
+    (this.#announcer as { unref?: () => void }).unref?.();
   }
 
   /** §R6 A certified successor says who it is, so that joiners holding the original invite find it. */
   announce(): void {
+    if (this.#closed) return;
     const chain = this.#o.chain();
     if (chain.length > 0) void this.#o.lobby.broadcast(toWire({ tag: Tag.moderator, chain })).catch((e) => this.#o.report(e));
   }
 
   close(): void {
     this.#closed = true;
+    clearInterval(this.#announcer);
     for (const id of [...this.#records.keys()]) this.#drop(id);
   }
 

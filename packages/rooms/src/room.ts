@@ -10,7 +10,7 @@ import {
   createSessionId,
   ed25519KeyPair,
   equalBytes,
-  joinSession,
+  Session,
   memzero,
   randomBytes,
   ready,
@@ -20,7 +20,6 @@ import {
   type IceCandidate,
   type LeaveReason,
   type PeerInfo,
-  type Session,
   type SessionDescription,
   type SessionOptions,
   type Transport,
@@ -159,7 +158,7 @@ export async function createRoom(options: CreateRoomOptions): Promise<Room> {
     chain: [],
   };
   const invite: Invite = { sessionId: createSessionId(), moderatorKey: identity.signing.publicKey.slice(), passwordRequired: options.password !== undefined };
-  const session = await joinSession({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: 1, roomKey: state.roomKey } });
+  const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: 1, roomKey: state.roomKey } });
   const room = new Room({ session, invite, roomSessionId, identity, state, password: options.password, options });
   await room.start();
   return room;
@@ -174,10 +173,11 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
   }
   const name = checkName(options.name);
   const identity = copyIdentity(options.identity);
-  const lobby = await joinSession({ ...options.session, sessionId: invite.sessionId, transport: options.transport, identity });
+  // Listeners first, then start: nothing the moderator says in reply to our hello is missed.
+  const lobby = new Session({ ...options.session, sessionId: invite.sessionId, transport: options.transport, identity });
   let admission;
   try {
-    admission = await requestAdmission(lobby, invite, {
+    const pending = requestAdmission(lobby, invite, {
       name,
       appData: options.appData ?? null,
       password: invite.passwordRequired ? options.password : undefined,
@@ -185,6 +185,8 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
       retryMs: options.retryMs ?? 1_000,
       ownKey: identity.signing.publicKey,
     });
+    await lobby.start();
+    admission = await pending;
   } catch (e) {
     eraseIdentity(identity);
     throw e;
@@ -192,13 +194,7 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
     await lobby.close();
   }
   const { roomSessionId, state } = admission;
-  const session = await joinSession({
-    ...options.session,
-    sessionId: roomSessionId,
-    transport: options.transport,
-    identity,
-    epoch: { epoch: state.epoch, roomKey: state.roomKey },
-  });
+  const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: state.epoch, roomKey: state.roomKey } });
   const room = new Room({ session, invite, roomSessionId, identity, state, password: options.password, options });
   await room.start();
   return room;
@@ -265,7 +261,7 @@ export class Room extends Emitter<RoomEvents> {
     });
     s.on('error', (e) => this.emit('error', e));
     s.on('epoch', (e) => this.emit('epoch', e));
-    for (const p of s.peers) this.#surface(p);
+    await s.start();
     const retry = setInterval(() => this.#retransmit(), this.#o.retryMs ?? 1_000);
     unref(retry);
     this.#timers.push(retry);
@@ -507,7 +503,7 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#desk !== undefined || this.#closed) return;
     const mod = this.#o.moderation ?? {};
     this.#limiter ??= new AttemptLimiter(mod.attempts);
-    this.#lobby = await joinSession({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
+    this.#lobby = new Session({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
     this.#desk = new LobbyDesk({
       lobby: this.#lobby,
       password: this.#invite.passwordRequired ? this.#password : undefined,
@@ -524,6 +520,7 @@ export class Room extends Emitter<RoomEvents> {
       admit: (key, name) => this.#admit(key, name),
       report: (e) => this.#report(e),
     });
+    await this.#lobby.start();
     this.#desk.announce();
     if (mod.rotateEveryMs !== undefined) {
       const t = setInterval(() => this.isModerator && this.rotate(), mod.rotateEveryMs);

@@ -4,11 +4,11 @@
  * answer, trickled candidates, a chat line). A third, raw transport subscribed to the session's route tag
  * shows what the relay carried: the topic, each frame's clear header and its ciphertext.
  *
- *   node --import tsx packages/transport-websocket/demo/terminal.ts
+ *   node --conditions=source --import tsx packages/demo/src/terminal.ts
  */
 import { createSessionId, decodeFrame, deriveSession, FrameKind, fromBase64Url, joinSession, ready, type Session, type SessionEvents } from '@sealsig/core';
 import { createRelay } from '@sealsig/relay';
-import { createWebSocketTransport } from '../src/index.js';
+import { createWebSocketTransport } from '@sealsig/transport-websocket';
 
 const KINDS: Record<number, string> = {
   [FrameKind.broadcast]: 'broadcast',

@@ -9,8 +9,8 @@ import { build } from 'esbuild';
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
-/** Builds into `outDir` (default demo/dist) and returns it. */
-export async function buildDemo(outDir = here('./dist')): Promise<string> {
+/** Builds into `outDir` (default packages/demo/dist) and returns it. */
+export async function buildDemo(outDir = here('../dist')): Promise<string> {
   await mkdir(outDir, { recursive: true });
   await build({
     entryPoints: [here('./demo.ts')],

@@ -8,9 +8,9 @@
  * Bundled by build.ts; served by serve.ts.
  */
 import { createSessionId, decodeFrame, FrameKind, fromBase64Url, joinSession, type IceCandidate, type PeerInfo, type Session, type SessionDescription } from '@sealsig/core';
-import { createWebSocketTransport, type WebSocketTransport } from '../src/index.js';
+import { createWebSocketTransport, type WebSocketTransport } from '@sealsig/transport-websocket';
 
-/** What the browser test reads (packages/transport-websocket/test/browser.test.ts). */
+/** What the browser test reads (packages/demo/test/browser.test.ts). */
 interface DemoProbe {
   topic?: string;
   transportState: string;

@@ -3,7 +3,7 @@
  * (staticDir), on 127.0.0.1:8080 (PORT and HOST override). Open the printed URL, then open the link the
  * page shows (it carries the session id in its #fragment) in a second tab.
  *
- *   node --import tsx packages/transport-websocket/demo/serve.ts
+ *   node --conditions=source --import tsx packages/demo/src/serve.ts
  */
 import { createRelay } from '@sealsig/relay';
 import { buildDemo } from './build.js';

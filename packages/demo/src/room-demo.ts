@@ -1,0 +1,344 @@
+/**
+ * The demo page's moderated, password-protected room (@sealsig/rooms, docs/PROTOCOL.md §R).
+ *
+ * "Create password room" makes this page the moderator (§R5): it shows the invite link (the invite rides in
+ * the URL fragment, #invite=..., which browsers never send to a server), each join request with Accept and
+ * Reject, and the members with Kick. A page opened with #invite=... first shows what the invite says, parsed
+ * locally, and sends nothing before the user clicks Join (consent, §R3); the password is proved with CPace
+ * (§R4), so neither the relay nor a wrong guess learns it. Once in the room, members open a WebRTC data
+ * channel to each other, with offers, answers and candidates signaled through the room, and chat over it.
+ *
+ * The relay connection is opened on the first Create or Join click, not before.
+ */
+import { SealsigError } from '@sealsig/core';
+import { createRoom, joinRoom, keyFingerprint, parseInvite, type Invite, type JoinRequest, type Member, type Room } from '@sealsig/rooms';
+import { createWebSocketTransport, type WebSocketTransport } from '@sealsig/transport-websocket';
+import { PeerLink } from './peer-link.js';
+
+/** What the browser test reads and drives (packages/demo/test/rooms-browser.test.ts). */
+export interface RoomDemoProbe {
+  role: 'none' | 'moderator' | 'member';
+  /** The link to share (moderator). */
+  inviteLink?: string;
+  joined: boolean;
+  /** A create or join is under way. */
+  busy: boolean;
+  /** The SealsigError code of the last failed create or join. */
+  error?: string;
+  /** The reason given when the moderator removed this page. */
+  kicked?: string;
+  members: { id: string; name: string; isModerator: boolean }[];
+  /** Every join request the moderator was asked about, in order. */
+  requests: { name: string; passwordVerified: boolean }[];
+  /** Join requests still waiting for Accept or Reject. */
+  pending: number;
+  channelOpen: boolean;
+  /** Chat lines received over the data channels. */
+  chat: string[];
+  /** Room 'error' events (dropped frames and the like), as "code: message". */
+  errors: string[];
+  createRoom(password: string, name?: string): Promise<void>;
+  join(password: string, name?: string): Promise<void>;
+  acceptAll(): number;
+  kick(memberName: string, reason?: string): Promise<boolean>;
+  sendChat(text: string): number;
+}
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+function codeOf(e: unknown): string {
+  return e instanceof SealsigError ? e.code : 'E_UNEXPECTED';
+}
+
+function button(label: string, onClick: () => void): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = label;
+  b.onclick = onClick;
+  return b;
+}
+
+/** Wires the room section of the page. `inviteText` is the fragment when the page was opened with #invite=... */
+export function setupRoomDemo(options: { relayUrl: string; inviteText: string | undefined }): RoomDemoProbe {
+  let transport: WebSocketTransport | undefined;
+  const connect = () => (transport ??= createWebSocketTransport({ urls: [options.relayUrl] }));
+  let room: Room | undefined;
+  let invite: Invite | undefined;
+  const links = new Map<string, PeerLink>(); // by member id
+  const pending = new Map<string, JoinRequest>(); // by the joiner's lobby id
+
+  const probe: RoomDemoProbe = {
+    role: 'none',
+    joined: false,
+    busy: false,
+    members: [],
+    requests: [],
+    pending: 0,
+    channelOpen: false,
+    chat: [],
+    errors: [],
+    createRoom: (password, name) => create(password, name ?? $<HTMLInputElement>('room-name').value),
+    join: (password, name) => join(password, name ?? $<HTMLInputElement>('room-name').value),
+    acceptAll: () => {
+      const all = [...pending.values()];
+      for (const request of all) decide(request, true);
+      return all.length;
+    },
+    kick: async (memberName, reason) => {
+      const member = room?.members.find((m) => m.name === memberName);
+      if (member === undefined) return false;
+      await kick(member, reason);
+      return true;
+    },
+    sendChat: (text) => sendChat(text),
+  };
+  (globalThis as { sealsigRoomDemo?: RoomDemoProbe }).sealsigRoomDemo = probe;
+
+  // --- rendering ---------------------------------------------------------------------------------------
+
+  function status(text: string, tone: 'ok' | 'warn' | 'bad' | '' = ''): void {
+    const el = $('room-status');
+    el.textContent = text;
+    el.className = `note ${tone}`;
+  }
+
+  function chatLine(cls: 'me' | 'them' | 'sys', text: string): void {
+    const line = document.createElement('div');
+    line.className = cls;
+    line.textContent = text;
+    $('room-chat-log').append(line);
+    $('room-chat-log').scrollTop = $('room-chat-log').scrollHeight;
+  }
+
+  function renderRequests(): void {
+    probe.pending = pending.size;
+    const box = $('room-requests');
+    box.replaceChildren();
+    if (pending.size === 0) {
+      const none = document.createElement('p');
+      none.className = 'note';
+      none.textContent = 'none';
+      box.append(none);
+    }
+    for (const request of pending.values()) {
+      const row = document.createElement('div');
+      row.className = 'item';
+      const label = document.createElement('span');
+      label.textContent = `${request.name || '(no name)'}  ${request.passwordVerified ? 'password verified' : 'no password'}  key ${keyFingerprint(request.key)}`;
+      row.append(label, button('Accept', () => decide(request, true)), button('Reject', () => decide(request, false)));
+      box.append(row);
+    }
+  }
+
+  function renderMembers(): void {
+    const members = room?.members ?? [];
+    probe.members = members.map((m) => ({ id: m.id, name: m.name, isModerator: m.isModerator }));
+    const list = $('room-members');
+    list.replaceChildren();
+    for (const m of members) {
+      const item = document.createElement('li');
+      const label = document.createElement('span');
+      label.textContent = `${m.name || '(no name)'}${m.isModerator ? ' (moderator)' : ''}  ${links.get(m.id)?.open ? 'data channel open' : 'connecting'}`;
+      item.append(label);
+      if (room?.isModerator && !m.isModerator) item.append(button('Kick', () => void kick(m)));
+      list.append(item);
+    }
+    if (members.length === 0) list.textContent = 'nobody else yet';
+  }
+
+  function channelsChanged(): void {
+    probe.channelOpen = [...links.values()].some((l) => l.open);
+    $<HTMLInputElement>('room-chat-input').disabled = !probe.channelOpen;
+    $<HTMLButtonElement>('room-chat-send').disabled = !probe.channelOpen;
+    renderMembers();
+  }
+
+  // --- in the room -------------------------------------------------------------------------------------
+
+  function link(r: Room, member: Member): void {
+    if (links.has(member.id)) return;
+    const peer = new PeerLink(r, r.id, member.id, r.iceServers as RTCIceServer[], {
+      onOpen: () => {
+        chatLine('sys', `data channel to ${member.name} open: messages now go peer to peer`);
+        channelsChanged();
+      },
+      onClose: channelsChanged,
+      onMessage: (text) => {
+        probe.chat.push(text);
+        chatLine('them', `${member.name}: ${text}`);
+      },
+      onError: (message) => probe.errors.push(message),
+    });
+    links.set(member.id, peer);
+  }
+
+  function unlink(memberId: string): void {
+    const peer = links.get(memberId);
+    links.delete(memberId);
+    peer?.close();
+    channelsChanged();
+  }
+
+  /** Listeners first, synchronously: members and their signals may already be on their way. */
+  function enter(r: Room, role: 'moderator' | 'member'): void {
+    room = r;
+    r.on('peer-joined', (member) => {
+      chatLine('sys', `${member.name} is in the room; negotiating WebRTC through it`);
+      link(r, member);
+      renderMembers();
+    });
+    r.on('peer-left', ({ member, reason }) => {
+      chatLine('sys', `${member.name} left (${reason})`);
+      unlink(member.id);
+    });
+    r.on('signal', ({ from, description, candidate }) => {
+      const peer = links.get(from.id);
+      if (peer === undefined) return;
+      const done = description ? peer.onDescription(description) : peer.onCandidate(candidate ?? null);
+      done.catch((e: unknown) => probe.errors.push(`applying a signal failed: ${String(e)}`));
+    });
+    r.on('epoch', ({ epoch }) => chatLine('sys', `new room key (epoch ${epoch})`));
+    r.on('error', (e) => probe.errors.push(`${e.code}: ${e.message}`));
+    r.on('kicked', ({ reason }) => {
+      probe.kicked = reason;
+      probe.joined = false;
+      for (const id of [...links.keys()]) unlink(id);
+      status(`The moderator removed you from the room: ${reason}`, 'bad');
+      $('room-inside').hidden = true;
+    });
+    for (const member of r.members) link(r, member);
+    probe.role = role;
+    probe.joined = true;
+    $('room-inside').hidden = false;
+    renderMembers();
+  }
+
+  function sendChat(text: string): number {
+    let sent = 0;
+    for (const peer of links.values()) if (peer.send(text)) sent++;
+    if (sent > 0) chatLine('me', `you: ${text}`);
+    return sent;
+  }
+
+  // --- moderator -----------------------------------------------------------------------------------------
+
+  async function create(password: string, name: string): Promise<void> {
+    if (room !== undefined || probe.busy) return;
+    if (password.length === 0) {
+      probe.error = 'E_INVALID_ARGUMENT';
+      return status('Choose a password first.', 'bad');
+    }
+    probe.busy = true;
+    probe.error = undefined;
+    status('creating the room...', 'warn');
+    try {
+      const r = await createRoom({ transport: connect(), name: name || 'moderator', password, moderation: { admit: 'ask' } });
+      r.on('join-request', (request) => {
+        probe.requests.push({ name: request.name, passwordVerified: request.passwordVerified });
+        pending.set(request.id, request);
+        renderRequests();
+      });
+      enter(r, 'moderator');
+      probe.inviteLink = `${location.origin}${location.pathname}#invite=${r.invite}`;
+      $<HTMLInputElement>('room-invite').value = probe.inviteLink;
+      $('room-invite-box').hidden = false;
+      $<HTMLButtonElement>('room-create-btn').disabled = true;
+      $<HTMLInputElement>('room-password').value = '';
+      status(`Room created; you moderate it (key ${keyFingerprint(r.key)}). Send the invite link and the password separately.`, 'ok');
+    } catch (e) {
+      probe.error = codeOf(e);
+      status(`Could not create the room: ${String(e)}`, 'bad');
+    } finally {
+      probe.busy = false;
+    }
+  }
+
+  function decide(request: JoinRequest, accept: boolean): void {
+    pending.delete(request.id);
+    renderRequests();
+    if (accept) request.accept();
+    else request.reject('the moderator declined');
+  }
+
+  async function kick(member: Member, reason = 'removed by the moderator'): Promise<void> {
+    try {
+      await room?.kick(member.id, reason);
+    } catch (e) {
+      probe.errors.push(`kick failed: ${String(e)}`);
+    }
+  }
+
+  // --- joiner --------------------------------------------------------------------------------------------
+
+  async function join(password: string, name: string): Promise<void> {
+    if (invite === undefined || room !== undefined || probe.busy) return;
+    probe.busy = true;
+    probe.error = undefined;
+    status('Asking the moderator: proving the password, then waiting for their decision...', 'warn');
+    try {
+      const r = await joinRoom({ transport: connect(), invite, name: name || 'guest', password });
+      enter(r, 'member');
+      $('room-consent').hidden = true;
+      status('You are in the room.', 'ok');
+    } catch (e) {
+      probe.error = codeOf(e);
+      const why: Record<string, string> = {
+        E_WRONG_PASSWORD: 'Wrong password.',
+        E_ACCESS_DENIED: 'The moderator did not let you in.',
+        E_RATE_LIMITED: 'Too many password attempts; try again later.',
+        E_TIMEOUT: 'No answer from the moderator in time.',
+        E_INVALID_ARGUMENT: 'This room needs a password.',
+      };
+      status(`${why[probe.error] ?? 'Could not join.'} (${probe.error})`, 'bad');
+    } finally {
+      probe.busy = false;
+    }
+  }
+
+  function showConsent(text: string): void {
+    $('room-create').hidden = true;
+    $('room-consent').hidden = false;
+    try {
+      invite = parseInvite(text); // local: nothing is sent
+    } catch (e) {
+      probe.error = codeOf(e);
+      $('room-consent-text').textContent = `This link does not hold a valid room invite (${probe.error}).`;
+      $('room-join-form').hidden = true;
+      return;
+    }
+    $('room-consent-text').textContent =
+      `Join the room moderated by ${keyFingerprint(invite.moderatorKey)}?` +
+      (invite.passwordRequired ? ' It asks a password.' : '') +
+      ' Nothing is sent until you click Join; the moderator then sees your name and decides.';
+    $('room-join-password').hidden = !invite.passwordRequired;
+  }
+
+  // --- wiring ----------------------------------------------------------------------------------------------
+
+  $('room-create-form').onsubmit = (event) => {
+    event.preventDefault();
+    void create($<HTMLInputElement>('room-password').value, $<HTMLInputElement>('room-name').value);
+  };
+  $('room-invite-copy').onclick = () => void navigator.clipboard?.writeText($<HTMLInputElement>('room-invite').value);
+  $('room-join-form').onsubmit = (event) => {
+    event.preventDefault();
+    void join($<HTMLInputElement>('room-join-password').value, $<HTMLInputElement>('room-name').value);
+  };
+  $('room-decline').onclick = () => {
+    invite = undefined;
+    $('room-join-form').hidden = true;
+    status('Declined: nothing was sent.');
+  };
+  $('room-chat-form').onsubmit = (event) => {
+    event.preventDefault();
+    const input = $<HTMLInputElement>('room-chat-input');
+    if (input.value && sendChat(input.value) > 0) input.value = '';
+  };
+  window.addEventListener('pagehide', () => {
+    for (const id of [...links.keys()]) unlink(id);
+    void Promise.resolve(room?.close()).then(() => transport?.close());
+  });
+  if (options.inviteText !== undefined) showConsent(options.inviteText);
+  renderRequests();
+  return probe;
+}
