@@ -4,11 +4,13 @@
  * by @sealsig/core. The page shows side by side what it sent, what it received, and what the relay saw:
  * the route tag (topic) and the ciphertext frames, observed by a second, raw transport subscribed to it.
  *
- * The session id lives in the URL fragment (#...), which browsers never send to a server.
+ * The session id lives in the URL fragment (#...), which browsers never send to a server. The page also
+ * holds a moderated, password-protected room (room-demo.ts); a page opened with #invite=... shows only that.
  * Bundled by build.ts; served by serve.ts.
  */
 import { createSessionId, decodeFrame, FrameKind, fromBase64Url, joinSession, type IceCandidate, type PeerInfo, type Session, type SessionDescription } from '@sealsig/core';
 import { createWebSocketTransport, type WebSocketTransport } from '@sealsig/transport-websocket';
+import { setupRoomDemo } from './room-demo.js';
 
 /** What the browser test reads (packages/demo/test/browser.test.ts). */
 interface DemoProbe {
@@ -247,12 +249,19 @@ class Call {
 }
 
 async function main(): Promise<void> {
+  window.addEventListener('hashchange', () => location.reload());
+  const url = relayUrl();
+  // A room invite (#invite=...) shows only the room's consent panel: no two-tab session on that page.
+  const invited = location.hash.startsWith('#invite=');
+  setupRoomDemo({ relayUrl: url, inviteText: invited ? location.hash.slice(1) : undefined });
+  if (invited) {
+    document.body.classList.add('invited');
+    return;
+  }
+
   const sessionId = sessionIdFromFragment();
   $<HTMLInputElement>('link').value = location.href;
   $('copy').onclick = () => void navigator.clipboard?.writeText(location.href);
-  window.addEventListener('hashchange', () => location.reload());
-
-  const url = relayUrl();
   const transport: WebSocketTransport = createWebSocketTransport({ urls: [url] });
   const observer: WebSocketTransport = createWebSocketTransport({ urls: [url] }); // the relay's view
   transport.onStateChange((s) => {
