@@ -105,10 +105,12 @@ export function openDescriptor(invite: Invite, sealed: Uint8Array, now = Date.no
   return { title, moderatorKey: key.slice(), passwordRequired: flags === 1, expiresAt, live: expiresAt > now };
 }
 
-/** Moderator: seals and stores the descriptor with an expiry of ttlMs from now. */
-export async function publishDescriptor(o: DescriptorOptions, invite: Invite, signingSecret: Uint8Array, moderatorKey: Uint8Array, chain: ChainLink[]): Promise<void> {
-  const ttlMs = o.ttlMs ?? 60_000;
-  const { id, sealed, writeToken } = sealDescriptor({ invite, title: o.title, moderatorKey, chain, expiresAt: Date.now() + ttlMs, signingSecret });
+/** Moderator: seals and stores the descriptor with an expiry of ttlMs from now (or, leaving, one that has expired). */
+export async function publishDescriptor(o: DescriptorOptions, invite: Invite, signingSecret: Uint8Array, moderatorKey: Uint8Array, chain: ChainLink[], live = true): Promise<void> {
+  // Leaving (live = false): a descriptor that expired at once, so the presence check says "not live" now.
+  const ttlMs = live ? (o.ttlMs ?? 60_000) : 1_000;
+  const expiresAt = live ? Date.now() + ttlMs : Date.now();
+  const { id, sealed, writeToken } = sealDescriptor({ invite, title: o.title, moderatorKey, chain, expiresAt, signingSecret });
   try {
     await o.store.put(id, sealed, { ttlMs, writeToken });
   } finally {

@@ -401,7 +401,9 @@ export class Room extends Emitter<RoomEvents> {
     if (equalBytes(target.key, this.#identity.signing.publicKey)) throw new SealsigError('E_INVALID_ARGUMENT', 'the moderator cannot kick itself');
     this.#banned.add(toHex(target.key));
     if (this.#members.has(memberId)) {
-      await this.#sendTo(memberId, { tag: Tag.kicked, reason: String(reason).slice(0, MAX_REASON_CHARS) }).catch(() => {});
+      // Tell it first (best effort: it may be gone or its channel slow), but never wait long on a member being removed.
+      const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: String(reason).slice(0, MAX_REASON_CHARS) }).catch(() => {});
+      await Promise.race([notice, new Promise((r) => setTimeout(r, KICK_NOTICE_MS))]);
     }
     this.#commit({ members: this.#state.members.filter((m) => !equalBytes(m.key, target.key)), ...this.#newEpoch() });
   }
@@ -540,6 +542,10 @@ export class Room extends Emitter<RoomEvents> {
 
   async #resign(): Promise<void> {
     for (const t of this.#moderatorTimers.splice(0)) clearInterval(t);
+    const d = this.#o.descriptor;
+    if (d !== undefined && this.#desk !== undefined) {
+      await publishDescriptor(d, this.#invite, this.#identity.signing.privateKey, this.#identity.signing.publicKey, this.#state.chain, false).catch((e) => this.#report(e));
+    }
     this.#desk?.close();
     this.#desk = undefined;
     const lobby = this.#lobby;
@@ -650,6 +656,7 @@ export class Room extends Emitter<RoomEvents> {
 // --- helpers ------------------------------------------------------------------------------------------
 
 const FRESH_MS = 150_000;
+const KICK_NOTICE_MS = 1_000;
 
 function checkName(name: unknown): string {
   if (name === undefined) return '';

@@ -60,6 +60,7 @@ describe('sealed descriptors', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect((await fetchDescriptor(invite, store))?.live).toBe(true);
     await mod.close();
+    expect(await isRoomLive(invite, store)).toBe(false); // the moderator said so when it left
     // A store that keeps it past its expiry (a slow sweep) still reads as not live: the expiry is sealed inside.
     expect((await fetchDescriptor(invite, store, Date.now() + 61_000))?.live).toBe(false);
     now += 61_000; // the store dropped it
