@@ -1,0 +1,52 @@
+/**
+ * Rooms end to end over a real relay (real ws sockets, @sealsig/relay, @sealsig/transport-websocket): a
+ * moderated password room, a wrong password, a kick with rotation, and what the relay saw.
+ */
+import { describe, expect, it } from 'vitest';
+import { ready } from '@sealsig/core';
+import { createRelay } from '@sealsig/relay';
+import { createWebSocketTransport } from '@sealsig/transport-websocket';
+import { createRoom, joinRoom, relayDescriptorStore, isRoomLive, parseInvite } from '../src/index.js';
+import { fast, nextEvent, waitFor } from './helpers.js';
+
+await ready();
+
+describe('rooms over a real relay', () => {
+  it('password room: moderator accepts, wrong password refused, kick rotates the key', async () => {
+    const relay = createRelay({ host: '127.0.0.1', port: 0 });
+    const { port } = await relay.listen();
+    const url = `ws://127.0.0.1:${port}`;
+    const transports = Array.from({ length: 4 }, () => createWebSocketTransport({ urls: [url] }));
+    try {
+      const store = relayDescriptorStore({ url: `http://127.0.0.1:${port}` });
+      const mod = await createRoom({ transport: transports[0]!, name: 'mod', password: 'open sesame', descriptor: { store, title: 'relay room' }, session: fast });
+      const invite = parseInvite(mod.invite);
+      mod.on('join-request', (r) => (r.passwordVerified && r.name !== 'eve' ? r.accept() : r.reject('no')));
+      await expect(joinRoom({ transport: transports[1]!, invite, name: 'eve', password: 'guess', session: fast })).rejects.toMatchObject({ code: 'E_WRONG_PASSWORD' });
+      const bob = await joinRoom({ transport: transports[2]!, invite, name: 'bob', password: 'open sesame', session: fast });
+      const carol = await joinRoom({ transport: transports[3]!, invite, name: 'carol', password: 'open sesame', session: fast });
+      await waitFor(() => mod.members.length === 2 && bob.members.length === 2 && carol.members.length === 2);
+      expect(await isRoomLive(invite, store)).toBe(true);
+
+      const offer = nextEvent(carol, 'signal');
+      const carolId = bob.members.find((m) => m.name === 'carol')!.id;
+      await bob.sendDescription(carolId, { type: 'offer', sdp: 'v=0 fake' });
+      expect((await offer).description).toEqual({ type: 'offer', sdp: 'v=0 fake' });
+
+      const kicked = nextEvent(bob, 'kicked');
+      const epoch = mod.epoch;
+      await mod.kick(bob.id, 'bye');
+      expect((await kicked).reason).toBe('bye');
+      await waitFor(() => carol.epoch === epoch + 1);
+      const heard = nextEvent(mod, 'message');
+      await carol.broadcast('after the kick');
+      expect((await heard).value).toBe('after the kick');
+      await carol.close();
+      await mod.close();
+      expect(await isRoomLive(invite, store)).toBe(false);
+    } finally {
+      for (const t of transports) await t.close();
+      await relay.close();
+    }
+  });
+});
