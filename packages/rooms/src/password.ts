@@ -32,7 +32,8 @@ export function cpaceChannelId(e: CpaceEndpoints): Uint8Array {
   return lvCat(utf8(RoomLabels.cpaceChannel), utf8(e.lobbyTopic), utf8(e.joinerId), utf8(e.joinerInstance), utf8(e.moderatorId), utf8(e.moderatorInstance));
 }
 
-function confirmations(isk: Uint8Array): { moderator: Uint8Array; joiner: Uint8Array } {
+/** §R4 confirm_m and confirm_j from the ISK. Zeroes `isk` (pass a copy to keep it). */
+export function confirmationsFromIsk(isk: Uint8Array): { moderator: Uint8Array; joiner: Uint8Array } {
   const out = { moderator: kdf(isk, RoomLabels.confirmModerator, EMPTY, 32), joiner: kdf(isk, RoomLabels.confirmJoiner, EMPTY, 32) };
   memzero(isk);
   return out;
@@ -45,7 +46,7 @@ export async function joinerCpace(password: string, channel: CpaceEndpoints, non
     share: party.message,
     /** Throws E_AUTH_FAILED for an invalid share; returns undefined when confirm_m does not match. */
     answer(moderatorShare: Uint8Array, moderatorConfirm: Uint8Array): Uint8Array | undefined {
-      const c = confirmations(party.finish(moderatorShare).isk);
+      const c = confirmationsFromIsk(party.finish(moderatorShare).isk);
       if (!equalBytes(c.moderator, moderatorConfirm)) return undefined;
       return c.joiner;
     },
@@ -55,6 +56,6 @@ export async function joinerCpace(password: string, channel: CpaceEndpoints, non
 /** The moderator's side: its share and confirmation, and the joiner confirmation it expects. */
 export async function moderatorCpace(password: string, channel: CpaceEndpoints, nonce: Uint8Array, joinerShare: Uint8Array) {
   const party = await cpaceResponder({ password, ci: cpaceChannelId(channel), sid: nonce });
-  const c = confirmations(party.finish(joinerShare).isk);
+  const c = confirmationsFromIsk(party.finish(joinerShare).isk);
   return { share: party.message, confirm: c.moderator, expected: c.joiner };
 }
