@@ -79,10 +79,10 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
         if (from.id !== moderator?.id || !('nonce' in m) || !equalBytes(m.nonce, nonce)) return;
         if (m.tag === Tag.joinChallenge) {
           if (cpace === undefined || pending?.tag !== Tag.joinRequest) return;
-          const confirm = cpace.answer(m.share, m.confirm);
-          if (confirm === undefined) return finish(new SealsigError('E_WRONG_PASSWORD', 'the password does not match the room'));
+          const { ok, confirm } = cpace.answer(m.share, m.confirm);
           pending = { tag: Tag.joinConfirm, nonce, confirm };
           void sendPending();
+          if (!ok) finish(new SealsigError('E_WRONG_PASSWORD', 'the password does not match the room'));
         } else if (m.tag === Tag.joinAccepted) {
           const s = m.state;
           if (!s.members.some((x) => equalBytes(x.key, o.ownKey)) || !equalBytes(s.moderator, from.signingKey)) {

@@ -39,16 +39,18 @@ export function confirmationsFromIsk(isk: Uint8Array): { moderator: Uint8Array; 
   return out;
 }
 
-/** The joiner's side: its share now; then, given the moderator's answer, its confirmation or undefined (wrong password). */
+/** The joiner's side: its share now; then, given the moderator's answer, its confirmation and whether confirm_m matched. */
 export async function joinerCpace(password: string, channel: CpaceEndpoints, nonce: Uint8Array) {
   const party = await cpaceInitiator({ password, ci: cpaceChannelId(channel), sid: nonce });
   return {
     share: party.message,
-    /** Throws E_AUTH_FAILED for an invalid share; returns undefined when confirm_m does not match. */
-    answer(moderatorShare: Uint8Array, moderatorConfirm: Uint8Array): Uint8Array | undefined {
+    /**
+     * Throws E_AUTH_FAILED for an invalid share. `ok` is false when confirm_m does not match (a wrong password);
+     * `confirm` is sent either way, so that the moderator settles the attempt at once instead of waiting.
+     */
+    answer(moderatorShare: Uint8Array, moderatorConfirm: Uint8Array): { ok: boolean; confirm: Uint8Array } {
       const c = confirmationsFromIsk(party.finish(moderatorShare).isk);
-      if (!equalBytes(c.moderator, moderatorConfirm)) return undefined;
-      return c.joiner;
+      return { ok: equalBytes(c.moderator, moderatorConfirm), confirm: c.joiner };
     },
   };
 }
