@@ -55,7 +55,7 @@ export interface SessionOptions {
   handshakeRetryMs?: number;
   /** Give up a handshake (and reject the messages queued for it) after this long (default 15 s). */
   handshakeTimeoutMs?: number;
-  /** The previous epoch stays usable this long after a new one is installed (default 10 s). */
+  /** A superseded epoch stays usable for receiving this long after the next one is installed (default 10 s). */
   epochGraceMs?: number;
   /** Direct messages queued per peer while its channel is being set up (default 256). */
   maxQueuedPerPeer?: number;
@@ -105,6 +105,8 @@ export interface SessionEvents {
 }
 
 const MAX_PENDING_SENDERS = 64;
+/** Superseded epochs kept within their grace period (§9): quick successive rotations do not cut off a lagging member. */
+const MAX_PREVIOUS_EPOCHS = 8;
 const MAX_PENDING_FRAMES_PER_SENDER = 16;
 /** The largest header (100 bytes) plus the largest bin head (5) plus the tag: bounds of a direct frame. */
 const DIRECT_OVERHEAD = 105 + AEAD_TAG_BYTES;
@@ -133,7 +135,8 @@ export class Session extends Emitter<SessionEvents> {
   #signing: KeyPair;
   #dh: KeyPair;
   #epoch: EpochKeys;
-  #previousEpoch: { keys: EpochKeys; expires: number } | undefined;
+  /** Superseded epochs still accepted for receiving, oldest first (§9). */
+  #previousEpochs: { keys: EpochKeys; expires: number }[] = [];
   #counter = 0;
   #peers = new Map<string, Peer>(); // by member id (base64url)
   #pending = new Map<string, Pending>(); // frames from not-yet-known instances, by endpointKey
@@ -269,8 +272,8 @@ export class Session extends Emitter<SessionEvents> {
   installEpoch(epoch: number, roomKey: Uint8Array): void {
     if (this.#closed) throw fail('E_CLOSED', 'session is closed');
     checkEpoch(epoch, roomKey, this.#epoch.epoch);
-    if (this.#previousEpoch) eraseEpoch(this.#previousEpoch.keys);
-    this.#previousEpoch = { keys: this.#epoch, expires: this.#opt.now() + this.#opt.epochGraceMs };
+    this.#previousEpochs.push({ keys: this.#epoch, expires: this.#opt.now() + this.#opt.epochGraceMs });
+    while (this.#previousEpochs.length > MAX_PREVIOUS_EPOCHS) eraseEpoch(this.#previousEpochs.shift()!.keys);
     this.#epoch = deriveEpochKeys(epoch, roomKey);
     this.emit('epoch', { epoch });
   }
@@ -536,7 +539,7 @@ export class Session extends Emitter<SessionEvents> {
 
   #epochKeys(epoch: number): EpochKeys {
     if (epoch === this.#epoch.epoch) return this.#epoch;
-    if (this.#previousEpoch && epoch === this.#previousEpoch.keys.epoch) return this.#previousEpoch.keys;
+    for (const p of this.#previousEpochs) if (p.keys.epoch === epoch) return p.keys;
     throw fail('E_EPOCH', `no key for epoch ${epoch} (current ${this.#epoch.epoch})`);
   }
 
@@ -776,18 +779,14 @@ export class Session extends Emitter<SessionEvents> {
         for (let i = 0; i < p.frames.length; i++) this.#report(fail('E_UNKNOWN_SENDER', 'no hello from this sender'));
       }
     }
-    if (this.#previousEpoch && this.#previousEpoch.expires <= now) {
-      eraseEpoch(this.#previousEpoch.keys);
-      this.#previousEpoch = undefined;
-    }
+    while (this.#previousEpochs.length > 0 && this.#previousEpochs[0]!.expires <= now) eraseEpoch(this.#previousEpochs.shift()!.keys);
   }
 
   #erase(): void {
     clearInterval(this.#housekeeping);
     memzero(this.#signing.privateKey, this.#dh.privateKey, this.#memberIdKey);
     eraseEpoch(this.#epoch);
-    if (this.#previousEpoch) eraseEpoch(this.#previousEpoch.keys);
-    this.#previousEpoch = undefined;
+    for (const p of this.#previousEpochs.splice(0)) eraseEpoch(p.keys);
     for (const gone of this.#departed.values()) if (gone.resumable) eraseChannel(gone.resumable);
     this.#departed.clear();
     this.#ephemerals.clear();

@@ -64,6 +64,21 @@ describe('joining at a later epoch', () => {
     for (const s of [a, c, outsider]) await s.close();
   });
 
+  it('two quick rotations keep both superseded epochs for their grace period, then erase them', async () => {
+    const { a, b } = await pair({ epochGraceMs: 300 });
+    a.installEpoch(1, key(1));
+    a.installEpoch(2, key(2));
+    const got = next<{ value: unknown }>(a, 'message');
+    await b.broadcast('from epoch 0'); // b missed both rotations
+    expect((await got).value).toBe('from epoch 0');
+    await new Promise((r) => setTimeout(r, 1_100)); // housekeeping runs at most every second
+    const err = next<{ code: string }>(a, 'error');
+    await b.broadcast('too late');
+    expect((await err).code).toBe('E_EPOCH');
+    await a.close();
+    await b.close();
+  });
+
   it('validates the epoch option', async () => {
     const net = createMemoryNetwork();
     const sessionId = createSessionId();

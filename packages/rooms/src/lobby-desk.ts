@@ -30,6 +30,8 @@ export interface DeskOptions {
   decisionTimeoutMs: number;
   /** The chain certifying this moderator (empty for the invite's pinned key). */
   chain: () => ChainLink[];
+  /** Keys already listed in the room: a member resynchronising (§R5) is answered without asking. */
+  isMember(key: Uint8Array): boolean;
   /** Keys the moderator kicked: their requests are refused without asking. */
   isBanned(key: Uint8Array): boolean;
   /** Shows the request to the app; false when nobody listens. */
@@ -178,7 +180,7 @@ export class LobbyDesk {
       },
     });
     r.timer = setTimeout(() => request.reject('the moderator did not answer in time'), this.#o.decisionTimeoutMs);
-    if (this.#o.mode === 'auto') return request.accept();
+    if (this.#o.mode === 'auto' || this.#o.isMember(r.peer.signingKey)) return request.accept();
     if (!this.#o.ask(request)) request.reject('nobody is there to decide');
   }
 

@@ -94,6 +94,8 @@ export interface RoomOptions {
   session?: Partial<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'epoch'>>;
   /** Retransmission interval of room control messages and join requests (default 1 s). */
   retryMs?: number;
+  /** A member that has not seen the moderator for this long asks for the current state again (§R5; default 5 s, backing off). */
+  resyncAfterMs?: number;
   /** Time a privilege request waits for the owner's answer (default 15 s). */
   privilegeTimeoutMs?: number;
   /** Publish the sealed room descriptor (§R7) while this member is the moderator. */
@@ -139,6 +141,7 @@ interface Internals {
   identity: Identity;
   state: RoomState;
   password: string | undefined;
+  name: string;
   options: RoomOptions;
 }
 
@@ -159,7 +162,7 @@ export async function createRoom(options: CreateRoomOptions): Promise<Room> {
   };
   const invite: Invite = { sessionId: createSessionId(), moderatorKey: identity.signing.publicKey.slice(), passwordRequired: options.password !== undefined };
   const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: 1, roomKey: state.roomKey } });
-  const room = new Room({ session, invite, roomSessionId, identity, state, password: options.password, options });
+  const room = new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options });
   await room.start();
   return room;
 }
@@ -195,7 +198,7 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
   }
   const { roomSessionId, state } = admission;
   const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: state.epoch, roomKey: state.roomKey } });
-  const room = new Room({ session, invite, roomSessionId, identity, state, password: options.password, options });
+  const room = new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options });
   await room.start();
   return room;
 }
@@ -223,8 +226,13 @@ export class Room extends Emitter<RoomEvents> {
   #moderatorTimers: ReturnType<typeof setInterval>[] = [];
   #requests = new Map<string, { owner: string; action: PrivilegeAction; streamId: string; resolve: (v: 'granted' | 'denied') => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout> }>();
   #seenNonces = new Map<string, number>();
+  #held = new Map<string, { items: (() => void)[]; expires: number }>(); // by member id, §R5
   #closed = false;
   #becoming: Promise<void> | undefined;
+  #name: string;
+  #resyncing = false;
+  #resyncFailures = 0;
+  #moderatorAbsentSince: number | undefined;
 
   /** Use createRoom() or joinRoom(). */
   constructor(i: Internals) {
@@ -236,6 +244,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#state = i.state;
     this.#password = i.password;
     this.#o = i.options;
+    this.#name = i.name;
     this.id = i.session.id;
     this.invite = encodeInvite(i.invite);
   }
@@ -245,26 +254,25 @@ export class Room extends Emitter<RoomEvents> {
     const s = this.#session;
     s.on('peer-joined', (p) => this.#surface(p));
     s.on('peer-left', ({ peer, reason }) => {
+      this.#held.delete(peer.id);
       const m = this.#members.get(peer.id);
       if (m === undefined) return;
       this.#members.delete(peer.id);
       this.emit('peer-left', { member: m, reason });
     });
     s.on('message', ({ from, value, broadcast }) => this.#onMessage(from, value, broadcast));
-    s.on('signal', ({ from, description, candidate }) => {
-      const m = this.#members.get(from.id);
-      if (m === undefined) return;
-      const e: RoomEvents['signal'] = { from: m };
-      if (description !== undefined) e.description = description;
-      if (candidate !== undefined) e.candidate = candidate;
-      this.emit('signal', e);
+    s.on('signal', (signal) => {
+      if (this.#members.has(signal.from.id)) this.#emitSignal(signal);
+      else this.#hold(signal.from, () => this.#emitSignal(signal));
     });
     s.on('error', (e) => this.emit('error', e));
     s.on('epoch', (e) => this.emit('epoch', e));
     await s.start();
     const retry = setInterval(() => this.#retransmit(), this.#o.retryMs ?? 1_000);
+    const resync = setInterval(() => this.#maybeResync(), RESYNC_CHECK_MS);
     unref(retry);
-    this.#timers.push(retry);
+    unref(resync);
+    this.#timers.push(retry, resync);
     if (this.isModerator) await this.#becomeModerator();
   }
 
@@ -514,6 +522,7 @@ export class Room extends Emitter<RoomEvents> {
       decisionTimeoutMs: mod.decisionTimeoutMs ?? 60_000,
       chain: () => this.#state.chain,
       isBanned: (key) => this.#banned.has(toHex(key)),
+      isMember: (key) => this.#state.members.some((m) => equalBytes(m.key, key)),
       ask: (request) => {
         if (this.listenerCount('join-request') === 0) return false;
         this.emit('join-request', request);
@@ -562,12 +571,45 @@ export class Room extends Emitter<RoomEvents> {
     const member: Member = { id: p.id, name: entry.name, key: p.signingKey.slice(), isModerator: equalBytes(p.signingKey, this.#state.moderator) };
     this.#members.set(p.id, member);
     this.emit('peer-joined', member);
+    const held = this.#held.get(p.id);
+    this.#held.delete(p.id);
+    for (const deliver of held?.items ?? []) deliver();
     if (this.#committed !== undefined) this.#retransmit();
+  }
+
+  #emitSignal({ from, description, candidate }: { from: PeerInfo; description?: SessionDescription; candidate?: IceCandidate | null }): void {
+    const m = this.#members.get(from.id);
+    if (m === undefined) return;
+    const e: RoomEvents['signal'] = { from: m };
+    if (description !== undefined) e.description = description;
+    if (candidate !== undefined) e.candidate = candidate;
+    this.emit('signal', e);
+  }
+
+  /**
+   * §R5 A peer not (yet) listed: a newly admitted member's first messages can overtake the state that lists
+   * it. Keep them briefly (bounded), deliver them in order once it is listed, drop them otherwise.
+   */
+  #hold(from: PeerInfo, deliver: () => void): void {
+    const now = Date.now();
+    for (const [id, h] of this.#held) {
+      if (h.expires > now) continue;
+      this.#held.delete(id);
+      this.#report(new SealsigError('E_ACCESS_DENIED', `${h.items.length} message(s) from a peer the moderator has not admitted`));
+    }
+    let h = this.#held.get(from.id);
+    if (h === undefined) {
+      if (this.#held.size >= MAX_HELD_PEERS) return this.#report(new SealsigError('E_ACCESS_DENIED', 'message from a peer the moderator has not admitted'));
+      h = { items: [], expires: now + HOLD_MS };
+      this.#held.set(from.id, h);
+    }
+    if (h.items.length >= MAX_HELD_PER_PEER) return this.#report(new SealsigError('E_ACCESS_DENIED', 'message from a peer the moderator has not admitted'));
+    h.items.push(deliver);
   }
 
   #onMessage(from: PeerInfo, value: unknown, broadcast: boolean): void {
     const member = this.#members.get(from.id);
-    if (member === undefined) return this.#report(new SealsigError('E_ACCESS_DENIED', 'message from a peer the moderator has not admitted'));
+    if (member === undefined) return this.#hold(from, () => this.#onMessage(from, value, broadcast));
     let m: Message;
     try {
       m = fromWire(value);
@@ -615,6 +657,59 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
+  /**
+   * §R5 Resynchronisation. A member that missed states for longer than the epoch grace period can no longer
+   * read the moderator's hellos (nor the moderator its own), so the room's channel to it is gone for good.
+   * When the moderator has been out of sight for a while, the member asks again through the lobby, as a
+   * listed member: the moderator answers with the current state without asking its app. Backs off while the
+   * moderator stays away; a kicked member learns it this way if it missed the notice.
+   */
+  #maybeResync(): void {
+    if (this.#closed || this.isModerator || this.#resyncing) return;
+    const now = Date.now();
+    if ([...this.#members.values()].some((m) => m.isModerator)) {
+      this.#moderatorAbsentSince = undefined;
+      this.#resyncFailures = 0;
+      return;
+    }
+    this.#moderatorAbsentSince ??= now;
+    const wait = (this.#o.resyncAfterMs ?? 5_000) * 2 ** Math.min(this.#resyncFailures, 4);
+    if (now - this.#moderatorAbsentSince < wait) return;
+    this.#resyncing = true;
+    void this.#resync()
+      .then(
+        () => (this.#resyncFailures = 0),
+        (e: unknown) => {
+          this.#resyncFailures++;
+          if (e instanceof SealsigError && e.code === 'E_ACCESS_DENIED') this.#kicked(e.message);
+        },
+      )
+      .finally(() => {
+        this.#resyncing = false;
+        this.#moderatorAbsentSince = Date.now();
+      });
+  }
+
+  async #resync(): Promise<void> {
+    const lobby = new Session({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
+    try {
+      const pending = requestAdmission(lobby, this.#invite, {
+        name: this.#name,
+        appData: null,
+        password: this.#invite.passwordRequired ? this.#password : undefined,
+        timeoutMs: RESYNC_TIMEOUT_MS,
+        retryMs: this.#o.retryMs ?? 1_000,
+        ownKey: this.#identity.signing.publicKey,
+      });
+      await lobby.start();
+      const { roomSessionId, state, moderator } = await pending;
+      if (this.#closed || roomSessionId !== this.#roomSessionId || !equalBytes(moderator.signingKey, this.#state.moderator)) return;
+      if (state.version > this.#state.version) this.#apply(decodeState(encodeState(state)));
+    } finally {
+      await lobby.close();
+    }
+  }
+
   #kicked(reason: string): void {
     if (this.#closed) return;
     this.emit('kicked', { reason });
@@ -657,6 +752,11 @@ export class Room extends Emitter<RoomEvents> {
 
 const FRESH_MS = 150_000;
 const KICK_NOTICE_MS = 1_000;
+const HOLD_MS = 10_000;
+const RESYNC_CHECK_MS = 1_000;
+const RESYNC_TIMEOUT_MS = 10_000;
+const MAX_HELD_PEERS = 16;
+const MAX_HELD_PER_PEER = 32;
 
 function checkName(name: unknown): string {
   if (name === undefined) return '';

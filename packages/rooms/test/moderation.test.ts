@@ -120,6 +120,42 @@ describe('only the moderator commands', () => {
   });
 });
 
+describe('resynchronisation', () => {
+  it('a member cut off while the key rotated past its grace period catches up through the lobby', async () => {
+    const n = net();
+    const timing = { ...fast, epochGraceMs: 200 };
+    const mod = await createRoom({ transport: n.connect(), name: 'mod', moderation: { admit: 'auto' }, session: timing });
+    const bob = await joinRoom({ transport: n.connect(), invite: mod.invite, name: 'bob', session: timing, resyncAfterMs: 300 });
+    await waitFor(() => bob.members.length === 1);
+    let cut = true;
+    n.adversary = (p, subscriber) => (cut && (p.from === 1 || subscriber === 1) ? [] : [{ frame: p.frame }]); // 1: bob
+    mod.rotate();
+    mod.rotate();
+    await new Promise((r) => setTimeout(r, 1_500)); // past the grace period: bob's keys are all stale
+    cut = false;
+    await waitFor(() => bob.epoch === mod.epoch && bob.members.length === 1 && mod.members.length === 1, 8_000);
+    const got = nextEvent(mod, 'message');
+    await bob.broadcast('back');
+    expect((await got).value).toBe('back');
+    await closeAll(bob, mod);
+  });
+
+  it('a member kicked while cut off learns it when it asks again', async () => {
+    const n = net();
+    const mod = await createRoom({ transport: n.connect(), moderation: { admit: 'auto' }, session: fast });
+    const bob = await joinRoom({ transport: n.connect(), invite: mod.invite, name: 'bob', session: fast, resyncAfterMs: 300 });
+    await waitFor(() => bob.members.length === 1);
+    let cut = true;
+    n.adversary = (p, subscriber) => (cut && (p.from === 1 || subscriber === 1) ? [] : [{ frame: p.frame }]);
+    const kicked = nextEvent(bob, 'kicked', 8_000);
+    await mod.kick(bob.id, 'while away');
+    cut = false;
+    expect((await kicked).reason).toContain('removed from this room');
+    expect(bob.closed).toBe(true);
+    await mod.close();
+  });
+});
+
 describe('moderator gone', () => {
   it('without a transfer, nobody else can admit: joiners time out (documented rule, §R6)', async () => {
     const { n, mod, bob, carol } = await room3();

@@ -136,6 +136,20 @@ describe('kick and rotation', () => {
     await mod.close();
   });
 
+  it("a newcomer's first message that overtakes the state listing it is held, not lost", async () => {
+    const { n, mod, bob, carol } = await threeMembers();
+    // The moderator's frames reach carol late: dave's offer arrives before carol learns dave was admitted.
+    n.adversary = (p, subscriber) => [{ frame: p.frame, delayMs: p.from === 0 && subscriber === 2 ? 400 : 0 }]; // 0: mod, 2: carol
+    const dave = await joinRoom({ transport: n.connect(), invite: mod.invite, name: 'dave', session: fast });
+    await waitFor(() => dave.members.length === 3);
+    const carolId = dave.members.find((m) => m.name === 'carol')!.id;
+    const got = nextEvent(carol, 'signal');
+    await dave.sendDescription(carolId, { type: 'offer', sdp: 'v=0' });
+    expect(carol.members.some((m) => m.name === 'dave')).toBe(false); // not yet listed at carol
+    expect((await got).from.name).toBe('dave');
+    for (const r of [dave, bob, carol, mod]) await r.close();
+  });
+
   it('only the moderator may kick, rotate, transfer or set ICE servers', async () => {
     const { mod, bob, carol } = await threeMembers();
     await expectCode(bob.kick(carol.id), 'E_ACCESS_DENIED');
