@@ -47,7 +47,9 @@ interface Record {
   name: string;
   appData: unknown;
   phase: 'password' | 'deciding' | 'decided';
+  /** The answer to repeat: a challenge or a rejection. An acceptance is rebuilt each time (the room key may have rotated). */
   answer?: Message;
+  accepted?: boolean;
   expected?: Uint8Array;
   ticket?: AttemptTicket;
   timer?: ReturnType<typeof setTimeout>;
@@ -103,7 +105,7 @@ export class LobbyDesk {
     if (m.tag === Tag.joinRequest) {
       const nonce = toHex(m.nonce);
       if (r !== undefined && r.nonce === nonce) {
-        if (r.answer) await this.#send(r, r.answer);
+        await this.#repeat(r);
         return;
       }
       if (r !== undefined) this.#drop(from.id);
@@ -140,7 +142,7 @@ export class LobbyDesk {
     if (m.tag === Tag.joinConfirm) {
       if (r === undefined || r.nonce !== toHex(m.nonce)) return;
       if (r.phase !== 'password') {
-        if (r.phase === 'decided' && r.answer) await this.#send(r, r.answer);
+        if (r.phase === 'decided') await this.#repeat(r);
         return;
       }
       clearTimeout(r.timer);
@@ -184,20 +186,28 @@ export class LobbyDesk {
     if (!this.#o.ask(request)) request.reject('nobody is there to decide');
   }
 
-  async #accept(r: Record): Promise<void> {
+  /** Admits (or, `again`, re-sends the admission of an accepted joiner with the current state). */
+  async #accept(r: Record, again = false): Promise<void> {
     clearTimeout(r.timer);
-    if (this.#closed || this.#records.get(r.peer.id) !== r) return;
+    if (this.#closed || this.#records.get(r.peer.id) !== r || (again && !r.accepted)) return;
     const nonce = fromHex(r.nonce);
     try {
       const { roomSessionId, state } = await this.#o.admit(r.peer.signingKey, r.name);
       r.phase = 'decided';
-      r.answer = { tag: Tag.joinAccepted, nonce, roomSessionId, state };
-      await this.#send(r, r.answer);
+      r.accepted = true;
+      r.answer = undefined;
+      await this.#send(r, { tag: Tag.joinAccepted, nonce, roomSessionId, state });
     } catch (e) {
       if (e instanceof SealsigError && e.code === 'E_ACCESS_DENIED') return this.#decide(r, 'rejected', e.message);
       this.#o.report(e);
       this.#decide(r, 'busy', 'the room could not admit');
     }
+  }
+
+  /** A retransmitted request or confirmation: the same answer again, never a second decision. */
+  async #repeat(r: Record): Promise<void> {
+    if (r.accepted) return this.#accept(r, true);
+    if (r.answer) await this.#send(r, r.answer);
   }
 
   #decide(r: Record, code: RejectCode, reason: string): void {

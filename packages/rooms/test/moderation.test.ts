@@ -100,6 +100,26 @@ describe('only the moderator commands', () => {
     await closeAll(mod, bob, carol);
   });
 
+  it('a lost admission is answered again with the current state, even after a rotation', async () => {
+    const n = net();
+    const mod = await createRoom({ transport: n.connect(), moderation: { admit: 'auto' }, session: fast });
+    let cut = true;
+    // Lose what the moderator sends bob that is bigger than a one-bucket control message: the admission (it
+    // carries the room state); hellos, handshakes and confirmations still pass.
+    n.adversary = (p, subscriber) => (cut && p.from === 0 && subscriber === 1 && p.frame.length > 400 ? [] : [{ frame: p.frame }]);
+    const joining = joinRoom({ transport: n.connect(), invite: mod.invite, name: 'bob', session: fast, retryMs: 100 });
+    await waitFor(() => mod.roster.length === 2); // admitted, but the answer was lost
+    mod.rotate();
+    cut = false;
+    const bob = await joining;
+    expect(bob.epoch).toBe(mod.epoch);
+    await waitFor(() => bob.members.length === 1, 2_000);
+    const got = nextEvent(mod, 'message');
+    await bob.broadcast('with the current key');
+    expect((await got).value).toBe('with the current key');
+    await closeAll(bob, mod);
+  });
+
   it('a replayed join request admits nobody twice and does not reach the app again', async () => {
     const n = net();
     const mod = await createRoom({ transport: n.connect(), session: fast });
