@@ -102,11 +102,13 @@ describe('only the moderator commands', () => {
 
   it('a lost admission is answered again with the current state, even after a rotation', async () => {
     const n = net();
-    const mod = await createRoom({ transport: n.connect(), moderation: { admit: 'auto' }, session: fast });
+    // ICE servers make the state (and so the admission) bigger than one 256-byte padding bucket.
+    const iceServers = [{ urls: 'turn:turn.example:3478', username: 'u', credential: 'c'.repeat(300) }];
+    const mod = await createRoom({ transport: n.connect(), moderation: { admit: 'auto' }, iceServers, session: fast });
     let cut = true;
     // Lose what the moderator sends bob that is bigger than a one-bucket control message: the admission (it
     // carries the room state); hellos, handshakes and confirmations still pass.
-    n.adversary = (p, subscriber) => (cut && p.from === 0 && subscriber === 1 && p.frame.length > 400 ? [] : [{ frame: p.frame }]);
+    n.adversary = (p, subscriber) => (cut && p.from === 0 && subscriber === 1 && p.frame.length > 500 ? [] : [{ frame: p.frame }]);
     const joining = joinRoom({ transport: n.connect(), invite: mod.invite, name: 'bob', session: fast, retryMs: 100 });
     await waitFor(() => mod.roster.length === 2); // admitted, but the answer was lost
     mod.rotate();
