@@ -150,6 +150,24 @@ describe('kick and rotation', () => {
     for (const r of [dave, bob, carol, mod]) await r.close();
   });
 
+  it('optional rotation on every join and on a timer', async () => {
+    const n = net();
+    const mod = await createRoom({ transport: n.connect(), moderation: { admit: 'auto', rotateOnJoin: true }, session: fast });
+    const e0 = mod.epoch;
+    const bob = await joinRoom({ transport: n.connect(), invite: mod.invite, session: fast });
+    expect(mod.epoch).toBe(e0 + 1);
+    expect(bob.epoch).toBe(e0 + 1); // the newcomer starts at the new epoch: earlier broadcasts stay closed to it
+    const carol = await joinRoom({ transport: n.connect(), invite: mod.invite, session: fast });
+    await waitFor(() => bob.epoch === e0 + 2 && carol.epoch === e0 + 2);
+    for (const r of [carol, bob, mod]) await r.close();
+
+    const timed = await createRoom({ transport: n.connect(), moderation: { admit: 'auto', rotateEveryMs: 100 }, session: fast });
+    const dave = await joinRoom({ transport: n.connect(), invite: timed.invite, session: fast });
+    const start = dave.epoch;
+    await waitFor(() => dave.epoch >= start + 3);
+    for (const r of [dave, timed]) await r.close();
+  });
+
   it('only the moderator may kick, rotate, transfer or set ICE servers', async () => {
     const { mod, bob, carol } = await threeMembers();
     await expectCode(bob.kick(carol.id), 'E_ACCESS_DENIED');
