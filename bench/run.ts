@@ -45,6 +45,7 @@ import {
 } from '../packages/core/src/index.js';
 import { chachaOpen, chachaSeal, randomBytes } from '../packages/core/src/sodium.js';
 import { label, runInterleaved, table, type Case, type CaseResult, type Row } from './harness.js';
+import { CPACE, ROOM_JOIN, ROOM_JOIN_PASSWORD, cpaceCase, roomJoinCase } from './rooms.js';
 import { decryptJson, deriveKey, encryptJson } from './ywebrtc.js';
 
 // --- row names (docs/BENCHMARKS.md: "Reading latest.json") -----------------------------------------------
@@ -305,6 +306,9 @@ function rows(results: CaseResult[]): Row[] {
   add(JOIN, null, JOIN, PBKDF2);
   add(PBKDF2, null, PBKDF2, null);
   add(HANDSHAKE, null, HANDSHAKE, null);
+  add(CPACE, null, CPACE, HANDSHAKE);
+  add(ROOM_JOIN, null, ROOM_JOIN, JOIN);
+  add(ROOM_JOIN_PASSWORD, null, ROOM_JOIN_PASSWORD, ROOM_JOIN);
   return out;
 }
 
@@ -402,7 +406,7 @@ async function main(): Promise<void> {
   for (const bytes of SIZES) {
     all.push(pipelineCase(bytes), bareCase(bytes), await webcryptoCase(bytes), broadcastCase(bytes));
   }
-  all.push(joinCase(), pbkdf2Case(), handshakeCase());
+  all.push(joinCase(), pbkdf2Case(), handshakeCase(), cpaceCase(), roomJoinCase(undefined), roomJoinCase('correct horse battery staple'));
   const cases = only ? all.filter((c) => only.test(label(c))) : all;
   if (cases.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} matches no case`);
 

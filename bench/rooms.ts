@@ -1,0 +1,57 @@
+/**
+ * Rooms cases for `pnpm bench` (docs/BENCHMARKS.md "Rooms"): the cost of a password check and of a join.
+ * Run by bench/run.ts in the same interleaved rounds as the other cases, so the ratios compare like with like.
+ */
+import { createMemoryNetwork, randomBytes } from '../packages/core/src/index.js';
+import { createRoom, joinRoom, type Room } from '../packages/rooms/src/index.js';
+import { joinerCpace, moderatorCpace } from '../packages/rooms/src/password.js';
+import type { Case } from './harness.js';
+
+export const CPACE = 'rooms password check (CPace + confirmations, both sides)';
+export const ROOM_JOIN = 'rooms join, open room (memory transport)';
+export const ROOM_JOIN_PASSWORD = 'rooms join, password room (memory transport)';
+
+let sink = 0;
+export const roomsSink = () => sink;
+
+/** One complete password check as both parties compute it: shares, ISK, both confirmations. */
+export function cpaceCase(): Case {
+  const channel = { lobbyTopic: 't', joinerId: 'j', joinerInstance: 'ji', moderatorId: 'm', moderatorInstance: 'mi' };
+  return {
+    name: CPACE,
+    bytes: null,
+    async run(n) {
+      for (let i = 0; i < n; i++) {
+        const nonce = randomBytes(16);
+        const joiner = await joinerCpace('correct horse battery staple', channel, nonce);
+        const mod = await moderatorCpace('correct horse battery staple', channel, nonce, joiner.share);
+        const { ok, confirm } = joiner.answer(mod.share, mod.confirm);
+        sink += (ok ? 1 : 0) + confirm[0]! + mod.expected[0]!;
+      }
+    },
+  };
+}
+
+/** invite -> admitted and in the room (lobby, request, decision, room session), the moderator admitting automatically. */
+export function roomJoinCase(password: string | undefined): Case {
+  let mod: Room | undefined;
+  const net = createMemoryNetwork();
+  return {
+    name: password === undefined ? ROOM_JOIN : ROOM_JOIN_PASSWORD,
+    bytes: null,
+    async run(n) {
+      mod ??= await createRoom({ transport: net.connect(), moderation: { admit: 'auto', attempts: { maxAttemptsGlobal: 1e9, maxAttemptsPerJoiner: 1e9 } }, ...(password ? { password } : {}) });
+      let ms = 0;
+      for (let i = 0; i < n; i++) {
+        const transport = net.connect();
+        const t0 = performance.now();
+        const room = await joinRoom({ transport, invite: mod.invite, ...(password ? { password } : {}) });
+        ms += performance.now() - t0;
+        sink += room.id.length;
+        await room.close();
+        await transport.close();
+      }
+      return ms;
+    },
+  };
+}
