@@ -50,7 +50,7 @@ export function parseInvite(text: string): Invite {
   }
   if (!Array.isArray(v) || v.length !== 4) throw new SealsigError('E_INVALID_ARGUMENT', 'invite is not a 4-element array');
   const [version, sid, key, flags] = v as unknown[];
-  if (version !== INVITE_VERSION) throw new SealsigError('E_VERSION', `invite version ${String(version)}`);
+  if (version !== INVITE_VERSION) throw new SealsigError('E_VERSION', `invite version ${typeof version === 'number' ? version : typeof version}`);
   if (!(sid instanceof Uint8Array) || !(key instanceof Uint8Array) || key.length !== 32 || typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > FLAG_PASSWORD) {
     throw new SealsigError('E_INVALID_ARGUMENT', 'invite fields are malformed');
   }

@@ -178,7 +178,7 @@ export class LobbyDesk {
       reject: (reason = 'rejected by the moderator') => {
         if (settled || r.phase !== 'deciding') return;
         settled = true;
-        this.#decide(r, 'rejected', String(reason).slice(0, MAX_REASON_CHARS));
+        this.#decide(r, 'rejected', (typeof reason === 'string' ? reason : 'rejected by the moderator').slice(0, MAX_REASON_CHARS));
       },
     });
     r.timer = setTimeout(() => request.reject('the moderator did not answer in time'), this.#o.decisionTimeoutMs);

@@ -149,6 +149,9 @@ interface Internals {
 export async function createRoom(options: CreateRoomOptions): Promise<Room> {
   await ready();
   const name = checkName(options.name);
+  if (options.password !== undefined && (typeof options.password !== 'string' || options.password.length === 0)) {
+    throw new SealsigError('E_INVALID_ARGUMENT', 'a room password must be a non-empty string');
+  }
   const identity = copyIdentity(options.identity);
   const roomSessionId = createSessionId();
   const state: RoomState = {
@@ -162,9 +165,7 @@ export async function createRoom(options: CreateRoomOptions): Promise<Room> {
   };
   const invite: Invite = { sessionId: createSessionId(), moderatorKey: identity.signing.publicKey.slice(), passwordRequired: options.password !== undefined };
   const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: 1, roomKey: state.roomKey } });
-  const room = new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options });
-  await room.start();
-  return room;
+  return startRoom(new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options }));
 }
 
 /** §R3 Joins through an invite: asks the moderator, proves the password, and enters the room once admitted. */
@@ -198,8 +199,16 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
   }
   const { roomSessionId, state } = admission;
   const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: state.epoch, roomKey: state.roomKey } });
-  const room = new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options });
-  await room.start();
+  return startRoom(new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options }));
+}
+
+async function startRoom(room: Room): Promise<Room> {
+  try {
+    await room.start();
+  } catch (e) {
+    await room.close().catch(() => {}); // erases the keys
+    throw e;
+  }
   return room;
 }
 
@@ -335,12 +344,12 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   sendDescription(memberId: string, description: SessionDescription): Promise<void> {
-    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${String(memberId)} in the room`));
+    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`));
     return this.#session.sendDescription(memberId, description);
   }
 
   sendCandidate(memberId: string, candidate: IceCandidate | null): Promise<void> {
-    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${String(memberId)} in the room`));
+    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`));
     return this.#session.sendCandidate(memberId, candidate);
   }
 
@@ -359,7 +368,7 @@ export class Room extends Emitter<RoomEvents> {
   async #requestPrivilege(action: PrivilegeAction, ownerId: string, streamId: string): Promise<'granted' | 'denied'> {
     if (this.#closed) throw new SealsigError('E_CLOSED', 'room is closed');
     const owner = this.#members.get(ownerId);
-    if (owner === undefined) throw new SealsigError('E_UNKNOWN_PEER', `no member ${String(ownerId)} in the room`);
+    if (owner === undefined) throw new SealsigError('E_UNKNOWN_PEER', `no member ${show(ownerId)} in the room`);
     if (typeof streamId !== 'string' || streamId.length > MAX_STREAM_ID_CHARS) throw new SealsigError('E_INVALID_ARGUMENT', 'streamId must be a string of at most 256 characters');
     const nonce = randomBytes(NONCE_BYTES);
     const timestamp = Date.now();
@@ -410,7 +419,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#banned.add(toHex(target.key));
     if (this.#members.has(memberId)) {
       // Tell it first (best effort: it may be gone or its channel slow), but never wait long on a member being removed.
-      const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: String(reason).slice(0, MAX_REASON_CHARS) }).catch(() => {});
+      const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: (typeof reason === 'string' ? reason : 'removed by the moderator').slice(0, MAX_REASON_CHARS) }).catch(() => {});
       await Promise.race([notice, new Promise((r) => setTimeout(r, KICK_NOTICE_MS))]);
     }
     this.#commit({ members: this.#state.members.filter((m) => !equalBytes(m.key, target.key)), ...this.#newEpoch() });
@@ -445,7 +454,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #rosterEntry(memberId: string): { key: Uint8Array; name: string } {
     const entry = this.#state.members.find((m) => this.#session.memberIdOf(m.key) === memberId);
-    if (entry === undefined) throw new SealsigError('E_UNKNOWN_PEER', `no member ${String(memberId)} in the room`);
+    if (entry === undefined) throw new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`);
     return entry;
   }
 
@@ -718,7 +727,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #sendTo(memberId: string, m: Message): Promise<void> {
     if (this.#closed) return Promise.reject(new SealsigError('E_CLOSED', 'room is closed'));
-    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${String(memberId)} in the room`));
+    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`));
     return this.#session.send(memberId, toWire(m));
   }
 
@@ -757,6 +766,11 @@ const RESYNC_CHECK_MS = 1_000;
 const RESYNC_TIMEOUT_MS = 10_000;
 const MAX_HELD_PEERS = 16;
 const MAX_HELD_PER_PEER = 32;
+
+/** An app-given id for an error message, without calling anything on it. */
+function show(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v;
+}
 
 function checkName(name: unknown): string {
   if (name === undefined) return '';

@@ -244,6 +244,6 @@ export function fromWire(v: unknown): Message {
       if (typeof a[2] !== 'boolean') bad('granted must be a boolean');
       return { tag, nonce: n(1), granted: a[2] };
     default:
-      return bad(`unknown message tag ${String(tag)}`);
+      return bad(`unknown message tag ${typeof tag === 'number' ? tag : typeof tag}`); // never String() an untrusted value
   }
 }

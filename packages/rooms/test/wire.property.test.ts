@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decode, encode } from '@msgpack/msgpack';
-import { SealsigError, ready } from '@sealsig/core';
-import { createRoom, fromWire, joinRoom, toWire, RoomMessageTag as Tag, type RoomState } from '../src/index.js';
+import { SealsigError, ready, toBase64Url } from '@sealsig/core';
+import { createRoom, fromWire, joinRoom, parseInvite, toWire, RoomMessageTag as Tag, type RoomState } from '../src/index.js';
 import { fast, net, waitFor } from './helpers.js';
 
 await ready();
@@ -30,7 +30,22 @@ describe('rooms messages', () => {
           expect((e as SealsigError).code).toBe('E_FRAME_MALFORMED');
         }
       }),
-      { numRuns: 2_000 },
+      { numRuns: 5_000 },
+    );
+    // Found by this property: a tag like { toString: null } must not make the error message itself throw.
+    expect(() => fromWire([{ toString: null }])).toThrow(/E_FRAME_MALFORMED/);
+  });
+
+  it('arbitrary invites parse or fail with a SealsigError, never anything else', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.anything().map((v) => toBase64Url(encode(v, { ignoreUndefined: true })))), (text) => {
+        try {
+          parseInvite(text);
+        } catch (e) {
+          expect(e).toBeInstanceOf(SealsigError);
+        }
+      }),
+      { numRuns: 3_000 },
     );
   });
 
