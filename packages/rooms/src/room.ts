@@ -33,6 +33,7 @@ import { requestAdmission } from './join.js';
 import { LobbyDesk, type JoinRequest } from './lobby-desk.js';
 import { decidePrivilege, signPrivilegeRequest, verifyPrivilegeRequest, type Privileges } from './privileges.js';
 import {
+  MAX_MEMBERS,
   MAX_NAME_CHARS,
   MAX_REASON_CHARS,
   MAX_STREAM_ID_CHARS,
@@ -268,6 +269,10 @@ export class Room extends Emitter<RoomEvents> {
       if (m === undefined) return;
       this.#members.delete(peer.id);
       this.emit('peer-left', { member: m, reason });
+      // §R5 A member that said goodbye leaves the roster (no rotation: call rotate() to shut it out of later broadcasts).
+      if (reason === 'bye' && this.isModerator && !this.#closed) {
+        this.#commit({ members: this.#state.members.filter((x) => !equalBytes(x.key, m.key)) });
+      }
     });
     s.on('message', ({ from, value, broadcast }) => this.#onMessage(from, value, broadcast));
     s.on('signal', (signal) => {
@@ -476,6 +481,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#mustModerate();
     if (this.#banned.has(toHex(key))) throw new SealsigError('E_ACCESS_DENIED', 'removed from this room');
     const listed = this.#state.members.some((m) => equalBytes(m.key, key));
+    if (!listed && this.#state.members.length >= MAX_MEMBERS) throw new SealsigError('E_ACCESS_DENIED', `the room is full (${MAX_MEMBERS} members)`);
     if (!listed) {
       this.#commit({ members: [...this.#state.members, { key: key.slice(), name }], ...(this.#o.moderation?.rotateOnJoin ? this.#newEpoch() : {}) });
     }
@@ -502,7 +508,9 @@ export class Room extends Emitter<RoomEvents> {
       const member = this.#members.get(id);
       this.#members.delete(id);
       this.#acks.delete(id);
-      this.#session.expel(id);
+      // A removed member that is present was kicked: refuse it at the core level too (core §8.5). One that is
+      // absent left (or will be shut out by the roster and the new epoch): it may be admitted again later.
+      if (this.#session.peers.some((p) => p.id === id)) this.#session.expel(id);
       if (member) this.emit('peer-left', { member, reason: 'kicked' });
     }
     this.#state = next;

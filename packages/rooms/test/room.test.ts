@@ -150,6 +150,19 @@ describe('kick and rotation', () => {
     for (const r of [dave, bob, carol, mod]) await r.close();
   });
 
+  it('a member that leaves drops off the roster and may come back with the same identity', async () => {
+    const { n, mod, bob, carol } = await threeMembers();
+    await bob.close();
+    await waitFor(() => mod.roster.length === 2 && carol.roster.length === 2);
+    mod.on('join-request', () => expect.fail('admit is auto'));
+    const again = await joinRoom({ transport: n.connect(), invite: mod.invite, name: 'bob again', identity: bobIdentity, session: fast });
+    await waitFor(() => carol.members.some((m) => m.name === 'bob again') && again.members.length === 2);
+    const got = nextEvent(carol, 'message');
+    await again.broadcast('back');
+    expect((await got).value).toBe('back');
+    for (const r of [again, carol, mod]) await r.close();
+  });
+
   it('optional rotation on every join and on a timer', async () => {
     const n = net();
     const mod = await createRoom({ transport: n.connect(), moderation: { admit: 'auto', rotateOnJoin: true }, session: fast });
