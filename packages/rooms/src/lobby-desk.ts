@@ -131,8 +131,7 @@ export class LobbyDesk {
         const run = await moderatorCpace(this.#o.password, this.#channel(from), m.nonce, m.share);
         r.expected = run.expected;
         r.answer = { tag: Tag.joinChallenge, nonce: m.nonce, share: run.share, confirm: run.confirm };
-      } catch (e) {
-        ticket.fail();
+      } catch {
         return this.#decide(r, 'wrong-password', 'invalid password share');
       }
       r.timer = setTimeout(() => this.#decide(r!, 'timeout', 'no key confirmation in time'), this.#o.decisionTimeoutMs);
@@ -146,10 +145,7 @@ export class LobbyDesk {
         return;
       }
       clearTimeout(r.timer);
-      if (!equalBytes(m.confirm, r.expected!)) {
-        r.ticket!.fail();
-        return this.#decide(r, 'wrong-password', 'wrong password');
-      }
+      if (!equalBytes(m.confirm, r.expected!)) return this.#decide(r, 'wrong-password', 'wrong password');
       r.ticket!.succeed();
       r.phase = 'deciding';
       return this.#ask(r, true);
@@ -181,7 +177,11 @@ export class LobbyDesk {
         this.#decide(r, 'rejected', (typeof reason === 'string' ? reason : 'rejected by the moderator').slice(0, MAX_REASON_CHARS));
       },
     });
-    r.timer = setTimeout(() => request.reject('the moderator did not answer in time'), this.#o.decisionTimeoutMs);
+    r.timer = setTimeout(() => {
+      if (settled || r.phase !== 'deciding') return;
+      settled = true;
+      this.#decide(r, 'timeout', 'the moderator did not answer in time');
+    }, this.#o.decisionTimeoutMs);
     if (this.#o.mode === 'auto' || this.#o.isMember(r.peer.signingKey)) return request.accept();
     if (!this.#o.ask(request)) request.reject('nobody is there to decide');
   }
@@ -212,6 +212,7 @@ export class LobbyDesk {
 
   #decide(r: Record, code: RejectCode, reason: string): void {
     clearTimeout(r.timer);
+    if (r.phase === 'password') r.ticket?.fail(); // an unfinished password run stays counted and frees its slot
     r.phase = 'decided';
     r.answer = { tag: Tag.joinRejected, nonce: fromHex(r.nonce), code, reason };
     void this.#send(r, r.answer).catch((e) => this.#o.report(e));
