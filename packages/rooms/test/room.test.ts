@@ -1,9 +1,10 @@
 /** Rooms end to end over the in-memory network (docs/PROTOCOL.md §R). */
 import { describe, expect, it } from 'vitest';
-import { SealsigError, ed25519KeyPair, ready, x25519KeyPair } from '@sealsig/core';
+import { SealsigError, ed25519KeyPair, joinSession, randomBytes, ready, x25519KeyPair } from '@sealsig/core';
 
 await ready();
-import { createRoom, joinRoom, parseInvite, type Room } from '../src/index.js';
+import { createRoom, fromWire, joinRoom, parseInvite, toWire, RoomMessageTag as Tag, type Room } from '../src/index.js';
+import { joinerCpace } from '../src/password.js';
 import { fast, nextEvent, net, waitFor } from './helpers.js';
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<SealsigError> {
@@ -100,6 +101,44 @@ describe('password room', () => {
     await expectCode(joinRoom({ transport: n.connect(), invite: mod.invite, password: 'y', session: fast }), 'E_WRONG_PASSWORD');
     await expectCode(joinRoom({ transport: n.connect(), invite: mod.invite, password: 'pw', session: fast }), 'E_RATE_LIMITED');
     await mod.close();
+  });
+});
+
+describe('timeouts and abandoned runs', () => {
+  it('a moderator app that never decides: the joiner gets E_TIMEOUT from the moderator', async () => {
+    const n = net();
+    const mod = await createRoom({ transport: n.connect(), moderation: { decisionTimeoutMs: 200 }, session: fast });
+    mod.on('join-request', () => {}); // looks, never decides
+    await expectCode(joinRoom({ transport: n.connect(), invite: mod.invite, session: fast }), 'E_TIMEOUT');
+    await mod.close();
+  });
+
+  it('a joiner that never confirms its password run does not hold the moderator\'s only slot', async () => {
+    const n = net();
+    const mod = await createRoom({
+      transport: n.connect(),
+      password: 'pw',
+      moderation: { admit: 'auto', decisionTimeoutMs: 300, attempts: { maxConcurrent: 1 } },
+      session: fast,
+    });
+    // A raw lobby member sends a real request with a CPace share, reads the challenge, and goes silent.
+    const invite = parseInvite(mod.invite);
+    const raw = await joinSession({ sessionId: invite.sessionId, transport: n.connect(), ...fast });
+    await waitFor(() => raw.peers.length === 1);
+    const moderator = raw.peers[0]!;
+    const answers: unknown[] = [];
+    raw.on('message', (m) => answers.push(fromWire(m.value).tag));
+    const nonce = randomBytes(16);
+    const run = await joinerCpace('pw', { lobbyTopic: raw.topic, joinerId: raw.id, joinerInstance: raw.instance, moderatorId: moderator.id, moderatorInstance: moderator.instance }, nonce);
+    await raw.send(moderator.id, toWire({ tag: Tag.joinRequest, nonce, name: 'silent', appData: null, share: run.share }));
+    await waitFor(() => answers.includes(Tag.joinChallenge));
+    // While it holds the only slot, the next joiner is refused...
+    await expectCode(joinRoom({ transport: n.connect(), invite, password: 'pw', session: fast }), 'E_RATE_LIMITED');
+    // ...until the confirmation times out: the silent joiner is told, and the slot is free again.
+    await waitFor(() => answers.includes(Tag.joinRejected), 2_000);
+    const ok = await joinRoom({ transport: n.connect(), invite, password: 'pw', session: fast });
+    await waitFor(() => ok.members.length === 1);
+    for (const x of [ok, raw, mod]) await x.close();
   });
 });
 
