@@ -27,7 +27,7 @@ export interface Admission {
 /** Resolves once admitted; rejects with E_ACCESS_DENIED, E_WRONG_PASSWORD, E_RATE_LIMITED or E_TIMEOUT. */
 export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOptions): Promise<Admission> {
   return new Promise<Admission>((resolve, reject) => {
-    const nonce = randomBytes(NONCE_BYTES);
+    let nonce = randomBytes(NONCE_BYTES);
     const candidates = new Map<string, number>(); // lobby member id -> chain length certifying it
     let moderator: PeerInfo | undefined;
     let cpace: Awaited<ReturnType<typeof joinerCpace>> | undefined;
@@ -52,10 +52,14 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
     };
 
     const choose = async (peer: PeerInfo, chainLength: number) => {
+      // Announcements repeat: the moderator we already talk to changes nothing (a new share under the same
+      // nonce would not match the challenge the moderator already answered).
+      if (moderator !== undefined && peer.id === moderator.id && peer.instance === moderator.instance) return;
       const best = moderator === undefined ? -1 : (candidates.get(moderator.id) ?? -1);
       candidates.set(peer.id, chainLength);
       if (peer.id !== moderator?.id && chainLength <= best) return;
       moderator = peer;
+      nonce = randomBytes(NONCE_BYTES); // one run, one sid (CPace)
       if (o.password !== undefined) {
         cpace = await joinerCpace(o.password, channel(peer), nonce);
       }

@@ -449,7 +449,7 @@ export class Room extends Emitter<RoomEvents> {
     if (!this.#members.has(memberId)) throw new SealsigError('E_UNKNOWN_PEER', 'the new moderator must be present');
     const chain = extendChain(this.#state.chain, lobbyTopicOf(this.#invite), this.#identity.signing.privateKey, target.key);
     this.#commit({ moderator: target.key.slice(), chain });
-    await this.#resign();
+    await this.#resign(false);
   }
 
   #mustModerate(): void {
@@ -566,11 +566,12 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
-  async #resign(): Promise<void> {
+  /** Stops moderating: on a transfer (the successor publishes the descriptor now), or leaving (`closing`: says "not live"). */
+  async #resign(closing: boolean): Promise<void> {
     for (const t of this.#moderatorTimers.splice(0)) clearInterval(t);
     const d = this.#o.descriptor;
-    if (d !== undefined && this.#desk !== undefined) {
-      await publishDescriptor(d, this.#invite, this.#identity.signing.privateKey, this.#identity.signing.publicKey, this.#state.chain, false).catch((e) => this.#report(e));
+    if (closing && d !== undefined && this.#desk !== undefined && this.isModerator) {
+      await publishDescriptor(d, this.#invite, this.#identity.signing.privateKey, this.#state.moderator, this.#state.chain, false).catch((e) => this.#report(e));
     }
     this.#desk?.close();
     this.#desk = undefined;
@@ -750,7 +751,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#closed = true;
     for (const t of this.#timers.splice(0)) clearInterval(t);
     await this.#becoming;
-    await this.#resign();
+    await this.#resign(true);
     for (const r of this.#requests.values()) {
       clearTimeout(r.timer);
       r.reject(new SealsigError('E_CLOSED', 'room is closed'));
