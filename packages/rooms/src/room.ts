@@ -425,7 +425,9 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#members.has(memberId)) {
       // Tell it first (best effort: it may be gone or its channel slow), but never wait long on a member being removed.
       const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: (typeof reason === 'string' ? reason : 'removed by the moderator').slice(0, MAX_REASON_CHARS) }).catch(() => {});
-      await Promise.race([notice, new Promise((r) => setTimeout(r, KICK_NOTICE_MS))]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([notice, new Promise((r) => (timer = setTimeout(r, KICK_NOTICE_MS)))]);
+      clearTimeout(timer);
     }
     this.#commit({ members: this.#state.members.filter((m) => !equalBytes(m.key, target.key)), ...this.#newEpoch() });
   }
