@@ -231,6 +231,7 @@ export function roomVectors(): Record<string, unknown> {
       { urls: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349'], username: '1795478460:alice', credential: 'c2VjcmV0' },
     ],
     chain: [],
+    banned: [],
   };
   const nonce = FIXED.joinNonce;
   const examples: Message[] = [

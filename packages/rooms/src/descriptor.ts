@@ -90,7 +90,7 @@ export function openDescriptor(invite: Invite, sealed: Uint8Array, now = Date.no
   }
   if (!Array.isArray(v) || v.length !== 6) throw new SealsigError('E_FRAME_MALFORMED', 'descriptor content is not a 6-element array');
   const [version, title, key, flags, expiresAt, chainWire] = v as unknown[];
-  if (version !== 1 || typeof title !== 'string' || title.length > MAX_TITLE_CHARS || !(key instanceof Uint8Array) || key.length !== 32 || (flags !== 0 && flags !== 1) || typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || !Array.isArray(chainWire) || chainWire.length > MAX_CHAIN) {
+  if (version !== 1 || typeof title !== 'string' || title.length > MAX_TITLE_CHARS || !(key instanceof Uint8Array) || key.length !== 32 || (flags !== 0 && flags !== 1) || typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0 || !Array.isArray(chainWire) || chainWire.length > MAX_CHAIN) {
     throw new SealsigError('E_FRAME_MALFORMED', 'descriptor fields are malformed');
   }
   const chain: ChainLink[] = chainWire.map((l: unknown) => {

@@ -59,11 +59,14 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
       candidates.set(peer.id, chainLength);
       if (peer.id !== moderator?.id && chainLength <= best) return;
       moderator = peer;
-      nonce = randomBytes(NONCE_BYTES); // one run, one sid (CPace)
-      if (o.password !== undefined) {
-        cpace = await joinerCpace(o.password, channel(peer), nonce);
-      }
-      pending = { tag: Tag.joinRequest, nonce, name: o.name, appData: o.appData, share: cpace?.share ?? null };
+      const runNonce = randomBytes(NONCE_BYTES); // one run, one sid (CPace)
+      nonce = runNonce;
+      pending = undefined; // nothing to (re)send until this run's share is ready
+      cpace = undefined;
+      const run = o.password === undefined ? undefined : await joinerCpace(o.password, channel(peer), runNonce);
+      if (nonce !== runNonce || done) return; // another moderator was chosen while we computed: drop this run
+      cpace = run;
+      pending = { tag: Tag.joinRequest, nonce: runNonce, name: o.name, appData: o.appData, share: run?.share ?? null };
       await sendPending();
     };
     const channel = (peer: PeerInfo) => ({ lobbyTopic: lobby.topic, joinerId: lobby.id, joinerInstance: lobby.instance, moderatorId: peer.id, moderatorInstance: peer.instance });

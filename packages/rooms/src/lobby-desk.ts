@@ -109,7 +109,7 @@ export class LobbyDesk {
         return;
       }
       if (r !== undefined) this.#drop(from.id);
-      if (this.#records.size >= MAX_RECORDS) {
+      if (this.#records.size >= MAX_RECORDS && !this.#o.isMember(from.signingKey)) {
         await this.#o.lobby.send(from.id, toWire({ tag: Tag.joinRejected, nonce: m.nonce, code: 'busy', reason: 'too many pending requests' }));
         return;
       }
@@ -144,8 +144,9 @@ export class LobbyDesk {
         if (r.phase === 'decided') await this.#repeat(r);
         return;
       }
+      if (r.expected === undefined) return; // our CPace run is still computing: the joiner will repeat it
       clearTimeout(r.timer);
-      if (!equalBytes(m.confirm, r.expected!)) return this.#decide(r, 'wrong-password', 'wrong password');
+      if (!equalBytes(m.confirm, r.expected)) return this.#decide(r, 'wrong-password', 'wrong password');
       r.ticket!.succeed();
       r.phase = 'deciding';
       return this.#ask(r, true);
@@ -195,6 +196,7 @@ export class LobbyDesk {
       const { roomSessionId, state } = await this.#o.admit(r.peer.signingKey, r.name);
       r.phase = 'decided';
       r.accepted = true;
+      r.until = Date.now() + KEEP_DECIDED_MS;
       r.answer = undefined;
       await this.#send(r, { tag: Tag.joinAccepted, nonce, roomSessionId, state });
     } catch (e) {
@@ -206,12 +208,18 @@ export class LobbyDesk {
 
   /** A retransmitted request or confirmation: the same answer again, never a second decision. */
   async #repeat(r: Record): Promise<void> {
-    if (r.accepted) return this.#accept(r, true);
+    if (r.accepted) {
+      // Only a joiner still listed gets the (current) state again; one that has left since must ask anew.
+      if (this.#o.isMember(r.peer.signingKey)) return this.#accept(r, true);
+      return this.#decide(r, 'rejected', 'no longer a member of this room; ask again');
+    }
     if (r.answer) await this.#send(r, r.answer);
   }
 
   #decide(r: Record, code: RejectCode, reason: string): void {
     clearTimeout(r.timer);
+    r.until = Date.now() + KEEP_DECIDED_MS;
+    r.accepted = false;
     if (r.phase === 'password') r.ticket?.fail(); // an unfinished password run stays counted and frees its slot
     r.phase = 'decided';
     r.answer = { tag: Tag.joinRejected, nonce: fromHex(r.nonce), code, reason };

@@ -24,8 +24,9 @@ import {
   type SessionOptions,
   type Transport,
 } from '@sealsig/core';
-import { extendChain } from './chain.js';
+import { chainEnd, extendChain } from './chain.js';
 import { AttemptLimiter, type AttemptLimiterOptions } from './cpace/attempts.js';
+import { passwordToPrs } from './cpace/protocol.js';
 import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
 import { encodeInvite, parseInvite, type Invite } from './invite.js';
 import { lobbyTopicOf } from './labels.js';
@@ -33,14 +34,15 @@ import { requestAdmission } from './join.js';
 import { LobbyDesk, type JoinRequest } from './lobby-desk.js';
 import { decidePrivilege, signPrivilegeRequest, verifyPrivilegeRequest, type Privileges } from './privileges.js';
 import {
+  MAX_BANNED,
+  MAX_CHAIN,
   MAX_MEMBERS,
   MAX_NAME_CHARS,
   MAX_REASON_CHARS,
   MAX_STREAM_ID_CHARS,
   NONCE_BYTES,
   Tag,
-  decodeState,
-  encodeState,
+  copyState,
   fromWire,
   toWire,
   type IceServer,
@@ -150,8 +152,9 @@ interface Internals {
 export async function createRoom(options: CreateRoomOptions): Promise<Room> {
   await ready();
   const name = checkName(options.name);
-  if (options.password !== undefined && (typeof options.password !== 'string' || options.password.length === 0)) {
-    throw new SealsigError('E_INVALID_ARGUMENT', 'a room password must be a non-empty string');
+  if (options.password !== undefined) {
+    if (typeof options.password !== 'string') throw new SealsigError('E_INVALID_ARGUMENT', 'a room password must be a string');
+    passwordToPrs(options.password); // 1..1024 bytes, or E_INVALID_ARGUMENT
   }
   const identity = copyIdentity(options.identity);
   const roomSessionId = createSessionId();
@@ -163,6 +166,7 @@ export async function createRoom(options: CreateRoomOptions): Promise<Room> {
     members: [{ key: identity.signing.publicKey.slice(), name }],
     iceServers: checkIce(options.iceServers ?? []),
     chain: [],
+    banned: [],
   };
   const invite: Invite = { sessionId: createSessionId(), moderatorKey: identity.signing.publicKey.slice(), passwordRequired: options.password !== undefined };
   const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: 1, roomKey: state.roomKey } });
@@ -228,7 +232,6 @@ export class Room extends Emitter<RoomEvents> {
   #members = new Map<string, Member>(); // surfaced, by member id
   #acks = new Map<string, number>(); // member id -> newest state version acknowledged
   #committed: RoomState | undefined; // the state this member last committed as moderator, retransmitted until acked
-  #banned = new Set<string>(); // hex keys kicked while this member moderated
   #lobby: Session | undefined;
   #desk: LobbyDesk | undefined;
   #limiter: AttemptLimiter | undefined;
@@ -401,6 +404,7 @@ export class Room extends Emitter<RoomEvents> {
     for (const [k, until] of this.#seenNonces) if (until <= now) this.#seenNonces.delete(k);
     const key = toHex(m.nonce);
     if (this.#seenNonces.has(key)) return; // replayed: already answered
+    if (this.#seenNonces.size >= MAX_SEEN_NONCES) throw new SealsigError('E_RATE_LIMITED', 'too many privilege requests');
     this.#seenNonces.set(key, m.timestamp + 2 * FRESH_MS);
     const privileges = this.#o.privileges ?? {};
     const policy = m.action === 'stop' ? privileges.canStopRemoteStream : privileges.canMuteRemoteStream;
@@ -421,7 +425,6 @@ export class Room extends Emitter<RoomEvents> {
     this.#mustModerate();
     const target = this.#rosterEntry(memberId);
     if (equalBytes(target.key, this.#identity.signing.publicKey)) throw new SealsigError('E_INVALID_ARGUMENT', 'the moderator cannot kick itself');
-    this.#banned.add(toHex(target.key));
     if (this.#members.has(memberId)) {
       // Tell it first (best effort: it may be gone or its channel slow), but never wait long on a member being removed.
       const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: (typeof reason === 'string' ? reason : 'removed by the moderator').slice(0, MAX_REASON_CHARS) }).catch(() => {});
@@ -429,7 +432,8 @@ export class Room extends Emitter<RoomEvents> {
       await Promise.race([notice, new Promise((r) => (timer = setTimeout(r, KICK_NOTICE_MS)))]);
       clearTimeout(timer);
     }
-    this.#commit({ members: this.#state.members.filter((m) => !equalBytes(m.key, target.key)), ...this.#newEpoch() });
+    const banned = [...this.#state.banned.filter((k) => !equalBytes(k, target.key)), target.key.slice()].slice(-MAX_BANNED);
+    this.#commit({ members: this.#state.members.filter((m) => !equalBytes(m.key, target.key)), banned, ...this.#newEpoch() });
   }
 
   /** A new epoch key for everyone in the room. Moderator only. */
@@ -449,6 +453,8 @@ export class Room extends Emitter<RoomEvents> {
     this.#mustModerate();
     const target = this.#rosterEntry(memberId);
     if (!this.#members.has(memberId)) throw new SealsigError('E_UNKNOWN_PEER', 'the new moderator must be present');
+    if (this.#state.chain.length >= MAX_CHAIN) throw new SealsigError('E_INVALID_ARGUMENT', `a room can change moderator at most ${MAX_CHAIN} times`);
+    await this.#becoming; // a moderator still starting up finishes first
     const chain = extendChain(this.#state.chain, lobbyTopicOf(this.#invite), this.#identity.signing.privateKey, target.key);
     this.#commit({ moderator: target.key.slice(), chain });
     await this.#resign(false);
@@ -465,14 +471,32 @@ export class Room extends Emitter<RoomEvents> {
     return entry;
   }
 
+  /**
+   * §R6 A state from a moderator this member has not heard of yet (it missed the transfer): accepted if its
+   * sender is its moderator, certified by a chain from the invite's pinned key that extends the chain this
+   * member holds. Only real transfers make such chains, and a former moderator cannot make one back to itself.
+   */
+  #isCertifiedSuccessor(state: RoomState, sender: Uint8Array): boolean {
+    const mine = this.#state.chain;
+    if (!equalBytes(state.moderator, sender) || state.chain.length <= mine.length) return false;
+    for (let i = 0; i < mine.length; i++) if (!equalBytes(mine[i]!.key, state.chain[i]!.key) || !equalBytes(mine[i]!.signature, state.chain[i]!.signature)) return false;
+    const end = chainEnd(state.chain, lobbyTopicOf(this.#invite), this.#invite.moderatorKey);
+    return end !== undefined && equalBytes(end, sender);
+  }
+
+  #isBanned(key: Uint8Array): boolean {
+    return this.#state.banned.some((k) => equalBytes(k, key));
+  }
+
   #newEpoch(): Pick<RoomState, 'epoch' | 'roomKey'> {
     return { epoch: this.#state.epoch + 1, roomKey: randomBytes(32) };
   }
 
   /** Moderator: the next state, applied here and sent to every member until acknowledged. */
   #commit(change: Partial<RoomState>): RoomState {
-    const next: RoomState = { ...this.#state, ...change, version: this.#state.version + 1 };
-    this.#apply(next);
+    // A private copy, checked by the decoder members will use: nothing is committed that they would refuse.
+    const next = copyState({ ...this.#state, ...change, version: this.#state.version + 1 });
+    this.#apply(next, true);
     this.#committed = next;
     this.#retransmit();
     return next;
@@ -481,7 +505,7 @@ export class Room extends Emitter<RoomEvents> {
   /** Admits a joiner (the desk's callback). */
   async #admit(key: Uint8Array, name: string): Promise<{ roomSessionId: string; state: RoomState }> {
     this.#mustModerate();
-    if (this.#banned.has(toHex(key))) throw new SealsigError('E_ACCESS_DENIED', 'removed from this room');
+    if (this.#isBanned(key)) throw new SealsigError('E_ACCESS_DENIED', 'removed from this room');
     const listed = this.#state.members.some((m) => equalBytes(m.key, key));
     if (!listed && this.#state.members.length >= MAX_MEMBERS) throw new SealsigError('E_ACCESS_DENIED', `the room is full (${MAX_MEMBERS} members)`);
     if (!listed) {
@@ -502,18 +526,21 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /** Applies a newer state (from the moderator, or committed here). */
-  #apply(next: RoomState): void {
+  #apply(next: RoomState, committedHere = false): void {
     const previous = this.#state;
+    if (!committedHere) this.#committed = undefined; // a newer state from the moderator supersedes ours
+    // A removal that comes with a new epoch is a kick (§R5); one without is a member that left.
+    const kick = next.epoch > previous.epoch;
     for (const m of previous.members) {
       if (next.members.some((x) => equalBytes(x.key, m.key))) continue;
       const id = this.#session.memberIdOf(m.key);
       const member = this.#members.get(id);
       this.#members.delete(id);
       this.#acks.delete(id);
-      // A removed member that is present was kicked: refuse it at the core level too (core §8.5). One that is
-      // absent left (or will be shut out by the roster and the new epoch): it may be admitted again later.
-      if (this.#session.peers.some((p) => p.id === id)) this.#session.expel(id);
-      if (member) this.emit('peer-left', { member, reason: 'kicked' });
+      // A kicked member that is present is refused at the core level too (core §8.5). One that left may be
+      // admitted again later, so it is only dropped from the roster.
+      if (kick && this.#session.peers.some((p) => p.id === id)) this.#session.expel(id);
+      if (member) this.emit('peer-left', { member, reason: kick ? 'kicked' : 'bye' });
     }
     this.#state = next;
     if (next.epoch > this.#session.epoch) this.#session.installEpoch(next.epoch, next.roomKey);
@@ -525,6 +552,7 @@ export class Room extends Emitter<RoomEvents> {
     if (moderatorChanged) {
       this.emit('moderator', { key: next.moderator.slice(), self: this.isModerator });
       if (this.isModerator) this.#becoming = this.#becomeModerator().catch((e) => this.#report(e));
+      else if (this.#desk !== undefined && !committedHere) void Promise.resolve(this.#becoming).then(() => this.#resign(false));
     }
   }
 
@@ -532,15 +560,15 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#desk !== undefined || this.#closed) return;
     const mod = this.#o.moderation ?? {};
     this.#limiter ??= new AttemptLimiter(mod.attempts);
-    this.#lobby = new Session({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
-    this.#desk = new LobbyDesk({
-      lobby: this.#lobby,
+    const lobby = new Session({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
+    const desk = new LobbyDesk({
+      lobby,
       password: this.#invite.passwordRequired ? this.#password : undefined,
       limiter: this.#limiter,
       mode: mod.admit ?? 'ask',
       decisionTimeoutMs: mod.decisionTimeoutMs ?? 60_000,
       chain: () => this.#state.chain,
-      isBanned: (key) => this.#banned.has(toHex(key)),
+      isBanned: (key) => this.#isBanned(key),
       isMember: (key) => this.#state.members.some((m) => equalBytes(m.key, key)),
       ask: (request) => {
         if (this.listenerCount('join-request') === 0) return false;
@@ -550,8 +578,11 @@ export class Room extends Emitter<RoomEvents> {
       admit: (key, name) => this.#admit(key, name),
       report: (e) => this.#report(e),
     });
-    await this.#lobby.start();
-    this.#desk.announce();
+    this.#lobby = lobby;
+    this.#desk = desk;
+    await lobby.start();
+    if (this.#closed || !this.isModerator) return; // close() or a transfer came meanwhile: they wait for us, then resign
+    desk.announce();
     if (mod.rotateEveryMs !== undefined) {
       const t = setInterval(() => this.isModerator && this.rotate(), mod.rotateEveryMs);
       unref(t);
@@ -593,7 +624,9 @@ export class Room extends Emitter<RoomEvents> {
     this.emit('peer-joined', member);
     const held = this.#held.get(p.id);
     this.#held.delete(p.id);
-    for (const deliver of held?.items ?? []) deliver();
+    if (held !== undefined && held.expires <= Date.now()) {
+      this.#report(new SealsigError('E_ACCESS_DENIED', `${held.items.length} message(s) held too long for a peer not admitted in time`));
+    } else for (const deliver of held?.items ?? []) deliver();
     if (this.#committed !== undefined) this.#retransmit();
   }
 
@@ -645,8 +678,10 @@ export class Room extends Emitter<RoomEvents> {
     const fromModerator = equalBytes(from.key, this.#state.moderator);
     switch (m.tag) {
       case Tag.state: {
-        if (!fromModerator) throw new SealsigError('E_ACCESS_DENIED', 'room state from a member that is not the moderator');
-        const state = decodeState(encodeState(m.state)); // a private copy
+        const state = m.state; // decoded from this frame: our own copy
+        if (!fromModerator && !this.#isCertifiedSuccessor(state, from.key)) {
+          throw new SealsigError('E_ACCESS_DENIED', 'room state from a member that is not the moderator');
+        }
         if (state.version > this.#state.version) {
           if (!state.members.some((x) => equalBytes(x.key, this.#identity.signing.publicKey))) return this.#kicked('removed from the room');
           this.#apply(state);
@@ -701,7 +736,8 @@ export class Room extends Emitter<RoomEvents> {
         () => (this.#resyncFailures = 0),
         (e: unknown) => {
           this.#resyncFailures++;
-          if (e instanceof SealsigError && e.code === 'E_ACCESS_DENIED') this.#kicked(e.message);
+          // Only the moderator's explicit refusal of this key is a kick; 'busy' or 'timeout' are not.
+          if (e instanceof SealsigError && (e as { rejectCode?: string }).rejectCode === 'rejected') this.#kicked(e.message);
         },
       )
       .finally(() => {
@@ -723,8 +759,9 @@ export class Room extends Emitter<RoomEvents> {
       });
       await lobby.start();
       const { roomSessionId, state, moderator } = await pending;
-      if (this.#closed || roomSessionId !== this.#roomSessionId || !equalBytes(moderator.signingKey, this.#state.moderator)) return;
-      if (state.version > this.#state.version) this.#apply(decodeState(encodeState(state)));
+      if (this.#closed || roomSessionId !== this.#roomSessionId) return;
+      if (!equalBytes(moderator.signingKey, this.#state.moderator) && !this.#isCertifiedSuccessor(state, moderator.signingKey)) return;
+      if (state.version > this.#state.version) this.#apply(state);
     } finally {
       await lobby.close();
     }
@@ -772,6 +809,7 @@ export class Room extends Emitter<RoomEvents> {
 
 const FRESH_MS = 150_000;
 const KICK_NOTICE_MS = 1_000;
+const MAX_SEEN_NONCES = 4_096;
 const HOLD_MS = 10_000;
 const RESYNC_CHECK_MS = 1_000;
 const RESYNC_TIMEOUT_MS = 10_000;
@@ -791,7 +829,7 @@ function checkName(name: unknown): string {
 
 function checkIce(servers: IceServer[]): IceServer[] {
   try {
-    return decodeState(encodeState({ version: 0, epoch: 0, roomKey: new Uint8Array(32), moderator: new Uint8Array(32), members: [{ key: new Uint8Array(32), name: '' }], iceServers: servers, chain: [] })).iceServers;
+    return copyState({ version: 0, epoch: 0, roomKey: new Uint8Array(32), moderator: new Uint8Array(32), members: [{ key: new Uint8Array(32), name: '' }], iceServers: servers, chain: [], banned: [] }).iceServers;
   } catch (e) {
     throw new SealsigError('E_INVALID_ARGUMENT', `bad ice servers: ${(e as Error).message}`);
   }

@@ -5,7 +5,7 @@
  * The decoders check every field's type and bound before anything uses it; failures are E_FRAME_MALFORMED.
  */
 import { SealsigError } from '@sealsig/core';
-import { encode } from '@msgpack/msgpack';
+import { decode, encode } from '@msgpack/msgpack';
 
 export const Tag = {
   app: 0,
@@ -29,6 +29,7 @@ export const MAX_APP_DATA_BYTES = 1024;
 export const MAX_STREAM_ID_CHARS = 256;
 export const MAX_MEMBERS = 256;
 export const MAX_CHAIN = 16;
+export const MAX_BANNED = 256;
 export const MAX_ICE_SERVERS = 8;
 
 export type RejectCode = 'rejected' | 'wrong-password' | 'rate-limited' | 'busy' | 'timeout';
@@ -57,6 +58,8 @@ export interface RoomState {
   members: { key: Uint8Array; name: string }[];
   iceServers: IceServer[];
   chain: ChainLink[];
+  /** Ed25519 keys kicked from the room (newest last, at most MAX_BANNED): refused if they ask again. */
+  banned: Uint8Array[];
 }
 
 export type Message =
@@ -84,6 +87,7 @@ export function encodeState(s: RoomState): unknown[] {
     s.members.map((m) => [m.key, m.name]),
     s.iceServers.map(iceToWire),
     s.chain.map((l) => [l.key, l.signature]),
+    s.banned,
   ];
 }
 
@@ -165,7 +169,7 @@ function decodeIce(v: unknown): IceServer {
 }
 
 export function decodeState(v: unknown): RoomState {
-  const [version, epoch, roomKey, moderator, members, ice, chain] = array(v, 7, 7, 'state');
+  const [version, epoch, roomKey, moderator, members, ice, chain, banned] = array(v, 8, 8, 'state');
   const list = array(members, 1, MAX_MEMBERS, 'members').map((m) => {
     const [key, name] = array(m, 2, 2, 'member');
     return { key: bytes(key, 32, 'member key'), name: text(name, MAX_NAME_CHARS, 'member name') };
@@ -178,7 +182,13 @@ export function decodeState(v: unknown): RoomState {
     members: list,
     iceServers: array(ice, 0, MAX_ICE_SERVERS, 'ice servers').map(decodeIce),
     chain: decodeChain(chain),
+    banned: array(banned, 0, MAX_BANNED, 'banned').map((k) => bytes(k, 32, 'banned key')),
   };
+}
+
+/** A deep copy of a state through the wire encoding: what members would decode, or E_FRAME_MALFORMED. */
+export function copyState(s: RoomState): RoomState {
+  return decodeState(decode(encode(encodeState(s))));
 }
 
 /** Decodes a rooms message from a core message payload. */

@@ -64,6 +64,7 @@ describe('only the moderator commands', () => {
       members: room.roster,
       iceServers: [],
       chain: [],
+      banned: [],
     };
   }
 

@@ -90,6 +90,8 @@ async function startParty(role: Role, options: CpaceOptions): Promise<CpaceParty
   const g = calculateGenerator(prs, ci, sid);
   let y: Uint8Array | undefined = sampleScalar();
   const Y = scalarMult(y, g);
+  g.fill(0); // the generator is a function of the password
+  if (typeof options.password === 'string') prs.fill(0); // our own encoding of it
 
   return {
     message: Y,
