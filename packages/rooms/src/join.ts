@@ -38,6 +38,7 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
       done = true;
       clearTimeout(deadline);
       clearInterval(retry);
+      cpace?.destroy();
       lobby.off('peer-joined', onPeer);
       lobby.off('message', onMessage);
       if (error) reject(error);
@@ -62,9 +63,10 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
       const runNonce = randomBytes(NONCE_BYTES); // one run, one sid (CPace)
       nonce = runNonce;
       pending = undefined; // nothing to (re)send until this run's share is ready
+      cpace?.destroy();
       cpace = undefined;
       const run = o.password === undefined ? undefined : await joinerCpace(o.password, channel(peer), runNonce);
-      if (nonce !== runNonce || done) return; // another moderator was chosen while we computed: drop this run
+      if (nonce !== runNonce || done) return run?.destroy(); // another moderator was chosen while we computed: drop this run
       cpace = run;
       pending = { tag: Tag.joinRequest, nonce: runNonce, name: o.name, appData: o.appData, share: run?.share ?? null };
       await sendPending();

@@ -52,6 +52,8 @@ export async function joinerCpace(password: string, channel: CpaceEndpoints, non
       const c = confirmationsFromIsk(party.finish(moderatorShare).isk);
       return { ok: equalBytes(c.moderator, moderatorConfirm), confirm: c.joiner };
     },
+    /** Erases the scalar if the run never got an answer. */
+    destroy: () => party.destroy(),
   };
 }
 

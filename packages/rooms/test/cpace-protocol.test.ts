@@ -180,4 +180,13 @@ describe('properties', () => {
       { numRuns: 60 },
     );
   });
+
+  it('destroy() erases an abandoned run: finish() afterwards is E_HANDSHAKE', async () => {
+    const sid = new Uint8Array(16).fill(3);
+    const a = await cpaceInitiator({ password: 'pw', sid });
+    const b = await cpaceResponder({ password: 'pw', sid });
+    a.destroy();
+    a.destroy(); // idempotent
+    expect(() => a.finish(b.message)).toThrow(/E_HANDSHAKE/);
+  });
 });

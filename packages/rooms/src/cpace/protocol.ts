@@ -55,6 +55,8 @@ export interface CpaceParty {
    * gives the identity, E_FRAME_TOO_LARGE if peerAd exceeds its bound, E_HANDSHAKE when called twice.
    */
   finish(peerMessage: Uint8Array, peerAd?: Uint8Array): CpaceResult;
+  /** Erases the scalar of a run that will not finish (abandoned, timed out). Idempotent. */
+  destroy(): void;
 }
 
 type Role = 'initiator' | 'responder' | 'symmetric';
@@ -96,6 +98,10 @@ async function startParty(role: Role, options: CpaceOptions): Promise<CpaceParty
   return {
     message: Y,
     ad,
+    destroy(): void {
+      y?.fill(0);
+      y = undefined;
+    },
     finish(peerMessage: Uint8Array, peerAd: Uint8Array = EMPTY): CpaceResult {
       if (y === undefined) throw new SealsigError('E_HANDSHAKE', 'CPace: finish() already called');
       if (!(peerAd instanceof Uint8Array)) throw new SealsigError('E_FRAME_MALFORMED', 'CPace: peer AD must be bytes');
