@@ -14,7 +14,6 @@ import {
   memzero,
   randomBytes,
   ready,
-  toHex,
   x25519KeyPair,
   type Identity,
   type IceCandidate,
@@ -32,15 +31,15 @@ import { encodeInvite, parseInvite, type Invite } from './invite.js';
 import { lobbyTopicOf } from './labels.js';
 import { requestAdmission } from './join.js';
 import { LobbyDesk, type JoinRequest } from './lobby-desk.js';
-import { decidePrivilege, signPrivilegeRequest, verifyPrivilegeRequest, type Privileges } from './privileges.js';
+import { HoldBuffer } from './hold.js';
+import { PrivilegeDesk } from './privilege-desk.js';
+import { signPrivilegeRequest, type Privileges } from './privileges.js';
 import {
   MAX_BANNED,
   MAX_CHAIN,
   MAX_MEMBERS,
   MAX_NAME_CHARS,
   MAX_REASON_CHARS,
-  MAX_STREAM_ID_CHARS,
-  NONCE_BYTES,
   Tag,
   copyState,
   fromWire,
@@ -237,9 +236,8 @@ export class Room extends Emitter<RoomEvents> {
   #limiter: AttemptLimiter | undefined;
   #timers: ReturnType<typeof setInterval>[] = [];
   #moderatorTimers: ReturnType<typeof setInterval>[] = [];
-  #requests = new Map<string, { owner: string; action: PrivilegeAction; streamId: string; resolve: (v: 'granted' | 'denied') => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout> }>();
-  #seenNonces = new Map<string, number>();
-  #held = new Map<string, { items: (() => void)[]; expires: number }>(); // by member id, §R5
+  #privileges: PrivilegeDesk<Member>;
+  #held = new HoldBuffer((e) => this.#report(e)); // §R5
   #closed = false;
   #becoming: Promise<void> | undefined;
   #name: string;
@@ -260,6 +258,17 @@ export class Room extends Emitter<RoomEvents> {
     this.#name = i.name;
     this.id = i.session.id;
     this.invite = encodeInvite(i.invite);
+    this.#privileges = new PrivilegeDesk<Member>({
+      roomTopic: i.session.topic,
+      ownKey: i.identity.signing.publicKey,
+      sign: (fields) => signPrivilegeRequest(this.#identity.signing.privateKey, fields),
+      privileges: i.options.privileges ?? {},
+      timeoutMs: i.options.privilegeTimeoutMs ?? 15_000,
+      send: (to, m) => this.#sendTo(to.id, m),
+      granted: (e) => this.emit('privilege', e),
+      denied: ({ action, owner, streamId }) => this.emit('state', { name: action === 'stop' ? 'stop-request-denied' : 'mute-request-denied', owner, streamId }),
+      report: (e) => this.#report(e),
+    });
   }
 
   /** @internal */
@@ -267,7 +276,7 @@ export class Room extends Emitter<RoomEvents> {
     const s = this.#session;
     s.on('peer-joined', (p) => this.#surface(p));
     s.on('peer-left', ({ peer, reason }) => {
-      this.#held.delete(peer.id);
+      this.#held.forget(peer.id);
       const m = this.#members.get(peer.id);
       if (m === undefined) return;
       this.#members.delete(peer.id);
@@ -280,7 +289,7 @@ export class Room extends Emitter<RoomEvents> {
     s.on('message', ({ from, value, broadcast }) => this.#onMessage(from, value, broadcast));
     s.on('signal', (signal) => {
       if (this.#members.has(signal.from.id)) this.#emitSignal(signal);
-      else this.#hold(signal.from, () => this.#emitSignal(signal));
+      else this.#held.hold(signal.from.id, () => this.#emitSignal(signal));
     });
     s.on('error', (e) => this.emit('error', e));
     s.on('epoch', (e) => this.emit('epoch', e));
@@ -373,49 +382,11 @@ export class Room extends Emitter<RoomEvents> {
     return this.#requestPrivilege('mute', ownerId, streamId);
   }
 
-  async #requestPrivilege(action: PrivilegeAction, ownerId: string, streamId: string): Promise<'granted' | 'denied'> {
-    if (this.#closed) throw new SealsigError('E_CLOSED', 'room is closed');
+  #requestPrivilege(action: PrivilegeAction, ownerId: string, streamId: string): Promise<'granted' | 'denied'> {
+    if (this.#closed) return Promise.reject(new SealsigError('E_CLOSED', 'room is closed'));
     const owner = this.#members.get(ownerId);
-    if (owner === undefined) throw new SealsigError('E_UNKNOWN_PEER', `no member ${show(ownerId)} in the room`);
-    if (typeof streamId !== 'string' || streamId.length > MAX_STREAM_ID_CHARS) throw new SealsigError('E_INVALID_ARGUMENT', 'streamId must be a string of at most 256 characters');
-    const nonce = randomBytes(NONCE_BYTES);
-    const timestamp = Date.now();
-    const signature = signPrivilegeRequest(this.#identity.signing.privateKey, { roomTopic: this.#session.topic, ownerKey: owner.key, action, streamId, nonce, timestamp });
-    return new Promise((resolve, reject) => {
-      const key = toHex(nonce);
-      const timer = setTimeout(() => {
-        this.#requests.delete(key);
-        reject(new SealsigError('E_TIMEOUT', `no answer from ${ownerId} to the ${action} request`));
-      }, this.#o.privilegeTimeoutMs ?? 15_000);
-      this.#requests.set(key, { owner: ownerId, action, streamId, resolve, reject, timer });
-      this.#sendTo(ownerId, { tag: Tag.privilegeRequest, nonce, action, streamId, timestamp, signature }).catch((e) => {
-        clearTimeout(timer);
-        this.#requests.delete(key);
-        reject(e);
-      });
-    });
-  }
-
-  async #onPrivilegeRequest(from: Member, m: Extract<Message, { tag: typeof Tag.privilegeRequest }>): Promise<void> {
-    const fields = { roomTopic: this.#session.topic, ownerKey: this.#identity.signing.publicKey, action: m.action, streamId: m.streamId, nonce: m.nonce, timestamp: m.timestamp };
-    if (!verifyPrivilegeRequest(from.key, fields, m.signature)) throw new SealsigError('E_AUTH_FAILED', 'privilege request signature does not verify');
-    const now = Date.now();
-    if (Math.abs(now - m.timestamp) > FRESH_MS) throw new SealsigError('E_STALE', 'privilege request outside the freshness bounds');
-    for (const [k, until] of this.#seenNonces) if (until <= now) this.#seenNonces.delete(k);
-    const key = toHex(m.nonce);
-    if (this.#seenNonces.has(key)) return; // replayed: already answered
-    if (this.#seenNonces.size >= MAX_SEEN_NONCES) throw new SealsigError('E_RATE_LIMITED', 'too many privilege requests');
-    this.#seenNonces.set(key, m.timestamp + 2 * FRESH_MS);
-    const privileges = this.#o.privileges ?? {};
-    const policy = m.action === 'stop' ? privileges.canStopRemoteStream : privileges.canMuteRemoteStream;
-    let granted = false;
-    try {
-      granted = await decidePrivilege(policy, { action: m.action, streamId: m.streamId, from: from.id, fromModerator: from.isModerator });
-    } catch (e) {
-      this.emit('error', new SealsigError('E_INVALID_ARGUMENT', 'the privilege policy threw; the request is denied', { cause: e }));
-    }
-    if (granted) this.emit('privilege', { action: m.action, from, streamId: m.streamId });
-    await this.#sendTo(from.id, { tag: Tag.privilegeResponse, nonce: m.nonce, granted });
+    if (owner === undefined) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(ownerId)} in the room`));
+    return this.#privileges.request(action, owner, streamId);
   }
 
   // --- moderation (§R5, §R6) -------------------------------------------------------------------------
@@ -622,11 +593,7 @@ export class Room extends Emitter<RoomEvents> {
     const member: Member = { id: p.id, name: entry.name, key: p.signingKey.slice(), isModerator: equalBytes(p.signingKey, this.#state.moderator) };
     this.#members.set(p.id, member);
     this.emit('peer-joined', member);
-    const held = this.#held.get(p.id);
-    this.#held.delete(p.id);
-    if (held !== undefined && held.expires <= Date.now()) {
-      this.#report(new SealsigError('E_ACCESS_DENIED', `${held.items.length} message(s) held too long for a peer not admitted in time`));
-    } else for (const deliver of held?.items ?? []) deliver();
+    this.#held.release(p.id);
     if (this.#committed !== undefined) this.#retransmit();
   }
 
@@ -639,30 +606,9 @@ export class Room extends Emitter<RoomEvents> {
     this.emit('signal', e);
   }
 
-  /**
-   * §R5 A peer not (yet) listed: a newly admitted member's first messages can overtake the state that lists
-   * it. Keep them briefly (bounded), deliver them in order once it is listed, drop them otherwise.
-   */
-  #hold(from: PeerInfo, deliver: () => void): void {
-    const now = Date.now();
-    for (const [id, h] of this.#held) {
-      if (h.expires > now) continue;
-      this.#held.delete(id);
-      this.#report(new SealsigError('E_ACCESS_DENIED', `${h.items.length} message(s) from a peer the moderator has not admitted`));
-    }
-    let h = this.#held.get(from.id);
-    if (h === undefined) {
-      if (this.#held.size >= MAX_HELD_PEERS) return this.#report(new SealsigError('E_ACCESS_DENIED', 'message from a peer the moderator has not admitted'));
-      h = { items: [], expires: now + HOLD_MS };
-      this.#held.set(from.id, h);
-    }
-    if (h.items.length >= MAX_HELD_PER_PEER) return this.#report(new SealsigError('E_ACCESS_DENIED', 'message from a peer the moderator has not admitted'));
-    h.items.push(deliver);
-  }
-
   #onMessage(from: PeerInfo, value: unknown, broadcast: boolean): void {
     const member = this.#members.get(from.id);
-    if (member === undefined) return this.#hold(from, () => this.#onMessage(from, value, broadcast));
+    if (member === undefined) return this.#held.hold(from.id, () => this.#onMessage(from, value, broadcast));
     let m: Message;
     try {
       m = fromWire(value);
@@ -696,17 +642,9 @@ export class Room extends Emitter<RoomEvents> {
         if (!fromModerator) throw new SealsigError('E_ACCESS_DENIED', 'kick from a member that is not the moderator');
         return this.#kicked(m.reason);
       case Tag.privilegeRequest:
-        return this.#onPrivilegeRequest(from, m);
-      case Tag.privilegeResponse: {
-        const key = toHex(m.nonce);
-        const pending = this.#requests.get(key);
-        if (pending === undefined || pending.owner !== from.id) return;
-        this.#requests.delete(key);
-        clearTimeout(pending.timer);
-        if (!m.granted) this.emit('state', { name: pending.action === 'stop' ? 'stop-request-denied' : 'mute-request-denied', owner: from, streamId: pending.streamId });
-        pending.resolve(m.granted ? 'granted' : 'denied');
-        return;
-      }
+        return this.#privileges.onRequest(from, m);
+      case Tag.privilegeResponse:
+        return this.#privileges.onResponse(from, m);
       default:
         throw new SealsigError('E_FRAME_MALFORMED', `rooms message ${m.tag} does not belong in a room`);
     }
@@ -791,11 +729,7 @@ export class Room extends Emitter<RoomEvents> {
     for (const t of this.#timers.splice(0)) clearInterval(t);
     await this.#becoming;
     await this.#resign(true);
-    for (const r of this.#requests.values()) {
-      clearTimeout(r.timer);
-      r.reject(new SealsigError('E_CLOSED', 'room is closed'));
-    }
-    this.#requests.clear();
+    this.#privileges.close();
     await this.#session.close();
     memzero(this.#state.roomKey);
     eraseIdentity(this.#identity);
@@ -807,14 +741,9 @@ export class Room extends Emitter<RoomEvents> {
 
 // --- helpers ------------------------------------------------------------------------------------------
 
-const FRESH_MS = 150_000;
 const KICK_NOTICE_MS = 1_000;
-const MAX_SEEN_NONCES = 4_096;
-const HOLD_MS = 10_000;
 const RESYNC_CHECK_MS = 1_000;
 const RESYNC_TIMEOUT_MS = 10_000;
-const MAX_HELD_PEERS = 16;
-const MAX_HELD_PER_PEER = 32;
 
 /** An app-given id for an error message, without calling anything on it. */
 function show(v: unknown): string {
