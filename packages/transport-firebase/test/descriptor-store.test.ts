@@ -223,3 +223,31 @@ describe('firebaseDescriptorStore reading what a database writer stored (no rule
     expect(await code(store.get(newId()))).toBe('E_TRANSPORT');
   });
 });
+
+describe('a sealsig room publishing its sealed descriptor to Firebase', () => {
+  const harness = new FirebaseHarness();
+  beforeAll(async () => {
+    setLogLevel('error');
+    await harness.start();
+    harness.server.setRules(rules);
+    await ready();
+  });
+  afterAll(() => harness.stop());
+
+  it('the database holds only ciphertext; another client reads title and liveness; leaving marks it not live', async () => {
+    const { createRoom, fetchDescriptor, isRoomLive, parseInvite } = await import('@sealsig/rooms');
+    const { createMemoryNetwork } = await import('@sealsig/core');
+    const store = firebaseDescriptorStore(harness.client().database);
+    const reader = firebaseDescriptorStore(harness.client().database);
+    const room = await createRoom({ transport: createMemoryNetwork().connect(), password: 'pw', descriptor: { store, title: 'Firebase standup', ttlMs: 60_000 } });
+    const invite = parseInvite(room.invite);
+    let d: Awaited<ReturnType<typeof fetchDescriptor>>;
+    for (let i = 0; i < 100 && (d = await fetchDescriptor(invite, reader)) === undefined; i++) await sleep(20);
+    expect(d!).toMatchObject({ title: 'Firebase standup', passwordRequired: true, live: true });
+    const all = JSON.stringify(await harness.server.read('sealsig-descriptors'));
+    expect(all).not.toContain('Firebase standup');
+    expect(all).not.toContain(invite.sessionId);
+    await room.close();
+    expect(await isRoomLive(invite, reader)).toBe(false);
+  });
+});
