@@ -12,6 +12,8 @@ export type { DescriptorPutOptions, DescriptorStore } from './store/store.js';
 export { memoryDescriptorStore } from './store/memory-store.js';
 export type { MemoryDescriptorStoreOptions } from './store/memory-store.js';
 export { relayDescriptorStore } from './store/relay-store.js';
+export { relayTurnCredentials } from './turn.js';
+export type { TurnCredentialOptions } from './turn.js';
 export type { RelayDescriptorStoreOptions } from './store/relay-store.js';
 export type { IceServer, RoomState, ChainLink, RejectCode, PrivilegeAction } from './wire.js';
 export { Tag as RoomMessageTag, toWire, fromWire } from './wire.js';

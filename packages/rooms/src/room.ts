@@ -117,6 +117,12 @@ export interface ModerationOptions {
   attempts?: AttemptLimiterOptions;
   /** Time the app (and a joiner's key confirmation) has to answer a request (default 60 s). */
   decisionTimeoutMs?: number;
+  /**
+   * Keep the room's ICE servers fresh while moderating: `fetch` is called at once and every `everyMs`, and a
+   * changed answer is handed to members (e.g. `() => relayTurnCredentials({ url, token }).then((c) => c.iceServers)`,
+   * with `everyMs` below the credentials' ttl).
+   */
+  refreshIceServers?: { fetch: () => Promise<IceServer[]>; everyMs: number };
 }
 
 export interface CreateRoomOptions extends RoomOptions {
@@ -556,6 +562,18 @@ export class Room extends Emitter<RoomEvents> {
     desk.announce();
     if (mod.rotateEveryMs !== undefined) {
       const t = setInterval(() => this.isModerator && this.rotate(), mod.rotateEveryMs);
+      unref(t);
+      this.#moderatorTimers.push(t);
+    }
+    if (mod.refreshIceServers !== undefined) {
+      const { fetch, everyMs } = mod.refreshIceServers;
+      const refresh = async () => {
+        const servers = checkIce(await fetch());
+        if (this.isModerator && !this.#closed && JSON.stringify(servers) !== JSON.stringify(this.#state.iceServers)) this.setIceServers(servers);
+      };
+      const run = () => void refresh().catch((e) => this.#report(e));
+      run();
+      const t = setInterval(run, Math.max(1_000, everyMs));
       unref(t);
       this.#moderatorTimers.push(t);
     }

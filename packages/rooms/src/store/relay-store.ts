@@ -11,17 +11,11 @@
  * is read with a cap of DESCRIPTOR_MAX_BYTES: a longer one is E_TRANSPORT, never buffered whole.
  */
 import { SealsigError, toBase64Url } from '@sealsig/core';
+import { discard, httpClient, readCapped, type HttpOptions } from '../http.js';
 import { checkPut } from './memory-store.js';
 import { DESCRIPTOR_ID_PATTERN, DESCRIPTOR_MAX_BYTES, type DescriptorStore } from './store.js';
 
-export interface RelayDescriptorStoreOptions {
-  /** http(s) base URL of the relay, e.g. 'https://relay.example' (a path prefix is kept). */
-  url: string;
-  /** Default: the global fetch. */
-  fetch?: typeof fetch;
-  /** Per request, ms. Default 10 000. */
-  timeoutMs?: number;
-}
+export type RelayDescriptorStoreOptions = HttpOptions;
 
 const STATUS_CODES = {
   400: 'E_INVALID_ARGUMENT',
@@ -31,36 +25,8 @@ const STATUS_CODES = {
 } as const;
 
 export function relayDescriptorStore(options: RelayDescriptorStoreOptions): DescriptorStore {
-  if (typeof options !== 'object' || options === null) throw new SealsigError('E_INVALID_ARGUMENT', 'options must be an object');
-  let base: URL;
-  try {
-    base = new URL(options.url);
-  } catch {
-    throw new SealsigError('E_INVALID_ARGUMENT', 'url must be an http(s) URL');
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new SealsigError('E_INVALID_ARGUMENT', 'url must be an http(s) URL');
-  const doFetch = options.fetch ?? globalThis.fetch;
-  if (typeof doFetch !== 'function') throw new SealsigError('E_INVALID_ARGUMENT', 'no fetch available: pass options.fetch');
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new SealsigError('E_INVALID_ARGUMENT', 'timeoutMs must be a positive integer');
-  const prefix = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
-  const endpoint = (id: string, query = ''): string => `${base.origin}${prefix}descriptors/${id}${query}`;
-
-  /** One request with a timeout; `read` consumes the answer before the timer is cleared. */
-  async function call<T>(url: string, init: RequestInit, read: (res: Response) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    try {
-      const res = await doFetch(url, { ...init, signal: controller.signal, redirect: 'error' });
-      return await read(res);
-    } catch (e) {
-      if (e instanceof SealsigError) throw e;
-      const what = controller.signal.aborted ? `timed out after ${timeoutMs} ms` : 'failed';
-      throw new SealsigError('E_TRANSPORT', `descriptor store request ${what}`, { cause: e });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  const { endpoint: at, call } = httpClient(options, 'descriptor store');
+  const endpoint = (id: string, query = ''): string => at(`descriptors/${id}${query}`);
 
   return {
     async put(id, value, opts) {
@@ -98,35 +64,3 @@ function statusError(status: number, op: string): SealsigError {
   return new SealsigError(code ?? 'E_TRANSPORT', `descriptor store ${op} answered HTTP ${status}`);
 }
 
-/** Drops an answer's body without reading it (releases the connection). */
-async function discard(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // already closed
-  }
-}
-
-/** The body, read chunk by chunk and refused (E_TRANSPORT) as soon as it passes `max` bytes. */
-async function readCapped(res: Response, max: number): Promise<Uint8Array> {
-  const declared = res.headers.get('content-length');
-  if (declared !== null && !(Number(declared) <= max)) {
-    await discard(res);
-    throw new SealsigError('E_TRANSPORT', `descriptor store answered ${declared} bytes, over ${max}`);
-  }
-  const out = new Uint8Array(max);
-  let n = 0;
-  if (res.body === null) return out.slice(0, 0);
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (n + value.length > max) {
-      await reader.cancel().catch(() => undefined);
-      throw new SealsigError('E_TRANSPORT', `descriptor store answered over ${max} bytes`);
-    }
-    out.set(value, n);
-    n += value.length;
-  }
-  return out.slice(0, n);
-}
