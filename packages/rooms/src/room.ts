@@ -41,6 +41,7 @@ import {
   MAX_NAME_CHARS,
   MAX_REASON_CHARS,
   Tag,
+  copyIceServers,
   copyState,
   fromWire,
   toWire,
@@ -776,7 +777,7 @@ function checkName(name: unknown): string {
 
 function checkIce(servers: IceServer[]): IceServer[] {
   try {
-    return copyState({ version: 0, epoch: 0, roomKey: new Uint8Array(32), moderator: new Uint8Array(32), members: [{ key: new Uint8Array(32), name: '' }], iceServers: servers, chain: [], banned: [] }).iceServers;
+    return copyIceServers(servers);
   } catch (e) {
     throw new SealsigError('E_INVALID_ARGUMENT', `bad ice servers: ${(e as Error).message}`);
   }

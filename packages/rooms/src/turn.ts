@@ -8,7 +8,7 @@
  */
 import { SealsigError } from '@sealsig/core';
 import { discard, httpClient, readCapped, type HttpOptions } from './http.js';
-import { copyState, type IceServer } from './wire.js';
+import { copyIceServers, type IceServer } from './wire.js';
 
 export interface TurnCredentialOptions extends HttpOptions {
   /** An admission token the relay issued (its `createAdmissionToken`). */
@@ -38,11 +38,5 @@ export async function relayTurnCredentials(options: TurnCredentialOptions): Prom
   if (!Array.isArray(v?.iceServers) || typeof v.ttl !== 'number' || !Number.isSafeInteger(v.ttl) || v.ttl < 1) {
     throw new SealsigError('E_FRAME_MALFORMED', '/turn answered an unexpected shape');
   }
-  return { iceServers: checkIceServers(v.iceServers as IceServer[]), ttl: v.ttl };
-}
-
-/** ICE servers as the room state carries them (§R5), or E_FRAME_MALFORMED. */
-function checkIceServers(servers: IceServer[]): IceServer[] {
-  const blank = new Uint8Array(32);
-  return copyState({ version: 0, epoch: 0, roomKey: blank, moderator: blank, members: [{ key: blank, name: '' }], iceServers: servers, chain: [], banned: [] }).iceServers;
+  return { iceServers: copyIceServers(v.iceServers as IceServer[]), ttl: v.ttl };
 }

@@ -191,6 +191,12 @@ export function copyState(s: RoomState): RoomState {
   return decodeState(decode(encode(encodeState(s))));
 }
 
+/** ICE servers as a state carries them (§R5), through the wire encoding; E_FRAME_MALFORMED otherwise. */
+export function copyIceServers(servers: IceServer[]): IceServer[] {
+  const blank = new Uint8Array(32);
+  return copyState({ version: 0, epoch: 0, roomKey: blank, moderator: blank, members: [{ key: blank, name: '' }], iceServers: servers, chain: [], banned: [] }).iceServers;
+}
+
 /** Decodes a rooms message from a core message payload. */
 export function fromWire(v: unknown): Message {
   const a = array(v, 1, 7, 'message');
