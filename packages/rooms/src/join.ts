@@ -2,7 +2,7 @@
  * The joiner's side of the lobby (docs/PROTOCOL.md §R3, §R4): find the certified moderator, send the join
  * request (retransmitted until answered), run the password check, and wait for the decision.
  */
-import { SealsigError, equalBytes, randomBytes, type PeerInfo, type Session } from '@sealsig/core';
+import { Session, SealsigError, equalBytes, randomBytes, type PeerInfo, type SessionOptions } from '@sealsig/core';
 import { chainEnd } from './chain.js';
 import type { Invite } from './invite.js';
 import { joinerCpace } from './password.js';
@@ -114,4 +114,19 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
 
 function asError(e: unknown): SealsigError {
   return e instanceof SealsigError ? e : new SealsigError('E_FRAME_MALFORMED', 'join failed', { cause: e });
+}
+
+/**
+ * Enters the lobby, asks for admission and leaves the lobby again, whatever the outcome. The listeners are in
+ * place before the lobby session starts, so nothing the moderator says in reply to our hello is missed.
+ */
+export async function admitThroughLobby(lobbyOptions: SessionOptions, invite: Invite, o: AdmissionOptions): Promise<Admission> {
+  const lobby = new Session(lobbyOptions);
+  try {
+    const pending = requestAdmission(lobby, invite, o);
+    await lobby.start();
+    return await pending;
+  } finally {
+    await lobby.close();
+  }
 }

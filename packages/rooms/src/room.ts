@@ -29,7 +29,7 @@ import { passwordToPrs } from './cpace/protocol.js';
 import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
 import { encodeInvite, parseInvite, type Invite } from './invite.js';
 import { lobbyTopicOf } from './labels.js';
-import { requestAdmission } from './join.js';
+import { admitThroughLobby } from './join.js';
 import { LobbyDesk, type JoinRequest } from './lobby-desk.js';
 import { HoldBuffer } from './hold.js';
 import { PrivilegeDesk } from './privilege-desk.js';
@@ -188,11 +188,9 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
   }
   const name = checkName(options.name);
   const identity = copyIdentity(options.identity);
-  // Listeners first, then start: nothing the moderator says in reply to our hello is missed.
-  const lobby = new Session({ ...options.session, sessionId: invite.sessionId, transport: options.transport, identity });
   let admission;
   try {
-    const pending = requestAdmission(lobby, invite, {
+    admission = await admitThroughLobby({ ...options.session, sessionId: invite.sessionId, transport: options.transport, identity }, invite, {
       name,
       appData: options.appData ?? null,
       password: invite.passwordRequired ? options.password : undefined,
@@ -200,13 +198,9 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
       retryMs: options.retryMs ?? 1_000,
       ownKey: identity.signing.publicKey,
     });
-    await lobby.start();
-    admission = await pending;
   } catch (e) {
     eraseIdentity(identity);
     throw e;
-  } finally {
-    await lobby.close();
   }
   const { roomSessionId, state } = admission;
   const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: state.epoch, roomKey: state.roomKey } });
@@ -704,24 +698,18 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   async #resync(): Promise<void> {
-    const lobby = new Session({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
-    try {
-      const pending = requestAdmission(lobby, this.#invite, {
-        name: this.#name,
-        appData: null,
-        password: this.#invite.passwordRequired ? this.#password : undefined,
-        timeoutMs: RESYNC_TIMEOUT_MS,
-        retryMs: this.#o.retryMs ?? 1_000,
-        ownKey: this.#identity.signing.publicKey,
-      });
-      await lobby.start();
-      const { roomSessionId, state, moderator } = await pending;
-      if (this.#closed || roomSessionId !== this.#roomSessionId) return;
-      if (!equalBytes(moderator.signingKey, this.#state.moderator) && !this.#isCertifiedSuccessor(state, moderator.signingKey)) return;
-      if (state.version > this.#state.version) this.#apply(state);
-    } finally {
-      await lobby.close();
-    }
+    const lobbyOptions = { ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity };
+    const { roomSessionId, state, moderator } = await admitThroughLobby(lobbyOptions, this.#invite, {
+      name: this.#name,
+      appData: null,
+      password: this.#invite.passwordRequired ? this.#password : undefined,
+      timeoutMs: RESYNC_TIMEOUT_MS,
+      retryMs: this.#o.retryMs ?? 1_000,
+      ownKey: this.#identity.signing.publicKey,
+    });
+    if (this.#closed || roomSessionId !== this.#roomSessionId) return;
+    if (!equalBytes(moderator.signingKey, this.#state.moderator) && !this.#isCertifiedSuccessor(state, moderator.signingKey)) return;
+    if (state.version > this.#state.version) this.#apply(state);
   }
 
   #kicked(reason: string): void {
