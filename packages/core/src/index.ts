@@ -30,5 +30,5 @@ export { ReplayWindow, DEFAULT_REPLAY_WINDOW } from './replay.js';
 export { pad, unpad, paddedLength, padme } from './padding.js';
 export { ready, ed25519KeyPair, x25519KeyPair, ed25519Sign, ed25519Verify, xchachaSeal, xchachaOpen, blake2b, randomBytes, memzero } from './sodium.js';
 export type { KeyPair } from './sodium.js';
-export { concatBytes, equalBytes, toBase64Url, fromBase64Url, toHex, fromHex, utf8, u32be } from './bytes.js';
+export { concatBytes, equalBytes, toBase64Url, fromBase64Url, base64UrlLength, toHex, fromHex, utf8, u32be } from './bytes.js';
 export * from './noise/index.js';

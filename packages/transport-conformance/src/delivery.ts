@@ -3,6 +3,7 @@
  * Each check creates its own transports with options.create() and closes them when done.
  */
 import fc from 'fast-check';
+import { toHex } from '@sealsig/core';
 import type { ConformanceOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import { ConformanceError, Inbox, check, equalBytes, randomBytes, randomTopic, sleep, withTransports } from './helpers.js';
@@ -108,7 +109,7 @@ export async function checkBurst(options: ConformanceOptions, size = 1000): Prom
   });
 }
 
-const key = (f: Uint8Array) => Array.from(f, (b) => b.toString(16).padStart(2, '0')).join('');
+const key = toHex;
 
 /** A publisher subscribed to its own topic receives its own frames exactly when options.selfEcho says so. */
 export async function checkSelfEcho(options: ConformanceOptions): Promise<void> {

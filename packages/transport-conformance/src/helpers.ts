@@ -3,7 +3,7 @@
  * frames a subscription receives, waiting with a deadline, random topics, and typed-error assertions.
  * Nothing here depends on vitest, so a check fails by throwing a ConformanceError.
  */
-import { toBase64Url } from '@sealsig/core';
+import { equalBytes, toBase64Url } from '@sealsig/core';
 import type { Transport } from '@sealsig/core';
 import type { ResolvedOptions } from './options.js';
 
@@ -39,11 +39,7 @@ export function randomTopic(): string {
   return toBase64Url(randomBytes(16));
 }
 
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export { equalBytes } from '@sealsig/core';
 
 /** Says how two byte strings differ, for failure messages. */
 export function describeDifference(expected: Uint8Array, actual: Uint8Array): string {

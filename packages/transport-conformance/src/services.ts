@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from './helpers.js';
 
 export interface Service {
   port: number;
@@ -34,7 +35,7 @@ export async function waitForPort(port: number, child?: ChildProcess, timeoutMs 
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 30));
+    await sleep(30);
   }
 }
 

@@ -4,7 +4,7 @@
  * (§2): it republishes a tampered copy of a captured frame (rejected: E_AUTH_FAILED) and an identical copy
  * (dropped as a duplicate, §8.2), and the session still carries messages afterwards.
  */
-import { FrameKind, createSessionId, decodeFrame, encodeFrame, encodeHeader, fromBase64Url, joinSession } from '@sealsig/core';
+import { FrameKind, createSessionId, equalBytes, decodeFrame, encodeFrame, encodeHeader, fromBase64Url, joinSession } from '@sealsig/core';
 import type { IceCandidate, Session, SessionDescription, SessionEvents } from '@sealsig/core';
 import type { ConformanceOptions } from './options.js';
 import { resolveOptions } from './options.js';
@@ -72,7 +72,7 @@ export async function checkSessionEndToEnd(options: ConformanceOptions): Promise
       const isDirectFromA = (f: Uint8Array) => {
         try {
           const { header } = decodeFrame(f, Number.MAX_SAFE_INTEGER);
-          return header.kind === FrameKind.direct && sameBytes(header.sender, aId);
+          return header.kind === FrameKind.direct && equalBytes(header.sender, aId);
         } catch {
           return false;
         }
@@ -118,6 +118,3 @@ function tamper(frame: Uint8Array): Uint8Array {
   return forged;
 }
 
-function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
-  return x.length === y.length && x.every((v, i) => v === y[i]);
-}

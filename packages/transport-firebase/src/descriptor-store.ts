@@ -16,13 +16,13 @@ import type { Database } from 'firebase/database';
 import { get, onValue, ref, set } from 'firebase/database';
 import { SealsigError, blake2b, fromBase64Url, ready, toBase64Url } from '@sealsig/core';
 import { encodedLength } from './frame-child.js';
+import { DATABASE_PATH } from './paths.js';
 
 /** The largest sealed descriptor (DESCRIPTOR_MAX_BYTES of @sealsig/rooms). */
 export const DESCRIPTOR_MAX_BYTES = 4096;
 /** The longest time a descriptor is kept (database.rules.json allows `exp` up to now + this + 60 s of clock skew). */
 export const DESCRIPTOR_MAX_TTL_MS = 3_600_000;
 const ID = /^[A-Za-z0-9_-]{22}$/;
-const PATH = /^[A-Za-z0-9_-]{1,64}(\/[A-Za-z0-9_-]{1,64}){0,7}$/;
 const WRITE_TOKEN_BYTES = 32;
 const HASH_CHARS = 43;
 
@@ -69,18 +69,11 @@ function parseEntry(raw: unknown): Entry | undefined {
   return { v, exp, w };
 }
 
-/** Strict base64url: only the canonical encoding of at most DESCRIPTOR_MAX_BYTES bytes. */
-function decodeValue(v: string): Uint8Array | undefined {
-  const bytes = fromBase64Url(v);
-  if (bytes === undefined || bytes.length > DESCRIPTOR_MAX_BYTES || toBase64Url(bytes) !== v) return undefined;
-  return bytes;
-}
-
 export function firebaseDescriptorStore(db: Database, options: FirebaseDescriptorStoreOptions = {}): DescriptorStore {
   if (typeof db !== 'object' || db === null) throw new SealsigError('E_INVALID_ARGUMENT', 'db must be a firebase Database');
   if (typeof options !== 'object' || options === null) throw new SealsigError('E_INVALID_ARGUMENT', 'options must be an object');
   const path = options.path ?? 'sealsig-descriptors';
-  if (typeof path !== 'string' || !PATH.test(path)) throw new SealsigError('E_INVALID_ARGUMENT', 'path must be 1 to 8 keys of [A-Za-z0-9_-] separated by /');
+  if (typeof path !== 'string' || !DATABASE_PATH.test(path)) throw new SealsigError('E_INVALID_ARGUMENT', 'path must be 1 to 8 keys of [A-Za-z0-9_-] separated by /');
   const timeoutMs = options.timeoutMs ?? 10_000;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new SealsigError('E_INVALID_ARGUMENT', 'timeoutMs must be a positive integer');
 
@@ -148,7 +141,7 @@ export function firebaseDescriptorStore(db: Database, options: FirebaseDescripto
       assertId(id);
       const entry = await read(id);
       if (entry === undefined || entry.exp <= (await serverNow())) return undefined;
-      return decodeValue(entry.v);
+      return fromBase64Url(entry.v); // canonical only (core's decoder); parseEntry bounded its length
     },
   };
 }

@@ -3,7 +3,7 @@
  * frames as base64url). Anyone with write access can put anything under a topic, so a reader checks the
  * child's shape and sizes before it decodes anything; a bad child becomes a SealsigError, never a throw.
  */
-import { SealsigError, fromBase64Url, toBase64Url } from '@sealsig/core';
+import { SealsigError, base64UrlLength, fromBase64Url, toBase64Url } from '@sealsig/core';
 import { serverTimestamp } from 'firebase/database';
 
 /** Longest writer id accepted (the rules allow 32; ours are 22). */
@@ -22,9 +22,7 @@ export function encodeFrameChild(frame: Uint8Array, writerId: string): { d: stri
 }
 
 /** Length of the base64url text (no padding) of `bytes` bytes. */
-export function encodedLength(bytes: number): number {
-  return Math.ceil((bytes * 4) / 3);
-}
+export const encodedLength = base64UrlLength;
 
 export type DecodedChild = { ok: true; frame: Uint8Array; writer: string } | { ok: false; error: SealsigError };
 

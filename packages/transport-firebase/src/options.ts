@@ -3,6 +3,7 @@
  */
 import { SealsigError } from '@sealsig/core';
 import type { Database } from 'firebase/database';
+import { DATABASE_PATH } from './paths.js';
 
 export interface FirebaseTransportOptions {
   /** The app's Realtime Database (`getDatabase(app)`). The transport never goes offline or deletes it. */
@@ -64,7 +65,6 @@ export const DEFAULTS = {
 export const MAX_FRAME_BYTES_LIMIT = 4 * 1024 * 1024;
 
 /** A root: one or more Firebase keys of the base64url alphabet, separated by '/'. */
-const ROOT = /^[A-Za-z0-9_-]{1,64}(\/[A-Za-z0-9_-]{1,64}){0,7}$/;
 
 function positiveInteger(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -82,7 +82,7 @@ export function resolveOptions(options: FirebaseTransportOptions): ResolvedOptio
     throw new SealsigError('E_INVALID_ARGUMENT', 'options.database must be a firebase Database (getDatabase(app))');
   }
   const root = options.root ?? DEFAULTS.root;
-  if (typeof root !== 'string' || !ROOT.test(root)) {
+  if (typeof root !== 'string' || !DATABASE_PATH.test(root)) {
     throw new SealsigError('E_INVALID_ARGUMENT', 'options.root must be keys of [A-Za-z0-9_-] separated by "/"');
   }
   const onError = options.onError ?? (() => undefined);

@@ -14,6 +14,9 @@ import { SealsigError } from '@sealsig/core';
  */
 const TOPIC = /^[A-Za-z0-9_-]{1,128}$/;
 
+/** A database path the adapter may use as its root: 1 to 8 keys of the base64url alphabet. */
+export const DATABASE_PATH = /^[A-Za-z0-9_-]{1,64}(\/[A-Za-z0-9_-]{1,64}){0,7}$/;
+
 export function assertTopic(topic: unknown): asserts topic is string {
   if (typeof topic !== 'string' || !TOPIC.test(topic)) {
     throw new SealsigError('E_INVALID_ARGUMENT', 'topic must be 1 to 128 characters of [A-Za-z0-9_-]');

@@ -27,10 +27,6 @@ export class Presence {
   ) {}
 
   /** Number of topics with a presence entry. */
-  get size(): number {
-    return this.counts.size;
-  }
-
   /** One more subscription to `topic`; the first one writes the entry. */
   acquire(topic: string): void {
     const n = this.counts.get(topic) ?? 0;

@@ -3,18 +3,9 @@
  * text ('base64url', for text-only channels). Incoming data is validated before anything is allocated:
  * type, then length against the frame limit, then strict decoding.
  */
-import { SealsigError, fromBase64Url, toBase64Url } from '@sealsig/core';
+import { SealsigError, base64UrlLength, fromBase64Url } from '@sealsig/core';
 
 export type Encoding = 'binary' | 'base64url';
-
-/** Characters of unpadded base64url needed for `bytes` bytes. */
-export function base64UrlLength(bytes: number): number {
-  return Math.ceil((bytes * 4) / 3);
-}
-
-export function encode(frame: Uint8Array, encoding: Encoding): Uint8Array | string {
-  return encoding === 'base64url' ? toBase64Url(frame) : frame;
-}
 
 /** Decodes incoming data into a frame of at most maxFrameBytes, or throws E_FRAME_TOO_LARGE / E_FRAME_MALFORMED. */
 export function decode(data: unknown, encoding: Encoding, maxFrameBytes: number): Uint8Array {
@@ -23,7 +14,6 @@ export function decode(data: unknown, encoding: Encoding, maxFrameBytes: number)
     if (data.length > base64UrlLength(maxFrameBytes)) throw new SealsigError('E_FRAME_TOO_LARGE', `${data.length} characters exceed a frame of ${maxFrameBytes} bytes`);
     const frame = fromBase64Url(data);
     if (frame === undefined) throw new SealsigError('E_FRAME_MALFORMED', 'not canonical unpadded base64url');
-    if (frame.length > maxFrameBytes) throw new SealsigError('E_FRAME_TOO_LARGE', `frame of ${frame.length} bytes exceeds ${maxFrameBytes}`);
     return frame;
   }
   // Binary: a Uint8Array (a Node Buffer is one), another view, or an ArrayBuffer (browsers' socket.io).

@@ -7,9 +7,9 @@
  * Incoming messages are untrusted: a bad one is dropped, counted in `stats` and reported to `onError`,
  * never thrown back into the signaler's callback.
  */
-import { SealsigError, TransportStateCell } from '@sealsig/core';
+import { DEFAULT_MAX_FRAME_BYTES, SealsigError, TransportStateCell, toBase64Url } from '@sealsig/core';
 import type { FrameHandler, Transport, TransportState, Unsubscribe } from '@sealsig/core';
-import { copyBytes, decode, encode, type Encoding } from './codec.js';
+import { copyBytes, decode, type Encoding } from './codec.js';
 
 export interface GenericTransportOptions {
   /** Sends one message on a topic (an emit, a ws.send of your own envelope...). May return a promise. */
@@ -46,7 +46,6 @@ export interface GenericTransportStats {
   ignored: number;
 }
 
-export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 
 interface TopicEntry {
   handlers: Set<FrameHandler>;
@@ -121,7 +120,7 @@ export class GenericTransport implements Transport {
     if (!(frame instanceof Uint8Array)) throw new SealsigError('E_INVALID_ARGUMENT', 'frame must be a Uint8Array');
     if (frame.length > this.maxFrameBytes) throw new SealsigError('E_FRAME_TOO_LARGE', `frame of ${frame.length} bytes exceeds ${this.maxFrameBytes}`);
     // Binary: a copy, so the signaler may keep or transfer it without touching the caller's array.
-    const data = this.encoding === 'binary' ? copyBytes(frame) : encode(frame, 'base64url');
+    const data = this.encoding === 'binary' ? copyBytes(frame) : toBase64Url(frame);
     try {
       await this.#o.send(topic, data);
     } catch (e) {

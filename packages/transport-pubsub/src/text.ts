@@ -2,12 +2,9 @@
  * base64url (RFC 4648 §5, no padding) for text-only services, with a size limit checked before decoding:
  * a string longer than the largest valid message's encoding is refused without allocating anything.
  */
-import { SealsigError, fromBase64Url, toBase64Url } from '@sealsig/core';
+import { SealsigError, base64UrlLength, fromBase64Url, toBase64Url } from '@sealsig/core';
 
-/** Characters of base64url needed for `bytes` bytes. */
-export function base64UrlLength(bytes: number): number {
-  return Math.ceil((bytes * 4) / 3);
-}
+export { base64UrlLength };
 
 /** Bytes that `chars` characters of base64url can carry. */
 export function base64UrlCapacity(chars: number): number {

@@ -79,7 +79,8 @@ export function createPubSubTransport(client: PubSubClient, options: PubSubTrans
   const limits = { maxFrameBytes, maxChunks };
   // The largest raw message a valid sender produces: a chunk header plus up to a whole frame.
   const maxIncomingBytes = CHUNK_HEADER_BYTES + maxFrameBytes;
-  channelFor(prefix, 'x', client.checkChannel?.bind(client)); // refuses a prefix the service cannot use
+  const checkChannel = client.checkChannel?.bind(client);
+  channelFor(prefix, 'x', checkChannel); // refuses a prefix the service cannot use
 
   const errorListeners = new Set<(error: SealsigError) => void>();
   if (options.onError) errorListeners.add(options.onError);
@@ -163,7 +164,7 @@ export function createPubSubTransport(client: PubSubClient, options: PubSubTrans
     assertOpen();
     checkTopic(topic);
     if (typeof onFrame !== 'function') throw new SealsigError('E_INVALID_ARGUMENT', 'the frame handler must be a function');
-    const channel = channelFor(prefix, topic, client.checkChannel?.bind(client));
+    const channel = channelFor(prefix, topic, checkChannel);
     await leaving.get(topic); // a previous client unsubscribe of this channel finishes first
     assertOpen();
     let subscription = subscriptions.get(topic);
@@ -208,7 +209,7 @@ export function createPubSubTransport(client: PubSubClient, options: PubSubTrans
     checkTopic(topic);
     if (!(frame instanceof Uint8Array)) throw new SealsigError('E_INVALID_ARGUMENT', 'the frame must be a Uint8Array');
     if (frame.length > maxFrameBytes) throw new SealsigError('E_FRAME_TOO_LARGE', `a ${frame.length}-byte frame exceeds ${maxFrameBytes} bytes`);
-    const channel = channelFor(prefix, topic, client.checkChannel?.bind(client));
+    const channel = channelFor(prefix, topic, checkChannel);
     const messages = encodeMessages(frame, capacity, newMessageId);
     for (const message of messages) {
       assertOpen();

@@ -9,7 +9,7 @@
  * messages carrying consecutive slices of it; `total` is the frame's length. Receivers validate every
  * header field against their own bounds before they store anything (docs/PROTOCOL.md §4.3, §8.4).
  */
-import { SealsigError } from '@sealsig/core';
+import { SealsigError, toHex } from '@sealsig/core';
 
 export const KIND_WHOLE = 0x00;
 export const KIND_CHUNK = 0x01;
@@ -95,8 +95,7 @@ export function decodeMessage(message: Uint8Array, limits: WireLimits): Decoded 
   if (count > total) throw new SealsigError('E_FRAME_MALFORMED', `${count} chunks for ${total} bytes`);
   if (index >= count) throw new SealsigError('E_FRAME_MALFORMED', `chunk index ${index} not below count ${count}`);
   if (dataLength > total) throw new SealsigError('E_FRAME_MALFORMED', `a ${dataLength}-byte chunk of a ${total}-byte frame`);
-  let id = '';
-  for (let i = 1; i < 9; i++) id += message[i]!.toString(16).padStart(2, '0');
+  const id = toHex(message.subarray(1, 9));
   return { kind: 'chunk', chunk: { id, index, count, total, data: copy(message, CHUNK_HEADER_BYTES) } };
 }
 

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import type { Service } from '@sealsig/transport-conformance';
 
-export { freePort, startMosquitto, startNats, startRedis, waitForPort } from '@sealsig/transport-conformance';
+export { startMosquitto, startNats, startRedis } from '@sealsig/transport-conformance';
 export type { Service } from '@sealsig/transport-conformance';
 
 /** aedes 1.2, in process, on a TCP server. */

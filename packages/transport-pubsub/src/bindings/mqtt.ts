@@ -7,6 +7,8 @@ import type { MqttClient } from 'mqtt';
 import { TransportStateCell, type TransportState } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
 
+const utf8Length = new TextEncoder();
+
 export interface MqttBindingOptions {
   /** QoS of publishes and subscriptions (default 0: sealsig tolerates loss and duplicates). */
   qos?: 0 | 1;
@@ -21,22 +23,21 @@ export function mqttClient(client: MqttClient, options: MqttBindingOptions = {})
   const handlers = new Map<string, (message: PubSubMessage) => void>();
   const stateOf = (): TransportState => (client.connected ? 'open' : client.reconnecting ? 'reconnecting' : 'connecting');
   const state = new TransportStateCell(stateOf());
-  const setState = (next: TransportState): void => state.set(next);
   const events = {
     message: (topic: string, payload: Buffer) => handlers.get(topic)?.(payload),
     // mqtt.js flushes its queue and resubscribes after 'connect', so 'open' could come before the broker
     // has the subscriptions again: subscribe again (idempotent in MQTT) and report 'open' on the SUBACK.
     connect: () => {
-      if (handlers.size === 0) return setState('open');
+      if (handlers.size === 0) return state.set('open');
       client.subscribeAsync([...handlers.keys()], { qos }).then(
-        () => setState('open'),
-        () => setState('open'),
+        () => state.set('open'),
+        () => state.set('open'),
       );
     },
-    reconnect: () => setState('reconnecting'),
-    offline: () => setState('reconnecting'),
-    close: () => setState(client.disconnecting ? 'closed' : 'reconnecting'),
-    end: () => setState('closed'),
+    reconnect: () => state.set('reconnecting'),
+    offline: () => state.set('reconnecting'),
+    close: () => state.set(client.disconnecting ? 'closed' : 'reconnecting'),
+    end: () => state.set('closed'),
     error: () => undefined, // mqtt.js emits connection errors here; an unheard 'error' would crash the process
   };
   for (const [name, fn] of Object.entries(events)) client.on(name as 'message', fn as never);
@@ -50,7 +51,7 @@ export function mqttClient(client: MqttClient, options: MqttBindingOptions = {})
     onState: (listener) => state.listen(listener),
     checkChannel(channel) {
       if (/[+#\u0000]/.test(channel)) return "MQTT topics must not contain '+', '#' or NUL";
-      if (new TextEncoder().encode(channel).length > 65535) return 'MQTT topics are at most 65535 bytes';
+      if (utf8Length.encode(channel).length > 65535) return 'MQTT topics are at most 65535 bytes';
       return undefined;
     },
     async publish(channel, message) {

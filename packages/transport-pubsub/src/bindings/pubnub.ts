@@ -10,7 +10,7 @@
  * unexpected disconnect (the SDK gave up retrying) the binding calls pubnub.reconnect() after a delay.
  */
 import type PubNub from 'pubnub';
-import { TransportStateCell, type TransportState } from '@sealsig/core';
+import { TransportStateCell } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
 
 export interface PubNubBindingOptions {
@@ -35,7 +35,6 @@ export function pubnubClient(pubnub: PubNub, options: PubNubBindingOptions = {})
   let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
 
-  const setState = (next: TransportState): void => state.set(next);
   const settle = (channels: readonly string[] | undefined, error?: Error): void => {
     for (const channel of channels ?? []) {
       const set = waiting.get(channel);
@@ -62,13 +61,13 @@ export function pubnubClient(pubnub: PubNub, options: PubNubBindingOptions = {})
         case 'PNConnectedCategory':
         case 'PNSubscriptionChangedCategory':
         case 'PNReconnectedCategory':
-          setState('open');
+          state.set('open');
           settle((event as { affectedChannels?: string[] }).affectedChannels);
           break;
         case 'PNDisconnectedUnexpectedlyCategory':
         case 'PNConnectionErrorCategory':
         case 'PNNetworkDownCategory':
-          setState('reconnecting');
+          state.set('reconnecting');
           scheduleReconnect();
           break;
         default:
