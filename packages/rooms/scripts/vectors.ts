@@ -14,7 +14,7 @@ import { encodeInvite, type Invite } from '../src/invite.js';
 import { RoomLabels, descriptorKeys, lobbyTopicOf, signatureInput } from '../src/labels.js';
 import { confirmationsFromIsk, cpaceChannelId, type CpaceEndpoints } from '../src/password.js';
 import { signPrivilegeRequest, type PrivilegeFields } from '../src/privileges.js';
-import { MAX_APP_DATA_BYTES, MAX_CHAIN, MAX_MEMBERS, MAX_NAME_CHARS, Tag, toWire, type ChainLink, type Message, type RoomState } from '../src/wire.js';
+import { MAX_APP_DATA_BYTES, MAX_CHAIN, MAX_MEMBERS, MAX_NAME_CHARS, Tag, decodeState, toWire, type ChainLink, type Message, type RoomState } from '../src/wire.js';
 
 const fill = (n: number, byte: number) => new Uint8Array(n).fill(byte);
 const seq = (n: number, start = 0) => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
@@ -253,10 +253,12 @@ export function roomVectors(): Record<string, unknown> {
   // --- malformed messages: each must give E_FRAME_MALFORMED --------------------------------------------
   const w = (v: unknown) => toHex(encode(v));
   const stateWire = (over: Partial<Record<number, unknown>>) => {
-    const s: unknown[] = [3, 1, FIXED.roomKey, moderator.publicKey, [[moderator.publicKey, 'mod']], [], []];
+    const s: unknown[] = [3, 1, FIXED.roomKey, moderator.publicKey, [[moderator.publicKey, 'mod']], [], [], []];
     for (const [i, v] of Object.entries(over)) s[Number(i)] = v;
     return s;
   };
+  // Each malformed state differs from a valid one in exactly the field it names.
+  decodeState(stateWire({}));
   const negative = [
     { name: 'not an array', bytes: w('hello') },
     { name: 'empty array', bytes: w([]) },
