@@ -12,14 +12,14 @@
  * A reader checks that moderator_key is the invite's pinned key or the end of a valid chain from it (§R6) and
  * the signature with it; `live` = expires_at > now.
  */
-import { SealsigError, ed25519Sign, ed25519Verify, equalBytes, randomBytes, toBase64Url, xchachaOpen, xchachaSeal } from '@sealsig/core';
+import { SealsigError, concatBytes, ed25519Sign, ed25519Verify, randomBytes, toBase64Url, xchachaOpen, xchachaSeal } from '@sealsig/core';
 import { decode, encode } from '@msgpack/msgpack';
-import { chainEnd } from './chain.js';
+import { isCertifiedModerator } from './chain.js';
 import type { Invite } from './invite.js';
 import { RoomLabels, descriptorKeys, lobbyTopicOf, signatureInput } from './labels.js';
 import type { DescriptorStore } from './store/store.js';
 import { DESCRIPTOR_MAX_BYTES } from './store/store.js';
-import { MAX_CHAIN, type ChainLink } from './wire.js';
+import { decodeChain, type ChainLink } from './wire.js';
 
 export interface DescriptorOptions {
   store: DescriptorStore;
@@ -56,14 +56,10 @@ export function sealDescriptor(d: SealDescriptorInput): { id: string; sealed: Ui
   const keys = descriptorKeys(d.invite.sessionId);
   const content = encode([1, d.title, d.moderatorKey, d.invite.passwordRequired ? 1 : 0, d.expiresAt, d.chain.map((l) => [l.key, l.signature])]);
   const signature = ed25519Sign(d.signingSecret, signatureInput(RoomLabels.descriptorSignature, keys.id, content));
-  const plain = new Uint8Array(content.length + signature.length);
-  plain.set(content);
-  plain.set(signature, content.length);
+  const plain = concatBytes(content, signature);
   const nonce = d.nonce ?? randomBytes(24);
   const box = xchachaSeal(keys.key, nonce, plain, keys.id);
-  const sealed = new Uint8Array(24 + box.length);
-  sealed.set(nonce);
-  sealed.set(box, 24);
+  const sealed = concatBytes(nonce, box);
   keys.key.fill(0);
   return { id: toBase64Url(keys.id), sealed, writeToken: keys.writeToken };
 }
@@ -90,17 +86,11 @@ export function openDescriptor(invite: Invite, sealed: Uint8Array, now = Date.no
   }
   if (!Array.isArray(v) || v.length !== 6) throw new SealsigError('E_FRAME_MALFORMED', 'descriptor content is not a 6-element array');
   const [version, title, key, flags, expiresAt, chainWire] = v as unknown[];
-  if (version !== 1 || typeof title !== 'string' || title.length > MAX_TITLE_CHARS || !(key instanceof Uint8Array) || key.length !== 32 || (flags !== 0 && flags !== 1) || typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0 || !Array.isArray(chainWire) || chainWire.length > MAX_CHAIN) {
+  if (version !== 1 || typeof title !== 'string' || title.length > MAX_TITLE_CHARS || !(key instanceof Uint8Array) || key.length !== 32 || (flags !== 0 && flags !== 1) || typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) {
     throw new SealsigError('E_FRAME_MALFORMED', 'descriptor fields are malformed');
   }
-  const chain: ChainLink[] = chainWire.map((l: unknown) => {
-    if (!Array.isArray(l) || l.length !== 2 || !(l[0] instanceof Uint8Array) || l[0].length !== 32 || !(l[1] instanceof Uint8Array) || l[1].length !== 64) {
-      throw new SealsigError('E_FRAME_MALFORMED', 'descriptor chain is malformed');
-    }
-    return { key: l[0], signature: l[1] };
-  });
-  const end = chainEnd(chain, lobbyTopicOf(invite), invite.moderatorKey);
-  if (end === undefined || !equalBytes(end, key)) throw new SealsigError('E_AUTH_FAILED', 'descriptor key is not the invite moderator or its certified successor');
+  const chain = decodeChain(chainWire);
+  if (!isCertifiedModerator(key, chain, lobbyTopicOf(invite), invite.moderatorKey)) throw new SealsigError('E_AUTH_FAILED', 'descriptor key is not the invite moderator or its certified successor');
   if (!ed25519Verify(key, signatureInput(RoomLabels.descriptorSignature, keys.id, content), signature)) throw new SealsigError('E_AUTH_FAILED', 'descriptor signature does not verify');
   return { title, moderatorKey: key.slice(), passwordRequired: flags === 1, expiresAt, live: expiresAt > now };
 }

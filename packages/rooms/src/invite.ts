@@ -5,7 +5,7 @@
  *   invite = base64url(msgpack([1, sid (bin 16..64), moderator_ed25519_public (bin 32), flags (uint)]))
  *   flags  = bit 0: the room asks a password
  */
-import { SealsigError, fromBase64Url, parseSessionId, toBase64Url } from '@sealsig/core';
+import { SealsigError, fromBase64Url, parseSessionId, toBase64Url, toHex } from '@sealsig/core';
 import { decode, encode } from '@msgpack/msgpack';
 
 export const INVITE_VERSION = 1;
@@ -63,5 +63,5 @@ export function parseInvite(text: string): Invite {
 
 /** A short, human-comparable fingerprint of a moderator key (first 8 bytes, hex, grouped). */
 export function keyFingerprint(key: Uint8Array): string {
-  return Array.from(key.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('').replace(/(.{4})(?!$)/g, '$1 ');
+  return toHex(key.subarray(0, 8)).replace(/(.{4})(?!$)/g, '$1 ');
 }

@@ -3,7 +3,7 @@
  * request (retransmitted until answered), run the password check, and wait for the decision.
  */
 import { Session, SealsigError, equalBytes, randomBytes, type PeerInfo, type SessionOptions } from '@sealsig/core';
-import { chainEnd } from './chain.js';
+import { isCertifiedModerator } from './chain.js';
 import type { Invite } from './invite.js';
 import { joinerCpace } from './password.js';
 import { NONCE_BYTES, Tag, fromWire, toWire, type Message, type RoomState } from './wire.js';
@@ -81,8 +81,7 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
         const m = fromWire(value);
         if (broadcast) {
           if (m.tag !== Tag.moderator) return;
-          const end = chainEnd(m.chain, lobby.topic, invite.moderatorKey);
-          if (end !== undefined && equalBytes(end, from.signingKey)) void choose(from, m.chain.length).catch((e) => finish(asError(e)));
+          if (isCertifiedModerator(from.signingKey, m.chain, lobby.topic, invite.moderatorKey)) void choose(from, m.chain.length).catch((e) => finish(asError(e)));
           return;
         }
         if (from.id !== moderator?.id || !('nonce' in m) || !equalBytes(m.nonce, nonce)) return;

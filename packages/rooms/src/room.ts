@@ -23,7 +23,7 @@ import {
   type SessionOptions,
   type Transport,
 } from '@sealsig/core';
-import { chainEnd, extendChain } from './chain.js';
+import { extendChain, isCertifiedModerator } from './chain.js';
 import { AttemptLimiter, type AttemptLimiterOptions } from './cpace/attempts.js';
 import { passwordToPrs } from './cpace/protocol.js';
 import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
@@ -452,8 +452,7 @@ export class Room extends Emitter<RoomEvents> {
     const mine = this.#state.chain;
     if (!equalBytes(state.moderator, sender) || state.chain.length <= mine.length) return false;
     for (let i = 0; i < mine.length; i++) if (!equalBytes(mine[i]!.key, state.chain[i]!.key) || !equalBytes(mine[i]!.signature, state.chain[i]!.signature)) return false;
-    const end = chainEnd(state.chain, lobbyTopicOf(this.#invite), this.#invite.moderatorKey);
-    return end !== undefined && equalBytes(end, sender);
+    return isCertifiedModerator(sender, state.chain, lobbyTopicOf(this.#invite), this.#invite.moderatorKey);
   }
 
   #isBanned(key: Uint8Array): boolean {
@@ -468,8 +467,8 @@ export class Room extends Emitter<RoomEvents> {
   #commit(change: Partial<RoomState>): RoomState {
     // A private copy, checked by the decoder members will use: nothing is committed that they would refuse.
     const next = copyState({ ...this.#state, ...change, version: this.#state.version + 1 });
-    this.#apply(next, true);
     this.#committed = next;
+    this.#apply(next, true);
     this.#retransmit();
     return next;
   }
@@ -489,11 +488,9 @@ export class Room extends Emitter<RoomEvents> {
   #retransmit(): void {
     const state = this.#committed;
     if (state === undefined || this.#closed) return;
-    for (const m of state.members) {
-      if (equalBytes(m.key, this.#identity.signing.publicKey)) continue;
-      const id = this.#session.memberIdOf(m.key);
-      if ((this.#acks.get(id) ?? 0) >= state.version || !this.#session.peers.some((p) => p.id === id)) continue;
-      void this.#session.send(id, toWire({ tag: Tag.state, state })).catch(() => {});
+    // #members is exactly the present peers that state lists, this member excluded (#apply and #surface keep it so).
+    for (const id of this.#members.keys()) {
+      if ((this.#acks.get(id) ?? 0) < state.version) void this.#session.send(id, toWire({ tag: Tag.state, state })).catch(() => {});
     }
   }
 
@@ -511,7 +508,7 @@ export class Room extends Emitter<RoomEvents> {
       this.#acks.delete(id);
       // A kicked member that is present is refused at the core level too (core §8.5). One that left may be
       // admitted again later, so it is only dropped from the roster.
-      if (kick && this.#session.peers.some((p) => p.id === id)) this.#session.expel(id);
+      if (kick && member !== undefined) this.#session.expel(id);
       if (member) this.emit('peer-left', { member, reason: kick ? 'kicked' : 'bye' });
     }
     this.#state = next;

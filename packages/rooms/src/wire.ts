@@ -151,7 +151,7 @@ function array(v: unknown, min: number, max: number, what: string): unknown[] {
   return v;
 }
 
-function decodeChain(v: unknown): ChainLink[] {
+export function decodeChain(v: unknown): ChainLink[] {
   return array(v, 0, MAX_CHAIN, 'chain').map((l) => {
     const [key, signature] = array(l, 2, 2, 'chain link');
     return { key: bytes(key, 32, 'chain key'), signature: bytes(signature, 64, 'chain signature') };
@@ -193,8 +193,7 @@ export function copyState(s: RoomState): RoomState {
 
 /** ICE servers as a state carries them (§R5), through the wire encoding; E_FRAME_MALFORMED otherwise. */
 export function copyIceServers(servers: IceServer[]): IceServer[] {
-  const blank = new Uint8Array(32);
-  return copyState({ version: 0, epoch: 0, roomKey: blank, moderator: blank, members: [{ key: blank, name: '' }], iceServers: servers, chain: [], banned: [] }).iceServers;
+  return array(decode(encode(servers.map(iceToWire))), 0, MAX_ICE_SERVERS, 'ice servers').map(decodeIce);
 }
 
 /** Decodes a rooms message from a core message payload. */

@@ -2,7 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSealsigError } from '@sealsig/core';
-import { checkPut, memoryDescriptorStore } from '../src/store/memory-store.js';
+import { memoryDescriptorStore } from '../src/store/memory-store.js';
+import { checkPut } from '../src/store/store.js';
 import { DESCRIPTOR_MAX_BYTES } from '../src/store/store.js';
 
 const ID = 'AAAAAAAAAAAAAAAAAAAAAA';

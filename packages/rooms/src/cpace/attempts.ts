@@ -40,9 +40,9 @@ export interface AttemptTicket {
   fail(): void;
 }
 
+/** One counted attempt (an object, so that a refund removes exactly this one). */
 interface Attempt {
   at: number;
-  refunded: boolean;
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
@@ -128,7 +128,7 @@ export class AttemptLimiter {
     if (this.attempts() >= this.maxAttemptsGlobal) {
       throw new SealsigError('E_RATE_LIMITED', 'password attempt refused: global attempt budget spent');
     }
-    const attempt: Attempt = { at: now, refunded: false };
+    const attempt: Attempt = { at: now };
     own.push(attempt);
     this.#byJoiner.set(joinerId, own);
     this.#active++;
@@ -139,7 +139,6 @@ export class AttemptLimiter {
       settled = true;
       this.#active--;
       if (success) {
-        attempt.refunded = true;
         const list = this.#byJoiner.get(joinerId);
         if (list !== undefined) {
           const i = list.indexOf(attempt);

@@ -13,7 +13,7 @@
  * ISK is an intermediate key: derive application keys from it with a KDF, and confirm it (a MAC over the
  * transcript, or the first AEAD frame) before trusting the peer. That confirmation belongs to the join flow.
  */
-import { SealsigError } from '@sealsig/core';
+import { SealsigError, equalBytes } from '@sealsig/core';
 import { FIELD_SIZE_BYTES, calculateGenerator, sampleScalar, scalarMult, scalarMultVfy } from './group.js';
 import { MAX_AD_BYTES } from './message.js';
 import { cpaceReady } from './sodium.js';
@@ -126,13 +126,6 @@ async function startParty(role: Role, options: CpaceOptions): Promise<CpaceParty
       }
     },
   };
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let acc = 0;
-  for (let i = 0; i < a.length; i++) acc |= a[i]! ^ b[i]!;
-  return acc === 0;
 }
 
 /** Party A of the initiator-responder setting: its share comes first in the transcript. */

@@ -6,7 +6,7 @@
  * SHA-512's Merkle-Damgard structure safe against length-extension style ambiguities (draft §"Hashing and key
  * derivation").
  */
-import { concatBytes } from '@sealsig/core';
+import { concatBytes, utf8 } from '@sealsig/core';
 
 /** LEB128 encoding of a non-negative integer length (7 bits per byte, least significant group first). */
 export function leb128(length: number): Uint8Array {
@@ -64,9 +64,5 @@ export function oCat(bytes1: Uint8Array, bytes2: Uint8Array): Uint8Array {
   return lexiographicallyLarger(bytes1, bytes2) ? concat(OC, bytes1, bytes2) : concat(OC, bytes2, bytes1);
 }
 
-const encoder = new TextEncoder();
-
-/** UTF-8 bytes of a string (ASCII labels such as the DSI, or NFC-normalized passwords). */
-export function utf8(s: string): Uint8Array {
-  return encoder.encode(s);
-}
+/** UTF-8 bytes of a string (ASCII labels such as the DSI, or NFC-normalized passwords): core's. */
+export { utf8 };

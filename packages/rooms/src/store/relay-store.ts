@@ -12,8 +12,7 @@
  */
 import { SealsigError, toBase64Url } from '@sealsig/core';
 import { discard, httpClient, readCapped, type HttpOptions } from '../http.js';
-import { checkPut } from './memory-store.js';
-import { DESCRIPTOR_ID_PATTERN, DESCRIPTOR_MAX_BYTES, type DescriptorStore } from './store.js';
+import { DESCRIPTOR_MAX_BYTES, checkId, checkPut, type DescriptorStore } from './store.js';
 
 export type RelayDescriptorStoreOptions = HttpOptions;
 
@@ -43,7 +42,7 @@ export function relayDescriptorStore(options: RelayDescriptorStoreOptions): Desc
       });
     },
     async get(id) {
-      if (typeof id !== 'string' || !DESCRIPTOR_ID_PATTERN.test(id)) throw new SealsigError('E_INVALID_ARGUMENT', 'descriptor id must be 22 base64url characters');
+      checkId(id);
       return call(endpoint(id), { method: 'GET' }, async (res) => {
         if (res.status === 404) {
           await discard(res);
