@@ -4,7 +4,7 @@
  * tests can use --port 0), logs JSON lines to stderr, and closes gracefully on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { RelayError } from './errors.js';
+import { invalid } from './errors.js';
 import type { RelayLogger, RelayOptions } from './options.js';
 import { createRelay } from './relay.js';
 
@@ -43,7 +43,7 @@ Signals: SIGINT/SIGTERM close gracefully (clients get close code 1012 and reconn
 
 function num(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new RelayError('E_INVALID_ARGUMENT', `--${name} must be a non-negative integer`);
+  if (!/^\d+$/.test(value)) throw invalid(`--${name} must be a non-negative integer`);
   return Number(value);
 }
 
@@ -78,7 +78,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       },
     }));
   } catch (e) {
-    throw new RelayError('E_INVALID_ARGUMENT', e instanceof Error ? e.message : String(e));
+    throw invalid(e instanceof Error ? e.message : String(e));
   }
   if (values.help === true) return undefined;
   const secret = values['token-secret'] ?? env.SEALSIG_RELAY_TOKEN_SECRET;
@@ -86,15 +86,15 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const turnUrls = values['turn-url'];
   const hasTurnSecret = turnSecret !== undefined && turnSecret !== '';
   if (hasTurnSecret !== (turnUrls !== undefined)) {
-    throw new RelayError('E_INVALID_ARGUMENT', '--turn-secret and --turn-url go together');
+    throw invalid('--turn-secret and --turn-url go together');
   }
   if (values['turn-ttl'] !== undefined && !hasTurnSecret) {
-    throw new RelayError('E_INVALID_ARGUMENT', '--turn-ttl needs --turn-secret and --turn-url');
+    throw invalid('--turn-ttl needs --turn-secret and --turn-url');
   }
   const descriptorEntries = num('descriptor-max-entries', values['descriptor-max-entries']);
   const descriptorTtl = num('descriptor-max-ttl-ms', values['descriptor-max-ttl-ms']);
   if (descriptorEntries === 0 && descriptorTtl !== undefined) {
-    throw new RelayError('E_INVALID_ARGUMENT', '--descriptor-max-ttl-ms needs the descriptor endpoint on');
+    throw invalid('--descriptor-max-ttl-ms needs the descriptor endpoint on');
   }
   const retentionFrames = num('retention-frames', values['retention-frames']);
   const retentionAge = num('retention-age-ms', values['retention-age-ms']);

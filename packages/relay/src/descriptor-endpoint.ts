@@ -16,12 +16,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DescriptorLimits, DescriptorTable, PutResult } from './descriptors.js';
 import { DESCRIPTOR_ID, WRITE_TOKEN_BYTES } from './descriptors.js';
 import { TokenBucket, type RateLimit } from './rate-limit.js';
+import { originRefused, plain } from './http.js';
+import { fromB64u } from './token.js';
 
 /** How long a client may take to send a descriptor body. */
 const BODY_TIMEOUT_MS = 10_000;
 /** Client addresses tracked by the per-IP limiter at once (idle ones are forgotten first). */
 const MAX_TRACKED_IPS = 10_000;
-const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const TTL = /^[0-9]{1,15}$/;
 
 export interface DescriptorEndpointOptions extends DescriptorLimits {
@@ -75,15 +76,10 @@ export async function serveDescriptors(
 ): Promise<void> {
   const { table, limiter } = ctx;
   if (table === undefined || limiter === undefined) return plain(res, 404, 'not found');
-  const origin = req.headers.origin;
-  if (ctx.allowedOrigins !== undefined && origin !== undefined && !ctx.allowedOrigins.has(origin)) {
+  if (originRefused(ctx.allowedOrigins, req, res)) {
     ctx.count('origin');
     return plain(res, 403, 'origin not allowed', req);
   }
-  // Browsers call this cross-origin. No cookie is involved (the write token rides in a header the page sets),
-  // so allowing any origin when no allow-list is set grants nothing extra.
-  res.setHeader('access-control-allow-origin', ctx.allowedOrigins !== undefined && origin !== undefined ? origin : '*');
-  res.setHeader('vary', 'origin');
   if (req.method === 'OPTIONS') {
     res.writeHead(204, {
       'access-control-allow-methods': 'GET, PUT',
@@ -161,12 +157,10 @@ export async function serveDescriptors(
 /** The 32-byte token of `Bearer <43 base64url characters>`, or undefined. */
 function bearerToken(header: string | undefined): Uint8Array | undefined {
   if (header === undefined || header.length > 100) return undefined;
-  const m = /^Bearer ([A-Za-z0-9_-]+)$/.exec(header);
-  if (m === null || !TOKEN.test(m[1]!)) return undefined;
-  const bytes = Buffer.from(m[1]!, 'base64url');
-  // 43 characters carry 258 bits: the last two must be zero (canonical encoding).
-  if (bytes.length !== WRITE_TOKEN_BYTES || bytes.toString('base64url') !== m[1]) return undefined;
-  return new Uint8Array(bytes);
+  const m = /^Bearer ([A-Za-z0-9_-]{43})$/.exec(header);
+  // 43 characters carry 258 bits: fromB64u insists on the canonical encoding (the last two bits zero).
+  const bytes = m === null ? undefined : fromB64u(m[1]!);
+  return bytes?.length === WRITE_TOKEN_BYTES ? bytes : undefined;
 }
 
 /** Reads at most `max` bytes of body; stops reading as soon as it is over. */
@@ -202,17 +196,4 @@ function readBody(req: IncomingMessage, max: number): Promise<Uint8Array | 'too_
     req.on('error', onAbort);
     req.on('aborted', onAbort);
   });
-}
-
-/**
- * A short text answer. With `req` given (an answer sent before the body was read), the connection is closed
- * once the answer is out, so a client still sending gets no more of the relay's time.
- */
-function plain(res: ServerResponse, status: number, text: string, req?: IncomingMessage): void {
-  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
-  const unread = req !== undefined && req.method === 'PUT' && !req.complete;
-  if (unread) headers.connection = 'close';
-  res.writeHead(status, headers);
-  res.end(text);
-  if (unread) res.once('finish', () => req.destroy());
 }

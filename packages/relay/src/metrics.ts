@@ -40,8 +40,8 @@ export class Metrics {
   readonly closes = new Map<string, number>();
   readonly descriptorRequests = new Map<string, number>();
 
-  drop(reason: DropReason, n = 1): void {
-    this.drops.set(reason, (this.drops.get(reason) ?? 0) + n);
+  drop(reason: DropReason): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
   }
 
   close(code: number): void {

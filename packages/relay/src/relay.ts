@@ -41,10 +41,9 @@ const MAX_RATE_ERRORS_PER_WINDOW = 10;
 /** How often expired room descriptors are dropped. */
 const DESCRIPTOR_SWEEP_MS = 60_000;
 
-/** Local subscribers of one topic; `live` once the Redis subscription (if any) is confirmed. */
+/** Local subscribers of one topic; `ready` until the Redis subscription (if any) is confirmed, then undefined. */
 interface TopicState {
   subs: Set<Conn>;
-  live: boolean;
   ready: Promise<void> | undefined;
 }
 
@@ -422,9 +421,7 @@ class RelayServer implements Relay {
 
   private onPublish(conn: Conn, msg: Buffer, topic: string, frameStart: number, frameBytes: number, now: number): void {
     if (!conn.frames.take(now)) return this.rateLimited(conn, topic, now);
-    if (conn.scope !== undefined && conn.scope !== topic) {
-      return this.reject(conn, 'not_allowed', ErrorCode.notAllowed, topic, 'topic not allowed by admission token');
-    }
+    if (this.outOfScope(conn, topic)) return;
     if (frameBytes > this.o.maxFrameBytes) return this.reject(conn, 'frame_too_large', ErrorCode.frameTooLarge, topic, 'frame too large');
     this.stats.framesIn++;
     this.stats.bytesIn += msg.length;
@@ -434,6 +431,13 @@ class RelayServer implements Relay {
     this.retention.add(topic, deliver, conn.id, now);
     this.fanOut(topic, deliver, conn.id);
     this.bus?.publish(topic, msg.subarray(frameStart));
+  }
+
+  /** A topic outside the connection's admission token: refused (and true). */
+  private outOfScope(conn: Conn, topic: string): boolean {
+    if (conn.scope === undefined || conn.scope === topic) return false;
+    this.reject(conn, 'not_allowed', ErrorCode.notAllowed, topic, 'topic not allowed by admission token');
+    return true;
   }
 
   private onRemoteFrame(topic: string, frame: Buffer): void {
@@ -449,9 +453,7 @@ class RelayServer implements Relay {
    */
   private onSubscribe(conn: Conn, topic: string, now: number): void {
     if (!conn.subs.take(now)) return this.rateLimited(conn, topic, now);
-    if (conn.scope !== undefined && conn.scope !== topic) {
-      return this.reject(conn, 'not_allowed', ErrorCode.notAllowed, topic, 'topic not allowed by admission token');
-    }
+    if (this.outOfScope(conn, topic)) return;
     if (conn.topics.has(topic)) {
       if (!conn.pending.has(topic)) this.send(conn, encodeTopicMessage(Op.subscribed, topic));
       return;
@@ -462,19 +464,20 @@ class RelayServer implements Relay {
     conn.topics.add(topic);
     let state = this.topics.get(topic);
     if (state === undefined) {
-      state = { subs: new Set(), live: this.bus === undefined, ready: undefined };
+      state = { subs: new Set(), ready: undefined };
       this.topics.set(topic, state);
       if (this.bus !== undefined) {
         const created = state;
         created.ready = this.bus.subscribe(topic).then(() => {
-          created.live = true;
+          created.ready = undefined;
         });
       }
     }
     state.subs.add(conn);
-    if (state.live || state.ready === undefined) return this.acknowledge(conn, topic);
+    const ready = state.ready;
+    if (ready === undefined) return this.acknowledge(conn, topic);
     conn.pending.add(topic);
-    state.ready.then(() =>
+    ready.then(() =>
       this.guard(() => {
         if (conn.pending.delete(topic) && conn.topics.has(topic)) this.acknowledge(conn, topic);
       }),

@@ -58,10 +58,6 @@ export class RetentionStore {
     return this.totalBytes;
   }
 
-  get topicCount(): number {
-    return this.topics.size;
-  }
-
   add(topic: string, message: Buffer, from: number, now: number): void {
     if (!this.enabled || message.length > this.maxBytes || message.length > this.maxTotalBytes) return;
     let log = this.topics.get(topic);

@@ -84,7 +84,7 @@ function b64u(bytes: Uint8Array): string {
 }
 
 /** Canonical base64url only (no padding, only the alphabet); undefined otherwise. */
-function fromB64u(text: string): Uint8Array | undefined {
+export function fromB64u(text: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
   const bytes = Buffer.from(text, 'base64url');
   return bytes.toString('base64url') === text ? new Uint8Array(bytes) : undefined;

@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RelayError } from './errors.js';
+import { originRefused, plain } from './http.js';
 import { verifyAdmissionToken } from './token.js';
 import { createTurnCredentials, type TurnConfig } from './turn.js';
 
@@ -32,14 +33,7 @@ export async function serveTurn(ctx: TurnEndpointContext, req: IncomingMessage, 
     res.setHeader('allow', 'GET');
     return plain(res, 405, 'method not allowed');
   }
-  const origin = req.headers.origin;
-  if (ctx.allowedOrigins !== undefined && origin !== undefined && !ctx.allowedOrigins.has(origin)) {
-    return plain(res, 403, 'origin not allowed');
-  }
-  // Browsers call this cross-origin (the app's page, the relay's host). The token rides in the URL and no
-  // cookie is involved, so allowing any origin (when no allow-list is set) grants nothing extra.
-  res.setHeader('access-control-allow-origin', ctx.allowedOrigins !== undefined && origin !== undefined ? origin : '*');
-  res.setHeader('vary', 'origin');
+  if (originRefused(ctx.allowedOrigins, req, res)) return plain(res, 403, 'origin not allowed');
   const token = new URL(req.url ?? '/', 'http://relay').searchParams.get('token');
   if (token === null || token === '') return plain(res, 401, 'admission token missing');
   let topic: string;
@@ -53,9 +47,4 @@ export async function serveTurn(ctx: TurnEndpointContext, req: IncomingMessage, 
   const body: TurnResponse = { iceServers: [{ urls: c.urls, username: c.username, credential: c.credential }], ttl: c.ttl };
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
-}
-
-function plain(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(text);
 }

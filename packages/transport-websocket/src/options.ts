@@ -70,7 +70,7 @@ export interface ResolvedOptions {
   maxQueuedBytes: number;
 }
 
-const invalid = (message: string) => new SealsigError('E_INVALID_ARGUMENT', message);
+export const invalid = (message: string) => new SealsigError('E_INVALID_ARGUMENT', message);
 
 function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;

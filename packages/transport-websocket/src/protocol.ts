@@ -90,13 +90,18 @@ function readTopic(bytes: Uint8Array, start: number, length: number): string | u
   return s;
 }
 
+/** The largest message the relay may send: a DELIVER of the largest frame, or an ERROR with the longest reason. */
+export function maxRelayMessageBytes(maxFrameBytes: number): number {
+  return Math.max(2 + MAX_TOPIC_BYTES + maxFrameBytes, 4 + MAX_TOPIC_BYTES + MAX_REASON_BYTES);
+}
+
 /**
  * Decodes one relay -> client message. `maxFrameBytes` bounds a DELIVER's frame; the whole message may
  * not exceed the largest valid message (a DELIVER of that frame, or an ERROR with the longest reason).
  * The delivered frame is a copy: it does not alias the socket's buffer.
  */
 export function decodeRelayMessage(bytes: Uint8Array, maxFrameBytes: number): DecodeResult {
-  const limit = Math.max(2 + MAX_TOPIC_BYTES + maxFrameBytes, 4 + MAX_TOPIC_BYTES + MAX_REASON_BYTES);
+  const limit = maxRelayMessageBytes(maxFrameBytes);
   if (bytes.length > limit) return bad(`message of ${bytes.length} bytes exceeds ${limit}`);
   if (bytes.length === 0) return bad('empty message');
   const op = bytes[0]!;

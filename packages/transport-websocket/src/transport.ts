@@ -1,8 +1,8 @@
 import { SealsigError, TransportStateCell } from '@sealsig/core';
 import type { ErrorCode, FrameHandler, Transport, TransportState, Unsubscribe } from '@sealsig/core';
 import { backoffDelay } from './backoff.js';
-import { resolveOptions, type ResolvedOptions, type TransportEvent, type TransportEventType, type WebSocketTransportOptions } from './options.js';
-import { MAX_REASON_BYTES, MAX_TOPIC_BYTES, Op, SUBPROTOCOL, decodeRelayMessage, encodePublish, encodeTopicMessage, isValidTopic } from './protocol.js';
+import { invalid, resolveOptions, type ResolvedOptions, type TransportEvent, type TransportEventType, type WebSocketTransportOptions } from './options.js';
+import { MAX_TOPIC_BYTES, Op, maxRelayMessageBytes, SUBPROTOCOL, decodeRelayMessage, encodePublish, encodeTopicMessage, isValidTopic } from './protocol.js';
 import type { RelayMessage } from './protocol.js';
 import { SendQueue } from './send-queue.js';
 import { CLOSED, OPEN, resolveWebSocket, type WebSocketLike } from './socket.js';
@@ -261,7 +261,7 @@ class RelayClient implements WebSocketTransport {
     let socket: WebSocketLike;
     try {
       socket = ctor.isWs
-        ? new ctor.WebSocket(target.href, SUBPROTOCOL, { maxPayload: this.maxMessageBytes() })
+        ? new ctor.WebSocket(target.href, SUBPROTOCOL, { maxPayload: maxRelayMessageBytes(this.maxFrameBytes) })
         : new ctor.WebSocket(target.href, SUBPROTOCOL);
       socket.binaryType = 'arraybuffer';
     } catch (e) {
@@ -290,11 +290,6 @@ class RelayClient implements WebSocketTransport {
     }
     const source = this.options.token;
     return typeof source === 'function' ? await source() : source;
-  }
-
-  /** Largest message the relay may send: a DELIVER of the largest frame, or an ERROR with the longest reason. */
-  private maxMessageBytes(): number {
-    return Math.max(2 + MAX_TOPIC_BYTES + this.maxFrameBytes, 4 + MAX_TOPIC_BYTES + MAX_REASON_BYTES);
   }
 
   /** The socket opened: restore every subscription; the queue is flushed once they are confirmed. */
@@ -576,10 +571,6 @@ const RELAY_ERROR_TO_CODE: Record<number, ErrorCode> = {
   5: 'E_TRANSPORT',
   6: 'E_FRAME_MALFORMED',
 };
-
-function invalid(message: string): SealsigError {
-  return new SealsigError('E_INVALID_ARGUMENT', message);
-}
 
 function unref<T>(timer: T): T {
   (timer as { unref?: () => void }).unref?.();
