@@ -69,6 +69,12 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** x rounded to `digits` decimals (for latest.json). */
+export function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
 /** mulberry32: a tiny seeded PRNG, so the interleaving order is reproducible. */
 function prng(seed: number): () => number {
   let s = seed >>> 0;

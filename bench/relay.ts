@@ -24,8 +24,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { createRelay, type Relay } from '../packages/relay/src/index.js';
-import type { Row } from './harness.js';
+import { Op, SUBPROTOCOL, createRelay, encodeFrameMessage, encodeTopicMessage, type Relay } from '../packages/relay/src/index.js';
+import { median, round, type Row } from './harness.js';
 
 // `ws` is a dependency of the relay package, not of the repository root.
 const require = createRequire(new URL('../packages/relay/package.json', import.meta.url));
@@ -42,17 +42,6 @@ const LAT_ROOMS = 20;
 const LAT_PER_ROOM = 11;
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-// ---------------------------------------------------------------------------------------------------------
-// Wire helpers (PROTOCOL-RELAY.md §3)
-
-function topicMsg(op: number, topic: string): Buffer {
-  return Buffer.concat([Buffer.from([op]), Buffer.from(topic, 'latin1')]);
-}
-
-function publishMsg(topic: string, frame: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from([0x03, topic.length]), Buffer.from(topic, 'latin1'), frame]);
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Servers
@@ -125,7 +114,7 @@ async function openClients(url: string, count: number, onMessage: (i: number, da
   for (let start = 0; start < count; start += BATCH) {
     const batch: Promise<void>[] = [];
     for (let i = start; i < Math.min(count, start + BATCH); i++) {
-      const ws = new WebSocket(url, ['sealsig-relay.1'], { perMessageDeflate: false });
+      const ws = new WebSocket(url, [SUBPROTOCOL], { perMessageDeflate: false });
       ws.binaryType = 'nodebuffer';
       sockets[i] = ws;
       ws.on('message', (d: Buffer) => onMessage(i, d));
@@ -143,7 +132,7 @@ async function openClients(url: string, count: number, onMessage: (i: number, da
 }
 
 async function subscribeAll(sockets: import('ws').WebSocket[], topicOf: (i: number) => string, acked: () => number): Promise<void> {
-  sockets.forEach((ws, i) => ws.send(topicMsg(0x01, topicOf(i))));
+  sockets.forEach((ws, i) => ws.send(encodeTopicMessage(Op.subscribe, topicOf(i))));
   const deadline = Date.now() + 30_000;
   while (acked() < sockets.length) {
     if (Date.now() > deadline) throw new Error('subscriptions not acknowledged');
@@ -222,7 +211,7 @@ async function fanoutClients(m: Extract<Cmd, { cmd: 'fanout' }>): Promise<{ deli
       }
     }
   });
-  for (let r = 0; r < m.rooms; r++) messages.set(r, publishMsg(topic(r), frame));
+  for (let r = 0; r < m.rooms; r++) messages.set(r, encodeFrameMessage(Op.publish, topic(r), frame));
   await subscribeAll(sockets, (i) => topic(room(i)), () => acked);
   running = true;
   for (let r = 0; r < m.rooms; r++) top(r);
@@ -256,7 +245,7 @@ async function latencyClients(m: Extract<Cmd, { cmd: 'latency' }>): Promise<{ p5
   });
   await subscribeAll(sockets, (i) => `lat-${Math.floor(i / m.perRoom)}`, () => acked);
   const frame = Buffer.alloc(FRAME_BYTES, 7);
-  const msgs = Array.from({ length: m.rooms }, (_, r) => publishMsg(`lat-${r}`, frame));
+  const msgs = Array.from({ length: m.rooms }, (_, r) => encodeFrameMessage(Op.publish, `lat-${r}`, frame));
   const offsets = msgs.map((_, r) => 2 + `lat-${r}`.length);
   // Paced sender: every tick, send what the schedule owes (rate is deliveries/s; each frame = 1 delivery).
   const start = performance.now();
@@ -332,7 +321,6 @@ class Clients {
   }
 }
 
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function fanoutCase(clients: Clients, kind: 'relay' | 'bare', rooms: number, perRoom: number, window: number): Promise<{ hz: number; cpu: number }> {
   const server = kind === 'relay' ? await startRelayServer() : await startBareServer();
@@ -403,7 +391,6 @@ async function main(): Promise<void> {
         }
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const summary = (xs: Lat[]): Lat => ({
       p50: median(xs.map((x) => x.p50)),
       p99: median(xs.map((x) => x.p99)),
@@ -464,9 +451,9 @@ async function main(): Promise<void> {
   } catch {
     existing = [];
   }
-  const mine = new Set(rows.map((r) => `${r.name}|${r.bytes}`));
+  // Every row of this file starts with "relay " or "bare ws ": replace those, keep everyone else's.
   const isRelayRow = (r: Row) => /^(relay |bare ws )/.test(r.name);
-  const merged = [...existing.filter((r) => !mine.has(`${r.name}|${r.bytes}`) && !isRelayRow(r)), ...rows];
+  const merged = [...existing.filter((r) => !isRelayRow(r)), ...rows];
   writeFileSync(file, JSON.stringify(merged, null, 2) + '\n');
   console.log(`merged ${rows.length} relay rows into ${file} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }

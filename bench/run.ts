@@ -25,6 +25,7 @@ import {
   SUITE_V1,
   createMemoryNetwork,
   createSessionId,
+  equalBytes,
   decodeFrame,
   deriveEpochKeys,
   deriveSession,
@@ -44,7 +45,7 @@ import {
   type KeyPair,
 } from '../packages/core/src/index.js';
 import { chachaOpen, chachaSeal, randomBytes } from '../packages/core/src/sodium.js';
-import { label, runInterleaved, table, type Case, type CaseResult, type Row } from './harness.js';
+import { label, round, runInterleaved, table, type Case, type CaseResult, type Row } from './harness.js';
 import { CPACE, ROOM_JOIN, ROOM_JOIN_PASSWORD, cpaceCase, roomJoinCase } from './rooms.js';
 import { decryptJson, deriveKey, encryptJson } from './ywebrtc.js';
 
@@ -68,11 +69,7 @@ function fail(msg: string): never {
   throw new Error(`bench self-check failed: ${msg}`);
 }
 
-function sameBytes(a: unknown, b: Uint8Array): boolean {
-  if (!(a instanceof Uint8Array) || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+const sameBytes = (a: unknown, b: Uint8Array): boolean => a instanceof Uint8Array && equalBytes(a, b);
 
 // --- fixtures ---------------------------------------------------------------------------------------------
 
@@ -310,11 +307,6 @@ function rows(results: CaseResult[]): Row[] {
   add(ROOM_JOIN, null, ROOM_JOIN, JOIN);
   add(ROOM_JOIN_PASSWORD, null, ROOM_JOIN_PASSWORD, ROOM_JOIN);
   return out;
-}
-
-function round(x: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 const fmt = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));

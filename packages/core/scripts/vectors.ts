@@ -8,9 +8,9 @@
 import { toBase64Url, toHex, u32be } from '../src/bytes.js';
 import { BroadcastType, sealBroadcast } from '../src/broadcast.js';
 import { encodeContent } from '../src/codec.js';
-import { FrameKind, PROTOCOL_VERSION, SUITE_V1, encodeHeader, type Header } from '../src/envelope.js';
+import { FrameKind, PROTOCOL_VERSION, SUITE_V1, decodeFrame, encodeHeader, type Header } from '../src/envelope.js';
 import { Labels, deriveEpochKeys, deriveSession, kdf, memberIdOf } from '../src/kdf.js';
-import { pad } from '../src/padding.js';
+import { paddedLength } from '../src/padding.js';
 import {
   ChannelKeys,
   DirectType,
@@ -20,8 +20,7 @@ import {
   readHandshakeFrame,
   writeHandshakeFrame,
 } from '../src/pairwise.js';
-import { decodeFrame } from '../src/envelope.js';
-import { ed25519KeyPair, x25519KeyPair } from '../src/sodium.js';
+import { SIGNATURE_BYTES, ed25519KeyPair, x25519KeyPair } from '../src/sodium.js';
 
 const fill = (n: number, byte: number) => new Uint8Array(n).fill(byte);
 const seq = (n: number, start = 0) => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
@@ -120,7 +119,7 @@ export function generateVectors(): Record<string, unknown> {
       header_bytes: toHex(encodeHeader(m.header)),
       type: m.type,
       content: toHex(content),
-      padded_length: pad(new Uint8Array(content.length + 64)).length,
+      padded_length: paddedLength(content.length + SIGNATURE_BYTES),
       nonce: toHex(FIXED.broadcastNonce),
       frame: toHex(frame),
     };
@@ -153,8 +152,8 @@ export function generateVectors(): Record<string, unknown> {
   const bobKeys = new ChannelKeys(r2, r1);
   const transport: unknown[] = [];
   const sendDirect = (from: 'alice' | 'bob', type: number, payload: unknown, dt: number) => {
-    const keys = from === 'alice' ? aliceKeys : bobKeys;
-    const h = from === 'alice' ? dHeader(FrameKind.direct, alice, bob, keys.nextCounter(), dt) : dHeader(FrameKind.direct, bob, alice, keys.nextCounter(), dt);
+    const [keys, me, other] = from === 'alice' ? [aliceKeys, alice, bob] : [bobKeys, bob, alice];
+    const h = dHeader(FrameKind.direct, me, other, keys.nextCounter(), dt);
     const frame = keys.seal(h, type, payload);
     transport.push({ from, header: headerJson(h), type, payload, content: toHex(encodeContent(type, payload).slice()), frame: toHex(frame) });
   };

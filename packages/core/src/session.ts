@@ -380,8 +380,7 @@ export class Session extends Emitter<SessionEvents> {
       else if (peer.phase === 'awaiting-confirm' && peer.timer === undefined) {
         // §7.5: a responder still waiting after the retry delay with messages queued starts its own handshake.
         peer.handshakeStarted = this.#opt.now();
-        peer.timer = setTimeout(() => this.#retry(peer), this.#opt.handshakeRetryMs);
-        unref(peer.timer);
+        this.#scheduleRetry(peer, this.#opt.handshakeRetryMs);
       }
     });
   }
@@ -421,7 +420,11 @@ export class Session extends Emitter<SessionEvents> {
     this.#publish(frame).catch((e) => this.#report(e));
     const delay = this.#opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10);
     peer.attempt++;
-    peer.timer = setTimeout(() => this.#retry(peer), delay);
+    this.#scheduleRetry(peer, delay);
+  }
+
+  #scheduleRetry(peer: Peer, ms: number): void {
+    peer.timer = setTimeout(() => this.#retry(peer), ms);
     unref(peer.timer);
   }
 
@@ -486,8 +489,7 @@ export class Session extends Emitter<SessionEvents> {
       peer.handshakeStarted = this.#opt.now();
       peer.attempt = 0;
       if (peer.queue.length > 0) {
-        peer.timer = setTimeout(() => this.#retry(peer), this.#opt.handshakeRetryMs);
-        unref(peer.timer);
+        this.#scheduleRetry(peer, this.#opt.handshakeRetryMs);
       }
       this.#publish(frame).catch((e) => this.#report(e));
     } finally {
@@ -650,12 +652,17 @@ export class Session extends Emitter<SessionEvents> {
       attempt: 0,
       queue: [],
     };
-    peer.window.accept(f.header.counter);
+    this.#admitPeer(peer, f.header.counter);
+    if (wantReply) void this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(false)).catch((e) => this.#report(e));
+    this.#releaseHeld(endpointKey(f.header.sender, instance));
+  }
+
+  /** A verified hello makes the instance live: its counter is seen, it is a peer, the app is told. */
+  #admitPeer(peer: Peer, helloCounter: number): void {
+    peer.window.accept(helloCounter);
     this.#peers.set(peer.info.id, peer);
     this.stats.accepted++;
     this.emit('peer-joined', peer.info);
-    if (wantReply) void this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(false)).catch((e) => this.#report(e));
-    this.#releaseHeld(endpointKey(f.header.sender, instance));
   }
 
   /** Handles, in arrival order, the frames held for an instance until its hello (§8.3). */
@@ -680,14 +687,11 @@ export class Session extends Emitter<SessionEvents> {
     if (opened.type !== BroadcastType.hello) throw fail('E_STALE', 'frame from a timed-out instance before its next hello');
     if (!verifyBroadcast(opened, peer.signingKey)) throw fail('E_AUTH_FAILED', 'bad hello signature');
     if (this.#peers.has(peer.info.id)) throw fail('E_STALE', 'hello from an instance replaced by a newer one');
-    peer.window.accept(f.header.counter);
     peer.lastSeen = this.#opt.now();
     peer.helloTs = Math.max(peer.helloTs, f.header.timestamp);
     const key = endpointKey(peer.endpoint.id, peer.endpoint.instance);
     this.#departed.delete(key);
-    this.#peers.set(peer.info.id, peer);
-    this.stats.accepted++;
-    this.emit('peer-joined', peer.info);
+    this.#admitPeer(peer, f.header.counter);
     this.#releaseHeld(key);
   }
 

@@ -18,14 +18,14 @@ import {
   type DecodedFrame,
   type Header,
 } from '../src/envelope.js';
-import { SealsigError, type ErrorCode } from '../src/errors.js';
+import { SealsigError } from '../src/errors.js';
 import { deriveEpochKeys, deriveSession, memberIdOf } from '../src/kdf.js';
 import { MIN_BUCKET, pad, paddedLength, padme, unpad } from '../src/padding.js';
 import { ChannelKeys, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame, type Endpoint } from '../src/pairwise.js';
 import { ReplayWindow } from '../src/replay.js';
 import { ed25519KeyPair, randomBytes, ready, x25519KeyPair } from '../src/sodium.js';
 import { createSessionId } from '../src/kdf.js';
-import { sealsigErrorOf } from './helpers.js';
+import { expectCode, sealsigErrorOf } from './helpers.js';
 
 beforeAll(async () => {
   await ready();
@@ -53,10 +53,6 @@ function filler(n: number, seed = n): Uint8Array {
   return out;
 }
 
-function expectCode(fn: () => unknown, code: ErrorCode): void {
-  const e = sealsigErrorOf(fn);
-  expect(e?.code, e ? e.message : 'no error thrown').toBe(code);
-}
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const kindArb = fc.constantFrom(FrameKind.broadcast, FrameKind.handshakeInit, FrameKind.handshakeResp, FrameKind.direct);

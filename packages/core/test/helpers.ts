@@ -1,4 +1,5 @@
-import { SealsigError, createMemoryNetwork, createSessionId, joinSession, type MemoryNetwork, type PeerInfo, type Session, type SessionOptions } from '../src/index.js';
+import { expect } from 'vitest';
+import { SealsigError, createMemoryNetwork, type ErrorCode, createSessionId, joinSession, type MemoryNetwork, type PeerInfo, type Session, type SessionOptions } from '../src/index.js';
 
 export interface Pair {
   net: MemoryNetwork;
@@ -47,3 +48,9 @@ export function sealsigErrorOf(fn: () => unknown): SealsigError | undefined {
 }
 
 export type { PeerInfo };
+
+/** Asserts that fn throws the SealsigError `code`. */
+export function expectCode(fn: () => unknown, code: ErrorCode): void {
+  const e = sealsigErrorOf(fn);
+  expect(e?.code, e ? e.message : 'no error thrown').toBe(code);
+}

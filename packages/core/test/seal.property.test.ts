@@ -7,13 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BroadcastType, openBroadcast, sealBroadcast, verifyBroadcast } from '../src/broadcast.js';
 import { fromBase64Url } from '../src/bytes.js';
 import { FrameKind, PROTOCOL_VERSION, SUITE_V1, decodeFrame, type Header } from '../src/envelope.js';
-import { SealsigError, type ErrorCode } from '../src/errors.js';
+import { SealsigError } from '../src/errors.js';
 import { createSessionId, deriveEpochKeys, deriveSession, memberIdOf } from '../src/kdf.js';
 import { createMemoryNetwork, type MemoryNetwork } from '../src/memory-transport.js';
 import { ChannelKeys, DirectType, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame, type Endpoint } from '../src/pairwise.js';
 import { joinSession, type Identity, type Session } from '../src/session.js';
 import { ed25519KeyPair, randomBytes, ready, x25519KeyPair, type KeyPair } from '../src/sodium.js';
-import { sealsigErrorOf, waitFor } from './helpers.js';
+import { expectCode, waitFor } from './helpers.js';
 
 beforeAll(async () => {
   await ready();
@@ -22,10 +22,6 @@ beforeAll(async () => {
 // --- helpers ------------------------------------------------------------------------------------------
 
 
-function expectCode(fn: () => unknown, code: ErrorCode): void {
-  const e = sealsigErrorOf(fn);
-  expect(e?.code, e ? e.message : 'no error thrown').toBe(code);
-}
 
 /** True if some object in v has an own key "__proto__" (@msgpack/msgpack refuses to decode one). */
 function hasProtoKey(v: unknown): boolean {

@@ -17,21 +17,18 @@ export const NOISE_MAX_NONCE = Number.MAX_SAFE_INTEGER;
 /** §5.1 "k = empty" is modelled as undefined. */
 const EMPTY = new Uint8Array(0);
 
+const nonceInRange = (n: number): boolean => Number.isSafeInteger(n) && n >= 0 && n < NOISE_MAX_NONCE;
+
 /** Throws E_HANDSHAKE unless 0 <= n < 2^53-1 and n is an integer. */
 function checkNonce(n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0 || n >= NOISE_MAX_NONCE) {
+  if (!nonceInRange(n)) {
     throw fail('E_HANDSHAKE', `Noise nonce ${n} is out of range (0 <= n < 2^53-1); start a new handshake`);
   }
 }
 
 /** §12.3: the 96-bit ChaChaPoly nonce is 32 bits of zeros followed by the little-endian 64-bit n. */
 export function chachaPolyNonce(n: number): Uint8Array {
-  checkNonce(n);
-  const nonce = new Uint8Array(IETF_NONCE_BYTES);
-  const view = new DataView(nonce.buffer);
-  view.setUint32(4, n >>> 0, true);
-  view.setUint32(8, Math.floor(n / 0x1_0000_0000), true);
-  return nonce;
+  return nonceOf(n).slice();
 }
 
 /**
@@ -132,9 +129,7 @@ export class CipherState {
    */
   decryptWithNonce(n: number, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     const k = this.key();
-    if (!Number.isSafeInteger(n) || n < 0 || n >= NOISE_MAX_NONCE) {
-      throw fail('E_AUTH_FAILED', `Noise nonce ${n} is out of range`);
-    }
+    if (!nonceInRange(n)) throw fail('E_AUTH_FAILED', `Noise nonce ${n} is out of range`);
     return decrypt(k, n, ad, ciphertext);
   }
 
