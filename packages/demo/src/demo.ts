@@ -8,8 +8,9 @@
  * holds a moderated, password-protected room (room-demo.ts); a page opened with #invite=... shows only that.
  * Bundled by build.ts; served by serve.ts.
  */
-import { createSessionId, decodeFrame, FrameKind, fromBase64Url, joinSession, type IceCandidate, type PeerInfo, type Session, type SessionDescription } from '@sealsig/core';
+import { createSessionId, decodeFrame, toHex, FrameKind, fromBase64Url, joinSession, type IceCandidate, type PeerInfo, type Session, type SessionDescription } from '@sealsig/core';
 import { createWebSocketTransport, type WebSocketTransport } from '@sealsig/transport-websocket';
+import { PeerLink, type Signaling } from './peer-link.js';
 import { setupRoomDemo } from './room-demo.js';
 
 /** What the browser test reads (packages/demo/test/browser.test.ts). */
@@ -35,7 +36,7 @@ const KIND_NAMES: Record<number, string> = {
   [FrameKind.handshakeResp]: 'noise-resp',
   [FrameKind.direct]: 'direct',
 };
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const hex = toHex;
 const time = () => new Date().toISOString().slice(11, 23);
 
 function status(id: string, text: string, tone: 'ok' | 'warn' | 'bad' | '' = ''): void {
@@ -129,123 +130,83 @@ function showRelayFrame(topic: string, frame: Uint8Array, names: Map<string, str
 }
 
 /**
- * One RTCPeerConnection to the other tab, negotiated with the "perfect negotiation" pattern: the peer
- * whose member id sorts first is impolite (it wins offer collisions and opens the data channel).
+ * The connection to the other tab: a PeerLink (perfect negotiation, chat channel; peer-link.ts) over the core
+ * session, with this page's log, status lights and probe around it.
  */
 class Call {
-  readonly pc = new RTCPeerConnection({ iceServers: [] });
-  private makingOffer = false;
-  private ignoreOffer = false;
-  private readonly pendingCandidates: (IceCandidate | null)[] = [];
-  private channel: RTCDataChannel | undefined;
-  private readonly polite: boolean;
+  readonly link: PeerLink;
 
   constructor(
-    private readonly session: Session,
+    session: Session,
     readonly peer: PeerInfo,
   ) {
-    this.polite = session.id > peer.id;
-    this.pc.onicecandidate = ({ candidate }) => void this.send('candidate', candidate ? (candidate.toJSON() as IceCandidate) : null);
-    this.pc.onnegotiationneeded = () => void this.offer();
-    this.pc.onconnectionstatechange = () => {
-      const s = this.pc.connectionState;
+    // Every description and candidate is shown in the "sent" column on its way out.
+    const logged: Signaling = {
+      sendDescription: (id, description) => {
+        logSent(description.type, id, description);
+        return session.sendDescription(id, description);
+      },
+      sendCandidate: (id, candidate) => {
+        logSent(candidate === null ? 'end of candidates' : 'ICE candidate', id, candidate);
+        return session.sendCandidate(id, candidate);
+      },
+    };
+    this.link = new PeerLink(logged, session.id, peer.id, [], {
+      onOpen: () => {
+        probe.channelOpen = true;
+        status('st-dc', 'open', 'ok');
+        chatLine('sys', 'data channel open: messages now go peer to peer, not through the relay');
+        $<HTMLInputElement>('chat-input').disabled = false;
+        $<HTMLButtonElement>('chat-send').disabled = false;
+      },
+      onClose: () => {
+        probe.channelOpen = false;
+        status('st-dc', 'closed', 'bad');
+      },
+      onMessage: (text) => {
+        probe.chat.push(text);
+        chatLine('them', text);
+      },
+      onError: showError,
+    });
+    status('st-dc', 'connecting', 'warn');
+    const pc = this.link.pc;
+    pc.onconnectionstatechange = () => {
+      const s = pc.connectionState;
       status('st-rtc', s, s === 'connected' ? 'ok' : s === 'failed' || s === 'closed' ? 'bad' : 'warn');
     };
-    this.pc.ondatachannel = ({ channel }) => this.attach(channel);
-    this.pc.ontrack = ({ streams, track }) => {
+    pc.ontrack = ({ streams, track }) => {
       $<HTMLVideoElement>('remote').srcObject = streams[0] ?? new MediaStream([track]);
-    };
-    if (!this.polite) this.attach(this.pc.createDataChannel('chat'));
-  }
-
-  private attach(channel: RTCDataChannel): void {
-    this.channel = channel;
-    status('st-dc', channel.readyState, 'warn');
-    channel.onopen = () => {
-      probe.channelOpen = true;
-      status('st-dc', 'open', 'ok');
-      chatLine('sys', 'data channel open: messages now go peer to peer, not through the relay');
-      $<HTMLInputElement>('chat-input').disabled = false;
-      $<HTMLButtonElement>('chat-send').disabled = false;
-    };
-    channel.onclose = () => {
-      probe.channelOpen = false;
-      status('st-dc', 'closed', 'bad');
-    };
-    channel.onmessage = ({ data }) => {
-      const text = String(data);
-      probe.chat.push(text);
-      chatLine('them', text);
     };
   }
 
   sendChat(text: string): boolean {
-    if (this.channel?.readyState !== 'open') return false;
-    this.channel.send(text);
+    if (!this.link.send(text)) return false;
     chatLine('me', text);
     return true;
   }
 
   async addCamera(stream: MediaStream): Promise<void> {
-    for (const track of stream.getTracks()) this.pc.addTrack(track, stream); // negotiationneeded follows
+    for (const track of stream.getTracks()) this.link.pc.addTrack(track, stream); // negotiationneeded follows
   }
 
-  private async offer(): Promise<void> {
-    try {
-      this.makingOffer = true;
-      await this.pc.setLocalDescription();
-      await this.send('description', this.pc.localDescription!.toJSON() as SessionDescription);
-    } catch (e) {
-      showError(`offer failed: ${String(e)}`);
-    } finally {
-      this.makingOffer = false;
-    }
+  onDescription(description: SessionDescription): Promise<void> {
+    return this.link.onDescription(description);
   }
 
-  private async send(type: 'description' | 'candidate', value: SessionDescription | IceCandidate | null): Promise<void> {
-    const label = type === 'description' ? (value as SessionDescription).type : value === null ? 'end of candidates' : 'ICE candidate';
-    logEntry('sent', label, `${time()}  to ${this.peer.id.slice(0, 8)}`, JSON.stringify(value, null, 1));
-    probe.sent++;
-    try {
-      if (type === 'description') await this.session.sendDescription(this.peer.id, value as SessionDescription);
-      else await this.session.sendCandidate(this.peer.id, value as IceCandidate | null);
-    } catch (e) {
-      showError(`sending the ${label} failed: ${String(e)}`);
-    }
-  }
-
-  async onDescription(description: SessionDescription): Promise<void> {
-    const collision = description.type === 'offer' && (this.makingOffer || this.pc.signalingState !== 'stable');
-    this.ignoreOffer = !this.polite && collision;
-    if (this.ignoreOffer) return;
-    await this.pc.setRemoteDescription(description as RTCSessionDescriptionInit);
-    for (const c of this.pendingCandidates.splice(0)) await this.addCandidate(c);
-    if (description.type === 'offer') {
-      await this.pc.setLocalDescription();
-      await this.send('description', this.pc.localDescription!.toJSON() as SessionDescription);
-    }
-  }
-
-  async onCandidate(candidate: IceCandidate | null): Promise<void> {
-    if (!this.pc.remoteDescription) {
-      this.pendingCandidates.push(candidate);
-      return;
-    }
-    await this.addCandidate(candidate);
-  }
-
-  private async addCandidate(candidate: IceCandidate | null): Promise<void> {
-    try {
-      if (candidate) await this.pc.addIceCandidate(candidate as RTCIceCandidateInit);
-    } catch (e) {
-      if (!this.ignoreOffer) showError(`addIceCandidate failed: ${String(e)}`);
-    }
+  onCandidate(candidate: IceCandidate | null): Promise<void> {
+    return this.link.onCandidate(candidate);
   }
 
   close(): void {
-    this.pc.close();
+    this.link.close();
     probe.channelOpen = false;
   }
+}
+
+function logSent(label: string, to: string, value: unknown): void {
+  logEntry('sent', label, `${time()}  to ${to.slice(0, 8)}`, JSON.stringify(value, null, 1));
+  probe.sent++;
 }
 
 async function main(): Promise<void> {

@@ -6,7 +6,7 @@
  *
  *   node --conditions=source --import tsx packages/demo/src/terminal.ts
  */
-import { createSessionId, decodeFrame, deriveSession, FrameKind, fromBase64Url, joinSession, ready, type Session, type SessionEvents } from '@sealsig/core';
+import { createSessionId, decodeFrame, deriveSession, FrameKind, fromBase64Url, joinSession, ready, toHex, utf8, type Session, type SessionEvents } from '@sealsig/core';
 import { createRelay } from '@sealsig/relay';
 import { createWebSocketTransport } from '@sealsig/transport-websocket';
 
@@ -16,9 +16,9 @@ const KINDS: Record<number, string> = {
   [FrameKind.handshakeResp]: 'noise-resp',
   [FrameKind.direct]: 'direct',
 };
-const hex = (b: Uint8Array, n = b.length) => Array.from(b.subarray(0, n), (x) => x.toString(16).padStart(2, '0')).join('');
+const hex = (b: Uint8Array, n = b.length) => toHex(b.subarray(0, n));
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 3)}...` : s);
-const bytesOf = (s: string) => new TextEncoder().encode(s);
+const bytesOf = utf8;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function contains(hay: Uint8Array, needle: Uint8Array): boolean {
