@@ -14,7 +14,7 @@ import { PeerLink, type Signaling } from './peer-link.js';
 import { setupRoomDemo } from './room-demo.js';
 
 /** What the browser test reads (packages/demo/test/browser.test.ts). */
-interface DemoProbe {
+export interface DemoProbe {
   topic?: string;
   transportState: string;
   channelOpen: boolean;

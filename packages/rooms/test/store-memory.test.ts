@@ -6,19 +6,7 @@ import { memoryDescriptorStore } from '../src/store/memory-store.js';
 import { checkPut } from '../src/store/store.js';
 import { DESCRIPTOR_MAX_BYTES } from '../src/store/store.js';
 
-const ID = 'AAAAAAAAAAAAAAAAAAAAAA';
-const ID2 = 'BBBBBBBBBBBBBBBBBBBBBB';
-const token = (n: number): Uint8Array => new Uint8Array(32).fill(n);
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    expect(isSealsigError(e)).toBe(true);
-    return (e as { code: string }).code;
-  }
-}
+import { ID, ID2, code, token } from './store-helpers.js';
 
 function store(maxEntries?: number) {
   const clock = { t: 1_000 };

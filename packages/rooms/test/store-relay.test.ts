@@ -5,24 +5,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { isSealsigError } from '@sealsig/core';
 import { createRelay, type Relay, type RelayOptions } from '@sealsig/relay';
 import { relayDescriptorStore } from '../src/store/relay-store.js';
 import type { DescriptorStore } from '../src/store/store.js';
 
-const ID = 'AAAAAAAAAAAAAAAAAAAAAA';
-const ID2 = 'BBBBBBBBBBBBBBBBBBBBBB';
-const token = (n: number): Uint8Array => new Uint8Array(32).fill(n);
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    expect(isSealsigError(e)).toBe(true);
-    return (e as { code: string }).code;
-  }
-}
+import { ID, ID2, code, token } from './store-helpers.js';
 
 const relays: Relay[] = [];
 async function relayStore(options: RelayOptions = {}): Promise<{ store: DescriptorStore; relay: Relay; url: string }> {
