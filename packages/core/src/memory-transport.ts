@@ -4,6 +4,9 @@
  * Every published frame is recorded in `network.log` and passed to the adversary, which decides what each
  * subscriber of the topic receives and when: deliver, drop, duplicate, delay (and so reorder), or tamper.
  * `inject` and `replay` put arbitrary or recorded frames on a topic, as a hostile relay would.
+ *
+ * `network.counters` counts the traffic (frames and bytes published, deliveries and bytes delivered, frames
+ * by kind) for the growth benchmark (bench/growth.ts); `resetCounters()` starts them over.
  */
 import { fail } from './errors.js';
 import type { FrameHandler, Transport, TransportState, Unsubscribe } from './transport.js';
@@ -65,6 +68,32 @@ export interface MemoryTransportOptions {
   selfEcho?: boolean;
 }
 
+/** What the network has carried since it was created or since resetCounters(). */
+export interface NetworkCounters {
+  /** Frames published by the network's transports (injected and replayed frames are not publications). */
+  framesPublished: number;
+  bytesPublished: number;
+  /** One per frame handed to one subscriber (a frame x its receivers, including the publisher's echo). */
+  deliveries: number;
+  bytesDelivered: number;
+  /** Frames published, by frame kind (the envelope's third element, docs/PROTOCOL.md §4); 0: not readable. */
+  framesByKind: Record<number, number>;
+}
+
+function zeroCounters(): NetworkCounters {
+  return { framesPublished: 0, bytesPublished: 0, deliveries: 0, bytesDelivered: 0, framesByKind: {} };
+}
+
+/**
+ * The frame kind without decoding the frame: the envelope is a msgpack array whose first three elements
+ * (version, suite, kind) are small integers, each one byte (positive fixint). Anything else gives 0.
+ */
+export function frameKindOf(frame: Uint8Array): number {
+  const isFixArray = frame.length >= 4 && (frame[0]! & 0xf0) === 0x90;
+  if (!isFixArray || frame[1]! > 0x7f || frame[2]! > 0x7f || frame[3]! > 0x7f) return 0;
+  return frame[3]!;
+}
+
 interface Subscription {
   topic: string;
   owner: number;
@@ -74,9 +103,11 @@ interface Subscription {
 export class MemoryNetwork {
   readonly log: Packet[] = [];
   adversary: Adversary = passThrough;
+  readonly counters: NetworkCounters = zeroCounters();
   #subs = new Set<Subscription>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #transports = 0;
+  #inFlight = 0;
 
   /** A new transport attached to this network. */
   connect(opts: MemoryTransportOptions = {}): Transport {
@@ -93,6 +124,16 @@ export class MemoryNetwork {
     const p = this.log[seq];
     if (p === undefined) throw new RangeError(`no packet ${seq}`);
     this.route({ ...p, from: -1 }, false);
+  }
+
+  /** Sets every counter back to zero. */
+  resetCounters(): void {
+    Object.assign(this.counters, zeroCounters());
+  }
+
+  /** Deliveries chosen by the adversary that have not reached their subscriber yet (queued or delayed). */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   /** Waits until every delayed delivery has run. */
@@ -114,6 +155,11 @@ export class MemoryNetwork {
   publish(topic: string, frame: Uint8Array, from: number, selfEcho: boolean): void {
     const packet: Packet = { seq: this.log.length, topic, frame: frame.slice(), from };
     this.log.push(packet);
+    const c = this.counters;
+    const kind = frameKindOf(frame);
+    c.framesPublished++;
+    c.bytesPublished += frame.length;
+    c.framesByKind[kind] = (c.framesByKind[kind] ?? 0) + 1;
     this.route(packet, !selfEcho);
   }
 
@@ -122,8 +168,13 @@ export class MemoryNetwork {
       if (sub.topic !== packet.topic || (skipSelf && sub.owner === packet.from)) continue;
       for (const d of this.adversary(packet, sub.owner)) {
         const copy = d.frame.slice(); // each subscriber gets its own bytes
+        this.#inFlight++;
         const deliver = () => {
-          if (this.#subs.has(sub)) sub.onFrame(copy);
+          this.#inFlight--;
+          if (!this.#subs.has(sub)) return;
+          this.counters.deliveries++;
+          this.counters.bytesDelivered += copy.length;
+          sub.onFrame(copy);
         };
         if (!d.delayMs) queueMicrotask(deliver);
         else {

@@ -25,6 +25,26 @@ function lib(): Sodium {
   return sodium;
 }
 
+/**
+ * How many public-key operations this process has run, for the growth benchmark's floor (bench/growth.ts):
+ * one integer increment per call, nothing else. Not exported from the package's index.
+ */
+export const publicKeyOps = {
+  ed25519Sign: 0,
+  ed25519Verify: 0,
+  /** Ed25519 key pairs generated (one fixed-base scalar multiplication each). */
+  ed25519KeyPair: 0,
+  /** X25519 with a peer's public key (variable base), including the Noise layer's DH operations. */
+  x25519: 0,
+  /** X25519 key pairs generated (fixed base), including Noise ephemerals. */
+  x25519KeyPair: 0,
+};
+
+/** Sets every count in publicKeyOps back to zero. */
+export function resetPublicKeyOps(): void {
+  for (const k of Object.keys(publicKeyOps) as (keyof typeof publicKeyOps)[]) publicKeyOps[k] = 0;
+}
+
 export const AEAD_KEY_BYTES = 32;
 export const AEAD_TAG_BYTES = 16;
 export const XNONCE_BYTES = 24;
@@ -95,18 +115,21 @@ export interface KeyPair {
 /** An Ed25519 key pair; from a 32-byte seed when given (test vectors), else random. */
 export function ed25519KeyPair(seed?: Uint8Array): KeyPair {
   const s = seed ?? randomBytes(32);
+  publicKeyOps.ed25519KeyPair++;
   const kp = lib().crypto_sign_seed_keypair(s);
   if (seed === undefined) memzero(s);
   return { publicKey: kp.publicKey, privateKey: kp.privateKey };
 }
 
 export function ed25519Sign(privateKey: Uint8Array, message: Uint8Array): Uint8Array {
+  publicKeyOps.ed25519Sign++;
   return lib().crypto_sign_detached(message, privateKey);
 }
 
 /** Strict verification (libsodium rejects non-canonical S, small-order A and R). Never throws. */
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== SIGN_PUBLIC_BYTES || signature.length !== SIGNATURE_BYTES) return false;
+  publicKeyOps.ed25519Verify++;
   try {
     return lib().crypto_sign_verify_detached(signature, message, publicKey);
   } catch {
@@ -119,6 +142,7 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
 /** An X25519 key pair; from a given private key when given (test vectors), else random. */
 export function x25519KeyPair(privateKey?: Uint8Array): KeyPair {
   const sk = privateKey ?? randomBytes(DH_BYTES);
+  publicKeyOps.x25519KeyPair++;
   return { publicKey: lib().crypto_scalarmult_base(sk), privateKey: sk };
 }
 
@@ -128,6 +152,7 @@ export function x25519KeyPair(privateKey?: Uint8Array): KeyPair {
  */
 export function x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
   if (publicKey.length !== DH_BYTES || privateKey.length !== DH_BYTES) throw fail('E_AUTH_FAILED', 'bad X25519 key length');
+  publicKeyOps.x25519++;
   try {
     return lib().crypto_scalarmult(privateKey, publicKey);
   } catch (e) {
