@@ -39,6 +39,8 @@ export const ErrorCodes = {
   E_WRONG_PASSWORD: 'E_WRONG_PASSWORD',
   /** No answer in the time allowed (a join request, a privilege request). */
   E_TIMEOUT: 'E_TIMEOUT',
+  /** The application aborted the operation (its AbortSignal fired). */
+  E_ABORTED: 'E_ABORTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

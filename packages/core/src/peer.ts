@@ -3,13 +3,21 @@
  * window, the state of the pairwise channel with it, and the direct messages waiting for that channel.
  */
 import { toHex } from './bytes.js';
-import type { OpenedBroadcast } from './broadcast.js';
-import type { DecodedFrame } from './envelope.js';
 import type { SealsigError } from './errors.js';
+import type { InitBudget } from './init-budget.js';
 import type { HandshakeState } from './noise/index.js';
 import type { ChannelKeys, Endpoint } from './pairwise.js';
 import type { ReplayWindow } from './replay.js';
-import type { PeerInfo } from './session.js';
+
+/** What the app learns of a peer instance. */
+export interface PeerInfo {
+  /** Member id, base64url: the keyed hash of the peer's signing key. */
+  readonly id: string;
+  /** Instance id of this join, base64url. */
+  readonly instance: string;
+  readonly signingKey: Uint8Array;
+  readonly dhKey: Uint8Array;
+}
 
 export interface Queued {
   type: number;
@@ -41,11 +49,9 @@ export interface Peer {
   /** Keys of a replaced channel, kept for frames in flight until `expires`. */
   previous?: { keys: ChannelKeys; expires: number };
   queue: Queued[];
-}
-
-export interface Pending {
-  frames: { decoded: DecodedFrame; opened?: OpenedBroadcast }[];
-  expires: number;
+  /** Handshake inits this instance may cause us to read (§7.5), and those deferred over budget. */
+  initBudget: InitBudget;
+  initTimer?: ReturnType<typeof setTimeout>;
 }
 
 export const endpointKey = (id: Uint8Array, instance: Uint8Array) => toHex(id) + toHex(instance);

@@ -23,7 +23,10 @@ import {
 import { ReplayWindow } from './replay.js';
 import { AEAD_TAG_BYTES, DH_BYTES, SIGN_PUBLIC_BYTES, ed25519KeyPair, memzero, randomBytes, ready, x25519KeyPair, type KeyPair } from './sodium.js';
 import type { Transport, Unsubscribe } from './transport.js';
-import { endpointKey, eraseChannel, type Peer, type Pending } from './peer.js';
+import { endpointKey, eraseChannel, type Peer, type PeerInfo } from './peer.js';
+import { DEFAULT_HOLD_LIMITS, HoldBuffer } from './hold-buffer.js';
+import { InitBudget } from './init-budget.js';
+import { isLowOrderX25519 } from './low-order.js';
 import { isCandidate, isDescription, pickCandidate, type IceCandidate, type SessionDescription } from './signal.js';
 
 export type { IceCandidate, SessionDescription } from './signal.js';
@@ -66,16 +69,15 @@ export interface SessionOptions {
    * key by the rooms layer, so that their first hello is already readable by the others.
    */
   epoch?: { epoch: number; roomKey: Uint8Array };
+  /** joinSession rejects with E_TIMEOUT if the transport has not subscribed and published the hello by then (default 30 s). */
+  joinTimeoutMs?: number;
+  /** Aborting it makes a pending joinSession reject with E_ABORTED (and leave nothing behind). */
+  signal?: AbortSignal;
+  /** Bytes held for senders whose hello has not arrived yet (§8.3; default 1 MiB, shared fairly among 64 senders). */
+  maxHeldBytes?: number;
 }
 
-export interface PeerInfo {
-  /** Member id, base64url: the keyed hash of the peer's signing key. */
-  readonly id: string;
-  /** Instance id of this join, base64url. */
-  readonly instance: string;
-  readonly signingKey: Uint8Array;
-  readonly dhKey: Uint8Array;
-}
+export type { PeerInfo } from './peer.js';
 
 export type LeaveReason = 'bye' | 'timeout' | 'rejoined' | 'closed' | 'expelled';
 
@@ -91,6 +93,10 @@ export interface SessionStats {
   notForMe: number;
   /** Frames dropped, by error code. */
   dropped: Partial<Record<ErrorCode, number>>;
+  /** Frames of not-yet-known senders refused or evicted by the hold buffer's bounds (§8.3); also in dropped. */
+  heldDropped: number;
+  /** Handshake inits read later because their claimed sender was over its budget (§7.5). */
+  initsDeferred: number;
 }
 
 export interface SessionEvents {
@@ -104,19 +110,40 @@ export interface SessionEvents {
   closed: undefined;
 }
 
-const MAX_PENDING_SENDERS = 64;
 /** Superseded epochs kept within their grace period (§9): quick successive rotations do not cut off a lagging member. */
 const MAX_PREVIOUS_EPOCHS = 8;
-const MAX_PENDING_FRAMES_PER_SENDER = 16;
 /** The largest header (100 bytes) plus the largest bin head (5) plus the tag: bounds of a direct frame. */
 const DIRECT_OVERHEAD = 105 + AEAD_TAG_BYTES;
 
-/** Joins a session: derives its keys, subscribes to its route tag, announces this member. */
+/**
+ * Joins a session: derives its keys, subscribes to its route tag, announces this member. Rejects with
+ * E_TIMEOUT after options.joinTimeoutMs, or E_ABORTED when options.signal aborts; the half-joined session is
+ * then closed, so nothing is left subscribed.
+ */
 export async function joinSession(options: SessionOptions): Promise<Session> {
+  const { signal } = options;
+  const timeoutMs = options.joinTimeoutMs ?? 30_000;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw fail('E_INVALID_ARGUMENT', 'joinTimeoutMs must be a positive number');
+  if (signal?.aborted) throw fail('E_ABORTED', 'join aborted');
   await ready();
   const session = new Session(options);
-  await session.start();
-  return session;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const cut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(fail('E_TIMEOUT', `joining took longer than ${timeoutMs} ms`)), timeoutMs);
+    onAbort = () => reject(fail('E_ABORTED', 'join aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([session.start(), cut]);
+    return session;
+  } catch (e) {
+    void session.close();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 export class Session extends Emitter<SessionEvents> {
@@ -126,7 +153,7 @@ export class Session extends Emitter<SessionEvents> {
   readonly instance: string;
   /** The topic this session uses on the transport: the route tag, base64url. */
   readonly topic: string;
-  readonly stats: SessionStats = { framesIn: 0, framesOut: 0, accepted: 0, duplicates: 0, selfEcho: 0, notForMe: 0, dropped: {} };
+  readonly stats: SessionStats = { framesIn: 0, framesOut: 0, accepted: 0, duplicates: 0, selfEcho: 0, notForMe: 0, dropped: {}, heldDropped: 0, initsDeferred: 0 };
 
   #transport: Transport;
   #route: Uint8Array;
@@ -139,7 +166,6 @@ export class Session extends Emitter<SessionEvents> {
   #previousEpochs: { keys: EpochKeys; expires: number }[] = [];
   #counter = 0;
   #peers = new Map<string, Peer>(); // by member id (base64url)
-  #pending = new Map<string, Pending>(); // frames from not-yet-known instances, by endpointKey
   /** Instances that left, by endpointKey, until `until`; a timed-out one may resume (§8.1). */
   #departed = new Map<string, { until: number; resumable?: Peer }>();
   #ephemerals = new Map<string, number>(); // accepted handshake ephemerals -> forget after
@@ -147,8 +173,11 @@ export class Session extends Emitter<SessionEvents> {
   #unsubscribe: Unsubscribe | undefined;
   #housekeeping: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  /** Whether the first hello was published (a session closed before that says no bye). */
+  #announced = false;
+  #held: HoldBuffer;
   #maxFrameBytes: number;
-  #opt: Required<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'maxFrameBytes' | 'epoch'>>;
+  #opt: Required<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'maxFrameBytes' | 'epoch' | 'joinTimeoutMs' | 'signal' | 'maxHeldBytes'>>;
 
   /** Use joinSession(); the constructor needs libsodium loaded. */
   constructor(options: SessionOptions) {
@@ -169,6 +198,9 @@ export class Session extends Emitter<SessionEvents> {
       maxQueuedPerPeer: options.maxQueuedPerPeer ?? 256,
       now: options.now ?? Date.now,
     };
+    const maxHeldBytes = options.maxHeldBytes ?? DEFAULT_HOLD_LIMITS.maxBytes;
+    if (!Number.isSafeInteger(maxHeldBytes) || maxHeldBytes < 0) throw fail('E_INVALID_ARGUMENT', 'maxHeldBytes must be a non-negative integer');
+    this.#held = new HoldBuffer({ ...DEFAULT_HOLD_LIMITS, maxBytes: maxHeldBytes });
     this.#maxFrameBytes = Math.min(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, transport.maxFrameBytes);
     const secrets = deriveSession(sessionId);
     this.#transport = transport;
@@ -192,14 +224,52 @@ export class Session extends Emitter<SessionEvents> {
     this.instance = toBase64Url(this.#self.instance);
   }
 
+  /**
+   * Listens to an event. A 'peer-joined' listener also hears, in a microtask, of every peer already live
+   * when it was attached: a listener attached after `await joinSession(...)` misses no one, and hears of
+   * each live peer instance exactly once.
+   */
+  override on<K extends keyof SessionEvents>(type: K, listener: (event: SessionEvents[K]) => void): () => void {
+    const off = super.on(type, listener);
+    if (type === 'peer-joined' && this.#peers.size > 0) {
+      const present = [...this.#peers.values()];
+      let attached = true;
+      queueMicrotask(() => {
+        for (const peer of present) {
+          // Still the live instance, and the listener still attached: tell it (a later join was emitted normally).
+          if (!attached || this.#closed || this.#peers.get(peer.info.id) !== peer) continue;
+          try {
+            (listener as (e: PeerInfo) => void)(peer.info);
+          } catch (err) {
+            queueMicrotask(() => {
+              throw err;
+            });
+          }
+        }
+      });
+      return () => {
+        attached = false;
+        off();
+      };
+    }
+    return off;
+  }
+
   /** @internal Subscribes and announces; called once by joinSession. */
   async start(): Promise<void> {
+    let unsubscribe: Unsubscribe;
     try {
-      this.#unsubscribe = await this.#transport.subscribe(this.topic, (frame) => this.#onFrame(frame));
+      unsubscribe = await this.#transport.subscribe(this.topic, (frame) => this.#onFrame(frame));
     } catch (e) {
-      this.#erase();
+      if (!this.#closed) this.#erase();
       throw e instanceof SealsigError ? e : fail('E_TRANSPORT', 'subscribe failed', e);
     }
+    if (this.#closed) {
+      // Closed (a join timeout or abort) while the transport was subscribing.
+      await unsubscribe().catch(() => {});
+      throw fail('E_CLOSED', 'session is closed');
+    }
+    this.#unsubscribe = unsubscribe;
     const tick = Math.max(10, Math.min(this.#opt.heartbeatMs, this.#opt.handshakeRetryMs, 1_000));
     let lastHello = this.#opt.now();
     this.#housekeeping = setInterval(() => {
@@ -212,6 +282,7 @@ export class Session extends Emitter<SessionEvents> {
     }, tick);
     unref(this.#housekeeping);
     await this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(true));
+    this.#announced = true;
   }
 
   /** The live peers. */
@@ -298,13 +369,14 @@ export class Session extends Emitter<SessionEvents> {
       eraseChannel(gone.resumable);
       this.#departed.set(k, { until: gone.until });
     }
-    for (const k of this.#pending.keys()) if (k.startsWith(hex)) this.#pending.delete(k);
+    this.#held.dropPrefix(hex);
   }
 
   /** Says goodbye, unsubscribes, and erases every key. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.#publishBroadcast(BroadcastType.bye, null).catch(() => {});
+    if (this.#announced) await this.#publishBroadcast(BroadcastType.bye, null).catch(() => {});
+    if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#housekeeping);
     const unsubscribe = this.#unsubscribe;
@@ -408,35 +480,49 @@ export class Session extends Emitter<SessionEvents> {
 
   #sendInit(peer: Peer): void {
     peer.handshake?.destroy();
-    const hs = newHandshake({
-      initiator: true,
-      prologue: pairwisePrologue(this.#route, this.#self, peer.endpoint),
-      s: this.#dh,
-      rs: peer.dhKey,
-      psk: this.#epoch.psk,
-    });
-    peer.handshake = hs;
-    const { frame } = writeHandshakeFrame(hs, this.#header(FrameKind.handshakeInit, peer.endpoint.id, peer.attempt));
+    peer.handshake = undefined;
+    let frame: Uint8Array;
+    try {
+      const hs = newHandshake({
+        initiator: true,
+        prologue: pairwisePrologue(this.#route, this.#self, peer.endpoint),
+        s: this.#dh,
+        rs: peer.dhKey,
+        psk: this.#epoch.psk,
+      });
+      peer.handshake = hs;
+      frame = writeHandshakeFrame(hs, this.#header(FrameKind.handshakeInit, peer.endpoint.id, peer.attempt)).frame;
+    } catch (e) {
+      // Nothing can start a handshake with this peer now: fail what waits for it rather than leave it pending.
+      this.#giveUp(peer, fail('E_HANDSHAKE', `cannot start a handshake with ${peer.info.id}`, e));
+      return;
+    }
     this.#publish(frame).catch((e) => this.#report(e));
     const delay = this.#opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10);
     peer.attempt++;
     this.#scheduleRetry(peer, delay);
   }
 
+  /** Schedules the next retry, never later than the handshake's deadline: no send waits past handshakeTimeoutMs. */
   #scheduleRetry(peer: Peer, ms: number): void {
-    peer.timer = setTimeout(() => this.#retry(peer), ms);
+    const deadline = peer.handshakeStarted + this.#opt.handshakeTimeoutMs - this.#opt.now();
+    peer.timer = setTimeout(() => this.#retry(peer), Math.max(0, Math.min(ms, deadline)));
     unref(peer.timer);
+  }
+
+  /** Ends a handshake that cannot complete: the peer is idle again and every queued send fails with `err`. */
+  #giveUp(peer: Peer, err: SealsigError): void {
+    this.#clearHandshake(peer);
+    peer.phase = 'idle'; // keys not confirmed by now are not used for sending; the next send starts over
+    for (const q of peer.queue.splice(0)) q.reject(err);
+    this.#report(err);
   }
 
   #retry(peer: Peer): void {
     peer.timer = undefined;
     if (this.#closed || this.#peers.get(peer.info.id) !== peer) return;
     if (this.#opt.now() - peer.handshakeStarted >= this.#opt.handshakeTimeoutMs) {
-      this.#clearHandshake(peer);
-      peer.phase = 'idle'; // keys not confirmed by now are not used for sending; the next send starts over
-      const err = fail('E_HANDSHAKE', `no pairwise channel with ${peer.info.id} after ${this.#opt.handshakeTimeoutMs} ms`);
-      for (const q of peer.queue.splice(0)) q.reject(err);
-      this.#report(err);
+      this.#giveUp(peer, fail('E_HANDSHAKE', `no pairwise channel with ${peer.info.id} after ${this.#opt.handshakeTimeoutMs} ms`));
       return;
     }
     if (peer.phase === 'initiating') this.#sendInit(peer);
@@ -461,15 +547,20 @@ export class Session extends Emitter<SessionEvents> {
     peer.keys = keys;
   }
 
-  #onHandshakeInit(peer: Peer, f: DecodedFrame): void {
+  /** Reads a handshake init; false if it was deferred (its claimed sender is over its budget). */
+  #onHandshakeInit(peer: Peer, f: DecodedFrame): boolean {
     if (peer.phase === 'initiating' && compareBytes(this.#self.id, peer.endpoint.id) < 0) {
-      return; // Both initiated: the lower member id stays initiator; the peer will answer our init.
+      return true; // Both initiated: the lower member id stays initiator; the peer will answer our init.
     }
     const psk = this.#epochKeys(f.header.epoch).psk;
     const ephemeral = this.#unusedEphemeral(f);
     // An init the peer sent before the handshake of the current channel (one it abandoned, delivered late)
     // must not replace that channel: two such inits would erase the keys the peer is actually using.
     if (f.header.timestamp < peer.handshakeTs) throw fail('E_HANDSHAKE', 'handshake init older than the current channel');
+    if (!peer.initBudget.take(this.#opt.now())) {
+      this.#deferInit(peer, f);
+      return false;
+    }
     const hs = newHandshake({
       initiator: false,
       prologue: pairwisePrologue(this.#route, peer.endpoint, this.#self),
@@ -495,6 +586,31 @@ export class Session extends Emitter<SessionEvents> {
     } finally {
       hs.destroy();
     }
+    return true;
+  }
+
+  /** §7.5 Keeps an init over its sender's budget, to be read (with every check again) once the budget refills. */
+  #deferInit(peer: Peer, f: DecodedFrame): void {
+    this.stats.initsDeferred++;
+    if (!peer.initBudget.defer(concatFrame(f))) this.#report(fail('E_RATE_LIMITED', 'deferred handshake init replaced by a newer one'));
+    if (peer.initTimer !== undefined) return;
+    const readNext = () => {
+      peer.initTimer = undefined;
+      if (this.#closed || this.#peers.get(peer.info.id) !== peer) return;
+      const frame = peer.initBudget.next();
+      if (frame === undefined) return;
+      try {
+        this.#handle(decodeFrame(frame, this.#maxFrameBytes));
+      } catch (e) {
+        this.#report(e);
+      }
+      if (peer.initBudget.waiting > 0 && peer.initTimer === undefined) {
+        peer.initTimer = setTimeout(readNext, peer.initBudget.wait(this.#opt.now()));
+        unref(peer.initTimer);
+      }
+    };
+    peer.initTimer = setTimeout(readNext, peer.initBudget.wait(this.#opt.now()));
+    unref(peer.initTimer);
   }
 
   #onHandshakeResp(peer: Peer, f: DecodedFrame): void {
@@ -502,13 +618,14 @@ export class Session extends Emitter<SessionEvents> {
     const ephemeral = this.#unusedEphemeral(f);
     const hs = peer.handshake;
     if (peer.phase !== 'initiating' || hs === undefined) throw fail('E_HANDSHAKE', 'no handshake in progress with this peer');
+    // Read on a copy: a forged or garbled response (an injector can copy the clear header fields) fails on
+    // the copy alone, and the handshake still accepts the genuine response (§7.5).
+    const trial = hs.copy();
     let split;
     try {
-      split = readHandshakeFrame(hs, f).split;
-    } catch (e) {
-      // A forged or garbled response must not abort our handshake: the real one may still come.
-      this.#sendInitAgainLater(peer);
-      throw e;
+      split = readHandshakeFrame(trial, f).split;
+    } finally {
+      trial.destroy();
     }
     this.#rememberEphemeral(ephemeral, f);
     peer.handshakeTs = Math.max(peer.handshakeTs, f.header.timestamp);
@@ -519,12 +636,6 @@ export class Session extends Emitter<SessionEvents> {
     // The first transport message confirms the channel to the responder (key confirmation, §7.5).
     this.#sealDirect(peer, DirectType.confirm, null).catch((e) => this.#report(e));
     this.#flush(peer);
-  }
-
-  /** The HandshakeState is spent after a failed read; a fresh init replaces it at the next retry. */
-  #sendInitAgainLater(peer: Peer): void {
-    peer.handshake?.destroy();
-    peer.handshake = undefined;
   }
 
   /** §7.5 The handshake message's ephemeral key (its first 32 bytes), unless one already accepted: E_REPLAY. */
@@ -606,6 +717,7 @@ export class Session extends Emitter<SessionEvents> {
         return;
       }
       if (!verifyBroadcast(opened, known.signingKey)) throw fail('E_AUTH_FAILED', 'bad broadcast signature');
+      if (opened.type === BroadcastType.hello) checkSameKeys(known, opened);
       known.window.accept(h.counter);
       known.lastSeen = now;
       if (opened.type === BroadcastType.hello) known.helloTs = Math.max(known.helloTs, h.timestamp);
@@ -618,19 +730,16 @@ export class Session extends Emitter<SessionEvents> {
       this.#hold(key, f);
       return;
     }
-    if (h.kind === FrameKind.handshakeInit) this.#onHandshakeInit(known, f);
-    else if (h.kind === FrameKind.handshakeResp) this.#onHandshakeResp(known, f);
+    if (h.kind === FrameKind.handshakeInit) {
+      if (!this.#onHandshakeInit(known, f)) return; // deferred: read later
+    } else if (h.kind === FrameKind.handshakeResp) this.#onHandshakeResp(known, f);
     else this.#onDirect(known, f);
     known.lastSeen = now; // only authenticated frames keep a peer alive
     this.stats.accepted++;
   }
 
   #onHello(f: DecodedFrame, opened: OpenedBroadcast, previous: Peer | undefined): void {
-    const p = opened.payload;
-    if (!Array.isArray(p) || p.length !== 3 || !isBytes(p[0], SIGN_PUBLIC_BYTES) || !isBytes(p[1], DH_BYTES) || typeof p[2] !== 'boolean') {
-      throw fail('E_FRAME_MALFORMED', 'bad hello');
-    }
-    const [signingKey, dhKey, wantReply] = p as [Uint8Array, Uint8Array, boolean];
+    const [signingKey, dhKey, wantReply] = parseHello(opened);
     if (!equalBytes(memberIdOf(this.#memberIdKey, signingKey), f.header.sender)) throw fail('E_AUTH_FAILED', 'member id does not match the signing key');
     if (!verifyBroadcast(opened, signingKey)) throw fail('E_AUTH_FAILED', 'bad hello signature');
     // A hello of an earlier instance (replayed within the freshness window to a member that never saw that
@@ -651,6 +760,7 @@ export class Session extends Emitter<SessionEvents> {
       handshakeTs: -1,
       attempt: 0,
       queue: [],
+      initBudget: new InitBudget(this.#opt.handshakeRetryMs, this.#opt.now()),
     };
     this.#admitPeer(peer, f.header.counter);
     if (wantReply) void this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(false)).catch((e) => this.#report(e));
@@ -667,9 +777,7 @@ export class Session extends Emitter<SessionEvents> {
 
   /** Handles, in arrival order, the frames held for an instance until its hello (§8.3). */
   #releaseHeld(key: string): void {
-    const held = this.#pending.get(key);
-    this.#pending.delete(key);
-    for (const h of held?.frames ?? []) {
+    for (const h of this.#held.take(key)) {
       try {
         this.#handle(h.decoded, h.opened);
       } catch (e) {
@@ -686,6 +794,7 @@ export class Session extends Emitter<SessionEvents> {
   #resume(peer: Peer, f: DecodedFrame, opened: OpenedBroadcast): void {
     if (opened.type !== BroadcastType.hello) throw fail('E_STALE', 'frame from a timed-out instance before its next hello');
     if (!verifyBroadcast(opened, peer.signingKey)) throw fail('E_AUTH_FAILED', 'bad hello signature');
+    checkSameKeys(peer, opened);
     if (this.#peers.has(peer.info.id)) throw fail('E_STALE', 'hello from an instance replaced by a newer one');
     peer.lastSeen = this.#opt.now();
     peer.helloTs = Math.max(peer.helloTs, f.header.timestamp);
@@ -737,16 +846,17 @@ export class Session extends Emitter<SessionEvents> {
 
   /** Keeps a frame from an instance whose hello has not arrived yet (bounded; §8.3). */
   #hold(key: string, decoded: DecodedFrame, opened?: OpenedBroadcast): void {
-    let pending = this.#pending.get(key);
-    if (pending === undefined) {
-      if (this.#pending.size >= MAX_PENDING_SENDERS) throw fail('E_UNKNOWN_SENDER', 'too many unknown senders');
-      pending = { frames: [], expires: this.#opt.now() + this.#opt.peerTimeoutMs };
-      this.#pending.set(key, pending);
-    }
-    if (pending.frames.length >= MAX_PENDING_FRAMES_PER_SENDER) throw fail('E_UNKNOWN_SENDER', 'too many frames from an unknown sender');
     // The frame is a view into the transport's buffer: keep a copy.
-    const copy = decodeFrame(concatFrame(decoded), this.#maxFrameBytes);
-    pending.frames.push(opened ? { decoded: copy, opened } : { decoded: copy });
+    const bytes = concatFrame(decoded);
+    const copy = decodeFrame(bytes, this.#maxFrameBytes);
+    try {
+      const evicted = this.#held.add(key, { decoded: copy, bytes: bytes.length, ...(opened ? { opened } : {}) }, this.#opt.now() + this.#opt.peerTimeoutMs);
+      this.stats.heldDropped += evicted;
+      for (let i = 0; i < evicted; i++) this.#report(fail('E_UNKNOWN_SENDER', 'held frame evicted for a sender within its share'));
+    } catch (e) {
+      this.stats.heldDropped++;
+      throw e;
+    }
   }
 
   #removePeer(peer: Peer, reason: LeaveReason): void {
@@ -756,6 +866,9 @@ export class Session extends Emitter<SessionEvents> {
     const resumable = reason === 'timeout' && !this.#closed;
     this.#departed.set(endpointKey(peer.endpoint.id, peer.endpoint.instance), resumable ? { until, resumable: peer } : { until });
     this.#clearHandshake(peer);
+    clearTimeout(peer.initTimer);
+    peer.initTimer = undefined;
+    peer.initBudget.clear();
     if (!resumable) eraseChannel(peer);
     else if (peer.phase === 'initiating') peer.phase = 'idle'; // its timer is gone
     const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
@@ -777,12 +890,9 @@ export class Session extends Emitter<SessionEvents> {
       if (gone.resumable) eraseChannel(gone.resumable);
     }
     for (const [k, until] of this.#ephemerals) if (until <= now) this.#ephemerals.delete(k);
-    for (const [k, p] of this.#pending) {
-      if (p.expires <= now) {
-        this.#pending.delete(k);
-        for (let i = 0; i < p.frames.length; i++) this.#report(fail('E_UNKNOWN_SENDER', 'no hello from this sender'));
-      }
-    }
+    const expired = this.#held.expire(now);
+    this.stats.heldDropped += expired;
+    for (let i = 0; i < expired; i++) this.#report(fail('E_UNKNOWN_SENDER', 'no hello from this sender'));
     while (this.#previousEpochs.length > 0 && this.#previousEpochs[0]!.expires <= now) eraseEpoch(this.#previousEpochs.shift()!.keys);
   }
 
@@ -794,11 +904,29 @@ export class Session extends Emitter<SessionEvents> {
     for (const gone of this.#departed.values()) if (gone.resumable) eraseChannel(gone.resumable);
     this.#departed.clear();
     this.#ephemerals.clear();
-    this.#pending.clear();
+    this.#held.clear();
   }
 }
 
 // --- helpers ----------------------------------------------------------------------------------------
+
+/** §6.2 A hello's payload: [ed25519 public, x25519 public, want_reply]; a small-order X25519 key is refused. */
+function parseHello(opened: OpenedBroadcast): [Uint8Array, Uint8Array, boolean] {
+  const p = opened.payload;
+  if (!Array.isArray(p) || p.length !== 3 || !isBytes(p[0], SIGN_PUBLIC_BYTES) || !isBytes(p[1], DH_BYTES) || typeof p[2] !== 'boolean') {
+    throw fail('E_FRAME_MALFORMED', 'bad hello');
+  }
+  if (isLowOrderX25519(p[1])) throw fail('E_FRAME_MALFORMED', 'hello carries a small-order X25519 key');
+  return p as [Uint8Array, Uint8Array, boolean];
+}
+
+/** §6.2 An instance's keys are fixed by its first accepted hello: a later hello with other keys changes nothing. */
+function checkSameKeys(peer: Peer, opened: OpenedBroadcast): void {
+  const [signingKey, dhKey] = parseHello(opened);
+  if (!equalBytes(signingKey, peer.signingKey) || !equalBytes(dhKey, peer.dhKey)) {
+    throw fail('E_FRAME_MALFORMED', 'hello from a known instance with other keys');
+  }
+}
 
 function eraseEpoch(keys: EpochKeys): void {
   memzero(keys.broadcastKey, keys.psk);

@@ -46,7 +46,11 @@ function record(s: Session) {
   };
   s.on('message', (m) => r.messages.push({ from: m.from.id, value: m.value, broadcast: m.broadcast }));
   s.on('error', (e) => r.errors.push(e));
-  s.on('peer-joined', (p) => r.joined.push(p.id));
+  // A new 'peer-joined' listener also hears of the peers already live; the recorder counts only later joins.
+  const present = new Set(s.peers.map((p) => p.id + p.instance));
+  s.on('peer-joined', (p) => {
+    if (!present.delete(p.id + p.instance)) r.joined.push(p.id);
+  });
   s.on('peer-left', (e) => r.left.push({ id: e.peer.id, reason: e.reason }));
   return r;
 }

@@ -216,3 +216,36 @@ describe('HandshakeState with two psks (NNpsk0+psk2) and a fresh random ephemera
     expect(hs.isMyTurn).toBe(true);
   });
 });
+
+describe('HandshakeState.copy (a trial read that may fail)', () => {
+  it('a forged message fails on the copy; the original then reads the genuine one and both sides agree', () => {
+    const i = x25519KeyPair();
+    const r = x25519KeyPair();
+    const psk = randomBytes(32);
+    const prologue = randomBytes(16);
+    const initiator = HandshakeState.initialize({ pattern: 'KKpsk0', initiator: true, prologue, s: i, rs: r.publicKey, psks: [psk] });
+    const responder = HandshakeState.initialize({ pattern: 'KKpsk0', initiator: false, prologue, s: r, rs: i.publicKey, psks: [psk] });
+    responder.readMessage(initiator.writeMessage(new Uint8Array(0)).message);
+    const genuine = responder.writeMessage(new Uint8Array(3));
+    const trial = initiator.copy();
+    expect(() => trial.readMessage(randomBytes(genuine.message.length))).toThrow(SealsigError);
+    const { split } = initiator.readMessage(genuine.message);
+    const sealed = split![0].encryptWithAd(new Uint8Array(0), Uint8Array.of(7));
+    expect(genuine.split![0].decryptWithAd(new Uint8Array(0), sealed)).toEqual(Uint8Array.of(7));
+  });
+
+  it('a copy is independent: reading on it leaves the original at its position', () => {
+    const i = x25519KeyPair();
+    const r = x25519KeyPair();
+    const initiator = HandshakeState.initialize({ pattern: 'KK', initiator: true, prologue: new Uint8Array(0), s: i, rs: r.publicKey });
+    const responder = HandshakeState.initialize({ pattern: 'KK', initiator: false, prologue: new Uint8Array(0), s: r, rs: i.publicKey });
+    responder.readMessage(initiator.writeMessage(new Uint8Array(0)).message);
+    const msg = responder.writeMessage(new Uint8Array(0)).message;
+    const c = initiator.copy();
+    c.readMessage(msg);
+    expect(c.isComplete).toBe(true);
+    expect(initiator.isComplete).toBe(false);
+    initiator.readMessage(msg);
+    expect(initiator.handshakeHash).toEqual(c.handshakeHash);
+  });
+});

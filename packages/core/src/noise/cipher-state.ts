@@ -140,6 +140,15 @@ export class CipherState {
     memzero(old);
   }
 
+  /** An independent copy (key and nonce), so that a trial read can fail without touching this state. */
+  copy(): CipherState {
+    this.alive();
+    const c = new CipherState();
+    c.#k = this.#k?.slice();
+    c.#n = this.#n;
+    return c;
+  }
+
   /** Overwrites the key; every later call throws E_CLOSED (never falls back to the "empty key" pass-through). */
   destroy(): void {
     memzero(this.#k);

@@ -6,7 +6,8 @@
  * already known throws E_HANDSHAKE; an AEAD failure (tampering, wrong psk, wrong prologue, wrong static key)
  * throws E_AUTH_FAILED; a low-order DH public key also throws E_AUTH_FAILED (from sodium.ts's x25519).
  * Any error while writing or reading a message leaves this object failed (§5.3: the handshake is aborted):
- * its secrets are wiped and every later call throws E_HANDSHAKE. A failed handshake is never retried.
+ * its secrets are wiped and every later call throws E_HANDSHAKE. A failed handshake is never retried; a reader
+ * that must survive a forged message reads it on a copy() and keeps the original until a read succeeds.
  */
 import { concatBytes } from '../bytes.js';
 import { SealsigError, fail } from '../errors.js';
@@ -91,11 +92,11 @@ export class HandshakeState {
   #finalHash: Uint8Array | undefined;
   private state: 'handshake' | 'done' | 'failed' | 'destroyed' = 'handshake';
 
-  private constructor(pattern: HandshakePattern, opts: HandshakeOptions) {
+  private constructor(pattern: HandshakePattern, opts: HandshakeOptions, symmetric = new SymmetricState()) {
     this.pattern = pattern;
     this.initiator = opts.initiator;
     this.psk = isPskPattern(pattern);
-    this.#symmetric = new SymmetricState();
+    this.#symmetric = symmetric;
     this.#s = copyKeyPair(opts.s);
     this.#e = copyKeyPair(opts.e);
     this.#rs = opts.rs?.slice();
@@ -352,12 +353,31 @@ export class HandshakeState {
     this.#symmetric.destroy();
   }
 
+  /**
+   * An independent copy of an unfinished handshake (keys, ck, h, k, position). Reading a message on the copy
+   * and keeping the original until the read succeeds lets a forged message fail without ending the handshake.
+   */
+  copy(): HandshakeState {
+    this.usable();
+    const opts: HandshakeOptions = { pattern: this.pattern.name, initiator: this.initiator, prologue: EMPTY, psks: this.#psks };
+    if (this.#s) opts.s = this.#s;
+    if (this.#e) opts.e = this.#e;
+    if (this.#rs) opts.rs = this.#rs;
+    if (this.#re) opts.re = this.#re;
+    const c = new HandshakeState(this.pattern, opts, this.#symmetric.copy());
+    c.messageIndex = this.messageIndex;
+    c.pskIndex = this.pskIndex;
+    return c;
+  }
+
   /** Wipes every secret; every later call throws E_CLOSED (handshakeHash stays readable once complete). */
   destroy(): void {
     if (this.state === 'handshake') this.wipe();
     this.state = 'destroyed';
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** §5.3 "the next DHLEN bytes of the message": E_HANDSHAKE if fewer remain. */
 function take(message: Uint8Array, reader: { offset: number }, len: number): Uint8Array {

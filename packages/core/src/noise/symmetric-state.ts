@@ -71,7 +71,7 @@ function truncateKey(tempK: Uint8Array): Uint8Array {
 
 /** §5.2 SymmetricState: a CipherState, a chaining key ck and a handshake hash h. */
 export class SymmetricState {
-  readonly #cipher = new CipherState();
+  #cipher = new CipherState();
   #ck: Uint8Array = new Uint8Array(HASHLEN);
   #h: Uint8Array = new Uint8Array(HASHLEN);
   #destroyed = false;
@@ -160,6 +160,17 @@ export class SymmetricState {
     c2.initializeKey(k2);
     memzero(k1, k2);
     return [c1, c2];
+  }
+
+  /** An independent copy (ck, h and the inner CipherState), so that a trial read can fail without touching this state. */
+  copy(): SymmetricState {
+    this.alive();
+    const c = new SymmetricState();
+    c.#cipher.destroy();
+    c.#cipher = this.#cipher.copy();
+    c.#ck = this.#ck.slice();
+    c.#h = this.#h.slice();
+    return c;
   }
 
   /** Overwrites ck, h and the inner key; every later call throws E_CLOSED. */
