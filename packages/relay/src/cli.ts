@@ -31,6 +31,8 @@ Options:
   --descriptor-max-ttl-ms <n>      longest a room descriptor is kept (default 3600000)
   --max-connections <n>            open connections in all (default 10000)
   --max-connections-per-ip <n>     open connections per client address (default 100)
+  --max-topics-per-connection <n>  topics one connection may subscribe to at once (default 128; a sealsig
+                                   session holds two, a moderated room four)
   --retention-frames <n>           frames retained per topic for late subscribers (default 64; 0 = off)
   --retention-age-ms <n>           how long retained frames are replayed (default 30000)
   --drain-delay-ms <n>             on shutdown, answer /healthz 503 this long before closing clients (default 0)
@@ -70,6 +72,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         'descriptor-max-ttl-ms': { type: 'string' },
         'max-connections': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
+        'max-topics-per-connection': { type: 'string' },
         'retention-frames': { type: 'string' },
         'retention-age-ms': { type: 'string' },
         'drain-delay-ms': { type: 'string' },
@@ -108,6 +111,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     admission: secret === undefined || secret === '' ? undefined : { secret },
     maxConnections: num('max-connections', values['max-connections']),
     maxConnectionsPerIp: num('max-connections-per-ip', values['max-connections-per-ip']),
+    maxTopicsPerConnection: num('max-topics-per-connection', values['max-topics-per-connection']),
     retention:
       retentionFrames === 0 ? false : { maxFrames: retentionFrames, maxAgeMs: retentionAge },
     descriptors: descriptorEntries === 0 ? false : { maxEntries: descriptorEntries, maxTtlMs: descriptorTtl },

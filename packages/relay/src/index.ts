@@ -7,7 +7,15 @@ export type { RateLimit } from './rate-limit.js';
 export type { RetentionOptions } from './retention.js';
 export type { MetricsSnapshot } from './metrics.js';
 export { RelayError, type RelayErrorCode } from './errors.js';
-export { createAdmissionToken, verifyAdmissionToken, type AdmissionTokenOptions, type AdmissionGrant } from './token.js';
+export {
+  createAdmissionToken,
+  verifyAdmissionToken,
+  grantAdmits,
+  FAMILY_SEPARATOR,
+  MAX_PREFIX_CHARS,
+  type AdmissionTokenOptions,
+  type AdmissionGrant,
+} from './token.js';
 export { sodiumReady } from './sodium.js';
 export { createTurnCredentials, type TurnCredentials, type TurnCredentialOptions } from './turn.js';
 export type { TurnResponse } from './turn-endpoint.js';

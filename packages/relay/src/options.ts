@@ -29,7 +29,7 @@ export interface RelayOptions {
     /** Default 10 000 ms. */
     floodWindowMs?: number;
   };
-  /** Topics one connection may be subscribed to at once. Default 32. */
+  /** Topics one connection may be subscribed to at once (a sealsig session holds two, a moderated room four). Default 128. */
   maxTopicsPerConnection?: number;
   /** Open connections, in all. Default 10 000. */
   maxConnections?: number;
@@ -140,7 +140,7 @@ export function resolveOptions(o: RelayOptions = {}): ResolvedOptions {
     subscriptions: rate('rateLimit.subscriptions', r.subscriptions, { perSecond: 20, burst: 50 }),
     floodDrops: int('rateLimit.floodDrops', r.floodDrops, 200, 1, 1e9),
     floodWindowMs: int('rateLimit.floodWindowMs', r.floodWindowMs, 10_000, 1, 3_600_000),
-    maxTopicsPerConnection: int('maxTopicsPerConnection', o.maxTopicsPerConnection, 32, 1, 10_000),
+    maxTopicsPerConnection: int('maxTopicsPerConnection', o.maxTopicsPerConnection, 128, 1, 10_000),
     maxConnections: int('maxConnections', o.maxConnections, 10_000, 1, 10_000_000),
     maxConnectionsPerIp: int('maxConnectionsPerIp', o.maxConnectionsPerIp, 100, 1, 10_000_000),
     heartbeatMs: int('heartbeatMs', o.heartbeatMs, 30_000, 0, 3_600_000),

@@ -29,7 +29,7 @@ import { RedisBus } from './redis-bus.js';
 import { RetentionStore } from './retention.js';
 import { sodiumReady } from './sodium.js';
 import { serveStatic } from './static-files.js';
-import { verifyAdmissionToken } from './token.js';
+import { grantAdmits, verifyAdmissionToken, type AdmissionGrant } from './token.js';
 import { serveTurn } from './turn-endpoint.js';
 
 /** How long a closing socket may take to finish the close handshake before it is terminated. */
@@ -54,8 +54,8 @@ interface Conn {
   topics: Set<string>;
   /** Topics whose SUBSCRIBED is not sent yet (waiting for the Redis subscription); nothing is delivered on them. */
   pending: Set<string>;
-  /** The topic the admission token allows, or undefined (no admission configured). */
-  scope: string | undefined;
+  /** What the admission token allows (one topic, or a topic family), or undefined (no admission configured). */
+  scope: AdmissionGrant | undefined;
   frames: TokenBucket;
   subs: TokenBucket;
   windowStart: number;
@@ -272,12 +272,12 @@ class RelayServer implements Relay {
     if (this.o.allowedOrigins !== undefined && origin !== undefined && !this.o.allowedOrigins.has(origin)) {
       return this.refuse(ws, CloseCode.policyViolation, 'origin not allowed');
     }
-    let scope: string | undefined;
+    let scope: AdmissionGrant | undefined;
     if (this.o.admissionKey !== undefined) {
       const token = new URL(req.url ?? '/', 'http://relay').searchParams.get('token');
       if (token === null) return this.refuse(ws, CloseCode.badToken, 'admission token missing');
       try {
-        scope = verifyAdmissionToken(token, this.o.admissionKey).topic;
+        scope = verifyAdmissionToken(token, this.o.admissionKey);
       } catch (e) {
         const expired = e instanceof RelayError && e.code === 'E_TOKEN_EXPIRED';
         return this.refuse(ws, CloseCode.badToken, expired ? 'admission token expired' : 'admission token invalid');
@@ -433,9 +433,9 @@ class RelayServer implements Relay {
     this.bus?.publish(topic, msg.subarray(frameStart));
   }
 
-  /** A topic outside the connection's admission token: refused (and true). */
+  /** A topic outside the connection's admission token (its topic or topic family, §2): refused (and true). */
   private outOfScope(conn: Conn, topic: string): boolean {
-    if (conn.scope === undefined || conn.scope === topic) return false;
+    if (conn.scope === undefined || grantAdmits(conn.scope, topic)) return false;
     this.reject(conn, 'not_allowed', ErrorCode.notAllowed, topic, 'topic not allowed by admission token');
     return true;
   }

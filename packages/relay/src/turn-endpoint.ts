@@ -3,14 +3,14 @@
  * admission token one short-lived TURN credential, as `{ iceServers: [{ urls, username, credential }], ttl }`
  * (the RTCConfiguration.iceServers shape, W3C WebRTC §4.2.1).
  *
- * The TURN `user` part is the token's topic: it adds no identifier the relay and the TURN operator do not
+ * The TURN `user` part is the token's topic (a family token's prefix, i.e. the route tag): it adds no identifier the relay and the TURN operator do not
  * already see, and it lets coturn's per-user limits (`user-quota`) act per session. Every member of a session
  * gets the same user part; the expiry makes their usernames differ over time.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RelayError } from './errors.js';
 import { originRefused, plain } from './http.js';
-import { verifyAdmissionToken } from './token.js';
+import { grantScope, verifyAdmissionToken } from './token.js';
 import { createTurnCredentials, type TurnConfig } from './turn.js';
 
 /** The JSON body of a 200 answer. */
@@ -38,7 +38,7 @@ export async function serveTurn(ctx: TurnEndpointContext, req: IncomingMessage, 
   if (token === null || token === '') return plain(res, 401, 'admission token missing');
   let topic: string;
   try {
-    topic = verifyAdmissionToken(token, admissionKey).topic;
+    topic = grantScope(verifyAdmissionToken(token, admissionKey));
   } catch (e) {
     const expired = e instanceof RelayError && e.code === 'E_TOKEN_EXPIRED';
     return plain(res, 401, expired ? 'admission token expired' : 'admission token invalid');

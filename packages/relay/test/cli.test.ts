@@ -37,7 +37,7 @@ describe('sealsig-relay CLI', () => {
   it('--help prints the flags and exits 0', async () => {
     const p = run(['--help']);
     expect(await p.exit).toBe(0);
-    for (const flag of ['--host', '--port', '--max-frame-bytes', '--redis', '--static', '--origin', '--token-secret', '--max-connections', '--max-connections-per-ip', '--retention-frames', '--retention-age-ms']) {
+    for (const flag of ['--host', '--port', '--max-frame-bytes', '--redis', '--static', '--origin', '--token-secret', '--max-connections', '--max-connections-per-ip', '--max-topics-per-connection', '--retention-frames', '--retention-age-ms']) {
       expect(p.stdout()).toContain(flag);
     }
   });
@@ -49,7 +49,7 @@ describe('sealsig-relay CLI', () => {
   });
 
   it('serves on --port 0, prints its address, and closes gracefully on SIGTERM', async () => {
-    const p = run(['--port', '0', '--origin', 'https://a.example', '--origin', 'https://b.example', '--retention-frames', '8']);
+    const p = run(['--port', '0', '--origin', 'https://a.example', '--origin', 'https://b.example', '--retention-frames', '8', '--max-topics-per-connection', '2']);
     const { port, host } = await listening(p.stderr);
     expect(host).toBe('127.0.0.1');
     const url = `ws://127.0.0.1:${port}/`;
@@ -62,6 +62,9 @@ describe('sealsig-relay CLI', () => {
     await a.subscribe('room');
     await b.subscribe('room');
     await roundTrip(a, b, 'room');
+    await a.subscribe('room_inbox');
+    await a.subscribe('another-room'); // over --max-topics-per-connection 2
+    expect(a.errors()).toMatchObject([{ code: 3, topic: 'another-room' }]);
     p.child.kill('SIGTERM');
     expect((await a.closed).code).toBe(1012);
     expect(await p.exit).toBe(0);

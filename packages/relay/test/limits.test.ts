@@ -75,6 +75,20 @@ describe('limits', () => {
     await stillServed();
   });
 
+  it('holds 128 topics per connection by default (several rooms of a page), ERROR 3 for the 129th', async () => {
+    const { open, stillServed } = await setup({ rateLimit: { subscriptions: { perSecond: 1_000, burst: 1_000 } } });
+    const page = await open();
+    // 32 sessions, each a route tag and three 45-character inboxes.
+    const tags = Array.from({ length: 32 }, (_, i) => `tag${String(i).padStart(19, '0')}`);
+    const topics = tags.flatMap((tag) => [tag, ...['a', 'b', 'c'].map((m) => `${tag}_${m.repeat(22)}`)]);
+    expect(topics).toHaveLength(128);
+    for (const t of topics) await page.subscribe(t);
+    expect(page.errors()).toEqual([]);
+    await page.subscribe('one-too-many');
+    expect(page.errors()).toEqual([{ code: ErrorCode.tooManyTopics, topic: 'one-too-many', reason: 'too many topics' }]);
+    await stillServed();
+  });
+
   it('closes a slow consumer 4010 while another flood keeps reaching the healthy subscriber', async () => {
     const { open, stillServed } = await setup({
       maxBufferedBytes: 256 * 1024,

@@ -188,6 +188,15 @@ describe('GET /turn', () => {
     expect(server!.credential).toBe(hmacSha1Base64(TURN_SECRET, server!.username));
     expect(Object.keys(server!).sort()).toEqual(['credential', 'urls', 'username']);
   });
+
+  it('takes a family token\'s prefix (the route tag) as the user part', async () => {
+    const token = await createAdmissionToken({ secret: ADMISSION_SECRET, prefix: TOPIC, ttlSeconds: 60 });
+    const res = await get(http, `/turn?token=${token}`);
+    expect(res.status).toBe(200);
+    const [server] = (JSON.parse(res.body) as TurnResponse).iceServers;
+    expect(server!.username.split(':')[1]).toBe(TOPIC);
+    expect(server!.credential).toBe(hmacSha1Base64(TURN_SECRET, server!.username));
+  });
 });
 
 describe('against a real coturn (use-auth-secret)', () => {
