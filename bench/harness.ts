@@ -7,6 +7,11 @@
  * case happens to run at that moment. Each batch gives one ops/s sample; a case's figure is the MEDIAN of
  * its samples. Everything runs serially on the one JS thread of one process.
  *
+ * Each batch records two times: wall time (performance.now) and the process's CPU time (process.cpuUsage,
+ * user + system, every thread). ops/s from wall time (`hz`) is what one core delivers when nothing else runs;
+ * ops/s from CPU time (`cpuHz`) does not count the time the process waited while other processes ran, so
+ * ratios between cases are computed from it: they stay put on a busy machine (docs/BENCHMARKS.md, "Busy machine").
+ *
  * There are no timed assertions here: the harness measures and reports, nothing fails on a slow machine.
  */
 import { performance } from 'node:perf_hooks';
@@ -17,20 +22,53 @@ export interface Case {
   /** Payload size in bytes, or null when the case has none (joins, handshakes). */
   bytes: number | null;
   /**
-   * Runs n operations. Returns nothing (the batch's wall-clock time is used) or the number of
-   * milliseconds that count (for cases that must exclude a per-op teardown from the timing).
+   * Runs n operations. Returns nothing (the batch's wall and CPU time are used) or the times that count
+   * (for cases that must exclude a per-op teardown from the timing; see Stopwatch).
    */
-  run(n: number): void | number | Promise<void | number>;
+  run(n: number): void | Timed | Promise<void | Timed>;
+}
+
+/** Elapsed wall-clock and CPU milliseconds. */
+export interface Timed {
+  ms: number;
+  cpuMs: number;
+}
+
+/** Milliseconds of CPU time this process has used so far: user + system, all its threads. */
+export function cpuNowMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Sums wall and CPU time over the timed parts of a batch: start() ... stop(), repeatedly. */
+export class Stopwatch implements Timed {
+  ms = 0;
+  cpuMs = 0;
+  #wall0 = 0;
+  #cpu0 = 0;
+  start(): void {
+    this.#wall0 = performance.now();
+    this.#cpu0 = cpuNowMs();
+  }
+  stop(): void {
+    this.cpuMs += cpuNowMs() - this.#cpu0;
+    this.ms += performance.now() - this.#wall0;
+  }
 }
 
 export interface CaseResult {
   name: string;
   bytes: number | null;
-  /** Median ops/s over the rounds. */
+  /** Median ops/s over the rounds, from wall time. */
   hz: number;
   min: number;
   max: number;
   samples: number[];
+  /** Median ops/s over the rounds, from CPU time. */
+  cpuHz: number;
+  cpuMin: number;
+  cpuMax: number;
+  cpuSamples: number[];
   /** Operations per batch after calibration. */
   opsPerBatch: number;
 }
@@ -44,20 +82,21 @@ export interface HarnessOptions {
   log?: (line: string) => void;
 }
 
-/** Times one batch of n ops; returns elapsed milliseconds. */
-async function timeBatch(c: Case, n: number): Promise<number> {
-  const t0 = performance.now();
+/** Times one batch of n ops: wall and CPU milliseconds. */
+async function timeBatch(c: Case, n: number): Promise<Timed> {
+  const whole = new Stopwatch();
+  whole.start();
   const r = c.run(n);
   const awaited = r instanceof Promise ? await r : r;
-  const wall = performance.now() - t0;
-  return typeof awaited === 'number' ? awaited : wall;
+  whole.stop();
+  return awaited ?? whole;
 }
 
 /** The op count whose batch takes about targetMs (at least 1). */
 async function calibrate(c: Case, targetMs: number): Promise<number> {
   let n = 1;
   for (;;) {
-    const ms = await timeBatch(c, n);
+    const { ms } = await timeBatch(c, n);
     if (ms >= targetMs / 5 || n >= 1 << 24) return Math.max(1, Math.round((n * targetMs) / Math.max(ms, 1e-3)));
     n *= ms <= 0 ? 16 : Math.min(16, Math.max(2, Math.ceil(targetMs / 5 / ms)));
   }
@@ -100,6 +139,7 @@ export async function runInterleaved(cases: readonly Case[], opt: HarnessOptions
   const log = opt.log ?? (() => {});
   const ops = new Map<Case, number>();
   const samples = new Map<Case, number[]>();
+  const cpuSamples = new Map<Case, number[]>();
 
   // Warm-up: a first calibration (which also triggers JIT tiers), then about warmupMs of batches, then a
   // final calibration at the warmed-up speed.
@@ -110,6 +150,7 @@ export async function runInterleaved(cases: readonly Case[], opt: HarnessOptions
     n = await calibrate(c, opt.batchMs);
     ops.set(c, n);
     samples.set(c, []);
+    cpuSamples.set(c, []);
     log(`  warmed up ${label(c)}: ${n} ops/batch`);
   }
 
@@ -117,15 +158,29 @@ export async function runInterleaved(cases: readonly Case[], opt: HarnessOptions
   for (let round = 0; round < opt.rounds; round++) {
     for (const c of shuffled(cases, rand)) {
       const n = ops.get(c)!;
-      const ms = await timeBatch(c, n);
+      const { ms, cpuMs } = await timeBatch(c, n);
       samples.get(c)!.push((n * 1000) / ms);
+      cpuSamples.get(c)!.push((n * 1000) / Math.max(cpuMs, 1e-3));
     }
     log(`  round ${round + 1}/${opt.rounds} done`);
   }
 
   return cases.map((c) => {
     const s = samples.get(c)!;
-    return { name: c.name, bytes: c.bytes, hz: median(s), min: Math.min(...s), max: Math.max(...s), samples: s, opsPerBatch: ops.get(c)! };
+    const cs = cpuSamples.get(c)!;
+    return {
+      name: c.name,
+      bytes: c.bytes,
+      hz: median(s),
+      min: Math.min(...s),
+      max: Math.max(...s),
+      samples: s,
+      cpuHz: median(cs),
+      cpuMin: Math.min(...cs),
+      cpuMax: Math.max(...cs),
+      cpuSamples: cs,
+      opsPerBatch: ops.get(c)!,
+    };
   });
 }
 
@@ -141,13 +196,28 @@ export function table(headers: string[], rows: string[][], alignRight: boolean[]
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** One row of bench/results/latest.json (docs/BENCHMARKS.md): hz = median ops/s, ratio = hz / hz of `vs`. */
+/**
+ * One row of bench/results/latest.json (docs/BENCHMARKS.md, "Reading latest.json"): hz = median ops/s from
+ * wall time; cpuHz = median ops/s from CPU time (harness rows); ratio = cpuHz / cpuHz of `vs`.
+ */
 export interface Row {
   name: string;
   bytes: number | null;
   hz: number;
+  cpuHz?: number;
   vs: string | null;
   ratio: number | null;
   /** Case-specific figures beside the rate (the relay rows' serverCpu, ms, kib...). */
   [extra: string]: unknown;
+}
+
+/** A rate for tables: thousands separators from 100 up, one decimal below. */
+export function fmtRate(x: number): string {
+  return x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1);
+}
+
+/** Microseconds per op of a rate of `hz` ops/s: two decimals below 10, one below 100, whole above. */
+export function fmtMicros(hz: number): string {
+  const us = 1e6 / hz;
+  return us < 10 ? us.toFixed(2) : us < 100 ? us.toFixed(1) : Math.round(us).toLocaleString('en-US');
 }

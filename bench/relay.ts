@@ -17,7 +17,7 @@
  * connection count, default 10000).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,6 +26,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { Op, SUBPROTOCOL, createRelay, encodeFrameMessage, encodeTopicMessage, type Relay } from '../packages/relay/src/index.js';
 import { median, round, type Row } from './harness.js';
+import { LATEST, mergeRows } from './results-file.js';
 
 // `ws` is a dependency of the relay package, not of the repository root.
 const require = createRequire(new URL('../packages/relay/package.json', import.meta.url));
@@ -444,18 +445,9 @@ async function main(): Promise<void> {
   }
   if (process.env.BENCH_RELAY_ONLY !== undefined) return;
 
-  const file = join(here, 'results', 'latest.json');
-  let existing: Row[] = [];
-  try {
-    existing = JSON.parse(readFileSync(file, 'utf8')) as Row[];
-  } catch {
-    existing = [];
-  }
   // Every row of this file starts with "relay " or "bare ws ": replace those, keep everyone else's.
-  const isRelayRow = (r: Row) => /^(relay |bare ws )/.test(r.name);
-  const merged = [...existing.filter((r) => !isRelayRow(r)), ...rows];
-  writeFileSync(file, JSON.stringify(merged, null, 2) + '\n');
-  console.log(`merged ${rows.length} relay rows into ${file} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  mergeRows((r) => /^(relay |bare ws )/.test(r.name), rows);
+  console.log(`merged ${rows.length} relay rows into ${LATEST} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 
 function readUlimit(): string {

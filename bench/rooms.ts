@@ -5,11 +5,9 @@
 import { createMemoryNetwork, randomBytes } from '../packages/core/src/index.js';
 import { createRoom, joinRoom, type Room } from '../packages/rooms/src/index.js';
 import { joinerCpace, moderatorCpace } from '../packages/rooms/src/password.js';
-import type { Case } from './harness.js';
+import { Stopwatch, type Case } from './harness.js';
+import { CPACE, ROOM_JOIN, ROOM_JOIN_PASSWORD } from './row-names.js';
 
-export const CPACE = 'rooms password check (CPace + confirmations, both sides)';
-export const ROOM_JOIN = 'rooms join, open room (memory transport)';
-export const ROOM_JOIN_PASSWORD = 'rooms join, password room (memory transport)';
 
 let sink = 0; // keeps the results observable
 
@@ -40,17 +38,17 @@ export function roomJoinCase(password: string | undefined): Case {
     bytes: null,
     async run(n) {
       mod ??= await createRoom({ transport: net.connect(), moderation: { admit: 'auto', attempts: { maxAttemptsGlobal: 1e9, maxAttemptsPerJoiner: 1e9 } }, ...(password ? { password } : {}) });
-      let ms = 0;
+      const timed = new Stopwatch();
       for (let i = 0; i < n; i++) {
         const transport = net.connect();
-        const t0 = performance.now();
+        timed.start();
         const room = await joinRoom({ transport, invite: mod.invite, ...(password ? { password } : {}) });
-        ms += performance.now() - t0;
+        timed.stop();
         sink += room.id.length;
         await room.close();
         await transport.close();
       }
-      return ms;
+      return timed;
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * `pnpm bench`: throughput of sealsig's message pipelines against two baselines, in one process, cases
- * interleaved in rounds, median ops/s per case. Writes bench/results/latest.json and prints a table.
- * See docs/BENCHMARKS.md for the method, the cases and how to read the output.
+ * interleaved in rounds, median ops/s per case (from wall time and from CPU time; ratios from CPU time).
+ * Merges its rows into bench/results/latest.json and prints a table. See docs/BENCHMARKS.md for the method,
+ * the cases and how to read the output.
  *
  * Environment knobs (all optional):
  *   BENCH_ROUNDS=9      rounds (each case runs one batch per round; at least 7 is recommended)
@@ -10,12 +11,10 @@
  *   BENCH_ONLY=regex    run only the cases whose label matches (for profiling); latest.json is not written
  *   BENCH_CPU=n         the CPU to pin the process to (default: the highest CPU this process may use)
  *   BENCH_PIN=0         do not pin (threads then float across cores; see docs/BENCHMARKS.md for the effect)
+ *   BENCH_OUT=file      write this run's rows to that file alone instead of merging them into latest.json
+ *                       (bench/load-check.ts uses it)
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   BroadcastType,
   ChannelKeys,
@@ -45,20 +44,29 @@ import {
   type KeyPair,
 } from '../packages/core/src/index.js';
 import { chachaOpen, chachaSeal, randomBytes } from '../packages/core/src/sodium.js';
-import { label, round, runInterleaved, table, type Case, type CaseResult, type Row } from './harness.js';
-import { CPACE, ROOM_JOIN, ROOM_JOIN_PASSWORD, cpaceCase, roomJoinCase } from './rooms.js';
+import { broadcastProfileCases, broadcastProfileSink } from './broadcast-profile.js';
+import { Stopwatch, fmtMicros, fmtRate, label, round, runInterleaved, table, type Case, type CaseResult, type Row } from './harness.js';
+import { pinToOneCpu } from './pin.js';
+import { pipelineTargets, printChecks } from './targets.js';
+import { LATEST, mergeRows, writeRows } from './results-file.js';
+import {
+  BARE,
+  BROADCAST,
+  BROADCAST_STAGES,
+  CPACE,
+  ED25519_ALTERNATIVES,
+  HANDSHAKE,
+  JOIN,
+  PBKDF2,
+  PIPELINE,
+  PIPELINE_VS_WEBCRYPTO,
+  ROOM_JOIN,
+  ROOM_JOIN_PASSWORD,
+  RUN_ROWS,
+  WEBCRYPTO,
+} from './row-names.js';
+import { cpaceCase, roomJoinCase } from './rooms.js';
 import { decryptJson, deriveKey, encryptJson } from './ywebrtc.js';
-
-// --- row names (docs/BENCHMARKS.md: "Reading latest.json") -----------------------------------------------
-
-const PIPELINE = 'pairwise pipeline';
-const PIPELINE_VS_WEBCRYPTO = 'pairwise pipeline (vs WebCrypto)';
-const BARE = 'bare libsodium AEAD seal+open';
-const WEBCRYPTO = 'y-webrtc-style WebCrypto AES-GCM';
-const BROADCAST = 'broadcast pipeline (signed)';
-const JOIN = 'joinSession (memory transport)';
-const PBKDF2 = 'y-webrtc-style PBKDF2 deriveKey';
-const HANDSHAKE = 'pairwise handshake (KKpsk0)';
 
 const SIZES = [200, 4096] as const;
 
@@ -230,19 +238,19 @@ function joinCase(): Case {
     name: JOIN,
     bytes: null,
     async run(n) {
-      let ms = 0;
+      const timed = new Stopwatch();
       for (let i = 0; i < n; i++) {
         const net = createMemoryNetwork();
         const transport = net.connect();
         const sessionId = createSessionId();
-        const t0 = performance.now();
+        timed.start();
         const s = await joinSession({ sessionId, transport });
-        ms += performance.now() - t0;
+        timed.stop();
         sink += s.id.length;
         await s.close();
         await transport.close();
       }
-      return ms;
+      return timed;
     },
   };
 }
@@ -285,13 +293,20 @@ function handshakeCase(): Case {
 // --- output -----------------------------------------------------------------------------------------------
 
 function rows(results: CaseResult[]): Row[] {
-  const hz = (name: string, bytes: number | null) => results.find((r) => r.name === name && r.bytes === bytes)?.hz;
+  const find = (name: string, bytes: number | null) => results.find((r) => r.name === name && r.bytes === bytes);
   const out: Row[] = [];
   const add = (name: string, bytes: number | null, measured: string, vs: string | null) => {
-    const h = hz(measured, bytes);
-    if (h === undefined) return;
-    const base = vs === null ? undefined : hz(vs, bytes);
-    out.push({ name, bytes, hz: round(h), vs: base === undefined ? null : vs, ratio: base === undefined ? null : round(h / base, 4) });
+    const m = find(measured, bytes);
+    if (m === undefined) return;
+    const base = vs === null ? undefined : find(vs, bytes);
+    out.push({
+      name,
+      bytes,
+      hz: round(m.hz),
+      cpuHz: round(m.cpuHz),
+      vs: base === undefined ? null : vs,
+      ratio: base === undefined ? null : round(m.cpuHz / base.cpuHz, 4),
+    });
   };
   for (const bytes of SIZES) {
     add(PIPELINE, bytes, PIPELINE, BARE);
@@ -299,6 +314,7 @@ function rows(results: CaseResult[]): Row[] {
     add(BARE, bytes, BARE, null);
     add(WEBCRYPTO, bytes, WEBCRYPTO, null);
     add(BROADCAST, bytes, BROADCAST, WEBCRYPTO);
+    for (const name of [...BROADCAST_STAGES, ...ED25519_ALTERNATIVES]) add(name, bytes, name, BROADCAST);
   }
   add(JOIN, null, JOIN, PBKDF2);
   add(PBKDF2, null, PBKDF2, null);
@@ -309,8 +325,6 @@ function rows(results: CaseResult[]): Row[] {
   return out;
 }
 
-const fmt = (x: number) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
-
 function printTable(results: CaseResult[], out: Row[]): void {
   const spread = (name: string, bytes: number | null) => results.find((r) => r.name === name && r.bytes === bytes);
   const body = out.map((r) => {
@@ -319,68 +333,15 @@ function printTable(results: CaseResult[], out: Row[]): void {
     return [
       r.name,
       r.bytes === null ? '-' : String(r.bytes),
-      fmt(r.hz),
-      `${fmt(s.min)} .. ${fmt(s.max)}`,
-      `${(1e6 / r.hz).toFixed(r.hz > 1000 ? 2 : 0)}`,
+      fmtRate(r.hz),
+      fmtRate(s.cpuHz),
+      `${fmtRate(s.cpuMin)} .. ${fmtRate(s.cpuMax)}`,
+      fmtMicros(s.cpuHz),
       r.vs === null ? '' : `${r.ratio!.toFixed(3)}x ${r.vs}`,
     ];
   });
-  console.log(table(['case', 'bytes', 'median ops/s', 'min .. max ops/s', 'µs/op', 'ratio'], body, [false, true, true, true, true, false]));
-}
-
-function printTargets(out: Row[]): void {
-  const get = (name: string, bytes: number) => out.find((r) => r.name === name && r.bytes === bytes);
-  const checks: [string, boolean | undefined, string][] = [];
-  const p200 = get(PIPELINE, 200);
-  const p4k = get(PIPELINE, 4096);
-  if (p200) checks.push(['pairwise pipeline >= 45,000 msgs/s at 200 B', p200.hz >= 45_000, `${fmt(p200.hz)} msgs/s`]);
-  if (p4k) checks.push(['pairwise pipeline >= 20,000 msgs/s at 4 KiB', p4k.hz >= 20_000, `${fmt(p4k.hz)} msgs/s`]);
-  for (const bytes of SIZES) {
-    const w = get(PIPELINE_VS_WEBCRYPTO, bytes);
-    if (w?.ratio != null) checks.push([`pairwise pipeline >= 10x WebCrypto baseline at ${bytes} B`, w.ratio >= 10, `${w.ratio.toFixed(2)}x`]);
-  }
-  if (p4k?.ratio != null) {
-    checks.push(['pairwise pipeline within 1.5x of bare AEAD at 4 KiB (ratio >= 0.667)', p4k.ratio >= 1 / 1.5, `ratio ${p4k.ratio.toFixed(3)}`]);
-  }
-  console.log('\nTargets:');
-  for (const [what, ok, value] of checks) console.log(`  [${ok ? 'MET ' : 'MISS'}] ${what}: ${value}`);
-}
-
-// --- pinning ----------------------------------------------------------------------------------------------
-
-/** The CPUs this process may run on, from /proc (Linux), or undefined. */
-function allowedCpus(): number[] | undefined {
-  try {
-    const line = readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(.+)$/m)?.[1];
-    if (line === undefined) return undefined;
-    const cpus: number[] = [];
-    for (const part of line.trim().split(',')) {
-      const [lo, hi] = part.split('-').map(Number);
-      for (let c = lo!; c <= (hi ?? lo!); c++) cpus.push(c);
-    }
-    return cpus;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Pins every thread of this process (the JS thread, V8's helper threads, libuv's thread pool, which runs
- * WebCrypto jobs) to one CPU, so "ops/s" is the throughput of one core. Threads created later inherit the
- * affinity of the thread that creates them. Returns a description for the report.
- */
-function pinToOneCpu(): string {
-  if (process.env.BENCH_PIN === '0') return 'not pinned (BENCH_PIN=0): threads float across cores';
-  const allowed = allowedCpus();
-  const cpu = process.env.BENCH_CPU !== undefined ? Number(process.env.BENCH_CPU) : allowed?.at(-1);
-  if (cpu === undefined || !Number.isInteger(cpu)) return 'not pinned: could not read the allowed CPUs (set BENCH_CPU)';
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
-  } catch {
-    return `not pinned: "taskset -a -p -c ${cpu}" failed (is util-linux installed?)`;
-  }
-  const now = allowedCpus();
-  return now !== undefined && now.length === 1 && now[0] === cpu ? `pinned to CPU ${cpu} (all threads)` : `pinning to CPU ${cpu} not confirmed`;
+  const headers = ['case', 'bytes', 'ops/s (wall)', 'ops/s (CPU)', 'min .. max (CPU)', 'CPU µs/op', 'ratio (CPU)'];
+  console.log(table(headers, body, [false, true, true, true, true, true, false]));
 }
 
 // --- main -------------------------------------------------------------------------------------------------
@@ -396,7 +357,7 @@ async function main(): Promise<void> {
   await ready();
   const all: Case[] = [];
   for (const bytes of SIZES) {
-    all.push(pipelineCase(bytes), bareCase(bytes), await webcryptoCase(bytes), broadcastCase(bytes));
+    all.push(pipelineCase(bytes), bareCase(bytes), await webcryptoCase(bytes), broadcastCase(bytes), ...(await broadcastProfileCases(bytes)));
   }
   all.push(joinCase(), pbkdf2Case(), handshakeCase(), cpaceCase(), roomJoinCase(undefined), roomJoinCase('correct horse battery staple'));
   const cases = only ? all.filter((c) => only.test(label(c))) : all;
@@ -410,17 +371,20 @@ async function main(): Promise<void> {
   const out = rows(results);
   console.log('');
   printTable(results, out);
-  printTargets(out);
+  console.log('\nTargets:');
+  printChecks(pipelineTargets(out));
 
-  if (only) {
+  const outFile = process.env.BENCH_OUT;
+  if (outFile !== undefined) {
+    writeRows(out, outFile);
+    console.log(`\nwrote ${outFile}`);
+  } else if (only) {
     console.log('\nBENCH_ONLY is set: bench/results/latest.json not written.');
   } else {
-    const file = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-    console.log(`\nwrote ${file}`);
+    mergeRows((r) => RUN_ROWS.includes(r.name), out);
+    console.log(`\nmerged ${out.length} rows into ${LATEST}`);
   }
-  if (sink === 42) console.log(''); // keep `sink` observable
+  if (sink + broadcastProfileSink() === 42) console.log(''); // keep `sink` observable
 }
 
 await main();

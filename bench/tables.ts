@@ -1,0 +1,270 @@
+/**
+ * `pnpm bench:tables` (also the last step of `pnpm bench`): regenerates every table of docs/BENCHMARKS.md
+ * from bench/results/latest.json, so the document and the JSON never disagree. A table lives between
+ *
+ *   <!-- table:NAME -->
+ *   ...generated...
+ *   <!-- /table:NAME -->
+ *
+ * and everything outside those markers is left as written. `--check` writes nothing and exits 1 when the
+ * document differs from what this script generates (packages/core/test/benchmarks-doc.test.ts runs the same
+ * check through renderDocument).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fmtMicros, fmtRate, type Row } from './harness.js';
+import { LATEST, isGrowthCaseRow, readRows, type GrowthRow } from './results-file.js';
+import {
+  BARE,
+  BROADCAST,
+  CPACE,
+  ED25519_NODE,
+  ED25519_WEBCRYPTO,
+  GROWTH_CASES,
+  GROWTH_JOIN_AT_ONCE,
+  GROWTH_MESH,
+  HANDSHAKE,
+  JOIN,
+  LOAD_PREFIX,
+  PBKDF2,
+  PIPELINE,
+  PIPELINE_VS_WEBCRYPTO,
+  ROOM_JOIN,
+  ROOM_JOIN_PASSWORD,
+  STAGE_AEAD,
+  STAGE_MSGPACK,
+  STAGE_SIGN,
+  STAGE_VERIFY,
+  WEBCRYPTO,
+  isLoadCheckRow,
+} from './row-names.js';
+import { growthTargets, metLabel, pipelineTargets, relayTargets, type Check } from './targets.js';
+
+export const DOC = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'BENCHMARKS.md');
+
+// --- formatting -------------------------------------------------------------------------------------------
+
+/** A GitHub-flavoured Markdown table; `right` marks the right-aligned columns. */
+function markdown(headers: string[], body: string[][], right: boolean[]): string {
+  const rule = headers.map((_, i) => (right[i] ? '---:' : '---'));
+  return [headers, rule, ...body].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+const int = (x: number) => Math.round(x).toLocaleString('en-US');
+const us = (x: number) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : int(x));
+const ratio = (x: number) => (x >= 10 ? x.toFixed(1) : x.toFixed(3));
+const percent = (x: number) => `${Math.round(x * 100)}%`;
+const bytesLabel = (b: number | null) => (b === null ? '–' : String(b));
+
+function checksTable(checks: readonly Check[]): string {
+  return markdown(['target', 'measured', 'status'], checks.map((c) => [c.target, c.value, metLabel(c.met)]), [false, true, false]);
+}
+
+// --- the tables -------------------------------------------------------------------------------------------
+
+type Render = (rows: readonly Row[]) => string;
+
+const find = (rows: readonly Row[], name: string, bytes: number | null) => rows.find((r) => r.name === name && r.bytes === bytes);
+
+/** CPU µs per op of a harness row (cpuHz), or NaN when the row is missing. */
+function cpuUs(rows: readonly Row[], name: string, bytes: number | null): number {
+  const r = find(rows, name, bytes);
+  return r?.cpuHz === undefined ? NaN : 1e6 / r.cpuHz;
+}
+
+const PIPELINE_ROWS: [string, number | null][] = [
+  ...[200, 4096].flatMap((b): [string, number][] => [
+    [PIPELINE, b],
+    [PIPELINE_VS_WEBCRYPTO, b],
+    [BARE, b],
+    [WEBCRYPTO, b],
+    [BROADCAST, b],
+  ]),
+  [JOIN, null],
+  [PBKDF2, null],
+  [HANDSHAKE, null],
+];
+
+const SHORT_VS: Record<string, string> = { [BARE]: 'bare AEAD', [WEBCRYPTO]: 'WebCrypto', [PBKDF2]: 'PBKDF2', [HANDSHAKE]: 'handshake', [JOIN]: 'joinSession', [ROOM_JOIN]: 'open-room join', [BROADCAST]: 'broadcast' };
+
+function harnessTable(rows: readonly Row[], wanted: readonly [string, number | null][]): string {
+  const body: string[][] = [];
+  for (const [name, bytes] of wanted) {
+    const r = find(rows, name, bytes);
+    if (r === undefined) continue;
+    body.push([
+      r.name,
+      bytesLabel(r.bytes),
+      fmtRate(r.hz),
+      r.cpuHz === undefined ? '–' : fmtRate(r.cpuHz),
+      r.cpuHz === undefined ? fmtMicros(r.hz) : fmtMicros(r.cpuHz),
+      r.vs === null || r.ratio === null ? '' : `${ratio(r.ratio)} (${SHORT_VS[r.vs] ?? r.vs})`,
+    ]);
+  }
+  return markdown(['case', 'bytes', 'ops/s (wall)', 'ops/s (CPU)', 'CPU µs/op', 'ratio, CPU (vs)'], body, [false, true, true, true, true, false]);
+}
+
+const pipeline: Render = (rows) => harnessTable(rows, PIPELINE_ROWS);
+
+const rooms: Render = (rows) =>
+  harnessTable(rows, [
+    [HANDSHAKE, null],
+    [CPACE, null],
+    [JOIN, null],
+    [ROOM_JOIN, null],
+    [ROOM_JOIN_PASSWORD, null],
+    [PBKDF2, null],
+  ]);
+
+/** Stages of the signed broadcast, the other Ed25519s, and what the broadcast would cost with them. */
+const broadcastProfile: Render = (rows) => {
+  const sizes = [200, 4096];
+  const line = (label: string, f: (b: number) => string): string[] => [label, ...sizes.map(f)];
+  const at = (name: string) => (b: number) => cpuUs(rows, name, b);
+  const total = at(BROADCAST);
+  const web = at(WEBCRYPTO);
+  const stages = [STAGE_SIGN, STAGE_VERIFY, STAGE_AEAD, STAGE_MSGPACK];
+  const rest = (b: number) => total(b) - stages.reduce((sum, s) => sum + at(s)(b), 0);
+  const withShare = (f: (b: number) => number) => (b: number) => `${us(f(b))} (${percent(f(b) / total(b))})`;
+  const vsWeb = (f: (b: number) => number) => (b: number) => `${us(f(b))} µs: ${ratio(web(b) / f(b))}x`;
+  const signing = (b: number) => at(STAGE_SIGN)(b) + at(STAGE_VERIFY)(b);
+  const replaced = (alt: string) => (b: number) => total(b) - signing(b) + at(alt)(b);
+  const body = [
+    line('**broadcast pipeline (signed)**, CPU µs per message sealed, opened and verified', (b) => us(total(b))),
+    line('… Ed25519 sign (libsodium wasm)', withShare(at(STAGE_SIGN))),
+    line('… Ed25519 verify (libsodium wasm)', withShare(at(STAGE_VERIFY))),
+    line('… XChaCha20-Poly1305 seal + open', withShare(at(STAGE_AEAD))),
+    line('… msgpack encode + decode', withShare(at(STAGE_MSGPACK))),
+    line('… the rest: header, padding, copies, frame, nonce (pipeline minus the above)', withShare(rest)),
+    line('y-webrtc-style WebCrypto AES-GCM message', (b) => us(web(b))),
+    line('Ed25519 sign + verify, node:crypto (OpenSSL, synchronous)', (b) => us(at(ED25519_NODE)(b))),
+    line('Ed25519 sign + verify, WebCrypto (awaited)', (b) => us(at(ED25519_WEBCRYPTO)(b))),
+    line('broadcast as measured: µs, and its speed as a multiple of y-webrtc', vsWeb(total)),
+    line('… with node:crypto Ed25519 instead of wasm', vsWeb(replaced(ED25519_NODE))),
+    line('… with WebCrypto Ed25519 instead of wasm', vsWeb(replaced(ED25519_WEBCRYPTO))),
+    line('… with no signature at all (the bound for any Ed25519)', vsWeb((b) => total(b) - signing(b))),
+    line('pairwise pipeline, per recipient (a broadcast sent as direct messages)', vsWeb(at(PIPELINE))),
+  ];
+  return markdown(['CPU µs per message', '200 B', '4096 B'], body, [false, true, true]);
+};
+
+function growthCase(rows: readonly GrowthRow[], name: string): string {
+  const runs = rows.filter((r) => r.name === name).sort((a, b) => a.n - b.n);
+  const col = (f: (r: GrowthRow) => string) => runs.map((r) => (r.complete ? f(r) : `${f(r)} (incomplete)`));
+  const metrics: [string, (r: GrowthRow) => string][] = [
+    ['frames published', (r) => int(r.frames)],
+    ['deliveries (frame x receiver)', (r) => int(r.deliveries)],
+    ['bytes published', (r) => int(r.bytesPublished)],
+    ['bytes delivered', (r) => int(r.bytesDelivered)],
+    ['handshake inits (kind 2)', (r) => int(r.inits)],
+    ...(name === GROWTH_MESH ? [['inits per pair', (r: GrowthRow) => r.initsPerPair.toFixed(2)] as [string, (r: GrowthRow) => string]] : []),
+    ['CPU ms, all members', (r) => int(r.cpuMs)],
+    ['CPU ms per member', (r) => r.cpuMsPerMember.toFixed(1)],
+    ['Ed25519 signs / verifies', (r) => `${int(r.signs)} / ${int(r.verifies)}`],
+    ['X25519 operations (+ key pairs)', (r) => `${int(r.x25519)} (+ ${int(r.x25519KeyPairs)})`],
+    ['floor ms (operations x unit costs)', (r) => int(r.floorMs)],
+    ['CPU / floor', (r) => `${r.cpuOverFloor.toFixed(2)}x`],
+  ];
+  const body = metrics.map(([label, f]) => [label, ...col(f)]);
+  return markdown([name.replace('growth: ', '').replace(/^n /, 'n '), ...runs.map((r) => `n = ${r.n}`)], body, [false, ...runs.map(() => true)]);
+}
+
+const growth: Render = (rows) => {
+  const g = rows.filter(isGrowthCaseRow);
+  return GROWTH_CASES.map((name) => growthCase(g, name)).join('\n\n');
+};
+
+/** The unit costs each n's floor was computed with (measured at the start of that growth run). */
+const growthUnits: Render = (rows) => {
+  const runs = rows.filter(isGrowthCaseRow).filter((r) => r.name === GROWTH_JOIN_AT_ONCE).sort((a, b) => a.n - b.n);
+  const keys = ['ed25519Sign', 'ed25519Verify', 'ed25519KeyPair', 'x25519', 'x25519KeyPair'];
+  const body = runs.map((r) => [`n = ${r.n}`, ...keys.map((k) => us(r.unitUs[k] ?? NaN))]);
+  const headers = ['rows of', 'Ed25519 sign', 'Ed25519 verify', 'Ed25519 key pair', 'X25519', 'X25519 key pair'];
+  return markdown(headers, body, [false, true, true, true, true, true]);
+};
+
+const loadCheck: Render = (rows) => {
+  const body = rows
+    .filter((r) => isLoadCheckRow(r.name))
+    .map((r) => {
+      const x = r as Row & { quietRatio: number; loadedRatio: number; quietWallRatio: number; loadedWallRatio: number };
+      const change = x.loadedRatio / x.quietRatio - 1;
+      const wallChange = x.loadedWallRatio / x.quietWallRatio - 1;
+      const signed = (c: number) => `${c >= 0 ? '+' : '−'}${Math.abs(c * 100).toFixed(1)}%`;
+      return [
+        `${r.name.slice(LOAD_PREFIX.length)} (vs ${SHORT_VS[r.vs!] ?? r.vs})`,
+        bytesLabel(r.bytes),
+        ratio(x.quietRatio),
+        ratio(x.loadedRatio),
+        signed(change),
+        `${ratio(x.quietWallRatio)} → ${ratio(x.loadedWallRatio)} (${signed(wallChange)})`,
+      ];
+    });
+  return markdown(['ratio', 'bytes', 'quiet (CPU)', 'loaded (CPU)', 'change', 'from wall time: quiet → loaded'], body, [false, true, true, true, true, true]);
+};
+
+/** The relay rows (bench/relay.ts), one line per comparison. */
+const relay: Render = (rows) => {
+  const body: string[][] = [];
+  for (const r of rows) {
+    if (!r.name.startsWith('relay ') || r.vs === null) continue;
+    const base = rows.find((b) => b.name === r.vs);
+    const label = r.name.slice('relay '.length);
+    if (typeof r.ms === 'number' && base !== undefined && typeof base.ms === 'number') {
+      const added = (r.ms as number) - (base.ms as number);
+      body.push([label, `${(r.ms as number).toFixed(3)} ms`, `${(base.ms as number).toFixed(3)} ms`, `${added >= 0 ? '+' : '−'}${Math.abs(added).toFixed(3)} ms`]);
+    } else if (base !== undefined) {
+      const cpu = (x: Row) => (typeof x.serverCpu === 'number' ? ` (server CPU ${Math.round((x.serverCpu as number) * 100)}%)` : '');
+      body.push([label, `${fmtRate(r.hz)}/s${cpu(r)}`, `${fmtRate(base.hz)}/s${cpu(base)}`, ratio(r.ratio!)]);
+    }
+  }
+  for (const r of rows) {
+    if (!r.name.startsWith('relay idle connections')) continue;
+    body.push([r.name.slice('relay '.length), `${fmtRate(r.hz)} (${String(r.kib)} KiB heap, ${String(r.rssKib)} KiB RSS per connection)`, '', '']);
+  }
+  return markdown(['case', 'relay', 'bare `ws`', 'ratio or added'], body, [false, true, true, true]);
+};
+
+export const TABLES: Record<string, Render> = {
+  pipeline,
+  'pipeline-targets': (rows) => checksTable(pipelineTargets(rows)),
+  'broadcast-profile': broadcastProfile,
+  rooms,
+  relay,
+  'relay-targets': (rows) => checksTable(relayTargets(rows)),
+  growth,
+  'growth-targets': (rows) => checksTable(growthTargets(rows)),
+  'growth-units': growthUnits,
+  'load-check': loadCheck,
+};
+
+// --- the document -----------------------------------------------------------------------------------------
+
+const BLOCK = /(<!-- table:([a-z-]+) -->\n)[\s\S]*?(<!-- \/table:\2 -->)/g;
+
+/** The document with every marked table regenerated from rows. Throws on a marker naming no table. */
+export function renderDocument(doc: string, rows: readonly Row[]): string {
+  return doc.replace(BLOCK, (_all, open: string, name: string, close: string) => {
+    const render = TABLES[name];
+    if (render === undefined) throw new Error(`docs/BENCHMARKS.md: no table named "${name}" in bench/tables.ts`);
+    return `${open}${render(rows)}\n${close}`;
+  });
+}
+
+function main(): void {
+  const doc = readFileSync(DOC, 'utf8');
+  const next = renderDocument(doc, readRows(LATEST));
+  if (process.argv.includes('--check')) {
+    if (next !== doc) {
+      console.error('docs/BENCHMARKS.md differs from the tables generated from bench/results/latest.json: run `pnpm bench:tables`');
+      process.exit(1);
+    }
+    console.log('docs/BENCHMARKS.md matches bench/results/latest.json');
+    return;
+  }
+  writeFileSync(DOC, next);
+  console.log(next === doc ? 'docs/BENCHMARKS.md already up to date' : 'docs/BENCHMARKS.md: tables regenerated from bench/results/latest.json');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();

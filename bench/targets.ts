@@ -1,0 +1,101 @@
+/**
+ * The targets of docs/BENCHMARKS.md, checked against rows of bench/results/latest.json. The scripts print
+ * them after a run; bench/tables.ts renders the same checks into the document.
+ */
+import { fmtRate, type Row } from './harness.js';
+import { isGrowthCaseRow, type GrowthRow } from './results-file.js';
+import { GROWTH_JOIN_AT_ONCE, GROWTH_MESH, PIPELINE, PIPELINE_VS_WEBCRYPTO } from './row-names.js';
+
+export interface Check {
+  target: string;
+  /** The measured figure, as shown. */
+  value: string;
+  /** null: not measured in this run. */
+  met: boolean | null;
+}
+
+const find = (rows: readonly Row[], name: string, bytes: number | null) => rows.find((r) => r.name === name && r.bytes === bytes);
+
+/** The pipeline targets (issue 3): throughput from wall time, ratios from CPU time. */
+export function pipelineTargets(rows: readonly Row[]): Check[] {
+  const checks: Check[] = [];
+  const p200 = find(rows, PIPELINE, 200);
+  const p4k = find(rows, PIPELINE, 4096);
+  checks.push({ target: 'pairwise pipeline ≥ 45,000 msgs/s at 200 B', value: p200 ? `${fmtRate(p200.hz)} msgs/s` : '-', met: p200 ? p200.hz >= 45_000 : null });
+  checks.push({ target: 'pairwise pipeline ≥ 20,000 msgs/s at 4 KiB', value: p4k ? `${fmtRate(p4k.hz)} msgs/s` : '-', met: p4k ? p4k.hz >= 20_000 : null });
+  for (const bytes of [200, 4096]) {
+    const w = find(rows, PIPELINE_VS_WEBCRYPTO, bytes);
+    const ratio = w?.ratio ?? null;
+    checks.push({ target: `pairwise pipeline ≥ 10x the WebCrypto baseline at ${bytes} B`, value: ratio === null ? '-' : `${ratio.toFixed(2)}x`, met: ratio === null ? null : ratio >= 10 });
+  }
+  const r4k = p4k?.ratio ?? null;
+  checks.push({
+    target: 'pairwise pipeline within 1.5x of the bare AEAD at 4 KiB (ratio ≥ 0.667)',
+    value: r4k === null ? '-' : `ratio ${r4k.toFixed(3)}`,
+    met: r4k === null ? null : r4k >= 1 / 1.5,
+  });
+  return checks;
+}
+
+/** The growth targets of issue 9, at 64 members. */
+export function growthTargets(rows: readonly Row[]): Check[] {
+  const growth = rows.filter(isGrowthCaseRow);
+  const at = (name: string, n: number): GrowthRow | undefined => growth.find((r) => r.name === name && r.n === n && r.complete);
+  const join64 = at(GROWTH_JOIN_AT_ONCE, 64);
+  const join32 = at(GROWTH_JOIN_AT_ONCE, 32);
+  const mesh64 = at(GROWTH_MESH, 64);
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  const checks: Check[] = [];
+  checks.push({
+    target: '64 joining at once: deliveries ≤ 3 x 64² (12,288)',
+    value: join64 ? n(join64.deliveries) : '-',
+    met: join64 ? join64.deliveries <= 3 * 64 * 64 : null,
+  });
+  checks.push({
+    target: '64 joining at once: CPU within 1.5x of the floor',
+    value: join64 ? `${join64.cpuOverFloor.toFixed(2)}x (${n(join64.cpuMs)} ms / ${n(join64.floorMs)} ms)` : '-',
+    met: join64 ? join64.cpuOverFloor <= 1.5 : null,
+  });
+  const growthRatio = join64 && join32 ? join64.cpuMs / join32.cpuMs : null;
+  checks.push({
+    target: 'joining at once: CPU(64) / CPU(32) ≤ 5',
+    value: growthRatio === null ? '-' : `${growthRatio.toFixed(2)}`,
+    met: growthRatio === null ? null : growthRatio <= 5,
+  });
+  checks.push({
+    target: 'mesh of 64: bytes delivered ≤ 1.1 x bytes published',
+    value: mesh64 ? `${(mesh64.bytesDelivered / mesh64.bytesPublished).toFixed(2)}x` : '-',
+    met: mesh64 ? mesh64.bytesDelivered <= 1.1 * mesh64.bytesPublished : null,
+  });
+  checks.push({
+    target: 'mesh of 64: handshake inits per pair ≤ 1.05',
+    value: mesh64 ? mesh64.initsPerPair.toFixed(3) : '-',
+    met: mesh64 ? mesh64.initsPerPair <= 1.05 : null,
+  });
+  return checks;
+}
+
+export function metLabel(met: boolean | null): string {
+  return met === null ? 'not measured' : met ? 'met' : 'not met';
+}
+
+export function printChecks(checks: readonly Check[]): void {
+  for (const c of checks) console.log(`  [${c.met === null ? '----' : c.met ? 'MET ' : 'MISS'}] ${c.target}: ${c.value}`);
+}
+
+/** The relay targets (issue 6): fan-out within 0.8 of bare `ws`, p99 added latency under 5 ms, ≤ 20 KiB per idle connection. */
+export function relayTargets(rows: readonly Row[]): Check[] {
+  const checks: Check[] = [];
+  for (const r of rows) {
+    if (/^relay fan-out, /.test(r.name) && r.ratio !== null) {
+      checks.push({ target: `${r.name}: ≥ 0.8 of bare \`ws\``, value: r.ratio.toFixed(2), met: r.ratio >= 0.8 });
+    }
+    if (/^relay latency p99/.test(r.name) && typeof r.ms === 'number') {
+      checks.push({ target: `${r.name}: < 5 ms`, value: `${r.ms.toFixed(3)} ms`, met: r.ms < 5 });
+    }
+    if (/^relay idle connections/.test(r.name) && typeof r.kib === 'number') {
+      checks.push({ target: `${r.name}: ≤ 20 KiB per connection`, value: `${r.kib} KiB`, met: r.kib <= 20 });
+    }
+  }
+  return checks;
+}
