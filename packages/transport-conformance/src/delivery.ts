@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { toHex } from '@sealsig/core';
 import type { ConformanceOptions } from './options.js';
 import { resolveOptions } from './options.js';
-import { ConformanceError, Inbox, check, equalBytes, randomBytes, randomTopic, sleep, withTransports } from './helpers.js';
+import { ConformanceError, Inbox, check, equalBytes, inboxTopic, randomBytes, randomTopic, sleep, withTransports } from './helpers.js';
 
 /** Arbitrary frames: small ones with fast-check's own bytes, and any size up to `max` filled at random. */
 function frames(max: number): fc.Arbitrary<Uint8Array> {
@@ -73,6 +73,83 @@ export async function checkTopicIsolation(options: ConformanceOptions): Promise<
     }
   });
 }
+
+/**
+ * One instance subscribed to several topics at once, shaped as core v2 shapes a page's topics: two
+ * sessions' route tags (22 characters), three inbox topics of the first and one of the second (route tag,
+ * "_", 22 more characters: 45 in all; two of them one character apart). Another instance publishes on
+ * each, and on a sibling inbox of the first route tag that nobody subscribed to (one character from the
+ * others). Every frame arrives on its own topic's subscription only, nothing crosses topics (in
+ * particular, from an inbox to its route tag or back), and once one topic is unsubscribed the others keep
+ * delivering.
+ */
+export async function checkMultiTopic(options: ConformanceOptions): Promise<void> {
+  const o = resolveOptions(options);
+  await withTransports(o, 2, async ([a, b]) => {
+    const first = randomTopic();
+    const second = randomTopic();
+    const inbox = inboxTopic(first);
+    // Two inboxes and the sibling differ from `inbox` in the last character only: an adapter that cuts or
+    // hashes long topics badly makes them collide.
+    const topics = [first, inbox, lastCharOther(inbox, 0), second, inboxTopic(second), inboxTopic(first)];
+    const sibling = lastCharOther(inbox, 1); // published on, never subscribed
+    check(new Set([...topics, sibling]).size === topics.length + 1, 'internal: topics must differ');
+    const inboxes = topics.map(() => new Inbox());
+    const unsubscribes: (() => Promise<void>)[] = [];
+    for (let i = 0; i < topics.length; i++) unsubscribes.push(await a!.subscribe(topics[i]!, inboxes[i]!.handler));
+    // A second subscription to one of the topics, removed at once: the topic's first one must stay.
+    const removed = new Inbox();
+    await (await a!.subscribe(topics[2]!, removed.handler))();
+
+    const perTopic = 3;
+    /** `perTopic` frames on the sibling, then on each topic of `order`; a frame starts [topic index, round, k]. */
+    const publishRound = async (round: number, order: number[]) => {
+      for (let k = 0; k < perTopic; k++) await b!.publish(sibling, new Uint8Array([SIBLING, round, k, ...randomBytes(24)]));
+      for (const i of order) for (let k = 0; k < perTopic; k++) await b!.publish(topics[i]!, new Uint8Array([i, round, k, ...randomBytes(24)]));
+    };
+    const name = (i: number) => (i === SIBLING ? `the unsubscribed sibling inbox "${sibling}"` : `"${topics[i]}"`);
+    const expectRound = (round: number, live: (i: number) => boolean) => {
+      for (let i = 0; i < topics.length; i++) {
+        const frames = inboxes[i]!.frames.filter((f) => f[1] === round);
+        const stray = frames.find((f) => f[0] !== i);
+        if (stray) throw new ConformanceError(`a subscriber of "${topics[i]}" received a frame published on ${name(stray[0]!)}`);
+        const want = live(i) ? perTopic : 0;
+        check(frames.length === want, `topic "${topics[i]}" delivered ${frames.length} frames of round ${round} instead of ${want}`);
+      }
+    };
+    const waitRound = async (live: (i: number) => boolean, counts: number[], what: string) => {
+      for (let i = 0; i < topics.length; i++) {
+        if (live(i)) await inboxes[i]!.waitForCount(counts[i]! + perTopic, o.deliveryTimeoutMs, `${what}: "${topics[i]}" got its ${perTopic} frames`);
+      }
+      await sleep(o.quietMs);
+    };
+
+    // Round 0: every topic delivers its own frames. The route tags' frames go last: once they arrived,
+    // the inboxes' and the sibling's frames had their chance to leak into them.
+    await publishRound(0, [5, 4, 2, 1, 3, 0]);
+    await waitRound(() => true, topics.map(() => 0), 'with 6 topics subscribed');
+    expectRound(0, () => true);
+    check(removed.count === 0, 'a subscription removed before anything was published received a frame');
+
+    // Round 1: one inbox unsubscribed; the others, its route tag and its sibling inboxes included, keep
+    // delivering. Its own frames go first, so the others' arrival gives them time to show up.
+    const gone = 1;
+    await unsubscribes[gone]!();
+    const counts = inboxes.map((x) => x.count);
+    await publishRound(1, [gone, 5, 4, 2, 3, 0]);
+    await waitRound((i) => i !== gone, counts, `after "${topics[gone]}" was unsubscribed`);
+    expectRound(1, (i) => i !== gone);
+  });
+}
+
+/** `topic` with its last character replaced by the n-th character of "ABC" other than the current one. */
+function lastCharOther(topic: string, n: number): string {
+  const choices = [...'ABC'].filter((c) => c !== topic.at(-1));
+  return topic.slice(0, -1) + choices[n]!;
+}
+
+/** Marks the frames published on the sibling inbox (topic indexes are small). */
+const SIBLING = 255;
 
 function swapCase(s: string): string {
   return [...s].map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join('');

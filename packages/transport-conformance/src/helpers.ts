@@ -39,6 +39,14 @@ export function randomTopic(): string {
   return toBase64Url(randomBytes(16));
 }
 
+/**
+ * A topic shaped like a member's inbox in core protocol v2: `routeTag`, "_", and 22 random base64url
+ * characters (45 characters with a 22-character route tag).
+ */
+export function inboxTopic(routeTag: string): string {
+  return `${routeTag}_${randomTopic()}`;
+}
+
 export { equalBytes } from '@sealsig/core';
 
 /** Says how two byte strings differ, for failure messages. */

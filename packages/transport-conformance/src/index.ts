@@ -10,7 +10,7 @@
 export type { ConformanceOptions, ResolvedOptions } from './options.js';
 export { resolveOptions } from './options.js';
 export { transportConformance } from './suite.js';
-export { checkBurst, checkByteExact, checkSelfEcho, checkTopicIsolation, checkUnsubscribe } from './delivery.js';
+export { checkBurst, checkByteExact, checkMultiTopic, checkSelfEcho, checkTopicIsolation, checkUnsubscribe } from './delivery.js';
 export { checkClose, checkReconnect } from './lifecycle.js';
 export { checkInvalidArguments, checkOversize } from './limits.js';
 export { checkSessionEndToEnd, nextEvent } from './session.js';
@@ -21,6 +21,7 @@ export {
   describeDifference,
   equalBytes,
   expectRejects,
+  inboxTopic,
   randomBytes,
   randomTopic,
   sleep,

@@ -65,9 +65,11 @@ export async function checkSessionEndToEnd(options: ConformanceOptions): Promise
       signal = await got;
       check(signal.candidate === null, 'the end-of-candidates signal arrived altered');
 
-      // The raw instance subscribes to the session's topic and captures a's next direct frame to b.
+      // The raw instance subscribes to where a's direct frames to b travel, and captures the next one:
+      // b's inbox topic (core protocol v2, §3.6), or the session topic where sessions have no inbox.
+      const route = (b as { inbox?: string }).inbox ?? a.topic;
       const captured = new Inbox();
-      await relay!.subscribe(a.topic, captured.handler);
+      await relay!.subscribe(route, captured.handler);
       const aId = fromBase64Url(a.id)!;
       const isDirectFromA = (f: Uint8Array) => {
         try {
@@ -87,12 +89,12 @@ export async function checkSessionEndToEnd(options: ConformanceOptions): Promise
       // would be dropped as a replay before decryption (§8.2), so the counter is moved forward too: the
       // frame is new to the replay window and must fail authentication.
       const authFailed = nextEvent(b, 'error', wait, (e) => e.code === 'E_AUTH_FAILED');
-      await relay!.publish(a.topic, tamper(frame));
+      await relay!.publish(route, tamper(frame));
       await authFailed;
 
       // (b) Identical: dropped silently as a duplicate, not delivered twice.
       const duplicates = b.stats.duplicates;
-      await relay!.publish(a.topic, frame.slice());
+      await relay!.publish(route, frame.slice());
       await waitUntil(() => b.stats.duplicates > duplicates, wait, 'b counted the republished frame in stats.duplicates');
       await sleep(o.quietMs);
       check(messages.length === 1, `the republished frame was delivered again (${messages.length} messages)`);

@@ -3,7 +3,7 @@
  * the exported check functions, so an adapter's own tests can also run single checks.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { checkBurst, checkByteExact, checkSelfEcho, checkTopicIsolation, checkUnsubscribe } from './delivery.js';
+import { checkBurst, checkByteExact, checkMultiTopic, checkSelfEcho, checkTopicIsolation, checkUnsubscribe } from './delivery.js';
 import { checkClose, checkReconnect } from './lifecycle.js';
 import { checkInvalidArguments, checkOversize } from './limits.js';
 import type { ConformanceOptions } from './options.js';
@@ -24,6 +24,7 @@ export function transportConformance(name: string, options: ConformanceOptions):
 
     it('delivers frames byte-exact between two instances (0 bytes to maxPropertyBytes)', () => checkByteExact(options), timeout);
     it('keeps topics isolated', () => checkTopicIsolation(options), timeout);
+    it('carries several topics at once on one instance (a route tag and its 45-character inboxes); unsubscribing one leaves the others', () => checkMultiTopic(options), timeout);
     it('delivers a burst of 1,000 frames published back to back', () => checkBurst(options), timeout);
     it(`${o.selfEcho ? 'echoes' : 'does not echo'} a publisher's own frames (selfEcho: ${o.selfEcho})`, () => checkSelfEcho(options), timeout);
     it('stops delivery on unsubscribe; a second unsubscribe is harmless', () => checkUnsubscribe(options), timeout);

@@ -11,6 +11,7 @@ import {
   checkByteExact,
   checkClose,
   checkInvalidArguments,
+  checkMultiTopic,
   checkSelfEcho,
   checkSessionEndToEnd,
   checkTopicIsolation,
@@ -29,11 +30,19 @@ interface Faults {
   noValidation?: boolean;
   /** close() forgets to update the state. */
   closeKeepsState?: boolean;
+  /** Maps topics to channels cut to this many characters (an adapter that cannot carry long topics). */
+  truncateTopics?: number;
+  /** unsubscribe() of one topic drops every subscription of the instance. */
+  unsubscribeDropsAll?: boolean;
+  /** A subscription to s also receives topics that start with s + "_" (a careless wildcard mapping). */
+  wildcardChildren?: boolean;
 }
 
 /** A memory transport with faults injected between the network and the subscriber. */
-function broken(base: Transport, faults: Faults, network: { all: Set<FrameHandler> }): Transport {
+function broken(base: Transport, faults: Faults, network: { all: Set<FrameHandler>; children: Map<FrameHandler, string> }): Transport {
   let n = 0;
+  const mine: (() => Promise<void>)[] = [];
+  const channel = (topic: string) => (faults.truncateTopics === undefined ? topic : topic.slice(0, faults.truncateTopics));
   const wrap = (onFrame: FrameHandler): FrameHandler => (frame) => {
     for (const out of faults.deliver ? faults.deliver(frame, n++) : [frame]) onFrame(out);
   };
@@ -48,13 +57,17 @@ function broken(base: Transport, faults: Faults, network: { all: Set<FrameHandle
       if (faults.noValidation) (onFrame as unknown as { call: { name: string } }).call.name.toString(); // TypeError on bad handlers
       const handler = wrap(onFrame);
       if (faults.leakTopics) network.all.add(handler);
-      const unsubscribe = await base.subscribe(topic, handler);
+      if (faults.wildcardChildren) network.children.set(handler, topic);
+      const unsubscribe = await base.subscribe(channel(topic), handler);
+      mine.push(unsubscribe);
+      if (faults.unsubscribeDropsAll) return async () => void (await Promise.all(mine.map((u) => u())));
       return faults.stickySubscriptions ? async () => undefined : unsubscribe;
     },
     async publish(topic, frame) {
       if (faults.noValidation) frame = Uint8Array.from(frame.subarray(0)); // TypeError on non-arrays
       if (faults.leakTopics) for (const h of network.all) h(frame.slice());
-      return base.publish(topic, frame);
+      for (const [h, s] of network.children) if (topic.startsWith(`${s}_`)) h(frame.slice());
+      return base.publish(channel(topic), frame);
     },
     onStateChange: (l) => base.onStateChange(l),
     close: () => base.close(),
@@ -63,7 +76,7 @@ function broken(base: Transport, faults: Faults, network: { all: Set<FrameHandle
 
 function options(faults: Faults, extra: Partial<ConformanceOptions> = {}): ConformanceOptions {
   const net = createMemoryNetwork();
-  const shared = { all: new Set<FrameHandler>() };
+  const shared = { all: new Set<FrameHandler>(), children: new Map<FrameHandler, string>() };
   return {
     create: async () => broken(net.connect({ selfEcho: false }), faults, shared),
     selfEcho: false,
@@ -117,6 +130,21 @@ describe('the checks reject broken adapters', () => {
   it("self-echo: an adapter that doesn't echo while declaring selfEcho true", async () => {
     const e = await failure(checkSelfEcho(options({}, { selfEcho: true })));
     expect(e.message).toContain('own frame');
+  });
+
+  it('multi-topic: an adapter that cuts topics to 44 characters (inboxes one character apart collide)', async () => {
+    const e = await failure(checkMultiTopic(options({ truncateTopics: 44 })));
+    expect(e.message).toMatch(/received a frame published on/);
+  });
+
+  it('multi-topic: an adapter whose route-tag subscription also takes its inboxes (a wildcard)', async () => {
+    const e = await failure(checkMultiTopic(options({ wildcardChildren: true })));
+    expect(e.message).toMatch(/received a frame published on/);
+  });
+
+  it('multi-topic: an adapter whose unsubscribe of one topic drops them all', async () => {
+    const e = await failure(checkMultiTopic(options({ unsubscribeDropsAll: true })));
+    expect(e.message).toMatch(/frames|got its/);
   });
 
   it('unsubscribe: an adapter whose unsubscribe does nothing', async () => {
