@@ -105,7 +105,7 @@ export function generateVectors(): Record<string, unknown> {
   // --- broadcasts -------------------------------------------------------------------------------------
   const bHeader = (counter: number, extra: Partial<Header> = {}) =>
     hdr({ kind: FrameKind.broadcast, route: s.routeTag, sender: alice.id, instance: alice.instance, recipient: null, epoch: 0, counter, timestamp: FIXED.now, ...extra });
-  const hello = { header: bHeader(0), type: BroadcastType.hello, payload: [alice.signing.publicKey, alice.dh.publicKey, true] };
+  const hello = { header: bHeader(0), type: BroadcastType.hello, payload: [alice.signing.publicKey, alice.dh.publicKey, true, null] };
   const chat = { header: bHeader(1), type: BroadcastType.app, payload: { text: 'hello, room', n: 42 } };
   const sealB = (m: { header: Header; type: number; payload: unknown }, key = epoch0.broadcastKey, signingKey = alice.signing.privateKey) =>
     sealBroadcast({ header: m.header, key, signingKey, type: m.type, payload: m.payload, nonce: FIXED.broadcastNonce });
@@ -127,7 +127,7 @@ export function generateVectors(): Record<string, unknown> {
   const broadcast = {
     description:
       'Sealed broadcasts (PROTOCOL.md §6) from alice, epoch 0, receiver clock = now. content = msgpack([type, payload]); ' +
-      'the hello payload is [ed25519_public, x25519_public, want_reply]; the app payload is {"text": "hello, room", "n": 42}.',
+      'the hello payload is [ed25519_public, x25519_public, want_reply, meta]; the app payload is {"text": "hello, room", "n": 42}.',
     session_id: sessionId,
     now: FIXED.now,
     signing_seed: toHex(FIXED.alice.signingSeed),
@@ -199,8 +199,8 @@ export function generateVectors(): Record<string, unknown> {
     { header: bHeader(11, { route: s.routeTag }), type: BroadcastType.app, payload: 'outsider' },
     deriveEpochKeys(0, otherSession.roomKey0).broadcastKey,
   );
-  const version2 = helloFrame.slice();
-  version2[1] = 0x02;
+  const version1 = helloFrame.slice();
+  version1[1] = 0x01;
   const negative = {
     description:
       'Frames fed in order to a fresh member of the session (clock = now, maxAgeMs 120000, maxFutureSkewMs 30000, max frame 65536 bytes, ' +
@@ -221,7 +221,7 @@ export function generateVectors(): Record<string, unknown> {
       { name: 'sealed under epoch 1, not installed', frame: toHex(epoch1Frame), expect: 'E_EPOCH' },
       { name: "mallory's signature on alice's id", frame: toHex(forged), expect: 'E_AUTH_FAILED' },
       { name: "another session's key under this route tag", frame: toHex(nonMember), expect: 'E_AUTH_FAILED' },
-      { name: 'protocol version 2', frame: toHex(version2), expect: 'E_VERSION' },
+      { name: 'protocol version 1', frame: toHex(version1), expect: 'E_VERSION' },
       { name: 'truncated by one byte', frame: toHex(chatFrame.subarray(0, chatFrame.length - 1)), expect: 'E_FRAME_MALFORMED' },
       { name: 'one trailing byte', frame: toHex(Uint8Array.from([...chatFrame, 0])), expect: 'E_FRAME_MALFORMED' },
       { name: 'larger than the maximum (65537 zero bytes)', zeros: 65537, expect: 'E_FRAME_TOO_LARGE' },

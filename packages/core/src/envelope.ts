@@ -22,7 +22,7 @@
 import { fail } from './errors.js';
 import { MEMBER_ID_BYTES, ROUTE_TAG_BYTES } from './kdf.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const SUITE_V1 = 1;
 export const INSTANCE_BYTES = 8;
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;

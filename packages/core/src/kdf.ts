@@ -3,12 +3,14 @@
  *
  *   KDF(key, label, info, L) = BLAKE2b-L(key = key, message = UTF8(label) || 0x00 || info)
  *
- *   root        = KDF(sid, "sealsig/v1/root", factor, 32)        factor = b"" in v1 (second-factor slot)
- *   route tag   = KDF(root, "sealsig/v1/route", b"", 16)          topic = base64url(route tag)
- *   id key      = KDF(root, "sealsig/v1/member-id", b"", 32)
- *   room key 0  = KDF(root, "sealsig/v1/room-key", u32be(0), 32)
- *   per epoch:  broadcast key = KDF(room key, "sealsig/v1/broadcast", b"", 32)
- *               noise psk     = KDF(room key, "sealsig/v1/noise-psk", b"", 32)
+ *   root        = KDF(sid, "sealsig/v2/root", factor, 32)        factor = b"" in v2 (second-factor slot)
+ *   route tag   = KDF(root, "sealsig/v2/route", b"", 16)          topic = base64url(route tag)
+ *   id key      = KDF(root, "sealsig/v2/member-id", b"", 32)
+ *   room key 0  = KDF(root, "sealsig/v2/room-key", u32be(0), 32)
+ *   inbox key   = KDF(root, "sealsig/v2/inbox", b"", 32)
+ *   inbox topic = topic || "_" || base64url(KDF(inbox key, "sealsig/v2/inbox-topic", member id || instance, 16))
+ *   per epoch:  broadcast key = KDF(room key, "sealsig/v2/broadcast", b"", 32)
+ *               noise psk     = KDF(room key, "sealsig/v2/noise-psk", b"", 32)
  *   member id   = BLAKE2b-16(key = id key, message = Ed25519 public key)
  */
 import { concatBytes, fromBase64Url, toBase64Url, u32be, utf8 } from './bytes.js';
@@ -21,13 +23,19 @@ export const MEMBER_ID_BYTES = 16;
 const MAX_SESSION_ID_BYTES = 64; // the largest BLAKE2b key
 
 export const Labels = {
-  root: 'sealsig/v1/root',
-  route: 'sealsig/v1/route',
-  memberId: 'sealsig/v1/member-id',
-  roomKey: 'sealsig/v1/room-key',
-  broadcast: 'sealsig/v1/broadcast',
-  noisePsk: 'sealsig/v1/noise-psk',
+  root: 'sealsig/v2/root',
+  route: 'sealsig/v2/route',
+  memberId: 'sealsig/v2/member-id',
+  roomKey: 'sealsig/v2/room-key',
+  broadcast: 'sealsig/v2/broadcast',
+  noisePsk: 'sealsig/v2/noise-psk',
+  inbox: 'sealsig/v2/inbox',
+  inboxTopic: 'sealsig/v2/inbox-topic',
 } as const;
+
+/** §3.6 The separator between a session topic and an inbox suffix (inside the transports' topic alphabet). */
+export const INBOX_SEPARATOR = '_';
+export const INBOX_SUFFIX_BYTES = 16;
 
 /** §3.1 KDF: BLAKE2b keyed with `key`, over the label, a zero byte, then `info`. */
 export function kdf(key: Uint8Array, label: string, info: Uint8Array, outLen: number): Uint8Array {
@@ -58,6 +66,8 @@ export interface SessionSecrets {
   memberIdKey: Uint8Array;
   /** Secret: the room key of epoch 0. */
   roomKey0: Uint8Array;
+  /** Secret: keys the inbox topics (§3.6). */
+  inboxKey: Uint8Array;
 }
 
 /** §3.3 Everything a member derives from the session id. The root key is erased before returning. */
@@ -67,8 +77,17 @@ export function deriveSession(sessionId: string, factor: Uint8Array = new Uint8A
   const routeTag = kdf(root, Labels.route, new Uint8Array(0), ROUTE_TAG_BYTES);
   const memberIdKey = kdf(root, Labels.memberId, new Uint8Array(0), 32);
   const roomKey0 = kdf(root, Labels.roomKey, u32be(0), 32);
+  const inboxKey = kdf(root, Labels.inbox, new Uint8Array(0), 32);
   memzero(sid, root);
-  return { routeTag, topic: toBase64Url(routeTag), memberIdKey, roomKey0 };
+  return { routeTag, topic: toBase64Url(routeTag), memberIdKey, roomKey0, inboxKey };
+}
+
+/**
+ * §3.6 The inbox topic of one member instance: the session topic, "_", and a keyed suffix. The relay cannot
+ * compute it without the session id, nor link it to the same member in another session.
+ */
+export function inboxTopic(topic: string, inboxKey: Uint8Array, memberId: Uint8Array, instance: Uint8Array): string {
+  return topic + INBOX_SEPARATOR + toBase64Url(kdf(inboxKey, Labels.inboxTopic, concatBytes(memberId, instance), INBOX_SUFFIX_BYTES));
 }
 
 export interface EpochKeys {

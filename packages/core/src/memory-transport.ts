@@ -108,6 +108,7 @@ export class MemoryNetwork {
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #transports = 0;
   #inFlight = 0;
+  #gapListeners = new Set<{ owner: number; fn: (topic: string) => void }>();
 
   /** A new transport attached to this network. */
   connect(opts: MemoryTransportOptions = {}): Transport {
@@ -124,6 +125,22 @@ export class MemoryNetwork {
     const p = this.log[seq];
     if (p === undefined) throw new RangeError(`no packet ${seq}`);
     this.route({ ...p, from: -1 }, false);
+  }
+
+  /**
+   * Tells every transport subscribed to `topic` that frames on it may have been missed (the transport
+   * contract's gap signal, docs/ADAPTERS.md), as a relay does after a restart or a lost history.
+   */
+  gap(topic: string): void {
+    const owners = new Set([...this.#subs].filter((s) => s.topic === topic).map((s) => s.owner));
+    for (const listener of [...this.#gapListeners]) if (owners.has(listener.owner)) listener.fn(topic);
+  }
+
+  /** @internal */
+  onGap(owner: number, fn: (topic: string) => void): () => void {
+    const listener = { owner, fn };
+    this.#gapListeners.add(listener);
+    return () => this.#gapListeners.delete(listener);
   }
 
   /** Sets every counter back to zero. */
@@ -228,6 +245,10 @@ class MemoryTransport implements Transport {
 
   onStateChange(listener: (s: TransportState) => void): () => void {
     return this.#state.listen(listener);
+  }
+
+  onGap(listener: (topic: string) => void): () => void {
+    return this.network.onGap(this.index, listener);
   }
 
   async close(): Promise<void> {

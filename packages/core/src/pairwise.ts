@@ -17,7 +17,7 @@ import type { KeyPair } from './sodium.js';
 
 export const NOISE_PATTERN = 'KKpsk0';
 export const NOISE_PROTOCOL_NAME = 'Noise_KKpsk0_25519_ChaChaPoly_BLAKE2b';
-const PROLOGUE_LABEL = utf8('sealsig/v1/pairwise');
+const PROLOGUE_LABEL = utf8('sealsig/v2/pairwise');
 
 /** Direct message types (§7.4). */
 export const DirectType = { confirm: 0, app: 1, description: 2, candidate: 3 } as const;
@@ -27,7 +27,7 @@ export interface Endpoint {
   instance: Uint8Array;
 }
 
-/** §7.1 prologue = "sealsig/v1/pairwise" || route || initiator id || instance || responder id || instance. */
+/** §7.1 prologue = "sealsig/v2/pairwise" || route || initiator id || instance || responder id || instance. */
 export function pairwisePrologue(route: Uint8Array, initiator: Endpoint, responder: Endpoint): Uint8Array {
   return concatBytes(PROLOGUE_LABEL, route, initiator.id, initiator.instance, responder.id, responder.instance);
 }

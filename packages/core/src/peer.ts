@@ -17,6 +17,8 @@ export interface PeerInfo {
   readonly instance: string;
   readonly signingKey: Uint8Array;
   readonly dhKey: Uint8Array;
+  /** The app data of the peer's hello (SessionOptions.meta), or null. */
+  readonly meta: unknown;
 }
 
 export interface Queued {
@@ -26,11 +28,17 @@ export interface Queued {
   reject: (e: SealsigError) => void;
 }
 
-export type Phase = 'idle' | 'initiating' | 'awaiting-confirm' | 'established';
+/**
+ * §7.5 idle; initiating (the lower id sent an init); requested (the higher id sent an init request);
+ * awaiting-confirm (answered an init); established.
+ */
+export type Phase = 'idle' | 'initiating' | 'requested' | 'awaiting-confirm' | 'established';
 
 export interface Peer {
   info: PeerInfo;
   endpoint: Endpoint;
+  /** Its inbox topic (§3.6), derived once. */
+  inbox?: string;
   signingKey: Uint8Array;
   dhKey: Uint8Array;
   /** Broadcast replay window (counters are per instance, across epochs). */

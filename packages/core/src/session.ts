@@ -6,10 +6,11 @@
 import { equalBytes, fromBase64Url, toBase64Url, toHex } from './bytes.js';
 import { BroadcastType, openBroadcast, sealBroadcast, verifyBroadcast, type OpenedBroadcast } from './broadcast.js';
 import { encodeContent } from './codec.js';
+import { Encoder } from '@msgpack/msgpack';
 import { Emitter } from './emitter.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameKind, INSTANCE_BYTES, PROTOCOL_VERSION, SUITE_V1, decodeFrame, type DecodedFrame, type Header } from './envelope.js';
 import { SealsigError, fail, type ErrorCode } from './errors.js';
-import { MEMBER_ID_BYTES, deriveEpochKeys, deriveSession, memberIdOf, type EpochKeys } from './kdf.js';
+import { MEMBER_ID_BYTES, deriveEpochKeys, deriveSession, inboxTopic, memberIdOf, type EpochKeys } from './kdf.js';
 import { paddedLength } from './padding.js';
 import {
   ChannelKeys,
@@ -73,6 +74,11 @@ export interface SessionOptions {
   joinTimeoutMs?: number;
   /** Aborting it makes a pending joinSession reject with E_ABORTED (and leave nothing behind). */
   signal?: AbortSignal;
+  /**
+   * App data announced in this member's hello and delivered with 'peer-joined' (PeerInfo.meta): a display
+   * name, a role. Any msgpack value of at most 1 KiB encoded. Members see it; the transport does not.
+   */
+  meta?: unknown;
   /** Bytes held for senders whose hello has not arrived yet (§8.3; default 1 MiB, shared fairly among 64 senders). */
   maxHeldBytes?: number;
 }
@@ -97,6 +103,8 @@ export interface SessionStats {
   heldDropped: number;
   /** Handshake inits read later because their claimed sender was over its budget (§7.5). */
   initsDeferred: number;
+  /** Gap signals from the transport acted on (§8.6). */
+  gaps: number;
 }
 
 export interface SessionEvents {
@@ -109,6 +117,10 @@ export interface SessionEvents {
   epoch: { epoch: number };
   closed: undefined;
 }
+
+/** The largest peer metadata, encoded (§6.2). */
+export const MAX_META_BYTES = 1024;
+const metaEncoder = new Encoder({ ignoreUndefined: false });
 
 /** Superseded epochs kept within their grace period (§9): quick successive rotations do not cut off a lagging member. */
 const MAX_PREVIOUS_EPOCHS = 8;
@@ -151,13 +163,17 @@ export class Session extends Emitter<SessionEvents> {
   readonly id: string;
   /** This join's instance id (base64url). */
   readonly instance: string;
-  /** The topic this session uses on the transport: the route tag, base64url. */
+  /** The session topic on the transport (§3.3): the route tag, base64url. Hellos, broadcasts, byes. */
   readonly topic: string;
-  readonly stats: SessionStats = { framesIn: 0, framesOut: 0, accepted: 0, duplicates: 0, selfEcho: 0, notForMe: 0, dropped: {}, heldDropped: 0, initsDeferred: 0 };
+  /** This instance's inbox topic (§3.6): directed hello replies, init requests, handshake and direct frames. */
+  readonly inbox: string;
+  readonly stats: SessionStats = { framesIn: 0, framesOut: 0, accepted: 0, duplicates: 0, selfEcho: 0, notForMe: 0, dropped: {}, heldDropped: 0, initsDeferred: 0, gaps: 0 };
 
   #transport: Transport;
   #route: Uint8Array;
   #memberIdKey: Uint8Array;
+  #inboxKey: Uint8Array;
+  #meta: unknown;
   #self: Endpoint;
   #signing: KeyPair;
   #dh: KeyPair;
@@ -170,14 +186,15 @@ export class Session extends Emitter<SessionEvents> {
   #departed = new Map<string, { until: number; resumable?: Peer }>();
   #ephemerals = new Map<string, number>(); // accepted handshake ephemerals -> forget after
   #expelled = new Set<string>(); // member ids (hex) whose frames are refused for the session's lifetime (§8.5)
-  #unsubscribe: Unsubscribe | undefined;
+  #unsubscribe: Unsubscribe[] = [];
+  #offGap: (() => void) | undefined;
   #housekeeping: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   /** Whether the first hello was published (a session closed before that says no bye). */
   #announced = false;
   #held: HoldBuffer;
   #maxFrameBytes: number;
-  #opt: Required<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'maxFrameBytes' | 'epoch' | 'joinTimeoutMs' | 'signal' | 'maxHeldBytes'>>;
+  #opt: Required<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'maxFrameBytes' | 'epoch' | 'joinTimeoutMs' | 'signal' | 'maxHeldBytes' | 'meta'>>;
 
   /** Use joinSession(); the constructor needs libsodium loaded. */
   constructor(options: SessionOptions) {
@@ -207,6 +224,8 @@ export class Session extends Emitter<SessionEvents> {
     this.#route = secrets.routeTag;
     this.topic = secrets.topic;
     this.#memberIdKey = secrets.memberIdKey;
+    this.#inboxKey = secrets.inboxKey;
+    this.#meta = checkMeta(options.meta);
     const start = options.epoch;
     if (start !== undefined) checkEpoch(start.epoch, start.roomKey, -1);
     this.#epoch = start === undefined ? deriveEpochKeys(0, secrets.roomKey0) : deriveEpochKeys(start.epoch, start.roomKey);
@@ -222,6 +241,7 @@ export class Session extends Emitter<SessionEvents> {
     this.#self = { id: memberIdOf(this.#memberIdKey, this.#signing.publicKey), instance: randomBytes(INSTANCE_BYTES) };
     this.id = toBase64Url(this.#self.id);
     this.instance = toBase64Url(this.#self.instance);
+    this.inbox = inboxTopic(this.topic, this.#inboxKey, this.#self.id, this.#self.instance);
   }
 
   /**
@@ -257,19 +277,21 @@ export class Session extends Emitter<SessionEvents> {
 
   /** @internal Subscribes and announces; called once by joinSession. */
   async start(): Promise<void> {
-    let unsubscribe: Unsubscribe;
-    try {
-      unsubscribe = await this.#transport.subscribe(this.topic, (frame) => this.#onFrame(frame));
-    } catch (e) {
+    // §8.6 Both topics are subscribed, and the transport has confirmed it, before the hello goes out: a
+    // transport without history would lose a reply that came earlier.
+    const results = await Promise.allSettled([this.topic, this.inbox].map((t) => this.#transport.subscribe(t, (frame) => this.#onFrame(frame))));
+    const unsubscribes = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined || this.#closed) {
+      // A subscription failed, or the session was closed (a join timeout or abort) while subscribing.
+      await Promise.all(unsubscribes.map((u) => u().catch(() => {})));
       if (!this.#closed) this.#erase();
+      if (failed === undefined) throw fail('E_CLOSED', 'session is closed');
+      const e = failed.reason;
       throw e instanceof SealsigError ? e : fail('E_TRANSPORT', 'subscribe failed', e);
     }
-    if (this.#closed) {
-      // Closed (a join timeout or abort) while the transport was subscribing.
-      await unsubscribe().catch(() => {});
-      throw fail('E_CLOSED', 'session is closed');
-    }
-    this.#unsubscribe = unsubscribe;
+    this.#unsubscribe = unsubscribes;
+    this.#offGap = this.#transport.onGap?.((topic) => this.#onGap(topic));
     const tick = Math.max(10, Math.min(this.#opt.heartbeatMs, this.#opt.handshakeRetryMs, 1_000));
     let lastHello = this.#opt.now();
     this.#housekeeping = setInterval(() => {
@@ -379,13 +401,13 @@ export class Session extends Emitter<SessionEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#housekeeping);
-    const unsubscribe = this.#unsubscribe;
-    this.#unsubscribe = undefined;
+    const unsubscribe = this.#unsubscribe.splice(0);
+    this.#offGap?.();
     for (const peer of [...this.#peers.values()]) this.#removePeer(peer, 'closed');
     this.#erase();
     this.emit('closed', undefined);
     this.removeAllListeners();
-    await unsubscribe?.().catch(() => {});
+    await Promise.all(unsubscribe.map((u) => u().catch(() => {})));
   }
 
   // --- sending --------------------------------------------------------------------------------------
@@ -406,10 +428,16 @@ export class Session extends Emitter<SessionEvents> {
   }
 
   #helloPayload(wantReply: boolean): unknown[] {
-    return [this.#signing.publicKey, this.#dh.publicKey, wantReply];
+    return [this.#signing.publicKey, this.#dh.publicKey, wantReply, this.#meta];
   }
 
-  async #publishBroadcast(type: number, payload: unknown): Promise<void> {
+  /** §3.6 A peer instance's inbox topic. */
+  #inboxOf(peer: Peer): string {
+    return (peer.inbox ??= inboxTopic(this.topic, this.#inboxKey, peer.endpoint.id, peer.endpoint.instance));
+  }
+
+  /** A broadcast-kind frame (§6): on the session topic, or to one peer's inbox (a hello reply, an init request). */
+  async #publishBroadcast(type: number, payload: unknown, topic = this.topic): Promise<void> {
     if (this.#closed) throw fail('E_CLOSED', 'session is closed');
     const frame = sealBroadcast({
       header: this.#header(FrameKind.broadcast, null, this.#counter++),
@@ -418,14 +446,14 @@ export class Session extends Emitter<SessionEvents> {
       type,
       payload,
     });
-    await this.#publish(frame);
+    await this.#publish(frame, topic);
   }
 
-  async #publish(frame: Uint8Array): Promise<void> {
+  async #publish(frame: Uint8Array, topic: string): Promise<void> {
     if (frame.length > this.#maxFrameBytes) throw fail('E_FRAME_TOO_LARGE', `frame of ${frame.length} bytes exceeds ${this.#maxFrameBytes}`);
     this.stats.framesOut++;
     try {
-      await this.#transport.publish(this.topic, frame);
+      await this.#transport.publish(topic, frame);
     } catch (e) {
       throw e instanceof SealsigError ? e : fail('E_TRANSPORT', 'publish failed', e);
     }
@@ -448,7 +476,7 @@ export class Session extends Emitter<SessionEvents> {
     if (peer.queue.length >= this.#opt.maxQueuedPerPeer) return Promise.reject(fail('E_QUEUE_FULL', `${peer.queue.length} messages already wait for ${peerId}`));
     return new Promise<void>((resolve, reject) => {
       peer.queue.push({ type, payload, resolve, reject });
-      if (peer.phase === 'idle') this.#initiate(peer);
+      if (peer.phase === 'idle') this.#startChannel(peer);
       else if (peer.phase === 'awaiting-confirm' && peer.timer === undefined) {
         // §7.5: a responder still waiting after the retry delay with messages queued starts its own handshake.
         peer.handshakeStarted = this.#opt.now();
@@ -460,7 +488,7 @@ export class Session extends Emitter<SessionEvents> {
   #sealDirect(peer: Peer, type: number, payload: unknown): Promise<void> {
     const keys = peer.keys!;
     const frame = keys.seal(this.#header(FrameKind.direct, peer.endpoint.id, keys.nextCounter()), type, payload);
-    return this.#publish(frame);
+    return this.#publish(frame, this.#inboxOf(peer));
   }
 
   #flush(peer: Peer): void {
@@ -469,6 +497,46 @@ export class Session extends Emitter<SessionEvents> {
   }
 
   // --- pairwise handshake (§7.5) --------------------------------------------------------------------
+
+  /** §7.5 Only the lower member id of a pair initiates; the higher one asks it to, with an init request. */
+  #startChannel(peer: Peer): void {
+    if (this.#initiates(peer)) this.#initiate(peer);
+    else this.#requestInit(peer);
+  }
+
+  #initiates(peer: Peer): boolean {
+    return compareBytes(this.#self.id, peer.endpoint.id) < 0;
+  }
+
+  #requestInit(peer: Peer): void {
+    this.#clearHandshake(peer);
+    peer.phase = 'requested';
+    peer.handshakeStarted = this.#opt.now();
+    peer.attempt = 0;
+    this.#sendRequest(peer);
+  }
+
+  /** §7.6 An init request: a broadcast-kind frame to the peer's inbox naming it; resent with the init's backoff. */
+  #sendRequest(peer: Peer): void {
+    this.#publishBroadcast(BroadcastType.initRequest, [peer.endpoint.id, peer.endpoint.instance], this.#inboxOf(peer)).catch((e) => this.#report(e));
+    const delay = this.#opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10);
+    peer.attempt++;
+    this.#scheduleRetry(peer, delay);
+  }
+
+  /** §7.6 The higher member of the pair asks this (lower) member for a handshake. */
+  #onInitRequest(peer: Peer, opened: OpenedBroadcast): void {
+    const p = opened.payload;
+    if (!Array.isArray(p) || p.length !== 2 || !isBytes(p[0], MEMBER_ID_BYTES) || !isBytes(p[1], INSTANCE_BYTES)) throw fail('E_FRAME_MALFORMED', 'bad init request');
+    if (!equalBytes(p[0], this.#self.id) || !equalBytes(p[1], this.#self.instance)) {
+      this.stats.notForMe++; // authentic, but meant for another instance (moved by the transport)
+      return;
+    }
+    if (!this.#initiates(peer)) throw fail('E_HANDSHAKE', 'init request from the lower member id of the pair');
+    if (peer.phase === 'initiating') return; // our init is on its way, and retried
+    if (!peer.initBudget.take(this.#opt.now())) throw fail('E_RATE_LIMITED', 'init request over the sender budget');
+    this.#initiate(peer);
+  }
 
   #initiate(peer: Peer): void {
     this.#clearHandshake(peer);
@@ -497,7 +565,7 @@ export class Session extends Emitter<SessionEvents> {
       this.#giveUp(peer, fail('E_HANDSHAKE', `cannot start a handshake with ${peer.info.id}`, e));
       return;
     }
-    this.#publish(frame).catch((e) => this.#report(e));
+    this.#publish(frame, this.#inboxOf(peer)).catch((e) => this.#report(e));
     const delay = this.#opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10);
     peer.attempt++;
     this.#scheduleRetry(peer, delay);
@@ -526,9 +594,11 @@ export class Session extends Emitter<SessionEvents> {
       return;
     }
     if (peer.phase === 'initiating') this.#sendInit(peer);
+    else if (peer.phase === 'requested') this.#sendRequest(peer);
     else if (peer.phase === 'awaiting-confirm' && peer.queue.length > 0) {
-      // Our handshake response or the initiator's confirmation was lost: start over as the initiator.
-      this.#initiate(peer);
+      // Our response or the initiator's confirmation was lost: start over, from whichever side initiates.
+      if (this.#initiates(peer)) this.#initiate(peer);
+      else this.#sendRequest(peer);
     }
   }
 
@@ -549,9 +619,8 @@ export class Session extends Emitter<SessionEvents> {
 
   /** Reads a handshake init; false if it was deferred (its claimed sender is over its budget). */
   #onHandshakeInit(peer: Peer, f: DecodedFrame): boolean {
-    if (peer.phase === 'initiating' && compareBytes(this.#self.id, peer.endpoint.id) < 0) {
-      return true; // Both initiated: the lower member id stays initiator; the peer will answer our init.
-    }
+    // §7.5 Only the lower member id initiates: an init from the higher one is refused before any DH.
+    if (this.#initiates(peer)) throw fail('E_HANDSHAKE', 'handshake init from the higher member id of the pair');
     const psk = this.#epochKeys(f.header.epoch).psk;
     const ephemeral = this.#unusedEphemeral(f);
     // An init the peer sent before the handshake of the current channel (one it abandoned, delivered late)
@@ -577,12 +646,15 @@ export class Session extends Emitter<SessionEvents> {
       this.#clearHandshake(peer);
       this.#installKeys(peer, new ChannelKeys(c2, c1));
       peer.phase = 'awaiting-confirm';
-      peer.handshakeStarted = this.#opt.now();
-      peer.attempt = 0;
-      if (peer.queue.length > 0) {
-        this.#scheduleRetry(peer, this.#opt.handshakeRetryMs);
+      if (peer.queue.length === 0) {
+        peer.handshakeStarted = this.#opt.now();
+        peer.attempt = 0;
+      } else {
+        // Messages wait: they keep their deadline (handshakeTimeoutMs covers the wait for this init) and the
+        // backoff keeps growing, so that a confirmation slower than the retry delay is not chased forever.
+        this.#scheduleRetry(peer, this.#opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10));
       }
-      this.#publish(frame).catch((e) => this.#report(e));
+      this.#publish(frame, this.#inboxOf(peer)).catch((e) => this.#report(e));
     } finally {
       hs.destroy();
     }
@@ -717,11 +789,13 @@ export class Session extends Emitter<SessionEvents> {
         return;
       }
       if (!verifyBroadcast(opened, known.signingKey)) throw fail('E_AUTH_FAILED', 'bad broadcast signature');
-      if (opened.type === BroadcastType.hello) checkSameKeys(known, opened);
+      const wantReply = opened.type === BroadcastType.hello && checkSameKeys(known, opened);
       known.window.accept(h.counter);
       known.lastSeen = now;
       if (opened.type === BroadcastType.hello) known.helloTs = Math.max(known.helloTs, h.timestamp);
       this.stats.accepted++;
+      // A known instance asking for replies (it re-announced after a gap, §8.6): answer to its inbox.
+      if (wantReply) this.#replyTo(known);
       this.#onBroadcast(known, opened);
       return;
     }
@@ -739,7 +813,7 @@ export class Session extends Emitter<SessionEvents> {
   }
 
   #onHello(f: DecodedFrame, opened: OpenedBroadcast, previous: Peer | undefined): void {
-    const [signingKey, dhKey, wantReply] = parseHello(opened);
+    const [signingKey, dhKey, wantReply, meta] = parseHello(opened);
     if (!equalBytes(memberIdOf(this.#memberIdKey, signingKey), f.header.sender)) throw fail('E_AUTH_FAILED', 'member id does not match the signing key');
     if (!verifyBroadcast(opened, signingKey)) throw fail('E_AUTH_FAILED', 'bad hello signature');
     // A hello of an earlier instance (replayed within the freshness window to a member that never saw that
@@ -748,7 +822,7 @@ export class Session extends Emitter<SessionEvents> {
     if (previous) this.#removePeer(previous, 'rejoined');
     const instance = f.header.instance.slice();
     const peer: Peer = {
-      info: Object.freeze({ id: toBase64Url(f.header.sender), instance: toBase64Url(instance), signingKey: signingKey.slice(), dhKey: dhKey.slice() }),
+      info: Object.freeze({ id: toBase64Url(f.header.sender), instance: toBase64Url(instance), signingKey: signingKey.slice(), dhKey: dhKey.slice(), meta }),
       endpoint: { id: f.header.sender.slice(), instance },
       signingKey: signingKey.slice(),
       dhKey: dhKey.slice(),
@@ -763,7 +837,7 @@ export class Session extends Emitter<SessionEvents> {
       initBudget: new InitBudget(this.#opt.handshakeRetryMs, this.#opt.now()),
     };
     this.#admitPeer(peer, f.header.counter);
-    if (wantReply) void this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(false)).catch((e) => this.#report(e));
+    if (wantReply) this.#replyTo(peer);
     this.#releaseHeld(endpointKey(f.header.sender, instance));
   }
 
@@ -794,18 +868,46 @@ export class Session extends Emitter<SessionEvents> {
   #resume(peer: Peer, f: DecodedFrame, opened: OpenedBroadcast): void {
     if (opened.type !== BroadcastType.hello) throw fail('E_STALE', 'frame from a timed-out instance before its next hello');
     if (!verifyBroadcast(opened, peer.signingKey)) throw fail('E_AUTH_FAILED', 'bad hello signature');
-    checkSameKeys(peer, opened);
+    const wantReply = checkSameKeys(peer, opened);
     if (this.#peers.has(peer.info.id)) throw fail('E_STALE', 'hello from an instance replaced by a newer one');
     peer.lastSeen = this.#opt.now();
     peer.helloTs = Math.max(peer.helloTs, f.header.timestamp);
     const key = endpointKey(peer.endpoint.id, peer.endpoint.instance);
     this.#departed.delete(key);
     this.#admitPeer(peer, f.header.counter);
+    if (wantReply) this.#replyTo(peer);
     this.#releaseHeld(key);
+  }
+
+  /** §6.2 A hello reply goes to the asking instance's inbox alone: O(1) work per join for each member. */
+  #replyTo(peer: Peer): void {
+    this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(false), this.#inboxOf(peer)).catch((e) => this.#report(e));
+  }
+
+  /**
+   * §8.6 The transport says frames on `topic` may have been missed: announce again (every member answers to
+   * our inbox, so the roster is relearnt), and restart the handshakes in flight, whose frames may be lost;
+   * direct messages still waiting for a channel go out once it is set up.
+   */
+  #onGap(topic: string): void {
+    if (this.#closed || (topic !== this.topic && topic !== this.inbox)) return;
+    this.stats.gaps++;
+    this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(true)).catch((e) => this.#report(e));
+    for (const peer of this.#peers.values()) {
+      if (peer.phase === 'initiating') {
+        if (peer.timer !== undefined) clearTimeout(peer.timer);
+        this.#sendInit(peer);
+      } else if (peer.phase === 'requested' || (peer.phase === 'awaiting-confirm' && peer.queue.length > 0)) {
+        if (peer.timer !== undefined) clearTimeout(peer.timer);
+        if (this.#initiates(peer)) this.#initiate(peer);
+        else this.#sendRequest(peer);
+      }
+    }
   }
 
   #onBroadcast(peer: Peer, opened: OpenedBroadcast): void {
     if (opened.type === BroadcastType.hello) return; // heartbeat: lastSeen is updated
+    if (opened.type === BroadcastType.initRequest) return this.#onInitRequest(peer, opened);
     if (opened.type === BroadcastType.bye) this.#removePeer(peer, 'bye');
     else if (opened.type === BroadcastType.app) this.emit('message', { from: peer.info, value: opened.payload, broadcast: true });
     else throw fail('E_FRAME_MALFORMED', `unknown broadcast type ${opened.type}`);
@@ -829,7 +931,7 @@ export class Session extends Emitter<SessionEvents> {
       }
       current = false;
     }
-    if (current && (peer.phase === 'awaiting-confirm' || peer.phase === 'idle')) {
+    if (current && (peer.phase === 'awaiting-confirm' || peer.phase === 'idle' || peer.phase === 'requested')) {
       // The initiator's first transport message: key confirmation, and the end of msg 1's KCI exposure.
       // (Idle with keys: a handshake we gave up on that the peer did complete.)
       peer.phase = 'established';
@@ -870,7 +972,7 @@ export class Session extends Emitter<SessionEvents> {
     peer.initTimer = undefined;
     peer.initBudget.clear();
     if (!resumable) eraseChannel(peer);
-    else if (peer.phase === 'initiating') peer.phase = 'idle'; // its timer is gone
+    else if (peer.phase === 'initiating' || peer.phase === 'requested') peer.phase = 'idle'; // its timer is gone
     const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
     for (const q of peer.queue.splice(0)) q.reject(err);
     this.emit('peer-left', { peer: peer.info, reason });
@@ -910,22 +1012,43 @@ export class Session extends Emitter<SessionEvents> {
 
 // --- helpers ----------------------------------------------------------------------------------------
 
-/** §6.2 A hello's payload: [ed25519 public, x25519 public, want_reply]; a small-order X25519 key is refused. */
-function parseHello(opened: OpenedBroadcast): [Uint8Array, Uint8Array, boolean] {
+/**
+ * §6.2 A hello's payload: [ed25519 public, x25519 public, want_reply, meta]; a small-order X25519 key and
+ * meta over MAX_META_BYTES (measured as the content's bytes it takes) are refused.
+ */
+function parseHello(opened: OpenedBroadcast): [Uint8Array, Uint8Array, boolean, unknown] {
   const p = opened.payload;
-  if (!Array.isArray(p) || p.length !== 3 || !isBytes(p[0], SIGN_PUBLIC_BYTES) || !isBytes(p[1], DH_BYTES) || typeof p[2] !== 'boolean') {
+  if (!Array.isArray(p) || p.length !== 4 || !isBytes(p[0], SIGN_PUBLIC_BYTES) || !isBytes(p[1], DH_BYTES) || typeof p[2] !== 'boolean') {
     throw fail('E_FRAME_MALFORMED', 'bad hello');
   }
   if (isLowOrderX25519(p[1])) throw fail('E_FRAME_MALFORMED', 'hello carries a small-order X25519 key');
-  return p as [Uint8Array, Uint8Array, boolean];
+  if (p[3] !== null && metaEncoder.encode(p[3]).length > MAX_META_BYTES) throw fail('E_FRAME_MALFORMED', `hello meta over ${MAX_META_BYTES} bytes`);
+  return p as [Uint8Array, Uint8Array, boolean, unknown];
 }
 
-/** §6.2 An instance's keys are fixed by its first accepted hello: a later hello with other keys changes nothing. */
-function checkSameKeys(peer: Peer, opened: OpenedBroadcast): void {
-  const [signingKey, dhKey] = parseHello(opened);
+/**
+ * §6.2 An instance's keys are fixed by its first accepted hello: a later hello with other keys changes
+ * nothing. Returns the hello's want_reply.
+ */
+function checkSameKeys(peer: Peer, opened: OpenedBroadcast): boolean {
+  const [signingKey, dhKey, wantReply] = parseHello(opened);
   if (!equalBytes(signingKey, peer.signingKey) || !equalBytes(dhKey, peer.dhKey)) {
     throw fail('E_FRAME_MALFORMED', 'hello from a known instance with other keys');
   }
+  return wantReply;
+}
+
+/** The app's peer metadata: null when absent, else encodable in at most MAX_META_BYTES. */
+function checkMeta(meta: unknown): unknown {
+  if (meta === undefined || meta === null) return null;
+  let length: number;
+  try {
+    length = metaEncoder.encode(meta).length;
+  } catch (e) {
+    throw fail('E_INVALID_ARGUMENT', 'meta cannot be encoded as msgpack', e);
+  }
+  if (length > MAX_META_BYTES) throw fail('E_INVALID_ARGUMENT', `meta takes ${length} bytes encoded; at most ${MAX_META_BYTES}`);
+  return meta;
 }
 
 function eraseEpoch(keys: EpochKeys): void {

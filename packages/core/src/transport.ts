@@ -19,6 +19,13 @@ export interface Transport {
   publish(topic: string, frame: Uint8Array): Promise<void>;
   /** Listens to connection state changes; returns a function that removes the listener. */
   onStateChange(listener: (state: TransportState) => void): () => void;
+  /**
+   * Optional: listens to gap signals. An adapter calls the listener with a topic when frames published on it
+   * may not have reached this subscriber (the relay restarted or lost its history, a stream was trimmed).
+   * Core then announces itself again and restarts its handshakes in flight (docs/PROTOCOL.md §8.6).
+   * Returns a function that removes the listener.
+   */
+  onGap?(listener: (topic: string) => void): () => void;
   /** Releases every resource: subscriptions, sockets, timers. Idempotent. */
   close(): Promise<void>;
 }

@@ -243,15 +243,15 @@ describe('pairwise channel replacement', () => {
     const s1 = await join(net, sessionId, { handshakeRetryMs: 20 });
     const s2 = await join(net, sessionId, { handshakeRetryMs: 20 });
     await waitFor(() => knows(s1, s2) && knows(s2, s1));
-    // L (lower member id) stays initiator when both initiate; H answers, then, with its message still queued
-    // and no confirmation, starts a handshake of its own (§7.5), which replaces the first channel.
+    // L (lower member id) initiates; H answers, then, with its message still queued and no confirmation,
+    // asks for a new handshake (an init request, §7.5), which replaces the first channel.
     const [l, h, lIndex, hIndex] = lower(s1, s2) ? [s1, s2, 0, 1] : [s2, s1, 1, 0];
     const rl = record(l);
     const rh = record(h);
     const held: Uint8Array[] = [];
     let holding = true;
     net.adversary = (p, sub) => {
-      if (holding && p.from === lIndex && sub === hIndex && kindOf(p.frame) === FrameKind.direct) {
+      if (holding && held.length < 2 && p.from === lIndex && sub === hIndex && kindOf(p.frame) === FrameKind.direct) {
         held.push(p.frame); // L's confirm and first message under the first channel: delayed
         return [];
       }
@@ -259,18 +259,18 @@ describe('pairwise channel replacement', () => {
     };
     void l.send(h.id, 'l1');
     void h.send(l.id, 'h1');
-    await waitFor(() => rl.messages.length === 1); // H re-initiated, L answered, H confirmed and sent h1
+    await waitFor(() => rl.messages.length === 1); // H asked again, L initiated, H answered, L confirmed, H sent h1
     expect(held.length).toBe(2);
     holding = false;
     await l.send(h.id, 'l2'); // new channel, counter 0
     await l.send(h.id, 'l3'); // new channel, counter 1
     await waitFor(() => rh.messages.length === 2);
-    for (const f of held) net.inject(h.topic, f); // now the old channel's counters 0 and 1 arrive
+    for (const f of held) net.inject(h.inbox, f); // now the old channel's counters 0 and 1 arrive
     await net.settle();
     expect(rh.messages.map((m) => m.value).sort()).toEqual(['l1', 'l2', 'l3']);
     expect(rh.errors).toEqual([]);
     // They are still accepted only once.
-    for (const f of held) net.inject(h.topic, f);
+    for (const f of held) net.inject(h.inbox, f);
     await net.settle();
     expect(rh.messages).toHaveLength(3);
     expect(rh.errors).toEqual([]);
@@ -287,21 +287,20 @@ describe('pairwise channel replacement', () => {
     const rh = record(h);
     const held: Uint8Array[] = [];
     net.adversary = (p, sub) => {
-      if (p.from === hIndex && sub === lIndex && kindOf(p.frame) === FrameKind.handshakeInit) {
-        held.push(p.frame); // H's inits are late
+      if (held.length < 2 && p.from === lIndex && sub === hIndex && kindOf(p.frame) === FrameKind.handshakeInit) {
+        held.push(p.frame); // L's first init and its first retry are late
         return [];
       }
       return [{ frame: p.frame }];
     };
-    void h.send(l.id, 'h1');
-    await waitFor(() => held.length === 2); // H's first init and its retry
-    // L initiates; H, the higher id, abandons its own handshake and answers L's (§7.5).
+    // Only L, the lower id, initiates (§7.5); its second retry gets through and sets up the channel.
     await l.send(h.id, 'l1');
+    await h.send(l.id, 'h1');
     await waitFor(() => rl.messages.length === 1 && rh.messages.length === 1);
-    // Now H's two abandoned inits arrive. Each is fresh and authentic; neither may replace the channel.
-    for (const f of held) net.inject(l.topic, f);
+    // Now L's two abandoned inits arrive. Each is fresh and authentic; neither may replace the channel.
+    for (const f of held) net.inject(h.inbox, f);
     await net.settle();
-    expect(codes(rl.errors)).toEqual(['E_HANDSHAKE']);
+    expect(codes(rh.errors)).toEqual(['E_HANDSHAKE']);
     await h.send(l.id, 'h2');
     await l.send(h.id, 'l2');
     await waitFor(() => rl.messages.length === 2 && rh.messages.length === 2, 3_000);
@@ -412,11 +411,13 @@ describe('replays', () => {
     const sessionId = createSessionId();
     const c = clock();
     const opts = { now: c.now, maxAgeMs: 5_000, peerTimeoutMs: 3_600_000, heartbeatMs: 3_600_000 };
-    const a = await join(net, sessionId, opts);
+    const s1 = await join(net, sessionId, opts);
+    const s2 = await join(net, sessionId, opts);
+    await waitFor(() => knows(s1, s2) && knows(s2, s1));
+    // A is the lower member id: the one that initiates (§7.5).
+    const [a, b] = Buffer.compare(fromBase64Url(s1.id)!, fromBase64Url(s2.id)!) < 0 ? [s1, s2] : [s2, s1];
     const ra = record(a);
-    const b = await join(net, sessionId, opts);
     const rb = record(b);
-    await waitFor(() => knows(a, b) && knows(b, a));
     await a.send(b.id, 'one');
     await waitFor(() => rb.messages.length === 1);
     await net.settle();

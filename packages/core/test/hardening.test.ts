@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BroadcastType, sealBroadcast } from '../src/broadcast.js';
 import { equalBytes, fromBase64Url } from '../src/bytes.js';
+
+const compareBytes = (x: Uint8Array, y: Uint8Array) => Buffer.compare(x, y);
 import { FrameKind, PROTOCOL_VERSION, SUITE_V1, decodeFrame, encodeFrame, encodeHeader, type Header } from '../src/envelope.js';
 import type { SealsigError } from '../src/errors.js';
 import { HoldBuffer } from '../src/hold-buffer.js';
@@ -78,12 +80,13 @@ describe('1. one injected handshake-resp does not kill the handshake', () => {
           encodeHeader(header(a, { kind: FrameKind.handshakeResp, sender: init.recipient!, instance: bytesOf(equalBytes(init.sender, bytesOf(a.id)) ? b.instance : a.instance), recipient: init.sender })),
           randomBytes(32 + 16 + 120),
         );
-        queueMicrotask(() => net.inject(p.topic, forged));
+        queueMicrotask(() => net.inject(equalBytes(init.sender, bytesOf(a.id)) ? a.inbox : b.inbox, forged));
       }
       if (p.from >= 0 && kindOf(p.frame) === FrameKind.handshakeResp) return [{ frame: p.frame, delayMs: 5 }];
       return passThrough(p, sub);
     };
     const errors = errorsOf(a);
+    b.on('error', (e) => errors.push(e)); // the initiator is the lower member id, a or b
     const got = new Promise<unknown>((r) => b.once('message', (m) => r(m.value)));
     const gotBack = new Promise<unknown>((r) => a.once('message', (m) => r(m.value)));
     await a.send(b.id, 'through');
@@ -118,7 +121,7 @@ describe('2. small-order X25519 keys and handshakes that cannot start', () => {
       key: deriveEpochKeys(0, keys.roomKey0).broadcastKey,
       signingKey: signing.privateKey,
       type: BroadcastType.hello,
-      payload: [signing.publicKey, new Uint8Array(32), false],
+      payload: [signing.publicKey, new Uint8Array(32), false, null],
     });
     net.inject(b.topic, hello);
     await waitFor(() => errors.length > 0);
@@ -234,12 +237,14 @@ function countFrames(buf: HoldBuffer, key: string): number {
 describe('5. forged handshake inits claiming a known sender', () => {
   it('costs at most a burst, then one read per retry delay; the genuine handshake still completes', async () => {
     const net = createMemoryNetwork();
-    const { a, b } = await pairOn(net, { handshakeRetryMs: 50 });
+    const pair = await pairOn(net, { handshakeRetryMs: 50 });
+    // Only the lower member id of a pair initiates (§7.5): the forger claims the lower one, A.
+    const [a, b] = compareBytes(bytesOf(pair.a.id), bytesOf(pair.b.id)) < 0 ? [pair.a, pair.b] : [pair.b, pair.a];
     const errorsB = errorsOf(b);
     // 200 inits claiming A, each with a fresh "ephemeral": each would cost B two X25519 operations.
     for (let i = 0; i < 200; i++) {
       const h = header(b, { kind: FrameKind.handshakeInit, sender: bytesOf(a.id), instance: bytesOf(a.instance), recipient: bytesOf(b.id), counter: i });
-      net.inject(b.topic, encodeFrame(encodeHeader(h), randomBytes(32 + 16 + 130)));
+      net.inject(b.inbox, encodeFrame(encodeHeader(h), randomBytes(32 + 16 + 130)));
     }
     await net.settle();
     const read = errorsB.filter((e) => e.code === 'E_AUTH_FAILED').length;
@@ -267,7 +272,7 @@ describe('6. a hello from a known instance with other keys', () => {
       key: deriveEpochKeys(0, keys.roomKey0).broadcastKey,
       signingKey: identity.signing.privateKey,
       type: BroadcastType.hello,
-      payload: [identity.signing.publicKey, x25519KeyPair().publicKey, false],
+      payload: [identity.signing.publicKey, x25519KeyPair().publicKey, false, null],
     });
     net.inject(b.topic, hello);
     await waitFor(() => errors.length > 0);
@@ -320,22 +325,24 @@ describe('API: peer-joined for a listener attached after the await', () => {
 describe('API: joinSession when the transport never opens', () => {
   function stuckTransport() {
     const unsubscribed = { count: 0 };
-    let release: () => void = () => {};
+    const pending: (() => void)[] = [];
+    const release = () => pending.splice(0).forEach((r) => r());
     const transport: Transport = {
       maxFrameBytes: 65536,
       state: 'connecting',
       subscribe: () =>
         new Promise((resolve) => {
-          release = () =>
+          pending.push(() =>
             resolve(async () => {
               unsubscribed.count++;
-            });
+            }),
+          );
         }),
       publish: () => new Promise(() => {}),
       onStateChange: () => () => {},
       close: async () => {},
     };
-    return { transport, unsubscribed, release: () => release() };
+    return { transport, unsubscribed, release };
   }
 
   it('rejects with E_TIMEOUT after joinTimeoutMs, and unsubscribes if the transport subscribes later', async () => {
@@ -343,7 +350,7 @@ describe('API: joinSession when the transport never opens', () => {
     const joining = joinSession({ sessionId: createSessionId(), transport: stuck.transport, joinTimeoutMs: 50 });
     await expect(joining).rejects.toMatchObject({ code: 'E_TIMEOUT' });
     stuck.release();
-    await waitFor(() => stuck.unsubscribed.count === 1);
+    await waitFor(() => stuck.unsubscribed.count === 2); // the session topic and the inbox
   });
 
   it('rejects with E_ABORTED when the signal aborts (before or during the join)', async () => {

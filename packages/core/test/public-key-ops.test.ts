@@ -9,7 +9,7 @@ import {
   x25519,
   x25519KeyPair,
 } from '../src/sodium.js';
-import { newHandshake, readHandshakeFrame, writeHandshakeFrame, FrameKind, decodeFrame, randomBytes, type Header } from '../src/index.js';
+import { newHandshake, readHandshakeFrame, writeHandshakeFrame, FrameKind, PROTOCOL_VERSION, SUITE_V1, decodeFrame, randomBytes, type Header } from '../src/index.js';
 
 beforeAll(ready);
 
@@ -17,8 +17,8 @@ const zero = { ed25519Sign: 0, ed25519Verify: 0, ed25519KeyPair: 0, x25519: 0, x
 
 function header(kind: Header['kind']): Header {
   return {
-    version: 1,
-    suite: 1,
+    version: PROTOCOL_VERSION,
+    suite: SUITE_V1,
     kind,
     route: new Uint8Array(16),
     sender: new Uint8Array(16),

@@ -294,7 +294,7 @@ describe('Session rejects forged broadcasts', () => {
         async (type, sameInstance, counter, value) => {
           const before = { messages: inB.length, auth: b.stats.dropped.E_AUTH_FAILED ?? 0 };
           // A hello names A's own signing key so that the member id matches; the signature is C's.
-          const payload = type === BroadcastType.hello ? [aSigning, cIdentity.dh.publicKey, false] : value;
+          const payload = type === BroadcastType.hello ? [aSigning, cIdentity.dh.publicKey, false, null] : value;
           const frame = sealBroadcast({
             header: header({ kind: FrameKind.broadcast, route, sender: aId, instance: sameInstance ? aInstance : randomBytes(8), counter }),
             key,
@@ -325,7 +325,7 @@ describe('Session rejects forged broadcasts', () => {
       key,
       signingKey: cIdentity.signing.privateKey,
       type: BroadcastType.hello,
-      payload: [cIdentity.signing.publicKey, cIdentity.dh.publicKey, true],
+      payload: [cIdentity.signing.publicKey, cIdentity.dh.publicKey, true, null],
     });
     net.inject(b.topic, frame);
     await net.settle();
@@ -357,7 +357,7 @@ describe('Session rejects forged broadcasts', () => {
             key,
             signingKey: signer.privateKey,
             type,
-            payload: type === BroadcastType.hello ? [signer.publicKey, x25519KeyPair().publicKey, true] : value,
+            payload: type === BroadcastType.hello ? [signer.publicKey, x25519KeyPair().publicKey, true, null] : value,
           });
           net.inject(b.topic, frame);
           await net.settle();

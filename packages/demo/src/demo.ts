@@ -2,7 +2,8 @@
  * The sealsig browser demo: two tabs of this page negotiate a real RTCPeerConnection (a data-channel chat,
  * and a camera when the user asks) through a sealsig relay, with every offer, answer and candidate sealed
  * by @sealsig/core. The page shows side by side what it sent, what it received, and what the relay saw:
- * the route tag (topic) and the ciphertext frames, observed by a second, raw transport subscribed to it.
+ * the route tag (topic) and the ciphertext frames, observed by a second, raw transport subscribed to the
+ * session topic and this tab's inbox.
  *
  * The session id lives in the URL fragment (#...), which browsers never send to a server. The page also
  * holds a moderated, password-protected room (room-demo.ts); a page opened with #invite=... shows only that.
@@ -265,12 +266,14 @@ async function main(): Promise<void> {
     const done = description ? call.onDescription(description) : call.onCandidate(candidate ?? null);
     done.catch((e: unknown) => showError(`applying the ${label} failed: ${String(e)}`));
   });
-  for (const peer of session.peers) meet(peer);
 
   probe.topic = session.topic;
   $('topic').textContent = session.topic;
   status('st-relay', transport.state, transport.state === 'open' ? 'ok' : 'warn');
+  // What the relay carries for this tab: the session topic, and this tab's inbox (handshakes and direct
+  // frames addressed to it; PROTOCOL.md §3.6).
   await observer.subscribe(session.topic, (frame) => showRelayFrame(session.topic, frame, names));
+  await observer.subscribe(session.inbox, (frame) => showRelayFrame(session.inbox, frame, names));
 
   $('chat-form').onsubmit = (event) => {
     event.preventDefault();
