@@ -201,6 +201,11 @@ class Reader {
  * §4.2 Decodes and validates a frame. Checks, in order: size limit, array head, version and suite
  * (E_VERSION), then each field's type, canonical form and range, then that nothing trails the body.
  */
+/** A decoded frame's bytes, copied (its ad and body are views into one buffer that the transport may reuse). */
+export function frameBytes(f: DecodedFrame): Uint8Array {
+  return new Uint8Array(f.ad.buffer, f.ad.byteOffset, f.body.byteOffset + f.body.length - f.ad.byteOffset).slice();
+}
+
 export function decodeFrame(frame: Uint8Array, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): DecodedFrame {
   if (!(frame instanceof Uint8Array)) throw fail('E_FRAME_MALFORMED', 'frame is not a Uint8Array');
   if (frame.length > maxFrameBytes) throw fail('E_FRAME_TOO_LARGE', `frame of ${frame.length} bytes exceeds ${maxFrameBytes}`);

@@ -3,33 +3,25 @@
  * freshness and replay rules, epochs. Every secret lives in a #private field of Session or in objects only
  * Session holds; close() erases them.
  */
-import { equalBytes, fromBase64Url, toBase64Url, toHex } from './bytes.js';
+import { equalBytes, fromBase64Url, isBytes, toBase64Url, toHex } from './bytes.js';
 import { BroadcastType, openBroadcast, sealBroadcast, verifyBroadcast, type OpenedBroadcast } from './broadcast.js';
-import { encodeContent } from './codec.js';
-import { Encoder } from '@msgpack/msgpack';
+import { Channels, type ChannelHost } from './channels.js';
 import { Emitter } from './emitter.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameKind, INSTANCE_BYTES, PROTOCOL_VERSION, SUITE_V1, decodeFrame, type DecodedFrame, type Header } from './envelope.js';
+import { EpochRing, checkEpoch } from './epochs.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameKind, INSTANCE_BYTES, PROTOCOL_VERSION, SUITE_V1, decodeFrame, frameBytes, type DecodedFrame, type Header } from './envelope.js';
 import { SealsigError, fail, type ErrorCode } from './errors.js';
-import { MEMBER_ID_BYTES, deriveEpochKeys, deriveSession, inboxTopic, memberIdOf, type EpochKeys } from './kdf.js';
-import { paddedLength } from './padding.js';
-import {
-  ChannelKeys,
-  DirectType,
-  newHandshake,
-  pairwisePrologue,
-  readHandshakeFrame,
-  writeHandshakeFrame,
-  type Endpoint,
-} from './pairwise.js';
-import { ReplayWindow } from './replay.js';
-import { AEAD_TAG_BYTES, DH_BYTES, SIGN_PUBLIC_BYTES, ed25519KeyPair, memzero, randomBytes, ready, x25519KeyPair, type KeyPair } from './sodium.js';
-import type { Transport, Unsubscribe } from './transport.js';
-import { endpointKey, eraseChannel, type Peer, type PeerInfo } from './peer.js';
+import { checkMeta, checkSameKeys, parseHello } from './hello.js';
 import { DEFAULT_HOLD_LIMITS, HoldBuffer } from './hold-buffer.js';
 import { InitBudget } from './init-budget.js';
-import { isLowOrderX25519 } from './low-order.js';
+import { MEMBER_ID_BYTES, deriveEpochKeys, deriveSession, inboxTopic, memberIdOf } from './kdf.js';
+import { DirectType, type Endpoint } from './pairwise.js';
+import { endpointKey, eraseChannel, type Peer, type PeerInfo } from './peer.js';
+import { ReplayWindow } from './replay.js';
+import { SIGN_PUBLIC_BYTES, ed25519KeyPair, memzero, randomBytes, ready, x25519KeyPair, type KeyPair } from './sodium.js';
 import { isCandidate, isDescription, pickCandidate, type IceCandidate, type SessionDescription } from './signal.js';
+import type { Transport, Unsubscribe } from './transport.js';
 
+export { MAX_META_BYTES } from './hello.js';
 export type { IceCandidate, SessionDescription } from './signal.js';
 
 /** Long-term keys an app may supply instead of the per-session keys sealsig generates. */
@@ -118,14 +110,6 @@ export interface SessionEvents {
   closed: undefined;
 }
 
-/** The largest peer metadata, encoded (§6.2). */
-export const MAX_META_BYTES = 1024;
-const metaEncoder = new Encoder({ ignoreUndefined: false });
-
-/** Superseded epochs kept within their grace period (§9): quick successive rotations do not cut off a lagging member. */
-const MAX_PREVIOUS_EPOCHS = 8;
-/** The largest header (100 bytes) plus the largest bin head (5) plus the tag: bounds of a direct frame. */
-const DIRECT_OVERHEAD = 105 + AEAD_TAG_BYTES;
 
 /**
  * Joins a session: derives its keys, subscribes to its route tag, announces this member. Rejects with
@@ -177,14 +161,12 @@ export class Session extends Emitter<SessionEvents> {
   #self: Endpoint;
   #signing: KeyPair;
   #dh: KeyPair;
-  #epoch: EpochKeys;
-  /** Superseded epochs still accepted for receiving, oldest first (§9). */
-  #previousEpochs: { keys: EpochKeys; expires: number }[] = [];
+  #epochs: EpochRing;
+  #channels: Channels;
   #counter = 0;
   #peers = new Map<string, Peer>(); // by member id (base64url)
   /** Instances that left, by endpointKey, until `until`; a timed-out one may resume (§8.1). */
   #departed = new Map<string, { until: number; resumable?: Peer }>();
-  #ephemerals = new Map<string, number>(); // accepted handshake ephemerals -> forget after
   #expelled = new Set<string>(); // member ids (hex) whose frames are refused for the session's lifetime (§8.5)
   #unsubscribe: Unsubscribe[] = [];
   #offGap: (() => void) | undefined;
@@ -228,7 +210,7 @@ export class Session extends Emitter<SessionEvents> {
     this.#meta = checkMeta(options.meta);
     const start = options.epoch;
     if (start !== undefined) checkEpoch(start.epoch, start.roomKey, -1);
-    this.#epoch = start === undefined ? deriveEpochKeys(0, secrets.roomKey0) : deriveEpochKeys(start.epoch, start.roomKey);
+    this.#epochs = new EpochRing(start === undefined ? deriveEpochKeys(0, secrets.roomKey0) : deriveEpochKeys(start.epoch, start.roomKey), this.#opt.epochGraceMs);
     memzero(secrets.roomKey0);
     if (identity !== undefined) {
       checkIdentity(identity);
@@ -242,6 +224,42 @@ export class Session extends Emitter<SessionEvents> {
     this.id = toBase64Url(this.#self.id);
     this.instance = toBase64Url(this.#self.instance);
     this.inbox = inboxTopic(this.topic, this.#inboxKey, this.#self.id, this.#self.instance);
+    this.#channels = new Channels(this.#channelHost());
+  }
+
+  /** What the pairwise channels (channels.ts) reach of this session. */
+  #channelHost(): ChannelHost {
+    const session = this;
+    return {
+      opt: this.#opt,
+      self: this.#self,
+      route: this.#route,
+      get dh() {
+        return session.#dh;
+      },
+      epochs: this.#epochs,
+      maxFrameBytes: this.#maxFrameBytes,
+      stats: this.stats,
+      isLive: (peer) => !this.#closed && this.#peers.get(peer.info.id) === peer,
+      header: (kind, recipient, counter, epoch) => this.#header(kind, recipient, counter, epoch),
+      publish: (frame, topic) => this.#publish(frame, topic),
+      publishBroadcast: (type, payload, topic) => this.#publishBroadcast(type, payload, topic),
+      inboxOf: (peer) => this.#inboxOf(peer),
+      report: (e) => this.#report(e),
+      refeed: (frame) => {
+        try {
+          this.#handle(decodeFrame(frame, this.#maxFrameBytes));
+        } catch (e) {
+          this.#report(e);
+        }
+      },
+      deliver: (peer, type, payload) => {
+        if (type === DirectType.app) this.emit('message', { from: peer.info, value: payload, broadcast: false });
+        else if (type === DirectType.description && isDescription(payload)) this.emit('signal', { from: peer.info, description: payload });
+        else if (type === DirectType.candidate && (payload === null || isCandidate(payload))) this.emit('signal', { from: peer.info, candidate: payload });
+        else throw fail('E_FRAME_MALFORMED', `bad direct message of type ${type}`);
+      },
+    };
   }
 
   /**
@@ -321,7 +339,7 @@ export class Session extends Emitter<SessionEvents> {
 
   /** The current epoch number. */
   get epoch(): number {
-    return this.#epoch.epoch;
+    return this.#epochs.current.epoch;
   }
 
   get closed(): boolean {
@@ -364,10 +382,7 @@ export class Session extends Emitter<SessionEvents> {
    */
   installEpoch(epoch: number, roomKey: Uint8Array): void {
     if (this.#closed) throw fail('E_CLOSED', 'session is closed');
-    checkEpoch(epoch, roomKey, this.#epoch.epoch);
-    this.#previousEpochs.push({ keys: this.#epoch, expires: this.#opt.now() + this.#opt.epochGraceMs });
-    while (this.#previousEpochs.length > MAX_PREVIOUS_EPOCHS) eraseEpoch(this.#previousEpochs.shift()!.keys);
-    this.#epoch = deriveEpochKeys(epoch, roomKey);
+    this.#epochs.install(epoch, roomKey, this.#opt.now());
     this.emit('epoch', { epoch });
   }
 
@@ -412,7 +427,7 @@ export class Session extends Emitter<SessionEvents> {
 
   // --- sending --------------------------------------------------------------------------------------
 
-  #header(kind: FrameKind, recipient: Uint8Array | null, counter: number, epoch = this.#epoch.epoch): Header {
+  #header(kind: FrameKind, recipient: Uint8Array | null, counter: number, epoch = this.#epochs.current.epoch): Header {
     return {
       version: PROTOCOL_VERSION,
       suite: SUITE_V1,
@@ -441,7 +456,7 @@ export class Session extends Emitter<SessionEvents> {
     if (this.#closed) throw fail('E_CLOSED', 'session is closed');
     const frame = sealBroadcast({
       header: this.#header(FrameKind.broadcast, null, this.#counter++),
-      key: this.#epoch.broadcastKey,
+      key: this.#epochs.current.broadcastKey,
       signingKey: this.#signing.privateKey,
       type,
       payload,
@@ -463,269 +478,7 @@ export class Session extends Emitter<SessionEvents> {
     if (this.#closed) return Promise.reject(fail('E_CLOSED', 'session is closed'));
     const peer = this.#peers.get(peerId);
     if (peer === undefined) return Promise.reject(fail('E_UNKNOWN_PEER', `no live peer ${String(peerId)}`));
-    let contentLength: number;
-    try {
-      contentLength = encodeContent(type, payload).length;
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (paddedLength(contentLength) + DIRECT_OVERHEAD > this.#maxFrameBytes) {
-      return Promise.reject(fail('E_FRAME_TOO_LARGE', `value of ${contentLength} bytes does not fit a ${this.#maxFrameBytes}-byte frame`));
-    }
-    if (peer.phase === 'established' && peer.queue.length === 0) return this.#sealDirect(peer, type, payload);
-    if (peer.queue.length >= this.#opt.maxQueuedPerPeer) return Promise.reject(fail('E_QUEUE_FULL', `${peer.queue.length} messages already wait for ${peerId}`));
-    return new Promise<void>((resolve, reject) => {
-      peer.queue.push({ type, payload, resolve, reject });
-      if (peer.phase === 'idle') this.#startChannel(peer);
-      else if (peer.phase === 'awaiting-confirm' && peer.timer === undefined) {
-        // §7.5: a responder still waiting after the retry delay with messages queued starts its own handshake.
-        peer.handshakeStarted = this.#opt.now();
-        this.#scheduleRetry(peer, this.#opt.handshakeRetryMs);
-      }
-    });
-  }
-
-  #sealDirect(peer: Peer, type: number, payload: unknown): Promise<void> {
-    const keys = peer.keys!;
-    const frame = keys.seal(this.#header(FrameKind.direct, peer.endpoint.id, keys.nextCounter()), type, payload);
-    return this.#publish(frame, this.#inboxOf(peer));
-  }
-
-  #flush(peer: Peer): void {
-    const queue = peer.queue.splice(0);
-    for (const q of queue) this.#sealDirect(peer, q.type, q.payload).then(q.resolve, q.reject);
-  }
-
-  // --- pairwise handshake (§7.5) --------------------------------------------------------------------
-
-  /** §7.5 Only the lower member id of a pair initiates; the higher one asks it to, with an init request. */
-  #startChannel(peer: Peer): void {
-    if (this.#initiates(peer)) this.#initiate(peer);
-    else this.#requestInit(peer);
-  }
-
-  #initiates(peer: Peer): boolean {
-    return compareBytes(this.#self.id, peer.endpoint.id) < 0;
-  }
-
-  #requestInit(peer: Peer): void {
-    this.#clearHandshake(peer);
-    peer.phase = 'requested';
-    peer.handshakeStarted = this.#opt.now();
-    peer.attempt = 0;
-    this.#sendRequest(peer);
-  }
-
-  /** §7.6 An init request: a broadcast-kind frame to the peer's inbox naming it; resent with the init's backoff. */
-  #sendRequest(peer: Peer): void {
-    this.#publishBroadcast(BroadcastType.initRequest, [peer.endpoint.id, peer.endpoint.instance], this.#inboxOf(peer)).catch((e) => this.#report(e));
-    const delay = this.#opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10);
-    peer.attempt++;
-    this.#scheduleRetry(peer, delay);
-  }
-
-  /** §7.6 The higher member of the pair asks this (lower) member for a handshake. */
-  #onInitRequest(peer: Peer, opened: OpenedBroadcast): void {
-    const p = opened.payload;
-    if (!Array.isArray(p) || p.length !== 2 || !isBytes(p[0], MEMBER_ID_BYTES) || !isBytes(p[1], INSTANCE_BYTES)) throw fail('E_FRAME_MALFORMED', 'bad init request');
-    if (!equalBytes(p[0], this.#self.id) || !equalBytes(p[1], this.#self.instance)) {
-      this.stats.notForMe++; // authentic, but meant for another instance (moved by the transport)
-      return;
-    }
-    if (!this.#initiates(peer)) throw fail('E_HANDSHAKE', 'init request from the lower member id of the pair');
-    if (peer.phase === 'initiating') return; // our init is on its way, and retried
-    if (!peer.initBudget.take(this.#opt.now())) throw fail('E_RATE_LIMITED', 'init request over the sender budget');
-    this.#initiate(peer);
-  }
-
-  #initiate(peer: Peer): void {
-    this.#clearHandshake(peer);
-    peer.phase = 'initiating';
-    peer.handshakeStarted = this.#opt.now();
-    peer.attempt = 0;
-    this.#sendInit(peer);
-  }
-
-  #sendInit(peer: Peer): void {
-    peer.handshake?.destroy();
-    peer.handshake = undefined;
-    let frame: Uint8Array;
-    try {
-      const hs = newHandshake({
-        initiator: true,
-        prologue: pairwisePrologue(this.#route, this.#self, peer.endpoint),
-        s: this.#dh,
-        rs: peer.dhKey,
-        psk: this.#epoch.psk,
-      });
-      peer.handshake = hs;
-      frame = writeHandshakeFrame(hs, this.#header(FrameKind.handshakeInit, peer.endpoint.id, peer.attempt)).frame;
-    } catch (e) {
-      // Nothing can start a handshake with this peer now: fail what waits for it rather than leave it pending.
-      this.#giveUp(peer, fail('E_HANDSHAKE', `cannot start a handshake with ${peer.info.id}`, e));
-      return;
-    }
-    this.#publish(frame, this.#inboxOf(peer)).catch((e) => this.#report(e));
-    const delay = this.#opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10);
-    peer.attempt++;
-    this.#scheduleRetry(peer, delay);
-  }
-
-  /** Schedules the next retry, never later than the handshake's deadline: no send waits past handshakeTimeoutMs. */
-  #scheduleRetry(peer: Peer, ms: number): void {
-    const deadline = peer.handshakeStarted + this.#opt.handshakeTimeoutMs - this.#opt.now();
-    peer.timer = setTimeout(() => this.#retry(peer), Math.max(0, Math.min(ms, deadline)));
-    unref(peer.timer);
-  }
-
-  /** Ends a handshake that cannot complete: the peer is idle again and every queued send fails with `err`. */
-  #giveUp(peer: Peer, err: SealsigError): void {
-    this.#clearHandshake(peer);
-    peer.phase = 'idle'; // keys not confirmed by now are not used for sending; the next send starts over
-    for (const q of peer.queue.splice(0)) q.reject(err);
-    this.#report(err);
-  }
-
-  #retry(peer: Peer): void {
-    peer.timer = undefined;
-    if (this.#closed || this.#peers.get(peer.info.id) !== peer) return;
-    if (this.#opt.now() - peer.handshakeStarted >= this.#opt.handshakeTimeoutMs) {
-      this.#giveUp(peer, fail('E_HANDSHAKE', `no pairwise channel with ${peer.info.id} after ${this.#opt.handshakeTimeoutMs} ms`));
-      return;
-    }
-    if (peer.phase === 'initiating') this.#sendInit(peer);
-    else if (peer.phase === 'requested') this.#sendRequest(peer);
-    else if (peer.phase === 'awaiting-confirm' && peer.queue.length > 0) {
-      // Our response or the initiator's confirmation was lost: start over, from whichever side initiates.
-      if (this.#initiates(peer)) this.#initiate(peer);
-      else this.#sendRequest(peer);
-    }
-  }
-
-  #clearHandshake(peer: Peer): void {
-    if (peer.timer !== undefined) clearTimeout(peer.timer);
-    peer.timer = undefined;
-    peer.handshake?.destroy();
-    peer.handshake = undefined;
-  }
-
-  #installKeys(peer: Peer, keys: ChannelKeys): void {
-    if (peer.keys) {
-      peer.previous?.keys.destroy();
-      peer.previous = { keys: peer.keys, expires: this.#opt.now() + this.#opt.maxAgeMs };
-    }
-    peer.keys = keys;
-  }
-
-  /** Reads a handshake init; false if it was deferred (its claimed sender is over its budget). */
-  #onHandshakeInit(peer: Peer, f: DecodedFrame): boolean {
-    // §7.5 Only the lower member id initiates: an init from the higher one is refused before any DH.
-    if (this.#initiates(peer)) throw fail('E_HANDSHAKE', 'handshake init from the higher member id of the pair');
-    const psk = this.#epochKeys(f.header.epoch).psk;
-    const ephemeral = this.#unusedEphemeral(f);
-    // An init the peer sent before the handshake of the current channel (one it abandoned, delivered late)
-    // must not replace that channel: two such inits would erase the keys the peer is actually using.
-    if (f.header.timestamp < peer.handshakeTs) throw fail('E_HANDSHAKE', 'handshake init older than the current channel');
-    if (!peer.initBudget.take(this.#opt.now())) {
-      this.#deferInit(peer, f);
-      return false;
-    }
-    const hs = newHandshake({
-      initiator: false,
-      prologue: pairwisePrologue(this.#route, peer.endpoint, this.#self),
-      s: this.#dh,
-      rs: peer.dhKey,
-      psk,
-    });
-    try {
-      readHandshakeFrame(hs, f);
-      peer.handshakeTs = Math.max(peer.handshakeTs, f.header.timestamp);
-      this.#rememberEphemeral(ephemeral, f);
-      const { frame, split } = writeHandshakeFrame(hs, this.#header(FrameKind.handshakeResp, peer.endpoint.id, 0, f.header.epoch));
-      const [c1, c2] = split!;
-      this.#clearHandshake(peer);
-      this.#installKeys(peer, new ChannelKeys(c2, c1));
-      peer.phase = 'awaiting-confirm';
-      if (peer.queue.length === 0) {
-        peer.handshakeStarted = this.#opt.now();
-        peer.attempt = 0;
-      } else {
-        // Messages wait: they keep their deadline (handshakeTimeoutMs covers the wait for this init) and the
-        // backoff keeps growing, so that a confirmation slower than the retry delay is not chased forever.
-        this.#scheduleRetry(peer, this.#opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10));
-      }
-      this.#publish(frame, this.#inboxOf(peer)).catch((e) => this.#report(e));
-    } finally {
-      hs.destroy();
-    }
-    return true;
-  }
-
-  /** §7.5 Keeps an init over its sender's budget, to be read (with every check again) once the budget refills. */
-  #deferInit(peer: Peer, f: DecodedFrame): void {
-    this.stats.initsDeferred++;
-    if (!peer.initBudget.defer(concatFrame(f))) this.#report(fail('E_RATE_LIMITED', 'deferred handshake init replaced by a newer one'));
-    if (peer.initTimer !== undefined) return;
-    const readNext = () => {
-      peer.initTimer = undefined;
-      if (this.#closed || this.#peers.get(peer.info.id) !== peer) return;
-      const frame = peer.initBudget.next();
-      if (frame === undefined) return;
-      try {
-        this.#handle(decodeFrame(frame, this.#maxFrameBytes));
-      } catch (e) {
-        this.#report(e);
-      }
-      if (peer.initBudget.waiting > 0 && peer.initTimer === undefined) {
-        peer.initTimer = setTimeout(readNext, peer.initBudget.wait(this.#opt.now()));
-        unref(peer.initTimer);
-      }
-    };
-    peer.initTimer = setTimeout(readNext, peer.initBudget.wait(this.#opt.now()));
-    unref(peer.initTimer);
-  }
-
-  #onHandshakeResp(peer: Peer, f: DecodedFrame): void {
-    // A duplicate or replay of a response already accepted is E_REPLAY (counted), not an error event.
-    const ephemeral = this.#unusedEphemeral(f);
-    const hs = peer.handshake;
-    if (peer.phase !== 'initiating' || hs === undefined) throw fail('E_HANDSHAKE', 'no handshake in progress with this peer');
-    // Read on a copy: a forged or garbled response (an injector can copy the clear header fields) fails on
-    // the copy alone, and the handshake still accepts the genuine response (§7.5).
-    const trial = hs.copy();
-    let split;
-    try {
-      split = readHandshakeFrame(trial, f).split;
-    } finally {
-      trial.destroy();
-    }
-    this.#rememberEphemeral(ephemeral, f);
-    peer.handshakeTs = Math.max(peer.handshakeTs, f.header.timestamp);
-    const [c1, c2] = split!;
-    this.#clearHandshake(peer);
-    this.#installKeys(peer, new ChannelKeys(c1, c2));
-    peer.phase = 'established';
-    // The first transport message confirms the channel to the responder (key confirmation, §7.5).
-    this.#sealDirect(peer, DirectType.confirm, null).catch((e) => this.#report(e));
-    this.#flush(peer);
-  }
-
-  /** §7.5 The handshake message's ephemeral key (its first 32 bytes), unless one already accepted: E_REPLAY. */
-  #unusedEphemeral(f: DecodedFrame): string {
-    const ephemeral = toHex(f.body.subarray(0, DH_BYTES));
-    if (this.#ephemerals.has(ephemeral)) throw fail('E_REPLAY', 'handshake ephemeral already used');
-    return ephemeral;
-  }
-
-  /** Remembers an accepted ephemeral while a replay of its frame could still pass the freshness check. */
-  #rememberEphemeral(ephemeral: string, f: DecodedFrame): void {
-    this.#ephemerals.set(ephemeral, f.header.timestamp + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs);
-  }
-
-  #epochKeys(epoch: number): EpochKeys {
-    if (epoch === this.#epoch.epoch) return this.#epoch;
-    for (const p of this.#previousEpochs) if (p.keys.epoch === epoch) return p.keys;
-    throw fail('E_EPOCH', `no key for epoch ${epoch} (current ${this.#epoch.epoch})`);
+    return this.#channels.send(peer, type, payload);
   }
 
   // --- receiving (§8.2) -----------------------------------------------------------------------------
@@ -781,7 +534,7 @@ export class Session extends Emitter<SessionEvents> {
     if (h.kind === FrameKind.broadcast) {
       const window = (known ?? gone?.resumable)?.window;
       if (window && window.check(h.counter) !== 'ok') throw fail('E_REPLAY', 'broadcast counter already seen');
-      opened ??= openBroadcast(f, this.#epochKeys(h.epoch).broadcastKey);
+      opened ??= openBroadcast(f, this.#epochs.keys(h.epoch).broadcastKey);
       if (known === undefined) {
         if (gone?.resumable) this.#resume(gone.resumable, f, opened);
         else if (opened.type === BroadcastType.hello) this.#onHello(f, opened, peer);
@@ -805,9 +558,9 @@ export class Session extends Emitter<SessionEvents> {
       return;
     }
     if (h.kind === FrameKind.handshakeInit) {
-      if (!this.#onHandshakeInit(known, f)) return; // deferred: read later
-    } else if (h.kind === FrameKind.handshakeResp) this.#onHandshakeResp(known, f);
-    else this.#onDirect(known, f);
+      if (!this.#channels.onHandshakeInit(known, f)) return; // deferred: read later
+    } else if (h.kind === FrameKind.handshakeResp) this.#channels.onHandshakeResp(known, f);
+    else this.#channels.onDirect(known, f);
     known.lastSeen = now; // only authenticated frames keep a peer alive
     this.stats.accepted++;
   }
@@ -893,63 +646,21 @@ export class Session extends Emitter<SessionEvents> {
     if (this.#closed || (topic !== this.topic && topic !== this.inbox)) return;
     this.stats.gaps++;
     this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(true)).catch((e) => this.#report(e));
-    for (const peer of this.#peers.values()) {
-      if (peer.phase === 'initiating') {
-        if (peer.timer !== undefined) clearTimeout(peer.timer);
-        this.#sendInit(peer);
-      } else if (peer.phase === 'requested' || (peer.phase === 'awaiting-confirm' && peer.queue.length > 0)) {
-        if (peer.timer !== undefined) clearTimeout(peer.timer);
-        if (this.#initiates(peer)) this.#initiate(peer);
-        else this.#sendRequest(peer);
-      }
-    }
+    for (const peer of this.#peers.values()) this.#channels.restart(peer);
   }
 
   #onBroadcast(peer: Peer, opened: OpenedBroadcast): void {
     if (opened.type === BroadcastType.hello) return; // heartbeat: lastSeen is updated
-    if (opened.type === BroadcastType.initRequest) return this.#onInitRequest(peer, opened);
+    if (opened.type === BroadcastType.initRequest) return this.#channels.onInitRequest(peer, opened);
     if (opened.type === BroadcastType.bye) this.#removePeer(peer, 'bye');
     else if (opened.type === BroadcastType.app) this.emit('message', { from: peer.info, value: opened.payload, broadcast: true });
     else throw fail('E_FRAME_MALFORMED', `unknown broadcast type ${opened.type}`);
   }
 
-  #onDirect(peer: Peer, f: DecodedFrame): void {
-    let msg;
-    let current = true;
-    try {
-      if (!peer.keys) throw fail('E_HANDSHAKE', 'no pairwise channel with this peer');
-      msg = peer.keys.open(f);
-    } catch (e) {
-      const prev = peer.previous;
-      // A frame sealed before the channel was replaced. Its counter may be one the new channel has already
-      // used, so the new channel's E_REPLAY does not settle it either; a replay is E_REPLAY if either says so.
-      if (prev === undefined || !(e instanceof SealsigError) || (e.code !== 'E_AUTH_FAILED' && e.code !== 'E_REPLAY')) throw e;
-      try {
-        msg = prev.keys.open(f);
-      } catch (e2) {
-        throw e.code === 'E_REPLAY' ? e : e2;
-      }
-      current = false;
-    }
-    if (current && (peer.phase === 'awaiting-confirm' || peer.phase === 'idle' || peer.phase === 'requested')) {
-      // The initiator's first transport message: key confirmation, and the end of msg 1's KCI exposure.
-      // (Idle with keys: a handshake we gave up on that the peer did complete.)
-      peer.phase = 'established';
-      this.#clearHandshake(peer);
-      this.#flush(peer);
-    }
-    const { type, payload } = msg;
-    if (type === DirectType.confirm) return;
-    if (type === DirectType.app) this.emit('message', { from: peer.info, value: payload, broadcast: false });
-    else if (type === DirectType.description && isDescription(payload)) this.emit('signal', { from: peer.info, description: payload });
-    else if (type === DirectType.candidate && (payload === null || isCandidate(payload))) this.emit('signal', { from: peer.info, candidate: payload });
-    else throw fail('E_FRAME_MALFORMED', `bad direct message of type ${type}`);
-  }
-
   /** Keeps a frame from an instance whose hello has not arrived yet (bounded; §8.3). */
   #hold(key: string, decoded: DecodedFrame, opened?: OpenedBroadcast): void {
     // The frame is a view into the transport's buffer: keep a copy.
-    const bytes = concatFrame(decoded);
+    const bytes = frameBytes(decoded);
     const copy = decodeFrame(bytes, this.#maxFrameBytes);
     try {
       const evicted = this.#held.add(key, { decoded: copy, bytes: bytes.length, ...(opened ? { opened } : {}) }, this.#opt.now() + this.#opt.peerTimeoutMs);
@@ -967,117 +678,42 @@ export class Session extends Emitter<SessionEvents> {
     const until = this.#opt.now() + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs;
     const resumable = reason === 'timeout' && !this.#closed;
     this.#departed.set(endpointKey(peer.endpoint.id, peer.endpoint.instance), resumable ? { until, resumable: peer } : { until });
-    this.#clearHandshake(peer);
-    clearTimeout(peer.initTimer);
-    peer.initTimer = undefined;
-    peer.initBudget.clear();
+    this.#channels.release(peer);
     if (!resumable) eraseChannel(peer);
-    else if (peer.phase === 'initiating' || peer.phase === 'requested') peer.phase = 'idle'; // its timer is gone
     const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
     for (const q of peer.queue.splice(0)) q.reject(err);
     this.emit('peer-left', { peer: peer.info, reason });
   }
 
   #expire(now: number): void {
-    for (const peer of [...this.#peers.values()]) {
-      if (now - peer.lastSeen > this.#opt.peerTimeoutMs) this.#removePeer(peer, 'timeout');
-      else if (peer.previous && peer.previous.expires <= now) {
-        peer.previous.keys.destroy();
-        peer.previous = undefined;
-      }
-    }
+    for (const peer of [...this.#peers.values()]) if (now - peer.lastSeen > this.#opt.peerTimeoutMs) this.#removePeer(peer, 'timeout');
+    this.#channels.expire(now, this.#peers.values());
     for (const [k, gone] of this.#departed) {
       if (gone.until > now) continue;
       this.#departed.delete(k);
       if (gone.resumable) eraseChannel(gone.resumable);
     }
-    for (const [k, until] of this.#ephemerals) if (until <= now) this.#ephemerals.delete(k);
     const expired = this.#held.expire(now);
     this.stats.heldDropped += expired;
     for (let i = 0; i < expired; i++) this.#report(fail('E_UNKNOWN_SENDER', 'no hello from this sender'));
-    while (this.#previousEpochs.length > 0 && this.#previousEpochs[0]!.expires <= now) eraseEpoch(this.#previousEpochs.shift()!.keys);
+    this.#epochs.expire(now);
   }
 
   #erase(): void {
     clearInterval(this.#housekeeping);
-    memzero(this.#signing.privateKey, this.#dh.privateKey, this.#memberIdKey);
-    eraseEpoch(this.#epoch);
-    for (const p of this.#previousEpochs.splice(0)) eraseEpoch(p.keys);
+    memzero(this.#signing.privateKey, this.#dh.privateKey, this.#memberIdKey, this.#inboxKey);
+    this.#epochs.erase();
     for (const gone of this.#departed.values()) if (gone.resumable) eraseChannel(gone.resumable);
     this.#departed.clear();
-    this.#ephemerals.clear();
+    this.#channels.clear();
     this.#held.clear();
   }
 }
 
 // --- helpers ----------------------------------------------------------------------------------------
 
-/**
- * §6.2 A hello's payload: [ed25519 public, x25519 public, want_reply, meta]; a small-order X25519 key and
- * meta over MAX_META_BYTES (measured as the content's bytes it takes) are refused.
- */
-function parseHello(opened: OpenedBroadcast): [Uint8Array, Uint8Array, boolean, unknown] {
-  const p = opened.payload;
-  if (!Array.isArray(p) || p.length !== 4 || !isBytes(p[0], SIGN_PUBLIC_BYTES) || !isBytes(p[1], DH_BYTES) || typeof p[2] !== 'boolean') {
-    throw fail('E_FRAME_MALFORMED', 'bad hello');
-  }
-  if (isLowOrderX25519(p[1])) throw fail('E_FRAME_MALFORMED', 'hello carries a small-order X25519 key');
-  if (p[3] !== null && metaEncoder.encode(p[3]).length > MAX_META_BYTES) throw fail('E_FRAME_MALFORMED', `hello meta over ${MAX_META_BYTES} bytes`);
-  return p as [Uint8Array, Uint8Array, boolean, unknown];
-}
-
-/**
- * §6.2 An instance's keys are fixed by its first accepted hello: a later hello with other keys changes
- * nothing. Returns the hello's want_reply.
- */
-function checkSameKeys(peer: Peer, opened: OpenedBroadcast): boolean {
-  const [signingKey, dhKey, wantReply] = parseHello(opened);
-  if (!equalBytes(signingKey, peer.signingKey) || !equalBytes(dhKey, peer.dhKey)) {
-    throw fail('E_FRAME_MALFORMED', 'hello from a known instance with other keys');
-  }
-  return wantReply;
-}
-
-/** The app's peer metadata: null when absent, else encodable in at most MAX_META_BYTES. */
-function checkMeta(meta: unknown): unknown {
-  if (meta === undefined || meta === null) return null;
-  let length: number;
-  try {
-    length = metaEncoder.encode(meta).length;
-  } catch (e) {
-    throw fail('E_INVALID_ARGUMENT', 'meta cannot be encoded as msgpack', e);
-  }
-  if (length > MAX_META_BYTES) throw fail('E_INVALID_ARGUMENT', `meta takes ${length} bytes encoded; at most ${MAX_META_BYTES}`);
-  return meta;
-}
-
-function eraseEpoch(keys: EpochKeys): void {
-  memzero(keys.broadcastKey, keys.psk);
-}
-
-function concatFrame(f: DecodedFrame): Uint8Array {
-  // ad and body are views into one frame buffer: the frame is ad's buffer from ad's start to body's end.
-  return new Uint8Array(f.ad.buffer, f.ad.byteOffset, f.body.byteOffset + f.body.length - f.ad.byteOffset).slice();
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
-
-function isBytes(v: unknown, length: number): v is Uint8Array {
-  return v instanceof Uint8Array && v.length === length;
-}
-
 function unref(timer: unknown): void {
   (timer as { unref?: () => void }).unref?.();
-}
-
-function checkEpoch(epoch: number, roomKey: Uint8Array, above: number): void {
-  if (!Number.isSafeInteger(epoch) || epoch <= above || epoch > 0xffffffff) {
-    throw fail('E_INVALID_ARGUMENT', `epoch must be an integer above ${above} and below 2^32`);
-  }
-  if (!(roomKey instanceof Uint8Array) || roomKey.length !== 32) throw fail('E_INVALID_ARGUMENT', 'room key must be 32 bytes');
 }
 
 function checkIdentity(identity: Identity): void {
