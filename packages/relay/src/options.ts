@@ -22,7 +22,7 @@ export interface RelayOptions {
   rateLimit?: {
     /** PUBLISH (and malformed) messages per connection. Default 100/s, burst 200. */
     frames?: RateLimit;
-    /** SUBSCRIBE/UNSUBSCRIBE per connection. Default 20/s, burst 50. */
+    /** SUBSCRIBE/UNSUBSCRIBE per connection. Default 20/s, burst 128 (a reconnect resubscribes every topic at once). */
     subscriptions?: RateLimit;
     /** Rate-limited messages within `floodWindowMs` after which the connection is closed 4008. Default 200. */
     floodDrops?: number;
@@ -137,7 +137,7 @@ export function resolveOptions(o: RelayOptions = {}): ResolvedOptions {
     port: int('port', o.port, 0, 0, 65_535),
     maxFrameBytes: int('maxFrameBytes', o.maxFrameBytes, 65_536, 1, 16 * 1024 * 1024),
     frames: rate('rateLimit.frames', r.frames, { perSecond: 100, burst: 200 }),
-    subscriptions: rate('rateLimit.subscriptions', r.subscriptions, { perSecond: 20, burst: 50 }),
+    subscriptions: rate('rateLimit.subscriptions', r.subscriptions, { perSecond: 20, burst: 128 }),
     floodDrops: int('rateLimit.floodDrops', r.floodDrops, 200, 1, 1e9),
     floodWindowMs: int('rateLimit.floodWindowMs', r.floodWindowMs, 10_000, 1, 3_600_000),
     maxTopicsPerConnection: int('maxTopicsPerConnection', o.maxTopicsPerConnection, 128, 1, 10_000),
