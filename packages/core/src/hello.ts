@@ -1,9 +1,9 @@
 /**
  * The hello's payload (docs/PROTOCOL.md §6.2): [ed25519_public, x25519_public, want_reply, meta].
  */
-import { Encoder } from '@msgpack/msgpack';
 import type { OpenedBroadcast } from './broadcast.js';
 import { equalBytes, isBytes } from './bytes.js';
+import { encodeCanonical } from './canonical.js';
 import { fail } from './errors.js';
 import { isLowOrderX25519 } from './low-order.js';
 import type { Peer } from './peer.js';
@@ -11,7 +11,6 @@ import { DH_BYTES, SIGN_PUBLIC_BYTES } from './sodium.js';
 
 /** The largest peer metadata, encoded. */
 export const MAX_META_BYTES = 1024;
-const metaEncoder = new Encoder({ ignoreUndefined: false });
 
 export type Hello = [signingKey: Uint8Array, dhKey: Uint8Array, wantReply: boolean, meta: unknown];
 
@@ -22,7 +21,7 @@ export function parseHello(opened: OpenedBroadcast): Hello {
     throw fail('E_FRAME_MALFORMED', 'bad hello');
   }
   if (isLowOrderX25519(p[1])) throw fail('E_FRAME_MALFORMED', 'hello carries a small-order X25519 key');
-  if (p[3] !== null && metaEncoder.encode(p[3]).length > MAX_META_BYTES) throw fail('E_FRAME_MALFORMED', `hello meta over ${MAX_META_BYTES} bytes`);
+  if (p[3] !== null && encodeCanonical(p[3]).length > MAX_META_BYTES) throw fail('E_FRAME_MALFORMED', `hello meta over ${MAX_META_BYTES} bytes`);
   return p as Hello;
 }
 
@@ -43,7 +42,7 @@ export function checkMeta(meta: unknown): unknown {
   if (meta === undefined || meta === null) return null;
   let length: number;
   try {
-    length = metaEncoder.encode(meta).length;
+    length = encodeCanonical(meta).length;
   } catch (e) {
     throw fail('E_INVALID_ARGUMENT', 'meta cannot be encoded as msgpack', e);
   }

@@ -16,6 +16,7 @@ import { InitBudget } from './init-budget.js';
 import { MEMBER_ID_BYTES, deriveEpochKeys, deriveSession, inboxTopic, memberIdOf } from './kdf.js';
 import { DirectType, type Endpoint } from './pairwise.js';
 import { endpointKey, eraseChannel, type Peer, type PeerInfo } from './peer.js';
+import { Presence } from './presence.js';
 import { ReplayWindow } from './replay.js';
 import { SIGN_PUBLIC_BYTES, ed25519KeyPair, memzero, randomBytes, ready, x25519KeyPair, type KeyPair } from './sodium.js';
 import { isCandidate, isDescription, pickCandidate, type IceCandidate, type SessionDescription } from './signal.js';
@@ -164,10 +165,7 @@ export class Session extends Emitter<SessionEvents> {
   #epochs: EpochRing;
   #channels: Channels;
   #counter = 0;
-  #peers = new Map<string, Peer>(); // by member id (base64url)
-  /** Instances that left, by endpointKey, until `until`; a timed-out one may resume (§8.1). */
-  #departed = new Map<string, { until: number; resumable?: Peer }>();
-  #expelled = new Set<string>(); // member ids (hex) whose frames are refused for the session's lifetime (§8.5)
+  #presence = new Presence();
   #unsubscribe: Unsubscribe[] = [];
   #offGap: (() => void) | undefined;
   #housekeeping: ReturnType<typeof setInterval> | undefined;
@@ -240,7 +238,7 @@ export class Session extends Emitter<SessionEvents> {
       epochs: this.#epochs,
       maxFrameBytes: this.#maxFrameBytes,
       stats: this.stats,
-      isLive: (peer) => !this.#closed && this.#peers.get(peer.info.id) === peer,
+      isLive: (peer) => !this.#closed && this.#presence.isLive(peer),
       header: (kind, recipient, counter, epoch) => this.#header(kind, recipient, counter, epoch),
       publish: (frame, topic) => this.#publish(frame, topic),
       publishBroadcast: (type, payload, topic) => this.#publishBroadcast(type, payload, topic),
@@ -269,13 +267,13 @@ export class Session extends Emitter<SessionEvents> {
    */
   override on<K extends keyof SessionEvents>(type: K, listener: (event: SessionEvents[K]) => void): () => void {
     const off = super.on(type, listener);
-    if (type === 'peer-joined' && this.#peers.size > 0) {
-      const present = [...this.#peers.values()];
+    if (type === 'peer-joined' && this.#presence.size > 0) {
+      const present = [...this.#presence.peers()];
       let attached = true;
       queueMicrotask(() => {
         for (const peer of present) {
           // Still the live instance, and the listener still attached: tell it (a later join was emitted normally).
-          if (!attached || this.#closed || this.#peers.get(peer.info.id) !== peer) continue;
+          if (!attached || this.#closed || !this.#presence.isLive(peer)) continue;
           try {
             (listener as (e: PeerInfo) => void)(peer.info);
           } catch (err) {
@@ -327,7 +325,7 @@ export class Session extends Emitter<SessionEvents> {
 
   /** The live peers. */
   get peers(): PeerInfo[] {
-    return [...this.#peers.values()].map((p) => p.info);
+    return [...this.#presence.peers()].map((p) => p.info);
   }
 
   /** §3.5 The member id (base64url) that a member with this Ed25519 public key has in this session. */
@@ -398,14 +396,9 @@ export class Session extends Emitter<SessionEvents> {
     if (id === undefined || id.length !== MEMBER_ID_BYTES) throw fail('E_INVALID_ARGUMENT', 'peer id must be a base64url member id');
     if (equalBytes(id, this.#self.id)) throw fail('E_INVALID_ARGUMENT', 'a member cannot expel itself');
     const hex = toHex(id);
-    this.#expelled.add(hex);
-    const peer = this.#peers.get(peerId);
+    const peer = this.#presence.get(peerId);
     if (peer !== undefined) this.#removePeer(peer, 'expelled');
-    for (const [k, gone] of this.#departed) {
-      if (!k.startsWith(hex) || gone.resumable === undefined) continue;
-      eraseChannel(gone.resumable);
-      this.#departed.set(k, { until: gone.until });
-    }
+    this.#presence.expel(hex);
     this.#held.dropPrefix(hex);
   }
 
@@ -418,7 +411,7 @@ export class Session extends Emitter<SessionEvents> {
     clearInterval(this.#housekeeping);
     const unsubscribe = this.#unsubscribe.splice(0);
     this.#offGap?.();
-    for (const peer of [...this.#peers.values()]) this.#removePeer(peer, 'closed');
+    for (const peer of [...this.#presence.peers()]) this.#removePeer(peer, 'closed');
     this.#erase();
     this.emit('closed', undefined);
     this.removeAllListeners();
@@ -476,7 +469,7 @@ export class Session extends Emitter<SessionEvents> {
 
   #sendDirect(peerId: string, type: number, payload: unknown): Promise<void> {
     if (this.#closed) return Promise.reject(fail('E_CLOSED', 'session is closed'));
-    const peer = this.#peers.get(peerId);
+    const peer = this.#presence.get(peerId);
     if (peer === undefined) return Promise.reject(fail('E_UNKNOWN_PEER', `no live peer ${String(peerId)}`));
     return this.#channels.send(peer, type, payload);
   }
@@ -513,7 +506,7 @@ export class Session extends Emitter<SessionEvents> {
       }
       throw fail('E_UNKNOWN_SENDER', 'frame claims this member id from another instance');
     }
-    if (this.#expelled.size > 0 && this.#expelled.has(toHex(h.sender))) throw fail('E_UNKNOWN_SENDER', 'frame from an expelled member');
+    if (this.#presence.isExpelled(h.sender)) throw fail('E_UNKNOWN_SENDER', 'frame from an expelled member');
     if (h.recipient !== null && !equalBytes(h.recipient, this.#self.id)) {
       this.stats.notForMe++;
       return;
@@ -521,14 +514,12 @@ export class Session extends Emitter<SessionEvents> {
     const now = this.#opt.now();
     if (h.timestamp < now - this.#opt.maxAgeMs) throw fail('E_STALE', `frame is ${now - h.timestamp} ms old`);
     if (h.timestamp > now + this.#opt.maxFutureSkewMs) throw fail('E_STALE', `frame is ${h.timestamp - now} ms in the future`);
-    const key = endpointKey(h.sender, h.instance);
-    const gone = this.#departed.get(key);
+    const { member: peer, departed: gone, key } = this.#presence.lookup(h.sender, h.instance);
     if (gone !== undefined && gone.resumable === undefined) throw fail('E_STALE', 'frame from an instance that has left');
     if (gone?.resumable && h.kind !== FrameKind.broadcast) {
       this.#hold(key, f); // a timed-out peer's frame may overtake the hello that resumes it
       return;
     }
-    const peer = this.#peers.get(toBase64Url(h.sender));
     const known = peer !== undefined && equalBytes(peer.endpoint.instance, h.instance) ? peer : undefined;
 
     if (h.kind === FrameKind.broadcast) {
@@ -597,7 +588,7 @@ export class Session extends Emitter<SessionEvents> {
   /** A verified hello makes the instance live: its counter is seen, it is a peer, the app is told. */
   #admitPeer(peer: Peer, helloCounter: number): void {
     peer.window.accept(helloCounter);
-    this.#peers.set(peer.info.id, peer);
+    this.#presence.admit(peer);
     this.stats.accepted++;
     this.emit('peer-joined', peer.info);
   }
@@ -622,14 +613,12 @@ export class Session extends Emitter<SessionEvents> {
     if (opened.type !== BroadcastType.hello) throw fail('E_STALE', 'frame from a timed-out instance before its next hello');
     if (!verifyBroadcast(opened, peer.signingKey)) throw fail('E_AUTH_FAILED', 'bad hello signature');
     const wantReply = checkSameKeys(peer, opened);
-    if (this.#peers.has(peer.info.id)) throw fail('E_STALE', 'hello from an instance replaced by a newer one');
+    if (this.#presence.get(peer.info.id) !== undefined) throw fail('E_STALE', 'hello from an instance replaced by a newer one');
     peer.lastSeen = this.#opt.now();
     peer.helloTs = Math.max(peer.helloTs, f.header.timestamp);
-    const key = endpointKey(peer.endpoint.id, peer.endpoint.instance);
-    this.#departed.delete(key);
     this.#admitPeer(peer, f.header.counter);
     if (wantReply) this.#replyTo(peer);
-    this.#releaseHeld(key);
+    this.#releaseHeld(endpointKey(peer.endpoint.id, peer.endpoint.instance));
   }
 
   /** §6.2 A hello reply goes to the asking instance's inbox alone: O(1) work per join for each member. */
@@ -646,7 +635,7 @@ export class Session extends Emitter<SessionEvents> {
     if (this.#closed || (topic !== this.topic && topic !== this.inbox)) return;
     this.stats.gaps++;
     this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(true)).catch((e) => this.#report(e));
-    for (const peer of this.#peers.values()) this.#channels.restart(peer);
+    for (const peer of this.#presence.peers()) this.#channels.restart(peer);
   }
 
   #onBroadcast(peer: Peer, opened: OpenedBroadcast): void {
@@ -673,11 +662,9 @@ export class Session extends Emitter<SessionEvents> {
   }
 
   #removePeer(peer: Peer, reason: LeaveReason): void {
-    if (this.#peers.get(peer.info.id) !== peer) return;
-    this.#peers.delete(peer.info.id);
     const until = this.#opt.now() + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs;
     const resumable = reason === 'timeout' && !this.#closed;
-    this.#departed.set(endpointKey(peer.endpoint.id, peer.endpoint.instance), resumable ? { until, resumable: peer } : { until });
+    if (!this.#presence.remove(peer, until, resumable)) return;
     this.#channels.release(peer);
     if (!resumable) eraseChannel(peer);
     const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
@@ -686,13 +673,9 @@ export class Session extends Emitter<SessionEvents> {
   }
 
   #expire(now: number): void {
-    for (const peer of [...this.#peers.values()]) if (now - peer.lastSeen > this.#opt.peerTimeoutMs) this.#removePeer(peer, 'timeout');
-    this.#channels.expire(now, this.#peers.values());
-    for (const [k, gone] of this.#departed) {
-      if (gone.until > now) continue;
-      this.#departed.delete(k);
-      if (gone.resumable) eraseChannel(gone.resumable);
-    }
+    for (const peer of [...this.#presence.peers()]) if (now - peer.lastSeen > this.#opt.peerTimeoutMs) this.#removePeer(peer, 'timeout');
+    this.#channels.expire(now, this.#presence.peers());
+    this.#presence.expire(now);
     const expired = this.#held.expire(now);
     this.stats.heldDropped += expired;
     for (let i = 0; i < expired; i++) this.#report(fail('E_UNKNOWN_SENDER', 'no hello from this sender'));
@@ -703,8 +686,7 @@ export class Session extends Emitter<SessionEvents> {
     clearInterval(this.#housekeeping);
     memzero(this.#signing.privateKey, this.#dh.privateKey, this.#memberIdKey, this.#inboxKey);
     this.#epochs.erase();
-    for (const gone of this.#departed.values()) if (gone.resumable) eraseChannel(gone.resumable);
-    this.#departed.clear();
+    this.#presence.clear();
     this.#channels.clear();
     this.#held.clear();
   }
