@@ -71,7 +71,7 @@ export class Channels {
       this.#sendInit(peer);
     } else if (peer.phase === 'requested' || (peer.phase === 'awaiting-confirm' && peer.queue.length > 0)) {
       if (peer.timer !== undefined) clearTimeout(peer.timer);
-      if (this.#initiates(peer)) this.#initiate(peer);
+      if (this.#initiates(peer)) this.#begin(peer, 'initiating');
       else this.#sendRequest(peer);
     }
   }
@@ -137,28 +137,34 @@ export class Channels {
 
   /** §7.5 Only the lower member id of a pair initiates; the higher one asks it to, with an init request. */
   #startChannel(peer: Peer): void {
-    if (this.#initiates(peer)) this.#initiate(peer);
-    else this.#requestInit(peer);
+    this.#begin(peer, this.#initiates(peer) ? 'initiating' : 'requested');
   }
 
   #initiates(peer: Peer): boolean {
     return compareBytes(this.#h.self.id, peer.endpoint.id) < 0;
   }
 
-  #requestInit(peer: Peer): void {
+  /** Starts a handshake from this side: an init (the lower member id) or an init request (the higher one). */
+  #begin(peer: Peer, phase: 'initiating' | 'requested'): void {
     this.#clearHandshake(peer);
-    peer.phase = 'requested';
+    peer.phase = phase;
     peer.handshakeStarted = this.#h.opt.now();
     peer.attempt = 0;
-    this.#sendRequest(peer);
+    if (phase === 'initiating') this.#sendInit(peer);
+    else this.#sendRequest(peer);
+  }
+
+  /** The next retry, after the handshake retry delay doubled once per attempt so far (§7.5). */
+  #backOff(peer: Peer): void {
+    const delay = this.#h.opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10);
+    peer.attempt++;
+    this.#scheduleRetry(peer, delay);
   }
 
   /** §7.6 An init request: a broadcast-kind frame to the peer's inbox naming it; resent with the init's backoff. */
   #sendRequest(peer: Peer): void {
     this.#h.publishBroadcast(BroadcastType.initRequest, [peer.endpoint.id, peer.endpoint.instance], this.#h.inboxOf(peer)).catch((e) => this.#h.report(e));
-    const delay = this.#h.opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10);
-    peer.attempt++;
-    this.#scheduleRetry(peer, delay);
+    this.#backOff(peer);
   }
 
   /** §7.6 The higher member of the pair asks this (lower) member for a handshake. */
@@ -172,15 +178,7 @@ export class Channels {
     if (!this.#initiates(peer)) throw fail('E_HANDSHAKE', 'init request from the lower member id of the pair');
     if (peer.phase === 'initiating') return; // our init is on its way, and retried
     if (!peer.initBudget.take(this.#h.opt.now())) throw fail('E_RATE_LIMITED', 'init request over the sender budget');
-    this.#initiate(peer);
-  }
-
-  #initiate(peer: Peer): void {
-    this.#clearHandshake(peer);
-    peer.phase = 'initiating';
-    peer.handshakeStarted = this.#h.opt.now();
-    peer.attempt = 0;
-    this.#sendInit(peer);
+    this.#begin(peer, 'initiating');
   }
 
   #sendInit(peer: Peer): void {
@@ -203,9 +201,7 @@ export class Channels {
       return;
     }
     this.#h.publish(frame, this.#h.inboxOf(peer)).catch((e) => this.#h.report(e));
-    const delay = this.#h.opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10);
-    peer.attempt++;
-    this.#scheduleRetry(peer, delay);
+    this.#backOff(peer);
   }
 
   /** Schedules the next retry, never later than the handshake's deadline: no send waits past handshakeTimeoutMs. */
@@ -234,7 +230,7 @@ export class Channels {
     else if (peer.phase === 'requested') this.#sendRequest(peer);
     else if (peer.phase === 'awaiting-confirm' && peer.queue.length > 0) {
       // Our response or the initiator's confirmation was lost: start over, from whichever side initiates.
-      if (this.#initiates(peer)) this.#initiate(peer);
+      if (this.#initiates(peer)) this.#begin(peer, 'initiating');
       else this.#sendRequest(peer);
     }
   }
@@ -289,7 +285,7 @@ export class Channels {
       } else {
         // Messages wait: they keep their deadline (handshakeTimeoutMs covers the wait for this init) and the
         // backoff keeps growing, so that a confirmation slower than the retry delay is not chased forever.
-        this.#scheduleRetry(peer, this.#h.opt.handshakeRetryMs * 2 ** Math.min(peer.attempt, 10));
+        this.#backOff(peer);
       }
       this.#h.publish(frame, this.#h.inboxOf(peer)).catch((e) => this.#h.report(e));
     } finally {
