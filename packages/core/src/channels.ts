@@ -70,9 +70,9 @@ export class Channels {
       if (peer.timer !== undefined) clearTimeout(peer.timer);
       this.#sendInit(peer);
     } else if (peer.phase === 'requested' || (peer.phase === 'awaiting-confirm' && peer.queue.length > 0)) {
+      // Only the higher member is ever in these states (it answers inits, it never sends them).
       if (peer.timer !== undefined) clearTimeout(peer.timer);
-      if (this.#initiates(peer)) this.#begin(peer, 'initiating');
-      else this.#sendRequest(peer);
+      this.#sendRequest(peer);
     }
   }
 
@@ -227,11 +227,9 @@ export class Channels {
       return;
     }
     if (peer.phase === 'initiating') this.#sendInit(peer);
-    else if (peer.phase === 'requested') this.#sendRequest(peer);
-    else if (peer.phase === 'awaiting-confirm' && peer.queue.length > 0) {
-      // Our response or the initiator's confirmation was lost: start over, from whichever side initiates.
-      if (this.#initiates(peer)) this.#begin(peer, 'initiating');
-      else this.#sendRequest(peer);
+    else if (peer.phase === 'requested' || (peer.phase === 'awaiting-confirm' && peer.queue.length > 0)) {
+      // Still no init, or our response or the initiator's confirmation was lost: ask the lower member again.
+      this.#sendRequest(peer);
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * The envelope (docs/PROTOCOL.md §4): one msgpack array of 11 elements, always in canonical form.
  *
- *   [0] version   uint      = 1
+ *   [0] version   uint      = 2
  *   [1] suite     uint      = 1   (Ed25519, X25519, XChaCha20-Poly1305, Noise_KKpsk0_25519_ChaChaPoly_BLAKE2b)
  *   [2] kind      uint      1 broadcast | 2 handshake-init | 3 handshake-resp | 4 direct
  *   [3] route     bin(16)   the session's route tag (session binding)
@@ -197,14 +197,15 @@ class Reader {
   }
 }
 
-/**
- * §4.2 Decodes and validates a frame. Checks, in order: size limit, array head, version and suite
- * (E_VERSION), then each field's type, canonical form and range, then that nothing trails the body.
- */
 /** A decoded frame's bytes, copied (its ad and body are views into one buffer that the transport may reuse). */
 export function frameBytes(f: DecodedFrame): Uint8Array {
   return new Uint8Array(f.ad.buffer, f.ad.byteOffset, f.body.byteOffset + f.body.length - f.ad.byteOffset).slice();
 }
+
+/**
+ * §4.3 Decodes and validates a frame. Checks, in order: size limit, array head, version and suite
+ * (E_VERSION), then each field's type, canonical form and range, then that nothing trails the body.
+ */
 
 export function decodeFrame(frame: Uint8Array, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): DecodedFrame {
   if (!(frame instanceof Uint8Array)) throw fail('E_FRAME_MALFORMED', 'frame is not a Uint8Array');

@@ -20,21 +20,26 @@ export interface IceCandidate {
 
 const DESCRIPTION_TYPES = new Set(['offer', 'answer', 'pranswer', 'rollback']);
 
+/** A decoded msgpack map: a plain object (not an array, a bin or a timestamp). */
+function isMap(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Date);
+}
+
 export function isDescription(v: unknown): v is SessionDescription {
-  if (v === null || typeof v !== 'object') return false;
+  if (!isMap(v)) return false;
   const d = v as Record<string, unknown>;
   return typeof d.type === 'string' && DESCRIPTION_TYPES.has(d.type) && (d.sdp === undefined || typeof d.sdp === 'string');
 }
 
 export function isCandidate(v: unknown): v is IceCandidate {
-  if (v === null || typeof v !== 'object') return false;
+  if (!isMap(v)) return false;
   const c = v as Record<string, unknown>;
   const optString = (x: unknown) => x === undefined || x === null || typeof x === 'string';
   return (
     (c.candidate === undefined || typeof c.candidate === 'string') &&
     optString(c.sdpMid) &&
     optString(c.usernameFragment) &&
-    (c.sdpMLineIndex === undefined || c.sdpMLineIndex === null || (Number.isInteger(c.sdpMLineIndex) && (c.sdpMLineIndex as number) >= 0))
+    (c.sdpMLineIndex === undefined || c.sdpMLineIndex === null || (Number.isSafeInteger(c.sdpMLineIndex) && (c.sdpMLineIndex as number) >= 0))
   );
 }
 

@@ -363,3 +363,16 @@ describe('API: joinSession when the transport never opens', () => {
     await expect(joining).rejects.toMatchObject({ code: 'E_ABORTED' });
   });
 });
+
+describe('signal shapes (§7.4): a description or candidate is a map', () => {
+  it('refuses arrays, byte strings, timestamps and unsafe line indexes', async () => {
+    const { isCandidate, isDescription } = await import('../src/signal.js');
+    expect(isCandidate({ candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 })).toBe(true);
+    expect(isCandidate([])).toBe(false);
+    expect(isCandidate(new Uint8Array(2))).toBe(false);
+    expect(isCandidate(new Date(0))).toBe(false);
+    expect(isCandidate({ sdpMLineIndex: 2 ** 53 })).toBe(false);
+    expect(isDescription(Object.assign([], { type: 'offer' }))).toBe(false);
+    expect(isDescription({ type: 'offer', sdp: 'v=0' })).toBe(true);
+  });
+});
