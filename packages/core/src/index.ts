@@ -2,7 +2,7 @@
  * @sealsig/core: end-to-end encrypted WebRTC signaling over any untrusted transport.
  * The specification is docs/PROTOCOL.md; section numbers in comments refer to it.
  */
-export { joinSession, Session } from './session.js';
+export { joinSession, Session, MAX_META_BYTES } from './session.js';
 export type {
   Identity,
   IceCandidate,
@@ -28,6 +28,7 @@ export { sealBroadcast, openBroadcast, verifyBroadcast, BroadcastType } from './
 export { ChannelKeys, DirectType, NOISE_PROTOCOL_NAME, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame } from './pairwise.js';
 export { ReplayWindow, DEFAULT_REPLAY_WINDOW } from './replay.js';
 export { pad, unpad, paddedLength, padme } from './padding.js';
+export { encodeCanonical, decodeCanonical, MAX_CONTENT_DEPTH } from './canonical.js';
 export { ready, ed25519KeyPair, x25519KeyPair, ed25519Sign, ed25519Verify, xchachaSeal, xchachaOpen, blake2b, randomBytes, memzero } from './sodium.js';
 export type { KeyPair } from './sodium.js';
 export { concatBytes, equalBytes, toBase64Url, fromBase64Url, base64UrlLength, toHex, fromHex, utf8, u32be } from './bytes.js';

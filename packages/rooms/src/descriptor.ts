@@ -12,8 +12,7 @@
  * A reader checks that moderator_key is the invite's pinned key or the end of a valid chain from it (§R6) and
  * the signature with it; `live` = expires_at > now.
  */
-import { SealsigError, concatBytes, ed25519Sign, ed25519Verify, randomBytes, toBase64Url, xchachaOpen, xchachaSeal } from '@sealsig/core';
-import { decode, encode } from '@msgpack/msgpack';
+import { SealsigError, concatBytes, decodeCanonical, encodeCanonical, ed25519Sign, ed25519Verify, randomBytes, toBase64Url, xchachaOpen, xchachaSeal } from '@sealsig/core';
 import { isCertifiedModerator } from './chain.js';
 import type { Invite } from './invite.js';
 import { RoomLabels, descriptorKeys, lobbyTopicOf, signatureInput } from './labels.js';
@@ -54,7 +53,7 @@ export interface SealDescriptorInput {
 export function sealDescriptor(d: SealDescriptorInput): { id: string; sealed: Uint8Array; writeToken: Uint8Array } {
   if (typeof d.title !== 'string' || d.title.length > MAX_TITLE_CHARS) throw new SealsigError('E_INVALID_ARGUMENT', `title must be at most ${MAX_TITLE_CHARS} characters`);
   const keys = descriptorKeys(d.invite.sessionId);
-  const content = encode([1, d.title, d.moderatorKey, d.invite.passwordRequired ? 1 : 0, d.expiresAt, d.chain.map((l) => [l.key, l.signature])]);
+  const content = encodeCanonical([1, d.title, d.moderatorKey, d.invite.passwordRequired ? 1 : 0, d.expiresAt, d.chain.map((l) => [l.key, l.signature])]).slice();
   const signature = ed25519Sign(d.signingSecret, signatureInput(RoomLabels.descriptorSignature, keys.id, content));
   const plain = concatBytes(content, signature);
   const nonce = d.nonce ?? randomBytes(24);
@@ -78,12 +77,7 @@ export function openDescriptor(invite: Invite, sealed: Uint8Array, now = Date.no
   }
   const content = plain.subarray(0, plain.length - 64);
   const signature = plain.subarray(plain.length - 64);
-  let v: unknown;
-  try {
-    v = decode(content);
-  } catch (e) {
-    throw new SealsigError('E_FRAME_MALFORMED', 'descriptor content is not msgpack', { cause: e });
-  }
+  const v = decodeCanonical(content); // E_FRAME_MALFORMED unless canonical msgpack (core §5.1)
   if (!Array.isArray(v) || v.length !== 6) throw new SealsigError('E_FRAME_MALFORMED', 'descriptor content is not a 6-element array');
   const [version, title, key, flags, expiresAt, chainWire] = v as unknown[];
   if (version !== 1 || typeof title !== 'string' || title.length > MAX_TITLE_CHARS || !(key instanceof Uint8Array) || key.length !== 32 || (flags !== 0 && flags !== 1) || typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) {

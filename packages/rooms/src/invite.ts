@@ -5,8 +5,7 @@
  *   invite = base64url(msgpack([1, sid (bin 16..64), moderator_ed25519_public (bin 32), flags (uint)]))
  *   flags  = bit 0: the room asks a password
  */
-import { SealsigError, fromBase64Url, parseSessionId, toBase64Url, toHex } from '@sealsig/core';
-import { decode, encode } from '@msgpack/msgpack';
+import { SealsigError, decodeCanonical, encodeCanonical, fromBase64Url, parseSessionId, toBase64Url, toHex } from '@sealsig/core';
 
 export const INVITE_VERSION = 1;
 const MAX_INVITE_CHARS = 200;
@@ -27,7 +26,7 @@ export function encodeInvite(invite: Invite): string {
   if (!(invite.moderatorKey instanceof Uint8Array) || invite.moderatorKey.length !== 32) {
     throw new SealsigError('E_INVALID_ARGUMENT', 'moderatorKey must be a 32-byte Ed25519 public key');
   }
-  return toBase64Url(encode([INVITE_VERSION, sid, invite.moderatorKey, invite.passwordRequired ? FLAG_PASSWORD : 0]));
+  return toBase64Url(encodeCanonical([INVITE_VERSION, sid, invite.moderatorKey, invite.passwordRequired ? FLAG_PASSWORD : 0]));
 }
 
 /**
@@ -44,9 +43,9 @@ export function parseInvite(text: string): Invite {
   if (bytes === undefined) throw new SealsigError('E_INVALID_ARGUMENT', 'invite is not base64url');
   let v: unknown;
   try {
-    v = decode(bytes);
+    v = decodeCanonical(bytes);
   } catch (e) {
-    throw new SealsigError('E_INVALID_ARGUMENT', 'invite is not msgpack', { cause: e });
+    throw new SealsigError('E_INVALID_ARGUMENT', 'invite is not canonical msgpack', { cause: e });
   }
   if (!Array.isArray(v) || v.length !== 4) throw new SealsigError('E_INVALID_ARGUMENT', 'invite is not a 4-element array');
   const [version, sid, key, flags] = v as unknown[];

@@ -9,8 +9,7 @@
  * timestamp (within the freshness bounds of core §8.1) and that the nonce is new. Nothing is enforced by
  * trusting the requester.
  */
-import { ed25519Sign, ed25519Verify } from '@sealsig/core';
-import { encode } from '@msgpack/msgpack';
+import { ed25519Sign, ed25519Verify, encodeCanonical } from '@sealsig/core';
 import { RoomLabels, signatureInput } from './labels.js';
 import type { PrivilegeAction } from './wire.js';
 
@@ -41,7 +40,7 @@ export interface PrivilegeFields {
 }
 
 function input(f: PrivilegeFields): Uint8Array {
-  return signatureInput(RoomLabels.privilegeSignature, encode([f.roomTopic, f.ownerKey, f.action, f.streamId, f.nonce, f.timestamp]));
+  return signatureInput(RoomLabels.privilegeSignature, encodeCanonical([f.roomTopic, f.ownerKey, f.action, f.streamId, f.nonce, f.timestamp]));
 }
 
 export function signPrivilegeRequest(signingSecret: Uint8Array, f: PrivilegeFields): Uint8Array {

@@ -4,8 +4,7 @@
  * core) or, for APP and MODERATOR only, broadcasts. Each is a msgpack array whose first element is its tag.
  * The decoders check every field's type and bound before anything uses it; failures are E_FRAME_MALFORMED.
  */
-import { SealsigError } from '@sealsig/core';
-import { decode, encode } from '@msgpack/msgpack';
+import { SealsigError, decodeCanonical, encodeCanonical } from '@sealsig/core';
 
 export const Tag = {
   app: 0,
@@ -188,12 +187,21 @@ export function decodeState(v: unknown): RoomState {
 
 /** A deep copy of a state through the wire encoding: what members would decode, or E_FRAME_MALFORMED. */
 export function copyState(s: RoomState): RoomState {
-  return decodeState(decode(encode(encodeState(s))));
+  return decodeState(decodeCanonical(encodeCanonical(encodeState(s))));
 }
 
 /** ICE servers as a state carries them (§R5), through the wire encoding; E_FRAME_MALFORMED otherwise. */
 export function copyIceServers(servers: IceServer[]): IceServer[] {
-  return array(decode(encode(servers.map(iceToWire))), 0, MAX_ICE_SERVERS, 'ice servers').map(decodeIce);
+  return array(decodeCanonical(encodeCanonical(servers.map(iceToWire))), 0, MAX_ICE_SERVERS, 'ice servers').map(decodeIce);
+}
+
+/** Bytes of a value's canonical encoding (core §5.1); a value that has none is E_FRAME_MALFORMED. */
+function encodedLength(v: unknown): number {
+  try {
+    return encodeCanonical(v).length;
+  } catch (e) {
+    throw new SealsigError('E_FRAME_MALFORMED', 'a value with no canonical encoding', { cause: e });
+  }
 }
 
 /** Decodes a rooms message from a core message payload. */
@@ -210,7 +218,7 @@ export function fromWire(v: unknown): Message {
       return { tag, value: a[1] };
     case Tag.joinRequest: {
       len(5);
-      if (encode(a[3]).length > MAX_APP_DATA_BYTES) bad(`app data above ${MAX_APP_DATA_BYTES} bytes`);
+      if (encodedLength(a[3]) > MAX_APP_DATA_BYTES) bad(`app data above ${MAX_APP_DATA_BYTES} bytes`);
       return { tag, nonce: n(1), name: text(a[2], MAX_NAME_CHARS, 'name'), appData: a[3], share: a[4] === null ? null : bytes(a[4], 32, 'share') };
     }
     case Tag.joinChallenge:

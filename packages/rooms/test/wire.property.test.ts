@@ -37,6 +37,22 @@ describe('rooms messages', () => {
     expect(() => fromWire([{ toString: null }])).toThrow(/E_FRAME_MALFORMED/);
   });
 
+  it('app data nested beyond the content depth bound (core §5.1) is E_FRAME_MALFORMED, not an untyped error', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 200; i++) deep = [deep];
+    const request = [Tag.joinRequest, new Uint8Array(16), 'joiner', deep, null];
+    let thrown: unknown;
+    try {
+      fromWire(request);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(SealsigError);
+    expect((thrown as SealsigError).code).toBe('E_FRAME_MALFORMED');
+    // Values with no canonical encoding at all (a lone surrogate) are refused the same way.
+    expect(() => fromWire([Tag.joinRequest, new Uint8Array(16), 'joiner', '\ud800', null])).toThrow(/E_FRAME_MALFORMED/);
+  });
+
   it('arbitrary invites parse or fail with a SealsigError, never anything else', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.anything().map((v) => toBase64Url(encode(v, { ignoreUndefined: true })))), (text) => {
