@@ -64,7 +64,7 @@ export class Channels {
     this.#h = host;
   }
 
-  /** §8.6 A gap: a handshake in flight may have lost frames. Start it again now, from whichever side initiates. */
+  /** §8.6 A gap: a handshake in flight may have lost frames. Send its init, or its init request, again now. */
   restart(peer: Peer): void {
     if (peer.phase === 'initiating') {
       if (peer.timer !== undefined) clearTimeout(peer.timer);
@@ -117,7 +117,7 @@ export class Channels {
       peer.queue.push({ type, payload, resolve, reject });
       if (peer.phase === 'idle') this.#startChannel(peer);
       else if (peer.phase === 'awaiting-confirm' && peer.timer === undefined) {
-        // §7.5: a responder still waiting after the retry delay with messages queued starts its own handshake.
+        // §7.5: a responder still waiting after the retry delay with messages queued asks for a new handshake.
         peer.handshakeStarted = this.#h.opt.now();
         this.#scheduleRetry(peer, this.#h.opt.handshakeRetryMs);
       }
