@@ -1,6 +1,7 @@
 /**
  * The floor of a growth run (docs/BENCHMARKS.md, "Growth"): the public-key operations the run needed, counted
- * by packages/core/src/sodium.ts, times their unit costs measured in the same process. Everything else a
+ * by packages/core/src/sodium.ts, times their unit costs measured in the same process (bench/growth.ts measures
+ * them right before and right after each case). Everything else a
  * member does (AEAD, hashing, encoding, bookkeeping) is cheap next to these, so CPU / floor says how much of
  * the CPU time went to something other than the unavoidable public-key work.
  */
@@ -22,17 +23,17 @@ export type UnitCosts = OpCounts;
 
 let sink = 0;
 
-/** CPU µs per call of `op`: the median of 7 batches of about 30 ms, after one warm-up batch. */
+/** CPU µs per call of `op`: the median of 5 batches of about 20 ms, after calibration (which warms it up). */
 function unitCost(op: () => void): number {
   let n = 16;
   for (;;) {
     const t0 = cpuNowMs();
     for (let i = 0; i < n; i++) op();
-    if (cpuNowMs() - t0 >= 30) break;
+    if (cpuNowMs() - t0 >= 20) break;
     n *= 2;
   }
   const samples: number[] = [];
-  for (let b = 0; b < 7; b++) {
+  for (let b = 0; b < 5; b++) {
     const t0 = cpuNowMs();
     for (let i = 0; i < n; i++) op();
     samples.push(((cpuNowMs() - t0) * 1000) / n);
@@ -59,6 +60,18 @@ export function measureUnitCosts(): UnitCosts {
   };
   resetPublicKeyOps();
   return costs;
+}
+
+/** The mean of two measurements of the unit costs. */
+export function meanCosts(a: UnitCosts, b: UnitCosts): UnitCosts {
+  const out = { ...a };
+  for (const k of Object.keys(out) as (keyof UnitCosts)[]) out[k] = (a[k] + b[k]) / 2;
+  return out;
+}
+
+/** The largest relative change of a unit cost between two measurements (how much the machine's speed moved). */
+export function costDrift(a: UnitCosts, b: UnitCosts): number {
+  return Math.max(...(Object.keys(a) as (keyof UnitCosts)[]).map((k) => Math.abs(b[k] / a[k] - 1)));
 }
 
 /** The counts since the last reset, and a reset. */

@@ -24,10 +24,10 @@
  *   BENCH_CPU, BENCH_PIN         as for bench/run.ts (bench/pin.ts)
  */
 import os from 'node:os';
-import { createMemoryNetwork, createSessionId, joinSession, ready, type MemoryNetwork, type Session } from '../packages/core/src/index.js';
-import { floorMs, floorSink, measureUnitCosts, takeCounts, type UnitCosts } from './floor.js';
-import { cpuNowMs, round, table } from './harness.js';
-import { pinToOneCpu } from './pin.js';
+import { PROTOCOL_VERSION, createMemoryNetwork, createSessionId, joinSession, ready, type MemoryNetwork, type Session } from '../packages/core/src/index.js';
+import { costDrift, floorMs, floorSink, meanCosts, measureUnitCosts, takeCounts } from './floor.js';
+import { cpuNowMs, round, table, type Row } from './harness.js';
+import { gcMode, pinToOneCpu } from './pin.js';
 import { mergeRows, type GrowthRow } from './results-file.js';
 import { GROWTH_IDLE, GROWTH_JOIN_AT_ONCE, GROWTH_JOIN_ONE_BY_ONE, GROWTH_MESH, isGrowthRow } from './row-names.js';
 import { growthTargets, printChecks } from './targets.js';
@@ -164,16 +164,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- measuring one case -----------------------------------------------------------------------------------
 
-interface Measured {
-  complete: boolean;
-  cpuMs: number;
-  wallMs: number;
-  counters: MemoryNetwork['counters'];
-  ops: ReturnType<typeof takeCounts>;
-}
-
-/** Runs one case with the network's counters and the operation counts started from zero. */
-async function measure(net: MemoryNetwork, run: () => Promise<boolean>): Promise<Measured> {
+/**
+ * Runs one case with the network's counters and the operation counts started from zero, and measures the unit
+ * costs right before and right after it: the machine's speed drifts (on this shared VM by up to half within
+ * minutes), so the floor uses the mean of the two, taken around the case's own CPU time.
+ */
+async function measure(name: string, n: number, net: MemoryNetwork, run: () => Promise<boolean>): Promise<GrowthRow> {
+  const before = measureUnitCosts();
   net.resetCounters();
   takeCounts();
   const wall0 = performance.now();
@@ -182,39 +179,41 @@ async function measure(net: MemoryNetwork, run: () => Promise<boolean>): Promise
   const cpuMs = cpuNowMs() - cpu0;
   const wallMs = performance.now() - wall0;
   const c = net.counters;
-  return { complete, cpuMs, wallMs, counters: { ...c, framesByKind: { ...c.framesByKind } }, ops: takeCounts() };
-}
-
-function row(name: string, n: number, m: Measured, costs: UnitCosts): GrowthRow {
-  const floor = floorMs(m.ops, costs);
-  const inits = m.counters.framesByKind[FRAME_KIND_INIT] ?? 0;
+  const counters = { ...c, framesByKind: { ...c.framesByKind } };
+  const ops = takeCounts();
+  const after = measureUnitCosts();
+  const costs = meanCosts(before, after);
+  const floor = floorMs(ops, costs);
+  const inits = counters.framesByKind[FRAME_KIND_INIT] ?? 0;
   const pairs = (n * (n - 1)) / 2;
   return {
     name,
     bytes: null,
     n,
-    hz: round(1000 / m.cpuMs, 4),
+    protocol: PROTOCOL_VERSION,
+    hz: round(1000 / cpuMs, 4),
     vs: null,
     ratio: null,
-    complete: m.complete,
-    frames: m.counters.framesPublished,
-    deliveries: m.counters.deliveries,
-    bytesPublished: m.counters.bytesPublished,
-    bytesDelivered: m.counters.bytesDelivered,
-    framesByKind: m.counters.framesByKind,
+    complete,
+    frames: counters.framesPublished,
+    deliveries: counters.deliveries,
+    bytesPublished: counters.bytesPublished,
+    bytesDelivered: counters.bytesDelivered,
+    framesByKind: counters.framesByKind,
     inits,
     initsPerPair: pairs === 0 ? 0 : round(inits / pairs, 4),
-    cpuMs: round(m.cpuMs),
-    cpuMsPerMember: round(m.cpuMs / n, 2),
-    wallMs: round(m.wallMs),
-    signs: m.ops.ed25519Sign,
-    verifies: m.ops.ed25519Verify,
-    ed25519KeyPairs: m.ops.ed25519KeyPair,
-    x25519: m.ops.x25519,
-    x25519KeyPairs: m.ops.x25519KeyPair,
+    cpuMs: round(cpuMs),
+    cpuMsPerMember: round(cpuMs / n, 2),
+    wallMs: round(wallMs),
+    signs: ops.ed25519Sign,
+    verifies: ops.ed25519Verify,
+    ed25519KeyPairs: ops.ed25519KeyPair,
+    x25519: ops.x25519,
+    x25519KeyPairs: ops.x25519KeyPair,
     floorMs: round(floor),
-    cpuOverFloor: round(m.cpuMs / floor, 3),
+    cpuOverFloor: round(cpuMs / floor, 3),
     unitUs: Object.fromEntries(Object.entries(costs).map(([k, v]) => [k, round(v, 2)])),
+    unitDrift: round(costDrift(before, after), 3),
   };
 }
 
@@ -231,23 +230,23 @@ function joinOptions(net: MemoryNetwork, sessionId: string, clock: VirtualClock)
 }
 
 /** (a) n members call joinSession at once; ends when each sees the n - 1 others and the network is idle. */
-async function joinAtOnce(net: MemoryNetwork, n: number, clock: VirtualClock, costs: UnitCosts): Promise<[GrowthRow, Group]> {
+async function joinAtOnce(net: MemoryNetwork, n: number, clock: VirtualClock): Promise<[GrowthRow, Group]> {
   const sessionId = createSessionId();
   const group: Group = { net, sessions: [], seen: [] };
-  const m = await measure(net, async () => {
+  const row = await measure(GROWTH_JOIN_AT_ONCE, n, net, async () => {
     group.sessions = await Promise.all(Array.from({ length: n }, () => joinSession(joinOptions(net, sessionId, clock))));
     group.seen = group.sessions.map(watchPresence);
     return waitUntil(() => net.inFlight === 0 && group.seen.every((s) => s.size === n - 1));
   });
-  return [row(GROWTH_JOIN_AT_ONCE, n, m, costs), group];
+  return [row, group];
 }
 
 /** (b) n members join one after another, each once the previous one and everyone before it see each other. */
-async function joinOneByOne(n: number, clock: VirtualClock, costs: UnitCosts): Promise<[GrowthRow, Group]> {
+async function joinOneByOne(n: number, clock: VirtualClock): Promise<[GrowthRow, Group]> {
   const net = createMemoryNetwork();
   const sessionId = createSessionId();
   const group: Group = { net, sessions: [], seen: [] };
-  const m = await measure(net, async () => {
+  const row = await measure(GROWTH_JOIN_ONE_BY_ONE, n, net, async () => {
     for (let k = 0; k < n; k++) {
       const s = await joinSession(joinOptions(net, sessionId, clock));
       group.sessions.push(s);
@@ -256,35 +255,33 @@ async function joinOneByOne(n: number, clock: VirtualClock, costs: UnitCosts): P
     }
     return true;
   });
-  return [row(GROWTH_JOIN_ONE_BY_ONE, n, m, costs), group];
+  return [row, group];
 }
 
 /** (d) The clock moves by one heartbeat period; ends after several housekeeping ticks, once the network is idle. */
-async function idlePeriod(g: Group, clock: VirtualClock, costs: UnitCosts): Promise<GrowthRow> {
+async function idlePeriod(g: Group, clock: VirtualClock): Promise<GrowthRow> {
   const n = g.sessions.length;
-  const m = await measure(g.net, async () => {
+  return measure(GROWTH_IDLE, n, g.net, async () => {
     clock.advance(HEARTBEAT_MS);
     await sleep(IDLE_WAIT_MS);
     return waitUntil(() => g.net.inFlight === 0 && g.seen.every((s) => s.size === n - 1));
   });
-  return row(GROWTH_IDLE, n, m, costs);
 }
 
 /** (c) Every member sends one SDP offer to every other; ends when all n(n - 1) have arrived and the network is idle. */
-async function mesh(g: Group, costs: UnitCosts): Promise<GrowthRow> {
+async function mesh(g: Group): Promise<GrowthRow> {
   const n = g.sessions.length;
   const expected = n * (n - 1);
   let received = 0;
   let failed = 0;
   for (const s of g.sessions) s.on('signal', (e) => (received += e.description?.type === 'offer' ? 1 : 0));
-  const m = await measure(g.net, async () => {
+  return measure(GROWTH_MESH, n, g.net, async () => {
     for (const s of g.sessions) {
       for (const p of s.peers) s.sendDescription(p.id, { type: 'offer', sdp: SDP }).catch(() => failed++);
     }
     const done = await waitUntil(() => received + failed === expected && g.net.inFlight === 0);
     return done && failed === 0;
   });
-  return row(GROWTH_MESH, n, m, costs);
 }
 
 async function closeAll(g: Group): Promise<void> {
@@ -319,50 +316,45 @@ function printRows(rows: GrowthRow[]): void {
 
 async function main(): Promise<void> {
   if (!SIZES.every((n) => Number.isInteger(n) && n >= 2)) throw new Error('BENCH_GROWTH_N: a comma-separated list of integers >= 2');
-  const pinning = pinToOneCpu();
+  const pinning = `${pinToOneCpu()}, ${gcMode()}`;
   await ready();
   const cpus = os.cpus();
-  console.log(`sealsig growth bench: node ${process.version}, ${cpus[0]?.model ?? 'unknown CPU'} x${cpus.length}; ${pinning}; n = ${SIZES.join(', ')}`);
+  console.log(`sealsig growth bench: protocol v${PROTOCOL_VERSION}; node ${process.version}, ${cpus[0]?.model ?? 'unknown CPU'} x${cpus.length}; ${pinning}; n = ${SIZES.join(', ')}`);
   console.log(`SDP offer: ${SDP.length} bytes; heartbeat period ${HEARTBEAT_MS} ms (virtual clock)`);
-  const costs = measureUnitCosts();
-  const us = (k: keyof UnitCosts) => `${costs[k].toFixed(1)} µs`;
-  console.log(
-    `unit costs (CPU): Ed25519 sign ${us('ed25519Sign')}, verify ${us('ed25519Verify')}, key pair ${us('ed25519KeyPair')}; ` +
-      `X25519 ${us('x25519')}, key pair ${us('x25519KeyPair')}`,
-  );
-
   // Warm-up, not reported: one small round, so that n = 2 does not pay for compiling the session code.
-  const [, warm] = await joinAtOnce(createMemoryNetwork(), 4, new VirtualClock(), costs);
-  await mesh(warm, costs);
+  const [, warm] = await joinAtOnce(createMemoryNetwork(), 4, new VirtualClock());
+  await mesh(warm);
   await closeAll(warm);
 
   const rows: GrowthRow[] = [];
   for (const n of SIZES) {
     const t0 = performance.now();
     const clock = new VirtualClock();
-    const [joined, group] = await joinAtOnce(createMemoryNetwork(), n, clock, costs);
+    const [joined, group] = await joinAtOnce(createMemoryNetwork(), n, clock);
     rows.push(joined);
     if (joined.complete) {
-      rows.push(await idlePeriod(group, clock, costs));
-      rows.push(await mesh(group, costs));
+      rows.push(await idlePeriod(group, clock));
+      rows.push(await mesh(group));
     }
     await closeAll(group);
-    const [oneByOne, second] = await joinOneByOne(n, new VirtualClock(), costs);
+    const [oneByOne, second] = await joinOneByOne(n, new VirtualClock());
     rows.push(oneByOne);
     await closeAll(second);
     console.log(`  n = ${n} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   console.log('');
   printRows(rows);
-  console.log('\nTargets (issue 9):');
+  console.log(`\nTargets (issue 9), protocol v${PROTOCOL_VERSION}:`);
   printChecks(growthTargets(rows));
 
   if (process.env.BENCH_GROWTH_ONLY === '1') {
     console.log('\nBENCH_GROWTH_ONLY=1: bench/results/latest.json not written.');
   } else {
-    // Replace the rows of the member counts measured now; keep the others (e.g. a 128/256 run on request).
+    // Replace the rows of this protocol version and the member counts measured now; keep the others (another
+    // protocol version's, or a 128/256 run on request).
     const measured = new Set(SIZES);
-    mergeRows((r) => isGrowthRow(r.name) && measured.has((r as GrowthRow).n), rows);
+    const replaced = (r: Row) => isGrowthRow(r.name) && (r as GrowthRow).protocol === PROTOCOL_VERSION && measured.has((r as GrowthRow).n);
+    mergeRows(replaced, rows);
     console.log(`\nmerged ${rows.length} growth rows into bench/results/latest.json`);
   }
   if (floorSink() === 42) console.log('');

@@ -1,6 +1,11 @@
 /**
- * Pinning a benchmark process to one CPU (docs/BENCHMARKS.md, "Method"), so that "ops/s" is the throughput of
+ * Keeping a benchmark process on one core (docs/BENCHMARKS.md, "Method"), so that "ops/s" is the throughput of
  * one core whatever runs on which thread. Used by bench/run.ts and bench/growth.ts.
+ *
+ * The package.json scripts also start them with V8's --single-threaded-gc: with every thread pinned to one
+ * CPU, parallel GC helpers cannot run in parallel anyway, and when another process shares that CPU they spin
+ * waiting for each other, which counts as CPU time (measured: the 200-byte pipeline's CPU time per message
+ * tripled beside two busy loops; with the flag it stayed within the quiet run's spread).
  *
  *   BENCH_CPU=n   the CPU to pin to (default: the highest CPU this process may use)
  *   BENCH_PIN=0   do not pin (threads then float across cores)
@@ -41,4 +46,9 @@ export function pinToOneCpu(): string {
   }
   const now = allowedCpus();
   return now !== undefined && now.length === 1 && now[0] === cpu ? `pinned to CPU ${cpu} (all threads)` : `pinning to CPU ${cpu} not confirmed`;
+}
+
+/** Whether V8's GC runs on the main thread only (the --single-threaded-gc flag), for the report. */
+export function gcMode(): string {
+  return process.execArgv.includes('--single-threaded-gc') ? 'single-threaded GC' : 'parallel GC (start node with --single-threaded-gc, as `pnpm bench` does)';
 }

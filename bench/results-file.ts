@@ -38,6 +38,8 @@ export function mergeRows(isMine: (r: Row) => boolean, mine: readonly Row[], fil
 /** A row of bench/growth.ts: one case at one member count. hz = runs per CPU-second (1000 / cpuMs). */
 export interface GrowthRow extends Row {
   n: number;
+  /** The protocol version the sessions spoke (core's PROTOCOL_VERSION): rows of each version are kept side by side. */
+  protocol: number;
   /** Whether the run reached its end condition (false: it hit BENCH_GROWTH_TIMEOUT_S). */
   complete: boolean;
   frames: number;
@@ -60,8 +62,10 @@ export interface GrowthRow extends Row {
   /** The operation counts times their unit costs (the growth unit cost rows of the same run), in ms. */
   floorMs: number;
   cpuOverFloor: number;
-  /** The unit costs used for floorMs: CPU µs per operation, measured at the start of the same run. */
+  /** The unit costs used for floorMs: CPU µs per operation, the mean of measurements right before and after the case. */
   unitUs: Record<string, number>;
+  /** The largest relative change of a unit cost between those two measurements. */
+  unitDrift: number;
 }
 
 export const isGrowthCaseRow = (r: Row): r is GrowthRow => typeof (r as Partial<GrowthRow>).n === 'number';

@@ -46,7 +46,7 @@ import {
 import { chachaOpen, chachaSeal, randomBytes } from '../packages/core/src/sodium.js';
 import { broadcastProfileCases, broadcastProfileSink } from './broadcast-profile.js';
 import { Stopwatch, fmtMicros, fmtRate, label, round, runInterleaved, table, type Case, type CaseResult, type Row } from './harness.js';
-import { pinToOneCpu } from './pin.js';
+import { gcMode, pinToOneCpu } from './pin.js';
 import { pipelineTargets, printChecks } from './targets.js';
 import { LATEST, mergeRows, writeRows } from './results-file.js';
 import {
@@ -353,7 +353,7 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
   if (!(rounds >= 1) || !(batchMs > 0) || !(warmupMs >= 0)) throw new Error('bad BENCH_ROUNDS / BENCH_BATCH_MS / BENCH_WARMUP_MS');
 
-  const pinning = pinToOneCpu();
+  const pinning = `${pinToOneCpu()}, ${gcMode()}`;
   await ready();
   const all: Case[] = [];
   for (const bytes of SIZES) {

@@ -22,7 +22,6 @@ import {
   ED25519_NODE,
   ED25519_WEBCRYPTO,
   GROWTH_CASES,
-  GROWTH_JOIN_AT_ONCE,
   GROWTH_MESH,
   HANDSHAKE,
   JOIN,
@@ -39,7 +38,7 @@ import {
   WEBCRYPTO,
   isLoadCheckRow,
 } from './row-names.js';
-import { growthTargets, metLabel, pipelineTargets, relayTargets, type Check } from './targets.js';
+import { growthProtocols, growthTargets, metLabel, pipelineTargets, relayTargets, type Check } from './targets.js';
 
 export const DOC = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'BENCHMARKS.md');
 
@@ -149,8 +148,12 @@ const broadcastProfile: Render = (rows) => {
   return markdown(['CPU µs per message', '200 B', '4096 B'], body, [false, true, true]);
 };
 
+/** Growth columns: protocol version, then member count. */
+const byColumn = (a: GrowthRow, b: GrowthRow) => a.protocol - b.protocol || a.n - b.n;
+const columnLabel = (r: GrowthRow) => `v${r.protocol}, n = ${r.n}`;
+
 function growthCase(rows: readonly GrowthRow[], name: string): string {
-  const runs = rows.filter((r) => r.name === name).sort((a, b) => a.n - b.n);
+  const runs = rows.filter((r) => r.name === name).sort(byColumn);
   const col = (f: (r: GrowthRow) => string) => runs.map((r) => (r.complete ? f(r) : `${f(r)} (incomplete)`));
   const metrics: [string, (r: GrowthRow) => string][] = [
     ['frames published', (r) => int(r.frames)],
@@ -167,7 +170,7 @@ function growthCase(rows: readonly GrowthRow[], name: string): string {
     ['CPU / floor', (r) => `${r.cpuOverFloor.toFixed(2)}x`],
   ];
   const body = metrics.map(([label, f]) => [label, ...col(f)]);
-  return markdown([name.replace('growth: ', '').replace(/^n /, 'n '), ...runs.map((r) => `n = ${r.n}`)], body, [false, ...runs.map(() => true)]);
+  return markdown([name.replace('growth: ', ''), ...runs.map(columnLabel)], body, [false, ...runs.map(() => true)]);
 }
 
 const growth: Render = (rows) => {
@@ -175,33 +178,45 @@ const growth: Render = (rows) => {
   return GROWTH_CASES.map((name) => growthCase(g, name)).join('\n\n');
 };
 
-/** The unit costs each n's floor was computed with (measured at the start of that growth run). */
+/** The growth targets, one column pair per protocol version measured. */
+const growthTargetsTable: Render = (rows) => {
+  const protocols = growthProtocols(rows);
+  const checks = protocols.map((p) => growthTargets(rows, p));
+  const targets = (checks[0] ?? growthTargets([])).map((c) => c.target);
+  const body = targets.map((t, i) => [t, ...checks.flatMap((cs) => [cs[i]!.value, metLabel(cs[i]!.met)])]);
+  const headers = ['target', ...protocols.flatMap((p) => [`v${p}`, `v${p} status`])];
+  return markdown(headers, body, [false, ...protocols.flatMap(() => [true, false])]);
+};
+
+/** The unit costs each row's floor was computed with, and how much they moved across the case. */
 const growthUnits: Render = (rows) => {
-  const runs = rows.filter(isGrowthCaseRow).filter((r) => r.name === GROWTH_JOIN_AT_ONCE).sort((a, b) => a.n - b.n);
+  const order = (r: GrowthRow) => GROWTH_CASES.indexOf(r.name as (typeof GROWTH_CASES)[number]);
+  const runs = rows.filter(isGrowthCaseRow).sort((a, b) => byColumn(a, b) || order(a) - order(b));
   const keys = ['ed25519Sign', 'ed25519Verify', 'ed25519KeyPair', 'x25519', 'x25519KeyPair'];
-  const body = runs.map((r) => [`n = ${r.n}`, ...keys.map((k) => us(r.unitUs[k] ?? NaN))]);
-  const headers = ['rows of', 'Ed25519 sign', 'Ed25519 verify', 'Ed25519 key pair', 'X25519', 'X25519 key pair'];
-  return markdown(headers, body, [false, true, true, true, true, true]);
+  const body = runs.map((r) => [`${columnLabel(r)}: ${r.name.replace('growth: ', '')}`, ...keys.map((k) => us(r.unitUs[k] ?? NaN)), percent(r.unitDrift ?? NaN)]);
+  const headers = ['case', 'Ed25519 sign', 'Ed25519 verify', 'Ed25519 key pair', 'X25519', 'X25519 key pair', 'drift'];
+  return markdown(headers, body, [false, true, true, true, true, true, true]);
 };
 
 const loadCheck: Render = (rows) => {
+  const signed = (c: number) => `${c >= 0 ? '+' : '−'}${Math.abs(c * 100).toFixed(1)}%`;
+  const each = (xs: unknown) => (Array.isArray(xs) ? xs.map((x: number) => ratio(x)).join(', ') : '');
   const body = rows
     .filter((r) => isLoadCheckRow(r.name))
     .map((r) => {
       const x = r as Row & { quietRatio: number; loadedRatio: number; quietWallRatio: number; loadedWallRatio: number };
-      const change = x.loadedRatio / x.quietRatio - 1;
-      const wallChange = x.loadedWallRatio / x.quietWallRatio - 1;
-      const signed = (c: number) => `${c >= 0 ? '+' : '−'}${Math.abs(c * 100).toFixed(1)}%`;
       return [
-        `${r.name.slice(LOAD_PREFIX.length)} (vs ${SHORT_VS[r.vs!] ?? r.vs})`,
+        r.name.includes('(vs ') ? r.name.slice(LOAD_PREFIX.length) : `${r.name.slice(LOAD_PREFIX.length)} (vs ${SHORT_VS[r.vs!] ?? r.vs})`,
         bytesLabel(r.bytes),
         ratio(x.quietRatio),
         ratio(x.loadedRatio),
-        signed(change),
-        `${ratio(x.quietWallRatio)} → ${ratio(x.loadedWallRatio)} (${signed(wallChange)})`,
+        signed(x.loadedRatio / x.quietRatio - 1),
+        `${each(r.quietRatios)} / ${each(r.loadedRatios)}`,
+        `${ratio(x.quietWallRatio)} → ${ratio(x.loadedWallRatio)} (${signed(x.loadedWallRatio / x.quietWallRatio - 1)})`,
       ];
     });
-  return markdown(['ratio', 'bytes', 'quiet (CPU)', 'loaded (CPU)', 'change', 'from wall time: quiet → loaded'], body, [false, true, true, true, true, true]);
+  const headers = ['ratio', 'bytes', 'quiet (CPU)', 'loaded (CPU)', 'change', 'each run: quiet / loaded', 'from wall time: quiet → loaded'];
+  return markdown(headers, body, [false, true, true, true, true, true, true]);
 };
 
 /** The relay rows (bench/relay.ts), one line per comparison. */
@@ -234,7 +249,7 @@ export const TABLES: Record<string, Render> = {
   relay,
   'relay-targets': (rows) => checksTable(relayTargets(rows)),
   growth,
-  'growth-targets': (rows) => checksTable(growthTargets(rows)),
+  'growth-targets': growthTargetsTable,
   'growth-units': growthUnits,
   'load-check': loadCheck,
 };
