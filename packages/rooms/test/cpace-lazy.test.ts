@@ -1,4 +1,4 @@
-/** libsodium-wrappers-sumo is loaded on first use, not at import time. */
+/** The CPace primitives (ristretto255 from @noble/curves, see src/cpace/backend.ts) are loaded on first use, not at import time. */
 import { expect, it } from 'vitest';
 import { isSealsigError } from '@sealsig/core';
 import { calculateGenerator, cpaceReady } from '../src/index.js';

@@ -2,11 +2,13 @@
  * The group environment G_Ristretto255 of draft-irtf-cfrg-cpace ("CPace group objects G_Ristretto255 and
  * G_Decaf448", the suite CPACE-RISTR255-SHA512), with H = SHA-512 (s_in_bytes = 128).
  *
- * libsodium works on encoded ristretto255 points throughout, so the draft's "internal representation" _g is
- * simply its 32-byte encoding here.
+ * SHA-512 is libsodium's (core's standard build), ristretto255 is @noble/curves, loaded on first use (see
+ * backend.ts). These functions work on encoded ristretto255 points throughout, so the draft's "internal
+ * representation" _g is simply its 32-byte encoding here; they are synchronous and throw E_INVALID_ARGUMENT
+ * until cpaceReady() has resolved.
  */
 import { SealsigError } from '@sealsig/core';
-import { sodiumLib } from './sodium.js';
+import { cpaceBackend } from './backend.js';
 import { lvCat, prependLen, utf8, zeroBytes } from './strings.js';
 
 /** G_Ristretto255.DSI. */
@@ -22,7 +24,7 @@ export const IDENTITY = zeroBytes(FIELD_SIZE_BYTES);
 
 /** H.hash(m) = SHA-512(m). */
 export function hash(message: Uint8Array): Uint8Array {
-  return sodiumLib().crypto_hash_sha512(message);
+  return cpaceBackend().sha512(message);
 }
 
 /**
@@ -43,24 +45,33 @@ export function generatorString(
 
 /**
  * G.calculate_generator(H, PRS, CI, sid): gen_str_hash = H.hash(generator_string(...), 64), then the
- * ristretto255 one-way map (crypto_core_ristretto255_from_hash).
+ * ristretto255 one-way map (RFC 9496 element derivation, libsodium's crypto_core_ristretto255_from_hash).
+ * The hash input and gen_str_hash are functions of the password: both are erased here.
  */
 export function calculateGenerator(prs: Uint8Array, ci: Uint8Array, sid: Uint8Array): Uint8Array {
-  const genStrHash = hash(generatorString(DSI, prs, ci, sid, SHA512_S_IN_BYTES));
-  return sodiumLib().crypto_core_ristretto255_from_hash(genStrHash);
+  const lib = cpaceBackend();
+  const genStr = generatorString(DSI, prs, ci, sid, SHA512_S_IN_BYTES);
+  const genStrHash = lib.sha512(genStr);
+  genStr.fill(0);
+  try {
+    return lib.fromHash(genStrHash);
+  } finally {
+    genStrHash.fill(0);
+  }
 }
 
 /**
  * G.sample_scalar(): 64 uniformly random bytes from crypto.getRandomValues, reduced mod the group order (the
  * draft's alternative "uniform sampling between 1 and group_order - 1"; the bias of a 512-bit reduction is
- * negligible). Zero is resampled. Never libsodium's own randombytes (project rule).
+ * negligible). Zero is resampled. Never libsodium's own randombytes (project rule). The reduction runs on a
+ * bigint inside ristretto.ts, a copy that cannot be erased (see there); the returned bytes can and are.
  */
 export function sampleScalar(): Uint8Array {
-  const lib = sodiumLib();
+  const lib = cpaceBackend();
   for (;;) {
     const wide = new Uint8Array(64);
     globalThis.crypto.getRandomValues(wide);
-    const y = lib.crypto_core_ristretto255_scalar_reduce(wide);
+    const y = lib.reduceWide(wide);
     wide.fill(0);
     if (y.some((b) => b !== 0)) return y;
   }
@@ -73,17 +84,18 @@ function checkScalar(y: Uint8Array): void {
 }
 
 /**
- * G.scalar_mult(y, g): encode(g^y) for our own generator. libsodium refuses an identity result; for a
- * generator from calculate_generator that cannot happen except with negligible probability, but it is still a
- * typed error rather than a crash.
+ * G.scalar_mult(y, g): encode(g^y) for our own generator. An identity result (or a g that is not a valid
+ * encoding) is refused, as libsodium's crypto_scalarmult_ristretto255 did; for a generator from
+ * calculate_generator that cannot happen except with negligible probability, but it is still a typed error
+ * rather than a crash.
  */
 export function scalarMult(y: Uint8Array, g: Uint8Array): Uint8Array {
   checkScalar(y);
-  try {
-    return sodiumLib().crypto_scalarmult_ristretto255(y, g);
-  } catch (e) {
-    throw new SealsigError('E_AUTH_FAILED', 'ristretto255 scalar multiplication gave the identity', { cause: e });
+  const out = cpaceBackend().scalarMult(y, g);
+  if (out === undefined || isIdentity(out)) {
+    throw new SealsigError('E_AUTH_FAILED', 'ristretto255 scalar multiplication gave the identity');
   }
+  return out;
 }
 
 /**
@@ -93,16 +105,9 @@ export function scalarMult(y: Uint8Array, g: Uint8Array): Uint8Array {
  */
 export function scalarMultVfy(y: Uint8Array, X: Uint8Array): Uint8Array {
   checkScalar(y);
-  const lib = sodiumLib();
-  if (!(X instanceof Uint8Array) || X.length !== FIELD_SIZE_BYTES || !lib.crypto_core_ristretto255_is_valid_point(X)) {
-    throw new SealsigError('E_AUTH_FAILED', 'CPace: the peer share is not a valid ristretto255 encoding');
-  }
-  let K: Uint8Array;
-  try {
-    K = lib.crypto_scalarmult_ristretto255(y, X);
-  } catch (e) {
-    throw new SealsigError('E_AUTH_FAILED', 'CPace: the shared point is the identity', { cause: e });
-  }
+  const lib = cpaceBackend();
+  const K = X instanceof Uint8Array && X.length === FIELD_SIZE_BYTES ? lib.scalarMult(y, X) : undefined;
+  if (K === undefined) throw new SealsigError('E_AUTH_FAILED', 'CPace: the peer share is not a valid ristretto255 encoding');
   if (isIdentity(K)) throw new SealsigError('E_AUTH_FAILED', 'CPace: the shared point is the identity');
   return K;
 }

@@ -2,7 +2,7 @@
  * CPace (draft-irtf-cfrg-cpace), suite CPACE-RISTR255-SHA512, for password rooms, plus the member-side
  * AttemptLimiter. The low-level functions carry the draft's names so the vectors can be checked through them.
  */
-export { cpaceReady } from './sodium.js';
+export { cpaceReady } from './backend.js';
 export { leb128, prependLen, lvCat, zeroBytes, lexiographicallyLarger, oCat } from './strings.js';
 export {
   DSI,

@@ -16,7 +16,7 @@
 import { SealsigError, equalBytes } from '@sealsig/core';
 import { FIELD_SIZE_BYTES, calculateGenerator, sampleScalar, scalarMult, scalarMultVfy } from './group.js';
 import { MAX_AD_BYTES } from './message.js';
-import { cpaceReady } from './sodium.js';
+import { cpaceReady } from './backend.js';
 import { iskIr, iskSy, sidOutputIr, sidOutputOc } from './transcript.js';
 import { utf8 } from './strings.js';
 
@@ -55,7 +55,11 @@ export interface CpaceParty {
    * gives the identity, E_FRAME_TOO_LARGE if peerAd exceeds its bound, E_HANDSHAKE when called twice.
    */
   finish(peerMessage: Uint8Array, peerAd?: Uint8Array): CpaceResult;
-  /** Erases the scalar of a run that will not finish (abandoned, timed out). Idempotent. */
+  /**
+   * Erases the scalar of a run that will not finish (abandoned, timed out). Idempotent. This overwrites the
+   * scalar's bytes, which is all JavaScript allows: the bigint copies @noble/curves made while computing our
+   * share cannot be overwritten (docs/PROTOCOL.md §R4).
+   */
   destroy(): void;
 }
 
