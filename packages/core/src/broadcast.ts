@@ -17,7 +17,6 @@ import {
   XNONCE_BYTES,
   ed25519Sign,
   ed25519Verify,
-  randomBytes,
   xchachaOpen,
   xchachaSeal,
 } from './sodium.js';
@@ -37,13 +36,28 @@ export interface SealBroadcastInput {
   nonce?: Uint8Array;
 }
 
+/**
+ * A random 24-byte nonce. Nonces are public (they travel in clear), so they are drawn from the platform
+ * CSPRNG 42 at a time: one crypto.getRandomValues call per 1,008 bytes instead of one per frame.
+ */
+const noncePool = new Uint8Array(42 * XNONCE_BYTES);
+let noncePoolUsed = noncePool.length;
+function freshNonce(): Uint8Array {
+  if (noncePoolUsed === noncePool.length) {
+    globalThis.crypto.getRandomValues(noncePool);
+    noncePoolUsed = 0;
+  }
+  noncePoolUsed += XNONCE_BYTES;
+  return noncePool.slice(noncePoolUsed - XNONCE_BYTES, noncePoolUsed);
+}
+
 /** §6.1 Seals a broadcast into a complete frame. */
 export function sealBroadcast(input: SealBroadcastInput): Uint8Array {
   const ad = encodeHeader(input.header);
   const content = encodeContent(input.type, input.payload);
   const signature = ed25519Sign(input.signingKey, concatBytes(SIGNATURE_CONTEXT, ad, content));
   const padded = pad(concatBytes(content, signature));
-  const nonce = input.nonce ?? randomBytes(XNONCE_BYTES);
+  const nonce = input.nonce ?? freshNonce();
   const sealed = xchachaSeal(input.key, nonce, padded, ad);
   return encodeFrame(ad, concatBytes(nonce, sealed));
 }

@@ -2,12 +2,12 @@
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let len = 0;
-  for (const p of parts) len += p.length;
+  for (let i = 0; i < parts.length; i++) len += parts[i]!.length;
   const out = new Uint8Array(len);
   let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
+  for (let i = 0; i < parts.length; i++) {
+    out.set(parts[i]!, off);
+    off += parts[i]!.length;
   }
   return out;
 }

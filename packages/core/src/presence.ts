@@ -33,10 +33,14 @@ export class Presence {
     return this.#live.get(id);
   }
 
-  /** The live instance of the sender's member (maybe another instance), and what is known of this instance. */
-  lookup(sender: Uint8Array, instance: Uint8Array): { member: Peer | undefined; departed: Departed | undefined; key: string } {
-    const key = endpointKey(sender, instance);
-    return { member: this.#live.get(toBase64Url(sender)), departed: this.#departed.get(key), key };
+  /** The live instance of the sender's member (maybe another instance). */
+  member(sender: Uint8Array): Peer | undefined {
+    return this.#live.get(toBase64Url(sender));
+  }
+
+  /** What is remembered of this instance if it left (§8.1). */
+  departed(sender: Uint8Array, instance: Uint8Array): Departed | undefined {
+    return this.#departed.size === 0 ? undefined : this.#departed.get(endpointKey(sender, instance));
   }
 
   isLive(peer: Peer): boolean {

@@ -514,12 +514,13 @@ export class Session extends Emitter<SessionEvents> {
     const now = this.#opt.now();
     if (h.timestamp < now - this.#opt.maxAgeMs) throw fail('E_STALE', `frame is ${now - h.timestamp} ms old`);
     if (h.timestamp > now + this.#opt.maxFutureSkewMs) throw fail('E_STALE', `frame is ${h.timestamp - now} ms in the future`);
-    const { member: peer, departed: gone, key } = this.#presence.lookup(h.sender, h.instance);
+    const gone = this.#presence.departed(h.sender, h.instance);
     if (gone !== undefined && gone.resumable === undefined) throw fail('E_STALE', 'frame from an instance that has left');
     if (gone?.resumable && h.kind !== FrameKind.broadcast) {
-      this.#hold(key, f); // a timed-out peer's frame may overtake the hello that resumes it
+      this.#hold(f); // a timed-out peer's frame may overtake the hello that resumes it
       return;
     }
+    const peer = this.#presence.member(h.sender);
     const known = peer !== undefined && equalBytes(peer.endpoint.instance, h.instance) ? peer : undefined;
 
     if (h.kind === FrameKind.broadcast) {
@@ -529,7 +530,7 @@ export class Session extends Emitter<SessionEvents> {
       if (known === undefined) {
         if (gone?.resumable) this.#resume(gone.resumable, f, opened);
         else if (opened.type === BroadcastType.hello) this.#onHello(f, opened, peer);
-        else this.#hold(key, f, opened);
+        else this.#hold(f, opened);
         return;
       }
       if (!verifyBroadcast(opened, known.signingKey)) throw fail('E_AUTH_FAILED', 'bad broadcast signature');
@@ -545,7 +546,7 @@ export class Session extends Emitter<SessionEvents> {
     }
 
     if (known === undefined) {
-      this.#hold(key, f);
+      this.#hold(f);
       return;
     }
     if (h.kind === FrameKind.handshakeInit) {
@@ -595,6 +596,7 @@ export class Session extends Emitter<SessionEvents> {
 
   /** Handles, in arrival order, the frames held for an instance until its hello (§8.3). */
   #releaseHeld(key: string): void {
+    if (this.#held.senders === 0) return;
     for (const h of this.#held.take(key)) {
       try {
         this.#handle(h.decoded, h.opened);
@@ -647,7 +649,8 @@ export class Session extends Emitter<SessionEvents> {
   }
 
   /** Keeps a frame from an instance whose hello has not arrived yet (bounded; §8.3). */
-  #hold(key: string, decoded: DecodedFrame, opened?: OpenedBroadcast): void {
+  #hold(decoded: DecodedFrame, opened?: OpenedBroadcast): void {
+    const key = endpointKey(decoded.header.sender, decoded.header.instance);
     // The frame is a view into the transport's buffer: keep a copy.
     const bytes = frameBytes(decoded);
     const copy = decodeFrame(bytes, this.#maxFrameBytes);
@@ -667,8 +670,10 @@ export class Session extends Emitter<SessionEvents> {
     if (!this.#presence.remove(peer, until, resumable)) return;
     this.#channels.release(peer);
     if (!resumable) eraseChannel(peer);
-    const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
-    for (const q of peer.queue.splice(0)) q.reject(err);
+    if (peer.queue.length > 0) {
+      const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
+      for (const q of peer.queue.splice(0)) q.reject(err);
+    }
     this.emit('peer-left', { peer: peer.info, reason });
   }
 
