@@ -30,6 +30,9 @@ export const BROADCAST_STAGES = [STAGE_SIGN, STAGE_VERIFY, STAGE_AEAD, STAGE_MSG
 export const ED25519_ALTERNATIVES = [ED25519_NODE, ED25519_WEBCRYPTO] as const;
 
 /** Every row bench/run.ts writes (it replaces exactly these in latest.json). */
+/** The rows of bench/run.ts measured in its rooms group (after the core group, not interleaved with it). */
+export const ROOMS_ROWS: readonly string[] = [CPACE, ROOM_JOIN, ROOM_JOIN_PASSWORD];
+
 export const RUN_ROWS: readonly string[] = [
   PIPELINE,
   PIPELINE_VS_WEBCRYPTO,
