@@ -44,6 +44,8 @@ export interface Peer {
   /** Broadcast replay window (counters are per instance, across epochs). */
   window: ReplayWindow;
   lastSeen: number;
+  /** When we last answered a hello of this instance that asked for a reply (§6.2: at most one a second). */
+  lastReply?: number;
   /** Timestamp (the peer's clock) of the newest hello accepted from this instance. */
   helloTs: number;
   phase: Phase;

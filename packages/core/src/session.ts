@@ -23,6 +23,9 @@ import { isCandidate, isDescription, pickCandidate, type IceCandidate, type Sess
 import type { Transport, Unsubscribe } from './transport.js';
 
 export { MAX_META_BYTES } from './hello.js';
+
+/** §6.2 A known instance's hellos asking for a reply are answered at most once in this interval. */
+const MIN_REPLY_INTERVAL_MS = 1_000;
 export type { IceCandidate, SessionDescription } from './signal.js';
 
 /** Long-term keys an app may supply instead of the per-session keys sealsig generates. */
@@ -539,8 +542,9 @@ export class Session extends Emitter<SessionEvents> {
       known.lastSeen = now;
       if (opened.type === BroadcastType.hello) known.helloTs = Math.max(known.helloTs, h.timestamp);
       this.stats.accepted++;
-      // A known instance asking for replies (it re-announced after a gap, §8.6): answer to its inbox.
-      if (wantReply) this.#replyTo(known);
+      // A known instance asking for replies (it re-announced after a gap, §8.6): answer to its inbox, at most
+      // once a second, so that a member cannot make every other member sign at the rate it sends hellos.
+      if (wantReply && !(known.lastReply !== undefined && now - known.lastReply < MIN_REPLY_INTERVAL_MS)) this.#replyTo(known);
       this.#onBroadcast(known, opened);
       return;
     }
@@ -625,6 +629,7 @@ export class Session extends Emitter<SessionEvents> {
 
   /** §6.2 A hello reply goes to the asking instance's inbox alone: O(1) work per join for each member. */
   #replyTo(peer: Peer): void {
+    peer.lastReply = this.#opt.now();
     this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(false), this.#inboxOf(peer)).catch((e) => this.#report(e));
   }
 

@@ -242,3 +242,21 @@ describe('peer metadata (§6.2)', () => {
     expect(b.peers).toEqual([]);
   });
 });
+
+describe('hello replies to a known instance are rate-limited (§6.2)', () => {
+  it('a member re-announcing in a loop gets at most one reply a second from each member', async () => {
+    const clock = { t: Date.now() };
+    const now = () => clock.t;
+    const { net, members } = await group(2, { now });
+    const [a, b] = members as [Session, Session];
+    const before = b.stats.framesOut;
+    for (let i = 0; i < 5; i++) net.gap(a.inbox); // each makes a publish a hello asking for replies
+    await net.settle();
+    expect(a.stats.gaps).toBe(5);
+    expect(b.stats.framesOut - before).toBe(1);
+    clock.t += 1_001;
+    net.gap(a.inbox);
+    await net.settle();
+    expect(b.stats.framesOut - before).toBe(2);
+  });
+});
