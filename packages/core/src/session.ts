@@ -296,7 +296,7 @@ export class Session extends Emitter<SessionEvents> {
 
   /** @internal Subscribes and announces; called once by joinSession. */
   async start(): Promise<void> {
-    // §8.6 Both topics are subscribed, and the transport has confirmed it, before the hello goes out: a
+    // §6.2 Both topics are subscribed, and the transport has confirmed it, before the hello goes out: a
     // transport without history would lose a reply that came earlier.
     const results = await Promise.allSettled([this.topic, this.inbox].map((t) => this.#transport.subscribe(t, (frame) => this.#onFrame(frame))));
     const unsubscribes = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
