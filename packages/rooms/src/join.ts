@@ -6,7 +6,7 @@ import { Session, SealsigError, equalBytes, randomBytes, type PeerInfo, type Ses
 import { isCertifiedModerator } from './chain.js';
 import type { Invite } from './invite.js';
 import { joinerCpace } from './password.js';
-import { NONCE_BYTES, Tag, fromWire, toWire, type Message, type RoomState } from './wire.js';
+import { NONCE_BYTES, Tag, fromWire, toWire, type ChainLink, type Message, type RoomState } from './wire.js';
 
 export interface AdmissionOptions {
   name: string;
@@ -16,6 +16,12 @@ export interface AdmissionOptions {
   retryMs: number;
   /** The joiner's own Ed25519 public key: the state it is handed must list it. */
   ownKey: Uint8Array;
+  /**
+   * Which certified moderators this joiner may ask (default: any). A member resynchronising passes the
+   * moderator its own state names and the successors certified after that state (§R6): a former moderator
+   * (still holding the key the invite pins) is then never asked, so its answers are never taken.
+   */
+  acceptModerator?: (key: Uint8Array, chain: ChainLink[]) => boolean;
 }
 
 export interface Admission {
@@ -30,6 +36,7 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
     let nonce = randomBytes(NONCE_BYTES);
     const candidates = new Map<string, number>(); // lobby member id -> chain length certifying it
     let moderator: PeerInfo | undefined;
+    let moderatorChain: ChainLink[] = [];
     let cpace: Awaited<ReturnType<typeof joinerCpace>> | undefined;
     let pending: Message | undefined; // what we (re)send until the next answer
     let done = false;
@@ -52,7 +59,8 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
       await lobby.send(moderator.id, toWire(pending)).catch(() => {}); // retried; a lost peer is caught by the deadline
     };
 
-    const choose = async (peer: PeerInfo, chainLength: number) => {
+    const choose = async (peer: PeerInfo, chain: ChainLink[]) => {
+      const chainLength = chain.length;
       // Announcements repeat: the moderator we already talk to changes nothing (a new share under the same
       // nonce would not match the challenge the moderator already answered).
       if (moderator !== undefined && peer.id === moderator.id && peer.instance === moderator.instance) return;
@@ -60,6 +68,7 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
       candidates.set(peer.id, chainLength);
       if (peer.id !== moderator?.id && chainLength <= best) return;
       moderator = peer;
+      moderatorChain = chain;
       const runNonce = randomBytes(NONCE_BYTES); // one run, one sid (CPace)
       nonce = runNonce;
       pending = undefined; // nothing to (re)send until this run's share is ready
@@ -73,15 +82,18 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
     };
     const channel = (peer: PeerInfo) => ({ lobbyTopic: lobby.topic, joinerId: lobby.id, joinerInstance: lobby.instance, moderatorId: peer.id, moderatorInstance: peer.instance });
 
+    const acceptable = (key: Uint8Array, chain: ChainLink[]) => o.acceptModerator?.(key, chain) ?? true;
     const onPeer = (peer: PeerInfo) => {
-      if (equalBytes(peer.signingKey, invite.moderatorKey)) void choose(peer, 0).catch((e) => finish(asError(e)));
+      if (equalBytes(peer.signingKey, invite.moderatorKey) && acceptable(peer.signingKey, [])) void choose(peer, []).catch((e) => finish(asError(e)));
     };
     const onMessage = ({ from, value, broadcast }: { from: PeerInfo; value: unknown; broadcast: boolean }) => {
       try {
         const m = fromWire(value);
         if (broadcast) {
           if (m.tag !== Tag.moderator) return;
-          if (isCertifiedModerator(from.signingKey, m.chain, lobby.topic, invite.moderatorKey)) void choose(from, m.chain.length).catch((e) => finish(asError(e)));
+          if (isCertifiedModerator(from.signingKey, m.chain, lobby.topic, invite.moderatorKey) && acceptable(from.signingKey, m.chain)) {
+            void choose(from, m.chain).catch((e) => finish(asError(e)));
+          }
           return;
         }
         if (from.id !== moderator?.id || !('nonce' in m) || !equalBytes(m.nonce, nonce)) return;
@@ -99,7 +111,7 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
           finish(undefined, { roomSessionId: m.roomSessionId, state: s, moderator: from });
         } else if (m.tag === Tag.joinRejected) {
           const code = m.code === 'wrong-password' ? 'E_WRONG_PASSWORD' : m.code === 'rate-limited' ? 'E_RATE_LIMITED' : m.code === 'timeout' ? 'E_TIMEOUT' : 'E_ACCESS_DENIED';
-          finish(Object.assign(new SealsigError(code, m.reason), { reason: m.reason, rejectCode: m.code }));
+          finish(Object.assign(new SealsigError(code, m.reason), { reason: m.reason, rejectCode: m.code, rejectedBy: from.signingKey.slice(), rejectedChain: moderatorChain }));
         }
       } catch (e) {
         if (from.id === moderator?.id) finish(asError(e));

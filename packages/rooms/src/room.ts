@@ -45,6 +45,7 @@ import {
   copyState,
   fromWire,
   toWire,
+  type ChainLink,
   type IceServer,
   type Message,
   type PrivilegeAction,
@@ -449,10 +450,20 @@ export class Room extends Emitter<RoomEvents> {
    * member holds. Only real transfers make such chains, and a former moderator cannot make one back to itself.
    */
   #isCertifiedSuccessor(state: RoomState, sender: Uint8Array): boolean {
+    return equalBytes(state.moderator, sender) && this.#certifiesSuccessor(sender, state.chain);
+  }
+
+  /** §R6 `chain` extends the chain of our own state and certifies `key`: a moderator after ours. */
+  #certifiesSuccessor(key: Uint8Array, chain: ChainLink[]): boolean {
     const mine = this.#state.chain;
-    if (!equalBytes(state.moderator, sender) || state.chain.length <= mine.length) return false;
-    for (let i = 0; i < mine.length; i++) if (!equalBytes(mine[i]!.key, state.chain[i]!.key) || !equalBytes(mine[i]!.signature, state.chain[i]!.signature)) return false;
-    return isCertifiedModerator(sender, state.chain, lobbyTopicOf(this.#invite), this.#invite.moderatorKey);
+    if (chain.length <= mine.length) return false;
+    for (let i = 0; i < mine.length; i++) if (!equalBytes(mine[i]!.key, chain[i]!.key) || !equalBytes(mine[i]!.signature, chain[i]!.signature)) return false;
+    return isCertifiedModerator(key, chain, lobbyTopicOf(this.#invite), this.#invite.moderatorKey);
+  }
+
+  /** §R6 Whose decisions this member takes: the moderator its state names, or a successor certified after it. */
+  #isOurModerator(key: Uint8Array, chain: ChainLink[]): boolean {
+    return equalBytes(key, this.#state.moderator) || this.#certifiesSuccessor(key, chain);
   }
 
   #isBanned(key: Uint8Array): boolean {
@@ -684,8 +695,10 @@ export class Room extends Emitter<RoomEvents> {
         () => (this.#resyncFailures = 0),
         (e: unknown) => {
           this.#resyncFailures++;
-          // Only the moderator's explicit refusal of this key is a kick; 'busy' or 'timeout' are not.
-          if (e instanceof SealsigError && (e as { rejectCode?: string }).rejectCode === 'rejected') this.#kicked(e.message);
+          // Only our moderator's explicit refusal of this key is a kick; 'busy' or 'timeout' are not, and
+          // neither is a refusal from anyone else (a former moderator still holds the pinned key).
+          const r = e as { rejectCode?: string; rejectedBy?: Uint8Array; rejectedChain?: ChainLink[] };
+          if (e instanceof SealsigError && r.rejectCode === 'rejected' && r.rejectedBy && this.#isOurModerator(r.rejectedBy, r.rejectedChain ?? [])) this.#kicked(e.message);
         },
       )
       .finally(() => {
@@ -703,6 +716,7 @@ export class Room extends Emitter<RoomEvents> {
       timeoutMs: RESYNC_TIMEOUT_MS,
       retryMs: this.#o.retryMs ?? 1_000,
       ownKey: this.#identity.signing.publicKey,
+      acceptModerator: (key, chain) => this.#isOurModerator(key, chain),
     });
     if (this.#closed || roomSessionId !== this.#roomSessionId) return;
     if (!equalBytes(moderator.signingKey, this.#state.moderator) && !this.#isCertifiedSuccessor(state, moderator.signingKey)) return;
