@@ -13,10 +13,15 @@ import { sealDescriptor } from '../src/descriptor.js';
 import { encodeInvite, type Invite } from '../src/invite.js';
 import { RoomLabels, descriptorKeys, lobbyTopicOf, signatureInput } from '../src/labels.js';
 import { confirmationsFromIsk, cpaceChannelId, type CpaceEndpoints } from '../src/password.js';
+import { calculateGenerator, generatorString, DSI, scalarMult, scalarMultVfy } from '../src/cpace/group.js';
+import { iskIr } from '../src/cpace/transcript.js';
 import { signPrivilegeRequest, type PrivilegeFields } from '../src/privileges.js';
 import { MAX_APP_DATA_BYTES, MAX_CHAIN, MAX_MEMBERS, MAX_NAME_CHARS, Tag, decodeState, toWire, type ChainLink, type Message, type RoomState } from '../src/wire.js';
 
 const fill = (n: number, byte: number) => new Uint8Array(n).fill(byte);
+function fromHexText(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16));
+}
 const seq = (n: number, start = 0) => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
 
 /** The fixed inputs of rooms.json. */
@@ -38,6 +43,10 @@ export const FIXED = {
   privilegeNonce: seq(16, 0x70),
   isk: seq(64, 0x80),
   joinNonce: seq(16, 0x90),
+  /** A complete password check (§R4): the password and both parties' scalars (the draft's own ya and yb). */
+  password: 'correct horse battery staple',
+  cpaceYa: fromHexText('DA3D23700A9E5699258AEF94DC060DFDA5EBB61F02A5EA77FAD53F4FF0976D08'),
+  cpaceYb: fromHexText('D2316B454718C35362D83D69DF6320F38578ED5984651435E2949762D900B80D'),
   cpaceShareJoiner: fill(32, 0x11),
   cpaceShareModerator: fill(32, 0x22),
   roomKey: fill(32, 0xe7),
@@ -57,6 +66,49 @@ const TAG_NAMES = Object.fromEntries(Object.entries(Tag).map(([name, tag]) => [t
 
 function fail(what: string): never {
   throw new Error(`rooms vectors: ${what}`);
+}
+
+/**
+ * §R4 One complete password check with fixed scalars: every intermediate value of CPACE-RISTR255-SHA512
+ * (draft-irtf-cfrg-cpace-21) as the joiner (initiator) and the moderator (responder) compute it, ADa = ADb = "".
+ * Needs cpaceReady() first.
+ */
+function cpaceRun(endpoints: CpaceEndpoints) {
+  const prs = utf8(FIXED.password.normalize('NFC'));
+  const ci = cpaceChannelId(endpoints);
+  const sid = FIXED.joinNonce;
+  const g = calculateGenerator(prs, ci, sid);
+  const Ya = scalarMult(FIXED.cpaceYa.slice(), g);
+  const Yb = scalarMult(FIXED.cpaceYb.slice(), g);
+  const K = scalarMultVfy(FIXED.cpaceYa.slice(), Yb);
+  if (!equalBytes(K, scalarMultVfy(FIXED.cpaceYb.slice(), Ya))) fail('CPace: the two sides disagree on K');
+  const empty = new Uint8Array(0);
+  const isk = iskIr(sid, K, Ya, empty, Yb, empty);
+  const c = confirmationsFromIsk(isk.slice());
+  return {
+    description:
+      'A complete password check (§R4), CPACE-RISTR255-SHA512 of draft-irtf-cfrg-cpace-21, initiator = joiner, responder = moderator, ADa = ADb = "". ' +
+      'PRS = UTF-8 of the NFC-normalised password; CI = channel_id above; sid = the join request nonce; ' +
+      'generator_string = lv_cat(DSI, PRS, zero_bytes(len_zpad), CI, sid) with DSI = "CPaceRistretto255" and len_zpad = max(0, 128 - 1 - len(prepend_len(PRS)) - len(prepend_len(DSI))) ' +
+      '(prepend_len(x) = LEB128(len(x)) || x; lv_cat = concatenation of prepend_len of each argument); g = ristretto255 element derived from SHA-512(generator_string) (RFC 9496 §4.3.4); ' +
+      'Ya = ya*g, Yb = yb*g (encoded, RFC 9496 §4.3.2); K = ya*Yb = yb*Ya; ISK = SHA-512(lv_cat("CPaceRistretto255_ISK", sid, K) || lv_cat(Ya, ADa) || lv_cat(Yb, ADb)); ' +
+      'confirm_moderator and confirm_joiner from ISK as above.',
+    password: FIXED.password,
+    prs: toHex(prs),
+    ci: toHex(ci),
+    sid: toHex(sid),
+    dsi: toHex(DSI),
+    generator_string: toHex(generatorString(DSI, prs, ci, sid)),
+    g: toHex(g),
+    ya: toHex(FIXED.cpaceYa),
+    yb: toHex(FIXED.cpaceYb),
+    Ya: toHex(Ya),
+    Yb: toHex(Yb),
+    K: toHex(K),
+    isk: toHex(isk),
+    confirm_moderator: toHex(c.moderator),
+    confirm_joiner: toHex(c.joiner),
+  };
 }
 
 export function roomVectors(): Record<string, unknown> {
@@ -214,6 +266,7 @@ export function roomVectors(): Record<string, unknown> {
     isk: toHex(FIXED.isk),
     confirm_moderator: toHex(conf.moderator),
     confirm_joiner: toHex(conf.joiner),
+    run: cpaceRun(endpoints),
   };
 
   // --- messages (§R1) ---------------------------------------------------------------------------------

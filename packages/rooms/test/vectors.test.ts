@@ -11,6 +11,7 @@ import { RoomLabels, chainEnd, cpaceChannelId, descriptorKeys, fromWire, lobbyTo
 import { confirmationsFromIsk } from '../src/password.js';
 import { verifyPrivilegeRequest, type PrivilegeFields } from '../src/privileges.js';
 import { lvCat } from '../src/cpace/strings.js';
+import { calculateGenerator, cpaceReady, generatorString, DSI, iskIr, scalarMult, scalarMultVfy } from '../src/cpace/index.js';
 import { roomVectors } from '../scripts/vectors.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -33,7 +34,10 @@ const flipBit = (hex: string, byte = 0): Uint8Array => {
 
 const EMPTY = new Uint8Array(0);
 
-beforeAll(ready);
+beforeAll(async () => {
+  await ready();
+  await cpaceReady(); // the password vector's CPace run
+});
 
 describe('docs/test-vectors/rooms.json', () => {
   it('is exactly what the code generates', () => {
@@ -151,6 +155,32 @@ describe('docs/test-vectors/rooms.json', () => {
     expect(toHex(kdf(isk, 'sealsig/v1/rooms/confirm-joiner', EMPTY, 32))).toBe(v.confirm_joiner);
     const conf = confirmationsFromIsk(isk.slice());
     expect([toHex(conf.moderator), toHex(conf.joiner)]).toEqual([v.confirm_moderator, v.confirm_joiner]);
+  });
+
+  it('password: a complete CPace run, every intermediate value through our CPace code', () => {
+    const r = load('rooms').password.run;
+    const prs = utf8(r.password.normalize('NFC'));
+    expect(toHex(prs)).toBe(r.prs);
+    expect(r.ci).toBe(load('rooms').password.channel.channel_id);
+    const [ci, sid] = [fromHex(r.ci), fromHex(r.sid)];
+    expect(toHex(DSI)).toBe(r.dsi);
+    expect(toHex(generatorString(DSI, prs, ci, sid))).toBe(r.generator_string);
+    const g = calculateGenerator(prs, ci, sid);
+    expect(toHex(g)).toBe(r.g);
+    const Ya = scalarMult(fromHex(r.ya), g);
+    const Yb = scalarMult(fromHex(r.yb), g);
+    expect([toHex(Ya), toHex(Yb)]).toEqual([r.Ya, r.Yb]);
+    // Each side from its own scalar and the other's share.
+    const kJoiner = scalarMultVfy(fromHex(r.ya), Yb);
+    const kModerator = scalarMultVfy(fromHex(r.yb), Ya);
+    expect([toHex(kJoiner), toHex(kModerator)]).toEqual([r.K, r.K]);
+    const isk = iskIr(sid, kJoiner, Ya, new Uint8Array(0), Yb, new Uint8Array(0));
+    expect(toHex(isk)).toBe(r.isk);
+    const conf = confirmationsFromIsk(isk);
+    expect([toHex(conf.moderator), toHex(conf.joiner)]).toEqual([r.confirm_moderator, r.confirm_joiner]);
+    // A wrong password gives another generator, so other confirmations.
+    const wrong = calculateGenerator(utf8('correct horse battery stapler'), ci, sid);
+    expect(toHex(wrong)).not.toBe(r.g);
   });
 
   it('messages: every tag decodes to the expected fields and re-encodes to the same bytes', () => {
