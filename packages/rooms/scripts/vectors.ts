@@ -284,7 +284,7 @@ export function roomVectors(): Record<string, unknown> {
       { urls: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349'], username: '1795478460:alice', credential: 'c2VjcmV0' },
     ],
     chain: [],
-    banned: [],
+    banned: [{ key: fill(32, 0xbb), reason: 'spam' }],
   };
   const nonce = FIXED.joinNonce;
   const examples: Message[] = [
@@ -330,6 +330,8 @@ export function roomVectors(): Record<string, unknown> {
     { name: 'ICE url list empty', bytes: w([Tag.state, stateWire({ 5: [[[], null, null]] })]) },
     { name: `${MAX_MEMBERS + 1} members`, bytes: w([Tag.state, stateWire({ 4: Array.from({ length: MAX_MEMBERS + 1 }, () => [moderator.publicKey, 'm']) })]) },
     { name: 'no members', bytes: w([Tag.state, stateWire({ 4: [] })]) },
+    { name: 'ban entry without its reason', bytes: w([Tag.state, stateWire({ 7: [[fill(32, 0xbb)]] })]) },
+    { name: 'ban as a bare key (version 1 layout)', bytes: w([Tag.state, stateWire({ 7: [fill(32, 0xbb)] })]) },
     { name: 'room key of 16 bytes', bytes: w([Tag.state, stateWire({ 2: fill(16, 0xe7) })]) },
     { name: 'epoch above 2^32 - 1', bytes: w([Tag.state, stateWire({ 1: 2 ** 32 })]) },
     { name: 'negative state version', bytes: w([Tag.stateAck, -1]) },

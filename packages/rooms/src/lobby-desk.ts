@@ -33,7 +33,8 @@ export interface DeskOptions {
   /** Keys already listed in the room: a member resynchronising (§R5) is answered without asking. */
   isMember(key: Uint8Array): boolean;
   /** Keys the moderator kicked: their requests are refused without asking. */
-  isBanned(key: Uint8Array): boolean;
+  /** Why this key was kicked from the room (the moderator's reason), or undefined. */
+  banReason(key: Uint8Array): string | undefined;
   /** Shows the request to the app; false when nobody listens. */
   ask(request: JoinRequest): boolean;
   /** Adds the joiner to the room; resolves with what the joiner needs. */
@@ -115,7 +116,8 @@ export class LobbyDesk {
       }
       r = { peer: from, nonce, name: m.name, appData: m.appData, phase: 'deciding', until: now + KEEP_DECIDED_MS };
       this.#records.set(from.id, r);
-      if (this.#o.isBanned(from.signingKey)) return this.#decide(r, 'rejected', 'removed from this room');
+      const banned = this.#o.banReason(from.signingKey);
+      if (banned !== undefined) return this.#decide(r, 'rejected', banned);
       if (this.#o.password === undefined) return this.#ask(r, false);
       if (m.share === null) return this.#decide(r, 'wrong-password', 'this room needs a password');
       let ticket: AttemptTicket;

@@ -400,12 +400,12 @@ export class Room extends Emitter<RoomEvents> {
     if (equalBytes(target.key, this.#identity.signing.publicKey)) throw new SealsigError('E_INVALID_ARGUMENT', 'the moderator cannot kick itself');
     if (this.#members.has(memberId)) {
       // Tell it first (best effort: it may be gone or its channel slow), but never wait long on a member being removed.
-      const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: (typeof reason === 'string' ? reason : 'removed by the moderator').slice(0, MAX_REASON_CHARS) }).catch(() => {});
+      const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: kickReason(reason) }).catch(() => {});
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([notice, new Promise((r) => (timer = setTimeout(r, KICK_NOTICE_MS)))]);
       clearTimeout(timer);
     }
-    const banned = [...this.#state.banned.filter((k) => !equalBytes(k, target.key)), target.key.slice()].slice(-MAX_BANNED);
+    const banned = [...this.#state.banned.filter((b) => !equalBytes(b.key, target.key)), { key: target.key.slice(), reason: kickReason(reason) }].slice(-MAX_BANNED);
     this.#commit({ members: this.#state.members.filter((m) => !equalBytes(m.key, target.key)), banned, ...this.#newEpoch() });
   }
 
@@ -466,8 +466,9 @@ export class Room extends Emitter<RoomEvents> {
     return equalBytes(key, this.#state.moderator) || this.#certifiesSuccessor(key, chain);
   }
 
-  #isBanned(key: Uint8Array): boolean {
-    return this.#state.banned.some((k) => equalBytes(k, key));
+  /** §R5 Why this key was kicked, or undefined if it was not. */
+  #banReason(key: Uint8Array): string | undefined {
+    return this.#state.banned.find((b) => equalBytes(b.key, key))?.reason;
   }
 
   #newEpoch(): Pick<RoomState, 'epoch' | 'roomKey'> {
@@ -487,7 +488,8 @@ export class Room extends Emitter<RoomEvents> {
   /** Admits a joiner (the desk's callback). */
   async #admit(key: Uint8Array, name: string): Promise<{ roomSessionId: string; state: RoomState }> {
     this.#mustModerate();
-    if (this.#isBanned(key)) throw new SealsigError('E_ACCESS_DENIED', 'removed from this room');
+    const banned = this.#banReason(key);
+    if (banned !== undefined) throw new SealsigError('E_ACCESS_DENIED', banned);
     const listed = this.#state.members.some((m) => equalBytes(m.key, key));
     if (!listed && this.#state.members.length >= MAX_MEMBERS) throw new SealsigError('E_ACCESS_DENIED', `the room is full (${MAX_MEMBERS} members)`);
     if (!listed) {
@@ -548,7 +550,7 @@ export class Room extends Emitter<RoomEvents> {
       mode: mod.admit ?? 'ask',
       decisionTimeoutMs: mod.decisionTimeoutMs ?? 60_000,
       chain: () => this.#state.chain,
-      isBanned: (key) => this.#isBanned(key),
+      banReason: (key) => this.#banReason(key),
       isMember: (key) => this.#state.members.some((m) => equalBytes(m.key, key)),
       ask: (request) => {
         if (this.listenerCount('join-request') === 0) return false;
@@ -764,6 +766,11 @@ const RESYNC_CHECK_MS = 1_000;
 const RESYNC_TIMEOUT_MS = 10_000;
 
 /** An app-given id for an error message, without calling anything on it. */
+/** The reason a kick carries (in the notice and in the ban list): the app's string, bounded, or the default. */
+function kickReason(reason: unknown): string {
+  return (typeof reason === 'string' ? reason : 'removed by the moderator').slice(0, MAX_REASON_CHARS);
+}
+
 function show(v: unknown): string {
   return typeof v === 'string' ? v : typeof v;
 }

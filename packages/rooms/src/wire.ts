@@ -57,8 +57,11 @@ export interface RoomState {
   members: { key: Uint8Array; name: string }[];
   iceServers: IceServer[];
   chain: ChainLink[];
-  /** Ed25519 keys kicked from the room (newest last, at most MAX_BANNED): refused if they ask again. */
-  banned: Uint8Array[];
+  /**
+   * Ed25519 keys kicked from the room (newest last, at most MAX_BANNED), each with the moderator's reason:
+   * refused if they ask again, and told why (a kicked member that missed its notice learns it so).
+   */
+  banned: { key: Uint8Array; reason: string }[];
 }
 
 export type Message =
@@ -86,7 +89,7 @@ export function encodeState(s: RoomState): unknown[] {
     s.members.map((m) => [m.key, m.name]),
     s.iceServers.map(iceToWire),
     s.chain.map((l) => [l.key, l.signature]),
-    s.banned,
+    s.banned.map((b) => [b.key, b.reason]),
   ];
 }
 
@@ -181,7 +184,10 @@ export function decodeState(v: unknown): RoomState {
     members: list,
     iceServers: array(ice, 0, MAX_ICE_SERVERS, 'ice servers').map(decodeIce),
     chain: decodeChain(chain),
-    banned: array(banned, 0, MAX_BANNED, 'banned').map((k) => bytes(k, 32, 'banned key')),
+    banned: array(banned, 0, MAX_BANNED, 'banned').map((b) => {
+      const [key, reason] = array(b, 2, 2, 'ban');
+      return { key: bytes(key, 32, 'banned key'), reason: text(reason, MAX_REASON_CHARS, 'ban reason') };
+    }),
   };
 }
 
