@@ -4,7 +4,6 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BroadcastType, sealBroadcast } from '../src/broadcast.js';
 import { equalBytes, fromBase64Url } from '../src/bytes.js';
 
 const compareBytes = (x: Uint8Array, y: Uint8Array) => Buffer.compare(x, y);
@@ -12,13 +11,14 @@ import { FrameKind, PROTOCOL_VERSION, SUITE_V1, decodeFrame, encodeFrame, encode
 import type { SealsigError } from '../src/errors.js';
 import { HoldBuffer } from '../src/hold-buffer.js';
 import { INIT_BURST } from '../src/init-budget.js';
-import { createSessionId, deriveSession } from '../src/kdf.js';
+import { createSessionId } from '../src/kdf.js';
 import { isLowOrderX25519 } from '../src/low-order.js';
 import { createMemoryNetwork, passThrough, type MemoryNetwork } from '../src/memory-transport.js';
 import { joinSession, type Identity, type Session, type SessionOptions } from '../src/session.js';
 import { ed25519KeyPair, randomBytes, ready, x25519KeyPair } from '../src/sodium.js';
 import type { Transport } from '../src/transport.js';
-import { waitFor } from './helpers.js';
+import { sealHelloAs, waitFor } from './helpers.js';
+import { isCandidate, isDescription } from '../src/signal.js';
 
 beforeAll(async () => {
   await ready();
@@ -112,18 +112,8 @@ describe('2. small-order X25519 keys and handshakes that cannot start', () => {
     const net = createMemoryNetwork();
     const { sessionId, b } = await pairOn(net);
     const errors = errorsOf(b);
-    const keys = deriveSession(sessionId);
-    const { deriveEpochKeys, memberIdOf } = await import('../src/kdf.js');
     const signing = ed25519KeyPair();
-    const sender = memberIdOf(keys.memberIdKey, signing.publicKey);
-    const hello = sealBroadcast({
-      header: header(b, { kind: FrameKind.broadcast, sender, instance: randomBytes(8) }),
-      key: deriveEpochKeys(0, keys.roomKey0).broadcastKey,
-      signingKey: signing.privateKey,
-      type: BroadcastType.hello,
-      payload: [signing.publicKey, new Uint8Array(32), false, null],
-    });
-    net.inject(b.topic, hello);
+    net.inject(b.topic, sealHelloAs(sessionId, signing, [signing.publicKey, new Uint8Array(32), false, null]));
     await waitFor(() => errors.length > 0);
     expect(errors.map((e) => e.code)).toEqual(['E_FRAME_MALFORMED']);
     expect(b.peers).toHaveLength(1);
@@ -265,16 +255,8 @@ describe('6. a hello from a known instance with other keys', () => {
     const b = await join(net, sessionId);
     await waitFor(() => a.peers.length === 1 && b.peers.length === 1);
     const errors = errorsOf(b);
-    const keys = deriveSession(sessionId);
-    const { deriveEpochKeys } = await import('../src/kdf.js');
-    const hello = sealBroadcast({
-      header: header(b, { kind: FrameKind.broadcast, sender: bytesOf(a.id), instance: bytesOf(a.instance), counter: 1000 }),
-      key: deriveEpochKeys(0, keys.roomKey0).broadcastKey,
-      signingKey: identity.signing.privateKey,
-      type: BroadcastType.hello,
-      payload: [identity.signing.publicKey, x25519KeyPair().publicKey, false, null],
-    });
-    net.inject(b.topic, hello);
+    const payload = [identity.signing.publicKey, x25519KeyPair().publicKey, false, null];
+    net.inject(b.topic, sealHelloAs(sessionId, identity.signing, payload, { instance: bytesOf(a.instance), counter: 1000 }));
     await waitFor(() => errors.length > 0);
     expect(errors.map((e) => e.code)).toEqual(['E_FRAME_MALFORMED']);
     expect(b.peers[0]!.dhKey).toEqual(identity.dh.publicKey);
@@ -366,7 +348,6 @@ describe('API: joinSession when the transport never opens', () => {
 
 describe('signal shapes (§7.4): a description or candidate is a map', () => {
   it('refuses arrays, byte strings, timestamps and unsafe line indexes', async () => {
-    const { isCandidate, isDescription } = await import('../src/signal.js');
     expect(isCandidate({ candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 })).toBe(true);
     expect(isCandidate([])).toBe(false);
     expect(isCandidate(new Uint8Array(2))).toBe(false);

@@ -1,5 +1,26 @@
 import { expect } from 'vitest';
-import { SealsigError, createMemoryNetwork, type ErrorCode, createSessionId, joinSession, type MemoryNetwork, type PeerInfo, type Session, type SessionOptions } from '../src/index.js';
+import {
+  BroadcastType,
+  FrameKind,
+  PROTOCOL_VERSION,
+  SUITE_V1,
+  SealsigError,
+  createMemoryNetwork,
+  createSessionId,
+  deriveEpochKeys,
+  deriveSession,
+  joinSession,
+  memberIdOf,
+  randomBytes,
+  sealBroadcast,
+  type ErrorCode,
+  type Header,
+  type KeyPair,
+  type MemoryNetwork,
+  type PeerInfo,
+  type Session,
+  type SessionOptions,
+} from '../src/index.js';
 
 export interface Pair {
   net: MemoryNetwork;
@@ -53,4 +74,31 @@ export type { PeerInfo };
 export function expectCode(fn: () => unknown, code: ErrorCode): void {
   const e = sealsigErrorOf(fn);
   expect(e?.code, e ? e.message : 'no error thrown').toBe(code);
+}
+
+/**
+ * A hello as a member holding the session id can seal it (epoch 0), signed with `signing` and carrying any
+ * payload, for tests that forge or bend hellos. Sender: the member id of `signing` unless `over` names one.
+ */
+export function sealHelloAs(sessionId: string, signing: KeyPair, payload: unknown[], over: Partial<Header> = {}): Uint8Array {
+  const keys = deriveSession(sessionId);
+  return sealBroadcast({
+    header: {
+      version: PROTOCOL_VERSION,
+      suite: SUITE_V1,
+      kind: FrameKind.broadcast,
+      route: keys.routeTag,
+      sender: memberIdOf(keys.memberIdKey, signing.publicKey),
+      instance: randomBytes(8),
+      recipient: null,
+      epoch: 0,
+      counter: 0,
+      timestamp: Date.now(),
+      ...over,
+    },
+    key: deriveEpochKeys(0, keys.roomKey0).broadcastKey,
+    signingKey: signing.privateKey,
+    type: BroadcastType.hello,
+    payload,
+  });
 }

@@ -3,16 +3,15 @@
  * pair with init requests, the gap signal, and peer metadata. Counts come from the memory network.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BroadcastType, sealBroadcast } from '../src/broadcast.js';
 import { fromBase64Url } from '../src/bytes.js';
 import { FrameKind, PROTOCOL_VERSION, SUITE_V1, decodeFrame, encodeFrame, encodeHeader } from '../src/envelope.js';
 import type { SealsigError } from '../src/errors.js';
-import { createSessionId, deriveEpochKeys, deriveSession, memberIdOf } from '../src/kdf.js';
+import { createSessionId } from '../src/kdf.js';
 import { createMemoryNetwork, passThrough, type MemoryNetwork } from '../src/memory-transport.js';
 import { MAX_META_BYTES, joinSession, type Session, type SessionOptions } from '../src/session.js';
 import { ed25519KeyPair, randomBytes, ready, x25519KeyPair } from '../src/sodium.js';
 import type { Transport } from '../src/transport.js';
-import { waitFor } from './helpers.js';
+import { sealHelloAs, waitFor } from './helpers.js';
 
 beforeAll(ready);
 
@@ -216,27 +215,8 @@ describe('peer metadata (§6.2)', () => {
     const b = await join(net, sessionId);
     const errors: SealsigError[] = [];
     b.on('error', (e) => errors.push(e));
-    const keys = deriveSession(sessionId);
     const signing = ed25519KeyPair();
-    const hello = sealBroadcast({
-      header: {
-        version: PROTOCOL_VERSION,
-        suite: SUITE_V1,
-        kind: FrameKind.broadcast,
-        route: keys.routeTag,
-        sender: memberIdOf(keys.memberIdKey, signing.publicKey),
-        instance: randomBytes(8),
-        recipient: null,
-        epoch: 0,
-        counter: 0,
-        timestamp: Date.now(),
-      },
-      key: deriveEpochKeys(0, keys.roomKey0).broadcastKey,
-      signingKey: signing.privateKey,
-      type: BroadcastType.hello,
-      payload: [signing.publicKey, x25519KeyPair().publicKey, false, 'x'.repeat(MAX_META_BYTES)],
-    });
-    net.inject(b.topic, hello);
+    net.inject(b.topic, sealHelloAs(sessionId, signing, [signing.publicKey, x25519KeyPair().publicKey, false, 'x'.repeat(MAX_META_BYTES)]));
     await waitFor(() => errors.length === 1);
     expect(errors[0]!.code).toBe('E_FRAME_MALFORMED');
     expect(b.peers).toEqual([]);
