@@ -48,7 +48,7 @@ function freshNonce(): Uint8Array {
     noncePoolUsed = 0;
   }
   noncePoolUsed += XNONCE_BYTES;
-  return noncePool.slice(noncePoolUsed - XNONCE_BYTES, noncePoolUsed);
+  return noncePool.subarray(noncePoolUsed - XNONCE_BYTES, noncePoolUsed); // its users copy it before the next refill
 }
 
 /** §6.1 Seals a broadcast into a complete frame. */

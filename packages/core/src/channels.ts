@@ -51,7 +51,7 @@ export interface ChannelHost {
 }
 
 /** Lets a timer not keep Node alive (browsers have no unref). */
-function unref(timer: unknown): void {
+export function unref(timer: unknown): void {
   (timer as { unref?: () => void }).unref?.();
 }
 
@@ -66,14 +66,19 @@ export class Channels {
 
   /** §8.6 A gap: a handshake in flight may have lost frames. Send its init, or its init request, again now. */
   restart(peer: Peer): void {
-    if (peer.phase === 'initiating') {
-      if (peer.timer !== undefined) clearTimeout(peer.timer);
-      this.#sendInit(peer);
-    } else if (peer.phase === 'requested' || (peer.phase === 'awaiting-confirm' && peer.queue.length > 0)) {
-      // Only the higher member is ever in these states (it answers inits, it never sends them).
-      if (peer.timer !== undefined) clearTimeout(peer.timer);
-      this.#sendRequest(peer);
-    }
+    if (peer.phase !== 'initiating' && peer.phase !== 'requested' && !(peer.phase === 'awaiting-confirm' && peer.queue.length > 0)) return;
+    if (peer.timer !== undefined) clearTimeout(peer.timer);
+    peer.timer = undefined;
+    this.#resend(peer);
+  }
+
+  /**
+   * Sends again what a handshake in flight waits on: our init (the lower member), or our init request (the
+   * higher member: still no init, or our response or the initiator's confirmation was lost).
+   */
+  #resend(peer: Peer): void {
+    if (peer.phase === 'initiating') this.#sendInit(peer);
+    else if (peer.phase === 'requested' || (peer.phase === 'awaiting-confirm' && peer.queue.length > 0)) this.#sendRequest(peer);
   }
 
   /** A peer left: stop its handshake and timers. Its keys are the session's to keep (resume) or erase. */
@@ -226,11 +231,7 @@ export class Channels {
       this.#giveUp(peer, fail('E_HANDSHAKE', `no pairwise channel with ${peer.info.id} after ${this.#h.opt.handshakeTimeoutMs} ms`));
       return;
     }
-    if (peer.phase === 'initiating') this.#sendInit(peer);
-    else if (peer.phase === 'requested' || (peer.phase === 'awaiting-confirm' && peer.queue.length > 0)) {
-      // Still no init, or our response or the initiator's confirmation was lost: ask the lower member again.
-      this.#sendRequest(peer);
-    }
+    this.#resend(peer);
   }
 
   #clearHandshake(peer: Peer): void {
@@ -297,19 +298,19 @@ export class Channels {
     this.#h.stats.initsDeferred++;
     if (!peer.initBudget.defer(frameBytes(f))) this.#h.report(fail('E_RATE_LIMITED', 'deferred handshake init replaced by a newer one'));
     if (peer.initTimer !== undefined) return;
+    const schedule = () => {
+      peer.initTimer = setTimeout(readNext, peer.initBudget.wait(this.#h.opt.now()));
+      unref(peer.initTimer);
+    };
     const readNext = () => {
       peer.initTimer = undefined;
       if (!this.#h.isLive(peer)) return;
       const frame = peer.initBudget.next();
       if (frame === undefined) return;
       this.#h.refeed(frame);
-      if (peer.initBudget.waiting > 0 && peer.initTimer === undefined) {
-        peer.initTimer = setTimeout(readNext, peer.initBudget.wait(this.#h.opt.now()));
-        unref(peer.initTimer);
-      }
+      if (peer.initBudget.waiting > 0 && peer.initTimer === undefined) schedule();
     };
-    peer.initTimer = setTimeout(readNext, peer.initBudget.wait(this.#h.opt.now()));
-    unref(peer.initTimer);
+    schedule();
   }
 
   onHandshakeResp(peer: Peer, f: DecodedFrame): void {

@@ -7,7 +7,7 @@ import { deriveEpochKeys, type EpochKeys } from './kdf.js';
 import { memzero } from './sodium.js';
 
 /** Superseded epochs kept within their grace period: quick successive rotations do not cut off a lagging member. */
-export const MAX_PREVIOUS_EPOCHS = 8;
+const MAX_PREVIOUS_EPOCHS = 8;
 
 export class EpochRing {
   #current: EpochKeys;

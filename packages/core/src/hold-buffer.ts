@@ -38,20 +38,19 @@ export const DEFAULT_HOLD_LIMITS: HoldLimits = { maxBytes: 1 << 20, maxSenders: 
 
 export class HoldBuffer {
   readonly #limits: HoldLimits;
+  /** Each sender's fair share of the bytes. */
+  readonly #share: number;
   readonly #senders = new Map<string, Sender>();
   #bytes = 0;
 
   constructor(limits: HoldLimits = DEFAULT_HOLD_LIMITS) {
     this.#limits = limits;
+    this.#share = Math.floor(limits.maxBytes / limits.maxSenders);
   }
 
   /** Bytes currently held. */
   get bytes(): number {
     return this.#bytes;
-  }
-
-  get #share(): number {
-    return Math.floor(this.#limits.maxBytes / this.#limits.maxSenders);
   }
 
   /**

@@ -9,7 +9,7 @@
  * replaces a random waiting one, so a flood cannot decide in advance which init survives.
  */
 export const INIT_BURST = 4;
-export const MAX_DEFERRED_INITS = 4;
+const MAX_DEFERRED_INITS = 4;
 
 export class InitBudget {
   readonly #refillMs: number;

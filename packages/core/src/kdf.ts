@@ -34,8 +34,8 @@ export const Labels = {
 } as const;
 
 /** §3.6 The separator between a session topic and an inbox suffix (inside the transports' topic alphabet). */
-export const INBOX_SEPARATOR = '_';
-export const INBOX_SUFFIX_BYTES = 16;
+const INBOX_SEPARATOR = '_';
+const INBOX_SUFFIX_BYTES = 16;
 
 /** §3.1 KDF: BLAKE2b keyed with `key`, over the label, a zero byte, then `info`. */
 export function kdf(key: Uint8Array, label: string, info: Uint8Array, outLen: number): Uint8Array {

@@ -5,7 +5,7 @@
  */
 import { equalBytes, fromBase64Url, isBytes, toBase64Url, toHex } from './bytes.js';
 import { BroadcastType, openBroadcast, sealBroadcast, verifyBroadcast, type OpenedBroadcast } from './broadcast.js';
-import { Channels, type ChannelHost } from './channels.js';
+import { Channels, unref, type ChannelHost } from './channels.js';
 import { Emitter } from './emitter.js';
 import { EpochRing, checkEpoch } from './epochs.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameKind, INSTANCE_BYTES, PROTOCOL_VERSION, SUITE_V1, decodeFrame, frameBytes, type DecodedFrame, type Header } from './envelope.js';
@@ -230,14 +230,11 @@ export class Session extends Emitter<SessionEvents> {
 
   /** What the pairwise channels (channels.ts) reach of this session. */
   #channelHost(): ChannelHost {
-    const session = this;
     return {
       opt: this.#opt,
       self: this.#self,
       route: this.#route,
-      get dh() {
-        return session.#dh;
-      },
+      dh: this.#dh,
       epochs: this.#epochs,
       maxFrameBytes: this.#maxFrameBytes,
       stats: this.stats,
@@ -704,9 +701,6 @@ export class Session extends Emitter<SessionEvents> {
 
 // --- helpers ----------------------------------------------------------------------------------------
 
-function unref(timer: unknown): void {
-  (timer as { unref?: () => void }).unref?.();
-}
 
 function checkIdentity(identity: Identity): void {
   const { signing, dh } = identity;

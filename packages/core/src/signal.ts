@@ -27,13 +27,13 @@ function isMap(v: unknown): v is Record<string, unknown> {
 
 export function isDescription(v: unknown): v is SessionDescription {
   if (!isMap(v)) return false;
-  const d = v as Record<string, unknown>;
+  const d = v;
   return typeof d.type === 'string' && DESCRIPTION_TYPES.has(d.type) && (d.sdp === undefined || typeof d.sdp === 'string');
 }
 
 export function isCandidate(v: unknown): v is IceCandidate {
   if (!isMap(v)) return false;
-  const c = v as Record<string, unknown>;
+  const c = v;
   const optString = (x: unknown) => x === undefined || x === null || typeof x === 'string';
   return (
     (c.candidate === undefined || typeof c.candidate === 'string') &&
