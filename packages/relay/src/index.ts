@@ -11,8 +11,6 @@ export {
   createAdmissionToken,
   verifyAdmissionToken,
   grantAdmits,
-  FAMILY_SEPARATOR,
-  MAX_PREFIX_CHARS,
   type AdmissionTokenOptions,
   type AdmissionGrant,
 } from './token.js';

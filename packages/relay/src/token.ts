@@ -14,10 +14,10 @@ import { equalConstantTime, mac256, sodiumReady } from './sodium.js';
 export const MAX_TOKEN_CHARS = 512;
 
 /** What separates a family's prefix from a subtopic: a sealsig inbox topic is route tag + "_" + suffix. */
-export const FAMILY_SEPARATOR = '_';
+const FAMILY_SEPARATOR = '_';
 
 /** Longest family prefix: it must leave room for the separator and at least one character within a topic. */
-export const MAX_PREFIX_CHARS = MAX_TOPIC_BYTES - 2;
+const MAX_PREFIX_CHARS = MAX_TOPIC_BYTES - 2;
 
 interface AdmissionTokenCommon {
   /** The relay's token secret: 16..64 bytes (a string is taken as its UTF-8 bytes). */
@@ -105,7 +105,9 @@ export type AdmissionGrant =
  */
 export function grantAdmits(grant: AdmissionGrant, topic: string): boolean {
   if (grant.prefix === undefined) return topic === grant.topic;
-  return topic === grant.prefix || topic.startsWith(grant.prefix + FAMILY_SEPARATOR);
+  // On every SUBSCRIBE and PUBLISH: no string is built here.
+  const p = grant.prefix;
+  return topic.startsWith(p) && (topic.length === p.length || topic[p.length] === FAMILY_SEPARATOR);
 }
 
 /** What a grant is about, for logs and the TURN user part: its topic or its family's prefix. */

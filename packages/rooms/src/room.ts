@@ -398,14 +398,15 @@ export class Room extends Emitter<RoomEvents> {
     this.#mustModerate();
     const target = this.#rosterEntry(memberId);
     if (equalBytes(target.key, this.#identity.signing.publicKey)) throw new SealsigError('E_INVALID_ARGUMENT', 'the moderator cannot kick itself');
+    const why = kickReason(reason);
     if (this.#members.has(memberId)) {
       // Tell it first (best effort: it may be gone or its channel slow), but never wait long on a member being removed.
-      const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: kickReason(reason) }).catch(() => {});
+      const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: why }).catch(() => {});
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([notice, new Promise((r) => (timer = setTimeout(r, KICK_NOTICE_MS)))]);
       clearTimeout(timer);
     }
-    const banned = [...this.#state.banned.filter((b) => !equalBytes(b.key, target.key)), { key: target.key.slice(), reason: kickReason(reason) }].slice(-MAX_BANNED);
+    const banned = [...this.#state.banned.filter((b) => !equalBytes(b.key, target.key)), { key: target.key.slice(), reason: why }].slice(-MAX_BANNED);
     this.#commit({ members: this.#state.members.filter((m) => !equalBytes(m.key, target.key)), banned, ...this.#newEpoch() });
   }
 
@@ -455,15 +456,24 @@ export class Room extends Emitter<RoomEvents> {
 
   /** §R6 `chain` extends the chain of our own state and certifies `key`: a moderator after ours. */
   #certifiesSuccessor(key: Uint8Array, chain: ChainLink[]): boolean {
+    return this.#extendsOurChain(chain) && isCertifiedModerator(key, chain, lobbyTopicOf(this.#invite), this.#invite.moderatorKey);
+  }
+
+  /** `chain` is longer than our state's chain and starts with it. */
+  #extendsOurChain(chain: ChainLink[]): boolean {
     const mine = this.#state.chain;
     if (chain.length <= mine.length) return false;
     for (let i = 0; i < mine.length; i++) if (!equalBytes(mine[i]!.key, chain[i]!.key) || !equalBytes(mine[i]!.signature, chain[i]!.signature)) return false;
-    return isCertifiedModerator(key, chain, lobbyTopicOf(this.#invite), this.#invite.moderatorKey);
+    return true;
   }
 
-  /** §R6 Whose decisions this member takes: the moderator its state names, or a successor certified after it. */
-  #isOurModerator(key: Uint8Array, chain: ChainLink[]): boolean {
-    return equalBytes(key, this.#state.moderator) || this.#certifiesSuccessor(key, chain);
+  /**
+   * §R6 Whose decisions this member takes: the moderator its state names, or a successor after it. For a key
+   * and chain the lobby already verified from the pinned key (join.ts checks every announcement), so only the
+   * prefix is compared here.
+   */
+  #isOurModerator(key: Uint8Array, verifiedChain: ChainLink[]): boolean {
+    return equalBytes(key, this.#state.moderator) || this.#extendsOurChain(verifiedChain);
   }
 
   /** §R5 Why this key was kicked, or undefined if it was not. */
@@ -765,12 +775,12 @@ const KICK_NOTICE_MS = 1_000;
 const RESYNC_CHECK_MS = 1_000;
 const RESYNC_TIMEOUT_MS = 10_000;
 
-/** An app-given id for an error message, without calling anything on it. */
 /** The reason a kick carries (in the notice and in the ban list): the app's string, bounded, or the default. */
 function kickReason(reason: unknown): string {
   return (typeof reason === 'string' ? reason : 'removed by the moderator').slice(0, MAX_REASON_CHARS);
 }
 
+/** An app-given id for an error message, without calling anything on it. */
 function show(v: unknown): string {
   return typeof v === 'string' ? v : typeof v;
 }

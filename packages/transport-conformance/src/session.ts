@@ -67,7 +67,7 @@ export async function checkSessionEndToEnd(options: ConformanceOptions): Promise
 
       // The raw instance subscribes to where a's direct frames to b travel, and captures the next one:
       // b's inbox topic (core protocol v2, §3.6), or the session topic where sessions have no inbox.
-      const route = (b as { inbox?: string }).inbox ?? a.topic;
+      const route = b.inbox;
       const captured = new Inbox();
       await relay!.subscribe(route, captured.handler);
       const aId = fromBase64Url(a.id)!;

@@ -14,7 +14,7 @@
  * must not depend on their typings.
  */
 import sodium from 'libsodium-wrappers';
-import { SealsigError } from '@sealsig/core';
+import { SealsigError, toHex, utf8 } from '@sealsig/core';
 
 /** The operations of ./ristretto.js, typed here so that no static import of that module exists. */
 export interface RistrettoOps {
@@ -35,12 +35,6 @@ let backend: CpaceBackend | undefined;
 let loading: Promise<void> | undefined;
 let ristrettoLoads = 0;
 
-function hex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
-}
-
 async function load(): Promise<void> {
   const [, ristretto] = await Promise.all([
     sodium.ready,
@@ -50,7 +44,7 @@ async function load(): Promise<void> {
     }),
   ]);
   const hash = (sodium as { crypto_hash?: (m: Uint8Array) => Uint8Array }).crypto_hash;
-  if (typeof hash !== 'function' || hex(hash(new TextEncoder().encode('abc'))) !== SHA512_ABC) {
+  if (typeof hash !== 'function' || toHex(hash(utf8('abc'))) !== SHA512_ABC) {
     throw new SealsigError('E_INVALID_ARGUMENT', 'CPace: libsodium-wrappers has no SHA-512 crypto_hash in this build');
   }
   backend = {
