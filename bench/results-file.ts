@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Row } from './harness.js';
+import { isGrowthRow, isRoomsGrowthRow } from './row-names.js';
 
 export const LATEST = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');
 
@@ -68,4 +69,36 @@ export interface GrowthRow extends Row {
   unitDrift: number;
 }
 
-export const isGrowthCaseRow = (r: Row): r is GrowthRow => typeof (r as Partial<GrowthRow>).n === 'number';
+export const isGrowthCaseRow = (r: Row): r is GrowthRow => isGrowthRow(r.name) && typeof (r as Partial<GrowthRow>).n === 'number';
+
+/**
+ * A row of bench/rooms-growth.ts: one case (the fill, the kick) at one member count n, the moderator included.
+ * hz = runs per CPU-second (1000 / cpuMs).
+ */
+export interface RoomsGrowthRow extends Row {
+  /** The column the row belongs to: BENCH_ROOMS_LABEL, or rooms@<commit>. Rows of each label are kept side by side. */
+  label: string;
+  /** The commit measured (short hash; "+" when packages/ had uncommitted changes). */
+  commit: string;
+  n: number;
+  /** Whether the run reached its end condition (false: it hit BENCH_ROOMS_TIMEOUT_S). */
+  complete: boolean;
+  frames: number;
+  deliveries: number;
+  bytesPublished: number;
+  bytesDelivered: number;
+  /** Frames published by frame kind (1 broadcast, 2 handshake init, 3 handshake response, 4 direct). */
+  framesByKind: Record<string, number>;
+  /** Handshake inits published (frames of kind 2). */
+  inits: number;
+  /** process.cpuUsage around the case: every member together (they all run in this process). */
+  cpuMs: number;
+  cpuMsPerMember: number;
+  wallMs: number;
+  signs: number;
+  verifies: number;
+  /** X25519 operations and key pairs. */
+  x25519: number;
+}
+
+export const isRoomsGrowthCaseRow = (r: Row): r is RoomsGrowthRow => isRoomsGrowthRow(r.name) && typeof (r as Partial<RoomsGrowthRow>).n === 'number';

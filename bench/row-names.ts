@@ -57,6 +57,12 @@ export const GROWTH_IDLE = 'growth: one idle heartbeat period';
 export const GROWTH_CASES = [GROWTH_JOIN_AT_ONCE, GROWTH_JOIN_ONE_BY_ONE, GROWTH_MESH, GROWTH_IDLE] as const;
 export const isGrowthRow = (name: string): boolean => name.startsWith('growth');
 
+// bench/rooms-growth.ts: one row per case and member count n (field `n`), and per label (field `label`).
+export const ROOMS_GROWTH_FILL = 'rooms growth: an open room fills one by one';
+export const ROOMS_GROWTH_KICK = 'rooms growth: a kick with rotation, right after the fill';
+export const ROOMS_GROWTH_CASES = [ROOMS_GROWTH_FILL, ROOMS_GROWTH_KICK] as const;
+export const isRoomsGrowthRow = (name: string): boolean => name.startsWith('rooms growth');
+
 // bench/load-check.ts: the ratios of a quiet and a loaded run of bench/run.ts, one row per ratio row.
 export const LOAD_PREFIX = 'load check: ';
 export const isLoadCheckRow = (name: string): boolean => name.startsWith(LOAD_PREFIX);

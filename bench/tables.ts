@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fmtMicros, fmtRate, type Row } from './harness.js';
-import { LATEST, isGrowthCaseRow, readRows, type GrowthRow } from './results-file.js';
+import { LATEST, isGrowthCaseRow, isRoomsGrowthCaseRow, readRows, type GrowthRow, type RoomsGrowthRow } from './results-file.js';
 import {
   BARE,
   BROADCAST,
@@ -31,6 +31,8 @@ import {
   PIPELINE_VS_WEBCRYPTO,
   ROOM_JOIN,
   ROOM_JOIN_PASSWORD,
+  ROOMS_GROWTH_FILL,
+  ROOMS_GROWTH_KICK,
   STAGE_AEAD,
   STAGE_MSGPACK,
   STAGE_SIGN,
@@ -38,7 +40,7 @@ import {
   WEBCRYPTO,
   isLoadCheckRow,
 } from './row-names.js';
-import { growthProtocols, growthTargets, metLabel, pipelineTargets, relayTargets, type Check } from './targets.js';
+import { growthProtocols, growthTargets, metLabel, pipelineTargets, relayTargets, roomsGrowthLabels, roomsGrowthTargets, type Check } from './targets.js';
 
 export const DOC = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'BENCHMARKS.md');
 
@@ -54,6 +56,7 @@ const int = (x: number) => Math.round(x).toLocaleString('en-US');
 const us = (x: number) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : int(x));
 const ratio = (x: number) => (x >= 10 ? x.toFixed(1) : x.toFixed(3));
 const percent = (x: number) => `${Math.round(x * 100)}%`;
+const ms = (x: number) => (x < 100 ? x.toFixed(1) : int(x));
 const bytesLabel = (b: number | null) => (b === null ? '–' : String(b));
 
 function checksTable(checks: readonly Check[]): string {
@@ -198,6 +201,63 @@ const growthUnits: Render = (rows) => {
   return markdown(headers, body, [false, true, true, true, true, true, true]);
 };
 
+/** Rooms growth columns: label (in the order first measured), then member count. */
+function roomsGrowthCase(rows: readonly Row[], name: string, metrics: [string, (r: RoomsGrowthRow, all: readonly RoomsGrowthRow[]) => string][]): string {
+  const all = rows.filter(isRoomsGrowthCaseRow);
+  const labels = roomsGrowthLabels(rows);
+  const runs = all.filter((r) => r.name === name).sort((a, b) => labels.indexOf(a.label) - labels.indexOf(b.label) || a.n - b.n);
+  const body = metrics.map(([label, f]) => [label, ...runs.map((r) => (r.complete ? f(r, all) : `${f(r, all)} (incomplete)`))]);
+  return markdown([name.replace('rooms growth: ', ''), ...runs.map((r) => `${r.label}, n = ${r.n}`)], body, [false, ...runs.map(() => true)]);
+}
+
+/** The same case of the same label at member count n, if it ran to completion. */
+const sibling = (all: readonly RoomsGrowthRow[], r: RoomsGrowthRow, n: number) => all.find((x) => x.name === r.name && x.label === r.label && x.n === n && x.complete);
+
+const roomsGrowth: Render = (rows) => {
+  const fill = roomsGrowthCase(rows, ROOMS_GROWTH_FILL, [
+    ['frames published', (r) => int(r.frames)],
+    ['deliveries (frame x receiver)', (r) => int(r.deliveries)],
+    ['bytes published', (r) => int(r.bytesPublished)],
+    ['bytes delivered', (r) => int(r.bytesDelivered)],
+    ['bytes delivered ÷ the fill to 64', (r, all) => {
+      const b = sibling(all, r, 64);
+      return b === undefined ? '–' : `${ratio(r.bytesDelivered / b.bytesDelivered)}x`;
+    }],
+    ['handshake inits (kind 2)', (r) => int(r.inits)],
+    ['CPU ms, all members', (r) => int(r.cpuMs)],
+    ['CPU ms per member', (r) => r.cpuMsPerMember.toFixed(1)],
+    ['CPU ÷ the fill to n / 2', (r, all) => {
+      const h = r.n % 2 === 0 ? sibling(all, r, r.n / 2) : undefined;
+      return h === undefined ? '–' : `${ratio(r.cpuMs / h.cpuMs)}x`;
+    }],
+    ['wall ms', (r) => int(r.wallMs)],
+    ['Ed25519 signs / verifies', (r) => `${int(r.signs)} / ${int(r.verifies)}`],
+    ['X25519 operations and key pairs', (r) => int(r.x25519)],
+  ]);
+  const kick = roomsGrowthCase(rows, ROOMS_GROWTH_KICK, [
+    ['frames published', (r) => int(r.frames)],
+    ['deliveries (frame x receiver)', (r) => int(r.deliveries)],
+    ['deliveries ÷ n', (r) => (r.deliveries / r.n).toFixed(1)],
+    ['bytes published', (r) => int(r.bytesPublished)],
+    ['bytes delivered', (r) => int(r.bytesDelivered)],
+    ['handshake inits (kind 2; 0: no channel had to be opened)', (r) => int(r.inits)],
+    ['wall ms', (r) => ms(r.wallMs)],
+    ['CPU ms, all members', (r) => ms(r.cpuMs)],
+    ['Ed25519 signs / verifies', (r) => `${int(r.signs)} / ${int(r.verifies)}`],
+  ]);
+  return `${fill}\n\n${kick}`;
+};
+
+/** The rooms growth targets, one column pair per label. */
+const roomsGrowthTargetsTable: Render = (rows) => {
+  const labels = roomsGrowthLabels(rows);
+  const checks = labels.map((l) => roomsGrowthTargets(rows, l));
+  const targets = (checks[0] ?? roomsGrowthTargets([])).map((c) => c.target);
+  const body = targets.map((t, i) => [t, ...checks.flatMap((cs) => [cs[i]!.value, metLabel(cs[i]!.met)])]);
+  const headers = ['target', ...labels.flatMap((l) => [l, `${l} status`])];
+  return markdown(headers, body, [false, ...labels.flatMap(() => [true, false])]);
+};
+
 const loadCheck: Render = (rows) => {
   const signed = (c: number) => `${c >= 0 ? '+' : '−'}${Math.abs(c * 100).toFixed(1)}%`;
   const each = (xs: unknown) => (Array.isArray(xs) ? xs.map((x: number) => ratio(x)).join(', ') : '');
@@ -251,6 +311,8 @@ export const TABLES: Record<string, Render> = {
   growth,
   'growth-targets': growthTargetsTable,
   'growth-units': growthUnits,
+  'rooms-growth': roomsGrowth,
+  'rooms-growth-targets': roomsGrowthTargetsTable,
   'load-check': loadCheck,
 };
 

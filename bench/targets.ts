@@ -3,8 +3,8 @@
  * them after a run; bench/tables.ts renders the same checks into the document.
  */
 import { fmtRate, type Row } from './harness.js';
-import { isGrowthCaseRow, type GrowthRow } from './results-file.js';
-import { GROWTH_JOIN_AT_ONCE, GROWTH_MESH, PIPELINE, PIPELINE_VS_WEBCRYPTO } from './row-names.js';
+import { isGrowthCaseRow, isRoomsGrowthCaseRow, type GrowthRow, type RoomsGrowthRow } from './results-file.js';
+import { GROWTH_JOIN_AT_ONCE, GROWTH_MESH, PIPELINE, PIPELINE_VS_WEBCRYPTO, ROOMS_GROWTH_FILL, ROOMS_GROWTH_KICK } from './row-names.js';
 
 export interface Check {
   target: string;
@@ -78,6 +78,59 @@ export function growthTargets(rows: readonly Row[], protocol = growthProtocols(r
     met: mesh64 ? mesh64.initsPerPair <= 1.05 : null,
   });
   return checks;
+}
+
+/** The labels of the rooms growth rows, in the order they first appear (the order they were first measured). */
+export function roomsGrowthLabels(rows: readonly Row[]): string[] {
+  return [...new Set(rows.filter(isRoomsGrowthCaseRow).map((r) => r.label))];
+}
+
+/** Issue 10's byte budget for filling a room to 64 members: 4 MB (decimal: 4,000,000 bytes). */
+export const ROOMS_FILL_64_BYTES = 4_000_000;
+
+/**
+ * The rooms growth targets of issue 10 ("Linear cost per member") for the rows of one label (default: the one
+ * measured last). Targets at 256 members are "not run" unless a 256-member run is in the rows.
+ */
+export function roomsGrowthTargets(rows: readonly Row[], label = roomsGrowthLabels(rows).at(-1)): Check[] {
+  const mine = rows.filter(isRoomsGrowthCaseRow).filter((r) => r.label === label);
+  const at = (name: string, n: number): RoomsGrowthRow | undefined => mine.find((r) => r.name === name && r.n === n && r.complete);
+  const fill64 = at(ROOMS_GROWTH_FILL, 64);
+  const fill256 = at(ROOMS_GROWTH_FILL, 256);
+  const kick256 = at(ROOMS_GROWTH_KICK, 256);
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  const mb = (x: number) => `${(x / 1e6).toFixed(x < 1e7 ? 2 : 1)} MB`;
+  const notRun = (what: string) => `not run (${what})`;
+  const bytesRatio = fill64 && fill256 ? fill256.bytesDelivered / fill64.bytesDelivered : null;
+  return [
+    {
+      target: 'filling a room to 64: bytes delivered ≤ 4 MB',
+      value: fill64 ? `${mb(fill64.bytesDelivered)} (${n(fill64.bytesDelivered)} B)` : notRun('n = 64'),
+      met: fill64 ? fill64.bytesDelivered <= ROOMS_FILL_64_BYTES : null,
+    },
+    {
+      target: 'filling a room to 64: CPU ≤ 3 s, all members together',
+      value: fill64 ? `${n(fill64.cpuMs)} ms` : notRun('n = 64'),
+      met: fill64 ? fill64.cpuMs <= 3_000 : null,
+    },
+    {
+      target: 'bytes delivered filling to 256 ≤ 20 x filling to 64 (O(n) per join: 16x, O(n²): 64x)',
+      value: bytesRatio === null ? notRun(fill64 ? 'n = 256' : 'n = 64 and 256') : `${bytesRatio.toFixed(1)}x`,
+      met: bytesRatio === null ? null : bytesRatio <= 20,
+    },
+    {
+      target: 'a kick in a room of 256: deliveries ≤ 4n (1,024)',
+      value: kick256 ? n(kick256.deliveries) : notRun('n = 256'),
+      met: kick256 ? kick256.deliveries <= 4 * 256 : null,
+    },
+    {
+      // CPU, not wall time: on a shared machine wall time also counts the waits for other processes. The CPU of
+      // all members together bounds the work on the kick's critical path; the wall time is shown beside it.
+      target: 'a kick in a room of 256: < 1 s (CPU of all members until every one is at the new epoch)',
+      value: kick256 ? `${n(kick256.cpuMs)} ms (wall ${n(kick256.wallMs)} ms)` : notRun('n = 256'),
+      met: kick256 ? kick256.cpuMs < 1_000 : null,
+    },
+  ];
 }
 
 export function metLabel(met: boolean | null): string {

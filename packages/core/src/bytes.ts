@@ -94,6 +94,13 @@ export function u32be(n: number): Uint8Array {
   return b;
 }
 
+/** A safe integer (0..2^53-1) as 8 bytes, big-endian. */
+export function u64be(n: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n), false);
+  return b;
+}
+
 export function toHex(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += b.toString(16).padStart(2, '0');

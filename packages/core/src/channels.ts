@@ -107,19 +107,21 @@ export class Channels {
 
   /** §7.5 Sends a direct message to a live peer: at once on an established channel, else queued for one. */
   send(peer: Peer, type: number, payload: unknown): Promise<void> {
-    let contentLength: number;
+    // Encoded once, now: a message queued for a channel still being set up is what the value was at send()
+    // time, whatever the app (or a layer above) does with its objects meanwhile.
+    let content: Uint8Array;
     try {
-      contentLength = encodeContent(type, payload).length;
+      content = encodeContent(type, payload);
     } catch (e) {
       return Promise.reject(e);
     }
-    if (paddedLength(contentLength) + DIRECT_OVERHEAD > this.#h.maxFrameBytes) {
-      return Promise.reject(fail('E_FRAME_TOO_LARGE', `value of ${contentLength} bytes does not fit a ${this.#h.maxFrameBytes}-byte frame`));
+    if (paddedLength(content.length) + DIRECT_OVERHEAD > this.#h.maxFrameBytes) {
+      return Promise.reject(fail('E_FRAME_TOO_LARGE', `value of ${content.length} bytes does not fit a ${this.#h.maxFrameBytes}-byte frame`));
     }
-    if (peer.phase === 'established' && peer.queue.length === 0) return this.#sealDirect(peer, type, payload);
+    if (peer.phase === 'established' && peer.queue.length === 0) return this.#sealDirect(peer, content);
     if (peer.queue.length >= this.#h.opt.maxQueuedPerPeer) return Promise.reject(fail('E_QUEUE_FULL', `${peer.queue.length} messages already wait for ${peer.info.id}`));
     return new Promise<void>((resolve, reject) => {
-      peer.queue.push({ type, payload, resolve, reject });
+      peer.queue.push({ content, resolve, reject });
       if (peer.phase === 'idle') this.#startChannel(peer);
       else if (peer.phase === 'awaiting-confirm' && peer.timer === undefined) {
         // §7.5: a responder still waiting after the retry delay with messages queued asks for a new handshake.
@@ -129,15 +131,15 @@ export class Channels {
     });
   }
 
-  #sealDirect(peer: Peer, type: number, payload: unknown): Promise<void> {
+  #sealDirect(peer: Peer, content: Uint8Array): Promise<void> {
     const keys = peer.keys!;
-    const frame = keys.seal(this.#h.header(FrameKind.direct, peer.endpoint.id, keys.nextCounter()), type, payload);
+    const frame = keys.sealContent(this.#h.header(FrameKind.direct, peer.endpoint.id, keys.nextCounter()), content);
     return this.#h.publish(frame, this.#h.inboxOf(peer));
   }
 
   #flush(peer: Peer): void {
     const queue = peer.queue.splice(0);
-    for (const q of queue) this.#sealDirect(peer, q.type, q.payload).then(q.resolve, q.reject);
+    for (const q of queue) this.#sealDirect(peer, q.content).then(q.resolve, q.reject);
   }
 
   /** §7.5 Only the lower member id of a pair initiates; the higher one asks it to, with an init request. */
@@ -334,7 +336,7 @@ export class Channels {
     this.#installKeys(peer, new ChannelKeys(c1, c2));
     peer.phase = 'established';
     // The first transport message confirms the channel to the responder (key confirmation, §7.5).
-    this.#sealDirect(peer, DirectType.confirm, null).catch((e) => this.#h.report(e));
+    this.#sealDirect(peer, encodeContent(DirectType.confirm, null)).catch((e) => this.#h.report(e));
     this.#flush(peer);
   }
 

@@ -31,5 +31,5 @@ export { pad, unpad, paddedLength, padme } from './padding.js';
 export { encodeCanonical, decodeCanonical, MAX_CONTENT_DEPTH } from './canonical.js';
 export { ready, ed25519KeyPair, x25519KeyPair, ed25519Sign, ed25519Verify, xchachaSeal, xchachaOpen, blake2b, randomBytes, memzero } from './sodium.js';
 export type { KeyPair } from './sodium.js';
-export { concatBytes, equalBytes, toBase64Url, fromBase64Url, base64UrlLength, toHex, fromHex, utf8, u32be } from './bytes.js';
+export { concatBytes, equalBytes, toBase64Url, fromBase64Url, base64UrlLength, toHex, fromHex, utf8, u32be, u64be } from './bytes.js';
 export * from './noise/index.js';

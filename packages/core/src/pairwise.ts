@@ -90,9 +90,14 @@ export class ChannelKeys {
 
   /** §7.3 Seals a direct message; the header's counter must be nextCounter(). */
   seal(header: Header, type: number, payload: unknown): Uint8Array {
+    return this.sealContent(header, encodeContent(type, payload));
+  }
+
+  /** §7.3 Seals content already encoded (§5.1): what a send queued before its channel was up. */
+  sealContent(header: Header, content: Uint8Array): Uint8Array {
     if (header.counter !== this.#sendCounter) throw fail('E_INVALID_ARGUMENT', 'counter out of sequence');
     const ad = encodeHeader(header);
-    const body = this.#send.encryptWithNonce(header.counter, ad, pad(encodeContent(type, payload)));
+    const body = this.#send.encryptWithNonce(header.counter, ad, pad(content));
     this.#sendCounter++;
     return encodeFrame(ad, body);
   }

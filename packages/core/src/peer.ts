@@ -21,9 +21,9 @@ export interface PeerInfo {
   readonly meta: unknown;
 }
 
+/** A direct message waiting for its channel: its content, encoded when it was sent (§5.1). */
 export interface Queued {
-  type: number;
-  payload: unknown;
+  content: Uint8Array;
   resolve: () => void;
   reject: (e: SealsigError) => void;
 }

@@ -3,10 +3,12 @@
  *
  * "Create password room" makes this page the moderator (§R5): it shows the invite link (the invite rides in
  * the URL fragment, #invite=..., which browsers never send to a server), each join request with Accept and
- * Reject, and the members with Kick. A page opened with #invite=... first shows what the invite says, parsed
- * locally, and sends nothing before the user clicks Join (consent, §R3); the password is proved with CPace
- * (§R4), so neither the relay nor a wrong guess learns it. Once in the room, members open a WebRTC data
- * channel to each other, with offers, answers and candidates signaled through the room, and chat over it.
+ * Reject, and the members with Kick; a reason typed first is shown to the rejected joiner or the kicked
+ * member (as text: the moderator's words, never markup). A page opened with #invite=... first shows what the
+ * invite says, parsed locally, and sends nothing before the user clicks Join (consent, §R3); the password is
+ * proved with CPace (§R4), so neither the relay nor a wrong guess learns it. Once in the room, members open
+ * a WebRTC data channel to each other, with offers, answers and candidates signaled through the room, and
+ * chat over it.
  *
  * The relay connection is opened on the first Create or Join click, not before.
  */
@@ -27,6 +29,8 @@ export interface RoomDemoProbe {
   error?: string;
   /** The reason given when the moderator removed this page. */
   kicked?: string;
+  /** The reason given when the moderator turned this page's join request away (E_ACCESS_DENIED). */
+  rejected?: string;
   members: { id: string; name: string; isModerator: boolean }[];
   /** Every join request the moderator was asked about, in order. */
   requests: { name: string; passwordVerified: boolean }[];
@@ -40,14 +44,24 @@ export interface RoomDemoProbe {
   createRoom(password: string, name?: string): Promise<void>;
   join(password: string, name?: string): Promise<void>;
   acceptAll(): number;
-  kick(memberName: string, reason?: string): Promise<boolean>;
   sendChat(text: string): number;
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
+/** The longest reason a kick or a rejection carries (PROTOCOL.md §R1: join-rejected, kicked; @sealsig/rooms cuts longer ones). */
+const MAX_REASON_CHARS = 200;
+const KICK_REASON = 'removed by the moderator';
+const REJECT_REASON = 'the moderator declined';
+
 function codeOf(e: unknown): string {
   return e instanceof SealsigError ? e.code : 'E_UNEXPECTED';
+}
+
+/** The `reason` a rejected join carries (joinRoom's SealsigError), if any. */
+function reasonOf(e: unknown): string | undefined {
+  const reason = e instanceof SealsigError ? (e as { reason?: unknown }).reason : undefined;
+  return typeof reason === 'string' && reason.length > 0 ? reason : undefined;
 }
 
 function button(label: string, onClick: () => void): HTMLButtonElement {
@@ -83,12 +97,6 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
       const all = [...pending.values()];
       for (const request of all) decide(request, true);
       return all.length;
-    },
-    kick: async (memberName, reason) => {
-      const member = room?.members.find((m) => m.name === memberName);
-      if (member === undefined) return false;
-      await kick(member, reason);
-      return true;
     },
     sendChat: (text) => sendChat(text),
   };
@@ -140,7 +148,7 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
       const label = document.createElement('span');
       label.textContent = `${m.name || '(no name)'}${m.isModerator ? ' (moderator)' : ''}  ${links.get(m.id)?.open ? 'data channel open' : 'connecting'}`;
       item.append(label);
-      if (room?.isModerator && !m.isModerator) item.append(button('Kick', () => void kick(m)));
+      if (room?.isModerator && !m.isModerator) item.append(button('Kick', () => void kick(m, takeReason(KICK_REASON))));
       list.append(item);
     }
     if (members.length === 0) list.textContent = 'nobody else yet';
@@ -242,6 +250,7 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
       probe.inviteLink = `${location.origin}${location.pathname}#invite=${r.invite}`;
       $<HTMLInputElement>('room-invite').value = probe.inviteLink;
       $('room-invite-box').hidden = false;
+      $('room-reason-box').hidden = false;
       $<HTMLButtonElement>('room-create-btn').disabled = true;
       $<HTMLInputElement>('room-password').value = '';
       status(`Room created; you moderate it (key ${keyFingerprint(r.key)}). Send the invite link and the password separately.`, 'ok');
@@ -253,14 +262,22 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
     }
   }
 
+  /** The moderator's reason field, bounded, or `fallback` when empty; the field is cleared for the next decision. */
+  function takeReason(fallback: string): string {
+    const input = $<HTMLInputElement>('room-reason');
+    const reason = input.value.trim().slice(0, MAX_REASON_CHARS);
+    input.value = '';
+    return reason || fallback;
+  }
+
   function decide(request: JoinRequest, accept: boolean): void {
     pending.delete(request.id);
     renderRequests();
     if (accept) request.accept();
-    else request.reject('the moderator declined');
+    else request.reject(takeReason(REJECT_REASON));
   }
 
-  async function kick(member: Member, reason = 'removed by the moderator'): Promise<void> {
+  async function kick(member: Member, reason: string): Promise<void> {
     try {
       await room?.kick(member.id, reason);
     } catch (e) {
@@ -274,6 +291,7 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
     if (invite === undefined || room !== undefined || probe.busy) return;
     probe.busy = true;
     probe.error = undefined;
+    probe.rejected = undefined;
     status('Asking the moderator: proving the password, then waiting for their decision...', 'warn');
     try {
       const r = await joinRoom({ transport: connect(), invite, name: name || 'guest', password });
@@ -289,7 +307,11 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
         E_TIMEOUT: 'No answer from the moderator in time.',
         E_INVALID_ARGUMENT: 'This room needs a password.',
       };
-      status(`${why[probe.error] ?? 'Could not join.'} (${probe.error})`, 'bad');
+      const reason = probe.error === 'E_ACCESS_DENIED' ? reasonOf(e) : undefined;
+      probe.rejected = reason;
+      // The moderator's words, shown as text (status sets textContent): they may hold anything, markup included.
+      if (reason !== undefined) status(`The moderator did not let you in: ${reason} (${probe.error})`, 'bad');
+      else status(`${why[probe.error] ?? 'Could not join.'} (${probe.error})`, 'bad');
     } finally {
       probe.busy = false;
     }

@@ -1,11 +1,12 @@
 /**
  * The demo page's moderated password room (@sealsig/rooms, docs/PROTOCOL.md §R) in real Chromium, through a
  * real relay: the invite page asks consent and sends nothing first; a wrong password is refused
- * (E_WRONG_PASSWORD) without the moderator being asked; the right one reaches the moderator as a verified
- * request, which it accepts; the two pages open a real WebRTC data channel signaled through the room and
- * chat over it; the moderator kicks the joiner, whose page shows the reason. It runs in a private network
- * namespace (netns.ts) holding fixtures/rooms-browser.ts (relay + playwright), whose JSON result is read
- * from stdout. Skipped when /usr/bin/chromium is missing (outside CI).
+ * (E_WRONG_PASSWORD) without the moderator being asked; a third page is rejected with a reason holding HTML
+ * markup, which its page shows literally; the right password reaches the moderator as a verified request,
+ * which it accepts; the two pages open a real WebRTC data channel signaled through the room and chat over
+ * it; the moderator kicks the joiner with a typed reason, which the joiner's page shows. It runs in a
+ * private network namespace (netns.ts) holding fixtures/rooms-browser.ts (relay + playwright), whose JSON
+ * result is read from stdout. Skipped when /usr/bin/chromium is missing (outside CI).
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { hasChromium, runFixture } from './netns.js';
 const FIXTURE = fileURLToPath(new URL('./fixtures/rooms-browser.ts', import.meta.url));
 
 describe.skipIf(!hasChromium)('the demo page: a moderated password room in Chromium', () => {
-  it('wrong password refused, right one accepted by the moderator, data channel and chat, then a kick', async () => {
+  it('wrong password refused, a rejection with a reason, right one accepted, data channel and chat, then a kick with a reason', async () => {
     const { result, stderr } = await runFixture(FIXTURE, 50_000);
     expect(result, stderr).toMatchObject({
       ok: true,
@@ -23,14 +24,16 @@ describe.skipIf(!hasChromium)('the demo page: a moderated password room in Chrom
       consentBeforeJoin: { role: 'none', joined: false, error: null },
       connectionsOpenedBeforeJoin: 0,
       wrongPassword: { error: 'E_WRONG_PASSWORD' },
-      // Only the right password reached the moderator's app; the wrong one was settled by the password check.
-      requestsA: [{ name: 'bob', passwordVerified: true }],
+      // The moderator's reason reached the rejected joiner, and its page shows it as text: no element parsed.
+      rejected: { error: 'E_ACCESS_DENIED', reason: 'no room for <b>carol</b> <img src=x onerror="globalThis.injected=1">', elements: 0, injected: null },
+      reasonFieldAfterReject: '',
+      // Only the right passwords reached the moderator's app; the wrong one was settled by the password check.
+      requestsA: [{ name: 'carol', passwordVerified: true }, { name: 'bob', passwordVerified: true }],
       roles: ['moderator', 'member'],
       membersA: ['bob'],
       membersB: ['alice*'],
       sentByA: 1,
       chat: [['hi alice'], ['hello bob, from the moderator']],
-      kickFound: true,
       kicked: 'demo over, thanks bob',
       afterKick: { joinedB: false, channelOpenB: false, membersA: 0 },
       pageErrors: [],
@@ -38,6 +41,9 @@ describe.skipIf(!hasChromium)('the demo page: a moderated password room in Chrom
     const consent = result.consent as { text: string };
     expect(consent.text).toMatch(/^Join the room moderated by [0-9a-f]{4}( [0-9a-f]{4}){3}\? It asks a password\./);
     expect((result.wrongPassword as { status: string }).status).toContain('Wrong password');
+    expect((result.rejected as { status: string }).status).toBe(
+      'The moderator did not let you in: no room for <b>carol</b> <img src=x onerror="globalThis.injected=1"> (E_ACCESS_DENIED)',
+    );
     expect((result.afterKick as { status: string }).status).toContain('demo over, thanks bob');
   }, 60_000);
 });

@@ -2,9 +2,11 @@
  * `PUT /descriptors/<id>?ttl=<ms>` and `GET /descriptors/<id>` (README.md "Room descriptors",
  * docs/PROTOCOL.md §R7): the HTTP face of the descriptor table (src/descriptors.ts).
  *
- *   PUT, body = the sealed descriptor (raw bytes), `authorization: Bearer <base64url 32-byte write token>`
- *     -> 204 stored; 400 bad id, ttl or token; 403 id held under another token (or origin refused);
- *        413 body too large; 429 rate limited or table full; 408 body too slow.
+ *   PUT, body = the sealed descriptor (raw bytes), `authorization: Sealsig <base64url write proof>`
+ *     (src/descriptor-proof.ts; at most MAX_PROOF_BYTES, so at most 2,731 base64url characters)
+ *     -> 204 stored; 400 bad id or ttl, a missing or malformed proof, or an old `Bearer` write token;
+ *        403 the proof does not allow the write (or origin refused); 413 body too large;
+ *        429 rate limited or table full; 408 body too slow.
  *   GET -> 200 application/octet-stream, or 404.
  *   OPTIONS -> 204 CORS preflight (PUT with an authorization header is not a simple request).
  *
@@ -14,7 +16,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DescriptorLimits, DescriptorTable, PutResult } from './descriptors.js';
-import { DESCRIPTOR_ID, WRITE_TOKEN_BYTES } from './descriptors.js';
+import { DESCRIPTOR_ID } from './descriptors.js';
+import { MAX_PROOF_BYTES } from './descriptor-proof.js';
 import { TokenBucket, type RateLimit } from './rate-limit.js';
 import { originRefused, plain } from './http.js';
 import { fromB64u } from './token.js';
@@ -122,10 +125,10 @@ export async function serveDescriptors(
     ctx.count('bad_request');
     return plain(res, 400, 'ttl must be a positive integer of ms', req);
   }
-  const token = bearerToken(req.headers.authorization);
-  if (token === undefined) {
+  const proof = writeProof(req.headers.authorization);
+  if (typeof proof === 'string') {
     ctx.count('bad_request');
-    return plain(res, 400, `authorization must be "Bearer <base64url of ${WRITE_TOKEN_BYTES} bytes>"`, req);
+    return plain(res, 400, proof, req);
   }
   const body = await readBody(req, table.limits.maxBytes);
   if (body === 'too_large') {
@@ -136,7 +139,7 @@ export async function serveDescriptors(
     ctx.count('timeout');
     return plain(res, 408, 'request body too slow', req);
   }
-  const result = table.put(id, body, token, ttlMs, performance.now());
+  const result = table.put(id, body, proof, ttlMs, performance.now());
   ctx.count(result);
   switch (result) {
     case 'stored':
@@ -144,23 +147,27 @@ export async function serveDescriptors(
       res.end();
       return;
     case 'forbidden':
-      return plain(res, 403, 'descriptor id is held under another write token');
+      return plain(res, 403, 'the write proof does not allow this put: not the bound key or a successor it certified, a bad signature, or a serial that is not newer');
     case 'full':
       return plain(res, 429, 'descriptor table is full');
     case 'too_large':
       return plain(res, 413, `descriptor exceeds ${table.limits.maxBytes} bytes`);
     case 'bad_request':
-      return plain(res, 400, 'bad descriptor request');
+      return plain(res, 400, 'bad descriptor request: the id must be the canonical base64url of 16 bytes and the proof canonical msgpack');
   }
 }
 
-/** The 32-byte token of `Bearer <43 base64url characters>`, or undefined. */
-function bearerToken(header: string | undefined): Uint8Array | undefined {
-  if (header === undefined || header.length > 100) return undefined;
-  const m = /^Bearer ([A-Za-z0-9_-]{43})$/.exec(header);
-  // 43 characters carry 258 bits: fromB64u insists on the canonical encoding (the last two bits zero).
-  const bytes = m === null ? undefined : fromB64u(m[1]!);
-  return bytes?.length === WRITE_TOKEN_BYTES ? bytes : undefined;
+/** Base64url characters of the longest proof. */
+const MAX_PROOF_CHARS = Math.ceil((MAX_PROOF_BYTES * 4) / 3);
+
+/** The proof bytes of `Sealsig <base64url>`, or why the header is refused (bounded before decoding). */
+function writeProof(header: string | undefined): Uint8Array | string {
+  const usage = 'authorization must be "Sealsig <base64url of the write proof>" (docs/PROTOCOL.md §R7)';
+  if (header === undefined) return usage;
+  if (header.startsWith('Bearer ')) return `write tokens are no longer accepted: ${usage}`;
+  if (header.length > 'Sealsig '.length + MAX_PROOF_CHARS || !header.startsWith('Sealsig ')) return usage;
+  const bytes = fromB64u(header.slice('Sealsig '.length)); // canonical base64url only
+  return bytes === undefined || bytes.length === 0 ? usage : bytes;
 }
 
 /** Reads at most `max` bytes of body; stops reading as soon as it is over. */

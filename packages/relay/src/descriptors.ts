@@ -1,18 +1,20 @@
 /**
  * The relay's sealed-room-descriptor table (README.md "Room descriptors", docs/PROTOCOL.md §R7): a bounded
- * in-memory map id -> { ciphertext, BLAKE2b-256(write token), expiry }. The relay never sees what a value
- * means: the id is opaque, the value is ciphertext, and only a hash of the write token is kept.
+ * in-memory map id -> { ciphertext, write key, serial, expiry }. The relay never sees what a value means: the
+ * id is opaque and the value is ciphertext; the write key is the moderator's public Ed25519 key.
  *
- * The first put binds an id to its token hash; a later put under another token is refused until the value
- * expires. Expired entries are swept lazily (on a full table, on read) and by the relay's timer. Time comes
- * from the caller, in ms, so the table is deterministic under test.
+ * Each put carries a write proof (src/descriptor-proof.ts). The first put binds an id to its write key; a
+ * later put is stored only if its proof verifies, its serial is above the stored one, and its key is the
+ * bound key or a successor the proof's moderator chain certifies from it; the binding then moves to that
+ * key. Once a value has expired its binding goes with it: the next put binds the id afresh (§R7 says why that
+ * is acceptable). Expired entries are swept lazily (on a full table, on read) and by the relay's timer. Time
+ * comes from the caller, in ms, so the table is deterministic under test.
  */
-import { equalConstantTime, hash256 } from './sodium.js';
+import { authorizePut, parseWriteProof, type WriteBinding } from './descriptor-proof.js';
+import { fromB64u } from './token.js';
 
 /** Descriptor ids: 16 bytes, base64url without padding. */
 export const DESCRIPTOR_ID = /^[A-Za-z0-9_-]{22}$/;
-/** Write tokens are 32 bytes. */
-export const WRITE_TOKEN_BYTES = 32;
 
 export interface DescriptorLimits {
   /** Entries held at most; a put of a new id beyond it is refused ('full'). */
@@ -27,7 +29,7 @@ export type PutResult = 'stored' | 'forbidden' | 'full' | 'too_large' | 'bad_req
 
 interface Entry {
   value: Uint8Array;
-  tokenHash: Uint8Array;
+  binding: WriteBinding;
   expires: number;
 }
 
@@ -47,21 +49,27 @@ export class DescriptorTable {
     return this.held;
   }
 
-  /** Stores value under id for min(ttlMs, maxTtlMs) from now, if the token matches the id's binding. */
-  put(id: string, value: Uint8Array, writeToken: Uint8Array, ttlMs: number, now: number): PutResult {
-    if (!DESCRIPTOR_ID.test(id) || writeToken.length !== WRITE_TOKEN_BYTES) return 'bad_request';
+  /**
+   * Stores value under id for min(ttlMs, maxTtlMs) from now, if the write proof allows it. The proof signs the
+   * ttl the writer asked for (`ttlMs`), not the capped one.
+   */
+  put(id: string, value: Uint8Array, proofBytes: Uint8Array, ttlMs: number, now: number): PutResult {
+    const idBytes = DESCRIPTOR_ID.test(id) ? fromB64u(id) : undefined;
+    if (idBytes?.length !== 16) return 'bad_request';
     if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) return 'bad_request';
     if (value.length > this.limits.maxBytes) return 'too_large';
-    const tokenHash = hash256(writeToken);
+    const proof = parseWriteProof(proofBytes);
+    if (proof === undefined) return 'bad_request';
     let held = this.live(id, now);
-    if (held !== undefined && !equalConstantTime(held.tokenHash, tokenHash)) return 'forbidden';
+    const binding = authorizePut(held?.binding, idBytes, ttlMs, value, proof);
+    if (binding === undefined) return 'forbidden';
     if (held === undefined && this.entries.size >= this.limits.maxEntries) {
       this.sweep(now);
       if (this.entries.size >= this.limits.maxEntries) return 'full';
     }
     held = this.entries.get(id);
     if (held !== undefined) this.held -= held.value.length;
-    this.entries.set(id, { value: value.slice(), tokenHash, expires: now + Math.min(ttlMs, this.limits.maxTtlMs) });
+    this.entries.set(id, { value: value.slice(), binding, expires: now + Math.min(ttlMs, this.limits.maxTtlMs) });
     this.held += value.length;
     return 'stored';
   }

@@ -1,5 +1,6 @@
 /**
- * The relay's only use of libsodium: keyed BLAKE2b-256 (`crypto_generichash`) for admission tokens, and a
+ * The relay's only uses of libsodium: keyed BLAKE2b-256 (`crypto_generichash`) for admission tokens, Ed25519
+ * verification for descriptor write proofs (src/descriptor-proof.ts), and a
  * constant-time compare (`sodium.memcmp`). Loaded once (`await sodiumReady()`, done by `listen()`).
  */
 import sodiumModule from 'libsodium-wrappers';
@@ -30,7 +31,12 @@ export function equalConstantTime(a: Uint8Array, b: Uint8Array): boolean {
   return lib().memcmp(a, b);
 }
 
-/** Unkeyed BLAKE2b-256 of `message` (`crypto_generichash`, RFC 7693). */
-export function hash256(message: Uint8Array): Uint8Array {
-  return lib().crypto_generichash(32, message, null);
+/** Strict Ed25519 verification (libsodium's `crypto_sign_verify_detached`); never throws. */
+export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  if (publicKey.length !== 32 || signature.length !== 64) return false;
+  try {
+    return lib().crypto_sign_verify_detached(signature, message, publicKey);
+  } catch {
+    return false;
+  }
 }

@@ -6,10 +6,11 @@
  * `pnpm vectors` writes the file; packages/rooms/test/vectors.test.ts regenerates it and fails when it differs
  * from the committed one, then runs each vector through our own code paths.
  */
-import { ed25519KeyPair, ed25519Sign, equalBytes, fromBase64Url, toBase64Url, toHex, u32be, utf8, xchachaOpen, type KeyPair } from '@sealsig/core';
+import { ed25519KeyPair, ed25519Sign, equalBytes, fromBase64Url, toBase64Url, toHex, u32be, u64be, utf8, xchachaOpen, type KeyPair } from '@sealsig/core';
 import { encode } from '@msgpack/msgpack';
 import { chainEnd, extendChain } from '../src/chain.js';
 import { sealDescriptor } from '../src/descriptor.js';
+import { putInput, signWriteProof } from '../src/store/proof.js';
 import { encodeInvite, type Invite } from '../src/invite.js';
 import { RoomLabels, descriptorKeys, lobbyTopicOf, signatureInput } from '../src/labels.js';
 import { confirmationsFromIsk, cpaceChannelId, type CpaceEndpoints } from '../src/password.js';
@@ -17,6 +18,12 @@ import { calculateGenerator, generatorString, DSI, scalarMult, scalarMultVfy } f
 import { iskIr } from '../src/cpace/transcript.js';
 import { signPrivilegeRequest, type PrivilegeFields } from '../src/privileges.js';
 import { MAX_APP_DATA_BYTES, MAX_CHAIN, MAX_MEMBERS, MAX_NAME_CHARS, Tag, decodeState, toWire, type ChainLink, type Message, type RoomState } from '../src/wire.js';
+// rules (scenario vectors, ruleVectors below)
+import { isSealsigError } from '@sealsig/core';
+import { forks, isCertifiedModerator, linkInput } from '../src/chain.js';
+import { receiveChange, receiveState } from '../src/commits.js';
+import { checkInviteFresh, parseInvite } from '../src/invite.js';
+import { encodeChain, encodeState, type StateChange } from '../src/wire.js';
 
 const fill = (n: number, byte: number) => new Uint8Array(n).fill(byte);
 function fromHexText(hex: string): Uint8Array {
@@ -40,6 +47,8 @@ export const FIXED = {
   /** 2026-11-24T00:00:00Z, as in core's vectors. */
   now: 1_795_478_400_000,
   descriptorTtlMs: 60_000,
+  /** An invite holder who is not the moderator (the descriptor-put vector). */
+  descriptorStrangerSeed: fill(32, 0xd9),
   privilegeNonce: seq(16, 0x70),
   isk: seq(64, 0x80),
   joinNonce: seq(16, 0x90),
@@ -121,66 +130,75 @@ export function roomVectors(): Record<string, unknown> {
   const keys = {
     description:
       'Keys derived from the invite session id (§R2), KDF as in core §3 (BLAKE2b keyed with the session id bytes): ' +
-      'descriptor_id = KDF(sid, "sealsig/v1/rooms/descriptor-id", "", 16), descriptor_key = KDF(sid, ".../descriptor-key", "", 32), ' +
-      'descriptor_write = KDF(sid, ".../descriptor-write", "", 32); lobby_topic = the core route tag of sid as base64url (core §3.3).',
+      'descriptor_id = KDF(sid, "sealsig/v2/rooms/descriptor-id", "", 16), descriptor_key = KDF(sid, ".../descriptor-key", "", 32); ' +
+      'lobby_topic = the core route tag of sid as base64url (core §3.3).',
     session_id: sessionId,
     session_id_bytes: toHex(FIXED.sessionIdBytes),
     descriptor_id: toHex(dk.id),
     descriptor_id_base64url: toBase64Url(dk.id),
     descriptor_key: toHex(dk.key),
-    descriptor_write: toHex(dk.writeToken),
     lobby_topic: lobbyTopic,
   };
 
   // --- invites (§R2) ----------------------------------------------------------------------------------
-  const inviteCase = (passwordRequired: boolean) => {
-    const invite: Invite = { sessionId, moderatorKey: moderator.publicKey, passwordRequired };
+  const inviteExpires = FIXED.now + 7 * 24 * 3600_000;
+  const inviteCase = (passwordRequired: boolean, key: Uint8Array, chainIndex: number) => {
+    const invite: Invite = { sessionId, moderatorKey: key, chainIndex, passwordRequired, expiresAt: inviteExpires };
     const text = encodeInvite(invite);
-    const bytes = encode([1, FIXED.sessionIdBytes, moderator.publicKey, passwordRequired ? 1 : 0]);
+    const bytes = encode([2, FIXED.sessionIdBytes, key, chainIndex, passwordRequired ? 1 : 0, inviteExpires / 1000]);
     if (!equalBytes(fromBase64Url(text)!, bytes)) fail('invite bytes');
-    return { password_required: passwordRequired, flags: passwordRequired ? 1 : 0, text, msgpack: toHex(bytes) };
+    return { password_required: passwordRequired, flags: passwordRequired ? 1 : 0, moderator_key: toHex(key), chain_index: chainIndex, expires_at: inviteExpires, text, msgpack: toHex(bytes) };
   };
   const invite = {
     description:
-      'Invites (§R2): text = base64url (no padding) of msgpack([1, sid (bin), moderator_ed25519_public (bin 32), flags]), flags bit 0 = password required.',
+      'Invites (§R2): text = base64url (no padding) of msgpack([2, sid (bin), moderator_ed25519_public (bin 32), chain_index (uint 0..16), flags (uint 0..1), expires_at (uint, Unix seconds)]); ' +
+      'flags = 1 if a password is required; expires_at here in ms (= 1000 * the wire value). The third case pins the second moderator of the chain below (chain_index 1).',
     session_id: sessionId,
     moderator: hexKeyPair(FIXED.moderatorSeed, moderator),
-    cases: [inviteCase(true), inviteCase(false)],
+    cases: [inviteCase(true, moderator.publicKey, 0), inviteCase(false, moderator.publicKey, 0), inviteCase(false, ed25519KeyPair(FIXED.successorSeeds[0]!).publicKey, 1)],
   };
 
   // --- moderator chain (§R6) --------------------------------------------------------------------------
   const successors = FIXED.successorSeeds.map((s) => ed25519KeyPair(s));
   const signers = [moderator, ...successors];
   let links: ChainLink[] = [];
+  const linkAt = [ { version: 5, epoch: 2 }, { version: 9, epoch: 3 } ];
   const chainLinks = successors.map((next, i) => {
     const index = i + 1;
-    const input = signatureInput(RoomLabels.transferSignature, utf8(lobbyTopic), u32be(index), next.publicKey);
-    links = extendChain(links, lobbyTopic, signers[i]!.privateKey, next.publicKey);
+    const { version, epoch } = linkAt[i]!;
+    const input = signatureInput(RoomLabels.transferSignature, dk.id, u32be(index), u64be(version), u32be(epoch), next.publicKey);
+    links = extendChain(links, dk.id, signers[i]!.privateKey, next.publicKey, version, epoch);
     const link = links[i]!;
     if (!equalBytes(link.signature, ed25519Sign(signers[i]!.privateKey, input))) fail('chain signature');
     return {
       index,
+      version,
+      epoch,
       signer_public: toHex(signers[i]!.publicKey),
       next: hexKeyPair(FIXED.successorSeeds[i]!, next),
       signed_input: toHex(input),
       signature: toHex(link.signature),
+      wire: toHex(encode([next.publicKey, version, epoch, link.signature])),
     };
   });
-  const end = chainEnd(links, lobbyTopic, moderator.publicKey) ?? fail('chain end');
+  const end = chainEnd(links, dk.id, { key: moderator.publicKey, index: 0 }) ?? fail('chain end');
+  if (!equalBytes(chainEnd(links, dk.id, { key: successors[0]!.publicKey, index: 1 }) ?? fail('chain end from pin 1'), end)) fail('chain end from pin 1');
   const chain = {
     description:
-      'Moderator chain (§R6): signature_i = Ed25519-Sign(key_{i-1}, "sealsig/v1/rooms/moderator-transfer" || 0x00 || UTF8(lobby_topic) || u32be(i) || key_i), ' +
-      'key_0 = the pinned (invite) moderator key. end = key of the last link.',
-    lobby_topic: lobbyTopic,
+      'Moderator chain (§R6): signature_i = Ed25519-Sign(key_{i-1}, "sealsig/v2/rooms/moderator-transfer" || 0x00 || descriptor_id (16) || u32be(i) || u64be(version_i) || u32be(epoch_i) || key_i), ' +
+      'key_0 = the room creator key; version_i and epoch_i = the state version and epoch at which the transfer was made (the version of the state that first lists key_i as moderator); ' +
+      'versions strictly increase. A link travels as msgpack [key_i, version_i, epoch_i, signature_i] (wire). end = key of the last link, from either pin.',
+    descriptor_id: toHex(dk.id),
     pinned: toHex(moderator.publicKey),
     links: chainLinks,
     end: toHex(end),
   };
 
   // --- sealed descriptor (§R7) ------------------------------------------------------------------------
-  const descInvite: Invite = { sessionId, moderatorKey: moderator.publicKey, passwordRequired: true };
+  const descInvite: Invite = { sessionId, moderatorKey: moderator.publicKey, chainIndex: 0, passwordRequired: true, expiresAt: inviteExpires };
   const expiresAt = FIXED.now + FIXED.descriptorTtlMs;
-  const content = encode([1, FIXED.descriptorTitle, moderator.publicKey, 1, expiresAt, []]);
+  const descSerial = FIXED.now;
+  const content = encode([2, FIXED.descriptorTitle, moderator.publicKey, 1, expiresAt, [], descSerial]);
   const descSignature = ed25519Sign(moderator.privateKey, signatureInput(RoomLabels.descriptorSignature, dk.id, content));
   const sealedD = sealDescriptor({
     invite: descInvite,
@@ -188,29 +206,80 @@ export function roomVectors(): Record<string, unknown> {
     moderatorKey: moderator.publicKey,
     chain: [],
     expiresAt,
+    serial: descSerial,
     signingSecret: moderator.privateKey,
     nonce: FIXED.descriptorNonce,
   });
   const opened = xchachaOpen(dk.key, sealedD.sealed.subarray(0, 24), sealedD.sealed.subarray(24), dk.id);
   if (!equalBytes(opened, Uint8Array.from([...content, ...descSignature]))) fail('descriptor content');
-  if (!equalBytes(sealedD.writeToken, dk.writeToken)) fail('descriptor write token');
   const descriptor = {
     description:
-      'Sealed descriptor (§R7) for the password invite: content = msgpack([1, title, moderator_key, flags, expires_at, chain]); ' +
-      'signature = Ed25519-Sign(moderator, "sealsig/v1/rooms/descriptor-signature" || 0x00 || descriptor_id || content); ' +
-      'sealed = nonce || XChaCha20-Poly1305(descriptor_key, nonce, content || signature, ad = descriptor_id). live iff expires_at > now.',
-    invite: inviteCase(true).text,
+      'Sealed descriptor (§R7) for the password invite: content = msgpack([2, title, moderator_key, flags, expires_at, chain, serial]); ' +
+      'signature = Ed25519-Sign(moderator, "sealsig/v2/rooms/descriptor-signature" || 0x00 || descriptor_id || content); ' +
+      'sealed = nonce || XChaCha20-Poly1305(descriptor_key, nonce, content || signature, ad = descriptor_id). ' +
+      'Readers refuse it (E_STALE) once expires_at <= now, and refuse a serial below the newest they verified.',
+    invite: inviteCase(true, moderator.publicKey, 0).text,
     title: FIXED.descriptorTitle,
     moderator_key: toHex(moderator.publicKey),
     password_required: true,
     expires_at: expiresAt,
     chain: [],
+    serial: descSerial,
     nonce: toHex(FIXED.descriptorNonce),
     content: toHex(content),
     signed_input: toHex(signatureInput(RoomLabels.descriptorSignature, dk.id, content)),
     signature: toHex(descSignature),
     sealed: toHex(sealedD.sealed),
     id: sealedD.id,
+  };
+
+  // --- descriptor writes (§R7): the store's rule, one put at a time ------------------------------------
+  // The same object is written to packages/rooms/test/fixtures/descriptor-put.json and
+  // packages/relay/test/fixtures/descriptor-put.json (gen-vectors.ts), so both verifiers run the same bytes.
+  const stranger = ed25519KeyPair(FIXED.descriptorStrangerSeed);
+  const writers = { moderator, successor: successors[0]!, stranger } as const;
+  const handoverChain = links.slice(0, 1); // moderator -> successor, link 1 of the chain vector
+  const ttl = FIXED.descriptorTtlMs;
+  const putCase = (description: string, who: keyof typeof writers, serial: number, value: Uint8Array, chainUsed: ChainLink[], expect: string) => {
+    const w = writers[who];
+    const proofBytes = signWriteProof(w.privateKey, w.publicKey, dk.id, serial, ttl, value, chainUsed);
+    const input = signatureInput(RoomLabels.descriptorPut, dk.id, u64be(serial), u64be(ttl), value);
+    if (!equalBytes(input, putInput(dk.id, serial, ttl, value))) fail('descriptor put input');
+    if (!equalBytes(proofBytes, encode([w.publicKey, serial, ed25519Sign(w.privateKey, input), encodeChain(chainUsed)]))) fail('descriptor put proof');
+    return { description, writer: who, serial, ttl_ms: ttl, value: toHex(value), signed_input: toHex(input), proof: toHex(proofBytes), expect };
+  };
+  const put1 = putCase('first put: binds the id to the moderator key', 'moderator', FIXED.now, sealedD.sealed, [], 'stored');
+  const steps = [
+    put1,
+    putCase('an invite holder who is not the moderator', 'stranger', FIXED.now + 1, seq(48, 0x20), [], 'forbidden'),
+    { ...put1, description: 'the first put again (a recorded put: its serial is not above the stored one)', expect: 'forbidden' },
+    putCase('the successor without the handover link', 'successor', FIXED.now + 2, seq(48, 0x30), [], 'forbidden'),
+    putCase('the successor with the chain moderator -> successor: the binding moves to it', 'successor', FIXED.now + 2, seq(48, 0x30), handoverChain, 'stored'),
+    putCase('the former moderator, carrying the same chain', 'moderator', FIXED.now + 3, seq(48, 0x40), handoverChain, 'forbidden'),
+    putCase('the former moderator without a chain', 'moderator', FIXED.now + 3, seq(48, 0x40), [], 'forbidden'),
+    putCase('the successor again, without the chain', 'successor', FIXED.now + 3, seq(48, 0x50), [], 'stored'),
+  ];
+  const good = fromHexText(steps[7]!.proof);
+  const malformedProof = (description: string, proof: Uint8Array) => ({ description, writer: 'successor', ttl_ms: ttl, value: steps[7]!.value, proof: toHex(proof), expect: 'bad_request' });
+  const descriptorPut = {
+    description:
+      'Descriptor writes (§R7), to be applied in order to an empty store at one instant: proof = msgpack([write_key (bin 32), serial (uint), signature (bin 64), chain]); ' +
+      'signature = Ed25519-Sign(write_key, "sealsig/v2/rooms/descriptor-put" || 0x00 || descriptor_id || u64be(serial) || u64be(ttl_ms) || value); ' +
+      'chain as in §R6 ([[key, version, epoch, signature], ...]). The first put binds the id to write_key; a later one is stored iff its signature verifies, ' +
+      'serial > the stored serial, and write_key is the bound key or the chain certifies it from the bound key; expect: stored | forbidden (403, E_AUTH_FAILED). ' +
+      'malformed: proofs every store refuses before checking anything (400, E_INVALID_ARGUMENT).',
+    descriptor_id: toHex(dk.id),
+    id: toBase64Url(dk.id),
+    writers: { moderator: toHex(moderator.publicKey), successor: toHex(writers.successor.publicKey), stranger: hexKeyPair(FIXED.descriptorStrangerSeed, stranger) },
+    steps,
+    malformed: [
+      malformedProof('a trailing byte', Uint8Array.from([...good, 0])),
+      malformedProof('serial as uint 64 where uint 8 would do (not canonical)', Uint8Array.from([0x94, 0xc4, 0x20, ...writers.successor.publicKey, 0xcf, 0, 0, 0, 0, 0, 0, 0, 1, 0xc4, 0x40, ...new Uint8Array(64), 0x90])),
+      malformedProof('a chain of 17 links', encode([writers.successor.publicKey, 1, new Uint8Array(64), Array.from({ length: MAX_CHAIN + 1 }, () => encodeChain(handoverChain)[0])])),
+      malformedProof('a 3-element array', encode([writers.successor.publicKey, 1, new Uint8Array(64)])),
+      malformedProof('a signature of 63 bytes', encode([writers.successor.publicKey, 1, new Uint8Array(63), []])),
+      malformedProof('a negative serial', encode([writers.successor.publicKey, -1, new Uint8Array(64), []])),
+    ],
   };
 
   // --- privilege request (§R8) ------------------------------------------------------------------------
@@ -224,7 +293,7 @@ export function roomVectors(): Record<string, unknown> {
   const privMessage: Message = { tag: Tag.privilegeRequest, nonce: fields.nonce, action: fields.action, streamId: fields.streamId, timestamp: fields.timestamp, signature: privSignature };
   const privilege = {
     description:
-      'Privilege request (§R8): signature = Ed25519-Sign(requester, "sealsig/v1/rooms/privilege-request" || 0x00 || ' +
+      'Privilege request (§R8): signature = Ed25519-Sign(requester, "sealsig/v2/rooms/privilege-request" || 0x00 || ' +
       'msgpack([room_topic, owner_key, action, stream_id, nonce, timestamp])); message = msgpack([13, nonce, action, stream_id, timestamp, signature]). ' +
       'room_topic is the route tag (base64url) of room_session_id.',
     requester: hexKeyPair(FIXED.requesterSeed, requester),
@@ -252,9 +321,9 @@ export function roomVectors(): Record<string, unknown> {
   const conf = confirmationsFromIsk(FIXED.isk.slice());
   const password = {
     description:
-      'Password rooms (§R4): channel_id = lv_cat("sealsig/v1/rooms/cpace", lobby_topic, joiner_id, joiner_instance, moderator_id, moderator_instance) ' +
+      'Password rooms (§R4): channel_id = lv_cat("sealsig/v2/rooms/cpace", lobby_topic, joiner_id, joiner_instance, moderator_id, moderator_instance) ' +
       '(UTF-8 strings; lv_cat as in draft-irtf-cfrg-cpace: LEB128 length prefix then bytes); ' +
-      'confirm_moderator = KDF(ISK, "sealsig/v1/rooms/confirm-moderator", "", 32), confirm_joiner = KDF(ISK, "sealsig/v1/rooms/confirm-joiner", "", 32).',
+      'confirm_moderator = KDF(ISK, "sealsig/v2/rooms/confirm-moderator", "", 32), confirm_joiner = KDF(ISK, "sealsig/v2/rooms/confirm-joiner", "", 32).',
     channel: {
       lobby_topic: endpoints.lobbyTopic,
       joiner_id: endpoints.joinerId,
@@ -300,6 +369,9 @@ export function roomVectors(): Record<string, unknown> {
     { tag: Tag.kicked, reason: 'spam' },
     privMessage,
     { tag: Tag.privilegeResponse, nonce: FIXED.privilegeNonce, granted: true },
+    { tag: Tag.change, change: { version: 4, epoch: 1, roomKey: null, link: null, add: [{ key: fill(32, 0xcc), name: 'bob' }], remove: [], ban: [], iceServers: null } },
+    { tag: Tag.change, change: { version: 5, epoch: 2, roomKey: fill(32, 0xe8), link: null, add: [], remove: [requester.publicKey], ban: [{ key: requester.publicKey, reason: 'spam' }], iceServers: null } },
+    { tag: Tag.change, change: { version: 5, epoch: 1, roomKey: null, link: links[0]!, add: [], remove: [], ban: [], iceServers: [{ urls: 'stun:stun.example.org:3478' }] } },
   ];
   const messages = examples.map((m) => ({ name: TAG_NAMES[m.tag], tag: m.tag, bytes: toHex(encode(toWire(m))), decoded: json(m) }));
 
@@ -335,8 +407,13 @@ export function roomVectors(): Record<string, unknown> {
     { name: 'room key of 16 bytes', bytes: w([Tag.state, stateWire({ 2: fill(16, 0xe7) })]) },
     { name: 'epoch above 2^32 - 1', bytes: w([Tag.state, stateWire({ 1: 2 ** 32 })]) },
     { name: 'negative state version', bytes: w([Tag.stateAck, -1]) },
-    { name: `chain of ${MAX_CHAIN + 1} links`, bytes: w([Tag.moderator, Array.from({ length: MAX_CHAIN + 1 }, () => [links[0]!.key, links[0]!.signature])]) },
-    { name: 'chain signature of 63 bytes', bytes: w([Tag.moderator, [[links[0]!.key, links[0]!.signature.subarray(0, 63)]]]) },
+    { name: `chain of ${MAX_CHAIN + 1} links`, bytes: w([Tag.moderator, Array.from({ length: MAX_CHAIN + 1 }, () => [links[0]!.key, 5, 2, links[0]!.signature])]) },
+    { name: 'chain signature of 63 bytes', bytes: w([Tag.moderator, [[links[0]!.key, 5, 2, links[0]!.signature.subarray(0, 63)]]]) },
+    { name: 'chain link without version and epoch (version 1 layout)', bytes: w([Tag.moderator, [[links[0]!.key, links[0]!.signature]]]) },
+    { name: 'state change with 7 fields', bytes: w([Tag.change, [4, 1, null, null, [], [], []]]) },
+    { name: 'state change with a room key of 31 bytes', bytes: w([Tag.change, [5, 2, fill(31, 0xe8), null, [], [], [], null]]) },
+    { name: 'state change removing a key of 33 bytes', bytes: w([Tag.change, [5, 1, null, null, [], [fill(33, 1)], [], null]]) },
+    { name: 'state change with an ICE list that is not an array', bytes: w([Tag.change, [5, 1, null, null, [], [], [], 'stun:x']]) },
     { name: 'privilege action "delete"', bytes: w([Tag.privilegeRequest, FIXED.privilegeNonce, 'delete', 'mic', FIXED.now, privSignature]) },
     { name: 'privilege timestamp as a float', bytes: w([Tag.privilegeRequest, FIXED.privilegeNonce, 'mute', 'mic', FIXED.now + 0.5, privSignature]) },
     { name: 'privilege response granted = 1', bytes: w([Tag.privilegeResponse, FIXED.privilegeNonce, 1]) },
@@ -350,8 +427,10 @@ export function roomVectors(): Record<string, unknown> {
     invite,
     chain,
     descriptor,
+    descriptor_put: descriptorPut,
     privilege,
     password,
+    rules: ruleVectors(),
     messages: {
       description:
         'Rooms messages (§R1): bytes = msgpack(wire array, first element the tag); decoded = the fields after decoding, byte strings as hex. ' +
@@ -359,5 +438,256 @@ export function roomVectors(): Record<string, unknown> {
       cases: messages,
       negative,
     },
+  };
+}
+
+// --- rules (§R2, §R5, §R6): scenario vectors ---------------------------------------------------------------
+// Each gives a member's (or a joiner's) starting point as data, one input and the outcome our code computes
+// (receiveChange, receiveState, isCertifiedModerator + forks, chainEnd, parseInvite + checkInviteFresh). Each
+// scenario also names the outcome it is meant to show; the generator fails if the code disagrees.
+
+/** The keys of the rules vectors: the creator M0, its successors M1 (link 1) and M2 (link 2), the member whose view the vectors take, carol, and X, whom the former moderator M0 names on the side. */
+const RULES_SEEDS = { m0: fill(32, 0xd1), m1: fill(32, 0xd2), m2: fill(32, 0xd3), self: fill(32, 0xa1), carol: fill(32, 0xa2), x: fill(32, 0xa3) };
+
+type RuleOutcome =
+  | { result: 'applied'; ack: number; version: number; epoch: number; moderator: string; members: string[]; state: string }
+  | { result: 'ignored'; ack: number }
+  | { result: 'removed'; reason: string | null }
+  | { result: 'moderator'; moderator: string; chain_length: number }
+  | { result: 'none' }
+  | { result: 'accepted'; session_id: string; moderator_key: string; chain_index: number; password_required: boolean; expires_at: number }
+  | { result: 'end'; end: string | null }
+  | { error: string; reason_prefix?: string };
+
+function ruleCode(e: unknown): { error: string } {
+  if (isSealsigError(e)) return { error: e.code };
+  throw e;
+}
+
+function ruleVectors(): Record<string, unknown> {
+  const sessionId = toBase64Url(FIXED.sessionIdBytes);
+  const id = descriptorKeys(sessionId).id;
+  const k = Object.fromEntries(Object.entries(RULES_SEEDS).map(([n, seed]) => [n, ed25519KeyPair(seed)])) as Record<keyof typeof RULES_SEEDS, KeyPair>;
+  const hx = (v: unknown) => toHex(encode(v));
+  const check = (section: string, name: string, intended: string, o: RuleOutcome): RuleOutcome => {
+    const got = 'error' in o ? o.error : o.result;
+    if (got !== intended) fail(`rules.${section} "${name}": the code gives ${got}, the scenario means ${intended}`);
+    return o;
+  };
+  const link = (signer: KeyPair, index: number, next: KeyPair, version: number, epoch: number): ChainLink => ({
+    key: next.publicKey,
+    version,
+    epoch,
+    signature: ed25519Sign(signer.privateKey, linkInput(id, index, version, epoch, next.publicKey)),
+  });
+  const flipped = (l: ChainLink): ChainLink => {
+    const signature = l.signature.slice();
+    signature[10]! ^= 1;
+    return { ...l, signature };
+  };
+  const l1 = link(k.m0, 1, k.m1, 5, 2); // M0 hands over to M1 at version 5, epoch 2
+  const l2 = link(k.m1, 2, k.m2, 8, 3); // M1 hands over to M2 at version 8, epoch 3
+  const l2at6 = link(k.m1, 2, k.m2, 6, 3); // ... "at version 6": older than the member's 7, where M1 still moderates
+  const l2at7 = link(k.m1, 2, k.m2, 7, 3); // ... "at version 7": the member's own version
+  const l2at5 = link(k.m1, 2, k.m2, 5, 3); // ... at version 5: not above link 1's
+  const l2at4 = link(k.m1, 2, k.m2, 4, 3); // ... at version 4: below link 1's
+  const lx = link(k.m0, 1, k.x, 6, 2); // the former moderator M0 names X on the side: a fork of [l1]
+  const e8 = fill(32, 0xe8);
+  const members = [
+    { key: k.m0.publicKey, name: 'ann' },
+    { key: k.m1.publicKey, name: 'mod' },
+    { key: k.self.publicKey, name: 'self' },
+    { key: k.m2.publicKey, name: 'bob' },
+  ];
+  const carol = { key: k.carol.publicKey, name: 'carol' };
+  /** The member's state: version 7, epoch 3, moderated by M1 since link 1. */
+  const s7: RoomState = { version: 7, epoch: 3, roomKey: FIXED.roomKey, moderator: k.m1.publicKey, members, iceServers: [{ urls: 'stun:stun.example.org:3478' }], chain: [l1], banned: [] };
+  const selfListed = (st: RoomState) => st.members.some((m) => equalBytes(m.key, k.self.publicKey));
+  const outcome = (own: RoomState, next: RoomState | undefined): RuleOutcome => {
+    if (next === undefined) return { result: 'ignored', ack: own.version };
+    if (!selfListed(next)) return { result: 'removed', reason: next.banned.find((b) => equalBytes(b.key, k.self.publicKey))?.reason ?? null };
+    return { result: 'applied', ack: next.version, version: next.version, epoch: next.epoch, moderator: toHex(next.moderator), members: next.members.map((m) => m.name), state: hx(encodeState(next)) };
+  };
+
+  // Changes (§R5.2), each on top of s7.
+  const ch = (c: Partial<StateChange>): StateChange => ({ version: 8, epoch: 3, roomKey: null, link: null, add: [], remove: [], ban: [], iceServers: null, ...c });
+  const changeCase = (name: string, intended: string, change: StateChange, sender: KeyPair, broadcast: boolean) => {
+    let o: RuleOutcome;
+    try {
+      o = outcome(s7, receiveChange(s7, change, sender.publicKey, broadcast, id));
+    } catch (e) {
+      o = ruleCode(e);
+    }
+    return { name, sender: toHex(sender.publicKey), broadcast, message: hx(toWire({ tag: Tag.change, change })), expect: check('changes', name, intended, o) };
+  };
+  const FM = 'E_FRAME_MALFORMED';
+  const changes = [
+    changeCase('join: carol added, in a broadcast', 'applied', ch({ add: [carol] }), k.m1, true),
+    changeCase('ICE servers replaced, in a broadcast', 'applied', ch({ iceServers: [{ urls: ['turn:turn.example.org:3478'], username: '1795478460:self', credential: 'c2VjcmV0' }] }), k.m1, true),
+    changeCase('kick, pairwise: bob removed and banned, epoch 4 with its room key', 'applied', ch({ epoch: 4, roomKey: e8, remove: [k.m2.publicKey], ban: [{ key: k.m2.publicKey, reason: 'spam' }] }), k.m1, false),
+    changeCase('rotation alone, pairwise', 'applied', ch({ epoch: 4, roomKey: e8 }), k.m1, false),
+    changeCase('transfer to bob (M2), broadcast by the moderator: link 2 made at version 8, epoch 3, verifies from the pin (M1, 1)', 'applied', ch({ link: l2 }), k.m1, true),
+    changeCase('the same transfer repaired by the successor it names, pairwise', 'applied', ch({ link: l2 }), k.m2, false),
+    changeCase('this member kicked: not listed any more, the ban entry gives the reason', 'removed', ch({ epoch: 4, roomKey: e8, remove: [k.self.publicKey], ban: [{ key: k.self.publicKey, reason: 'off topic' }] }), k.m1, false),
+    changeCase('version 9 on top of 7 (a gap): ignored, ack 7', 'ignored', ch({ version: 9, add: [carol] }), k.m1, true),
+    changeCase('version 7 again (a duplicate): ignored, ack 7', 'ignored', ch({ version: 7, add: [carol] }), k.m1, true),
+    changeCase('from bob, who is not the moderator', 'E_ACCESS_DENIED', ch({ add: [carol] }), k.m2, true),
+    changeCase('from the former moderator M0', 'E_ACCESS_DENIED', ch({ add: [carol] }), k.m0, true),
+    changeCase('a room key in a broadcast', FM, ch({ epoch: 4, roomKey: e8 }), k.m1, true),
+    changeCase('a room key without a new epoch', FM, ch({ roomKey: e8 }), k.m1, false),
+    changeCase('a new epoch without a room key', FM, ch({ epoch: 4 }), k.m1, true),
+    changeCase('epoch + 2', FM, ch({ epoch: 5, roomKey: e8 }), k.m1, false),
+    changeCase('removes a key that is not listed (carol)', FM, ch({ remove: [k.carol.publicKey] }), k.m1, true),
+    changeCase('adds a key that is listed (bob)', FM, ch({ add: [{ key: k.m2.publicKey, name: 'bob again' }] }), k.m1, true),
+    changeCase('empties the roster', FM, ch({ remove: members.map((m) => m.key) }), k.m1, true),
+    changeCase('removes the moderator (a moderator that is not a member)', FM, ch({ remove: [k.m1.publicKey] }), k.m1, true),
+    changeCase('transfer to carol, who is not a member (the link verifies)', FM, ch({ link: link(k.m1, 2, k.carol, 8, 3) }), k.m1, true),
+    changeCase('transfer whose link was made at version 9, the change being version 8 (the link verifies)', FM, ch({ link: link(k.m1, 2, k.m2, 9, 3) }), k.m1, true),
+    changeCase('transfer whose link was made at epoch 4, the change being epoch 3 (the link verifies)', FM, ch({ link: link(k.m1, 2, k.m2, 8, 4) }), k.m1, true),
+    changeCase('transfer whose link signature fails (one bit flipped)', 'E_AUTH_FAILED', ch({ link: flipped(l2) }), k.m1, true),
+    changeCase('transfer sent by bob with a link bob signed himself', 'E_AUTH_FAILED', ch({ link: link(k.m2, 2, k.m2, 8, 3) }), k.m2, false),
+    changeCase('transfer sent by bob with a link signed by the former moderator M0', 'E_AUTH_FAILED', ch({ link: link(k.m0, 2, k.m2, 8, 3) }), k.m2, false),
+  ];
+
+  // Whole states (§R5, §R6), each received by the member holding s7.
+  const st = (over: Partial<RoomState>): RoomState => ({ ...s7, ...over });
+  const stateCase = (name: string, intended: string, state: RoomState, sender: KeyPair) => {
+    let o: RuleOutcome;
+    try {
+      o = outcome(s7, receiveState(s7, state, sender.publicKey, id));
+    } catch (e) {
+      o = ruleCode(e);
+    }
+    return { name, sender: toHex(sender.publicKey), message: hx(toWire({ tag: Tag.state, state })), expect: check('states', name, intended, o) };
+  };
+  const withX = [...members, { key: k.x.publicKey, name: 'x' }];
+  const states = [
+    stateCase('from the moderator, version 9 (a repair over a gap)', 'applied', st({ version: 9, members: [...members, carol] }), k.m1),
+    stateCase('from the moderator, version 7 (the same): ignored, ack 7', 'ignored', st({}), k.m1),
+    stateCase('from the moderator, version 6 (older): ignored, ack 7', 'ignored', st({ version: 6 }), k.m1),
+    stateCase('from the moderator, not listing this member: removed, reason from the ban list', 'removed', st({ version: 9, epoch: 4, roomKey: e8, members: members.filter((m) => m !== members[2]), banned: [{ key: k.self.publicKey, reason: 'flooding' }] }), k.m1),
+    stateCase('from bob, not the moderator, chain unchanged', 'E_ACCESS_DENIED', st({ version: 9 }), k.m2),
+    stateCase('a successor certified after the member\'s state: M2, chain [l1, l2], link 2 made at version 8 > 7', 'applied', st({ version: 9, moderator: k.m2.publicKey, chain: [l1, l2] }), k.m2),
+    stateCase('a stale transfer link: link 2 made at version 6, older than the member\'s 7', 'E_ACCESS_DENIED', st({ version: 9, moderator: k.m2.publicKey, chain: [l1, l2at6] }), k.m2),
+    stateCase('a stale transfer link: link 2 made at version 7, the member\'s own', 'E_ACCESS_DENIED', st({ version: 9, moderator: k.m2.publicKey, chain: [l1, l2at7] }), k.m2),
+    stateCase('a successor chain whose new link does not verify (one bit flipped)', 'E_ACCESS_DENIED', st({ version: 9, moderator: k.m2.publicKey, chain: [l1, flipped(l2)] }), k.m2),
+    stateCase('the former moderator\'s side chain [lx] naming X: does not extend the member\'s chain', 'E_ACCESS_DENIED', st({ version: 9, moderator: k.x.publicKey, members: withX, chain: [lx] }), k.x),
+    stateCase('a certified chain to M2, sent by M0 (the state\'s moderator is not its sender)', 'E_ACCESS_DENIED', st({ version: 9, moderator: k.m2.publicKey, chain: [l1, l2] }), k.m0),
+  ];
+
+  // Moderator announcements a joiner (or a resynchronising member) hears in the lobby (§R3, §R6).
+  const announceCase = (name: string, intended: string, pin: { key: KeyPair; index: number }, after: number, heard: [KeyPair, ChainLink[]][]) => {
+    const p = { key: pin.key.publicKey, index: pin.index };
+    const certified: ChainLink[][] = [];
+    let chosen: { key: Uint8Array; length: number } | undefined;
+    let o: RuleOutcome | undefined;
+    for (const [sender, chain] of heard) {
+      if (!isCertifiedModerator(sender.publicKey, chain, id, p, after)) continue;
+      if (certified.some((c) => forks(c, chain))) {
+        o = { error: 'E_ACCESS_DENIED', reason_prefix: 'fork' };
+        break;
+      }
+      certified.push(chain);
+      if (chosen === undefined || chain.length > chosen.length) chosen = { key: sender.publicKey, length: chain.length };
+    }
+    o ??= chosen === undefined ? { result: 'none' } : { result: 'moderator', moderator: toHex(chosen.key), chain_length: chosen.length };
+    return {
+      name,
+      pin: { key: toHex(p.key), index: p.index },
+      after,
+      heard: heard.map(([sender, chain]) => ({ sender: toHex(sender.publicKey), message: hx(toWire({ tag: Tag.moderator, chain })) })),
+      expect: check('announcements', name, intended, o),
+    };
+  };
+  const announcements = [
+    announceCase('old invite (M0, 0): M1 announces [l1], M2 [l1, l2]: the longest chain', 'moderator', { key: k.m0, index: 0 }, -1, [[k.m1, [l1]], [k.m2, [l1, l2]]]),
+    announceCase('old invite (M0, 0): M0 announces [], M2 [l1, l2]: a prefix, not a fork', 'moderator', { key: k.m0, index: 0 }, -1, [[k.m0, []], [k.m2, [l1, l2]]]),
+    announceCase('old invite (M0, 0): M2 announces [l1, l2] and X the former moderator\'s side chain [lx]: fork', 'E_ACCESS_DENIED', { key: k.m0, index: 0 }, -1, [[k.m2, [l1, l2]], [k.x, [lx]]]),
+    announceCase('old invite (M0, 0): only X [lx] in sight (M2 hidden): X is taken, undetectable', 'moderator', { key: k.m0, index: 0 }, -1, [[k.x, [lx]]]),
+    announceCase('old invite (M0, 0): only the former moderator M0 [] in sight: M0 is taken, undetectable', 'moderator', { key: k.m0, index: 0 }, -1, [[k.m0, []]]),
+    announceCase('new invite (M2, 2): X [lx] and M0 [] are not certified from the pin; M2 [l1, l2] is', 'moderator', { key: k.m2, index: 2 }, -1, [[k.x, [lx]], [k.m0, []], [k.m2, [l1, l2]]]),
+    announceCase('new invite (M2, 2): only X [lx] and M0 [] in sight: nobody', 'none', { key: k.m2, index: 2 }, -1, [[k.x, [lx]], [k.m0, []]]),
+    announceCase('resync of a member at version 7 (pin M1, 1, after 7): M2 [l1, l2] made at 8', 'moderator', { key: k.m1, index: 1 }, 7, [[k.m2, [l1, l2]]]),
+    announceCase('resync of a member at version 7 (pin M1, 1, after 7): M2 with a stale link 2 made at 6: ignored', 'none', { key: k.m1, index: 1 }, 7, [[k.m2, [l1, l2at6]]]),
+    announceCase('resync (pin M1, 1, after 7): X [lx] and M0 [] ignored', 'none', { key: k.m1, index: 1 }, 7, [[k.x, [lx]], [k.m0, []]]),
+    announceCase('old invite (M0, 0): M1 announces [l1, l2], a chain that ends at M2, not at its sender: ignored', 'none', { key: k.m0, index: 0 }, -1, [[k.m1, [l1, l2]]]),
+    announceCase('old invite (M0, 0): M2 announces [l1, l2 made at 5]: versions not increasing, ignored', 'none', { key: k.m0, index: 0 }, -1, [[k.m2, [l1, l2at5]]]),
+  ];
+
+  // chainEnd (§R6).
+  const chainCase = (name: string, intended: 'key' | 'null', pin: { key: KeyPair; index: number }, chain: ChainLink[]) => {
+    const end = chainEnd(chain, id, { key: pin.key.publicKey, index: pin.index });
+    const o = check('chains', name, 'end', { result: 'end', end: end === undefined ? null : toHex(end) });
+    if ((end === undefined) !== (intended === 'null')) fail(`rules.chains "${name}"`);
+    return { name, pin: { key: toHex(pin.key.publicKey), index: pin.index }, chain: hx(encodeChain(chain)), expect: o };
+  };
+  const chains = [
+    chainCase('[l1, l2] from (M0, 0): M2', 'key', { key: k.m0, index: 0 }, [l1, l2]),
+    chainCase('[l1, l2] from (M1, 1): link 1 not checked, M2', 'key', { key: k.m1, index: 1 }, [l1, l2]),
+    chainCase('[] from (M0, 0): M0', 'key', { key: k.m0, index: 0 }, []),
+    chainCase('versions equal (5, 5)', 'null', { key: k.m0, index: 0 }, [l1, l2at5]),
+    chainCase('versions decreasing (5, 4)', 'null', { key: k.m0, index: 0 }, [l1, l2at4]),
+    chainCase('link 2 signed by M0, not by M1', 'null', { key: k.m0, index: 0 }, [l1, link(k.m0, 2, k.m2, 8, 3)]),
+    chainCase('link 2 signed as index 1', 'null', { key: k.m0, index: 0 }, [l1, link(k.m1, 1, k.m2, 8, 3)]),
+    chainCase('pin (M0, 1): the key at index 1 is M1', 'null', { key: k.m0, index: 1 }, [l1, l2]),
+    chainCase('pin (M2, 3): beyond the chain', 'null', { key: k.m2, index: 3 }, [l1, l2]),
+  ];
+
+  // Invites (§R2) and the joiner's expiry check.
+  const sid = FIXED.sessionIdBytes;
+  const exp = Math.floor(FIXED.now / 1000) + 7 * 24 * 3600;
+  const inviteRule = (name: string, intended: string, bytes: Uint8Array, now: number) => {
+    const text = toBase64Url(bytes);
+    let o: RuleOutcome;
+    try {
+      const i = parseInvite(text);
+      checkInviteFresh(i, now);
+      o = { result: 'accepted', session_id: i.sessionId, moderator_key: toHex(i.moderatorKey), chain_index: i.chainIndex, password_required: i.passwordRequired, expires_at: i.expiresAt };
+    } catch (e) {
+      o = ruleCode(e);
+    }
+    return { name, text, msgpack: toHex(bytes), now, expect: check('invites', name, intended, o) };
+  };
+  const iv = (v: unknown[]) => encode(v);
+  const m2 = k.m2.publicKey;
+  const invites = [
+    inviteRule('fresh: from the current moderator M2 at chain index 2, password, one second before expiry', 'accepted', iv([2, sid, m2, 2, 1, exp]), exp * 1000 - 1000),
+    inviteRule('chain index 16 (the bound), no password', 'accepted', iv([2, sid, m2, 16, 0, exp]), FIXED.now),
+    inviteRule('expired: now = expires_at', 'E_STALE', iv([2, sid, m2, 2, 1, exp]), exp * 1000),
+    inviteRule('expired a day ago', 'E_STALE', iv([2, sid, m2, 2, 0, exp]), exp * 1000 + 86_400_000),
+    inviteRule('flags 2', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 2, exp]), FIXED.now),
+    inviteRule('flags 3', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 3, exp]), FIXED.now),
+    inviteRule('chain index 17', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 17, 0, exp]), FIXED.now),
+    inviteRule('key of 31 bytes', 'E_INVALID_ARGUMENT', iv([2, sid, m2.subarray(0, 31), 2, 0, exp]), FIXED.now),
+    inviteRule('session id of 15 bytes', 'E_INVALID_ARGUMENT', iv([2, sid.subarray(0, 15), m2, 2, 0, exp]), FIXED.now),
+    inviteRule('expires_at as a float', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 0, exp + 0.5]), FIXED.now),
+    inviteRule('five elements (no expiry)', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 0]), FIXED.now),
+    inviteRule('seven elements', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 0, exp, 0]), FIXED.now),
+    inviteRule('a trailing byte after the array', 'E_INVALID_ARGUMENT', Uint8Array.from([...iv([2, sid, m2, 2, 0, exp]), 0xc0]), FIXED.now),
+    inviteRule('chain index not in its shortest form (uint 8)', 'E_INVALID_ARGUMENT', Uint8Array.from([0x96, ...[2, sid, m2].flatMap((x) => [...encode(x)]), 0xcc, 2, 0, ...encode(exp)]), FIXED.now),
+    inviteRule('version 1 (the old layout)', 'E_VERSION', iv([1, sid, k.m0.publicKey, 0]), FIXED.now),
+  ];
+
+  return {
+    description:
+      'Scenario vectors (§R2, §R5, §R6): a starting point as data, one input, and the outcome every implementation must reach. ' +
+      'Keys: M0 created the room; link 1 (l1) hands moderation from M0 to M1 at version 5, epoch 2; link 2 (l2) from M1 to M2 (bob) at version 8, epoch 3; ' +
+      'lx is a link M0 signs on the side (to X, at version 6), after it handed moderation over: a fork. ' +
+      'changes: the member (self) holds `state` (version 7, epoch 3, moderator M1, chain [l1]) and receives `message` (a change, tag 15) from `sender` ' +
+      '(as a core broadcast if `broadcast`). states: the same member receives a whole state (tag 10) over a pairwise channel. ' +
+      'expect.result: "applied" (the resulting state as msgpack, and the state-ack version it sends), "ignored" (nothing changes; it acks its own version), ' +
+      '"removed" (the result does not list the member: it leaves, with the reason of its ban entry, or null); or expect.error, the error code. ' +
+      'announcements: a joiner (after = -1) or a resynchronising member (after = its version) pinned at `pin` hears the moderator broadcasts (tag 6) in order: ' +
+      'an announcement counts only if its chain verifies from the pin, ends at its sender, and its first link after the pin was made at a version above `after`; ' +
+      'two counted chains neither a prefix of the other are a fork (E_ACCESS_DENIED, reason starting "fork"); otherwise the longest counted chain\'s sender is asked ("moderator"), or nobody ("none"). ' +
+      'chains: the end of `chain` (msgpack) verified from `pin`, or null. invites: `text` parsed, then refused if expires_at * 1000 <= `now` (ms).',
+    descriptor_id: toHex(id),
+    keys: Object.fromEntries(Object.entries(RULES_SEEDS).map(([n, seed]) => [n, hexKeyPair(seed, k[n as keyof typeof RULES_SEEDS])])),
+    links: { l1: hx(encodeChain([l1])[0]), l2: hx(encodeChain([l2])[0]), lx: hx(encodeChain([lx])[0]) },
+    changes: { state: hx(encodeState(s7)), self: toHex(k.self.publicKey), cases: changes },
+    states: { state: hx(encodeState(s7)), self: toHex(k.self.publicKey), cases: states },
+    announcements,
+    chains,
+    invites,
   };
 }

@@ -5,20 +5,29 @@
  * live?" is answered by fetching it: the store learns the descriptor id (a keyed hash, unlinkable to the
  * lobby's or the room's route tags) and nothing else.
  *
- *   content    = msgpack([1, title, moderator_key, flags, expires_at, chain])
- *   signature  = Ed25519-Sign(moderator, "sealsig/v1/rooms/descriptor-signature" || 0x00 || descriptor_id || content)
+ *   content    = msgpack([2, title, moderator_key, flags, expires_at, chain, serial])
+ *   signature  = Ed25519-Sign(moderator, "sealsig/v2/rooms/descriptor-signature" || 0x00 || descriptor_id || content)
  *   sealed     = nonce (24) || XChaCha20-Poly1305(descriptor_key, nonce, content || signature, ad = descriptor_id)
  *
- * A reader checks that moderator_key is the invite's pinned key or the end of a valid chain from it (§R6) and
- * the signature with it; `live` = expires_at > now.
+ * Only the moderator can write it: each put carries a write proof signed with the moderator's key (the same
+ * serial as in the content; store/proof.ts), and a store that checks proofs refuses anyone else's put, an
+ * older put, and a former moderator's put once its successor has written. A reader checks that moderator_key
+ * is the invite's pinned key or the end of a valid chain from the pin (§R6) and the signature with it; it
+ * refuses (E_STALE) a descriptor whose expires_at has passed for anything but "not live", and a
+ * DescriptorReader refuses one whose serial is older than the newest it has verified. A first-time reader can
+ * still be shown an older descriptor that has not expired (at most one TTL old) by a store that lies.
  */
-import { SealsigError, concatBytes, decodeCanonical, encodeCanonical, ed25519Sign, ed25519Verify, randomBytes, toBase64Url, xchachaOpen, xchachaSeal } from '@sealsig/core';
+import { SealsigError, concatBytes, decodeCanonical, encodeCanonical, ed25519Sign, ed25519Verify, isSealsigError, randomBytes, toBase64Url, xchachaOpen, xchachaSeal } from '@sealsig/core';
 import { isCertifiedModerator } from './chain.js';
 import type { Invite } from './invite.js';
-import { RoomLabels, descriptorKeys, lobbyTopicOf, signatureInput } from './labels.js';
+import { RoomLabels, descriptorKeys, signatureInput } from './labels.js';
+import { signWriteProof } from './store/proof.js';
 import type { DescriptorStore } from './store/store.js';
 import { DESCRIPTOR_MAX_BYTES } from './store/store.js';
-import { decodeChain, type ChainLink } from './wire.js';
+import { decodeChain, encodeChain, type ChainLink } from './wire.js';
+
+/** The descriptor content's version (the first element of `content`). */
+export const DESCRIPTOR_VERSION = 2;
 
 export interface DescriptorOptions {
   store: DescriptorStore;
@@ -32,8 +41,10 @@ export interface RoomDescriptor {
   moderatorKey: Uint8Array;
   passwordRequired: boolean;
   expiresAt: number;
-  /** Whether the moderator refreshed it recently enough: expiresAt > now. */
-  live: boolean;
+  /** The moderator's signed version of the descriptor: higher is newer (§R7). */
+  serial: number;
+  /** Always true: a descriptor whose expiresAt has passed is refused (E_STALE) or, when fetched, read as "not live". */
+  live: true;
 }
 
 const MAX_TITLE_CHARS = 200;
@@ -44,27 +55,38 @@ export interface SealDescriptorInput {
   moderatorKey: Uint8Array;
   chain: ChainLink[];
   expiresAt: number;
+  /** The descriptor's version: above every serial this room's moderators used before (publishDescriptor keeps it). */
+  serial: number;
   signingSecret: Uint8Array;
   /** Fixed nonce, for test vectors only. */
   nonce?: Uint8Array;
 }
 
-/** §R7 Seals a descriptor. Returns the store id and the sealed bytes. */
-export function sealDescriptor(d: SealDescriptorInput): { id: string; sealed: Uint8Array; writeToken: Uint8Array } {
+const uintField = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+/** §R7 Seals a descriptor. Returns the store id (base64url and bytes) and the sealed bytes. */
+export function sealDescriptor(d: SealDescriptorInput): { id: string; idBytes: Uint8Array; sealed: Uint8Array } {
   if (typeof d.title !== 'string' || d.title.length > MAX_TITLE_CHARS) throw new SealsigError('E_INVALID_ARGUMENT', `title must be at most ${MAX_TITLE_CHARS} characters`);
+  if (!uintField(d.expiresAt) || !uintField(d.serial)) throw new SealsigError('E_INVALID_ARGUMENT', 'expiresAt and serial must be safe unsigned integers');
   const keys = descriptorKeys(d.invite.sessionId);
-  const content = encodeCanonical([1, d.title, d.moderatorKey, d.invite.passwordRequired ? 1 : 0, d.expiresAt, d.chain.map((l) => [l.key, l.signature])]).slice();
-  const signature = ed25519Sign(d.signingSecret, signatureInput(RoomLabels.descriptorSignature, keys.id, content));
-  const plain = concatBytes(content, signature);
-  const nonce = d.nonce ?? randomBytes(24);
-  const box = xchachaSeal(keys.key, nonce, plain, keys.id);
-  const sealed = concatBytes(nonce, box);
-  keys.key.fill(0);
-  return { id: toBase64Url(keys.id), sealed, writeToken: keys.writeToken };
+  try {
+    const content = encodeCanonical([DESCRIPTOR_VERSION, d.title, d.moderatorKey, d.invite.passwordRequired ? 1 : 0, d.expiresAt, encodeChain(d.chain), d.serial]).slice();
+    const signature = ed25519Sign(d.signingSecret, signatureInput(RoomLabels.descriptorSignature, keys.id, content));
+    const plain = concatBytes(content, signature);
+    const nonce = d.nonce ?? randomBytes(24);
+    const sealed = concatBytes(nonce, xchachaSeal(keys.key, nonce, plain, keys.id));
+    return { id: toBase64Url(keys.id), idBytes: keys.id, sealed };
+  } finally {
+    keys.key.fill(0);
+  }
 }
 
-/** §R7 Opens and checks a descriptor: E_AUTH_FAILED if it was not sealed for this invite or not signed by its moderator. */
-export function openDescriptor(invite: Invite, sealed: Uint8Array, now = Date.now()): RoomDescriptor {
+/**
+ * §R7 Opens a descriptor and checks who signed it, whatever its expiry: E_FRAME_MALFORMED for an impossible
+ * size or content, E_AUTH_FAILED if it was not sealed for this invite or not signed by the invite's pinned
+ * moderator or a successor the chain certifies from that pin. Callers decide what the expiry means.
+ */
+export function verifyDescriptor(invite: Invite, sealed: Uint8Array): Omit<RoomDescriptor, 'live'> {
   if (!(sealed instanceof Uint8Array) || sealed.length > DESCRIPTOR_MAX_BYTES || sealed.length < 24 + 16 + 64) {
     throw new SealsigError('E_FRAME_MALFORMED', 'descriptor has an impossible size');
   }
@@ -78,40 +100,138 @@ export function openDescriptor(invite: Invite, sealed: Uint8Array, now = Date.no
   const content = plain.subarray(0, plain.length - 64);
   const signature = plain.subarray(plain.length - 64);
   const v = decodeCanonical(content); // E_FRAME_MALFORMED unless canonical msgpack (core §5.1)
-  if (!Array.isArray(v) || v.length !== 6) throw new SealsigError('E_FRAME_MALFORMED', 'descriptor content is not a 6-element array');
-  const [version, title, key, flags, expiresAt, chainWire] = v as unknown[];
-  if (version !== 1 || typeof title !== 'string' || title.length > MAX_TITLE_CHARS || !(key instanceof Uint8Array) || key.length !== 32 || (flags !== 0 && flags !== 1) || typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) {
+  if (!Array.isArray(v) || v.length < 1) throw new SealsigError('E_FRAME_MALFORMED', 'descriptor content is not an array');
+  if (v[0] !== DESCRIPTOR_VERSION) throw new SealsigError('E_VERSION', `descriptor version ${typeof v[0] === 'number' ? v[0] : typeof v[0]}`);
+  if (v.length !== 7) throw new SealsigError('E_FRAME_MALFORMED', 'descriptor content is not a 7-element array');
+  const [, title, key, flags, expiresAt, chainWire, serial] = v as unknown[];
+  if (typeof title !== 'string' || title.length > MAX_TITLE_CHARS || !(key instanceof Uint8Array) || key.length !== 32 || (flags !== 0 && flags !== 1) || !uintField(expiresAt) || !uintField(serial)) {
     throw new SealsigError('E_FRAME_MALFORMED', 'descriptor fields are malformed');
   }
   const chain = decodeChain(chainWire);
-  if (!isCertifiedModerator(key, chain, lobbyTopicOf(invite), invite.moderatorKey)) throw new SealsigError('E_AUTH_FAILED', 'descriptor key is not the invite moderator or its certified successor');
+  if (!isCertifiedModerator(key, chain, keys.id, { key: invite.moderatorKey, index: invite.chainIndex })) {
+    throw new SealsigError('E_AUTH_FAILED', 'descriptor key is not the invite moderator or its certified successor');
+  }
   if (!ed25519Verify(key, signatureInput(RoomLabels.descriptorSignature, keys.id, content), signature)) throw new SealsigError('E_AUTH_FAILED', 'descriptor signature does not verify');
-  return { title, moderatorKey: key.slice(), passwordRequired: flags === 1, expiresAt, live: expiresAt > now };
+  return { title, moderatorKey: key.slice(), passwordRequired: flags === 1, expiresAt, serial };
 }
 
-/** Moderator: seals and stores the descriptor with an expiry of ttlMs from now (or, leaving, one that has expired). */
+function stale(expiresAt: number): SealsigError {
+  return new SealsigError('E_STALE', `the descriptor expired at ${new Date(expiresAt).toISOString()}: the room is not live`);
+}
+
+/** §R7 Opens and checks a descriptor (verifyDescriptor), and refuses with E_STALE one whose expires_at <= now. */
+export function openDescriptor(invite: Invite, sealed: Uint8Array, now = Date.now()): RoomDescriptor {
+  const d = verifyDescriptor(invite, sealed);
+  if (d.expiresAt <= now) throw stale(d.expiresAt);
+  return { ...d, live: true };
+}
+
+/**
+ * §R7 A reader that remembers the newest descriptor it has verified for one invite, and refuses (E_STALE) an
+ * older one: once it has seen serial n (live or not), a store replaying a recorded descriptor with a serial
+ * below n is caught. A first read has nothing to compare with: a store can show an older descriptor that has
+ * not yet expired, so at most one TTL old. Keep one reader per invite for as long as the app shows the room.
+ */
+export class DescriptorReader {
+  #newest = -1;
+
+  constructor(
+    readonly invite: Invite,
+    readonly store: DescriptorStore,
+  ) {}
+
+  /** The serial of the newest descriptor verified so far, or undefined before the first. */
+  get newest(): number | undefined {
+    return this.#newest < 0 ? undefined : this.#newest;
+  }
+
+  /** Opens `sealed` (openDescriptor), refusing (E_STALE) a serial below the newest seen; an expired one still counts as seen. */
+  open(sealed: Uint8Array, now = Date.now()): RoomDescriptor {
+    const d = this.#verify(sealed);
+    if (d.expiresAt <= now) throw stale(d.expiresAt);
+    return { ...d, live: true };
+  }
+
+  /**
+   * Fetches and opens the descriptor: undefined if none is stored or it has expired (the room is not live);
+   * E_AUTH_FAILED if it is forged, E_STALE if it is older than one this reader has verified.
+   */
+  async fetch(now = Date.now()): Promise<RoomDescriptor | undefined> {
+    const sealed = await this.store.get(descriptorIdOf(this.invite));
+    if (sealed === undefined) return undefined;
+    const d = this.#verify(sealed);
+    return d.expiresAt <= now ? undefined : { ...d, live: true };
+  }
+
+  /** "Is this room live?": a descriptor that opens, is not older than the newest seen, and has not expired. */
+  async isLive(): Promise<boolean> {
+    return (await this.fetch()) !== undefined;
+  }
+
+  #verify(sealed: Uint8Array): Omit<RoomDescriptor, 'live'> {
+    const d = verifyDescriptor(this.invite, sealed);
+    if (d.serial < this.#newest) throw new SealsigError('E_STALE', `descriptor serial ${d.serial} is older than ${this.#newest}, already seen: a replayed descriptor`);
+    this.#newest = d.serial;
+    return d;
+  }
+}
+
+function descriptorIdOf(invite: Invite): string {
+  const keys = descriptorKeys(invite.sessionId);
+  keys.key.fill(0);
+  return toBase64Url(keys.id);
+}
+
+/** The last serial each DescriptorOptions published (publishDescriptor keeps serials increasing per options object). */
+const serials = new WeakMap<DescriptorOptions, number>();
+
+function nextSerial(o: DescriptorOptions, after = 0): number {
+  const serial = Math.max(Date.now(), (serials.get(o) ?? 0) + 1, after + 1);
+  serials.set(o, serial);
+  return serial;
+}
+
+/**
+ * Moderator: seals and stores the descriptor with an expiry of ttlMs from now (or, leaving, one that has
+ * expired), with a write proof signed by `signingSecret` (the key `moderatorKey`). The serial is
+ * max(now, last + 1); if the store refuses the put (E_AUTH_FAILED) and holds a genuine descriptor with a
+ * serial at or above ours (a predecessor whose clock runs ahead), the put is made once more after it.
+ */
 export async function publishDescriptor(o: DescriptorOptions, invite: Invite, signingSecret: Uint8Array, moderatorKey: Uint8Array, chain: ChainLink[], live = true): Promise<void> {
   // Leaving (live = false): a descriptor that expired at once, so the presence check says "not live" now.
   const ttlMs = live ? (o.ttlMs ?? 60_000) : 1_000;
   const expiresAt = live ? Date.now() + ttlMs : Date.now();
-  const { id, sealed, writeToken } = sealDescriptor({ invite, title: o.title, moderatorKey, chain, expiresAt, signingSecret });
+  const put = async (serial: number) => {
+    const { id, idBytes, sealed } = sealDescriptor({ invite, title: o.title, moderatorKey, chain, expiresAt, serial, signingSecret });
+    const proof = signWriteProof(signingSecret, moderatorKey, idBytes, serial, ttlMs, sealed, chain);
+    await o.store.put(id, sealed, { ttlMs, proof });
+  };
+  const serial = nextSerial(o);
   try {
-    await o.store.put(id, sealed, { ttlMs, writeToken });
-  } finally {
-    writeToken.fill(0);
+    await put(serial);
+  } catch (e) {
+    if (!isSealsigError(e) || e.code !== 'E_AUTH_FAILED') throw e;
+    let stored: number | undefined;
+    try {
+      const sealed = await o.store.get(descriptorIdOf(invite));
+      stored = sealed === undefined ? undefined : verifyDescriptor(invite, sealed).serial;
+    } catch {
+      stored = undefined;
+    }
+    if (stored === undefined || stored < serial) throw e;
+    await put(nextSerial(o, stored));
   }
 }
 
-/** §R7 Fetches and opens the room's descriptor; undefined if none is stored (the room is not live). */
+/**
+ * §R7 Fetches and opens the room's descriptor once: undefined if none is stored or it has expired (the room
+ * is not live). Without memory of earlier reads: use a DescriptorReader to refuse older descriptors.
+ */
 export async function fetchDescriptor(invite: Invite, store: DescriptorStore, now = Date.now()): Promise<RoomDescriptor | undefined> {
-  const keys = descriptorKeys(invite.sessionId);
-  keys.key.fill(0);
-  keys.writeToken.fill(0);
-  const sealed = await store.get(toBase64Url(keys.id));
-  return sealed === undefined ? undefined : openDescriptor(invite, sealed, now);
+  return new DescriptorReader(invite, store).fetch(now);
 }
 
 /** §R7 "Is this room live?" without revealing the session id to the store. */
 export async function isRoomLive(invite: Invite, store: DescriptorStore): Promise<boolean> {
-  return (await fetchDescriptor(invite, store))?.live === true;
+  return new DescriptorReader(invite, store).isLive();
 }

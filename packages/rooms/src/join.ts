@@ -3,8 +3,9 @@
  * request (retransmitted until answered), run the password check, and wait for the decision.
  */
 import { Session, SealsigError, equalBytes, randomBytes, type PeerInfo, type SessionOptions } from '@sealsig/core';
-import { isCertifiedModerator } from './chain.js';
+import { forks, isCertifiedModerator, isPrefix, type ChainPin } from './chain.js';
 import type { Invite } from './invite.js';
+import { descriptorIdOf } from './labels.js';
 import { joinerCpace } from './password.js';
 import { NONCE_BYTES, Tag, fromWire, toWire, type ChainLink, type Message, type RoomState } from './wire.js';
 
@@ -17,11 +18,13 @@ export interface AdmissionOptions {
   /** The joiner's own Ed25519 public key: the state it is handed must list it. */
   ownKey: Uint8Array;
   /**
-   * Which certified moderators this joiner may ask (default: any). A member resynchronising passes the
-   * moderator its own state names and the successors certified after that state (§R6): a former moderator
-   * (still holding the key the invite pins) is then never asked, so its answers are never taken.
+   * Whom to ask (§R6): the pinned key, or the end of a chain verified from it. A joiner pins its invite's key
+   * and chain index; a member resynchronising pins the moderator its own state names, so a former moderator
+   * (still holding the key an old invite pins) is never asked and its answers are never taken.
    */
-  acceptModerator?: (key: Uint8Array, chain: ChainLink[]) => boolean;
+  pin: ChainPin;
+  /** Links after the pin must have been made after this state version (a member's own; -1 for a joiner). */
+  after: number;
 }
 
 export interface Admission {
@@ -34,7 +37,8 @@ export interface Admission {
 export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOptions): Promise<Admission> {
   return new Promise<Admission>((resolve, reject) => {
     let nonce = randomBytes(NONCE_BYTES);
-    const candidates = new Map<string, number>(); // lobby member id -> chain length certifying it
+    const chains: ChainLink[][] = []; // every verified chain heard, for fork detection (§R6)
+    const descriptorId = descriptorIdOf(invite.sessionId);
     let moderator: PeerInfo | undefined;
     let moderatorChain: ChainLink[] = [];
     let cpace: Awaited<ReturnType<typeof joinerCpace>> | undefined;
@@ -60,13 +64,10 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
     };
 
     const choose = async (peer: PeerInfo, chain: ChainLink[]) => {
-      const chainLength = chain.length;
       // Announcements repeat: the moderator we already talk to changes nothing (a new share under the same
       // nonce would not match the challenge the moderator already answered).
       if (moderator !== undefined && peer.id === moderator.id && peer.instance === moderator.instance) return;
-      const best = moderator === undefined ? -1 : (candidates.get(moderator.id) ?? -1);
-      candidates.set(peer.id, chainLength);
-      if (peer.id !== moderator?.id && chainLength <= best) return;
+      if (moderator !== undefined && peer.id !== moderator.id && chain.length <= moderatorChain.length) return;
       moderator = peer;
       moderatorChain = chain;
       const runNonce = randomBytes(NONCE_BYTES); // one run, one sid (CPace)
@@ -82,18 +83,28 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
     };
     const channel = (peer: PeerInfo) => ({ lobbyTopic: lobby.topic, joinerId: lobby.id, joinerInstance: lobby.instance, moderatorId: peer.id, moderatorInstance: peer.instance });
 
-    const acceptable = (key: Uint8Array, chain: ChainLink[]) => o.acceptModerator?.(key, chain) ?? true;
+    /** §R6 `chain` certifies `key` from the pin, with every link after it made after o.after. */
+    const certified = (key: Uint8Array, chain: ChainLink[]) => isCertifiedModerator(key, chain, descriptorId, o.pin, o.after);
+    /** §R6 Two verified chains, neither a prefix of the other: a former moderator signed a second successor. */
+    const forked = (chain: ChainLink[]) => {
+      for (const c of chains) if (forks(c, chain)) return true;
+      if (!chains.some((c) => isPrefix(chain, c) && isPrefix(c, chain))) chains.push(chain);
+      return false;
+    };
     const onPeer = (peer: PeerInfo) => {
-      if (equalBytes(peer.signingKey, invite.moderatorKey) && acceptable(peer.signingKey, [])) void choose(peer, []).catch((e) => finish(asError(e)));
+      // The pinned key at index 0 needs no announcement; a later pin announces its chain (lobby-desk.ts).
+      if (o.pin.index === 0 && equalBytes(peer.signingKey, o.pin.key)) void choose(peer, []).catch((e) => finish(asError(e)));
     };
     const onMessage = ({ from, value, broadcast }: { from: PeerInfo; value: unknown; broadcast: boolean }) => {
       try {
         const m = fromWire(value);
         if (broadcast) {
           if (m.tag !== Tag.moderator) return;
-          if (isCertifiedModerator(from.signingKey, m.chain, lobby.topic, invite.moderatorKey) && acceptable(from.signingKey, m.chain)) {
-            void choose(from, m.chain).catch((e) => finish(asError(e)));
+          if (!certified(from.signingKey, m.chain)) return;
+          if (forked(m.chain)) {
+            return finish(new SealsigError('E_ACCESS_DENIED', 'fork: two moderator chains from the pinned key, neither extending the other; ask the current moderator for a new invite'));
           }
+          void choose(from, m.chain).catch((e) => finish(asError(e)));
           return;
         }
         if (from.id !== moderator?.id || !('nonce' in m) || !equalBytes(m.nonce, nonce)) return;
@@ -111,7 +122,7 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
           finish(undefined, { roomSessionId: m.roomSessionId, state: s, moderator: from });
         } else if (m.tag === Tag.joinRejected) {
           const code = m.code === 'wrong-password' ? 'E_WRONG_PASSWORD' : m.code === 'rate-limited' ? 'E_RATE_LIMITED' : m.code === 'timeout' ? 'E_TIMEOUT' : 'E_ACCESS_DENIED';
-          finish(Object.assign(new SealsigError(code, m.reason), { reason: m.reason, rejectCode: m.code, rejectedBy: from.signingKey.slice(), rejectedChain: moderatorChain }));
+          finish(Object.assign(new SealsigError(code, m.reason), { reason: m.reason, rejectCode: m.code, rejectedBy: from.signingKey.slice() }));
         }
       } catch (e) {
         if (from.id === moderator?.id) finish(asError(e));

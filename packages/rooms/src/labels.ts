@@ -2,22 +2,24 @@
  * The rooms layer's labels and the keys it derives from an invite's session id (docs/PROTOCOL.md §R2).
  * Every label is distinct from core's (§3.3) and from each other, so no derived value equals another.
  *
- *   descriptor_id    = KDF(sid, "sealsig/v1/rooms/descriptor-id",    "", 16)   public: the store's key
- *   descriptor_key   = KDF(sid, "sealsig/v1/rooms/descriptor-key",   "", 32)   seals the descriptor
- *   descriptor_write = KDF(sid, "sealsig/v1/rooms/descriptor-write", "", 32)   the store's write token
+ *   descriptor_id    = KDF(sid, "sealsig/v2/rooms/descriptor-id",    "", 16)   public: the store's key
+ *   descriptor_key   = KDF(sid, "sealsig/v2/rooms/descriptor-key",   "", 32)   seals the descriptor
+ *
+ * Writing a descriptor needs no derived secret: the store checks a proof signed by the moderator's own
+ * Ed25519 key (§R7, "sealsig/v2/rooms/descriptor-put"), which no other invite holder has.
  */
 import { concatBytes, deriveSession, kdf, memzero, parseSessionId, utf8 } from '@sealsig/core';
 
 export const RoomLabels = {
-  descriptorId: 'sealsig/v1/rooms/descriptor-id',
-  descriptorKey: 'sealsig/v1/rooms/descriptor-key',
-  descriptorWrite: 'sealsig/v1/rooms/descriptor-write',
-  descriptorSignature: 'sealsig/v1/rooms/descriptor-signature',
-  transferSignature: 'sealsig/v1/rooms/moderator-transfer',
-  privilegeSignature: 'sealsig/v1/rooms/privilege-request',
-  cpaceChannel: 'sealsig/v1/rooms/cpace',
-  confirmModerator: 'sealsig/v1/rooms/confirm-moderator',
-  confirmJoiner: 'sealsig/v1/rooms/confirm-joiner',
+  descriptorId: 'sealsig/v2/rooms/descriptor-id',
+  descriptorKey: 'sealsig/v2/rooms/descriptor-key',
+  descriptorSignature: 'sealsig/v2/rooms/descriptor-signature',
+  descriptorPut: 'sealsig/v2/rooms/descriptor-put',
+  transferSignature: 'sealsig/v2/rooms/moderator-transfer',
+  privilegeSignature: 'sealsig/v2/rooms/privilege-request',
+  cpaceChannel: 'sealsig/v2/rooms/cpace',
+  confirmModerator: 'sealsig/v2/rooms/confirm-moderator',
+  confirmJoiner: 'sealsig/v2/rooms/confirm-joiner',
 } as const;
 
 const EMPTY = new Uint8Array(0);
@@ -25,16 +27,14 @@ const EMPTY = new Uint8Array(0);
 export interface DescriptorKeys {
   id: Uint8Array;
   key: Uint8Array;
-  writeToken: Uint8Array;
 }
 
-/** §R2 The descriptor's id, sealing key and write token, from the invite's session id. */
+/** §R2 The descriptor's id and sealing key, from the invite's session id. The caller memzeroes `key` after use. */
 export function descriptorKeys(sessionId: string): DescriptorKeys {
   const sid = parseSessionId(sessionId);
   const keys = {
     id: kdf(sid, RoomLabels.descriptorId, EMPTY, 16),
     key: kdf(sid, RoomLabels.descriptorKey, EMPTY, 32),
-    writeToken: kdf(sid, RoomLabels.descriptorWrite, EMPTY, 32),
   };
   memzero(sid);
   return keys;
@@ -50,4 +50,12 @@ export function lobbyTopicOf(invite: { sessionId: string }): string {
   const s = deriveSession(invite.sessionId);
   memzero(s.memberIdKey, s.roomKey0);
   return s.topic;
+}
+
+/** §R2 The room's descriptor id alone (public: it names the room in the store and in chain links, §R6). */
+export function descriptorIdOf(sessionId: string): Uint8Array {
+  const sid = parseSessionId(sessionId);
+  const id = kdf(sid, RoomLabels.descriptorId, EMPTY, 16);
+  memzero(sid);
+  return id;
 }

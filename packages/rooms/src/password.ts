@@ -2,11 +2,11 @@
  * Password rooms (docs/PROTOCOL.md §R4): one CPace run (CPACE-RISTR255-SHA512, initiator = joiner) between
  * the joiner and the moderator, inside their lobby pairwise channel, then explicit key confirmation both ways.
  *
- *   CI        = lv_cat("sealsig/v1/rooms/cpace", lobby_topic, joiner_id, joiner_instance, moderator_id, moderator_instance)
+ *   CI        = lv_cat("sealsig/v2/rooms/cpace", lobby_topic, joiner_id, joiner_instance, moderator_id, moderator_instance)
  *   sid       = the join request's 16-byte nonce (fresh per run, chosen by the joiner)
  *   ISK       = CPace(PRS = password, CI, sid, Ya, ADa = "", Yb, ADb = "")
- *   confirm_m = KDF(ISK, "sealsig/v1/rooms/confirm-moderator", "", 32)     sent by the moderator with Yb
- *   confirm_j = KDF(ISK, "sealsig/v1/rooms/confirm-joiner",    "", 32)     sent by the joiner after checking confirm_m
+ *   confirm_m = KDF(ISK, "sealsig/v2/rooms/confirm-moderator", "", 32)     sent by the moderator with Yb
+ *   confirm_j = KDF(ISK, "sealsig/v2/rooms/confirm-joiner",    "", 32)     sent by the joiner after checking confirm_m
  *
  * (ids and instances are the base64url strings, UTF-8.) Nothing derived from the password is ever sent except
  * Ya, Yb (uniformly random group elements whatever the password) and the confirmations, which are MACs under

@@ -3,7 +3,7 @@
  * owner of a stream it receives to stop or mute it; the owner's policy decides. The request is signed by the
  * requester (Ed25519) over
  *
- *   "sealsig/v1/rooms/privilege-request" || 0x00 || msgpack([room_topic, owner_key, action, stream_id, nonce, timestamp])
+ *   "sealsig/v2/rooms/privilege-request" || 0x00 || msgpack([room_topic, owner_key, action, stream_id, nonce, timestamp])
  *
  * and travels in the pairwise channel; the owner checks the signature against the sender's key, the
  * timestamp (within the freshness bounds of core §8.1) and that the nonce is new. Nothing is enforced by

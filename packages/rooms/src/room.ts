@@ -13,6 +13,7 @@ import {
   Session,
   memzero,
   randomBytes,
+  toHex,
   ready,
   x25519KeyPair,
   type Identity,
@@ -23,12 +24,14 @@ import {
   type SessionOptions,
   type Transport,
 } from '@sealsig/core';
-import { extendChain, isCertifiedModerator } from './chain.js';
+import { extendChain, isCertifiedSuccessor } from './chain.js';
+import { applyChange, changeOf, receiveChange, receiveState, type Edit } from './commits.js';
 import { AttemptLimiter, type AttemptLimiterOptions } from './cpace/attempts.js';
 import { passwordToPrs } from './cpace/protocol.js';
 import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
-import { encodeInvite, parseInvite, type Invite } from './invite.js';
-import { lobbyTopicOf } from './labels.js';
+import { checkInviteFresh, encodeInvite, parseInvite, type Invite } from './invite.js';
+import { descriptorIdOf } from './labels.js';
+import { Pacer, type PaceOptions } from './pacer.js';
 import { admitThroughLobby } from './join.js';
 import { LobbyDesk, type JoinRequest } from './lobby-desk.js';
 import { HoldBuffer } from './hold.js';
@@ -50,6 +53,7 @@ import {
   type Message,
   type PrivilegeAction,
   type RoomState,
+  type StateChange,
 } from './wire.js';
 
 /** A member of the room as the app sees it. */
@@ -100,6 +104,11 @@ export interface RoomOptions {
   retryMs?: number;
   /** A member that has not seen the moderator for this long asks for the current state again (§R5; default 5 s, backing off). */
   resyncAfterMs?: number;
+  /**
+   * Pace of the moderator's pairwise control frames (key frames of a kick, repairs), below the relay's
+   * per-connection limit (default 90 frames/s, burst 180; sealsig's relay allows 100/s, burst 200).
+   */
+  controlPace?: PaceOptions;
   /** Time a privilege request waits for the owner's answer (default 15 s). */
   privilegeTimeoutMs?: number;
   /** Publish the sealed room descriptor (§R7) while this member is the moderator. */
@@ -117,6 +126,8 @@ export interface ModerationOptions {
   rotateEveryMs?: number;
   /** Password attempt limits (AttemptLimiter). */
   attempts?: AttemptLimiterOptions;
+  /** Lifetime of the invites this moderator issues (`room.invite`, `room.createInvite()`; default 7 days). */
+  inviteTtlMs?: number;
   /** Time the app (and a joiner's key confirmation) has to answer a request (default 60 s). */
   decisionTimeoutMs?: number;
   /**
@@ -175,7 +186,7 @@ export async function createRoom(options: CreateRoomOptions): Promise<Room> {
     chain: [],
     banned: [],
   };
-  const invite: Invite = { sessionId: createSessionId(), moderatorKey: identity.signing.publicKey.slice(), passwordRequired: options.password !== undefined };
+  const invite = issueInvite(createSessionId(), state, options.password !== undefined, options.moderation?.inviteTtlMs);
   const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: 1, roomKey: state.roomKey } });
   return startRoom(new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options }));
 }
@@ -184,6 +195,7 @@ export async function createRoom(options: CreateRoomOptions): Promise<Room> {
 export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
   await ready();
   const invite = typeof options.invite === 'string' ? parseInvite(options.invite) : options.invite;
+  checkInviteFresh(invite); // E_STALE: an old invite may pin a former moderator (§R6)
   if (invite.passwordRequired && (typeof options.password !== 'string' || options.password.length === 0)) {
     throw new SealsigError('E_INVALID_ARGUMENT', 'this room needs a password');
   }
@@ -198,6 +210,8 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
       timeoutMs: options.timeoutMs ?? 60_000,
       retryMs: options.retryMs ?? 1_000,
       ownKey: identity.signing.publicKey,
+      pin: { key: invite.moderatorKey, index: invite.chainIndex },
+      after: -1,
     });
   } catch (e) {
     eraseIdentity(identity);
@@ -221,18 +235,27 @@ async function startRoom(room: Room): Promise<Room> {
 export class Room extends Emitter<RoomEvents> {
   /** This member's id in the room session. */
   readonly id: string;
-  /** The invite to share (text). */
-  readonly invite: string;
   #session: Session;
-  #invite: Invite;
+  #invite: Invite; // the one this member joined with, or the latest it issued as moderator
+  #descriptorId: Uint8Array;
   #roomSessionId: string;
   #identity: Identity;
   #state: RoomState;
   #password: string | undefined;
   #o: RoomOptions;
   #members = new Map<string, Member>(); // surfaced, by member id
-  #acks = new Map<string, number>(); // member id -> newest state version acknowledged
-  #committed: RoomState | undefined; // the state this member last committed as moderator, retransmitted until acked
+  #roster = new Map<string, { key: Uint8Array; name: string }>(); // #state.members by member id
+  #unlisted = new Map<string, PeerInfo>(); // present peers #state does not list (yet), by member id
+  #acks = new Map<string, number>(); // moderator: member id -> newest state version acknowledged
+  #sentAt = new Map<string, number>(); // moderator: member id -> when it was last sent a change or a repair
+  #lastChange: StateChange | undefined; // the change that made #state: a member one version behind gets it again
+  #pacer: Pacer;
+  /**
+   * Moderator, after a rotation: the new epoch, installed in the session only once the members present have
+   * acknowledged it (or EPOCH_SWITCH_MS passed). Until then channels still set up under the old epoch's psk
+   * (core §7.3), so a member without one can still be handed the key (§R5.3).
+   */
+  #pendingEpoch: { epoch: number; roomKey: Uint8Array; timer: ReturnType<typeof setTimeout> } | undefined;
   #lobby: Session | undefined;
   #desk: LobbyDesk | undefined;
   #limiter: AttemptLimiter | undefined;
@@ -259,7 +282,9 @@ export class Room extends Emitter<RoomEvents> {
     this.#o = i.options;
     this.#name = i.name;
     this.id = i.session.id;
-    this.invite = encodeInvite(i.invite);
+    this.#descriptorId = descriptorIdOf(i.invite.sessionId);
+    this.#pacer = new Pacer(i.options.controlPace);
+    this.#indexRoster();
     this.#privileges = new PrivilegeDesk<Member>({
       roomTopic: i.session.topic,
       ownKey: i.identity.signing.publicKey,
@@ -279,13 +304,14 @@ export class Room extends Emitter<RoomEvents> {
     s.on('peer-joined', (p) => this.#surface(p));
     s.on('peer-left', ({ peer, reason }) => {
       this.#held.forget(peer.id);
+      this.#unlisted.delete(peer.id);
       const m = this.#members.get(peer.id);
       if (m === undefined) return;
       this.#members.delete(peer.id);
       this.emit('peer-left', { member: m, reason });
       // §R5 A member that said goodbye leaves the roster (no rotation: call rotate() to shut it out of later broadcasts).
       if (reason === 'bye' && this.isModerator && !this.#closed) {
-        this.#commit({ members: this.#state.members.filter((x) => !equalBytes(x.key, m.key)) });
+        if (this.#state.members.some((x) => equalBytes(x.key, m.key))) this.#commit({ remove: [m.key] });
       }
     });
     s.on('message', ({ from, value, broadcast }) => this.#onMessage(from, value, broadcast));
@@ -310,6 +336,28 @@ export class Room extends Emitter<RoomEvents> {
     return equalBytes(this.#state.moderator, this.#identity.signing.publicKey);
   }
 
+  /**
+   * The invite to share (§R2). For the moderator, one it issued: pinning its own key and chain position, valid
+   * for `moderation.inviteTtlMs` (a fresh one once that has run out or moderation changed hands). For other
+   * members, the invite they joined with: ask the moderator for a current one (old ones may have expired).
+   */
+  get invite(): string {
+    if (this.isModerator && !this.#closed) {
+      const i = this.#invite;
+      if (!equalBytes(i.moderatorKey, this.#state.moderator) || i.expiresAt <= Date.now()) {
+        this.#invite = issueInvite(i.sessionId, this.#state, i.passwordRequired, this.#o.moderation?.inviteTtlMs);
+      }
+    }
+    return encodeInvite(this.#invite);
+  }
+
+  /** Moderator: a new invite pinning this moderator's key and chain position (§R6), valid for `ttlMs` (default `moderation.inviteTtlMs`, 7 days). */
+  createInvite(ttlMs?: number): string {
+    this.#mustModerate();
+    if (ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1000)) throw new SealsigError('E_INVALID_ARGUMENT', 'ttlMs must be an integer of at least 1000');
+    return encodeInvite(issueInvite(this.#invite.sessionId, this.#state, this.#invite.passwordRequired, ttlMs ?? this.#o.moderation?.inviteTtlMs));
+  }
+
   /** The moderator's Ed25519 public key. */
   get moderatorKey(): Uint8Array {
     return this.#state.moderator.slice();
@@ -325,8 +373,9 @@ export class Room extends Emitter<RoomEvents> {
     return this.#state.members.map((m) => ({ key: m.key.slice(), name: m.name }));
   }
 
+  /** The room's epoch (§R5): the one its current state names. A moderator's session switches to it once members hold its key. */
   get epoch(): number {
-    return this.#session.epoch;
+    return this.#state.epoch;
   }
 
   /** ICE servers the moderator handed out, sealed inside the room (pass them to RTCPeerConnection). */
@@ -406,14 +455,15 @@ export class Room extends Emitter<RoomEvents> {
       await Promise.race([notice, new Promise((r) => (timer = setTimeout(r, KICK_NOTICE_MS)))]);
       clearTimeout(timer);
     }
-    const banned = [...this.#state.banned.filter((b) => !equalBytes(b.key, target.key)), { key: target.key.slice(), reason: why }].slice(-MAX_BANNED);
-    this.#commit({ members: this.#state.members.filter((m) => !equalBytes(m.key, target.key)), banned, ...this.#newEpoch() });
+    // Its goodbye may have taken it off the roster meanwhile: it is banned and the key rotates all the same.
+    const listed = this.#state.members.some((m) => equalBytes(m.key, target.key));
+    this.#commit({ remove: listed ? [target.key] : [], ban: [{ key: target.key.slice(), reason: why }], roomKey: randomBytes(32) });
   }
 
   /** A new epoch key for everyone in the room. Moderator only. */
   rotate(): void {
     this.#mustModerate();
-    this.#commit(this.#newEpoch());
+    this.#commit({ roomKey: randomBytes(32) });
   }
 
   /** Hands ICE servers (TURN credentials) to every member, sealed inside the room. Moderator only. */
@@ -429,8 +479,9 @@ export class Room extends Emitter<RoomEvents> {
     if (!this.#members.has(memberId)) throw new SealsigError('E_UNKNOWN_PEER', 'the new moderator must be present');
     if (this.#state.chain.length >= MAX_CHAIN) throw new SealsigError('E_INVALID_ARGUMENT', `a room can change moderator at most ${MAX_CHAIN} times`);
     await this.#becoming; // a moderator still starting up finishes first
-    const chain = extendChain(this.#state.chain, lobbyTopicOf(this.#invite), this.#identity.signing.privateKey, target.key);
-    this.#commit({ moderator: target.key.slice(), chain });
+    const s = this.#state;
+    const chain = extendChain(s.chain, this.#descriptorId, this.#identity.signing.privateKey, target.key, s.version + 1, s.epoch);
+    this.#commit({ link: chain[chain.length - 1]! });
     await this.#resign(false);
   }
 
@@ -447,33 +498,17 @@ export class Room extends Emitter<RoomEvents> {
 
   /**
    * §R6 A state from a moderator this member has not heard of yet (it missed the transfer): accepted if its
-   * sender is its moderator, certified by a chain from the invite's pinned key that extends the chain this
-   * member holds. Only real transfers make such chains, and a former moderator cannot make one back to itself.
+   * sender is its moderator, certified by a chain that extends the chain this member holds, each new link
+   * verifying from this member's moderator and made after the state it holds (a link made earlier is stale:
+   * its signer was no longer the moderator). A former moderator cannot make such a chain back to itself.
    */
   #isCertifiedSuccessor(state: RoomState, sender: Uint8Array): boolean {
-    return equalBytes(state.moderator, sender) && this.#certifiesSuccessor(sender, state.chain);
+    return isCertifiedSuccessor(this.#state, state, sender, this.#descriptorId);
   }
 
-  /** §R6 `chain` extends the chain of our own state and certifies `key`: a moderator after ours. */
-  #certifiesSuccessor(key: Uint8Array, chain: ChainLink[]): boolean {
-    return this.#extendsOurChain(chain) && isCertifiedModerator(key, chain, lobbyTopicOf(this.#invite), this.#invite.moderatorKey);
-  }
-
-  /** `chain` is longer than our state's chain and starts with it. */
-  #extendsOurChain(chain: ChainLink[]): boolean {
-    const mine = this.#state.chain;
-    if (chain.length <= mine.length) return false;
-    for (let i = 0; i < mine.length; i++) if (!equalBytes(mine[i]!.key, chain[i]!.key) || !equalBytes(mine[i]!.signature, chain[i]!.signature)) return false;
-    return true;
-  }
-
-  /**
-   * §R6 Whose decisions this member takes: the moderator its state names, or a successor after it. For a key
-   * and chain the lobby already verified from the pinned key (join.ts checks every announcement), so only the
-   * prefix is compared here.
-   */
-  #isOurModerator(key: Uint8Array, verifiedChain: ChainLink[]): boolean {
-    return equalBytes(key, this.#state.moderator) || this.#extendsOurChain(verifiedChain);
+  /** §R6 This member's anchor in the chain: the moderator its state names, after its chain's links. */
+  #ownPin(): { key: Uint8Array; index: number } {
+    return { key: this.#state.moderator, index: this.#state.chain.length };
   }
 
   /** §R5 Why this key was kicked, or undefined if it was not. */
@@ -481,18 +516,65 @@ export class Room extends Emitter<RoomEvents> {
     return this.#state.banned.find((b) => equalBytes(b.key, key))?.reason;
   }
 
-  #newEpoch(): Pick<RoomState, 'epoch' | 'roomKey'> {
-    return { epoch: this.#state.epoch + 1, roomKey: randomBytes(32) };
+  /**
+   * §R5.2 Moderator: the next state, applied here and handed out as a change. A change without a new key is
+   * one broadcast (signed by this member, core §6.1) that every member reads; one with a new key goes to each
+   * remaining member in a small pairwise frame, paced (§R5.3). Members acknowledge; #repair resends.
+   */
+  #commit(edit: Edit): RoomState {
+    this.#switchEpoch(); // a rotation still waiting takes effect first
+    const change = changeOf(this.#state, edit);
+    const next = applyChange(this.#state, change); // a private copy, checked by the decoder members use
+    this.#keepChange(change);
+    this.#apply(next, true, change);
+    const now = Date.now();
+    if (change.roomKey === null) {
+      void this.#session.broadcast(toWire({ tag: Tag.change, change })).catch((e) => this.#report(e));
+      for (const id of this.#members.keys()) this.#sentAt.set(id, now);
+    } else {
+      for (const id of this.#members.keys()) this.#sendPaced(id, { tag: Tag.change, change }, now);
+      const timer = setTimeout(() => this.#switchEpoch(), EPOCH_SWITCH_MS);
+      unref(timer);
+      this.#pendingEpoch = { epoch: next.epoch, roomKey: next.roomKey.slice(), timer };
+      this.#maybeSwitchEpoch();
+    }
+    return next;
   }
 
-  /** Moderator: the next state, applied here and sent to every member until acknowledged. */
-  #commit(change: Partial<RoomState>): RoomState {
-    // A private copy, checked by the decoder members will use: nothing is committed that they would refuse.
-    const next = copyState({ ...this.#state, ...change, version: this.#state.version + 1 });
-    this.#committed = next;
-    this.#apply(next, true);
-    this.#retransmit();
-    return next;
+  /** §R5.3 Moderator: switches to the pending epoch once every member present holds it. */
+  #maybeSwitchEpoch(): void {
+    const version = this.#state.version;
+    if (this.#pendingEpoch !== undefined && [...this.#members.keys()].every((id) => (this.#acks.get(id) ?? 0) >= version)) this.#switchEpoch();
+  }
+
+  #switchEpoch(): void {
+    const p = this.#pendingEpoch;
+    if (p === undefined) return;
+    this.#pendingEpoch = undefined;
+    clearTimeout(p.timer);
+    if (!this.#closed && p.epoch > this.#session.epoch) this.#session.installEpoch(p.epoch, p.roomKey);
+    memzero(p.roomKey);
+  }
+
+  #keepChange(change: StateChange): void {
+    if (this.#lastChange?.roomKey) memzero(this.#lastChange.roomKey);
+    this.#lastChange = change;
+  }
+
+  #sendPaced(id: string, m: Message, now: number): void {
+    this.#sentAt.set(id, now);
+    const wire = toWire(m);
+    this.#pacer.push(id, () => void this.#session.send(id, wire).catch(() => {})); // lost: #repair resends
+  }
+
+  /** §R5.3 Moderator: a member that has not acknowledged the current state gets it again, as the last change if it is one behind, else whole. */
+  #repair(id: string, now = Date.now()): void {
+    const version = this.#state.version;
+    const acked = this.#acks.get(id) ?? 0;
+    if (acked >= version || now - (this.#sentAt.get(id) ?? 0) < (this.#o.retryMs ?? 1_000)) return;
+    const last = this.#lastChange;
+    const m: Message = acked === version - 1 && last?.version === version ? { tag: Tag.change, change: last } : { tag: Tag.state, state: this.#state };
+    this.#sendPaced(id, m, now);
   }
 
   /** Admits a joiner (the desk's callback). */
@@ -503,49 +585,75 @@ export class Room extends Emitter<RoomEvents> {
     const listed = this.#state.members.some((m) => equalBytes(m.key, key));
     if (!listed && this.#state.members.length >= MAX_MEMBERS) throw new SealsigError('E_ACCESS_DENIED', `the room is full (${MAX_MEMBERS} members)`);
     if (!listed) {
-      this.#commit({ members: [...this.#state.members, { key: key.slice(), name }], ...(this.#o.moderation?.rotateOnJoin ? this.#newEpoch() : {}) });
+      this.#commit({ add: [{ key: key.slice(), name }], ...(this.#o.moderation?.rotateOnJoin ? { roomKey: randomBytes(32) } : {}) });
+      const id = this.#session.memberIdOf(key);
+      this.#acks.set(id, this.#state.version); // the acceptance carries this state
+      this.#sentAt.set(id, Date.now());
     }
-    return { roomSessionId: this.#roomSessionId, state: this.#state };
+    // A copy: the desk may send it after a later commit erased this epoch's key (a rotation, §R5.3).
+    return { roomSessionId: this.#roomSessionId, state: copyState(this.#state) };
   }
 
   #retransmit(): void {
-    const state = this.#committed;
-    if (state === undefined || this.#closed) return;
-    // #members is exactly the present peers that state lists, this member excluded (#apply and #surface keep it so).
-    for (const id of this.#members.keys()) {
-      if ((this.#acks.get(id) ?? 0) < state.version) void this.#session.send(id, toWire({ tag: Tag.state, state })).catch(() => {});
-    }
+    if (this.#closed || !this.isModerator) return;
+    // #members is exactly the present peers the state lists, this member excluded (#apply and #surface keep it so).
+    const now = Date.now();
+    for (const id of this.#members.keys()) this.#repair(id, now);
   }
 
-  /** Applies a newer state (from the moderator, or committed here). */
-  #apply(next: RoomState, committedHere = false): void {
+  /**
+   * Applies a newer state (from the moderator, or committed here). With the change that made it, the work is
+   * O(size of the change) (§R5.2); a whole state (a repair, a resync) is compared member by member.
+   */
+  #apply(next: RoomState, committedHere = false, change?: StateChange): void {
     const previous = this.#state;
-    if (!committedHere) this.#committed = undefined; // a newer state from the moderator supersedes ours
     // A removal that comes with a new epoch is a kick (§R5); one without is a member that left.
     const kick = next.epoch > previous.epoch;
-    for (const m of previous.members) {
-      if (next.members.some((x) => equalBytes(x.key, m.key))) continue;
-      const id = this.#session.memberIdOf(m.key);
+    let removed: Uint8Array[];
+    if (change !== undefined) removed = change.remove;
+    else {
+      const kept = new Set(next.members.map((m) => toHex(m.key)));
+      removed = previous.members.filter((m) => !kept.has(toHex(m.key))).map((m) => m.key);
+    }
+    this.#state = next;
+    if (change !== undefined) {
+      for (const k of removed) this.#roster.delete(this.#session.memberIdOf(k));
+      for (const m of change.add) this.#roster.set(this.#session.memberIdOf(m.key), m);
+    } else this.#indexRoster();
+    for (const key of removed) {
+      const id = this.#session.memberIdOf(key);
       const member = this.#members.get(id);
       this.#members.delete(id);
       this.#acks.delete(id);
+      this.#sentAt.delete(id);
       // A kicked member that is present is refused at the core level too (core §8.5). One that left may be
       // admitted again later, so it is only dropped from the roster.
       if (kick && member !== undefined) this.#session.expel(id);
       if (member) this.emit('peer-left', { member, reason: kick ? 'kicked' : 'bye' });
     }
-    this.#state = next;
-    if (next.epoch > this.#session.epoch) this.#session.installEpoch(next.epoch, next.roomKey);
+    // A rotation committed here waits in #pendingEpoch (#commit); one handed to us takes effect at once.
+    if (!committedHere && next.epoch > this.#session.epoch) this.#session.installEpoch(next.epoch, next.roomKey);
     if (previous.roomKey !== next.roomKey) memzero(previous.roomKey);
-    if (JSON.stringify(previous.iceServers) !== JSON.stringify(next.iceServers)) this.emit('ice-servers', { iceServers: this.iceServers });
+    if ((change === undefined || change.iceServers !== null) && JSON.stringify(previous.iceServers) !== JSON.stringify(next.iceServers)) {
+      this.emit('ice-servers', { iceServers: this.iceServers });
+    }
     const moderatorChanged = !equalBytes(previous.moderator, next.moderator);
-    for (const [id, m] of this.#members) this.#members.set(id, { ...m, isModerator: equalBytes(m.key, next.moderator) });
-    for (const p of this.#session.peers) this.#surface(p);
+    if (moderatorChanged) for (const [id, m] of this.#members) this.#members.set(id, { ...m, isModerator: equalBytes(m.key, next.moderator) });
+    for (const p of [...this.#unlisted.values()]) this.#surface(p);
     if (moderatorChanged) {
       this.emit('moderator', { key: next.moderator.slice(), self: this.isModerator });
-      if (this.isModerator) this.#becoming = this.#becomeModerator().catch((e) => this.#report(e));
-      else if (this.#desk !== undefined && !committedHere) void Promise.resolve(this.#becoming).then(() => this.#resign(false));
+      if (this.isModerator) {
+        const now = Date.now(); // members acknowledge the transfer to us: repair only those that do not, a retry period on
+        for (const id of this.#members.keys()) this.#sentAt.set(id, now);
+        this.#becoming = this.#becomeModerator().catch((e) => this.#report(e));
+      } else if (this.#desk !== undefined && !committedHere) void Promise.resolve(this.#becoming).then(() => this.#resign(false));
     }
+  }
+
+  /** Rebuilds #roster from #state (a whole state arrived). */
+  #indexRoster(): void {
+    this.#roster.clear();
+    for (const m of this.#state.members) this.#roster.set(this.#session.memberIdOf(m.key), m);
   }
 
   async #becomeModerator(): Promise<void> {
@@ -621,13 +729,20 @@ export class Room extends Emitter<RoomEvents> {
 
   #surface(p: PeerInfo): void {
     if (this.#members.has(p.id)) return;
-    const entry = this.#state.members.find((m) => equalBytes(m.key, p.signingKey));
-    if (entry === undefined) return; // not admitted (yet): invisible
+    const entry = this.#roster.get(p.id);
+    if (entry === undefined || !equalBytes(entry.key, p.signingKey)) {
+      this.#unlisted.set(p.id, p); // not admitted (yet): invisible until a state lists it
+      return;
+    }
+    this.#unlisted.delete(p.id);
     const member: Member = { id: p.id, name: entry.name, key: p.signingKey.slice(), isModerator: equalBytes(p.signingKey, this.#state.moderator) };
     this.#members.set(p.id, member);
     this.emit('peer-joined', member);
     this.#held.release(p.id);
-    if (this.#committed !== undefined) this.#retransmit();
+    if (this.isModerator) this.#repair(p.id);
+    // Our moderator in sight: tell it which state we hold. This also sets up our channel to it now, during our
+    // own join, so later commits cost each member just the frames it reads (§R5.3).
+    else if (member.isModerator) void this.#ack().catch(() => {});
   }
 
   #emitSignal({ from, description, candidate }: { from: PeerInfo; description?: SessionDescription; candidate?: IceCandidate | null }): void {
@@ -649,28 +764,26 @@ export class Room extends Emitter<RoomEvents> {
       return this.#report(e);
     }
     if (m.tag === Tag.app) return this.emit('message', { from: member, value: m.value, broadcast });
-    if (broadcast) return this.#report(new SealsigError('E_FRAME_MALFORMED', 'rooms control message in a broadcast'));
-    void this.#onControl(member, m).catch((e) => this.#report(e));
+    if (broadcast && m.tag !== Tag.change) return this.#report(new SealsigError('E_FRAME_MALFORMED', 'rooms control message in a broadcast'));
+    void this.#onControl(member, m, broadcast).catch((e) => this.#report(e));
   }
 
-  async #onControl(from: Member, m: Message): Promise<void> {
+  async #onControl(from: Member, m: Message, broadcast: boolean): Promise<void> {
     const fromModerator = equalBytes(from.key, this.#state.moderator);
     switch (m.tag) {
       case Tag.state: {
-        const state = m.state; // decoded from this frame: our own copy
-        if (!fromModerator && !this.#isCertifiedSuccessor(state, from.key)) {
-          throw new SealsigError('E_ACCESS_DENIED', 'room state from a member that is not the moderator');
-        }
-        if (state.version > this.#state.version) {
-          if (!state.members.some((x) => equalBytes(x.key, this.#identity.signing.publicKey))) return this.#kicked('removed from the room');
+        const state = receiveState(this.#state, m.state, from.key, this.#descriptorId); // decoded from this frame: our own copy
+        if (state !== undefined) {
+          if (!state.members.some((x) => equalBytes(x.key, this.#identity.signing.publicKey))) return this.#kicked(this.#banReasonIn(state) ?? 'removed from the room');
           this.#apply(state);
         }
-        await this.#sendTo(from.id, { tag: Tag.stateAck, version: this.#state.version });
-        return;
+        return this.#ack();
       }
+      case Tag.change:
+        return this.#onChange(from, m.change, broadcast);
       case Tag.stateAck:
         if (m.version > (this.#acks.get(from.id) ?? 0)) this.#acks.set(from.id, m.version);
-        return;
+        return this.#maybeSwitchEpoch();
       case Tag.kicked:
         if (!fromModerator) throw new SealsigError('E_ACCESS_DENIED', 'kick from a member that is not the moderator');
         return this.#kicked(m.reason);
@@ -681,6 +794,33 @@ export class Room extends Emitter<RoomEvents> {
       default:
         throw new SealsigError('E_FRAME_MALFORMED', `rooms message ${m.tag} does not belong in a room`);
     }
+  }
+
+  /**
+   * §R5.2 A change from the moderator (or, for a transfer, from the successor it names). Applied only on top of
+   * the state it follows; otherwise this member acknowledges what it holds and the moderator repairs.
+   */
+  #onChange(from: Member, change: StateChange, broadcast: boolean): Promise<void> {
+    const next = receiveChange(this.#state, change, from.key, broadcast, this.#descriptorId);
+    if (next === undefined) return this.#ack(); // a duplicate, or a gap the moderator repairs
+    if (!next.members.some((x) => equalBytes(x.key, this.#identity.signing.publicKey))) {
+      this.#kicked(this.#banReasonIn(next) ?? 'removed from the room');
+      return Promise.resolve();
+    }
+    this.#keepChange(change);
+    this.#apply(next, false, change);
+    return this.#ack();
+  }
+
+  /** Tells the moderator which state this member holds (§R5.3). */
+  async #ack(): Promise<void> {
+    const id = this.#session.memberIdOf(this.#state.moderator);
+    if (this.#members.has(id)) await this.#sendTo(id, { tag: Tag.stateAck, version: this.#state.version });
+  }
+
+  /** The reason a state gives for this member's ban, if it lists one. */
+  #banReasonIn(state: RoomState): string | undefined {
+    return state.banned.find((b) => equalBytes(b.key, this.#identity.signing.publicKey))?.reason;
   }
 
   /**
@@ -707,10 +847,10 @@ export class Room extends Emitter<RoomEvents> {
         () => (this.#resyncFailures = 0),
         (e: unknown) => {
           this.#resyncFailures++;
-          // Only our moderator's explicit refusal of this key is a kick; 'busy' or 'timeout' are not, and
-          // neither is a refusal from anyone else (a former moderator still holds the pinned key).
-          const r = e as { rejectCode?: string; rejectedBy?: Uint8Array; rejectedChain?: ChainLink[] };
-          if (e instanceof SealsigError && r.rejectCode === 'rejected' && r.rejectedBy && this.#isOurModerator(r.rejectedBy, r.rejectedChain ?? [])) this.#kicked(e.message);
+          // Only our moderator's explicit refusal of this key is a kick ('busy' or 'timeout' are not). The
+          // lobby asked nobody else: it pins our moderator (a former one still holds the key old invites pin).
+          const r = e as { rejectCode?: string; reason?: string };
+          if (e instanceof SealsigError && r.rejectCode === 'rejected') this.#kicked(r.reason ?? e.message);
         },
       )
       .finally(() => {
@@ -728,7 +868,8 @@ export class Room extends Emitter<RoomEvents> {
       timeoutMs: RESYNC_TIMEOUT_MS,
       retryMs: this.#o.retryMs ?? 1_000,
       ownKey: this.#identity.signing.publicKey,
-      acceptModerator: (key, chain) => this.#isOurModerator(key, chain),
+      pin: this.#ownPin(),
+      after: this.#state.version,
     });
     if (this.#closed || roomSessionId !== this.#roomSessionId) return;
     if (!equalBytes(moderator.signingKey, this.#state.moderator) && !this.#isCertifiedSuccessor(state, moderator.signingKey)) return;
@@ -760,6 +901,13 @@ export class Room extends Emitter<RoomEvents> {
     await this.#becoming;
     await this.#resign(true);
     this.#privileges.close();
+    this.#pacer.clear();
+    if (this.#pendingEpoch !== undefined) {
+      clearTimeout(this.#pendingEpoch.timer);
+      memzero(this.#pendingEpoch.roomKey);
+      this.#pendingEpoch = undefined;
+    }
+    if (this.#lastChange?.roomKey) memzero(this.#lastChange.roomKey);
     await this.#session.close();
     memzero(this.#state.roomKey);
     eraseIdentity(this.#identity);
@@ -772,6 +920,8 @@ export class Room extends Emitter<RoomEvents> {
 // --- helpers ------------------------------------------------------------------------------------------
 
 const KICK_NOTICE_MS = 1_000;
+/** Longest a moderator waits for members to acknowledge a new epoch before it sends under it (§R5.3). */
+const EPOCH_SWITCH_MS = 2_000;
 const RESYNC_CHECK_MS = 1_000;
 const RESYNC_TIMEOUT_MS = 10_000;
 
@@ -783,6 +933,14 @@ function kickReason(reason: unknown): string {
 /** An app-given id for an error message, without calling anything on it. */
 function show(v: unknown): string {
   return typeof v === 'string' ? v : typeof v;
+}
+
+const DEFAULT_INVITE_TTL_MS = 7 * 24 * 3600_000;
+
+/** §R2 An invite pinning the moderator of `state` at its chain position, expiring `ttlMs` from now (rounded up to a second). */
+function issueInvite(sessionId: string, state: RoomState, passwordRequired: boolean, ttlMs = DEFAULT_INVITE_TTL_MS): Invite {
+  const expiresAt = Math.ceil((Date.now() + ttlMs) / 1000) * 1000;
+  return { sessionId, moderatorKey: state.moderator.slice(), chainIndex: state.chain.length, passwordRequired, expiresAt };
 }
 
 function checkName(name: unknown): string {

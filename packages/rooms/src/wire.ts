@@ -19,6 +19,7 @@ export const Tag = {
   kicked: 12,
   privilegeRequest: 13,
   privilegeResponse: 14,
+  change: 15,
 } as const;
 
 export const NONCE_BYTES = 16;
@@ -42,10 +43,29 @@ export interface IceServer {
   credential?: string;
 }
 
-/** One certificate of the moderator chain (§R6): `next` signed by the previous moderator key. */
+/** One certificate of the moderator chain (§R6): `key` signed by the previous moderator key, at state `version` and `epoch`. */
 export interface ChainLink {
   key: Uint8Array;
+  version: number;
+  epoch: number;
   signature: Uint8Array;
+}
+
+/**
+ * §R5 One commit as a difference from the state before it (version - 1): what a member already in the room
+ * reads. `roomKey` is set exactly when the epoch changes, and then the change travels only pairwise.
+ */
+export interface StateChange {
+  version: number;
+  epoch: number;
+  roomKey: Uint8Array | null;
+  /** A transfer: the link appended to the chain; its key is the new moderator. */
+  link: ChainLink | null;
+  add: { key: Uint8Array; name: string }[];
+  remove: Uint8Array[];
+  ban: { key: Uint8Array; reason: string }[];
+  /** The new ICE server list, or null when unchanged. */
+  iceServers: IceServer[] | null;
 }
 
 /** §R5 The room state the moderator hands members; the room key in it is secret. */
@@ -76,7 +96,8 @@ export type Message =
   | { tag: typeof Tag.stateAck; version: number }
   | { tag: typeof Tag.kicked; reason: string }
   | { tag: typeof Tag.privilegeRequest; nonce: Uint8Array; action: PrivilegeAction; streamId: string; timestamp: number; signature: Uint8Array }
-  | { tag: typeof Tag.privilegeResponse; nonce: Uint8Array; granted: boolean };
+  | { tag: typeof Tag.privilegeResponse; nonce: Uint8Array; granted: boolean }
+  | { tag: typeof Tag.change; change: StateChange };
 
 // --- encoding ---------------------------------------------------------------------------------------
 
@@ -88,8 +109,30 @@ export function encodeState(s: RoomState): unknown[] {
     s.moderator,
     s.members.map((m) => [m.key, m.name]),
     s.iceServers.map(iceToWire),
-    s.chain.map((l) => [l.key, l.signature]),
+    encodeChain(s.chain),
     s.banned.map((b) => [b.key, b.reason]),
+  ];
+}
+
+function linkToWire(l: ChainLink): unknown[] {
+  return [l.key, l.version, l.epoch, l.signature];
+}
+
+/** §R6 A chain as it travels: `[[key, version, epoch, signature], ...]`. */
+export function encodeChain(chain: ChainLink[]): unknown[] {
+  return chain.map(linkToWire);
+}
+
+export function encodeChange(c: StateChange): unknown[] {
+  return [
+    c.version,
+    c.epoch,
+    c.roomKey,
+    c.link === null ? null : linkToWire(c.link),
+    c.add.map((m) => [m.key, m.name]),
+    c.remove,
+    c.ban.map((b) => [b.key, b.reason]),
+    c.iceServers === null ? null : c.iceServers.map(iceToWire),
   ];
 }
 
@@ -113,7 +156,7 @@ export function toWire(m: Message): unknown[] {
     case Tag.joinRejected:
       return [m.tag, m.nonce, m.code, m.reason];
     case Tag.moderator:
-      return [m.tag, m.chain.map((l) => [l.key, l.signature])];
+      return [m.tag, encodeChain(m.chain)];
     case Tag.state:
       return [m.tag, encodeState(m.state)];
     case Tag.stateAck:
@@ -124,6 +167,8 @@ export function toWire(m: Message): unknown[] {
       return [m.tag, m.nonce, m.action, m.streamId, m.timestamp, m.signature];
     case Tag.privilegeResponse:
       return [m.tag, m.nonce, m.granted];
+    case Tag.change:
+      return [m.tag, encodeChange(m.change)];
   }
 }
 
@@ -153,11 +198,38 @@ function array(v: unknown, min: number, max: number, what: string): unknown[] {
   return v;
 }
 
+function decodeLink(v: unknown): ChainLink {
+  const [key, version, epoch, signature] = array(v, 4, 4, 'chain link');
+  return { key: bytes(key, 32, 'chain key'), version: uint(version, 'link version'), epoch: uint(epoch, 'link epoch', 0xffffffff), signature: bytes(signature, 64, 'chain signature') };
+}
+
 export function decodeChain(v: unknown): ChainLink[] {
-  return array(v, 0, MAX_CHAIN, 'chain').map((l) => {
-    const [key, signature] = array(l, 2, 2, 'chain link');
-    return { key: bytes(key, 32, 'chain key'), signature: bytes(signature, 64, 'chain signature') };
-  });
+  return array(v, 0, MAX_CHAIN, 'chain').map(decodeLink);
+}
+
+function decodeMember(v: unknown): { key: Uint8Array; name: string } {
+  const [key, name] = array(v, 2, 2, 'member');
+  return { key: bytes(key, 32, 'member key'), name: text(name, MAX_NAME_CHARS, 'member name') };
+}
+
+function decodeBan(v: unknown): { key: Uint8Array; reason: string } {
+  const [key, reason] = array(v, 2, 2, 'ban');
+  return { key: bytes(key, 32, 'banned key'), reason: text(reason, MAX_REASON_CHARS, 'ban reason') };
+}
+
+/** §R5 A state change; `roomKey` present exactly when the change says so is checked by the reader (it needs the old epoch). */
+export function decodeChange(v: unknown): StateChange {
+  const [version, epoch, roomKey, link, add, remove, ban, ice] = array(v, 8, 8, 'state change');
+  return {
+    version: uint(version, 'version'),
+    epoch: uint(epoch, 'epoch', 0xffffffff),
+    roomKey: roomKey === null ? null : bytes(roomKey, 32, 'room key'),
+    link: link === null ? null : decodeLink(link),
+    add: array(add, 0, MAX_MEMBERS, 'added members').map(decodeMember),
+    remove: array(remove, 0, MAX_MEMBERS, 'removed members').map((k) => bytes(k, 32, 'removed key')),
+    ban: array(ban, 0, MAX_BANNED, 'bans').map(decodeBan),
+    iceServers: ice === null ? null : array(ice, 0, MAX_ICE_SERVERS, 'ice servers').map(decodeIce),
+  };
 }
 
 function decodeIce(v: unknown): IceServer {
@@ -172,10 +244,7 @@ function decodeIce(v: unknown): IceServer {
 
 export function decodeState(v: unknown): RoomState {
   const [version, epoch, roomKey, moderator, members, ice, chain, banned] = array(v, 8, 8, 'state');
-  const list = array(members, 1, MAX_MEMBERS, 'members').map((m) => {
-    const [key, name] = array(m, 2, 2, 'member');
-    return { key: bytes(key, 32, 'member key'), name: text(name, MAX_NAME_CHARS, 'member name') };
-  });
+  const list = array(members, 1, MAX_MEMBERS, 'members').map(decodeMember);
   return {
     version: uint(version, 'version'),
     epoch: uint(epoch, 'epoch', 0xffffffff),
@@ -184,10 +253,7 @@ export function decodeState(v: unknown): RoomState {
     members: list,
     iceServers: array(ice, 0, MAX_ICE_SERVERS, 'ice servers').map(decodeIce),
     chain: decodeChain(chain),
-    banned: array(banned, 0, MAX_BANNED, 'banned').map((b) => {
-      const [key, reason] = array(b, 2, 2, 'ban');
-      return { key: bytes(key, 32, 'banned key'), reason: text(reason, MAX_REASON_CHARS, 'ban reason') };
-    }),
+    banned: array(banned, 0, MAX_BANNED, 'banned').map(decodeBan),
   };
 }
 
@@ -272,6 +338,9 @@ export function fromWire(v: unknown): Message {
       len(3);
       if (typeof a[2] !== 'boolean') bad('granted must be a boolean');
       return { tag, nonce: n(1), granted: a[2] };
+    case Tag.change:
+      len(2);
+      return { tag, change: decodeChange(a[1]) };
     default:
       return bad(`unknown message tag ${typeof tag === 'number' ? tag : typeof tag}`); // never String() an untrusted value
   }

@@ -16,7 +16,7 @@ const state: fc.Arbitrary<RoomState> = fc.record({
   moderator: bytes(32),
   members: fc.array(fc.record({ key: bytes(32), name: fc.string({ maxLength: 64 }) }), { minLength: 1, maxLength: 5 }),
   iceServers: fc.array(fc.record({ urls: fc.constantFrom('stun:a.example', 'turn:b.example:3478'), username: fc.string({ maxLength: 20 }), credential: fc.string({ maxLength: 20 }) }), { maxLength: 3 }),
-  chain: fc.array(fc.record({ key: bytes(32), signature: bytes(64) }), { maxLength: 3 }),
+  chain: fc.array(fc.record({ key: bytes(32), version: fc.nat(), epoch: fc.nat({ max: 0xffffffff }), signature: bytes(64) }), { maxLength: 3 }),
   banned: fc.array(fc.record({ key: bytes(32), reason: fc.string({ maxLength: 200 }) }), { maxLength: 3 }),
 });
 

@@ -3,18 +3,23 @@
  * descriptors"). It has the shape of @sealsig/rooms' DescriptorStore (declared here again, so that this
  * package does not depend on @sealsig/rooms):
  *
- *   ${path}/${id} = { v: base64url(sealed descriptor), exp: server time of expiry (ms), w: base64url(BLAKE2b-256(write token)) }
+ *   ${path}/${id} = { v: base64url(sealed descriptor), exp: server time of expiry (ms) }
  *
  * `get` returns undefined when the entry is missing, expired (by the server's clock, as the client knows it
- * through `.info/serverTimeOffset`) or malformed. `put` reads first and refuses (E_AUTH_FAILED) an id held,
- * unexpired, under another token hash; database.rules.json enforces the same on the server (a write must keep
- * `w` unless the entry is missing or expired). Rules cannot hash, and `w` is readable by whoever may read the
- * entry, so a member who knows the id can still overwrite it: integrity comes from the moderator's signature
- * inside the descriptor, and the rules forbid listing, so the id stays secret.
+ * through `.info/serverTimeOffset`) or malformed. `put` writes the entry.
+ *
+ * The documented limit (docs/PROTOCOL.md §R7): the write proof of a put is checked by stores that can verify
+ * Ed25519 signatures (the relay's /descriptors, memoryDescriptorStore). Realtime Database rules cannot, so
+ * this store takes the proof and does not check it: whoever knows the id (every invite holder) can overwrite
+ * or delete the entry, with garbage or with a recorded older descriptor. What protects readers here is what
+ * they check themselves: the moderator's signature and the invite's pin (a forgery is E_AUTH_FAILED, so the
+ * room looks absent, never wrong), the signed expiry (E_STALE / not live), and a DescriptorReader's memory
+ * of the newest serial (an older one is E_STALE). The rules forbid listing, so the id stays unknown to anyone
+ * without the invite. For a store that refuses other writers, use the relay's endpoint.
  */
 import type { Database } from 'firebase/database';
 import { get, onValue, ref, set } from 'firebase/database';
-import { SealsigError, blake2b, fromBase64Url, ready, toBase64Url } from '@sealsig/core';
+import { SealsigError, fromBase64Url, toBase64Url } from '@sealsig/core';
 import { encodedLength } from './frame-child.js';
 import { DATABASE_PATH } from './paths.js';
 
@@ -23,15 +28,15 @@ export const DESCRIPTOR_MAX_BYTES = 4096;
 /** The longest time a descriptor is kept (database.rules.json allows `exp` up to now + this + 60 s of clock skew). */
 export const DESCRIPTOR_MAX_TTL_MS = 3_600_000;
 const ID = /^[A-Za-z0-9_-]{22}$/;
-const WRITE_TOKEN_BYTES = 32;
-const HASH_CHARS = 43;
+/** The largest write proof (MAX_PROOF_BYTES of @sealsig/rooms). */
+const MAX_PROOF_BYTES = 2048;
 
 /** Same shape as @sealsig/rooms' DescriptorPutOptions. */
 export interface DescriptorPutOptions {
   /** How long the store keeps the value, ms (capped at DESCRIPTOR_MAX_TTL_MS). */
   ttlMs: number;
-  /** 32 bytes; the first put binds the id to its hash. */
-  writeToken: Uint8Array;
+  /** The write proof (§R7), 1..2048 bytes: required by the contract, not checked here (rules cannot verify signatures). */
+  proof: Uint8Array;
 }
 
 /** Same shape as @sealsig/rooms' DescriptorStore. */
@@ -50,7 +55,6 @@ export interface FirebaseDescriptorStoreOptions {
 interface Entry {
   v: string;
   exp: number;
-  w: string;
 }
 
 function assertId(id: unknown): asserts id is string {
@@ -61,12 +65,11 @@ function assertId(id: unknown): asserts id is string {
 function parseEntry(raw: unknown): Entry | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const e = raw as Record<string, unknown>;
-  if (Object.keys(e).length !== 3) return undefined;
-  const { v, exp, w } = e;
+  if (Object.keys(e).length !== 2) return undefined;
+  const { v, exp } = e;
   if (typeof v !== 'string' || v.length > encodedLength(DESCRIPTOR_MAX_BYTES)) return undefined;
   if (typeof exp !== 'number' || !Number.isFinite(exp)) return undefined;
-  if (typeof w !== 'string' || w.length !== HASH_CHARS) return undefined;
-  return { v, exp, w };
+  return { v, exp };
 }
 
 export function firebaseDescriptorStore(db: Database, options: FirebaseDescriptorStoreOptions = {}): DescriptorStore {
@@ -118,24 +121,11 @@ export function firebaseDescriptorStore(db: Database, options: FirebaseDescripto
       if (!(value instanceof Uint8Array)) throw new SealsigError('E_INVALID_ARGUMENT', 'descriptor value must be a Uint8Array');
       if (value.length > DESCRIPTOR_MAX_BYTES) throw new SealsigError('E_FRAME_TOO_LARGE', `descriptor of ${value.length} bytes exceeds ${DESCRIPTOR_MAX_BYTES}`);
       if (!Number.isSafeInteger(opts?.ttlMs) || opts.ttlMs < 1) throw new SealsigError('E_INVALID_ARGUMENT', 'ttlMs must be a positive integer');
-      if (!(opts.writeToken instanceof Uint8Array) || opts.writeToken.length !== WRITE_TOKEN_BYTES) {
-        throw new SealsigError('E_INVALID_ARGUMENT', `writeToken must be ${WRITE_TOKEN_BYTES} bytes`);
+      if (!(opts.proof instanceof Uint8Array) || opts.proof.length < 1 || opts.proof.length > MAX_PROOF_BYTES) {
+        throw new SealsigError('E_INVALID_ARGUMENT', `proof must be 1..${MAX_PROOF_BYTES} bytes`);
       }
-      await ready();
-      const w = toBase64Url(blake2b(32, opts.writeToken));
-      const heldByOther = async (): Promise<boolean> => {
-        const held = await read(id);
-        return held !== undefined && held.exp > (await serverNow()) && held.w !== w;
-      };
-      if (await heldByOther()) throw new SealsigError('E_AUTH_FAILED', 'descriptor id is held under another write token');
-      const entry: Entry = { v: toBase64Url(value), exp: (await serverNow()) + Math.min(opts.ttlMs, DESCRIPTOR_MAX_TTL_MS), w };
-      try {
-        await withTimeout('write', set(ref(db, `${path}/${id}`), entry));
-      } catch (e) {
-        // The rules refuse a write that changes `w` of an unexpired entry: a racing writer got there first.
-        if (await heldByOther().catch(() => false)) throw new SealsigError('E_AUTH_FAILED', 'descriptor id is held under another write token');
-        throw e;
-      }
+      const entry: Entry = { v: toBase64Url(value), exp: (await serverNow()) + Math.min(opts.ttlMs, DESCRIPTOR_MAX_TTL_MS) };
+      await withTimeout('write', set(ref(db, `${path}/${id}`), entry));
     },
     async get(id) {
       assertId(id);

@@ -3,7 +3,7 @@
  * README.md "Room descriptors"), with the global `fetch`:
  *
  *   put: `PUT <url>/descriptors/<id>?ttl=<ms>`, body = the sealed descriptor,
- *        `authorization: Bearer <base64url write token>` -> 204
+ *        `authorization: Sealsig <base64url write proof>` -> 204 (the relay checks the proof, §R7)
  *   get: `GET <url>/descriptors/<id>` -> 200 bytes, or 404 (undefined)
  *
  * Statuses map to SealsigError codes: 400 E_INVALID_ARGUMENT, 403 E_AUTH_FAILED, 413 E_FRAME_TOO_LARGE,
@@ -33,7 +33,7 @@ export function relayDescriptorStore(options: RelayDescriptorStoreOptions): Desc
       const init: RequestInit = {
         method: 'PUT',
         body: value.slice(),
-        headers: { authorization: `Bearer ${toBase64Url(opts.writeToken)}`, 'content-type': 'application/octet-stream' },
+        headers: { authorization: `Sealsig ${toBase64Url(opts.proof)}`, 'content-type': 'application/octet-stream' },
       };
       await call(endpoint(id, `?ttl=${opts.ttlMs}`), init, async (res) => {
         await discard(res);

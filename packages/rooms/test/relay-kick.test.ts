@@ -1,0 +1,52 @@
+/**
+ * Issue 10: a kick in a 256-member room through a real relay with its default rate limits (100 frames/s,
+ * burst 200 per connection) and the websocket transport's default 256-frame queue. The moderator hands 255 key
+ * frames out; paced below the relay's limit (§R5.3), every remaining member reaches the new epoch. Only the
+ * per-IP connection bound is raised: all 256 members connect from 127.0.0.1.
+ */
+import { describe, expect, it } from 'vitest';
+import { ready } from '@sealsig/core';
+import { createRelay } from '@sealsig/relay';
+import { createWebSocketTransport } from '@sealsig/transport-websocket';
+import { createRoom, joinRoom, type Room } from '../src/index.js';
+import { waitFor } from './helpers.js';
+
+await ready();
+
+const SIZE = 256;
+// Heartbeats far apart: with 256 members each one costs 255 signature checks (core §8.4), and they are not
+// what this test is about. Retransmissions keep their defaults.
+const session = { heartbeatMs: 120_000, maxAgeMs: 600_000 };
+
+describe('a kick in a 256-member room through the relay', () => {
+  it('reaches every remaining member with the new epoch; the relay dropped none of the frames of the kick', async () => {
+    const relay = createRelay({ host: '127.0.0.1', port: 0, maxConnectionsPerIp: SIZE + 8 });
+    const { port } = await relay.listen();
+    const url = `ws://127.0.0.1:${port}`;
+    const transports = Array.from({ length: SIZE }, () => createWebSocketTransport({ urls: [url] }));
+    const rooms: Room[] = [];
+    try {
+      const mod = await createRoom({ transport: transports[0]!, name: 'mod', moderation: { admit: 'auto' }, session });
+      rooms.push(mod);
+      // Join in batches of 4 (the moderator admits them concurrently).
+      for (let i = 1; i < SIZE; i += 4) {
+        const batch = transports.slice(i, Math.min(i + 4, SIZE));
+        rooms.push(...(await Promise.all(batch.map((t, k) => joinRoom({ transport: t, invite: mod.invite, name: `m${i + k}`, session, timeoutMs: 60_000 })))));
+      }
+      await waitFor(() => mod.members.length === SIZE - 1, 60_000);
+      const [, target, ...rest] = rooms;
+      const epoch = mod.epoch;
+      const kicked = new Promise((r) => target!.once('kicked', r));
+      const dropsBefore = JSON.stringify(relay.metrics().drops);
+      await mod.kick(target!.id, 'room too full');
+      await kicked;
+      await waitFor(() => rest.every((r) => r.epoch === epoch + 1), 30_000);
+      expect(JSON.stringify(relay.metrics().drops)).toBe(dropsBefore); // nothing rate-limited or dropped by the relay
+      expect(rest.filter((r) => r.members.some((m) => m.id === target!.id)).length).toBe(0);
+    } finally {
+      for (const r of rooms) await r.close().catch(() => {});
+      for (const t of transports) await t.close();
+      await relay.close();
+    }
+  }, 300_000);
+});
