@@ -107,8 +107,9 @@ export class Channels {
 
   /** §7.5 Sends a direct message to a live peer: at once on an established channel, else queued for one. */
   send(peer: Peer, type: number, payload: unknown): Promise<void> {
-    // Encoded once, now: a message queued for a channel still being set up is what the value was at send()
-    // time, whatever the app (or a layer above) does with its objects meanwhile.
+    // Encoded now: a message queued for a channel still being set up is what the value was at send() time,
+    // whatever the app (or a layer above) does with its objects meanwhile. encodeContent returns a view into a
+    // shared buffer, so the queue keeps a copy.
     let content: Uint8Array;
     try {
       content = encodeContent(type, payload);
@@ -121,7 +122,7 @@ export class Channels {
     if (peer.phase === 'established' && peer.queue.length === 0) return this.#sealDirect(peer, content);
     if (peer.queue.length >= this.#h.opt.maxQueuedPerPeer) return Promise.reject(fail('E_QUEUE_FULL', `${peer.queue.length} messages already wait for ${peer.info.id}`));
     return new Promise<void>((resolve, reject) => {
-      peer.queue.push({ content, resolve, reject });
+      peer.queue.push({ content: content.slice(), resolve, reject });
       if (peer.phase === 'idle') this.#startChannel(peer);
       else if (peer.phase === 'awaiting-confirm' && peer.timer === undefined) {
         // §7.5: a responder still waiting after the retry delay with messages queued asks for a new handshake.
