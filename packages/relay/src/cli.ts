@@ -33,14 +33,17 @@ Options:
   --max-connections-per-ip <n>     open connections per client address (default 100)
   --max-topics-per-connection <n>  topics one connection may subscribe to at once (default 128; a sealsig
                                    session holds two, a moderated room four)
-  --retention-frames <n>           frames retained per topic for late subscribers (default 64; 0 = off)
-  --retention-age-ms <n>           how long retained frames are replayed (default 30000)
+  --retention-frames <n>           frames the memory engine keeps per topic (default 1000; 0 = none: every
+                                   resume after a reconnect is a gap)
+  --retention-age-ms <n>           how long it keeps them: a client away longer cannot resume (default 60000)
   --drain-delay-ms <n>             on shutdown, answer /healthz 503 this long before closing clients (default 0)
   --trust-proxy                    take the client address from X-Forwarded-For (last entry)
   --help                           show this help
 
-Endpoints: ws://<host>:<port>/ (WebSocket, subprotocol sealsig-relay.1), /healthz, /metrics, /turn, /descriptors/<id>.
-Signals: SIGINT/SIGTERM close gracefully (clients get close code 1012 and reconnect elsewhere).
+Endpoints: ws://<host>:<port>/ (WebSocket, subprotocol sealsig-relay.2), /healthz, /metrics, /turn, /descriptors/<id>.
+Signals: SIGINT/SIGTERM close gracefully: PUBLISH is refused from then on (clients send it again after
+reconnecting), what was accepted is delivered and acknowledged, then clients get close code 1012.
+Wire protocol: PROTOCOL-RELAY.md in this package (node_modules/@sealsig/relay/PROTOCOL-RELAY.md).
 `;
 
 function num(name: string, value: string | undefined): number | undefined {

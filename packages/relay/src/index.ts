@@ -4,7 +4,8 @@
 export { createRelay, type Relay } from './relay.js';
 export type { RelayOptions, RelayLogger, DescriptorOptions } from './options.js';
 export type { RateLimit } from './rate-limit.js';
-export type { RetentionOptions } from './retention.js';
+export type { MemoryEngineOptions } from './memory-engine.js';
+export { compareOffsets, EngineUnavailable, type Engine, type EngineListener, type History, type Offset, type Position, type Publication } from './engine.js';
 export type { MetricsSnapshot } from './metrics.js';
 export { RelayError, type RelayErrorCode } from './errors.js';
 export {
@@ -28,8 +29,15 @@ export {
   decodeInbound,
   decodeOutbound,
   encodeTopicMessage,
-  encodeFrameMessage,
+  encodeSubscribe,
+  encodePublish,
+  encodeDeliver,
+  encodeSubscribed,
+  encodeAck,
+  encodeNack,
   encodeError,
+  POSITION_BYTES,
+  RECOVERED,
   type Inbound,
   type Outbound,
 } from './protocol.js';

@@ -9,12 +9,16 @@ export type DropReason =
   | 'malformed'
   | 'not_allowed'
   | 'too_many_topics'
-  | 'slow_consumer';
+  | 'slow_consumer'
+  /** A PUBLISH refused because the engine could not store it (Redis unreachable) or the relay was draining. */
+  | 'unavailable';
 
 export interface Gauges {
   connections: number;
   topics: number;
   retainedBytes: number;
+  /** 1 while the engine can store frames, 0 while it cannot (Redis unreachable). */
+  engineAvailable: number;
   /** Room descriptors held (src/descriptors.ts). */
   descriptors: number;
   descriptorBytes: number;
@@ -75,7 +79,8 @@ export class Metrics {
     };
     metric('connections', 'gauge', 'Open client connections.', [['', gauges.connections]]);
     metric('topics', 'gauge', 'Topics with at least one local subscriber.', [['', gauges.topics]]);
-    metric('retained_bytes', 'gauge', 'Bytes held by the retention buffers.', [['', gauges.retainedBytes]]);
+    metric('retained_bytes', 'gauge', 'Bytes of frames the memory engine holds (0 with Redis).', [['', gauges.retainedBytes]]);
+    metric('engine_available', 'gauge', '1 while the engine can store frames, 0 while it cannot (Redis unreachable).', [['', gauges.engineAvailable]]);
     metric('descriptors', 'gauge', 'Room descriptors held.', [['', gauges.descriptors]]);
     metric('descriptor_bytes', 'gauge', 'Bytes of room descriptors held.', [['', gauges.descriptorBytes]]);
     metric('frames_in_total', 'counter', 'PUBLISH frames accepted from clients.', [['', this.framesIn]]);

@@ -5,7 +5,8 @@
 import type { DescriptorEndpointOptions } from './descriptor-endpoint.js';
 import { invalid } from './errors.js';
 import type { RateLimit } from './rate-limit.js';
-import type { RetentionOptions } from './retention.js';
+import type { MemoryEngineOptions } from './memory-engine.js';
+import type { RedisEngineOptions } from './redis-engine.js';
 import { secretKey } from './token.js';
 import { resolveTurn, type TurnConfig } from './turn.js';
 
@@ -43,10 +44,13 @@ export interface RelayOptions {
   allowedOrigins?: string[];
   /** Admission tokens: when set, every connection must present `?token=` minted with this secret. */
   admission?: { secret: Uint8Array | string };
-  /** Per-topic retention (replayed to late subscribers); `false` disables it. */
-  retention?: RetentionOptions | false;
-  /** Redis fan-out between relay nodes. */
-  redis?: { url: string };
+  /**
+   * The memory engine's streams (PROTOCOL-RELAY.md §3.4): what a late subscriber is replayed, and how long a
+   * client can be away and still resume without a gap. `false` keeps nothing (every resume is a gap).
+   */
+  retention?: MemoryEngineOptions | false;
+  /** The Redis engine instead (any number of nodes on one Redis, PROTOCOL-RELAY.md §6): streams live in Redis. */
+  redis?: Omit<RedisEngineOptions, 'logger'>;
   /** Serve the files of this directory over plain HTTP GET (the demo page). */
   staticDir?: string;
   logger?: RelayLogger;
@@ -94,8 +98,8 @@ export interface ResolvedOptions {
   maxBufferedBytes: number;
   allowedOrigins: Set<string> | undefined;
   admissionKey: Uint8Array | undefined;
-  retention: RetentionOptions | false | undefined;
-  redisUrl: string | undefined;
+  retention: MemoryEngineOptions;
+  redis: Omit<RedisEngineOptions, 'logger'> | undefined;
   staticDir: string | undefined;
   logger: RelayLogger;
   drainDelayMs: number;
@@ -147,8 +151,8 @@ export function resolveOptions(o: RelayOptions = {}): ResolvedOptions {
     maxBufferedBytes: int('maxBufferedBytes', o.maxBufferedBytes, 1024 * 1024, 1, 2 ** 31),
     allowedOrigins: o.allowedOrigins === undefined ? undefined : new Set(o.allowedOrigins),
     admissionKey: o.admission === undefined ? undefined : secretKey(o.admission.secret),
-    retention: o.retention,
-    redisUrl: o.redis?.url,
+    retention: o.retention === false ? { maxFrames: 0 } : (o.retention ?? {}),
+    redis: o.redis,
     staticDir: o.staticDir,
     logger: o.logger ?? (() => {}),
     drainDelayMs: int('drainDelayMs', o.drainDelayMs, 0, 0, 600_000),

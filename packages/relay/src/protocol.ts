@@ -1,10 +1,11 @@
 /**
- * Relay wire protocol v1 (PROTOCOL-RELAY.md): opcodes, error and close codes, and the codecs. Every decoder
+ * Relay wire protocol v2 (PROTOCOL-RELAY.md): opcodes, error and close codes, and the codecs. Every decoder
  * checks lengths before it reads and never throws; a bad message yields a `{ kind: 'error' }` result.
  */
+import { EPOCH_BYTES, OFFSET_BYTES, type Offset, type Position } from './engine.js';
 
-/** The WebSocket subprotocol clients offer. */
-export const SUBPROTOCOL = 'sealsig-relay.1';
+/** The WebSocket subprotocol clients offer (§1). */
+export const SUBPROTOCOL = 'sealsig-relay.2';
 
 export const Op = {
   subscribe: 0x01,
@@ -13,9 +14,14 @@ export const Op = {
   deliver: 0x10,
   subscribed: 0x11,
   error: 0x12,
+  ack: 0x13,
+  nack: 0x14,
 } as const;
 
-/** Non-fatal ERROR codes (PROTOCOL-RELAY.md §4). */
+/** SUBSCRIBED flags (§3.2). */
+export const RECOVERED = 0x01;
+
+/** Non-fatal ERROR and NACK codes (PROTOCOL-RELAY.md §3.3). */
 export const ErrorCode = {
   badTopic: 1,
   rateLimited: 2,
@@ -23,6 +29,8 @@ export const ErrorCode = {
   frameTooLarge: 4,
   notAllowed: 5,
   malformed: 6,
+  /** NACK only: the relay cannot store the frame now (its engine is unavailable, or it is draining); send it again. */
+  unavailable: 7,
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -37,11 +45,15 @@ export const CloseCode = {
   badToken: 4001,
   flood: 4008,
   slowConsumer: 4010,
+  /** The client did not offer the subprotocol of this version (§1). */
+  version: 4002,
 } as const;
 
 export const MAX_TOPIC_BYTES = 64;
-/** Bytes a PUBLISH/DELIVER adds around its frame at most: opcode, topic length, 64-byte topic. */
+/** Bytes a PUBLISH adds around its frame at most: opcode, topic length, 64-byte topic. */
 export const MAX_OVERHEAD_BYTES = 2 + MAX_TOPIC_BYTES;
+/** Bytes of a position (§3.4): epoch, then offset. */
+export const POSITION_BYTES = EPOCH_BYTES + OFFSET_BYTES;
 
 /** True for 1..64 bytes of ASCII [A-Za-z0-9_-]. */
 export function isTopicBytes(bytes: Uint8Array, start: number, end: number): boolean {
@@ -68,7 +80,8 @@ function ascii(bytes: Uint8Array, start: number, end: number): string {
 }
 
 export type Inbound =
-  | { kind: 'subscribe'; topic: string }
+  /** `since`: the position the client resumes from (§3.4), absent for a first subscription. */
+  | { kind: 'subscribe'; topic: string; since: Position | undefined }
   | { kind: 'unsubscribe'; topic: string }
   /** `frameStart`: offset of the frame in the message; the topic ends there. */
   | { kind: 'publish'; topic: string; frameStart: number; frameBytes: number }
@@ -78,10 +91,20 @@ export type Inbound =
 export function decodeInbound(msg: Uint8Array): Inbound {
   if (msg.length < 1) return { kind: 'error', code: ErrorCode.malformed, topic: '', reason: 'empty message' };
   const op = msg[0]!;
-  if (op === Op.subscribe || op === Op.unsubscribe) {
+  if (op === Op.subscribe) {
+    if (msg.length < 2) return { kind: 'error', code: ErrorCode.malformed, topic: '', reason: 'truncated subscribe' };
+    const end = 2 + msg[1]!;
+    if (end > msg.length || (msg.length !== end && msg.length !== end + POSITION_BYTES)) {
+      return { kind: 'error', code: ErrorCode.malformed, topic: '', reason: 'subscribe of a bad length' };
+    }
+    if (!isTopicBytes(msg, 2, end)) return { kind: 'error', code: ErrorCode.badTopic, topic: '', reason: 'bad topic' };
+    const since = msg.length === end ? undefined : readPosition(msg, end);
+    if (since === null) return { kind: 'error', code: ErrorCode.malformed, topic: '', reason: 'bad offset' };
+    return { kind: 'subscribe', topic: ascii(msg, 2, end), since };
+  }
+  if (op === Op.unsubscribe) {
     if (!isTopicBytes(msg, 1, msg.length)) return { kind: 'error', code: ErrorCode.badTopic, topic: '', reason: 'bad topic' };
-    const topic = ascii(msg, 1, msg.length);
-    return op === Op.subscribe ? { kind: 'subscribe', topic } : { kind: 'unsubscribe', topic };
+    return { kind: 'unsubscribe', topic: ascii(msg, 1, msg.length) };
   }
   if (op === Op.publish) {
     if (msg.length < 2) return { kind: 'error', code: ErrorCode.malformed, topic: '', reason: 'truncated publish' };
@@ -94,7 +117,22 @@ export function decodeInbound(msg: Uint8Array): Inbound {
   return { kind: 'error', code: ErrorCode.malformed, topic: '', reason: 'unknown opcode' };
 }
 
-/** [op][topic] (SUBSCRIBE, UNSUBSCRIBE, SUBSCRIBED). */
+/** An offset as 16 bytes: u64be ms, u64be seq (§3.4). */
+function writeOffset(out: Buffer, at: number, o: Offset): void {
+  out.writeBigUInt64BE(BigInt(o.ms), at);
+  out.writeBigUInt64BE(BigInt(o.seq), at + 8);
+}
+
+/** A position at `at` (epoch, offset), or null when an offset half is not a safe integer. */
+function readPosition(msg: Uint8Array, at: number): Position | null {
+  const b = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
+  const ms = b.readBigUInt64BE(at + EPOCH_BYTES);
+  const seq = b.readBigUInt64BE(at + EPOCH_BYTES + 8);
+  if (ms > BigInt(Number.MAX_SAFE_INTEGER) || seq > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  return { epoch: msg.slice(at, at + EPOCH_BYTES), offset: { ms: Number(ms), seq: Number(seq) } };
+}
+
+/** [op][topic] (UNSUBSCRIBE). */
 export function encodeTopicMessage(op: number, topic: string): Buffer {
   const out = Buffer.allocUnsafe(1 + topic.length);
   out[0] = op;
@@ -102,13 +140,67 @@ export function encodeTopicMessage(op: number, topic: string): Buffer {
   return out;
 }
 
-/** [op][len][topic][frame] (PUBLISH, DELIVER). */
-export function encodeFrameMessage(op: number, topic: string, frame: Uint8Array): Buffer {
+/** [0x01][len][topic] or [0x01][len][topic][epoch][offset] (§3.1). */
+export function encodeSubscribe(topic: string, since?: Position): Buffer {
+  const out = Buffer.alloc(2 + topic.length + (since ? POSITION_BYTES : 0));
+  out[0] = Op.subscribe;
+  out[1] = topic.length;
+  out.write(topic, 2, 'latin1');
+  if (since) {
+    out.set(since.epoch, 2 + topic.length);
+    writeOffset(out, 2 + topic.length + EPOCH_BYTES, since.offset);
+  }
+  return out;
+}
+
+/** [0x03][len][topic][frame] (§3.1). */
+export function encodePublish(topic: string, frame: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(2 + topic.length + frame.length);
-  out[0] = op;
+  out[0] = Op.publish;
   out[1] = topic.length;
   out.write(topic, 2, 'latin1');
   out.set(frame, 2 + topic.length);
+  return out;
+}
+
+/** [0x10][len][topic][epoch][offset][frame] (§3.2). */
+export function encodeDeliver(topic: string, epoch: Uint8Array, offset: Offset, frame: Uint8Array): Buffer {
+  const at = 2 + topic.length;
+  const out = Buffer.allocUnsafe(at + POSITION_BYTES + frame.length);
+  out[0] = Op.deliver;
+  out[1] = topic.length;
+  out.write(topic, 2, 'latin1');
+  out.set(epoch, at);
+  writeOffset(out, at + EPOCH_BYTES, offset);
+  out.set(frame, at + POSITION_BYTES);
+  return out;
+}
+
+/** [0x11][len][topic][epoch][flags] (§3.2). */
+export function encodeSubscribed(topic: string, epoch: Uint8Array, recovered: boolean): Buffer {
+  const out = Buffer.allocUnsafe(3 + topic.length + EPOCH_BYTES);
+  out[0] = Op.subscribed;
+  out[1] = topic.length;
+  out.write(topic, 2, 'latin1');
+  out.set(epoch, 2 + topic.length);
+  out[2 + topic.length + EPOCH_BYTES] = recovered ? RECOVERED : 0;
+  return out;
+}
+
+/** [0x13][seq u32be] (§3.2): every PUBLISH up to seq is settled. */
+export function encodeAck(seq: number): Buffer {
+  const out = Buffer.allocUnsafe(5);
+  out[0] = Op.ack;
+  out.writeUInt32BE(seq, 1);
+  return out;
+}
+
+/** [0x14][seq u32be][code u16be] (§3.2): PUBLISH seq was not stored. */
+export function encodeNack(seq: number, code: number): Buffer {
+  const out = Buffer.allocUnsafe(7);
+  out[0] = Op.nack;
+  out.writeUInt32BE(seq, 1);
+  out.writeUInt16BE(code, 5);
   return out;
 }
 
@@ -125,9 +217,11 @@ export function encodeError(code: number, topic: string, reason: string): Buffer
 }
 
 export type Outbound =
-  | { kind: 'deliver'; topic: string; frame: Uint8Array }
-  | { kind: 'subscribed'; topic: string }
+  | { kind: 'deliver'; topic: string; position: Position; frame: Uint8Array }
+  | { kind: 'subscribed'; topic: string; epoch: Uint8Array; recovered: boolean }
   | { kind: 'error'; code: number; topic: string; reason: string }
+  | { kind: 'ack'; seq: number }
+  | { kind: 'nack'; seq: number; code: number }
   | { kind: 'invalid' };
 
 /** Decodes one relay message (for clients and tests). Never throws. */
@@ -135,13 +229,27 @@ export function decodeOutbound(msg: Uint8Array): Outbound {
   if (msg.length < 1) return { kind: 'invalid' };
   const op = msg[0]!;
   if (op === Op.subscribed) {
-    return isTopicBytes(msg, 1, msg.length) ? { kind: 'subscribed', topic: ascii(msg, 1, msg.length) } : { kind: 'invalid' };
+    if (msg.length < 2) return { kind: 'invalid' };
+    const end = 2 + msg[1]!;
+    if (msg.length !== end + EPOCH_BYTES + 1 || !isTopicBytes(msg, 2, end)) return { kind: 'invalid' };
+    return { kind: 'subscribed', topic: ascii(msg, 2, end), epoch: msg.slice(end, end + EPOCH_BYTES), recovered: (msg[end + EPOCH_BYTES]! & RECOVERED) !== 0 };
   }
   if (op === Op.deliver) {
     if (msg.length < 2) return { kind: 'invalid' };
     const end = 2 + msg[1]!;
-    if (end > msg.length || !isTopicBytes(msg, 2, end)) return { kind: 'invalid' };
-    return { kind: 'deliver', topic: ascii(msg, 2, end), frame: msg.subarray(end) };
+    if (end + POSITION_BYTES > msg.length || !isTopicBytes(msg, 2, end)) return { kind: 'invalid' };
+    const position = readPosition(msg, end);
+    if (position === null) return { kind: 'invalid' };
+    return { kind: 'deliver', topic: ascii(msg, 2, end), position, frame: msg.subarray(end + POSITION_BYTES) };
+  }
+  if (op === Op.ack) {
+    if (msg.length !== 5) return { kind: 'invalid' };
+    return { kind: 'ack', seq: Buffer.from(msg.buffer, msg.byteOffset, msg.length).readUInt32BE(1) };
+  }
+  if (op === Op.nack) {
+    if (msg.length !== 7) return { kind: 'invalid' };
+    const b = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
+    return { kind: 'nack', seq: b.readUInt32BE(1), code: b.readUInt16BE(5) };
   }
   if (op === Op.error) {
     if (msg.length < 4) return { kind: 'invalid' };

@@ -1,6 +1,8 @@
 /**
  * The relay (PROTOCOL-RELAY.md): routes opaque frames between WebSocket connections by topic, with
- * admission tokens, rate limits, backpressure, retention, metrics and optional Redis fan-out. It never
+ * admission tokens, rate limits, backpressure and metrics. Where frames are kept, with which offsets, and how
+ * they reach other nodes is the engine's business (engine.ts: memory, or Redis with `redis`); the relay
+ * acknowledges a PUBLISH once the engine stored it, and resumes a subscriber from its last position. It never
  * decodes a frame. Every handler is wrapped: one bad client can close its own connection, never the relay.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -9,7 +11,10 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { IpLimiter, serveDescriptors, type DescriptorEndpointContext } from './descriptor-endpoint.js';
 import { DescriptorTable } from './descriptors.js';
+import { EngineUnavailable, compareOffsets, type Engine, type Offset, type Position, type Publication } from './engine.js';
 import { RelayError } from './errors.js';
+import { MemoryEngine } from './memory-engine.js';
+import { createRedisEngine } from './redis-engine.js';
 import { Metrics, type DropReason, type Gauges, type MetricsSnapshot } from './metrics.js';
 import { resolveOptions, type RelayOptions, type ResolvedOptions } from './options.js';
 import {
@@ -19,19 +24,21 @@ import {
   Op,
   SUBPROTOCOL,
   decodeInbound,
+  encodeAck,
+  encodeDeliver,
   encodeError,
-  encodeFrameMessage,
-  encodeTopicMessage,
+  encodeNack,
+  encodeSubscribed,
   isTopic,
 } from './protocol.js';
 import { TokenBucket } from './rate-limit.js';
-import { RedisBus } from './redis-bus.js';
-import { RetentionStore } from './retention.js';
 import { sodiumReady } from './sodium.js';
 import { serveStatic } from './static-files.js';
 import { grantAdmits, verifyAdmissionToken, type AdmissionGrant } from './token.js';
 import { serveTurn } from './turn-endpoint.js';
 
+/** The subprotocol of version 1, refused with 4002. */
+const SUBPROTOCOL_V1 = 'sealsig-relay.1';
 /** How long a closing socket may take to finish the close handshake before it is terminated. */
 const CLOSE_GRACE_MS = 1_000;
 /** Sockets being refused (closed right after the upgrade) at once; beyond this, upgrades are dropped raw. */
@@ -40,11 +47,23 @@ const MAX_REFUSING = 1_024;
 const MAX_RATE_ERRORS_PER_WINDOW = 10;
 /** How often expired room descriptors are dropped. */
 const DESCRIPTOR_SWEEP_MS = 60_000;
+/** An ACK goes out once this many PUBLISHes are settled since the last one, or ACK_DELAY_MS after the first (§3.2). */
+const ACK_EVERY = 32;
+const ACK_DELAY_MS = 10;
+/** Live publications held for a subscriber while its history is read; beyond this it is closed 4010 and resumes. */
+const MAX_HELD_PER_SUBSCRIBE = 4096;
+/** How often the memory engine drops frames past their age. */
+const SWEEP_MS = 5_000;
 
-/** Local subscribers of one topic; `ready` until the Redis subscription (if any) is confirmed, then undefined. */
+/** Local subscribers of one topic; `ready` until the engine's subscription is confirmed, then undefined. */
 interface TopicState {
   subs: Set<Conn>;
   ready: Promise<void> | undefined;
+}
+
+/** A subscription whose history is being read: live publications wait here, then follow the history in order. */
+interface Catchup {
+  held: { epoch: Uint8Array; publication: Publication }[];
 }
 
 interface Conn {
@@ -52,8 +71,15 @@ interface Conn {
   ws: WebSocket;
   ip: string;
   topics: Set<string>;
-  /** Topics whose SUBSCRIBED is not sent yet (waiting for the Redis subscription); nothing is delivered on them. */
-  pending: Set<string>;
+  /** Topics whose SUBSCRIBED is not sent yet (engine subscription, history): live publications are held. */
+  pending: Map<string, Catchup>;
+  /** PUBLISH messages received (each one's sequence number, §3.1). */
+  published: number;
+  /** Sequence numbers handed to the engine and not settled yet, oldest first (the engine settles in order). */
+  storing: number[];
+  /** The last sequence number acknowledged. */
+  acked: number;
+  ackTimer: NodeJS.Timeout | undefined;
   /** What the admission token allows (one topic, or a topic family), or undefined (no admission configured). */
   scope: AdmissionGrant | undefined;
   frames: TokenBucket;
@@ -89,10 +115,13 @@ class RelayServer implements Relay {
   private readonly conns = new Set<Conn>();
   private readonly perIp = new Map<string, number>();
   private readonly topics = new Map<string, TopicState>();
-  private readonly retention: RetentionStore;
+  private readonly engine: Engine;
   private readonly stats = new Metrics();
   private readonly descriptors: DescriptorEndpointContext;
-  private bus: RedisBus | undefined;
+  /** The epoch each served topic's stream had when a subscriber last caught up (for a repeated SUBSCRIBE). */
+  private readonly lastEpoch = new Map<string, Uint8Array>();
+  /** Why the engine cannot store frames (Redis unreachable), or undefined while it can. */
+  private unavailable: string | undefined;
   private nextId = 1;
   private refusing = 0;
   private state: 'new' | 'listening' | 'draining' | 'closed' = 'new';
@@ -104,7 +133,7 @@ class RelayServer implements Relay {
 
   constructor(o: ResolvedOptions) {
     this.o = o;
-    this.retention = new RetentionStore(o.retention);
+    this.engine = o.redis !== undefined ? createRedisEngine({ ...o.redis, logger: o.logger }) : new MemoryEngine(o.retention);
     const d = o.descriptors;
     this.descriptors = {
       table: d === undefined ? undefined : new DescriptorTable(d),
@@ -120,7 +149,9 @@ class RelayServer implements Relay {
       maxPayload: o.maxFrameBytes + MAX_OVERHEAD_BYTES,
       perMessageDeflate: false,
       clientTracking: false,
-      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+      // A version 1 client is answered in its own subprotocol so that it sees the 4002 close (§1) rather than a
+      // failed handshake; it is closed right after the upgrade.
+      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : protocols.has(SUBPROTOCOL_V1) ? SUBPROTOCOL_V1 : false),
     });
   }
 
@@ -132,14 +163,10 @@ class RelayServer implements Relay {
     if (this.state !== 'new') throw new RelayError('E_STATE', 'listen() may be called once, before close()');
     this.state = 'listening';
     if (this.o.admissionKey !== undefined || this.descriptors.table !== undefined) await sodiumReady();
-    if (this.o.redisUrl !== undefined) {
-      this.bus = new RedisBus({
-        url: this.o.redisUrl,
-        onFrame: (topic, frame) => this.guard(() => this.onRemoteFrame(topic, frame)),
-        onError: (e) => this.o.logger('warn', 'redis error', { error: e.message }),
-      });
-      await this.bus.connect();
-    }
+    await this.engine.start({
+      publication: (topic, epoch, p) => this.guard(() => this.onPublication(topic, epoch, p)),
+      availability: (available, reason) => this.guard(() => this.onAvailability(available, reason)),
+    });
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.o.port, this.o.host, () => {
@@ -154,8 +181,9 @@ class RelayServer implements Relay {
       this.heartbeat = setInterval(() => this.guard(() => this.beat()), this.o.heartbeatMs);
       this.heartbeat.unref();
     }
-    if (this.retention.enabled) {
-      this.sweeper = setInterval(() => this.retention.sweep(performance.now()), Math.max(1_000, this.retention.maxAgeMs));
+    const engine = this.engine;
+    if (engine instanceof MemoryEngine) {
+      this.sweeper = setInterval(() => this.guard(() => engine.sweep()), SWEEP_MS);
       this.sweeper.unref();
     }
     const table = this.descriptors.table;
@@ -184,7 +212,8 @@ class RelayServer implements Relay {
     return {
       connections: this.conns.size,
       topics: this.topics.size,
-      retainedBytes: this.retention.bytes,
+      retainedBytes: this.engine.bytes,
+      engineAvailable: this.unavailable === undefined ? 1 : 0,
       descriptors: this.descriptors.table?.size ?? 0,
       descriptorBytes: this.descriptors.table?.bytes ?? 0,
     };
@@ -196,8 +225,13 @@ class RelayServer implements Relay {
     const wasListening = this.state === 'listening';
     this.state = 'draining';
     if (wasListening) {
+      // §5 From here PUBLISH is refused (NACK 7: the client sends it again after reconnecting); what was
+      // accepted is stored and acknowledged before clients are told to go, so nothing acknowledged is lost.
       this.o.logger('info', 'draining', { connections: this.conns.size });
       if (this.o.drainDelayMs > 0) await sleep(this.o.drainDelayMs);
+      const settled = Date.now() + this.o.drainTimeoutMs;
+      while ([...this.conns].some((c) => c.storing.length > 0) && Date.now() < settled) await sleep(5);
+      for (const conn of this.conns) this.sendAck(conn);
       for (const conn of this.conns) this.closeConn(conn, CloseCode.serviceRestart, 'service restart');
       const deadline = Date.now() + this.o.drainTimeoutMs;
       while (this.conns.size > 0 && Date.now() < deadline) await sleep(20);
@@ -213,8 +247,8 @@ class RelayServer implements Relay {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
-    await this.bus?.close();
-    this.retention.clear();
+    for (const conn of this.conns) clearTimeout(conn.ackTimer);
+    await this.engine.close();
     this.state = 'closed';
     this.o.logger('info', 'closed');
   }
@@ -232,9 +266,9 @@ class RelayServer implements Relay {
   private async handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
-      const ok = this.state === 'listening';
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(ok ? 'ok' : 'draining');
+      const why = this.state !== 'listening' ? 'draining' : this.unavailable;
+      res.writeHead(why === undefined ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(why ?? 'ok');
       return;
     }
     if (path === '/metrics') {
@@ -268,6 +302,7 @@ class RelayServer implements Relay {
   private admit(ws: WebSocket, req: IncomingMessage): void {
     ws.on('error', () => {});
     if (this.state !== 'listening') return this.refuse(ws, CloseCode.serviceRestart, 'service restart');
+    if (ws.protocol !== SUBPROTOCOL) return this.refuse(ws, CloseCode.version, `offer the subprotocol ${SUBPROTOCOL}`);
     const origin = req.headers.origin;
     if (this.o.allowedOrigins !== undefined && origin !== undefined && !this.o.allowedOrigins.has(origin)) {
       return this.refuse(ws, CloseCode.policyViolation, 'origin not allowed');
@@ -294,7 +329,11 @@ class RelayServer implements Relay {
       ws,
       ip,
       topics: new Set(),
-      pending: new Set(),
+      pending: new Map(),
+      published: 0,
+      storing: [],
+      acked: 0,
+      ackTimer: undefined,
       scope,
       frames: new TokenBucket(this.o.frames, now),
       subs: new TokenBucket(this.o.subscriptions, now),
@@ -374,6 +413,7 @@ class RelayServer implements Relay {
   /** The socket is gone: release everything it held. */
   private forget(conn: Conn): void {
     clearTimeout(conn.killTimer);
+    clearTimeout(conn.ackTimer);
     this.detach(conn);
     if (!this.conns.delete(conn)) return;
     const n = (this.perIp.get(conn.ip) ?? 1) - 1;
@@ -405,91 +445,171 @@ class RelayServer implements Relay {
     const msg = toBuffer(data);
     const m = decodeInbound(msg);
     const now = performance.now();
+    // §3.1 Every message with the PUBLISH opcode has the next sequence number, whatever it holds.
+    if (msg[0] === Op.publish) return this.onPublish(conn, msg, m, ++conn.published, now);
     switch (m.kind) {
-      case 'publish':
-        return this.onPublish(conn, msg, m.topic, m.frameStart, m.frameBytes, now);
       case 'subscribe':
-        return this.onSubscribe(conn, m.topic, now);
+        return this.onSubscribe(conn, m.topic, m.since, now);
       case 'unsubscribe':
         if (!conn.subs.take(now)) return this.rateLimited(conn, m.topic, now);
         return this.leave(conn, m.topic);
       case 'error':
         if (!conn.frames.take(now)) return this.rateLimited(conn, '', now);
         return this.reject(conn, m.code === ErrorCode.badTopic ? 'bad_topic' : 'malformed', m.code, m.topic, m.reason);
+      case 'publish':
+        return; // unreachable: decodeInbound gives 'publish' only for the PUBLISH opcode
     }
   }
 
-  private onPublish(conn: Conn, msg: Buffer, topic: string, frameStart: number, frameBytes: number, now: number): void {
-    if (!conn.frames.take(now)) return this.rateLimited(conn, topic, now);
-    if (this.outOfScope(conn, topic)) return;
-    if (frameBytes > this.o.maxFrameBytes) return this.reject(conn, 'frame_too_large', ErrorCode.frameTooLarge, topic, 'frame too large');
+  /** §3.1 A PUBLISH: stored by the engine (then acknowledged), or refused with a NACK naming its sequence number. */
+  private onPublish(conn: Conn, msg: Buffer, m: ReturnType<typeof decodeInbound>, seq: number, now: number): void {
+    if (!conn.frames.take(now)) {
+      this.rateLimited(conn, m.kind === 'publish' ? m.topic : '', now, seq);
+      return this.settled(conn);
+    }
+    if (m.kind !== 'publish') return this.refusePublish(conn, seq, m.kind === 'error' && m.code === ErrorCode.badTopic ? 'bad_topic' : 'malformed', m.kind === 'error' ? m.code : ErrorCode.malformed);
+    if (this.outOfScope(conn, m.topic, seq)) return this.settled(conn);
+    if (m.frameBytes > this.o.maxFrameBytes) return this.refusePublish(conn, seq, 'frame_too_large', ErrorCode.frameTooLarge);
+    if (this.state !== 'listening' || this.unavailable !== undefined) return this.refusePublish(conn, seq, 'unavailable', ErrorCode.unavailable);
     this.stats.framesIn++;
     this.stats.bytesIn += msg.length;
-    // A DELIVER is the PUBLISH with another opcode: copy once, patch byte 0, send the same bytes to all.
-    const deliver = Buffer.from(msg);
-    deliver[0] = Op.deliver;
-    this.retention.add(topic, deliver, conn.id, now);
-    this.fanOut(topic, deliver, conn.id);
-    this.bus?.publish(topic, msg.subarray(frameStart));
+    conn.storing.push(seq);
+    this.engine.publish(m.topic, msg.subarray(m.frameStart), conn.id).then(
+      () => this.guard(() => this.stored(conn, seq)),
+      (e: unknown) =>
+        this.guard(() => {
+          if (!(e instanceof EngineUnavailable)) this.o.logger('error', 'engine publish failed', { error: e instanceof Error ? e.message : String(e) });
+          this.send(conn, encodeNack(seq, ErrorCode.unavailable));
+          this.stats.drop('unavailable');
+          this.stored(conn, seq);
+        }),
+    );
+  }
+
+  private refusePublish(conn: Conn, seq: number, reason: DropReason, code: number): void {
+    this.stats.drop(reason);
+    this.send(conn, encodeNack(seq, code));
+    this.settled(conn);
+  }
+
+  /** The engine settled `seq` (the oldest one it holds: engines settle in order). */
+  private stored(conn: Conn, seq: number): void {
+    if (conn.storing[0] === seq) conn.storing.shift();
+    else conn.storing.splice(conn.storing.indexOf(seq), 1);
+    this.settled(conn);
+  }
+
+  /** §3.2 Cumulative acknowledgement: every ACK_EVERY settled PUBLISHes, or ACK_DELAY_MS after the first. */
+  private settled(conn: Conn): void {
+    const upTo = conn.storing.length > 0 ? conn.storing[0]! - 1 : conn.published;
+    if (upTo - conn.acked >= ACK_EVERY) return this.sendAck(conn);
+    if (upTo > conn.acked && conn.ackTimer === undefined && !conn.closing) {
+      conn.ackTimer = setTimeout(() => this.guard(() => this.sendAck(conn)), ACK_DELAY_MS);
+      conn.ackTimer.unref();
+    }
+  }
+
+  private sendAck(conn: Conn): void {
+    clearTimeout(conn.ackTimer);
+    conn.ackTimer = undefined;
+    const upTo = conn.storing.length > 0 ? conn.storing[0]! - 1 : conn.published;
+    if (upTo <= conn.acked) return;
+    conn.acked = upTo;
+    this.send(conn, encodeAck(upTo));
   }
 
   /** A topic outside the connection's admission token (its topic or topic family, §2): refused (and true). */
-  private outOfScope(conn: Conn, topic: string): boolean {
+  private outOfScope(conn: Conn, topic: string, seq?: number): boolean {
     if (conn.scope === undefined || grantAdmits(conn.scope, topic)) return false;
-    this.reject(conn, 'not_allowed', ErrorCode.notAllowed, topic, 'topic not allowed by admission token');
+    this.stats.drop('not_allowed');
+    if (seq !== undefined) this.send(conn, encodeNack(seq, ErrorCode.notAllowed));
+    else this.send(conn, encodeError(ErrorCode.notAllowed, topic, 'topic not allowed by admission token'));
     return true;
   }
 
-  private onRemoteFrame(topic: string, frame: Buffer): void {
-    if (!isTopic(topic) || frame.length === 0 || frame.length > this.o.maxFrameBytes) return;
-    const deliver = encodeFrameMessage(Op.deliver, topic, frame);
-    this.retention.add(topic, deliver, 0, performance.now());
-    this.fanOut(topic, deliver, 0);
+  /** A publication of a topic this node serves (from any node, in stream order): to every live subscriber but its publisher. */
+  private onPublication(topic: string, epoch: Uint8Array, p: Publication): void {
+    const state = this.topics.get(topic);
+    if (state === undefined) return;
+    let deliver: Buffer | undefined;
+    for (const conn of state.subs) {
+      if (conn.id === p.from) continue;
+      const catchup = conn.pending.size > 0 ? conn.pending.get(topic) : undefined;
+      if (catchup !== undefined) {
+        catchup.held.push({ epoch, publication: p });
+        if (catchup.held.length > MAX_HELD_PER_SUBSCRIBE) this.slowConsumer(conn);
+        continue;
+      }
+      deliver ??= encodeDeliver(topic, epoch, p.offset, p.frame);
+      this.deliver(conn, deliver);
+    }
+  }
+
+  private onAvailability(available: boolean, reason: string): void {
+    const was = this.unavailable;
+    this.unavailable = available ? undefined : `${this.engine.kind} unavailable: ${reason}`;
+    if ((was === undefined) !== available) this.o.logger(available ? 'info' : 'warn', available ? `${this.engine.kind} available` : this.unavailable!, {});
   }
 
   /**
-   * Joins a topic. With Redis, SUBSCRIBED (and the retained frames) wait until the node's Redis subscription
-   * is confirmed, so "SUBSCRIBED" means frames from every node now reach this connection.
+   * §3.4 Joins a topic: once the engine delivers the topic's publications to this node, the connection gets
+   * SUBSCRIBED (the stream's epoch; RECOVERED when `since` could be honoured), then the history (everything
+   * after `since`, or the recent window), then the live publications that arrived meanwhile, in order.
    */
-  private onSubscribe(conn: Conn, topic: string, now: number): void {
+  private onSubscribe(conn: Conn, topic: string, since: Position | undefined, now: number): void {
     if (!conn.subs.take(now)) return this.rateLimited(conn, topic, now);
     if (this.outOfScope(conn, topic)) return;
     if (conn.topics.has(topic)) {
-      if (!conn.pending.has(topic)) this.send(conn, encodeTopicMessage(Op.subscribed, topic));
+      // Already live: SUBSCRIBED again, nothing replayed. Still pending: its SUBSCRIBED is on the way.
+      if (!conn.pending.has(topic)) this.send(conn, encodeSubscribed(topic, this.lastEpoch.get(topic) ?? new Uint8Array(8), true));
       return;
     }
     if (conn.topics.size >= this.o.maxTopicsPerConnection) {
       return this.reject(conn, 'too_many_topics', ErrorCode.tooManyTopics, topic, 'too many topics');
     }
     conn.topics.add(topic);
+    const catchup: Catchup = { held: [] };
+    conn.pending.set(topic, catchup);
     let state = this.topics.get(topic);
     if (state === undefined) {
-      state = { subs: new Set(), ready: undefined };
-      this.topics.set(topic, state);
-      if (this.bus !== undefined) {
-        const created = state;
-        created.ready = this.bus.subscribe(topic).then(() => {
-          created.ready = undefined;
-        });
-      }
+      const created: TopicState = { subs: new Set(), ready: undefined };
+      state = created;
+      this.topics.set(topic, created);
+      created.ready = this.engine.subscribe(topic).then(
+        () => void (created.ready = undefined),
+        (e: unknown) => this.o.logger('warn', 'engine subscribe failed', { error: e instanceof Error ? e.message : String(e) }),
+      );
     }
     state.subs.add(conn);
-    const ready = state.ready;
-    if (ready === undefined) return this.acknowledge(conn, topic);
-    conn.pending.add(topic);
-    ready.then(() =>
-      this.guard(() => {
-        if (conn.pending.delete(topic) && conn.topics.has(topic)) this.acknowledge(conn, topic);
-      }),
-    );
+    void Promise.resolve(state.ready)
+      .then(() => (conn.pending.get(topic) === catchup ? this.engine.history(topic, since) : undefined))
+      .then(
+        (history) => this.guard(() => history !== undefined && this.caughtUp(conn, topic, catchup, history.epoch, history.recovered, history.publications)),
+        () =>
+          this.guard(() => {
+            // The engine cannot read the stream now: the client tries again (ERROR 7 on the topic).
+            if (conn.pending.get(topic) !== catchup) return;
+            this.leave(conn, topic);
+            this.send(conn, encodeError(ErrorCode.unavailable, topic, 'the relay cannot read this topic now'));
+          }),
+      );
   }
 
-  /** SUBSCRIBED, then the retained frames (PROTOCOL-RELAY.md §3.1). */
-  private acknowledge(conn: Conn, topic: string): void {
-    if (!this.send(conn, encodeTopicMessage(Op.subscribed, topic))) return;
-    for (const r of this.retention.recent(topic, performance.now())) {
-      if (r.from === conn.id) continue;
-      if (!this.deliver(conn, r.message)) return;
+  /** SUBSCRIBED, the history, then what arrived while it was read (only what follows the history). */
+  private caughtUp(conn: Conn, topic: string, catchup: Catchup, epoch: Uint8Array, recovered: boolean, history: Publication[]): void {
+    if (conn.pending.get(topic) !== catchup) return; // unsubscribed (or closed) meanwhile
+    conn.pending.delete(topic);
+    this.lastEpoch.set(topic, epoch);
+    if (!this.send(conn, encodeSubscribed(topic, epoch, recovered))) return;
+    let last: Offset | undefined;
+    for (const p of history) {
+      last = p.offset;
+      if (p.from === conn.id) continue;
+      if (!this.deliver(conn, encodeDeliver(topic, epoch, p.offset, p.frame))) return;
+    }
+    for (const { epoch: e, publication: p } of catchup.held) {
+      if (last !== undefined && equalEpoch(e, epoch) && compareOffsets(p.offset, last) <= 0) continue; // in the history already
+      if (!this.deliver(conn, encodeDeliver(topic, e, p.offset, p.frame))) return;
     }
   }
 
@@ -501,16 +621,8 @@ class RelayServer implements Relay {
     state.subs.delete(conn);
     if (state.subs.size === 0) {
       this.topics.delete(topic);
-      this.bus?.unsubscribe(topic);
-    }
-  }
-
-  private fanOut(topic: string, deliver: Buffer, from: number): void {
-    const state = this.topics.get(topic);
-    if (state === undefined) return;
-    for (const conn of state.subs) {
-      if (conn.id === from || (conn.pending.size > 0 && conn.pending.has(topic))) continue;
-      this.deliver(conn, deliver);
+      this.lastEpoch.delete(topic);
+      this.engine.unsubscribe(topic);
     }
   }
 
@@ -525,12 +637,16 @@ class RelayServer implements Relay {
   private send(conn: Conn, message: Buffer): boolean {
     if (conn.closing || conn.ws.readyState !== 1) return false;
     if (conn.ws.bufferedAmount > this.o.maxBufferedBytes) {
-      this.stats.drop('slow_consumer');
-      this.closeConn(conn, CloseCode.slowConsumer, 'slow consumer');
+      this.slowConsumer(conn);
       return false;
     }
     conn.ws.send(message);
     return true;
+  }
+
+  private slowConsumer(conn: Conn): void {
+    this.stats.drop('slow_consumer');
+    this.closeConn(conn, CloseCode.slowConsumer, 'slow consumer');
   }
 
   private reject(conn: Conn, reason: DropReason, code: number, topic: string, text: string): void {
@@ -538,7 +654,8 @@ class RelayServer implements Relay {
     this.send(conn, encodeError(code, isTopic(topic) ? topic : '', text));
   }
 
-  private rateLimited(conn: Conn, topic: string, now: number): void {
+  /** A message over the connection's rate: dropped (a PUBLISH with NACK 2, `seq`); a flood closes it 4008. */
+  private rateLimited(conn: Conn, topic: string, now: number, seq?: number): void {
     this.stats.drop('rate_limited');
     if (now - conn.windowStart > this.o.floodWindowMs) {
       conn.windowStart = now;
@@ -546,7 +663,8 @@ class RelayServer implements Relay {
     }
     conn.windowDrops++;
     if (conn.windowDrops > this.o.floodDrops) return this.closeConn(conn, CloseCode.flood, 'rate limit exceeded');
-    if (conn.windowDrops <= MAX_RATE_ERRORS_PER_WINDOW) {
+    if (seq !== undefined) this.send(conn, encodeNack(seq, ErrorCode.rateLimited)); // the client must know what to send again
+    else if (conn.windowDrops <= MAX_RATE_ERRORS_PER_WINDOW) {
       this.send(conn, encodeError(ErrorCode.rateLimited, isTopic(topic) ? topic : '', 'rate limited'));
     }
   }
@@ -565,6 +683,11 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
+}
+
+function equalEpoch(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return a.length === b.length;
 }
 
 function sleep(ms: number): Promise<void> {

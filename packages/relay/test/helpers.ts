@@ -1,7 +1,8 @@
 /** Test helpers: a real relay on 127.0.0.1:0 and raw `ws` clients that record what they receive. */
 import { WebSocket, type ClientOptions } from 'ws';
 import { createRelay, type Relay, type RelayOptions } from '../src/index.js';
-import { Op, decodeOutbound, encodeFrameMessage, encodeTopicMessage, type Outbound } from '../src/protocol.js';
+import type { Position } from '../src/engine.js';
+import { Op, SUBPROTOCOL, decodeOutbound, encodePublish, encodeSubscribe, encodeTopicMessage, type Outbound } from '../src/protocol.js';
 
 export async function startRelay(options: RelayOptions = {}): Promise<{ relay: Relay; url: string; http: string }> {
   const relay = createRelay({ host: '127.0.0.1', port: 0, ...options });
@@ -13,16 +14,22 @@ export interface TestClient {
   ws: WebSocket;
   received: Outbound[];
   closed: Promise<{ code: number; reason: string }>;
-  subscribe(topic: string): Promise<void>;
+  /** SUBSCRIBE (from `since`, §3.4); resolves with SUBSCRIBED's recovered flag, or false after an ERROR. */
+  subscribe(topic: string, since?: Position): Promise<boolean>;
   unsubscribe(topic: string): void;
   publish(topic: string, frame: Uint8Array): void;
   sendRaw(bytes: Uint8Array | string): void;
   delivered(topic?: string): Uint8Array[];
+  /** The position of the last DELIVER on `topic`. */
+  position(topic: string): Position | undefined;
+  /** Highest ACK received (0 before any). */
+  acked(): number;
+  nacks(): { seq: number; code: number }[];
   errors(): { code: number; topic: string; reason: string }[];
   close(): Promise<void>;
 }
 
-export async function connect(url: string, options: ClientOptions = {}, protocols: string[] = ['sealsig-relay.1']): Promise<TestClient> {
+export async function connect(url: string, options: ClientOptions = {}, protocols: string[] = [SUBPROTOCOL]): Promise<TestClient> {
   const ws = new WebSocket(url, protocols, options);
   ws.binaryType = 'nodebuffer';
   const received: Outbound[] = [];
@@ -44,24 +51,38 @@ export async function connect(url: string, options: ClientOptions = {}, protocol
     ws,
     received,
     closed,
-    async subscribe(topic) {
+    async subscribe(topic, since) {
       const before = received.length;
-      ws.send(encodeTopicMessage(Op.subscribe, topic));
-      await waitFor(() =>
-        received.slice(before).some((m) => (m.kind === 'subscribed' && m.topic === topic) || (m.kind === 'error' && m.topic === topic)),
-      );
+      ws.send(encodeSubscribe(topic, since));
+      const answer = (): Outbound | undefined => received.slice(before).find((m) => (m.kind === 'subscribed' || m.kind === 'error') && m.topic === topic);
+      await waitFor(() => answer() !== undefined);
+      const a = answer()!;
+      return a.kind === 'subscribed' && a.recovered;
     },
     unsubscribe(topic) {
       ws.send(encodeTopicMessage(Op.unsubscribe, topic));
     },
     publish(topic, frame) {
-      ws.send(encodeFrameMessage(Op.publish, topic, frame));
+      ws.send(encodePublish(topic, frame));
     },
     sendRaw(bytes) {
       ws.send(bytes);
     },
     delivered(topic) {
       return received.flatMap((m) => (m.kind === 'deliver' && (topic === undefined || m.topic === topic) ? [m.frame] : []));
+    },
+    position(topic) {
+      for (let i = received.length - 1; i >= 0; i--) {
+        const m = received[i]!;
+        if (m.kind === 'deliver' && m.topic === topic) return m.position;
+      }
+      return undefined;
+    },
+    acked() {
+      return received.reduce((n, m) => (m.kind === 'ack' ? Math.max(n, m.seq) : n), 0);
+    },
+    nacks() {
+      return received.flatMap((m) => (m.kind === 'nack' ? [{ seq: m.seq, code: m.code }] : []));
     },
     errors() {
       return received.flatMap((m) => (m.kind === 'error' ? [{ code: m.code, topic: m.topic, reason: m.reason }] : []));

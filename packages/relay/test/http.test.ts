@@ -66,7 +66,8 @@ describe('HTTP endpoints', () => {
     expect(value('sealsig_relay_frames_in_total')).toBe(2);
     expect(value('sealsig_relay_frames_out_total')).toBe(2);
     expect(value('sealsig_relay_bytes_in_total')).toBeGreaterThan(2 * 24);
-    expect(value('sealsig_relay_bytes_out_total')).toBe(value('sealsig_relay_bytes_in_total'));
+    // A DELIVER is its PUBLISH plus the 24-byte position (epoch, offset).
+    expect(value('sealsig_relay_bytes_out_total')).toBe(value('sealsig_relay_bytes_in_total') + 24 * value('sealsig_relay_frames_out_total'));
     expect(value('sealsig_relay_drops_total{reason="malformed"}')).toBe(1);
     expect(res.body).toContain('# TYPE sealsig_relay_closes_total counter');
     for (const line of lines.filter((l) => l !== '' && !l.startsWith('#'))) {

@@ -37,12 +37,13 @@ async function setup(options: RelayOptions = {}) {
 }
 
 describe('limits', () => {
-  it('closes 1009 for an oversized message, ERROR 4 for a frame just over maxFrameBytes', async () => {
+  it('closes 1009 for an oversized message, NACK 4 for a frame just over maxFrameBytes', async () => {
     const { open, stillServed } = await setup({ maxFrameBytes: 1_000 });
     const near = await open();
     near.publish(TOPIC, new Uint8Array(1_001)); // message 1 025 bytes: within maxPayload, frame too large
-    await waitFor(() => near.errors().length === 1);
-    expect(near.errors()[0]).toMatchObject({ code: ErrorCode.frameTooLarge, topic: TOPIC });
+    await waitFor(() => near.nacks().length === 1);
+    expect(near.nacks()).toEqual([{ seq: 1, code: ErrorCode.frameTooLarge }]);
+    await waitFor(() => near.acked() === 1); // settled: refused, and said so
     const big = await open();
     big.publish(TOPIC, new Uint8Array(2_000));
     expect((await big.closed).code).toBe(1009);
@@ -51,12 +52,12 @@ describe('limits', () => {
     expect(relay!.metrics().drops).toMatchObject({ frame_too_large: 2 });
   });
 
-  it('drops a flood with ERROR 2, then closes it 4008', async () => {
+  it('drops a flood with NACK 2, then closes it 4008', async () => {
     const { open, stillServed } = await setup({ rateLimit: { frames: { perSecond: 10, burst: 10 }, floodDrops: 50 } });
     const flooder = await open();
     for (let i = 0; i < 200; i++) flooder.publish(TOPIC, text(`flood ${i}`));
     expect((await flooder.closed).code).toBe(4008);
-    expect(flooder.errors().some((e) => e.code === ErrorCode.rateLimited)).toBe(true);
+    expect(flooder.nacks().some((e) => e.code === ErrorCode.rateLimited)).toBe(true);
     await stillServed();
     // good2 got at most the burst of the flood.
     expect(clients[1]!.delivered().filter((f) => Buffer.from(f).toString().startsWith('flood')).length).toBeLessThanOrEqual(10);
@@ -71,7 +72,7 @@ describe('limits', () => {
     expect(greedy.errors()).toEqual([{ code: ErrorCode.tooManyTopics, topic: 't4', reason: 'too many topics' }]);
     greedy.unsubscribe('t1');
     await greedy.subscribe('t4');
-    expect(greedy.received.at(-1)).toEqual({ kind: 'subscribed', topic: 't4' });
+    expect(greedy.received.at(-1)).toMatchObject({ kind: 'subscribed', topic: 't4' });
     await stillServed();
   });
 
@@ -144,16 +145,18 @@ describe('limits', () => {
     await stillServed();
   });
 
-  it('answers garbage binary with ERROR 6 (or 1 for a bad topic) and keeps the connection', async () => {
+  it('answers garbage binary with ERROR 6 or 1, a bad PUBLISH with NACK 6 or 1, and keeps the connection', async () => {
     const { open, stillServed } = await setup();
     const c = await open();
     c.sendRaw(new Uint8Array([]));
     c.sendRaw(new Uint8Array([0x99, 1, 2]));
-    c.sendRaw(new Uint8Array([0x03, 40, 65]));
-    c.sendRaw(new Uint8Array([0x01, 0x20]));
-    c.sendRaw(new Uint8Array([0x03, 1, 0x2f, 1]));
-    await waitFor(() => c.errors().length === 5);
-    expect(c.errors().map((e) => e.code)).toEqual([6, 6, 6, 1, 1]);
+    c.sendRaw(new Uint8Array([0x03, 40, 65])); // PUBLISH 1, truncated
+    c.sendRaw(new Uint8Array([0x01, 1, 0x20])); // SUBSCRIBE to a bad topic
+    c.sendRaw(new Uint8Array([0x01, 5, 0x41])); // SUBSCRIBE, truncated
+    c.sendRaw(new Uint8Array([0x03, 1, 0x2f, 1])); // PUBLISH 2, bad topic
+    await waitFor(() => c.errors().length === 4 && c.nacks().length === 2);
+    expect(c.errors().map((e) => e.code)).toEqual([6, 6, 1, 6]);
+    expect(c.nacks()).toEqual([{ seq: 1, code: 6 }, { seq: 2, code: 1 }]);
     await c.subscribe(TOPIC);
     await stillServed();
     expect(c.ws.readyState).toBe(WebSocket.OPEN);

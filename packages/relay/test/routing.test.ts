@@ -32,7 +32,7 @@ describe('routing', () => {
     const b = await open();
     await a.subscribe(TOPIC);
     await b.subscribe(TOPIC);
-    expect(a.received[0]).toEqual({ kind: 'subscribed', topic: TOPIC });
+    expect(a.received[0]).toMatchObject({ kind: 'subscribed', topic: TOPIC, recovered: false });
     a.publish(TOPIC, text('from a'));
     b.publish(TOPIC, text('from b'));
     await waitFor(() => a.delivered().length === 1 && b.delivered().length === 1);
@@ -84,7 +84,7 @@ describe('routing', () => {
     const late = await open();
     await late.subscribe(TOPIC);
     await waitFor(() => late.delivered().length === 2);
-    expect(late.received[0]).toEqual({ kind: 'subscribed', topic: TOPIC });
+    expect(late.received[0]).toMatchObject({ kind: 'subscribed', topic: TOPIC });
     expect(late.delivered().map((f) => Buffer.from(f).toString())).toEqual(['offer', 'candidate']);
     // The publisher itself is not sent its own retained frames.
     await a.subscribe(TOPIC);
@@ -114,16 +114,15 @@ describe('routing', () => {
     expect(later.delivered()).toHaveLength(0);
   });
 
-  it('accepts clients that offer no subprotocol', async () => {
+  it('closes 4002 for a client that does not offer sealsig-relay.2 (no subprotocol, or version 1)', async () => {
     const r = await setup({ retention: false });
     const { connect: c2 } = await import('./helpers.js');
-    const a = await c2(r.url, {}, []);
-    clients.push(a);
+    for (const offered of [[], ['sealsig-relay.1']]) {
+      const old = await c2(r.url, {}, offered);
+      clients.push(old);
+      expect((await old.closed).code).toBe(4002);
+    }
     const b = await r.open();
-    expect(b.ws.protocol).toBe('sealsig-relay.1');
-    expect(a.ws.protocol).toBe('');
-    await a.subscribe(TOPIC);
-    await b.subscribe(TOPIC);
-    await roundTrip(b, a, TOPIC);
+    expect(b.ws.protocol).toBe('sealsig-relay.2');
   });
 });
