@@ -176,14 +176,16 @@ export function encodeDeliver(topic: string, epoch: Uint8Array, offset: Offset, 
   return out;
 }
 
-/** [0x11][len][topic][epoch][flags] (§3.2). */
-export function encodeSubscribed(topic: string, epoch: Uint8Array, recovered: boolean): Buffer {
-  const out = Buffer.allocUnsafe(3 + topic.length + EPOCH_BYTES);
+/** [0x11][len][topic][epoch][head offset][flags] (§3.2). */
+export function encodeSubscribed(topic: string, epoch: Uint8Array, head: Offset, recovered: boolean): Buffer {
+  const at = 2 + topic.length;
+  const out = Buffer.allocUnsafe(at + POSITION_BYTES + 1);
   out[0] = Op.subscribed;
   out[1] = topic.length;
   out.write(topic, 2, 'latin1');
-  out.set(epoch, 2 + topic.length);
-  out[2 + topic.length + EPOCH_BYTES] = recovered ? RECOVERED : 0;
+  out.set(epoch, at);
+  writeOffset(out, at + EPOCH_BYTES, head);
+  out[at + POSITION_BYTES] = recovered ? RECOVERED : 0;
   return out;
 }
 
@@ -218,7 +220,7 @@ export function encodeError(code: number, topic: string, reason: string): Buffer
 
 export type Outbound =
   | { kind: 'deliver'; topic: string; position: Position; frame: Uint8Array }
-  | { kind: 'subscribed'; topic: string; epoch: Uint8Array; recovered: boolean }
+  | { kind: 'subscribed'; topic: string; head: Position; recovered: boolean }
   | { kind: 'error'; code: number; topic: string; reason: string }
   | { kind: 'ack'; seq: number }
   | { kind: 'nack'; seq: number; code: number }
@@ -231,8 +233,10 @@ export function decodeOutbound(msg: Uint8Array): Outbound {
   if (op === Op.subscribed) {
     if (msg.length < 2) return { kind: 'invalid' };
     const end = 2 + msg[1]!;
-    if (msg.length !== end + EPOCH_BYTES + 1 || !isTopicBytes(msg, 2, end)) return { kind: 'invalid' };
-    return { kind: 'subscribed', topic: ascii(msg, 2, end), epoch: msg.slice(end, end + EPOCH_BYTES), recovered: (msg[end + EPOCH_BYTES]! & RECOVERED) !== 0 };
+    if (msg.length !== end + POSITION_BYTES + 1 || !isTopicBytes(msg, 2, end)) return { kind: 'invalid' };
+    const head = readPosition(msg, end);
+    if (head === null) return { kind: 'invalid' };
+    return { kind: 'subscribed', topic: ascii(msg, 2, end), head, recovered: (msg[end + POSITION_BYTES]! & RECOVERED) !== 0 };
   }
   if (op === Op.deliver) {
     if (msg.length < 2) return { kind: 'invalid' };

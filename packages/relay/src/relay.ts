@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { IpLimiter, serveDescriptors, type DescriptorEndpointContext } from './descriptor-endpoint.js';
 import { DescriptorTable } from './descriptors.js';
-import { EngineUnavailable, compareOffsets, type Engine, type Offset, type Position, type Publication } from './engine.js';
+import { EngineUnavailable, compareOffsets, type Engine, type History, type Offset, type Position, type Publication } from './engine.js';
 import { RelayError } from './errors.js';
 import { MemoryEngine } from './memory-engine.js';
 import { createRedisEngine } from './redis-engine.js';
@@ -118,8 +118,6 @@ class RelayServer implements Relay {
   private readonly engine: Engine;
   private readonly stats = new Metrics();
   private readonly descriptors: DescriptorEndpointContext;
-  /** The epoch each served topic's stream had when a subscriber last caught up (for a repeated SUBSCRIBE). */
-  private readonly lastEpoch = new Map<string, Uint8Array>();
   /** Why the engine cannot store frames (Redis unreachable), or undefined while it can. */
   private unavailable: string | undefined;
   private nextId = 1;
@@ -559,11 +557,9 @@ class RelayServer implements Relay {
   private onSubscribe(conn: Conn, topic: string, since: Position | undefined, now: number): void {
     if (!conn.subs.take(now)) return this.rateLimited(conn, topic, now);
     if (this.outOfScope(conn, topic)) return;
-    if (conn.topics.has(topic)) {
-      // Already live: SUBSCRIBED again, nothing replayed. Still pending: its SUBSCRIBED is on the way.
-      if (!conn.pending.has(topic)) this.send(conn, encodeSubscribed(topic, this.lastEpoch.get(topic) ?? new Uint8Array(8), true));
-      return;
-    }
+    // A SUBSCRIBE for a topic the connection has starts it again from `since` (a client that got no answer in
+    // time sends it again, with its position): the earlier one, if still pending, is never answered.
+    this.leave(conn, topic);
     if (conn.topics.size >= this.o.maxTopicsPerConnection) {
       return this.reject(conn, 'too_many_topics', ErrorCode.tooManyTopics, topic, 'too many topics');
     }
@@ -584,7 +580,7 @@ class RelayServer implements Relay {
     void Promise.resolve(state.ready)
       .then(() => (conn.pending.get(topic) === catchup ? this.engine.history(topic, since) : undefined))
       .then(
-        (history) => this.guard(() => history !== undefined && this.caughtUp(conn, topic, catchup, history.epoch, history.recovered, history.publications)),
+        (history) => this.guard(() => history !== undefined && this.caughtUp(conn, topic, catchup, history)),
         () =>
           this.guard(() => {
             // The engine cannot read the stream now: the client tries again (ERROR 7 on the topic).
@@ -596,13 +592,12 @@ class RelayServer implements Relay {
   }
 
   /** SUBSCRIBED, the history, then what arrived while it was read (only what follows the history). */
-  private caughtUp(conn: Conn, topic: string, catchup: Catchup, epoch: Uint8Array, recovered: boolean, history: Publication[]): void {
+  private caughtUp(conn: Conn, topic: string, catchup: Catchup, { epoch, recovered, publications, head }: History): void {
     if (conn.pending.get(topic) !== catchup) return; // unsubscribed (or closed) meanwhile
     conn.pending.delete(topic);
-    this.lastEpoch.set(topic, epoch);
-    if (!this.send(conn, encodeSubscribed(topic, epoch, recovered))) return;
+    if (!this.send(conn, encodeSubscribed(topic, epoch, head, recovered))) return;
     let last: Offset | undefined;
-    for (const p of history) {
+    for (const p of publications) {
       last = p.offset;
       if (p.from === conn.id) continue;
       if (!this.deliver(conn, encodeDeliver(topic, epoch, p.offset, p.frame))) return;
@@ -621,7 +616,6 @@ class RelayServer implements Relay {
     state.subs.delete(conn);
     if (state.subs.size === 0) {
       this.topics.delete(topic);
-      this.lastEpoch.delete(topic);
       this.engine.unsubscribe(topic);
     }
   }
