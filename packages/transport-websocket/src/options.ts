@@ -14,7 +14,9 @@ export type TransportEventType =
   /** The relay refused this page's origin (close code 1008): the transport closed. */
   | 'origin-rejected'
   /** A frame handler or state listener threw; the exception is in error.cause. */
-  | 'listener-error';
+  | 'listener-error'
+  /** The relay could not resume a subscription from its position: frames on `topic` may have been missed (onGap listeners are told too). */
+  | 'gap';
 
 export interface TransportEvent {
   type: TransportEventType;
@@ -23,7 +25,7 @@ export interface TransportEvent {
   /** The relay URL of the connection concerned (without the token). */
   url: string;
   topic?: string;
-  /** ERROR code of the relay (1 bad topic, 2 rate limited, 3 too many topics, 4 frame too large, 5 not allowed, 6 malformed). */
+  /** ERROR or NACK code of the relay (1 bad topic, 2 rate limited, 3 too many topics, 4 frame too large, 5 not allowed, 6 malformed, 7 unavailable). */
   relayCode?: number;
   /** WebSocket close code, for connection-lost / token-rejected / origin-rejected. */
   closeCode?: number;
@@ -50,9 +52,9 @@ export interface WebSocketTransportOptions {
   maxReconnectDelayMs?: number;
   /** A connection attempt (or restoring the subscriptions after it) taking longer than this is abandoned (default 10 s). */
   connectTimeoutMs?: number;
-  /** Frames queued while disconnected, at most (default 256). */
+  /** Frames held until the relay acknowledges them (queued while disconnected, or sent and not yet acknowledged), at most; beyond it publish() rejects with E_QUEUE_FULL (default 256). */
   maxQueuedFrames?: number;
-  /** Bytes of frames queued while disconnected, at most (default 1 MiB). */
+  /** Bytes of those frames, at most (default 1 MiB). */
   maxQueuedBytes?: number;
   /** Listener for typed events (relay errors, malformed messages, lost connections...). */
   onError?: (event: TransportEvent) => void;

@@ -1,18 +1,26 @@
 /**
- * The client side of the sealsig relay wire protocol v1: binary WebSocket messages, byte 0 = opcode.
+ * The client side of the sealsig relay wire protocol v2 (packages/relay/PROTOCOL-RELAY.md): binary WebSocket
+ * messages, byte 0 = opcode. A position is 24 bytes: the stream's epoch (8) and an offset (16), kept and sent
+ * back as they came.
  *
- *   client -> relay   0x01 SUBSCRIBE   [0x01][topic]
+ *   client -> relay   0x01 SUBSCRIBE   [0x01][topic length u8][topic][position, when resuming]
  *                     0x02 UNSUBSCRIBE [0x02][topic]
- *                     0x03 PUBLISH     [0x03][topic length u8][topic][frame]
- *   relay -> client   0x10 DELIVER     [0x10][topic length u8][topic][frame]
- *                     0x11 SUBSCRIBED  [0x11][topic]
+ *                     0x03 PUBLISH     [0x03][topic length u8][topic][frame]   (the nth on a connection is seq n)
+ *   relay -> client   0x10 DELIVER     [0x10][topic length u8][topic][position][frame]
+ *                     0x11 SUBSCRIBED  [0x11][topic length u8][topic][head position][flags: bit 0 RECOVERED]
  *                     0x12 ERROR       [0x12][code u16 BE][topic length u8][topic][utf8 reason]
+ *                     0x13 ACK         [0x13][seq u32 BE]          every PUBLISH up to seq is settled
+ *                     0x14 NACK        [0x14][seq u32 BE][code u16 BE]   PUBLISH seq was not stored
  *
  * A topic is 1..64 bytes of ASCII [A-Za-z0-9_-] (a core route tag is 22 of them). The decoder is strict:
  * it checks the size limit before reading anything, then the opcode, lengths and topic charset, and
  * returns a result instead of throwing, so one bad message from a relay can only be dropped and reported.
  */
-export const SUBPROTOCOL = 'sealsig-relay.1';
+export const SUBPROTOCOL = 'sealsig-relay.2';
+
+/** Bytes of a position: epoch (8) and offset (16). */
+export const POSITION_BYTES = 24;
+const EPOCH_BYTES = 8;
 
 export const Op = {
   subscribe: 0x01,
@@ -21,6 +29,8 @@ export const Op = {
   deliver: 0x10,
   subscribed: 0x11,
   error: 0x12,
+  ack: 0x13,
+  nack: 0x14,
 } as const;
 
 /** ERROR codes a relay sends, by number. */
@@ -31,7 +41,11 @@ export const RelayErrorCodes = {
   4: 'frame-too-large',
   5: 'not-allowed',
   6: 'malformed',
+  7: 'unavailable',
 } as const;
+
+/** NACK codes after which the frame is sent again (rate limited, the relay cannot store it now). */
+export const RETRYABLE_NACKS: ReadonlySet<number> = new Set([2, 7]);
 export type RelayErrorName = (typeof RelayErrorCodes)[keyof typeof RelayErrorCodes] | 'unknown';
 
 export const MAX_TOPIC_BYTES = 64;
@@ -52,11 +66,21 @@ function writeTopic(out: Uint8Array, at: number, topic: string): void {
   for (let i = 0; i < topic.length; i++) out[at + i] = topic.charCodeAt(i);
 }
 
-/** [op][topic]: SUBSCRIBE or UNSUBSCRIBE. The topic must have passed isValidTopic. */
-export function encodeTopicMessage(op: typeof Op.subscribe | typeof Op.unsubscribe, topic: string): Uint8Array {
+/** [0x02][topic]: UNSUBSCRIBE. The topic must have passed isValidTopic. */
+export function encodeUnsubscribe(topic: string): Uint8Array {
   const out = new Uint8Array(1 + topic.length);
-  out[0] = op;
+  out[0] = Op.unsubscribe;
   writeTopic(out, 1, topic);
+  return out;
+}
+
+/** [0x01][topic length][topic][position]: SUBSCRIBE, resuming after `position` when given. */
+export function encodeSubscribe(topic: string, position?: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + topic.length + (position ? POSITION_BYTES : 0));
+  out[0] = Op.subscribe;
+  out[1] = topic.length;
+  writeTopic(out, 2, topic);
+  if (position) out.set(position, 2 + topic.length);
   return out;
 }
 
@@ -71,9 +95,13 @@ export function encodePublish(topic: string, frame: Uint8Array): Uint8Array {
 }
 
 export type RelayMessage =
-  | { op: 'deliver'; topic: string; frame: Uint8Array }
-  | { op: 'subscribed'; topic: string }
-  | { op: 'error'; code: number; name: RelayErrorName; topic: string; reason: string };
+  /** `position`: the frame's place in the topic's stream (24 bytes, a copy). */
+  | { op: 'deliver'; topic: string; position: Uint8Array; frame: Uint8Array }
+  /** `head`: the stream's position when the subscription went live; `recovered`: the position asked for was honoured. */
+  | { op: 'subscribed'; topic: string; head: Uint8Array; recovered: boolean }
+  | { op: 'error'; code: number; name: RelayErrorName; topic: string; reason: string }
+  | { op: 'ack'; seq: number }
+  | { op: 'nack'; seq: number; code: number; name: RelayErrorName };
 
 export type DecodeResult = { ok: true; message: RelayMessage } | { ok: false; reason: string };
 
@@ -92,7 +120,7 @@ function readTopic(bytes: Uint8Array, start: number, length: number): string | u
 
 /** The largest message the relay may send: a DELIVER of the largest frame, or an ERROR with the longest reason. */
 export function maxRelayMessageBytes(maxFrameBytes: number): number {
-  return Math.max(2 + MAX_TOPIC_BYTES + maxFrameBytes, 4 + MAX_TOPIC_BYTES + MAX_REASON_BYTES);
+  return Math.max(2 + MAX_TOPIC_BYTES + POSITION_BYTES + maxFrameBytes, 4 + MAX_TOPIC_BYTES + MAX_REASON_BYTES);
 }
 
 /**
@@ -111,14 +139,29 @@ export function decodeRelayMessage(bytes: Uint8Array, maxFrameBytes: number): De
       const length = bytes[1]!;
       const topic = readTopic(bytes, 2, length);
       if (topic === undefined) return bad('DELIVER with an invalid topic');
-      const frameLength = bytes.length - 2 - length;
+      const at = 2 + length;
+      if (bytes.length < at + POSITION_BYTES) return bad('DELIVER without a position');
+      const frameLength = bytes.length - at - POSITION_BYTES;
       if (frameLength > maxFrameBytes) return bad(`DELIVER frame of ${frameLength} bytes exceeds ${maxFrameBytes}`);
-      return { ok: true, message: { op: 'deliver', topic, frame: bytes.slice(2 + length) } };
+      return { ok: true, message: { op: 'deliver', topic, position: bytes.slice(at, at + POSITION_BYTES), frame: bytes.slice(at + POSITION_BYTES) } };
     }
     case Op.subscribed: {
-      const topic = readTopic(bytes, 1, bytes.length - 1);
+      if (bytes.length < 2) return bad('SUBSCRIBED too short');
+      const length = bytes[1]!;
+      const topic = readTopic(bytes, 2, length);
       if (topic === undefined) return bad('SUBSCRIBED with an invalid topic');
-      return { ok: true, message: { op: 'subscribed', topic } };
+      const at = 2 + length;
+      if (bytes.length !== at + POSITION_BYTES + 1) return bad('SUBSCRIBED of a bad length');
+      return { ok: true, message: { op: 'subscribed', topic, head: bytes.slice(at, at + POSITION_BYTES), recovered: (bytes[at + POSITION_BYTES]! & 1) === 1 } };
+    }
+    case Op.ack: {
+      if (bytes.length !== 5) return bad('ACK of a bad length');
+      return { ok: true, message: { op: 'ack', seq: u32(bytes, 1) } };
+    }
+    case Op.nack: {
+      if (bytes.length !== 7) return bad('NACK of a bad length');
+      const code = (bytes[5]! << 8) | bytes[6]!;
+      return { ok: true, message: { op: 'nack', seq: u32(bytes, 1), code, name: nameOf(code) } };
     }
     case Op.error: {
       if (bytes.length < 4) return bad('ERROR too short');
@@ -135,10 +178,23 @@ export function decodeRelayMessage(bytes: Uint8Array, maxFrameBytes: number): De
       } catch {
         return bad('ERROR reason is not UTF-8');
       }
-      const name: RelayErrorName = (RelayErrorCodes as Record<number, RelayErrorName>)[code] ?? 'unknown';
-      return { ok: true, message: { op: 'error', code, name, topic, reason } };
+      return { ok: true, message: { op: 'error', code, name: nameOf(code), topic, reason } };
     }
     default:
       return bad(`unknown opcode 0x${op.toString(16).padStart(2, '0')}`);
   }
+}
+
+function nameOf(code: number): RelayErrorName {
+  return (RelayErrorCodes as Record<number, RelayErrorName>)[code] ?? 'unknown';
+}
+
+function u32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
+}
+
+/** The epoch half of a position (or head): equal epochs mean the same stream. */
+export function sameEpoch(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < EPOCH_BYTES; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

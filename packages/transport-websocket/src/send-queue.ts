@@ -1,17 +1,26 @@
 import { SealsigError } from '@sealsig/core';
 
 /**
- * The frames published while the socket is down, flushed in order once it is back (after the
- * subscriptions are restored). Bounded in count and in bytes, so a long outage cannot exhaust memory:
- * when either bound would be exceeded, push() throws E_QUEUE_FULL and the caller's publish() rejects.
+ * Every frame publish() accepted that the relay has not acknowledged yet (PROTOCOL-RELAY.md §3.2): those
+ * waiting to be sent (while the socket is down or the relay asked to wait) and those sent on the current
+ * socket without an ACK. Bounded in count and bytes together, so a long outage cannot exhaust memory: when
+ * a frame would exceed either bound, add() throws E_QUEUE_FULL and publish() rejects (back-pressure: retry
+ * later). Frames sent but not acknowledged go back to the front when the socket is lost, and are sent again
+ * on the next one: a frame the relay stored but whose ACK was lost then reaches subscribers twice, and core
+ * drops the copy (docs/PROTOCOL.md §2, exactly-once).
  */
 export interface QueuedFrame {
   topic: string;
   frame: Uint8Array;
 }
 
+interface InFlight extends QueuedFrame {
+  seq: number;
+}
+
 export class SendQueue {
-  private items: QueuedFrame[] = [];
+  private waiting: QueuedFrame[] = [];
+  private inflight: InFlight[] = [];
   private byteCount = 0;
 
   constructor(
@@ -19,41 +28,84 @@ export class SendQueue {
     readonly maxBytes: number,
   ) {}
 
+  /** Frames waiting to be sent. */
   get length(): number {
-    return this.items.length;
+    return this.waiting.length;
   }
 
+  /** Frames sent and not acknowledged. */
+  get unacknowledged(): number {
+    return this.inflight.length;
+  }
+
+  /** Bytes of frames held (waiting and unacknowledged). */
   get bytes(): number {
     return this.byteCount;
   }
 
-  /** Queues a copy of `frame` (the caller may reuse its buffer once publish() resolved). */
+  /** Throws E_QUEUE_FULL unless one more frame of `size` bytes fits. */
+  reserve(size: number): void {
+    const frames = this.waiting.length + this.inflight.length;
+    if (frames + 1 > this.maxFrames) {
+      throw new SealsigError('E_QUEUE_FULL', `send queue full: ${frames} frames not yet acknowledged by the relay; retry later`);
+    }
+    if (this.byteCount + size > this.maxBytes) {
+      throw new SealsigError('E_QUEUE_FULL', `send queue full: ${this.byteCount} of ${this.maxBytes} bytes not yet acknowledged by the relay; retry later`);
+    }
+  }
+
+  /** Queues a copy of `frame` to be sent (the caller may reuse its buffer once publish() resolved). */
   push(topic: string, frame: Uint8Array): void {
-    if (this.items.length + 1 > this.maxFrames) {
-      throw new SealsigError('E_QUEUE_FULL', `send queue full: ${this.maxFrames} frames waiting for the relay`);
-    }
-    if (this.byteCount + frame.length > this.maxBytes) {
-      throw new SealsigError('E_QUEUE_FULL', `send queue full: ${this.byteCount} of ${this.maxBytes} bytes waiting for the relay`);
-    }
-    this.items.push({ topic, frame: frame.slice() });
+    this.reserve(frame.length);
+    this.waiting.push({ topic, frame: frame.slice() });
     this.byteCount += frame.length;
   }
 
-  /** Removes and returns the oldest frame. */
+  /** Removes and returns the oldest waiting frame. */
   shift(): QueuedFrame | undefined {
-    const item = this.items.shift();
+    const item = this.waiting.shift();
     if (item) this.byteCount -= item.frame.length;
     return item;
   }
 
-  /** Puts a frame back at the head (a send failed mid-flush). */
+  /** Puts a frame back at the head of the waiting ones. */
   unshift(item: QueuedFrame): void {
-    this.items.unshift(item);
+    this.waiting.unshift(item);
     this.byteCount += item.frame.length;
   }
 
+  /** A frame went out as PUBLISH `seq` (reserve() was checked). `frame` must not change. */
+  sent(seq: number, topic: string, frame: Uint8Array): void {
+    this.inflight.push({ seq, topic, frame });
+    this.byteCount += frame.length;
+  }
+
+  /** ACK: every PUBLISH up to `seq` is settled. */
+  acknowledge(seq: number): void {
+    let n = 0;
+    while (n < this.inflight.length && this.inflight[n]!.seq <= seq) this.byteCount -= this.inflight[n++]!.frame.length;
+    if (n > 0) this.inflight.splice(0, n);
+  }
+
+  /** NACK: PUBLISH `seq` was not stored; returns it (no longer held), or undefined if unknown. */
+  refused(seq: number): QueuedFrame | undefined {
+    const i = this.inflight.findIndex((f) => f.seq === seq);
+    if (i < 0) return undefined;
+    const [f] = this.inflight.splice(i, 1);
+    this.byteCount -= f!.frame.length;
+    return { topic: f!.topic, frame: f!.frame };
+  }
+
+  /** The socket is gone: what it did not acknowledge goes back in front of the waiting frames, in order. */
+  requeueUnacknowledged(): void {
+    if (this.inflight.length === 0) return;
+    this.waiting = [...this.inflight.map(({ topic, frame }) => ({ topic, frame })), ...this.waiting];
+    this.inflight = [];
+  }
+
   clear(): void {
-    this.items = [];
+    this.waiting = [];
+    this.inflight = [];
     this.byteCount = 0;
   }
 }

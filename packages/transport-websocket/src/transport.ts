@@ -2,12 +2,23 @@ import { SealsigError, TransportStateCell } from '@sealsig/core';
 import type { ErrorCode, FrameHandler, Transport, TransportState, Unsubscribe } from '@sealsig/core';
 import { backoffDelay } from './backoff.js';
 import { invalid, resolveOptions, type ResolvedOptions, type TransportEvent, type TransportEventType, type WebSocketTransportOptions } from './options.js';
-import { MAX_TOPIC_BYTES, Op, maxRelayMessageBytes, SUBPROTOCOL, decodeRelayMessage, encodePublish, encodeTopicMessage, isValidTopic } from './protocol.js';
+import {
+  MAX_TOPIC_BYTES,
+  RETRYABLE_NACKS,
+  SUBPROTOCOL,
+  decodeRelayMessage,
+  encodePublish,
+  encodeSubscribe,
+  encodeUnsubscribe,
+  isValidTopic,
+  maxRelayMessageBytes,
+  sameEpoch,
+} from './protocol.js';
 import type { RelayMessage } from './protocol.js';
 import { SendQueue } from './send-queue.js';
 import { CLOSED, OPEN, resolveWebSocket, type WebSocketLike } from './socket.js';
 
-/** Close codes of the relay protocol v1 (docs: packages/relay). */
+/** Close codes of the relay protocol (packages/relay/PROTOCOL-RELAY.md §5). */
 const CLOSE_SERVICE_RESTART = 1012;
 const CLOSE_POLICY_ORIGIN = 1008;
 const CLOSE_TOKEN_REJECTED = 4001;
@@ -17,6 +28,8 @@ const CLOSE_GRACE_MS = 1000;
 const SUBSCRIBE_RETRY_MS = 2000;
 /** After ERROR 2 (rate limited) on a SUBSCRIBE, the first resend comes after 100-200 ms, then doubling. */
 const RATE_LIMITED_RETRY_MS = 200;
+/** After a retryable NACK, publishing pauses 100-200 ms, doubling per NACK in a row up to 4-8 s. */
+const NACK_RETRY_MS = 200;
 
 interface Waiter {
   handler: FrameHandler;
@@ -35,6 +48,8 @@ interface TopicEntry {
   live: boolean;
   /** Resends SUBSCRIBE while the relay has not confirmed it (see armRetry). */
   retry: ReturnType<typeof setTimeout> | undefined;
+  /** The last position this subscription reached (24 bytes), sent with SUBSCRIBE to resume from it (§3.4). */
+  position: Uint8Array | undefined;
   /** SUBSCRIBE resends on this socket, for their backoff. */
   retries: number;
 }
@@ -43,17 +58,20 @@ interface TopicEntry {
 export interface WebSocketTransport extends Transport {
   /** The relay URL of the current (or last) connection attempt, without the token. */
   readonly url: string;
-  /** Frames waiting in the send queue for the connection to come back. */
+  /** Frames publish() accepted that the relay has not acknowledged yet (waiting, or sent without an ACK). */
   readonly queuedFrames: number;
   /** Listens to typed events (see TransportEvent); returns a function that removes the listener. */
   onError(listener: (event: TransportEvent) => void): () => void;
 }
 
 /**
- * Creates a transport that carries sealsig frames through a relay (protocol v1, see protocol.ts). It
- * connects at once, reconnects with jittered exponential backoff rotating through `urls`, restores its
- * subscriptions after every reconnect, and queues frames published while disconnected (bounded), flushing
- * them in order once the subscriptions are back. Throws E_INVALID_ARGUMENT for bad options.
+ * Creates a transport that carries sealsig frames through a relay (protocol v2, see protocol.ts). It
+ * connects at once, reconnects with jittered exponential backoff rotating through `urls`, and restores its
+ * subscriptions after every reconnect from the last position each one reached, so the relay replays what it
+ * missed; when the relay cannot (it restarted, or the frames are gone), the transport raises a gap (onGap)
+ * and core announces itself again. Every published frame is kept until the relay acknowledges it and sent
+ * again on the next connection if it was not; when that bounded queue is full, publish() rejects with
+ * E_QUEUE_FULL (retry later). Throws E_INVALID_ARGUMENT for bad options.
  */
 export function createWebSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
   return new RelayClient(options);
@@ -65,6 +83,12 @@ class RelayClient implements WebSocketTransport {
   private readonly topics = new Map<string, TopicEntry>();
   private readonly queue: SendQueue;
   private readonly eventListeners = new Set<(event: TransportEvent) => void>();
+  private readonly gapListeners = new Set<(topic: string) => void>();
+  /** PUBLISH messages sent on the current socket (the relay numbers them the same way, §3.1). */
+  private published = 0;
+  /** After a retryable NACK: frames wait in the queue until this timer fires. */
+  private pause: ReturnType<typeof setTimeout> | undefined;
+  private nacksInARow = 0;
   private readonly stateCell = new TransportStateCell('connecting', (e) =>
     this.report('listener-error', new SealsigError('E_TRANSPORT', 'a state listener threw', { cause: e })),
   );
@@ -105,7 +129,7 @@ class RelayClient implements WebSocketTransport {
   }
 
   get queuedFrames(): number {
-    return this.queue.length;
+    return this.queue.length + this.queue.unacknowledged;
   }
 
   // ---- Transport -------------------------------------------------------------------------------------
@@ -123,7 +147,7 @@ class RelayClient implements WebSocketTransport {
     }
     return new Promise<Unsubscribe>((resolve, reject) => {
       if (!entry) {
-        entry = { handlers: new Set(), waiters: [], acksOutstanding: 0, live: false, retry: undefined, retries: 0 };
+        entry = { handlers: new Set(), waiters: [], acksOutstanding: 0, live: false, retry: undefined, retries: 0, position: undefined };
         this.topics.set(topic, entry);
         this.sendSubscribe(topic, entry);
       }
@@ -139,8 +163,11 @@ class RelayClient implements WebSocketTransport {
     if (frame.length > this.maxFrameBytes) {
       return Promise.reject(new SealsigError('E_FRAME_TOO_LARGE', `frame of ${frame.length} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`));
     }
-    if (this.ready && this.send(encodePublish(topic, frame))) return Promise.resolve();
     try {
+      if (this.ready && this.pause === undefined && this.queue.length === 0) {
+        this.queue.reserve(frame.length);
+        if (this.sendPublish(topic, encodePublish(topic, frame))) return Promise.resolve();
+      }
       this.queue.push(topic, frame);
     } catch (e) {
       return Promise.reject(e);
@@ -148,9 +175,23 @@ class RelayClient implements WebSocketTransport {
     return Promise.resolve();
   }
 
+  /** Sends a PUBLISH message and holds its frame (a view of the message) until the relay settles it. */
+  private sendPublish(topic: string, message: Uint8Array): boolean {
+    if (!this.send(message)) return false;
+    this.queue.sent(++this.published, topic, message.subarray(2 + topic.length));
+    return true;
+  }
+
   onStateChange(listener: (state: TransportState) => void): () => void {
     if (typeof listener !== 'function') throw invalid('listener must be a function');
     return this.stateCell.listen((state) => listener(state)); // a wrapper: one function added twice is heard twice
+  }
+
+  onGap(listener: (topic: string) => void): () => void {
+    if (typeof listener !== 'function') throw invalid('listener must be a function');
+    const own = (topic: string) => listener(topic);
+    this.gapListeners.add(own);
+    return () => void this.gapListeners.delete(own);
   }
 
   onError(listener: (event: TransportEvent) => void): () => void {
@@ -182,20 +223,29 @@ class RelayClient implements WebSocketTransport {
       clearTimeout(entry.retry);
       this.topics.delete(topic);
       this.restoring.delete(topic);
-      if (this.socketOpen) this.send(encodeTopicMessage(Op.unsubscribe, topic));
+      if (this.socketOpen) this.send(encodeUnsubscribe(topic));
       this.checkRestored();
     };
   }
 
   private sendSubscribe(topic: string, entry: TopicEntry): void {
     if (!this.socketOpen) return; // sent when the socket opens
-    if (this.send(encodeTopicMessage(Op.subscribe, topic))) entry.acksOutstanding++;
+    if (this.send(encodeSubscribe(topic, entry.position))) entry.acksOutstanding++;
     this.armRetry(topic, entry, backoffDelay(entry.retries, { minDelayMs: SUBSCRIBE_RETRY_MS, maxDelayMs: 8 * SUBSCRIBE_RETRY_MS }));
   }
 
-  private onSubscribed(topic: string): void {
+  /**
+   * §3.4 SUBSCRIBED: without RECOVERED, a subscription that had a position may have missed frames (a gap). A
+   * resumed one keeps its position (the replay moves it on); a new one, or one after a gap, starts at the head.
+   */
+  private onSubscribed(topic: string, head: Uint8Array, recovered: boolean): void {
     const entry = this.topics.get(topic);
     if (!entry) return; // unsubscribed meanwhile
+    if (entry.position === undefined || !recovered) {
+      const gap = entry.position !== undefined;
+      entry.position = head;
+      if (gap) this.gap(topic);
+    }
     if (entry.acksOutstanding > 0) entry.acksOutstanding--;
     if (entry.acksOutstanding > 0) return; // an older SUBSCRIBE's answer; wait for the latest
     entry.live = true;
@@ -223,9 +273,25 @@ class RelayClient implements WebSocketTransport {
     this.checkRestored();
   }
 
-  private deliver(topic: string, frame: Uint8Array): void {
+  /** The relay cannot give a subscription everything it missed: core announces itself again (§8.6). */
+  private gap(topic: string): void {
+    this.report('gap', new SealsigError('E_TRANSPORT', `frames on ${topic} may have been missed (the relay restarted or lost them)`), { topic });
+    for (const listener of [...this.gapListeners]) {
+      try {
+        listener(topic);
+      } catch (e) {
+        this.report('listener-error', new SealsigError('E_TRANSPORT', 'a gap listener threw', { cause: e }), { topic });
+      }
+    }
+  }
+
+  private deliver(topic: string, position: Uint8Array, frame: Uint8Array): void {
     const entry = this.topics.get(topic);
     if (!entry) return;
+    // A frame of another epoch: the stream was lost and began again while this subscription was live.
+    const gap = entry.position !== undefined && !sameEpoch(entry.position, position);
+    entry.position = position;
+    if (gap) this.gap(topic);
     let first = true;
     for (const handler of [...entry.handlers]) {
       const copy = first ? frame : frame.slice(); // each subscription owns its bytes
@@ -296,6 +362,7 @@ class RelayClient implements WebSocketTransport {
   private onOpen(socket: WebSocketLike): void {
     if (socket !== this.socket) return;
     this.socketOpen = true;
+    this.published = 0;
     this.restoring = new Set();
     for (const [topic, entry] of this.topics) {
       entry.live = false;
@@ -318,14 +385,38 @@ class RelayClient implements WebSocketTransport {
     this.setState('open');
   }
 
-  /** Sends the queued frames in order; stops (keeping the rest) if the socket fails under it. */
+  /** Sends the queued frames in order; stops (keeping the rest) if the socket fails under it or the relay asked to wait. */
   private flush(): void {
+    if (!this.ready || this.pause !== undefined) return;
     for (let item = this.queue.shift(); item; item = this.queue.shift()) {
-      if (!this.send(encodePublish(item.topic, item.frame))) {
+      if (!this.sendPublish(item.topic, encodePublish(item.topic, item.frame))) {
         this.queue.unshift(item);
         return;
       }
     }
+  }
+
+  /**
+   * §3.2 NACK: a retryable refusal (rate limited, the relay cannot store it now) puts the frame back in front
+   * and pauses publishing with a growing delay; any other refusal drops it and says why.
+   */
+  private onNack(seq: number, code: number, name: string): void {
+    const item = this.queue.refused(seq);
+    if (!item) return;
+    if (!RETRYABLE_NACKS.has(code)) {
+      const error = new SealsigError(RELAY_ERROR_TO_CODE[code] ?? 'E_TRANSPORT', `relay refused a frame on ${item.topic} (NACK ${code}, ${name})`);
+      this.report('relay-error', error, { relayCode: code, topic: item.topic });
+      return;
+    }
+    this.queue.unshift(item);
+    if (this.pause !== undefined) return;
+    const socket = this.socket;
+    this.pause = unref(
+      setTimeout(() => {
+        this.pause = undefined;
+        if (this.socket === socket) this.flush();
+      }, backoffDelay(this.nacksInARow++, { minDelayMs: NACK_RETRY_MS, maxDelayMs: 40 * NACK_RETRY_MS })),
+    );
   }
 
   /** Writes one message if the socket is open; false if it could not. */
@@ -358,8 +449,13 @@ class RelayClient implements WebSocketTransport {
   }
 
   private handle(message: RelayMessage): void {
-    if (message.op === 'deliver') return this.deliver(message.topic, message.frame);
-    if (message.op === 'subscribed') return this.onSubscribed(message.topic);
+    if (message.op === 'deliver') return this.deliver(message.topic, message.position, message.frame);
+    if (message.op === 'ack') {
+      this.nacksInARow = 0;
+      return this.queue.acknowledge(message.seq);
+    }
+    if (message.op === 'nack') return this.onNack(message.seq, message.code, message.name);
+    if (message.op === 'subscribed') return this.onSubscribed(message.topic, message.head, message.recovered);
     const code: ErrorCode = RELAY_ERROR_TO_CODE[message.code] ?? 'E_TRANSPORT';
     const where = message.topic ? ` on topic ${message.topic}` : '';
     const error = new SealsigError(code, `relay error ${message.code} (${message.name})${where}: ${message.reason}`);
@@ -473,6 +569,9 @@ class RelayClient implements WebSocketTransport {
 
   /** Forgets the current socket: nothing is live any more, and publish() queues until restored. */
   private afterSocketGone(): void {
+    this.queue.requeueUnacknowledged(); // sent again on the next socket (§3.2)
+    if (this.pause !== undefined) clearTimeout(this.pause);
+    this.pause = undefined;
     this.socket = undefined;
     this.socketOpen = false;
     this.ready = false;
@@ -537,6 +636,7 @@ class RelayClient implements WebSocketTransport {
     this.setState('closed');
     this.stateCell.clear();
     this.eventListeners.clear();
+    this.gapListeners.clear();
   }
 
   private unusable(): SealsigError | undefined {
@@ -570,6 +670,7 @@ const RELAY_ERROR_TO_CODE: Record<number, ErrorCode> = {
   4: 'E_FRAME_TOO_LARGE',
   5: 'E_TRANSPORT',
   6: 'E_FRAME_MALFORMED',
+  7: 'E_TRANSPORT',
 };
 
 function unref<T>(timer: T): T {

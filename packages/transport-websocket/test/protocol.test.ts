@@ -1,20 +1,31 @@
 /**
- * The wire codec (relay protocol v1), the backoff and the send queue, as units. The client's encoders
+ * The wire codec (relay protocol v2), the backoff and the send queue, as units. The client's encoders
  * are checked against the relay's own decoder (@sealsig/relay), and the client's strict decoder must
  * never throw on arbitrary bytes.
  */
 import { isSealsigError } from '@sealsig/core';
-import { decodeInbound, encodeError, encodeFrameMessage, encodeTopicMessage as relayTopicMessage } from '@sealsig/relay';
+import { decodeInbound, encodeAck, encodeDeliver, encodeError, encodeNack, encodeSubscribed } from '@sealsig/relay';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../src/backoff.js';
-import { Op, decodeRelayMessage, encodePublish, encodeTopicMessage, isValidTopic } from '../src/protocol.js';
+import { Op, decodeRelayMessage, encodePublish, encodeSubscribe, encodeUnsubscribe, isValidTopic } from '../src/protocol.js';
 import { SendQueue } from '../src/send-queue.js';
 
 const topicArb = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
 const MAX = 4096;
 
-describe('relay protocol v1 codec', () => {
+const offsetArb = fc.record({ ms: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), seq: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }) });
+const epochArb = fc.uint8Array({ minLength: 8, maxLength: 8 });
+/** A position's 24 wire bytes, as the client keeps it. */
+function positionBytes(epoch: Uint8Array, o: { ms: number; seq: number }): Uint8Array {
+  const b = Buffer.alloc(24);
+  b.set(epoch, 0);
+  b.writeBigUInt64BE(BigInt(o.ms), 8);
+  b.writeBigUInt64BE(BigInt(o.seq), 16);
+  return new Uint8Array(b);
+}
+
+describe('relay protocol v2 codec', () => {
   it('PUBLISH / SUBSCRIBE / UNSUBSCRIBE as the relay decodes them', () => {
     fc.assert(
       fc.property(topicArb, fc.uint8Array({ minLength: 1, maxLength: 512 }), (topic, frame) => {
@@ -22,23 +33,34 @@ describe('relay protocol v1 codec', () => {
         const d = decodeInbound(pub);
         expect(d).toMatchObject({ kind: 'publish', topic, frameStart: 2 + topic.length, frameBytes: frame.length });
         expect(pub.subarray(2 + topic.length)).toEqual(frame);
-        expect(decodeInbound(encodeTopicMessage(Op.subscribe, topic))).toEqual({ kind: 'subscribe', topic });
-        expect(decodeInbound(encodeTopicMessage(Op.unsubscribe, topic))).toEqual({ kind: 'unsubscribe', topic });
+        expect(decodeInbound(encodeSubscribe(topic))).toEqual({ kind: 'subscribe', topic, since: undefined });
+        expect(decodeInbound(encodeUnsubscribe(topic))).toEqual({ kind: 'unsubscribe', topic });
       }),
     );
   });
 
-  it('decodes what the relay encodes: DELIVER byte-exact (a copy), SUBSCRIBED, ERROR', () => {
+  it('SUBSCRIBE from a position: the relay reads back the epoch and offset the client kept', () => {
     fc.assert(
-      fc.property(topicArb, fc.uint8Array({ maxLength: MAX }), fc.integer({ min: 1, max: 6 }), fc.string({ maxLength: 100 }), (topic, frame, code, reason) => {
-        const message = new Uint8Array(encodeFrameMessage(Op.deliver, topic, frame));
+      fc.property(topicArb, epochArb, offsetArb, (topic, epoch, offset) => {
+        expect(decodeInbound(encodeSubscribe(topic, positionBytes(epoch, offset)))).toEqual({ kind: 'subscribe', topic, since: { epoch, offset } });
+      }),
+    );
+  });
+
+  it('decodes what the relay encodes: DELIVER byte-exact (a copy), SUBSCRIBED, ERROR, ACK, NACK', () => {
+    fc.assert(
+      fc.property(topicArb, fc.uint8Array({ maxLength: MAX }), fc.integer({ min: 1, max: 7 }), fc.string({ maxLength: 100 }), epochArb, offsetArb, fc.boolean(), fc.integer({ min: 0, max: 2 ** 32 - 1 }), (topic, frame, code, reason, epoch, offset, recovered, seq) => {
+        const message = new Uint8Array(encodeDeliver(topic, epoch, offset, frame));
         const d = decodeRelayMessage(message, MAX);
-        expect(d).toEqual({ ok: true, message: { op: 'deliver', topic, frame } });
+        const position = positionBytes(epoch, offset);
+        expect(d).toEqual({ ok: true, message: { op: 'deliver', topic, position, frame } });
         if (d.ok && d.message.op === 'deliver' && frame.length > 0) {
           message[message.length - 1] = message[message.length - 1]! ^ 1; // the decoded frame does not alias the message buffer
           expect(d.message.frame).toEqual(frame);
         }
-        expect(decodeRelayMessage(new Uint8Array(relayTopicMessage(Op.subscribed, topic)), MAX)).toEqual({ ok: true, message: { op: 'subscribed', topic } });
+        expect(decodeRelayMessage(new Uint8Array(encodeSubscribed(topic, epoch, offset, recovered)), MAX)).toEqual({ ok: true, message: { op: 'subscribed', topic, head: position, recovered } });
+        expect(decodeRelayMessage(new Uint8Array(encodeAck(seq)), MAX)).toEqual({ ok: true, message: { op: 'ack', seq } });
+        expect(decodeRelayMessage(new Uint8Array(encodeNack(seq, code)), MAX)).toMatchObject({ ok: true, message: { op: 'nack', seq, code } });
         const err = decodeRelayMessage(new Uint8Array(encodeError(code, topic, reason)), MAX);
         expect(err).toMatchObject({ ok: true, message: { op: 'error', code, topic } });
       }),
@@ -47,13 +69,14 @@ describe('relay protocol v1 codec', () => {
 
   it('never throws on arbitrary bytes, and accepts only well-formed messages', () => {
     // Mostly the relay's opcodes with plausible lengths, so the checks past byte 0 are exercised too.
-    const opcode = fc.constantFrom(Op.deliver, Op.subscribed, Op.error, 0x00, 0x01, 0x03, 0xff);
+    const opcode = fc.constantFrom(Op.deliver, Op.subscribed, Op.error, Op.ack, Op.nack, 0x00, 0x01, 0x03, 0xff);
     const message = fc.tuple(opcode, fc.integer({ min: 0, max: 70 }), fc.uint8Array({ maxLength: 300 })).map(([op, len, rest]) => new Uint8Array([op, len, ...rest]));
     fc.assert(
       fc.property(fc.oneof(message, fc.uint8Array({ maxLength: 300 })), (bytes) => {
         const d = decodeRelayMessage(bytes, 128);
         if (!d.ok) return void expect(typeof d.reason).toBe('string');
         const m = d.message;
+        if (m.op === 'ack' || m.op === 'nack') return void expect(bytes.length).toBe(m.op === 'ack' ? 5 : 7);
         expect(isValidTopic(m.topic) || (m.op === 'error' && m.topic === '')).toBe(true);
         if (m.op === 'deliver') expect(m.frame.length).toBeLessThanOrEqual(128);
       }),
@@ -64,7 +87,11 @@ describe('relay protocol v1 codec', () => {
   it('rejects what a strict decoder must: opcodes, charset, lengths, size, bad UTF-8', () => {
     const cases: [string, number[]][] = [
       ['empty', []],
-      ['unknown opcode', [0x13, 0x41]],
+      ['unknown opcode', [0x15, 0x41]],
+      ['ACK too short', [Op.ack, 0, 0, 1]],
+      ['NACK too long', [Op.nack, 0, 0, 0, 1, 0, 7, 0]],
+      ['DELIVER without a position', [Op.deliver, 1, 0x41, 1, 2, 3]],
+      ['SUBSCRIBED without its head', [Op.subscribed, 1, 0x41, 0]],
       ['client opcode', [Op.publish, 1, 0x41, 0]],
       ['SUBSCRIBED without topic', [Op.subscribed]],
       ['SUBSCRIBED with "/"', [Op.subscribed, 0x41, 0x2f]],
@@ -76,7 +103,7 @@ describe('relay protocol v1 codec', () => {
       ['ERROR reason not UTF-8', [Op.error, 0, 1, 1, 0x41, 0xff, 0xfe]],
     ];
     for (const [what, bytes] of cases) expect(decodeRelayMessage(new Uint8Array(bytes), MAX).ok, what).toBe(false);
-    const oversize = new Uint8Array(2 + 1 + MAX + 1);
+    const oversize = new Uint8Array(2 + 1 + 24 + MAX + 1);
     oversize.set([Op.deliver, 1, 0x41]);
     expect(decodeRelayMessage(oversize, MAX)).toMatchObject({ ok: false });
     expect(decodeRelayMessage(oversize.subarray(0, oversize.length - 1), MAX)).toMatchObject({ ok: true });
@@ -98,6 +125,27 @@ describe('backoff', () => {
 });
 
 describe('send queue', () => {
+  it('holds sent frames until acknowledged, returns a refused one, and puts unacknowledged ones back in order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 20 }), { minLength: 1, maxLength: 30 }), fc.nat(), fc.nat(), (frames, ackAt, nackAt) => {
+        const q = new SendQueue(100, 10_000);
+        frames.forEach((f, i) => q.sent(i + 1, 't', f));
+        const ack = ackAt % (frames.length + 1);
+        q.acknowledge(ack);
+        expect(q.unacknowledged).toBe(frames.length - ack);
+        const nack = nackAt % frames.length;
+        const refused = q.refused(nack + 1);
+        if (nack + 1 <= ack) expect(refused).toBeUndefined();
+        else expect(refused?.frame).toEqual(frames[nack]);
+        q.requeueUnacknowledged();
+        const out: Uint8Array[] = [];
+        for (let item = q.shift(); item; item = q.shift()) out.push(item.frame);
+        expect(out).toEqual(frames.filter((_, i) => i + 1 > ack && i !== nack));
+        expect(q.bytes).toBe(0);
+      }),
+    );
+  });
+
   it('is bounded in frames and bytes (E_QUEUE_FULL), FIFO, and copies frames', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 500 }), fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 40 }), (maxFrames, maxBytes, frames) => {

@@ -235,15 +235,18 @@ describe('a hostile relay', () => {
       new Uint8Array([0x10, 3, 0x41, 0x2f, 0x42, 9]), // '/' in the topic
       new Uint8Array([0x10, 200, 0x41]), // topic length past the end
       new Uint8Array([0x12, 0, 1, 1, 0x41, 0xc3]), // truncated UTF-8 reason
-      (() => { const m = new Uint8Array(2 + TOPIC.length + 1025); m[0] = 0x10; m[1] = TOPIC.length; m.set(enc(TOPIC), 2); return m; })(), // over maxFrameBytes
+      (() => { const m = new Uint8Array(2 + TOPIC.length + 24 + 1025); m[0] = 0x10; m[1] = TOPIC.length; m.set(enc(TOPIC), 2); return m; })(), // over maxFrameBytes
+      new Uint8Array([0x10, 1, 0x41, 1, 2, 3]), // DELIVER without its position
+      new Uint8Array([0x13, 0, 0, 1]), // ACK too short
     ];
+    const position = new Uint8Array(24);
     server.on('connection', (ws) => {
       ws.on('message', (data: Uint8Array) => {
         if (data[0] !== 0x01) return;
         for (const m of bad) ws.send(m);
         const topic = enc(TOPIC);
-        ws.send(new Uint8Array([0x11, ...topic])); // SUBSCRIBED
-        ws.send(new Uint8Array([0x10, topic.length, ...topic, 1, 2, 3])); // a good DELIVER
+        ws.send(new Uint8Array([0x11, topic.length, ...topic, ...position, 0])); // SUBSCRIBED
+        ws.send(new Uint8Array([0x10, topic.length, ...topic, ...position, 1, 2, 3])); // a good DELIVER
       });
     });
     const { t, events } = client({ urls: [`ws://127.0.0.1:${server.address().port}/`], maxFrameBytes: 1024 });
@@ -269,7 +272,7 @@ describe('an oversized relay message', () => {
       ws.on('message', (data: Uint8Array) => {
         if (data[0] !== 0x01) return;
         if (n === 1) ws.send(new Uint8Array(64 * 1024)); // far over what this client accepts
-        else ws.send(new Uint8Array([0x11, ...data.subarray(1)])); // SUBSCRIBED
+        else ws.send(new Uint8Array([0x11, ...data.subarray(1), ...new Uint8Array(25)])); // SUBSCRIBED (head, flags)
       });
     });
     const { t, events } = client({ urls: [`ws://127.0.0.1:${server.address().port}/`], maxFrameBytes: 1024 });
