@@ -31,6 +31,7 @@ import { sodiumReady } from './sodium.js';
 import { serveStatic } from './static-files.js';
 import { grantAdmits, verifyAdmissionToken, type AdmissionGrant } from './token.js';
 import { serveTurn } from './turn-endpoint.js';
+import { wsErrorCloseCode } from './ws-errors.js';
 
 /** How long a closing socket may take to finish the close handshake before it is terminated. */
 const CLOSE_GRACE_MS = 1_000;
@@ -310,8 +311,8 @@ class RelayServer implements Relay {
       conn.alive = true;
     });
     ws.on('error', (e: Error & { code?: string }) => {
-      // ws closes the socket itself after a protocol error (1009 for an oversized message, 1002/1007 else).
-      const code = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CloseCode.messageTooBig : 1002;
+      // ws closes the socket itself after a protocol error; count the code it sends (1002, 1007, 1009...).
+      const code = wsErrorCloseCode(e);
       if (code === CloseCode.messageTooBig) this.stats.drop('frame_too_large');
       if (!conn.closing) this.stats.close(code);
       this.detach(conn);
