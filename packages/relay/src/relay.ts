@@ -35,6 +35,8 @@ import { wsErrorCloseCode } from './ws-errors.js';
 
 /** How long a closing socket may take to finish the close handshake before it is terminated. */
 const CLOSE_GRACE_MS = 1_000;
+/** Longest a closing socket that keeps sending is read (and its input discarded) before it is terminated. */
+const MAX_CLOSE_DRAIN_MS = 10_000;
 /** Sockets being refused (closed right after the upgrade) at once; beyond this, upgrades are dropped raw. */
 const MAX_REFUSING = 1_024;
 /** ERROR 2 replies per connection per flood window (the rest of the drops are silent). */
@@ -358,7 +360,21 @@ class RelayServer implements Relay {
     conn.closing = true;
     this.stats.close(code);
     this.detach(conn);
-    conn.killTimer = setTimeout(() => conn.ws.terminate(), CLOSE_GRACE_MS);
+    // Destroying a socket with unread input makes the kernel send a RST, and the client's kernel then drops
+    // what the client has not read yet, the close frame included: a flooder busy sending would see 1006, not
+    // `code`. So while input keeps arriving, the terminate waits (CLOSE_GRACE_MS at a time, MAX_CLOSE_DRAIN_MS
+    // in all) and the input is read and discarded (ws keeps reading; onMessage returns early when closing).
+    const socket = (conn.ws as unknown as { _socket?: { bytesRead: number } })._socket;
+    const deadline = performance.now() + MAX_CLOSE_DRAIN_MS;
+    let read = socket?.bytesRead ?? 0;
+    const expire = (): void => {
+      const now = socket?.bytesRead ?? 0;
+      if (now === read || performance.now() >= deadline) return conn.ws.terminate();
+      read = now;
+      conn.killTimer = setTimeout(expire, CLOSE_GRACE_MS);
+      conn.killTimer.unref();
+    };
+    conn.killTimer = setTimeout(expire, CLOSE_GRACE_MS);
     conn.killTimer.unref();
     try {
       conn.ws.close(code, reason);
