@@ -30,7 +30,7 @@ import { RetentionStore } from './retention.js';
 import { sodiumReady } from './sodium.js';
 import { serveStatic } from './static-files.js';
 import { grantAdmits, verifyAdmissionToken, type AdmissionGrant } from './token.js';
-import { serveTurn } from './turn-endpoint.js';
+import { serveTurn, type TurnEndpointContext } from './turn-endpoint.js';
 import { wsErrorCloseCode } from './ws-errors.js';
 
 /** How long a closing socket may take to finish the close handshake before it is terminated. */
@@ -95,6 +95,7 @@ class RelayServer implements Relay {
   private readonly retention: RetentionStore;
   private readonly stats = new Metrics();
   private readonly descriptors: DescriptorEndpointContext;
+  private readonly turn: TurnEndpointContext;
   private bus: RedisBus | undefined;
   private nextId = 1;
   private refusing = 0;
@@ -114,6 +115,13 @@ class RelayServer implements Relay {
       limiter: d === undefined ? undefined : new IpLimiter(d.rateLimit),
       allowedOrigins: o.allowedOrigins,
       count: (result) => this.stats.descriptorRequest(result),
+    };
+    this.turn = {
+      turn: o.turn,
+      admissionKey: o.admissionKey,
+      allowedOrigins: o.allowedOrigins,
+      limiter: o.turn === undefined ? undefined : new IpLimiter(o.turn.rateLimit),
+      count: (result) => this.stats.turnRequest(result),
     };
     this.server = createServer((req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
@@ -245,7 +253,7 @@ class RelayServer implements Relay {
       res.end(this.metricsText());
       return;
     }
-    if (path === '/turn') return serveTurn(this.o, req, res);
+    if (path === '/turn') return serveTurn(this.turn, req, res, this.clientIp(req));
     if (path === '/descriptors' || path?.startsWith('/descriptors/')) return serveDescriptors(this.descriptors, req, res, this.clientIp(req));
     if (this.o.staticDir !== undefined && (await serveStatic(this.o.staticDir, req, res))) return;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
