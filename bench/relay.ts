@@ -11,10 +11,13 @@
  *     small window of frames in flight (closed loop); relay with every protection on (rate limits, retention,
  *     heartbeat, backpressure checks, connection limits) against a bare `ws` broadcast loop, same clients;
  *   - latency at a fixed 20 000 deliveries/s (20 rooms x 11: 2 000 frames/s in), p50 and p99, relay and bare `ws`;
- *   - memory per idle connection with 10 000 connections (5 000 rooms x 2, each subscribed).
+ *   - memory per idle connection with 10 000 connections (5 000 rooms x 2, each subscribed): this relay runs
+ *     alone in a second child process (this file with `--relay`), fresh, so neither the clients' sockets nor
+ *     the earlier cases' heap and RSS high-water mark are counted; it reports process.memoryUsage() over IPC.
  *
  * Environment: BENCH_RELAY_MS (measure window per fan-out case, default 2000), BENCH_RELAY_IDLE (idle
- * connection count, default 10000).
+ * connection count, default 10000; each process needs that many file descriptors, so lower it when
+ * `ulimit -n` is below about 10 100), BENCH_RELAY_ONLY (fanout, latency or memory: run one part, merge nothing).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -287,6 +290,66 @@ async function latencyClients(m: Extract<Cmd, { cmd: 'latency' }>): Promise<{ p5
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Relay process (the memory case)
+
+/** process.memoryUsage() of the relay process after full GCs, with its open connection count. */
+interface RelayMemory {
+  connections: number;
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
+
+async function relayMain(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const server = await startRelayServer();
+  process.on('message', async (m: { cmd: 'memory' } | { cmd: 'exit' }) => {
+    if (m.cmd === 'memory') {
+      await sleep(300); // let the last upgrades' garbage become collectable
+      for (let i = 0; i < 3; i++) gc();
+      const u = process.memoryUsage();
+      const r: RelayMemory = { connections: server.relay.metrics().connections, rss: u.rss, heapUsed: u.heapUsed, external: u.external };
+      process.send!(r);
+    } else {
+      await server.close();
+      process.exit(0);
+    }
+  });
+  process.send!({ url: server.url });
+}
+
+class RelayProcess {
+  private waiting: ((m: any) => void) | undefined;
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {
+    child.on('message', (m) => {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w?.(m);
+    });
+  }
+  static async start(): Promise<RelayProcess> {
+    const child = fork(fileURLToPath(import.meta.url), ['--relay'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const { url } = await new Promise<{ url: string }>((resolve) => child.once('message', (m: { url: string }) => resolve(m)));
+    return new RelayProcess(child, url);
+  }
+  memory(): Promise<RelayMemory> {
+    const reply = new Promise<RelayMemory>((resolve) => (this.waiting = resolve));
+    this.child.send({ cmd: 'memory' });
+    return reply;
+  }
+  async stop(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.send({ cmd: 'exit' });
+    setTimeout(() => this.child.kill('SIGKILL'), 10_000).unref();
+    await exited;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Parent
 
 class Clients {
@@ -336,11 +399,9 @@ async function fanoutCase(clients: Clients, kind: 'relay' | 'bare', rooms: numbe
 }
 
 async function main(): Promise<void> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
   const started = performance.now();
   const cpus = os.cpus();
-  console.log(`\nsealsig relay bench: node ${process.version}, ${cpus[0]?.model ?? 'unknown CPU'} x${cpus.length}; relay in this process, clients in a child process; 127.0.0.1`);
+  console.log(`\nsealsig relay bench: node ${process.version}, ${cpus[0]?.model ?? 'unknown CPU'} x${cpus.length}; relay in this process (the memory case: in a second child), clients in a child process; 127.0.0.1`);
   const clients = await Clients.start();
   const rows: Row[] = [];
   try {
@@ -414,28 +475,25 @@ async function main(): Promise<void> {
     }
     if (only === undefined || only === 'memory') {
     // --- memory per idle connection --------------------------------------------------------------------------
-    const server = await startRelayServer();
+    const relayProcess = await RelayProcess.start();
     try {
-      for (let i = 0; i < 3; i++) gc();
-      const before = process.memoryUsage();
-      const opened = await clients.ask<{ opened: number }>({ cmd: 'idle', url: server.url, count: IDLE_COUNT });
-      while (server.relay.metrics().connections < opened.opened) await sleep(10);
-      await sleep(300);
-      for (let i = 0; i < 3; i++) gc();
-      const after = process.memoryUsage();
+      const before = await relayProcess.memory();
+      const opened = await clients.ask<{ opened: number }>({ cmd: 'idle', url: relayProcess.url, count: IDLE_COUNT });
+      const after = await relayProcess.memory();
       const n = opened.opened;
+      if (after.connections !== n) throw new Error(`relay holds ${after.connections} connections, the clients opened ${n}`);
       const jsPer = (after.heapUsed + after.external - before.heapUsed - before.external) / n / 1024;
       const rssPer = (after.rss - before.rss) / n / 1024;
       // latest.json rows carry a rate in `hz`; for memory that is idle connections held per MiB of heap
       // (higher is better), with the per-connection KiB beside it.
       rows.push({ name: `relay idle connections per MiB of heap @ ${n}`, bytes: null, hz: round(1024 / jsPer, 1), vs: null, ratio: null, kib: round(jsPer, 2), rssKib: round(rssPer, 2) });
       console.log(
-        `memory, ${n.toLocaleString()} idle subscribed connections (ulimit -n ${readUlimit()}): ${jsPer.toFixed(2)} KiB each of JS heap + external, ` +
-          `${rssPer.toFixed(2)} KiB each of RSS (target <= 20 KiB)`,
+        `memory, ${n.toLocaleString()} idle subscribed connections (relay alone in a fresh process; ulimit -n ${readUlimit()}): ${jsPer.toFixed(2)} KiB each of JS heap + external, ` +
+          `${rssPer.toFixed(2)} KiB each of RSS (target <= 20 KiB); relay RSS ${(before.rss / 2 ** 20).toFixed(1)} -> ${(after.rss / 2 ** 20).toFixed(1)} MiB`,
       );
       await clients.ask({ cmd: 'close' });
     } finally {
-      await server.close();
+      await relayProcess.stop();
     }
     }
   } finally {
@@ -458,4 +516,5 @@ function readUlimit(): string {
 }
 
 if (process.argv.includes('--clients')) await clientMain();
+else if (process.argv.includes('--relay')) await relayMain();
 else await main();

@@ -33,6 +33,8 @@ export interface MetricsSnapshot extends Gauges {
   closes: Record<string, number>;
   /** /descriptors requests by outcome (stored, found, not_found, forbidden, full, too_large, ...). */
   descriptorRequests: Record<string, number>;
+  /** /turn requests by outcome (issued, rate_limited, missing, invalid, expired, origin, method). */
+  turnRequests: Record<string, number>;
 }
 
 export class Metrics {
@@ -43,6 +45,7 @@ export class Metrics {
   readonly drops = new Map<string, number>();
   readonly closes = new Map<string, number>();
   readonly descriptorRequests = new Map<string, number>();
+  readonly turnRequests = new Map<string, number>();
 
   drop(reason: DropReason): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
@@ -58,6 +61,11 @@ export class Metrics {
     this.descriptorRequests.set(result, (this.descriptorRequests.get(result) ?? 0) + 1);
   }
 
+  /** Counts one /turn answer; `result` comes from a fixed set (TurnResult). */
+  turnRequest(result: string): void {
+    this.turnRequests.set(result, (this.turnRequests.get(result) ?? 0) + 1);
+  }
+
   snapshot(gauges: Gauges): MetricsSnapshot {
     return {
       ...gauges,
@@ -68,6 +76,7 @@ export class Metrics {
       drops: Object.fromEntries(this.drops),
       closes: Object.fromEntries(this.closes),
       descriptorRequests: Object.fromEntries(this.descriptorRequests),
+      turnRequests: Object.fromEntries(this.turnRequests),
     };
   }
 
@@ -90,6 +99,7 @@ export class Metrics {
     metric('drops_total', 'counter', 'Messages dropped, by reason.', [...this.drops].map(([r, v]) => [`{reason="${r}"}`, v]));
     metric('closes_total', 'counter', 'Connections closed by the relay, by close code.', [...this.closes].map(([c, v]) => [`{code="${c}"}`, v]));
     metric('descriptor_requests_total', 'counter', 'Requests to /descriptors, by outcome.', [...this.descriptorRequests].map(([r, v]) => [`{result="${r}"}`, v]));
+    metric('turn_requests_total', 'counter', 'Requests to /turn, by outcome.', [...this.turnRequests].map(([r, v]) => [`{result="${r}"}`, v]));
     return `${lines.join('\n')}\n`;
   }
 }

@@ -8,7 +8,8 @@ import type { RateLimit } from './rate-limit.js';
 import type { MemoryEngineOptions } from './memory-engine.js';
 import type { RedisEngineOptions } from './redis-engine.js';
 import { secretKey } from './token.js';
-import { resolveTurn, type TurnConfig } from './turn.js';
+import type { TurnEndpointOptions } from './turn-endpoint.js';
+import { resolveTurn } from './turn.js';
 
 /** Log sink; the relay never logs frames or topics' contents, only events and counts. */
 export type RelayLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -63,8 +64,9 @@ export interface RelayOptions {
   /**
    * Serve short-lived TURN credentials (coturn `use-auth-secret`) at `GET /turn?token=<admission token>`
    * (README.md "TURN credentials"). Requires `admission`. `secret` is coturn's `static-auth-secret`.
+   * `rateLimit`: requests to /turn per client address (429 beyond it). Default 5/s, burst 20.
    */
-  turn?: { secret: Uint8Array | string; urls: string[]; ttlSeconds?: number };
+  turn?: { secret: Uint8Array | string; urls: string[]; ttlSeconds?: number; rateLimit?: RateLimit };
   /**
    * Sealed room descriptors at `PUT/GET /descriptors/<id>` (README.md "Room descriptors"); `false` turns the
    * endpoint off. On by default.
@@ -105,7 +107,7 @@ export interface ResolvedOptions {
   drainDelayMs: number;
   drainTimeoutMs: number;
   trustProxy: boolean;
-  turn: TurnConfig | undefined;
+  turn: TurnEndpointOptions | undefined;
   descriptors: DescriptorEndpointOptions | undefined;
 }
 
@@ -158,7 +160,7 @@ export function resolveOptions(o: RelayOptions = {}): ResolvedOptions {
     drainDelayMs: int('drainDelayMs', o.drainDelayMs, 0, 0, 600_000),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs, 5_000, 0, 600_000),
     trustProxy: o.trustProxy ?? false,
-    turn: o.turn === undefined ? undefined : resolveTurn(o.turn),
+    turn: o.turn === undefined ? undefined : { ...resolveTurn(o.turn), rateLimit: rate('turn.rateLimit', o.turn.rateLimit, { perSecond: 5, burst: 20 }) },
     descriptors: resolveDescriptors(o.descriptors),
   };
 }

@@ -35,12 +35,15 @@ import { TokenBucket } from './rate-limit.js';
 import { sodiumReady } from './sodium.js';
 import { serveStatic } from './static-files.js';
 import { grantAdmits, verifyAdmissionToken, type AdmissionGrant } from './token.js';
-import { serveTurn } from './turn-endpoint.js';
+import { serveTurn, type TurnEndpointContext } from './turn-endpoint.js';
+import { wsErrorCloseCode } from './ws-errors.js';
 
 /** The subprotocol of version 1, refused with 4002. */
 const SUBPROTOCOL_V1 = 'sealsig-relay.1';
 /** How long a closing socket may take to finish the close handshake before it is terminated. */
 const CLOSE_GRACE_MS = 1_000;
+/** Longest a closing socket that keeps sending is read (and its input discarded) before it is terminated. */
+const MAX_CLOSE_DRAIN_MS = 10_000;
 /** Sockets being refused (closed right after the upgrade) at once; beyond this, upgrades are dropped raw. */
 const MAX_REFUSING = 1_024;
 /** ERROR 2 replies per connection per flood window (the rest of the drops are silent). */
@@ -118,6 +121,7 @@ class RelayServer implements Relay {
   private readonly engine: Engine;
   private readonly stats = new Metrics();
   private readonly descriptors: DescriptorEndpointContext;
+  private readonly turn: TurnEndpointContext;
   /** Why the engine cannot store frames (Redis unreachable), or undefined while it can. */
   private unavailable: string | undefined;
   private nextId = 1;
@@ -138,6 +142,13 @@ class RelayServer implements Relay {
       limiter: d === undefined ? undefined : new IpLimiter(d.rateLimit),
       allowedOrigins: o.allowedOrigins,
       count: (result) => this.stats.descriptorRequest(result),
+    };
+    this.turn = {
+      turn: o.turn,
+      admissionKey: o.admissionKey,
+      allowedOrigins: o.allowedOrigins,
+      limiter: o.turn === undefined ? undefined : new IpLimiter(o.turn.rateLimit),
+      count: (result) => this.stats.turnRequest(result),
     };
     this.server = createServer((req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
@@ -274,7 +285,7 @@ class RelayServer implements Relay {
       res.end(this.metricsText());
       return;
     }
-    if (path === '/turn') return serveTurn(this.o, req, res);
+    if (path === '/turn') return serveTurn(this.turn, req, res, this.clientIp(req));
     if (path === '/descriptors' || path?.startsWith('/descriptors/')) return serveDescriptors(this.descriptors, req, res, this.clientIp(req));
     if (this.o.staticDir !== undefined && (await serveStatic(this.o.staticDir, req, res))) return;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
@@ -347,8 +358,8 @@ class RelayServer implements Relay {
       conn.alive = true;
     });
     ws.on('error', (e: Error & { code?: string }) => {
-      // ws closes the socket itself after a protocol error (1009 for an oversized message, 1002/1007 else).
-      const code = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CloseCode.messageTooBig : 1002;
+      // ws closes the socket itself after a protocol error; count the code it sends (1002, 1007, 1009...).
+      const code = wsErrorCloseCode(e);
       if (code === CloseCode.messageTooBig) this.stats.drop('frame_too_large');
       if (!conn.closing) this.stats.close(code);
       this.detach(conn);
@@ -394,7 +405,21 @@ class RelayServer implements Relay {
     conn.closing = true;
     this.stats.close(code);
     this.detach(conn);
-    conn.killTimer = setTimeout(() => conn.ws.terminate(), CLOSE_GRACE_MS);
+    // Destroying a socket with unread input makes the kernel send a RST, and the client's kernel then drops
+    // what the client has not read yet, the close frame included: a flooder busy sending would see 1006, not
+    // `code`. So while input keeps arriving, the terminate waits (CLOSE_GRACE_MS at a time, MAX_CLOSE_DRAIN_MS
+    // in all) and the input is read and discarded (ws keeps reading; onMessage returns early when closing).
+    const socket = (conn.ws as unknown as { _socket?: { bytesRead: number } })._socket;
+    const deadline = performance.now() + MAX_CLOSE_DRAIN_MS;
+    let read = socket?.bytesRead ?? 0;
+    const expire = (): void => {
+      const now = socket?.bytesRead ?? 0;
+      if (now === read || performance.now() >= deadline) return conn.ws.terminate();
+      read = now;
+      conn.killTimer = setTimeout(expire, CLOSE_GRACE_MS);
+      conn.killTimer.unref();
+    };
+    conn.killTimer = setTimeout(expire, CLOSE_GRACE_MS);
     conn.killTimer.unref();
     try {
       conn.ws.close(code, reason);

@@ -2,6 +2,8 @@
  * Every limit gives its documented close code or drop, while a well-behaved client on the same relay keeps
  * being served (PROTOCOL-RELAY.md §4, §5).
  */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Relay, RelayOptions } from '../src/index.js';
@@ -18,6 +20,33 @@ afterEach(async () => {
   await relay?.close();
   relay = undefined;
 });
+
+/**
+ * A normal `ws` client, in a worker thread so that it runs beside the relay, that floods PUBLISHes for `ms`
+ * without ever yielding to its event loop (so it reads nothing meanwhile: the relay's close frame waits in
+ * its kernel buffer), sending whenever its socket takes more; then it reports the close code it saw.
+ */
+const FLOODER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const WebSocket = require(workerData.ws);
+const ws = new WebSocket(workerData.url, ['sealsig-relay.2']);
+ws.on('error', () => {});
+ws.on('close', (code) => parentPort.postMessage(code));
+ws.on('open', () => {
+  const topic = Buffer.from(workerData.topic);
+  const message = Buffer.concat([Buffer.from([0x03, topic.length]), topic, Buffer.alloc(100)]);
+  const end = Date.now() + workerData.ms;
+  while (Date.now() < end) if (ws.bufferedAmount < 1 << 20) ws.send(message);
+});
+`;
+function blockingFlood(url: string, ms: number): Promise<number> {
+  const ws = createRequire(import.meta.url).resolve('ws');
+  const worker = new Worker(FLOODER, { eval: true, workerData: { ws, url, ms, topic: TOPIC } });
+  return new Promise<number>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (code: number) => resolve(code));
+  }).finally(() => worker.terminate());
+}
 
 /** A relay with a well-behaved pair (good1 → good2 on TOPIC) already subscribed. */
 async function setup(options: RelayOptions = {}) {
@@ -62,6 +91,14 @@ describe('limits', () => {
     // good2 got at most the burst of the flood.
     expect(clients[1]!.delivered().filter((f) => Buffer.from(f).toString().startsWith('flood')).length).toBeLessThanOrEqual(10);
     expect(relay!.metrics().closes['4008']).toBe(1);
+  });
+
+  it('closes a flooder that keeps sending without reading with 4008, not 1006 (no RST before the close frame)', async () => {
+    const { url, stillServed } = await setup({ rateLimit: { frames: { perSecond: 10, burst: 10 }, floodDrops: 50 } });
+    // The flood outlasts the relay's 1 s close grace: the relay must not reset the connection under it.
+    expect(await blockingFlood(url, 2_500)).toBe(4008);
+    expect(relay!.metrics().closes['4008']).toBe(1);
+    await stillServed();
   });
 
   it('refuses a subscription beyond maxTopicsPerConnection with ERROR 3', async () => {

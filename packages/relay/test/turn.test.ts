@@ -199,6 +199,63 @@ describe('GET /turn', () => {
   });
 });
 
+describe('GET /turn rate limit', () => {
+  let relay: Relay | undefined;
+  afterAll(() => relay?.close());
+
+  /** A relay behind a trusted proxy, so X-Forwarded-For stands for the client address. */
+  async function start(rateLimit?: { perSecond: number; burst: number }): Promise<string> {
+    await relay?.close();
+    let http: string;
+    ({ relay, http } = await startRelay({
+      admission: { secret: ADMISSION_SECRET },
+      turn: { secret: TURN_SECRET, urls: URLS, ...(rateLimit === undefined ? {} : { rateLimit }) },
+      trustProxy: true,
+    }));
+    return http;
+  }
+  const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
+
+  it('answers 429 with retry-after once an address has spent its burst; another address is unaffected', async () => {
+    const http = await start({ perSecond: 0.01, burst: 5 });
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof get>> | undefined;
+    for (let i = 0; i < 8; i++) {
+      const res = await get(http, '/turn?token=garbage', from('10.0.0.1'));
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    expect(limited).toMatchObject({ body: 'rate limited' });
+    expect(limited!.headers['retry-after']).toBe('100');
+    expect(limited!.headers['cache-control']).toBe('no-store');
+    // A good token from the limited address is refused too; a well-behaved address is served.
+    const token = await createAdmissionToken({ secret: ADMISSION_SECRET, topic: TOPIC, ttlSeconds: 60 });
+    expect((await get(http, `/turn?token=${token}`, from('10.0.0.1'))).status).toBe(429);
+    expect((await get(http, `/turn?token=${token}`, from('10.0.0.2'))).status).toBe(200);
+    expect(relay!.metrics().turnRequests).toEqual({ invalid: 5, rate_limited: 4, issued: 1 });
+  });
+
+  it('limits by default (5/s, burst 20): a burst of bad tokens is cut off', async () => {
+    const http = await start();
+    const statuses = await Promise.all(Array.from({ length: 40 }, () => get(http, '/turn?token=garbage', from('10.0.0.3')).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(20);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    const token = await createAdmissionToken({ secret: ADMISSION_SECRET, topic: TOPIC, ttlSeconds: 60 });
+    expect((await get(http, `/turn?token=${token}`, from('10.0.0.4'))).status).toBe(200);
+  });
+
+  it('validates turn.rateLimit', () => {
+    const turn = { secret: TURN_SECRET, urls: URLS };
+    for (const rateLimit of [{ perSecond: 0, burst: 1 }, { perSecond: 1, burst: 0 }, 'fast']) {
+      expect(() => createRelay({ admission: { secret: ADMISSION_SECRET }, turn: { ...turn, rateLimit } } as never)).toThrow(
+        expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }) as unknown as Error,
+      );
+    }
+  });
+});
+
 describe('against a real coturn (use-auth-secret)', () => {
   let coturn: Coturn;
   let relay: Relay | undefined;
