@@ -325,8 +325,7 @@ class RedisEngine implements Engine {
     const cmd = this.cmd;
     if (!this.available || cmd === undefined) return Promise.reject(new EngineUnavailable('redis unavailable'));
     const stored = cmd
-      .callBuffer(
-        'EVALSHA',
+      .evalshaBuffer(
         APPEND_SCRIPT.sha,
         2,
         this.streamKey(topic),
@@ -565,8 +564,7 @@ class RedisEngine implements Engine {
     if (cmd === undefined || !this.available) throw new EngineUnavailable('redis unavailable');
     let reply: unknown;
     try {
-      reply = await cmd.callBuffer(
-        'EVALSHA',
+      reply = await cmd.evalshaBuffer(
         READ_SCRIPT.sha,
         2,
         this.streamKey(topic),
