@@ -64,6 +64,8 @@ export interface RedisEngineOptions {
 /** Command timeouts and reconnect pacing. */
 const CONNECT_TIMEOUT_MS = 2_000;
 const RETRY_MAX_MS = 1_000;
+/** Trimming by age runs at most this often per stream (so frames live up to maxAgeMs + this). */
+const AGE_CHECK_MS = 1_000;
 /** Notifications held per topic while it catches up; beyond, they are dropped and the catch-up reads again. */
 const MAX_HELD = 10_000;
 /** Channels per SUBSCRIBE command when resubscribing. */
@@ -87,35 +89,42 @@ end
 `;
 
 /**
- * KEYS: stream, epoch hash. ARGV: candidate epoch, maxFrames, slack, maxAgeMs, ttlMs, tag, frame, channel.
- * Returns { epoch, id }.
+ * KEYS: stream, epoch hash. ARGV: candidate epoch, maxFrames, slack, maxAgeMs, ttlMs, tag, frame, channel,
+ * age check interval ms. Returns { epoch, id }. Trims by count once the stream holds maxFrames + slack (one
+ * XRANGE per `slack` appends), by age at most once per interval (the hash's `a`: the next check, stream ms).
  */
 const APPEND = `${ID}
 local s, e = KEYS[1], KEYS[2]
-local epoch = redis.call('HGET', e, 'e')
-if redis.call('EXISTS', s) == 0 then
-  if not (epoch and redis.call('HGET', e, 'r') == '1') then epoch = ARGV[1] end
+local h = redis.call('HMGET', e, 'e', 'r', 'w', 'a')
+local epoch = h[1]
+local len = redis.call('XLEN', s)
+if len == 0 and redis.call('EXISTS', s) == 0 then
+  if not (epoch and h[2] == '1') then epoch = ARGV[1] end
   redis.call('DEL', e)
   redis.call('HSET', e, 'e', epoch)
+  h[3], h[4] = false, false
 elseif not epoch then
   epoch = ARGV[1]
   redis.call('HSET', e, 'e', epoch)
 end
 local id = redis.call('XADD', s, '*', 'f', ARGV[7], 't', ARGV[6])
+len = len + 1
+local ms = parse(id)
 local max, slack = tonumber(ARGV[2]), tonumber(ARGV[3])
 local cut, mark = nil, nil
-local len = redis.call('XLEN', s)
 if len > max + slack then
   local r = redis.call('XRANGE', s, '-', '+', 'COUNT', len - max + 1)
   cut, mark = r[#r][1], r[#r - 1][1]
 end
-local minid = (now() - tonumber(ARGV[4])) .. '-0'
-local old = redis.call('XREVRANGE', s, '(' .. minid, '-', 'COUNT', 1)
-if #old > 0 and (not cut or less(cut, minid)) then cut, mark = minid, old[1][1] end
+if not h[4] or tonumber(h[4]) <= ms then
+  local minid = math.max(0, ms - tonumber(ARGV[4])) .. '-0'
+  local old = redis.call('XREVRANGE', s, '(' .. minid, '-', 'COUNT', 1)
+  if #old > 0 and (not cut or less(cut, minid)) then cut, mark = minid, old[1][1] end
+  redis.call('HSET', e, 'a', ms + tonumber(ARGV[9]))
+end
 if cut then
   redis.call('XTRIM', s, 'MINID', cut)
-  local w = redis.call('HGET', e, 'w')
-  if not w or less(w, mark) then redis.call('HSET', e, 'w', mark) end
+  if not h[3] or less(h[3], mark) then redis.call('HSET', e, 'w', mark) end
 end
 redis.call('PEXPIRE', s, ARGV[5])
 redis.call('PEXPIRE', e, ARGV[5])
@@ -266,6 +275,11 @@ class RedisEngine implements Engine {
   /** Settles after the previous publish() settled: results resolve in call order. */
   private tail: Promise<unknown> = Promise.resolve();
   private recovering = false;
+  /** APPEND's ARGV 2..5: maxFrames, slack, maxAgeMs, ttlMs. */
+  private readonly appendLimits: string[];
+  private readonly ageCheck: string;
+  /** Random bytes handed out EPOCH_BYTES at a time as candidate epochs. */
+  private pool = Buffer.alloc(0);
   /** Resolves start() once the first connection attempt succeeded or failed. */
   private decided: (() => void) | undefined;
   private readonly subscribing = new Map<string, Promise<void>>();
@@ -280,6 +294,9 @@ class RedisEngine implements Engine {
     this.ttlMs = positive('streamTtlMs', options.streamTtlMs, Math.max(2 * this.maxAgeMs, 300_000));
     this.prefix = options.keyPrefix ?? 'sealsig:';
     this.log = options.logger ?? (() => {});
+    const slack = Math.max(1, Math.floor(this.maxFrames / 10));
+    this.appendLimits = [this.maxFrames, slack, this.maxAgeMs, this.ttlMs].map(String);
+    this.ageCheck = String(Math.min(AGE_CHECK_MS, this.maxAgeMs));
   }
 
   get available(): boolean {
@@ -330,14 +347,12 @@ class RedisEngine implements Engine {
         2,
         this.streamKey(topic),
         this.epochKey(topic),
-        randomBytes(EPOCH_BYTES),
-        this.maxFrames,
-        Math.max(1, Math.floor(this.maxFrames / 10)),
-        this.maxAgeMs,
-        this.ttlMs,
+        this.candidate(),
+        ...this.appendLimits,
         `${this.nodeId}:${from}`,
         Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength),
         this.channel(topic),
+        this.ageCheck,
       )
       .then(
         (reply) => parseAppend(reply),
@@ -574,7 +589,7 @@ class RedisEngine implements Engine {
         formatStreamId(since?.offset ?? START),
         limit,
         this.replayMs,
-        randomBytes(EPOCH_BYTES),
+        this.candidate(),
         this.ttlMs,
       );
     } catch (e) {
@@ -591,6 +606,14 @@ class RedisEngine implements Engine {
       void this.onCommandReady(this.cmd);
     }
     return new EngineUnavailable(`redis: ${message}`);
+  }
+
+  /** A fresh random epoch, in case the script needs one (a new or lost stream, a bump). */
+  private candidate(): Buffer {
+    if (this.pool.length < EPOCH_BYTES) this.pool = randomBytes(EPOCH_BYTES * 512);
+    const epoch = this.pool.subarray(0, EPOCH_BYTES);
+    this.pool = this.pool.subarray(EPOCH_BYTES);
+    return epoch;
   }
 
   private streamKey(topic: string): string {
