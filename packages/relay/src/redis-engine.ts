@@ -341,8 +341,7 @@ class RedisEngine implements Engine {
   publish(topic: string, frame: Uint8Array, from: number): Promise<{ epoch: Uint8Array; offset: Offset }> {
     const cmd = this.cmd;
     if (!this.available || cmd === undefined) return Promise.reject(new EngineUnavailable('redis unavailable'));
-    const stored = cmd
-      .evalshaBuffer(
+    const stored = evalshaBuffer(cmd)(
         APPEND_SCRIPT.sha,
         2,
         this.streamKey(topic),
@@ -355,7 +354,7 @@ class RedisEngine implements Engine {
         this.ageCheck,
       )
       .then(
-        (reply) => parseAppend(reply),
+        (reply: unknown) => parseAppend(reply),
         (e: unknown) => {
           throw this.failed(e);
         },
@@ -579,7 +578,7 @@ class RedisEngine implements Engine {
     if (cmd === undefined || !this.available) throw new EngineUnavailable('redis unavailable');
     let reply: unknown;
     try {
-      reply = await cmd.evalshaBuffer(
+      reply = await evalshaBuffer(cmd)(
         READ_SCRIPT.sha,
         2,
         this.streamKey(topic),
@@ -632,6 +631,19 @@ class RedisEngine implements Engine {
     const head = `${this.prefix}n:{`;
     return channel.startsWith(head) && channel.endsWith('}') ? channel.slice(head.length, -1) : undefined;
   }
+}
+
+/**
+ * EVALSHA with Buffer replies. ioredis defines a Buffer variant of every command at run time (evalshaBuffer,
+ * auto-pipelined like the others; `callBuffer('EVALSHA', ...)` loses its command name when auto-pipelined in
+ * ioredis 5.11) but does not declare this one.
+ */
+type EvalShaBuffer = (sha: string, numkeys: number, ...args: (string | Buffer | number)[]) => Promise<unknown>;
+
+function evalshaBuffer(redis: Redis): EvalShaBuffer {
+  const fn = (redis as unknown as { evalshaBuffer?: EvalShaBuffer }).evalshaBuffer;
+  if (typeof fn !== 'function') throw new Error('ioredis without evalshaBuffer');
+  return (...args) => fn.apply(redis, args);
 }
 
 // --- replies ---

@@ -274,6 +274,33 @@ describe('Redis engine, one Redis', () => {
     expect(b.on('catch').map((d) => str(d.publication.frame))).toEqual(['c0', 'c1', ...during.map((_, i) => `d${i}`), ...after.map((_, i) => `l${i}`)]);
     expect(b.availability.filter(([up]) => !up)).toHaveLength(1);
   });
+
+  it('a node that finds its last delivered offset beyond the stream (a lost tail) bumps the epoch while catching up', async () => {
+    const cutter = await proxy(redis.port);
+    onTestFinished(() => cutter.close());
+    const a = await node(redis.url);
+    const b = await node(cutter.url);
+    await b.engine.subscribe('lost');
+    const r = await publishAll(a.engine, 'lost', ['l0', 'l1', 'l2']);
+    await waitFor(() => b.on('lost').length === 3, LONG);
+    cutter.cut();
+    await waitAvailable(b, false);
+    // As if Redis came back from a crash with the last two entries lost (same epoch, shorter stream).
+    await probe.del('sealsig:s:{lost}');
+    await probe.xadd('sealsig:s:{lost}', `${r[0]!.offset.ms}-${r[0]!.offset.seq}`, 'f', 'l0', 't', 'x:0');
+    await cutter.restore();
+    await waitAvailable(b, true);
+    const bumped = async (): Promise<boolean> => !Buffer.from((await probe.hgetBuffer('sealsig:e:{lost}', 'e'))!).equals(Buffer.from(r[0]!.epoch));
+    const deadline = Date.now() + LONG;
+    while (!(await bumped()) && Date.now() < deadline) await sleep(20);
+    expect(await bumped()).toBe(true);
+    expect(b.on('lost')).toHaveLength(3); // what the stream still holds was delivered already
+    const next = await a.engine.publish('lost', text('l3'), 1);
+    expect(hex(next.epoch)).not.toBe(hex(r[0]!.epoch));
+    await waitFor(() => b.on('lost').length === 4, LONG);
+    expect(hex(b.on('lost')[3]!.epoch)).toBe(hex(next.epoch));
+    expect((await a.engine.history('lost', { epoch: r[2]!.epoch, offset: r[2]!.offset })).recovered).toBe(false);
+  });
 });
 
 describe('Redis engine, Redis going down and coming back', () => {
