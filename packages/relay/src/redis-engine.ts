@@ -68,6 +68,8 @@ const RETRY_MAX_MS = 1_000;
 const AGE_CHECK_MS = 1_000;
 /** Notifications held per topic while it catches up; beyond, they are dropped and the catch-up reads again. */
 const MAX_HELD = 10_000;
+/** A catch-up that failed while both connections are up is tried again after this. */
+const CATCH_UP_RETRY_MS = 1_000;
 /** Channels per SUBSCRIBE command when resubscribing. */
 const SUBSCRIBE_BATCH = 500;
 
@@ -339,29 +341,33 @@ class RedisEngine implements Engine {
   }
 
   publish(topic: string, frame: Uint8Array, from: number): Promise<{ epoch: Uint8Array; offset: Offset }> {
-    const cmd = this.cmd;
-    if (!this.available || cmd === undefined) return Promise.reject(new EngineUnavailable('redis unavailable'));
-    const stored = evalshaBuffer(cmd)(
-        APPEND_SCRIPT.sha,
-        2,
-        this.streamKey(topic),
-        this.epochKey(topic),
-        this.candidate(),
-        ...this.appendLimits,
-        `${this.nodeId}:${from}`,
-        Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength),
-        this.channel(topic),
-        this.ageCheck,
-      )
-      .then(
-        (reply: unknown) => parseAppend(reply),
-        (e: unknown) => {
-          throw this.failed(e);
-        },
-      );
+    const stored = this.append(topic, frame, from);
+    // Settled in call order, rejections included (auto-pipelined replies arrive in order; this makes it a promise).
     const ordered = this.tail.then(() => stored);
     this.tail = ordered.catch(() => {});
     return ordered;
+  }
+
+  private append(topic: string, frame: Uint8Array, from: number): Promise<{ epoch: Uint8Array; offset: Offset }> {
+    const cmd = this.cmd;
+    if (!this.available || cmd === undefined) return Promise.reject(new EngineUnavailable('redis unavailable'));
+    return evalshaBuffer(cmd)(
+      APPEND_SCRIPT.sha,
+      2,
+      this.streamKey(topic),
+      this.epochKey(topic),
+      this.candidate(),
+      ...this.appendLimits,
+      `${this.nodeId}:${from}`,
+      Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength),
+      this.channel(topic),
+      this.ageCheck,
+    ).then(
+      (reply: unknown) => parseAppend(reply),
+      (e: unknown) => {
+        throw this.failed(e);
+      },
+    );
   }
 
   subscribe(topic: string): Promise<void> {
@@ -510,7 +516,9 @@ class RedisEngine implements Engine {
         break;
       }
     } catch {
-      return; // unavailable again: recover() runs on the next connect
+      // Unavailable again (recover() runs on the next connect) or a passing error: try again shortly.
+      if (!this.closed && this.available && this.subReady) setTimeout(() => void this.recover(), CATCH_UP_RETRY_MS).unref();
+      return;
     }
     const held = state.held ?? [];
     state.held = undefined;
