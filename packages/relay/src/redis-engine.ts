@@ -374,7 +374,9 @@ class RedisEngine implements Engine {
     const pending = this.subscribing.get(topic);
     if (pending !== undefined) return pending;
     if (this.states.has(topic)) return Promise.resolve();
-    const done = this.join(topic).finally(() => this.subscribing.delete(topic));
+    const done: Promise<void> = this.join(topic).finally(() => {
+      if (this.subscribing.get(topic) === done) this.subscribing.delete(topic);
+    });
     this.subscribing.set(topic, done);
     return done;
   }
@@ -387,7 +389,7 @@ class RedisEngine implements Engine {
   private async join(topic: string): Promise<void> {
     if (!this.available) throw new EngineUnavailable('redis unavailable');
     const head = await this.read(topic, 'catchup', undefined, 0);
-    if (this.states.has(topic) || this.closed) return;
+    if (this.states.has(topic) || !this.subscribing.has(topic) || this.closed) return; // unsubscribed meanwhile
     const state: TopicState = { epoch: head.epoch, last: head.last, held: [], overflow: false };
     this.states.set(topic, state);
     const sub = this.sub;
@@ -402,6 +404,7 @@ class RedisEngine implements Engine {
   }
 
   unsubscribe(topic: string): void {
+    this.subscribing.delete(topic);
     if (!this.states.delete(topic)) return;
     if (this.subReady && this.sub !== undefined) this.sub.unsubscribe(this.channel(topic)).catch(() => {});
   }

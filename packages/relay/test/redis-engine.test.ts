@@ -127,6 +127,11 @@ describe('Redis engine, one Redis', () => {
     await waitFor(() => a.on('two-nodes').length === 51, LONG);
     await sleep(50);
     expect(b.on('two-nodes')).toHaveLength(50);
+    // unsubscribe while subscribe() is under way: not subscribed.
+    const joining = b.engine.subscribe('two-nodes');
+    b.engine.unsubscribe('two-nodes');
+    await joining;
+    expect(b.engine.topics).toBe(0);
   });
 
   it('history with since: exact recovery, another epoch, nothing after the head', async () => {
