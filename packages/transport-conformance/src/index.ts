@@ -30,4 +30,4 @@ export {
   withTransports,
 } from './helpers.js';
 export { freePort, startMosquitto, startNats, startRedis, waitForPort } from './services.js';
-export type { Service } from './services.js';
+export type { RedisServiceOptions, Service } from './services.js';

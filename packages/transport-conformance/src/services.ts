@@ -69,10 +69,24 @@ async function spawnService(command: string, args: string[], port: number, clean
   return { port, stop };
 }
 
-/** redis-server without persistence; `url` is its redis:// address. */
-export async function startRedis(port?: number): Promise<Service & { url: string }> {
+export interface RedisServiceOptions {
+  /**
+   * Persist to an append-only file (fsync on every write) in `dir`. Default false: no persistence at all.
+   * stop() is a graceful shutdown (SIGTERM), so what was written survives a restart on the same `dir`.
+   */
+  appendonly?: boolean;
+  /** Working directory (the AOF lives here). Default: redis-server's current directory; the caller owns `dir`. */
+  dir?: string;
+}
+
+/** redis-server (without persistence unless `options.appendonly`); `url` is its redis:// address. */
+export async function startRedis(port?: number, options: RedisServiceOptions = {}): Promise<Service & { url: string }> {
   const p = port ?? (await freePort());
-  const service = await spawnService('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], p);
+  const args = ['--port', String(p), '--bind', '127.0.0.1', '--save', ''];
+  if (options.appendonly === true) args.push('--appendonly', 'yes', '--appendfsync', 'always');
+  else args.push('--appendonly', 'no');
+  if (options.dir !== undefined) args.push('--dir', options.dir);
+  const service = await spawnService('redis-server', args, p);
   return { ...service, url: `redis://127.0.0.1:${p}` };
 }
 
