@@ -598,7 +598,11 @@ class RelayServer implements Relay {
       this.topics.set(topic, created);
       created.ready = this.engine.subscribe(topic).then(
         () => void (created.ready = undefined),
-        (e: unknown) => this.o.logger('warn', 'engine subscribe failed', { error: e instanceof Error ? e.message : String(e) }),
+        (e: unknown) => {
+          // Every connection waiting on it is told ERROR 7 (below) and leaves; the next SUBSCRIBE tries again.
+          if (this.topics.get(topic) === created) this.topics.delete(topic);
+          throw e;
+        },
       );
     }
     state.subs.add(conn);
@@ -610,7 +614,13 @@ class RelayServer implements Relay {
           this.guard(() => {
             // The engine cannot read the stream now: the client tries again (ERROR 7 on the topic).
             if (conn.pending.get(topic) !== catchup) return;
-            this.leave(conn, topic);
+            conn.topics.delete(topic);
+            conn.pending.delete(topic);
+            const current = this.topics.get(topic);
+            if (current?.subs.delete(conn) && current.subs.size === 0) {
+              this.topics.delete(topic);
+              this.engine.unsubscribe(topic);
+            }
             this.send(conn, encodeError(ErrorCode.unavailable, topic, 'the relay cannot read this topic now'));
           }),
       );

@@ -461,7 +461,7 @@ class RelayClient implements WebSocketTransport {
     const error = new SealsigError(code, `relay error ${message.code} (${message.name})${where}: ${message.reason}`);
     this.report('relay-error', error, { relayCode: message.code, ...(message.topic ? { topic: message.topic } : {}) });
     if (!message.topic) return;
-    if (message.code === 2) this.retrySubscription(message.topic);
+    if (message.code === 2 || message.code === 7) this.retrySubscription(message.topic); // rate limited, or the relay cannot read the topic now
     else this.failPendingSubscription(message.topic, message.code, error);
   }
 
