@@ -65,7 +65,7 @@ describe('reconnect without loss', () => {
     await relay({}, first.port);
     await waitUntil(() => got.length === 21, 10_000, `all queued frames (got ${got.length})`);
     expect(got).toEqual(['before', ...queued]);
-    expect(pub.queuedFrames).toBe(0);
+    await waitUntil(() => pub.queuedFrames === 0, 5000, 'every frame acknowledged'); // held until the relay's ACK
     expect(states[0]).toBe('reconnecting');
     expect(states.at(-1)).toBe('open');
     // Subscriptions made before the restart work both ways after it.
@@ -73,6 +73,47 @@ describe('reconnect without loss', () => {
     await pub.subscribe(TOPIC, (f) => back.push(dec(f)));
     await sub.publish(TOPIC, enc('after'));
     await waitUntil(() => back.includes('after'), 5000, 'a frame after the restart');
+  });
+
+  it('a restarted relay (memory engine: a new epoch) raises a gap for each resumed subscription; a reconnect to the same relay does not', async () => {
+    const first = await relay();
+    const { t: sub, events } = client({ urls: [first.url] });
+    const gaps: string[] = [];
+    sub.onGap((topic) => gaps.push(topic));
+    const pub = client({ urls: [first.url] }).t;
+    const got: string[] = [];
+    await sub.subscribe(TOPIC, (f) => got.push(dec(f)));
+    await pub.publish(TOPIC, enc('one'));
+    await waitUntil(() => got.length === 1, 5000, 'the first frame');
+    // A dropped connection (not a restart): resumed from its position, RECOVERED, no gap, nothing twice.
+    const socket = (sub as unknown as { socket: { close(): void } }).socket;
+    socket.close();
+    await waitUntil(() => sub.state === 'reconnecting', 5000, 'reconnecting');
+    await pub.publish(TOPIC, enc('two'));
+    await waitUntil(() => sub.state === 'open' && got.length === 2, 10_000, 'resumed');
+    expect(got).toEqual(['one', 'two']);
+    expect(gaps).toEqual([]);
+    // A restart: the relay's streams are gone, so the transport says frames may have been missed.
+    await first.relay.close();
+    await relay({}, first.port);
+    await waitUntil(() => gaps.length === 1, 10_000, 'a gap');
+    expect(gaps).toEqual([TOPIC]);
+    expect(events.filter((e) => e.type === 'gap')).toMatchObject([{ topic: TOPIC, error: { code: 'E_TRANSPORT' } }]);
+  });
+
+  it('frames the relay refuses for its rate limit (NACK 2) are sent again until stored: a burst over the limit arrives whole', async () => {
+    const r = await relay({ rateLimit: { frames: { perSecond: 50, burst: 10 }, floodDrops: 1_000 } });
+    const sub = client({ urls: [r.url] }).t;
+    const pub = client({ urls: [r.url] }).t;
+    const got: string[] = [];
+    await sub.subscribe(TOPIC, (f) => got.push(dec(f)));
+    await waitUntil(() => pub.state === 'open', 5000, 'publisher open');
+    const burst = Array.from({ length: 60 }, (_, i) => `burst-${i}`);
+    for (const text of burst) await pub.publish(TOPIC, enc(text));
+    await waitUntil(() => new Set(got).size === 60, 20_000, `the whole burst (got ${new Set(got).size})`);
+    expect([...new Set(got)].sort()).toEqual([...burst].sort());
+    expect(r.relay.metrics().drops.rate_limited).toBeGreaterThan(0); // the relay did refuse some
+    await waitUntil(() => pub.queuedFrames === 0, 5000, 'everything acknowledged');
   });
 
   it('rejects with E_QUEUE_FULL beyond the frame and byte bounds; what was queued is delivered later', async () => {
