@@ -1,6 +1,7 @@
 /**
  * The relay's sealed-room-descriptor table (README.md "Room descriptors", docs/PROTOCOL.md §R7): a bounded
- * in-memory map id -> { ciphertext, write key, serial, expiry }. The relay never sees what a value means: the
+ * in-memory map id -> { ciphertext, write key, serial, expiry }, one node's table (DescriptorStore below is
+ * what the endpoint uses; src/redis-descriptors.ts is the table shared through Redis). The relay never sees what a value means: the
  * id is opaque and the value is ciphertext; the write key is the moderator's public Ed25519 key.
  *
  * Each put carries a write proof (src/descriptor-proof.ts). The first put binds an id to its write key; a
