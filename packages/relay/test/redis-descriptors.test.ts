@@ -114,11 +114,15 @@ describe('descriptors shared through Redis', () => {
     expect(got.body).toEqual(value);
     expect((await get(a, ID)).body).toEqual(value);
     expect((await get(b, ID2)).status).toBe(404);
+    expect(await put(b, ID2, new Uint8Array(0), 1, 1), 'an empty descriptor').toBe(204);
+    const empty = await get(a, ID2);
+    expect(empty.status).toBe(200);
+    expect(empty.body).toEqual(new Uint8Array(0));
     const stored = await probe.hgetallBuffer(`${prefix}d:${ID}`);
     expect(Object.keys(stored).sort()).toEqual(['k', 's', 'v']);
     expect(new Uint8Array(stored.k!)).toEqual(writer(0).publicKey);
     expect(stored.s!.toString()).toBe('1');
-    expect(await probe.zcard(`${prefix}d`)).toBe(1);
+    expect(await probe.zcard(`${prefix}d`)).toBe(2);
   });
 
   it('the bound key binds on every node: the successor it certified writes on B, the old key and older serials are refused (403) on both', async () => {
@@ -198,23 +202,23 @@ describe('descriptors shared through Redis', () => {
   });
 
   it('keeps the TTL in Redis (PEXPIRE, capped at maxTtlMs): an expired descriptor is 404 on both nodes and its id is free again', async () => {
-    const { a, b, prefix } = await nodes({ maxTtlMs: 400 });
-    expect(await put(a, ID, new Uint8Array([1]), 0, 1, { ttl: 150 })).toBe(204);
+    const { a, b, prefix } = await nodes({ maxTtlMs: 600 });
+    expect(await put(a, ID, new Uint8Array([1]), 0, 1, { ttl: 250 })).toBe(204);
     expect(await put(a, ID2, new Uint8Array([2]), 0, 1, { ttl: 3_600_000 })).toBe(204);
     const ttl1 = await probe.pttl(`${prefix}d:${ID}`);
     const ttl2 = await probe.pttl(`${prefix}d:${ID2}`);
     expect(ttl1).toBeGreaterThan(0);
-    expect(ttl1).toBeLessThanOrEqual(150);
-    expect(ttl2).toBeGreaterThan(150);
-    expect(ttl2).toBeLessThanOrEqual(400);
+    expect(ttl1).toBeLessThanOrEqual(250);
+    expect(ttl2).toBeGreaterThan(250);
+    expect(ttl2).toBeLessThanOrEqual(600);
     expect((await get(b, ID)).status).toBe(200);
-    await sleep(200);
+    await sleep(300);
     expect((await get(b, ID)).status).toBe(404);
     expect((await get(a, ID)).status).toBe(404);
     // Once expired, the binding went with the value: another key may claim the id.
     expect(await put(b, ID, new Uint8Array([3]), 1, 1, { ttl: 100 })).toBe(204);
     expect((await get(a, ID)).body).toEqual(new Uint8Array([3]));
-    await sleep(250);
+    await sleep(350);
     expect((await get(a, ID2)).status).toBe(404);
   });
 
