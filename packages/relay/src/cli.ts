@@ -16,7 +16,8 @@ Options:
   --host <addr>                    interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --port <n>                       TCP port (default 8787; 0 picks a free one)
   --max-frame-bytes <n>            largest frame a client may publish (default 65536)
-  --redis <url>                    redis://host:port for multi-node fan-out (default: single node)
+  --redis <url>                    redis://host:port for multi-node fan-out and shared room descriptors
+                                   (default: single node)
   --static <dir>                   serve the files of <dir> over HTTP (demo page)
   --origin <origin>                allowed Origin (repeatable; default: any origin)
   --token-secret <secret>          require admission tokens minted with this secret (16..64 bytes);

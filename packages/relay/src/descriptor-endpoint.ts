@@ -6,8 +6,9 @@
  *     (src/descriptor-proof.ts; at most MAX_PROOF_BYTES, so at most 2,731 base64url characters)
  *     -> 204 stored; 400 bad id or ttl, a missing or malformed proof, or an old `Bearer` write token;
  *        403 the proof does not allow the write (or origin refused); 413 body too large;
- *        429 rate limited or table full; 408 body too slow.
- *   GET -> 200 application/octet-stream, or 404.
+ *        429 rate limited or table full; 408 body too slow;
+ *        503 + `retry-after` the shared table (Redis, src/redis-descriptors.ts) cannot be reached.
+ *   GET -> 200 application/octet-stream, or 404; 503 + `retry-after` as above.
  *   OPTIONS -> 204 CORS preflight (PUT with an authorization header is not a simple request).
  *
  * Every answer carries `cache-control: no-store`. The body is read with a hard byte cap: a declared
@@ -15,8 +16,8 @@
  * Bad requests get a status and a short reason, never a throw.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DescriptorLimits, DescriptorTable, PutResult } from './descriptors.js';
-import { DESCRIPTOR_ID } from './descriptors.js';
+import type { DescriptorLimits, DescriptorStore, PutResult } from './descriptors.js';
+import { DESCRIPTOR_ID, DescriptorsUnavailable } from './descriptors.js';
 import { MAX_PROOF_BYTES } from './descriptor-proof.js';
 import { TokenBucket, type RateLimit } from './rate-limit.js';
 import { originRefused, plain } from './http.js';
@@ -27,6 +28,8 @@ const BODY_TIMEOUT_MS = 10_000;
 /** Client addresses tracked by the per-IP limiter at once (idle ones are forgotten first). */
 const MAX_TRACKED_IPS = 10_000;
 const TTL = /^[0-9]{1,15}$/;
+/** `retry-after` (seconds) on a 503 while the shared table cannot be reached. */
+const RETRY_AFTER_S = 1;
 
 export interface DescriptorEndpointOptions extends DescriptorLimits {
   /** Requests (PUT and GET) per client address. */
@@ -37,7 +40,7 @@ export interface DescriptorEndpointOptions extends DescriptorLimits {
 export type DescriptorResult = PutResult | 'found' | 'not_found' | 'rate_limited' | 'timeout' | 'origin';
 
 export interface DescriptorEndpointContext {
-  table: DescriptorTable | undefined;
+  table: DescriptorStore | undefined;
   limiter: IpLimiter | undefined;
   allowedOrigins: Set<string> | undefined;
   count(result: DescriptorResult): void;
@@ -108,7 +111,14 @@ export async function serveDescriptors(
     return plain(res, 429, 'rate limited', req);
   }
   if (req.method === 'GET') {
-    const value = table.get(id, performance.now());
+    let value: Uint8Array | undefined;
+    try {
+      value = await table.get(id, performance.now());
+    } catch (e) {
+      if (!(e instanceof DescriptorsUnavailable)) throw e;
+      ctx.count('unavailable');
+      return unavailable(res);
+    }
     if (value === undefined) {
       ctx.count('not_found');
       return plain(res, 404, 'not found');
@@ -139,7 +149,7 @@ export async function serveDescriptors(
     ctx.count('timeout');
     return plain(res, 408, 'request body too slow', req);
   }
-  const result = table.put(id, body, proof, ttlMs, performance.now());
+  const result = await table.put(id, body, proof, ttlMs, performance.now());
   ctx.count(result);
   switch (result) {
     case 'stored':
@@ -154,7 +164,14 @@ export async function serveDescriptors(
       return plain(res, 413, `descriptor exceeds ${table.limits.maxBytes} bytes`);
     case 'bad_request':
       return plain(res, 400, 'bad descriptor request: the id must be the canonical base64url of 16 bytes and the proof canonical msgpack');
+    case 'unavailable':
+      return unavailable(res);
   }
+}
+
+function unavailable(res: ServerResponse): void {
+  res.setHeader('retry-after', String(RETRY_AFTER_S));
+  plain(res, 503, 'descriptor store unavailable, try again');
 }
 
 /** Base64url characters of the longest proof. */

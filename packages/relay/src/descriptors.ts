@@ -1,6 +1,7 @@
 /**
  * The relay's sealed-room-descriptor table (README.md "Room descriptors", docs/PROTOCOL.md §R7): a bounded
- * in-memory map id -> { ciphertext, write key, serial, expiry }. The relay never sees what a value means: the
+ * in-memory map id -> { ciphertext, write key, serial, expiry }, one node's table (DescriptorStore below is
+ * what the endpoint uses; src/redis-descriptors.ts is the table shared through Redis). The relay never sees what a value means: the
  * id is opaque and the value is ciphertext; the write key is the moderator's public Ed25519 key.
  *
  * Each put carries a write proof (src/descriptor-proof.ts). The first put binds an id to its write key; a
@@ -25,7 +26,35 @@ export interface DescriptorLimits {
   maxBytes: number;
 }
 
-export type PutResult = 'stored' | 'forbidden' | 'full' | 'too_large' | 'bad_request';
+/** 'unavailable': the shared table (Redis) cannot be reached or stayed contended; the client tries again (503). */
+export type PutResult = 'stored' | 'forbidden' | 'full' | 'too_large' | 'bad_request' | 'unavailable';
+
+/** A descriptor table that cannot answer now (Redis unreachable): GET answers 503 with `retry-after`. */
+export class DescriptorsUnavailable extends Error {
+  override readonly name = 'DescriptorsUnavailable';
+}
+
+/**
+ * What the endpoint needs of a descriptor table: the memory one below (one relay node), or the Redis one
+ * (src/redis-descriptors.ts: shared by every node on one Redis, used when the relay runs with `redis`). Both
+ * apply the same rule (authorizePut) and limits; the memory one answers synchronously.
+ */
+export interface DescriptorStore {
+  readonly kind: 'memory' | 'redis';
+  readonly limits: DescriptorLimits;
+  /** Entries held (a gauge; see each implementation). */
+  readonly size: number;
+  /** Bytes of values held (0 for Redis). */
+  readonly bytes: number;
+  /** Connects (Redis); resolves once the first attempt succeeded or failed, never rejects. */
+  start?(): Promise<void>;
+  /** As DescriptorTable.put; 'unavailable' when the store cannot be reached. */
+  put(id: string, value: Uint8Array, proofBytes: Uint8Array, ttlMs: number, now: number): PutResult | Promise<PutResult>;
+  /** The unexpired value under id, or undefined; throws (rejects with) DescriptorsUnavailable. */
+  get(id: string, now: number): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+  /** Releases what the table holds (memory: every entry; Redis: the connection, entries stay in Redis). */
+  close(): void | Promise<void>;
+}
 
 interface Entry {
   value: Uint8Array;
@@ -33,7 +62,9 @@ interface Entry {
   expires: number;
 }
 
-export class DescriptorTable {
+/** The memory table: one relay node's descriptors. */
+export class DescriptorTable implements DescriptorStore {
+  readonly kind = 'memory';
   private readonly entries = new Map<string, Entry>();
   private held = 0;
 
@@ -88,6 +119,10 @@ export class DescriptorTable {
   clear(): void {
     this.entries.clear();
     this.held = 0;
+  }
+
+  close(): void {
+    this.clear();
   }
 
   /** The entry under id if unexpired; an expired one is dropped on the way. */

@@ -15,6 +15,7 @@ import { EngineUnavailable, compareOffsets, type Engine, type History, type Offs
 import { RelayError } from './errors.js';
 import { MemoryEngine } from './memory-engine.js';
 import { createRedisEngine } from './redis-engine.js';
+import { RedisDescriptorTable } from './redis-descriptors.js';
 import { Metrics, type DropReason, type Gauges, type MetricsSnapshot } from './metrics.js';
 import { resolveOptions, type RelayOptions, type ResolvedOptions } from './options.js';
 import {
@@ -138,7 +139,7 @@ class RelayServer implements Relay {
     this.engine = o.redis !== undefined ? createRedisEngine({ ...o.redis, logger: o.logger }) : new MemoryEngine(o.retention);
     const d = o.descriptors;
     this.descriptors = {
-      table: d === undefined ? undefined : new DescriptorTable(d),
+      table: d === undefined ? undefined : o.redis !== undefined ? new RedisDescriptorTable({ ...d, ...o.redis, logger: o.logger }) : new DescriptorTable(d),
       limiter: d === undefined ? undefined : new IpLimiter(d.rateLimit),
       allowedOrigins: o.allowedOrigins,
       count: (result) => this.stats.descriptorRequest(result),
@@ -172,6 +173,7 @@ class RelayServer implements Relay {
     if (this.state !== 'new') throw new RelayError('E_STATE', 'listen() may be called once, before close()');
     this.state = 'listening';
     if (this.o.admissionKey !== undefined || this.descriptors.table !== undefined) await sodiumReady();
+    await this.descriptors.table?.start?.();
     await this.engine.start({
       publication: (topic, epoch, p) => this.guard(() => this.onPublication(topic, epoch, p)),
       availability: (available, reason) => this.guard(() => this.onAvailability(available, reason)),
@@ -196,7 +198,7 @@ class RelayServer implements Relay {
       this.sweeper.unref();
     }
     const table = this.descriptors.table;
-    if (table !== undefined) {
+    if (table instanceof DescriptorTable) {
       this.descriptorSweeper = setInterval(() => this.guard(() => table.sweep(performance.now())), DESCRIPTOR_SWEEP_MS);
       this.descriptorSweeper.unref();
     }
@@ -249,7 +251,7 @@ class RelayServer implements Relay {
     clearInterval(this.heartbeat);
     clearInterval(this.sweeper);
     clearInterval(this.descriptorSweeper);
-    this.descriptors.table?.clear();
+    await this.descriptors.table?.close();
     this.wss.close();
     await new Promise<void>((resolve) => {
       if (!this.server.listening) return resolve();
