@@ -128,8 +128,9 @@ describe('limits', () => {
   });
 
   it('closes a slow consumer 4010 while another flood keeps reaching the healthy subscriber', async () => {
+    // The healthy subscribers run in this process too: bursts of 10 frames (320 KiB) keep them well within the
+    // default 1 MiB send buffer while the paused one fills its kernel buffers, then the relay's.
     const { open, stillServed } = await setup({
-      maxBufferedBytes: 256 * 1024,
       rateLimit: { frames: { perSecond: 100_000, burst: 100_000 } },
     });
     const slow = await open();
@@ -138,9 +139,9 @@ describe('limits', () => {
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const flooder = await open();
     const frame = new Uint8Array(32 * 1024);
-    for (let i = 0; i < 2_000 && relay!.metrics().closes['4010'] === undefined; i++) {
+    for (let i = 0; i < 4_000 && relay!.metrics().closes['4010'] === undefined; i++) {
       flooder.publish(TOPIC, frame);
-      if (i % 50 === 49) await sleep(5);
+      if (i % 10 === 9) await sleep(5);
     }
     await waitFor(() => relay!.metrics().closes['4010'] === 1, 10_000, 'slow consumer closed');
     expect(relay!.metrics().drops.slow_consumer).toBeGreaterThanOrEqual(1);
