@@ -570,10 +570,9 @@ class RelayServer implements Relay {
     }
   }
 
+  /** The engine logs the change itself (once per change, with the relay's logger); here it is /healthz's answer. */
   private onAvailability(available: boolean, reason: string): void {
-    const was = this.unavailable;
     this.unavailable = available ? undefined : `${this.engine.kind} unavailable: ${reason}`;
-    if ((was === undefined) !== available) this.o.logger(available ? 'info' : 'warn', available ? `${this.engine.kind} available` : this.unavailable!, {});
   }
 
   /**
