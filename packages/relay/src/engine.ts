@@ -88,7 +88,10 @@ export interface History {
    * the engine's replay age), oldest first, so that a late subscriber still receives a recent offer.
    */
   publications: Publication[];
-  /** The offset of the stream's last publication (START for an empty stream). */
+  /**
+   * The offset of the stream's last publication; for an empty stream, an offset that every later publication
+   * follows (START, or the engine's "now"). A client that received nothing yet resumes from it.
+   */
   head: Offset;
 }
 

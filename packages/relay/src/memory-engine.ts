@@ -8,10 +8,11 @@
  * Bounds: per topic (frames, bytes: a flooding topic only pushes out its own window) and across the engine
  * (topics, bytes: the topic whose last publication is oldest goes first). Frames older than maxAgeMs are
  * dropped. A topic's `low` is the offset after which it still holds everything: the last offset it dropped,
- * or the counter's value when its log was created. A position p of this epoch is recoverable iff
- * low <= p.offset <= the counter.
+ * or, for a log created after the topic's earlier log was forgotten (or never existed), the highest offset of
+ * any forgotten log. A position p of this epoch is recoverable iff low <= p.offset <= the counter. With
+ * maxFrames 0 nothing is kept, and no position is recoverable.
  */
-import { EPOCH_BYTES, START, type Engine, type EngineListener, type History, type Offset, type Position, type Publication } from './engine.js';
+import { EPOCH_BYTES, type Engine, type EngineListener, type History, type Offset, type Position, type Publication } from './engine.js';
 
 export interface MemoryEngineOptions {
   /** Frames kept per topic. Default 1000. */
@@ -55,6 +56,8 @@ export class MemoryEngine implements Engine {
   private listener: EngineListener | undefined;
   private counter = 0;
   private total = 0;
+  /** The highest offset a forgotten log held (or had dropped): no topic without a log has a frame after it. */
+  private forgotten = 0;
 
   constructor(options: MemoryEngineOptions = {}, private readonly now: () => number = () => performance.now()) {
     this.maxFrames = options.maxFrames ?? 1000;
@@ -100,9 +103,11 @@ export class MemoryEngine implements Engine {
     const now = this.now();
     const log = this.logs.get(topic);
     if (log !== undefined) this.expire(log, now);
-    const head = log === undefined || log.head === log.entries.length ? undefined : log.entries[log.entries.length - 1]!.offset;
-    const low = log?.low ?? this.counter;
-    const recovered = since !== undefined && sameEpoch(since.epoch, this.epoch) && since.offset.ms === 0 && since.offset.seq >= low && since.offset.seq <= this.counter;
+    // An empty (or absent) log holds every frame of its topic after `low`: none; so the head is "now".
+    const head = log === undefined || log.head === log.entries.length ? { ms: 0, seq: this.counter } : log.entries[log.entries.length - 1]!.offset;
+    const low = log?.low ?? this.forgotten;
+    const recovered =
+      this.maxFrames > 0 && since !== undefined && sameEpoch(since.epoch, this.epoch) && since.offset.ms === 0 && since.offset.seq >= low && since.offset.seq <= this.counter;
     const publications: Publication[] = [];
     if (log !== undefined) {
       for (let i = log.head; i < log.entries.length; i++) {
@@ -110,7 +115,7 @@ export class MemoryEngine implements Engine {
         if (recovered ? e.offset.seq > since.offset.seq : now - e.at <= this.replayMs) publications.push(e);
       }
     }
-    return Promise.resolve({ epoch: this.epoch, recovered, publications, head: head ?? START });
+    return Promise.resolve({ epoch: this.epoch, recovered, publications, head });
   }
 
   close(): Promise<void> {
@@ -128,7 +133,7 @@ export class MemoryEngine implements Engine {
 
   private keep(topic: string, entry: Entry, now: number): void {
     let log = this.logs.get(topic);
-    if (log === undefined) log = { entries: [], head: 0, bytes: 0, low: entry.offset.seq - 1 };
+    if (log === undefined) log = { entries: [], head: 0, bytes: 0, low: this.forgotten };
     else this.logs.delete(topic); // re-inserted below: the map stays in order of last publication
     this.logs.set(topic, log);
     log.entries.push(entry);
@@ -163,6 +168,8 @@ export class MemoryEngine implements Engine {
   private forget(topic: string): void {
     const log = this.logs.get(topic);
     if (log === undefined) return;
+    const last = log.head < log.entries.length ? log.entries[log.entries.length - 1]!.offset.seq : log.low;
+    this.forgotten = Math.max(this.forgotten, last);
     this.total -= log.bytes;
     this.logs.delete(topic);
   }
