@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createSessionId, joinSession, SealsigError, type Session, type SessionOptions } from '@sealsig/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWebSocketTransport, type TransportEvent, type WebSocketTransport, type WebSocketTransportOptions } from '../src/index.js';
-import { freePorts, healthz, sleep, spawnRedisServer, spawnRelayCli, waitUntil, type Proc } from './helpers.js';
+import { freePorts, healthz, metric, sleep, spawnRedisServer, spawnRelayCli, waitUntil, type Proc } from './helpers.js';
 
 const TOPIC = 'faults-topic';
 const FAST: Partial<WebSocketTransportOptions> = { minReconnectDelayMs: 50, maxReconnectDelayMs: 500, connectTimeoutMs: 5_000 };
@@ -36,7 +36,7 @@ function transport(urls: string[], extra: Partial<WebSocketTransportOptions> = {
   const events: TransportEvent[] = [];
   const gaps: string[] = [];
   const t = createWebSocketTransport({ urls, ...FAST, ...extra, onError: (e) => events.push(e) });
-  t.onGap((topic) => gaps.push(topic));
+  t.onGap?.((topic) => gaps.push(topic)); // optional in the Transport contract, always there on this one
   cleanups.push(() => t.close());
   return Object.assign(t, { events, gaps });
 }
@@ -212,8 +212,9 @@ describe('faults (real processes)', () => {
     redis = keep(await spawnRedisServer(redisPort!, { appendonly: true, dir }));
     await waitUntil(() => t.accepted() > atStop + 200, 60_000, 'publishing goes on after the restart');
     const counts = await t.stop();
-    const nacks = publishers.flatMap((p) => p.events).filter((e) => e.type === 'relay-error' && e.relayCode === 7).length;
-    report('2 redis SIGTERM + restart (appendonly)', { ...counts, nack7Events: nacks });
+    const nack7 = await dropped(nodes, 'unavailable');
+    report('2 redis SIGTERM + restart (appendonly)', { ...counts, nack7, nack2: await dropped(nodes, 'rate_limited') });
+    expect(nack7).toBeGreaterThan(0); // publishes while Redis was down were refused (NACK 7) and sent again
     expect(counts.otherRejections).toEqual([]);
     expect(counts.closeCodes).not.toContain(4008); // within the rate limit: only the fault disconnects
     expect(counts.lostBy).toEqual([0, 0, 0, 0]);
@@ -239,7 +240,12 @@ describe('faults (real processes)', () => {
     redis = keep(await spawnRedisServer(redisPort!));
     await waitUntil(() => subscribers.every((s) => s.gaps.includes(TOPIC)), 60_000, 'every subscriber hears of the gap');
     const counts = await t.stop();
-    report('3 redis SIGKILL + restart (no persistence)', { ...counts, sessionGaps: [a.stats.gaps, b.stats.gaps] });
+    report('3 redis SIGKILL + restart (no persistence)', {
+      ...counts,
+      nack7: await dropped(nodes, 'unavailable'),
+      nack2: await dropped(nodes, 'rate_limited'),
+      sessionGaps: [a.stats.gaps, b.stats.gaps],
+    });
     expect(counts.otherRejections).toEqual([]);
     expect(counts.closeCodes).not.toContain(4008); // within the rate limit: only the fault disconnects
     for (const s of subscribers) {
@@ -377,6 +383,12 @@ async function eventually(cond: () => Promise<boolean>, timeoutMs: number, what:
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/** PUBLISH/SUBSCRIBE refusals of every node for `reason` (relay /metrics drops_total). */
+async function dropped(nodes: Proc[], reason: string): Promise<number> {
+  const counts = await Promise.all(nodes.map((n) => metric(n.port, `sealsig_relay_drops_total{reason="${reason}"}`)));
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 /** Every node answers /healthz 503 (its engine is unavailable). */

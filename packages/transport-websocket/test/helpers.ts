@@ -147,3 +147,10 @@ export async function healthz(port: number): Promise<{ status: number; body: str
     return undefined;
   }
 }
+
+/** One sample of the relay's /metrics (e.g. `sealsig_relay_drops_total{reason="unavailable"}`), 0 when absent. */
+export async function metric(port: number, sample: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+}
