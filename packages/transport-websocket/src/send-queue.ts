@@ -12,6 +12,14 @@ import { SealsigError } from '@sealsig/core';
 export interface QueuedFrame {
   topic: string;
   frame: Uint8Array;
+  /**
+   * Publish order (assigned by push(), or by sent() for a frame sent at once). A frame put back (a retryable
+   * NACK, a lost socket) goes back to its place by this number, so frames are sent again in the order
+   * publish() accepted them: several NACKs in a row (e.g. Redis down for a moment) used to put each refused
+   * frame in front of the previous one and resend them reversed, and unacknowledged frames went in front of
+   * earlier NACKed ones.
+   */
+  order: number;
 }
 
 interface InFlight extends QueuedFrame {
@@ -22,6 +30,7 @@ export class SendQueue {
   private waiting: QueuedFrame[] = [];
   private inflight: InFlight[] = [];
   private byteCount = 0;
+  private nextOrder = 0;
 
   constructor(
     readonly maxFrames: number,
@@ -57,7 +66,7 @@ export class SendQueue {
   /** Queues a copy of `frame` to be sent (the caller may reuse its buffer once publish() resolved). */
   push(topic: string, frame: Uint8Array): void {
     this.reserve(frame.length);
-    this.waiting.push({ topic, frame: frame.slice() });
+    this.waiting.push({ topic, frame: frame.slice(), order: this.nextOrder++ });
     this.byteCount += frame.length;
   }
 
@@ -68,15 +77,20 @@ export class SendQueue {
     return item;
   }
 
-  /** Puts a frame back at the head of the waiting ones. */
-  unshift(item: QueuedFrame): void {
-    this.waiting.unshift(item);
+  /** Puts a frame back among the waiting ones, at its place in publish order (usually at the head). */
+  putBack(item: QueuedFrame): void {
+    let i = 0;
+    while (i < this.waiting.length && this.waiting[i]!.order < item.order) i++;
+    this.waiting.splice(i, 0, item);
     this.byteCount += item.frame.length;
   }
 
-  /** A frame went out as PUBLISH `seq` (reserve() was checked). `frame` must not change. */
-  sent(seq: number, topic: string, frame: Uint8Array): void {
-    this.inflight.push({ seq, topic, frame });
+  /**
+   * A frame went out as PUBLISH `seq` (reserve() was checked). `frame` must not change. `order`: the frame's
+   * publish order when it came from the waiting ones (shift()); a new number for a frame sent at once.
+   */
+  sent(seq: number, topic: string, frame: Uint8Array, order = this.nextOrder++): void {
+    this.inflight.push({ seq, topic, frame, order });
     this.byteCount += frame.length;
   }
 
@@ -93,13 +107,22 @@ export class SendQueue {
     if (i < 0) return undefined;
     const [f] = this.inflight.splice(i, 1);
     this.byteCount -= f!.frame.length;
-    return { topic: f!.topic, frame: f!.frame };
+    return { topic: f!.topic, frame: f!.frame, order: f!.order };
   }
 
-  /** The socket is gone: what it did not acknowledge goes back in front of the waiting frames, in order. */
+  /** The socket is gone: what it did not acknowledge goes back among the waiting frames, in publish order. */
   requeueUnacknowledged(): void {
     if (this.inflight.length === 0) return;
-    this.waiting = [...this.inflight.map(({ topic, frame }) => ({ topic, frame })), ...this.waiting];
+    // Both lists are in publish order: merge them (NACKed frames may wait in front, older than the in-flight ones).
+    const back = this.inflight.map(({ topic, frame, order }) => ({ topic, frame, order }));
+    const merged: QueuedFrame[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < back.length || j < this.waiting.length) {
+      if (j >= this.waiting.length || (i < back.length && back[i]!.order < this.waiting[j]!.order)) merged.push(back[i++]!);
+      else merged.push(this.waiting[j++]!);
+    }
+    this.waiting = merged;
     this.inflight = [];
   }
 

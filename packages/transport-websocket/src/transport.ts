@@ -88,6 +88,14 @@ class RelayClient implements WebSocketTransport {
   private published = 0;
   /** After a retryable NACK: frames wait in the queue until this timer fires. */
   private pause: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * After a pause: one frame is sent alone and the others wait until the relay acknowledges it. Sending the
+   * whole queue after every pause made each retry during an outage (NACK 7 while Redis is down) a burst of up
+   * to maxQueuedFrames PUBLISHes; each one takes a token of the relay's rate limit, the bucket ran dry, the
+   * rest were refused as rate limited and counted as flood drops, and after 200 the relay closed the
+   * connection 4008 (seen in faults.test.ts: every publisher closed 4008 after a 2 s Redis outage).
+   */
+  private probing = false;
   private nacksInARow = 0;
   private readonly stateCell = new TransportStateCell('connecting', (e) =>
     this.report('listener-error', new SealsigError('E_TRANSPORT', 'a state listener threw', { cause: e })),
@@ -164,7 +172,7 @@ class RelayClient implements WebSocketTransport {
       return Promise.reject(new SealsigError('E_FRAME_TOO_LARGE', `frame of ${frame.length} bytes exceeds maxFrameBytes ${this.maxFrameBytes}`));
     }
     try {
-      if (this.ready && this.pause === undefined && this.queue.length === 0) {
+      if (this.ready && this.pause === undefined && !this.probing && this.queue.length === 0) {
         this.queue.reserve(frame.length);
         if (this.sendPublish(topic, encodePublish(topic, frame))) return Promise.resolve();
       }
@@ -176,9 +184,9 @@ class RelayClient implements WebSocketTransport {
   }
 
   /** Sends a PUBLISH message and holds its frame (a view of the message) until the relay settles it. */
-  private sendPublish(topic: string, message: Uint8Array): boolean {
+  private sendPublish(topic: string, message: Uint8Array, order?: number): boolean {
     if (!this.send(message)) return false;
-    this.queue.sent(++this.published, topic, message.subarray(2 + topic.length));
+    this.queue.sent(++this.published, topic, message.subarray(2 + topic.length), order);
     return true;
   }
 
@@ -388,9 +396,16 @@ class RelayClient implements WebSocketTransport {
   /** Sends the queued frames in order; stops (keeping the rest) if the socket fails under it or the relay asked to wait. */
   private flush(): void {
     if (!this.ready || this.pause !== undefined) return;
+    if (this.probing) {
+      // One frame at a time until the relay takes one again (see `probing`).
+      if (this.queue.unacknowledged > 0) return;
+      const item = this.queue.shift();
+      if (item && !this.sendPublish(item.topic, encodePublish(item.topic, item.frame), item.order)) this.queue.putBack(item);
+      return;
+    }
     for (let item = this.queue.shift(); item; item = this.queue.shift()) {
-      if (!this.sendPublish(item.topic, encodePublish(item.topic, item.frame))) {
-        this.queue.unshift(item);
+      if (!this.sendPublish(item.topic, encodePublish(item.topic, item.frame), item.order)) {
+        this.queue.putBack(item);
         return;
       }
     }
@@ -408,12 +423,13 @@ class RelayClient implements WebSocketTransport {
       this.report('relay-error', error, { relayCode: code, topic: item.topic });
       return;
     }
-    this.queue.unshift(item);
+    this.queue.putBack(item); // at its place: NACKs in a row must not reverse the frames (send-queue.ts)
     if (this.pause !== undefined) return;
     const socket = this.socket;
     this.pause = unref(
       setTimeout(() => {
         this.pause = undefined;
+        this.probing = true;
         if (this.socket === socket) this.flush();
       }, backoffDelay(this.nacksInARow++, { minDelayMs: NACK_RETRY_MS, maxDelayMs: 40 * NACK_RETRY_MS })),
     );
@@ -452,7 +468,12 @@ class RelayClient implements WebSocketTransport {
     if (message.op === 'deliver') return this.deliver(message.topic, message.position, message.frame);
     if (message.op === 'ack') {
       this.nacksInARow = 0;
-      return this.queue.acknowledge(message.seq);
+      this.queue.acknowledge(message.seq);
+      if (this.probing && this.queue.unacknowledged === 0) {
+        this.probing = false; // the relay stores frames again: send the rest
+        this.flush();
+      }
+      return;
     }
     if (message.op === 'nack') return this.onNack(message.seq, message.code, message.name);
     if (message.op === 'subscribed') return this.onSubscribed(message.topic, message.head, message.recovered);
@@ -572,6 +593,7 @@ class RelayClient implements WebSocketTransport {
     this.queue.requeueUnacknowledged(); // sent again on the next socket (§3.2)
     if (this.pause !== undefined) clearTimeout(this.pause);
     this.pause = undefined;
+    this.probing = false; // a new connection starts with the whole queue
     this.socket = undefined;
     this.socketOpen = false;
     this.ready = false;

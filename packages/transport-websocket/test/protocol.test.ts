@@ -146,6 +146,29 @@ describe('send queue', () => {
     );
   });
 
+  it('frames refused in a row (retryable NACKs) and then the unacknowledged ones are sent again in publish order', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 30 }), fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }), fc.nat(), (n, refusedMask, waitingCount) => {
+        const q = new SendQueue(1000, 100_000);
+        const frames = Array.from({ length: n }, (_, i) => Uint8Array.of(i));
+        frames.forEach((f, i) => q.sent(i + 1, 't', f));
+        const later = Array.from({ length: waitingCount % 5 }, (_, i) => Uint8Array.of(100 + i));
+        for (const f of later) q.push('t', f); // published while the earlier ones were in flight
+        for (let seq = 1; seq <= n; seq++) {
+          if (!refusedMask[seq - 1]) continue;
+          const item = q.refused(seq);
+          expect(item).toBeDefined();
+          q.putBack(item!); // NACKs arrive in sequence order, each refused frame is put back
+        }
+        q.requeueUnacknowledged(); // then the socket is lost
+        const out: number[] = [];
+        for (let item = q.shift(); item; item = q.shift()) out.push(item.frame[0]!);
+        expect(out).toEqual([...frames, ...later].map((f) => f[0]!));
+        expect(q.bytes).toBe(0);
+      }),
+    );
+  });
+
   it('is bounded in frames and bytes (E_QUEUE_FULL), FIFO, and copies frames', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 500 }), fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 40 }), (maxFrames, maxBytes, frames) => {
