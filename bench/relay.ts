@@ -28,7 +28,7 @@
  * Environment: BENCH_RELAY_MS (measure window per fan-out case, default 2000), BENCH_RELAY_ROUNDS (fan-out
  * rounds, default 3), BENCH_RELAY_IDLE (idle connection count, default 10000; each process needs that many file
  * descriptors, so lower it when `ulimit -n` is below about 10 100), BENCH_RELAY_REDIS (0: skip the Redis
- * engine), BENCH_RELAY_ONLY (fanout, latency or memory: run one part, merge nothing).
+ * engine), BENCH_RELAY_FANOUT (regex: the fan-out cases to run, for profiling), BENCH_RELAY_ONLY (fanout, latency or memory: run one part, merge nothing).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -544,21 +544,24 @@ const FANOUT_CASES = [
 
 
 async function fanout(clients: Clients, rows: Row[]): Promise<void> {
-  const redis = WITH_REDIS ? await startRedisServer() : undefined;
-  const kinds: Kind[] = WITH_REDIS ? ['bare', 'memory', 'redis'] : ['bare', 'memory'];
+  const redis = WITH_REDIS && (process.env.BENCH_RELAY_KINDS ?? 'redis').includes('redis') ? await startRedisServer() : undefined;
+  // BENCH_RELAY_KINDS (e.g. 'memory'): only these servers (for profiling; ratios need 'bare').
+  const kinds = (process.env.BENCH_RELAY_KINDS?.split(',') as Kind[] | undefined) ?? (WITH_REDIS ? ['bare', 'memory', 'redis'] : ['bare', 'memory']);
   try {
     for (const [label, rooms, perRoom, window] of FANOUT_CASES) {
+      if (process.env.BENCH_RELAY_FANOUT !== undefined && !new RegExp(process.env.BENCH_RELAY_FANOUT).test(label)) continue;
       // Interleaved rounds (bare, memory, Redis back to back: the machine is shared and noisy); each figure is
       // the median of its rounds, each ratio the median of the rounds' ratios.
       const runs: Record<Kind, FanoutRun[]> = { bare: [], memory: [], redis: [] };
       for (let i = 0; i < ROUNDS; i++) for (const kind of kinds) runs[kind].push(await fanoutCase(clients, kind, redis, rooms, perRoom, window));
       const med = (kind: Kind, f: (x: FanoutRun) => number) => median(runs[kind].map(f));
-      const ratio = (kind: Kind, f: (x: FanoutRun) => number) => median(runs[kind].map((x, i) => f(x) / f(runs.bare[i]!)));
+      const ratio = (kind: Kind, f: (x: FanoutRun) => number) => (runs.bare.length === 0 ? NaN : median(runs[kind].map((x, i) => f(x) / f(runs.bare[i]!))));
       const bareName = `bare ws broadcast fan-out, ${label}`;
       const bareCpuName = `bare ws broadcast fan-out per server CPU-second, ${label}`;
       const hz = (x: FanoutRun) => x.hz;
       const perCpu = (x: FanoutRun) => x.perCpu;
       const perTotal = (x: FanoutRun) => x.perTotalCpu!;
+      const totalRatio = () => (runs.bare.length === 0 ? NaN : median(runs.redis.map((x, i) => x.perTotalCpu! / runs.bare[i]!.perCpu)));
       const each = (kind: Kind, f: (x: FanoutRun) => number) => runs[kind].map((x) => round(f(x)));
       for (const kind of kinds) {
         if (kind === 'bare') continue;
@@ -568,7 +571,7 @@ async function fanout(clients: Clients, rows: Row[]): Promise<void> {
         rows.push(wall);
         rows.push({ name: `relay fan-out per relay CPU-second, ${engine}, ${label}`, bytes: FRAME_BYTES, hz: round(med(kind, perCpu)), vs: bareCpuName, ratio: round(ratio(kind, perCpu), 4), runs: each(kind, perCpu) });
         if (kind === 'redis') {
-          rows.push({ name: `relay fan-out per relay + redis-server CPU-second, ${engine}, ${label}`, bytes: FRAME_BYTES, hz: round(med(kind, perTotal)), vs: bareCpuName, ratio: round(median(runs.redis.map((x, i) => x.perTotalCpu! / runs.bare[i]!.perCpu)), 4), runs: each(kind, perTotal) });
+          rows.push({ name: `relay fan-out per relay + redis-server CPU-second, ${engine}, ${label}`, bytes: FRAME_BYTES, hz: round(med(kind, perTotal)), vs: bareCpuName, ratio: round(totalRatio(), 4), runs: each(kind, perTotal) });
         }
       }
       rows.push({ name: bareName, bytes: FRAME_BYTES, hz: round(med('bare', hz)), vs: null, ratio: null, serverCpu: round(med('bare', (x) => x.cpu), 3), runs: each('bare', hz) });
@@ -579,7 +582,7 @@ async function fanout(clients: Clients, rows: Row[]): Promise<void> {
         `${kind.padEnd(6)} wall ${k(med(kind, hz))}/s (runs ${runs[kind].map((x) => `${k(x.hz)} @ ${pct(x.cpu)}${x.redisCpu !== undefined ? ` + redis ${pct(x.redisCpu)}` : ''}`).join(', ')})` +
         `, per relay CPU-s ${k(med(kind, perCpu))} (runs ${runs[kind].map((x) => k(x.perCpu)).join(', ')})` +
         (kind === 'bare' ? '' : `; ratio vs bare: wall ${ratio(kind, hz).toFixed(3)}, per CPU-s ${ratio(kind, perCpu).toFixed(3)}`) +
-        (kind === 'redis' ? `, per relay + redis CPU-s ${k(med(kind, perTotal))} (ratio ${median(runs.redis.map((x, i) => x.perTotalCpu! / runs.bare[i]!.perCpu)).toFixed(3)})` : '');
+        (kind === 'redis' ? `, per relay + redis CPU-s ${k(med(kind, perTotal))} (ratio ${totalRatio().toFixed(3)})` : '');
       console.log(`fan-out ${label} (deliveries/s, medians of ${ROUNDS}; targets: see below):`);
       for (const kind of kinds) console.log(`  ${line(kind)}`);
     }
