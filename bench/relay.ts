@@ -6,36 +6,52 @@
  * (this same file with `--clients`), so client work does not share the server's event loop. Both processes
  * talk over 127.0.0.1 only. Everything is bounded in count and time (about 40 s in all).
  *
+ * The clients speak relay protocol v2 (PROTOCOL-RELAY.md, subprotocol 'sealsig-relay.2'): SUBSCRIBE without a
+ * position, PUBLISH (the relay numbers them per connection and acknowledges them cumulatively with ACK, which
+ * the clients read and ignore), DELIVER with the stream position (epoch, offset), which every client reads as
+ * a resuming client would. The bare `ws` baseline answers in the same format (a counter for the offset).
+ *
  * Cases:
  *   - fan-out deliveries/s: 1 room x 100 clients, and 1 000 rooms x 2 clients; one publisher per room keeps a
- *     small window of frames in flight (closed loop); relay with every protection on (rate limits, retention,
- *     heartbeat, backpressure checks, connection limits) against a bare `ws` broadcast loop, same clients;
+ *     small window of frames in flight (closed loop); relay with every protection on (rate limits, retention
+ *     (streams), heartbeat, backpressure checks, connection limits) on the memory engine and on the Redis engine
+ *     (Redis Streams, against a redis-server this script starts on a free port and stops), against a bare `ws`
+ *     broadcast loop, same clients. Each is measured by wall clock and per relay CPU-second (deliveries divided
+ *     by the relay process's CPU time during the measuring window: on 2 cores the client process is the
+ *     bottleneck, so wall-clock ratios mostly measure it); for Redis also per relay + redis-server CPU-second.
+ *     BENCH_RELAY_ROUNDS interleaved rounds (bare, memory, Redis back to back), medians;
  *   - latency at a fixed 20 000 deliveries/s (20 rooms x 11: 2 000 frames/s in), p50 and p99, relay and bare `ws`;
  *   - memory per idle connection with 10 000 connections (5 000 rooms x 2, each subscribed): this relay runs
  *     alone in a second child process (this file with `--relay`), fresh, so neither the clients' sockets nor
  *     the earlier cases' heap and RSS high-water mark are counted; it reports process.memoryUsage() over IPC.
  *
- * Environment: BENCH_RELAY_MS (measure window per fan-out case, default 2000), BENCH_RELAY_IDLE (idle
- * connection count, default 10000; each process needs that many file descriptors, so lower it when
- * `ulimit -n` is below about 10 100), BENCH_RELAY_ONLY (fanout, latency or memory: run one part, merge nothing).
+ * Environment: BENCH_RELAY_MS (measure window per fan-out case, default 2000), BENCH_RELAY_ROUNDS (fan-out
+ * rounds, default 3), BENCH_RELAY_IDLE (idle connection count, default 10000; each process needs that many file
+ * descriptors, so lower it when `ulimit -n` is below about 10 100), BENCH_RELAY_REDIS (0: skip the Redis
+ * engine), BENCH_RELAY_FANOUT (regex: the fan-out cases to run, for profiling), BENCH_RELAY_ONLY (fanout, latency or memory: run one part, merge nothing).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { Op, SUBPROTOCOL, createRelay, encodeFrameMessage, encodeTopicMessage, type Relay } from '../packages/relay/src/index.js';
+import { Op, POSITION_BYTES, SUBPROTOCOL, createRelay, encodePublish, encodeSubscribe, type Relay } from '../packages/relay/src/index.js';
 import { median, round, type Row } from './harness.js';
 import { LATEST, mergeRows } from './results-file.js';
+import { printChecks, relayTargets } from './targets.js';
 
 // `ws` is a dependency of the relay package, not of the repository root.
 const require = createRequire(new URL('../packages/relay/package.json', import.meta.url));
 const { WebSocket, WebSocketServer } = require('ws') as typeof import('ws');
+const { Redis } = require('ioredis') as typeof import('ioredis');
 
 const FRAME_BYTES = 400; // about one padded sealsig frame (256-byte bucket + header)
 const MEASURE_MS = Number(process.env.BENCH_RELAY_MS ?? 2_000);
+const ROUNDS = Number(process.env.BENCH_RELAY_ROUNDS ?? 3);
+const WITH_REDIS = process.env.BENCH_RELAY_REDIS !== '0';
 const WARM_MS = 1_000;
 const IDLE_COUNT = Number(process.env.BENCH_RELAY_IDLE ?? 10_000);
 const LAT_RATE = 20_000;
@@ -53,7 +69,7 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function startRelayServer(): Promise<Server & { relay: Relay }> {
+async function startRelayServer(redisUrl?: string): Promise<Server & { relay: Relay }> {
   const relay = createRelay({
     host: '127.0.0.1',
     port: 0,
@@ -62,30 +78,45 @@ async function startRelayServer(): Promise<Server & { relay: Relay }> {
     // Protections on, with limits a benchmark's honest publishers stay under.
     rateLimit: { frames: { perSecond: 1_000_000, burst: 1_000_000 }, subscriptions: { perSecond: 1_000, burst: 1_000 } },
     ...(process.env.BENCH_RELAY_RETENTION === '0' ? { retention: false as const } : {}),
+    ...(redisUrl !== undefined ? { redis: { url: redisUrl } } : {}),
   });
   const { port } = await relay.listen();
   return { relay, url: `ws://127.0.0.1:${port}/`, close: () => relay.close() };
 }
 
-/** The baseline: a bare `ws` server doing the same routing with no limit, check, metric or retention. */
+/**
+ * The baseline: a bare `ws` server doing the same routing with no limit, check, metric, retention or
+ * acknowledgement. It answers in protocol v2's format (SUBSCRIBED, DELIVER with a position: a zero epoch and a
+ * counter for the offset) so that the clients do the same work against it as against the relay.
+ */
 async function startBareServer(): Promise<Server> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, clientTracking: false });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const rooms = new Map<string, Set<import('ws').WebSocket>>();
+  let counter = 0;
   wss.on('connection', (ws) => {
     const mine = new Set<string>();
     ws.on('message', (data: Buffer) => {
-      if (data[0] === 0x01) {
-        const topic = data.subarray(1).toString('latin1');
+      if (data[0] === Op.subscribe) {
+        const end = 2 + data[1]!;
+        const topic = data.subarray(2, end).toString('latin1');
         let room = rooms.get(topic);
         if (room === undefined) rooms.set(topic, (room = new Set()));
         room.add(ws);
         mine.add(topic);
-        ws.send(Buffer.concat([Buffer.from([0x11]), data.subarray(1)]));
-      } else if (data[0] === 0x03) {
-        const topic = data.subarray(2, 2 + data[1]!).toString('latin1');
-        const out = Buffer.from(data);
-        out[0] = 0x10;
+        const out = Buffer.alloc(end + POSITION_BYTES + 1);
+        data.copy(out, 0, 0, end);
+        out[0] = Op.subscribed;
+        ws.send(out);
+      } else if (data[0] === Op.publish) {
+        const end = 2 + data[1]!;
+        const topic = data.subarray(2, end).toString('latin1');
+        const out = Buffer.allocUnsafe(data.length + POSITION_BYTES);
+        data.copy(out, 0, 0, end);
+        out[0] = Op.deliver;
+        out.fill(0, end, end + POSITION_BYTES - 4);
+        out.writeUInt32BE(++counter >>> 0, end + POSITION_BYTES - 4);
+        data.copy(out, end + POSITION_BYTES, end);
         for (const peer of rooms.get(topic) ?? []) if (peer !== ws) peer.send(out);
       }
     });
@@ -97,6 +128,66 @@ async function startBareServer(): Promise<Server> {
   return {
     url: `ws://127.0.0.1:${port}/`,
     close: () => new Promise<void>((resolve) => wss.close(() => resolve())),
+  };
+}
+
+/** A redis-server (no persistence) on a free 127.0.0.1 port, for the Redis engine; its CPU time is read from /proc. */
+interface RedisServer {
+  url: string;
+  /** CPU milliseconds redis-server has used so far (user + system, every thread), or NaN without /proc. */
+  cpuMs(): number;
+  /** Drops every key (between cases, so that each starts from empty streams). */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startRedisServer(): Promise<RedisServer> {
+  const port = await new Promise<number>((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => (socket.destroy(), resolve(false)));
+    });
+    if (up) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
+    await sleep(50);
+  }
+  const admin = new Redis(url, { maxRetriesPerRequest: 1 });
+  admin.on('error', () => {});
+  const tick = 100; // USER_HZ: /proc/<pid>/stat counts clock ticks of 10 ms on Linux
+  return {
+    url,
+    cpuMs: () => {
+      try {
+        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return ((Number(f[11]) + Number(f[12])) * 1000) / tick; // utime, stime (fields 14 and 15)
+      } catch {
+        return NaN;
+      }
+    },
+    flush: async () => void (await admin.flushall()),
+    stop: async () => {
+      admin.disconnect();
+      child.kill('SIGTERM');
+      const timer = setTimeout(kill, 3_000);
+      await exited;
+      clearTimeout(timer);
+      process.off('exit', kill);
+    },
   };
 }
 
@@ -134,7 +225,7 @@ async function openClients(url: string, count: number, onMessage: (i: number, da
 }
 
 async function subscribeAll(sockets: import('ws').WebSocket[], topicOf: (i: number) => string, acked: () => number): Promise<void> {
-  sockets.forEach((ws, i) => ws.send(encodeTopicMessage(Op.subscribe, topicOf(i))));
+  sockets.forEach((ws, i) => ws.send(encodeSubscribe(topicOf(i))));
   const deadline = Date.now() + 30_000;
   while (acked() < sockets.length) {
     if (Date.now() > deadline) throw new Error('subscriptions not acknowledged');
@@ -168,7 +259,7 @@ async function clientMain(): Promise<void> {
       else if (m.cmd === 'idle') {
         let acked = 0;
         idle = await openClients(m.url, m.count, (_i, d) => {
-          if (d[0] === 0x11) acked++;
+          if (d[0] === Op.subscribed) acked++;
         });
         await subscribeAll(idle, (i) => `idle-${i >> 1}`, () => acked);
         process.send!({ opened: idle.length });
@@ -184,6 +275,17 @@ async function clientMain(): Promise<void> {
   process.send!({ ready: true });
 }
 
+/**
+ * The position of a DELIVER (PROTOCOL-RELAY.md §3.2: [0x10][len][topic][epoch 8][offset 16][frame]), read as
+ * a resuming client reads it: the low halves of the offset's ms and seq (what a client stores is the 24
+ * bytes; reading two words is the per-message work that stands for it here). Returns where the frame starts.
+ */
+function readDeliver(d: Buffer, positions: Float64Array, i: number): number {
+  const at = 2 + d[1]!;
+  positions[i] = d.readUInt32BE(at + 12) * 2 ** 32 + d.readUInt32BE(at + 20);
+  return at + POSITION_BYTES;
+}
+
 async function fanoutClients(m: Extract<Cmd, { cmd: 'fanout' }>): Promise<{ deliveries: number; ms: number }> {
   const n = m.rooms * m.perRoom;
   const room = (i: number) => Math.floor(i / m.perRoom);
@@ -191,6 +293,7 @@ async function fanoutClients(m: Extract<Cmd, { cmd: 'fanout' }>): Promise<{ deli
   const frame = new Uint8Array(FRAME_BYTES).fill(7);
   const sent = new Array<number>(m.rooms).fill(0);
   const seenByProbe = new Array<number>(m.rooms).fill(0); // member 1 of each room paces its publisher
+  const positions = new Float64Array(n);
   let acked = 0;
   let deliveries = 0;
   let running = false;
@@ -203,25 +306,30 @@ async function fanoutClients(m: Extract<Cmd, { cmd: 'fanout' }>): Promise<{ deli
     }
   };
   sockets = await openClients(m.url, n, (i, d) => {
-    if (d[0] === 0x11) acked++;
-    else if (d[0] === 0x10) {
+    const op = d[0];
+    if (op === Op.deliver) {
+      readDeliver(d, positions, i);
       deliveries++;
       if (i % m.perRoom === 1) {
         const r = room(i);
         seenByProbe[r]!++;
         top(r);
       }
-    }
+    } else if (op === Op.subscribed) acked++;
+    // ACK (the relay's cumulative acknowledgements of the publishers' PUBLISHes): read and ignored.
   });
-  for (let r = 0; r < m.rooms; r++) messages.set(r, encodeFrameMessage(Op.publish, topic(r), frame));
+  for (let r = 0; r < m.rooms; r++) messages.set(r, encodePublish(topic(r), frame));
   await subscribeAll(sockets, (i) => topic(room(i)), () => acked);
   running = true;
   for (let r = 0; r < m.rooms; r++) top(r);
   await sleep(WARM_MS);
+  // The parent reads the server's CPU time at these two marks.
+  process.send!({ mark: 'start' });
   const d0 = deliveries;
   const t0 = performance.now();
   await sleep(MEASURE_MS);
   const result = { deliveries: deliveries - d0, ms: performance.now() - t0 };
+  process.send!({ mark: 'end' });
   running = false;
   await sleep(200);
   await closeAll(sockets);
@@ -235,19 +343,17 @@ async function latencyClients(m: Extract<Cmd, { cmd: 'latency' }>): Promise<{ p5
   const samples: number[] = [];
   let recording = false;
   let received = 0;
-  const sockets = await openClients(m.url, n, (_i, d) => {
-    if (d[0] === 0x11) acked++;
-    else if (d[0] === 0x10) {
+  const positions = new Float64Array(n);
+  const sockets = await openClients(m.url, n, (i, d) => {
+    if (d[0] === Op.deliver) {
+      const frameStart = readDeliver(d, positions, i);
       received++;
-      if (recording) {
-        const off = 2 + d[1]!;
-        samples.push(performance.now() - d.readDoubleLE(off));
-      }
-    }
+      if (recording) samples.push(performance.now() - d.readDoubleLE(frameStart));
+    } else if (d[0] === Op.subscribed) acked++;
   });
   await subscribeAll(sockets, (i) => `lat-${Math.floor(i / m.perRoom)}`, () => acked);
   const frame = Buffer.alloc(FRAME_BYTES, 7);
-  const msgs = Array.from({ length: m.rooms }, (_, r) => encodeFrameMessage(Op.publish, `lat-${r}`, frame));
+  const msgs = Array.from({ length: m.rooms }, (_, r) => encodePublish(`lat-${r}`, frame));
   const offsets = msgs.map((_, r) => 2 + `lat-${r}`.length);
   // Paced sender: every tick, send what the schedule owes (rate is deliveries/s; each frame = 1 delivery).
   const start = performance.now();
@@ -354,8 +460,11 @@ class RelayProcess {
 
 class Clients {
   private waiting: ((m: any) => void) | undefined;
+  /** Called on the client process's 'start' and 'end' marks of a fan-out measuring window. */
+  onMark: ((mark: 'start' | 'end') => void) | undefined;
   constructor(private readonly child: ChildProcess) {
-    child.on('message', (m) => {
+    child.on('message', (m: any) => {
+      if (typeof m?.mark === 'string') return this.onMark?.(m.mark);
       const w = this.waiting;
       this.waiting = undefined;
       w?.(m);
@@ -384,17 +493,101 @@ class Clients {
 }
 
 
-async function fanoutCase(clients: Clients, kind: 'relay' | 'bare', rooms: number, perRoom: number, window: number): Promise<{ hz: number; cpu: number }> {
-  const server = kind === 'relay' ? await startRelayServer() : await startBareServer();
+type Kind = 'bare' | 'memory' | 'redis';
+
+/** One fan-out run: deliveries/s by wall clock, and the server's CPU during the client's measuring window. */
+interface FanoutRun {
+  /** Deliveries per second (wall clock, the client's measuring window). */
+  hz: number;
+  /** The relay (or bare server) process's CPU share during the window (1 = one core). */
+  cpu: number;
+  /** Deliveries per second of the relay process's CPU time. */
+  perCpu: number;
+  /** redis-server's CPU share during the window (Redis engine only). */
+  redisCpu?: number;
+  /** Deliveries per second of relay + redis-server CPU time (Redis engine only). */
+  perTotalCpu?: number;
+}
+
+async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | undefined, rooms: number, perRoom: number, window: number): Promise<FanoutRun> {
+  if (kind === 'redis') await redis!.flush();
+  const server = kind === 'bare' ? await startBareServer() : await startRelayServer(kind === 'redis' ? redis!.url : undefined);
   try {
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
+    let start: { cpu: NodeJS.CpuUsage; t: number; redis: number } | undefined;
+    let end: { cpuMs: number; ms: number; redisMs: number } | undefined;
+    clients.onMark = (mark) => {
+      if (mark === 'start') start = { cpu: process.cpuUsage(), t: performance.now(), redis: redis?.cpuMs() ?? NaN };
+      else if (start !== undefined) {
+        const cpu = process.cpuUsage(start.cpu);
+        end = { cpuMs: (cpu.user + cpu.system) / 1000, ms: performance.now() - start.t, redisMs: (redis?.cpuMs() ?? NaN) - start.redis };
+      }
+    };
     const r = await clients.ask<{ deliveries: number; ms: number }>({ cmd: 'fanout', url: server.url, rooms, perRoom, window });
-    const wall = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    return { hz: (r.deliveries * 1000) / r.ms, cpu: (cpu.user + cpu.system) / 1000 / wall };
+    clients.onMark = undefined;
+    if (end === undefined) throw new Error('no measuring window marks from the client process');
+    const hz = (r.deliveries * 1000) / r.ms;
+    const run: FanoutRun = { hz, cpu: end.cpuMs / end.ms, perCpu: (r.deliveries * 1000) / end.cpuMs };
+    if (kind === 'redis') {
+      run.redisCpu = end.redisMs / end.ms;
+      run.perTotalCpu = (r.deliveries * 1000) / (end.cpuMs + end.redisMs);
+    }
+    return run;
   } finally {
     await server.close();
+  }
+}
+
+const FANOUT_CASES = [
+  ['1 room x 100 clients', 1, 100, 64],
+  ['1000 rooms x 2 clients', 1000, 2, 4],
+] as const;
+
+
+async function fanout(clients: Clients, rows: Row[]): Promise<void> {
+  const redis = WITH_REDIS && (process.env.BENCH_RELAY_KINDS ?? 'redis').includes('redis') ? await startRedisServer() : undefined;
+  // BENCH_RELAY_KINDS (e.g. 'memory'): only these servers (for profiling; ratios need 'bare').
+  const kinds = (process.env.BENCH_RELAY_KINDS?.split(',') as Kind[] | undefined) ?? (WITH_REDIS ? ['bare', 'memory', 'redis'] : ['bare', 'memory']);
+  try {
+    for (const [label, rooms, perRoom, window] of FANOUT_CASES) {
+      if (process.env.BENCH_RELAY_FANOUT !== undefined && !new RegExp(process.env.BENCH_RELAY_FANOUT).test(label)) continue;
+      // Interleaved rounds (bare, memory, Redis back to back: the machine is shared and noisy); each figure is
+      // the median of its rounds, each ratio the median of the rounds' ratios.
+      const runs: Record<Kind, FanoutRun[]> = { bare: [], memory: [], redis: [] };
+      for (let i = 0; i < ROUNDS; i++) for (const kind of kinds) runs[kind].push(await fanoutCase(clients, kind, redis, rooms, perRoom, window));
+      const med = (kind: Kind, f: (x: FanoutRun) => number) => median(runs[kind].map(f));
+      const ratio = (kind: Kind, f: (x: FanoutRun) => number) => (runs.bare.length === 0 ? NaN : median(runs[kind].map((x, i) => f(x) / f(runs.bare[i]!))));
+      const bareName = `bare ws broadcast fan-out, ${label}`;
+      const bareCpuName = `bare ws broadcast fan-out per server CPU-second, ${label}`;
+      const hz = (x: FanoutRun) => x.hz;
+      const perCpu = (x: FanoutRun) => x.perCpu;
+      const perTotal = (x: FanoutRun) => x.perTotalCpu!;
+      const totalRatio = () => (runs.bare.length === 0 ? NaN : median(runs.redis.map((x, i) => x.perTotalCpu! / runs.bare[i]!.perCpu)));
+      const each = (kind: Kind, f: (x: FanoutRun) => number) => runs[kind].map((x) => round(f(x)));
+      for (const kind of kinds) {
+        if (kind === 'bare') continue;
+        const engine = kind === 'memory' ? 'memory engine' : 'Redis engine';
+        const wall: Row = { name: `relay fan-out, ${engine}, ${label}`, bytes: FRAME_BYTES, hz: round(med(kind, hz)), vs: bareName, ratio: round(ratio(kind, hz), 4), serverCpu: round(med(kind, (x) => x.cpu), 3), runs: each(kind, hz) };
+        if (kind === 'redis') wall.redisCpu = round(med(kind, (x) => x.redisCpu!), 3);
+        rows.push(wall);
+        rows.push({ name: `relay fan-out per relay CPU-second, ${engine}, ${label}`, bytes: FRAME_BYTES, hz: round(med(kind, perCpu)), vs: bareCpuName, ratio: round(ratio(kind, perCpu), 4), runs: each(kind, perCpu) });
+        if (kind === 'redis') {
+          rows.push({ name: `relay fan-out per relay + redis-server CPU-second, ${engine}, ${label}`, bytes: FRAME_BYTES, hz: round(med(kind, perTotal)), vs: bareCpuName, ratio: round(totalRatio(), 4), runs: each(kind, perTotal) });
+        }
+      }
+      rows.push({ name: bareName, bytes: FRAME_BYTES, hz: round(med('bare', hz)), vs: null, ratio: null, serverCpu: round(med('bare', (x) => x.cpu), 3), runs: each('bare', hz) });
+      rows.push({ name: bareCpuName, bytes: FRAME_BYTES, hz: round(med('bare', perCpu)), vs: null, ratio: null, runs: each('bare', perCpu) });
+      const k = (x: number) => `${Math.round(x / 1000)}k`;
+      const pct = (x: number) => `${Math.round(x * 100)}%`;
+      const line = (kind: Kind) =>
+        `${kind.padEnd(6)} wall ${k(med(kind, hz))}/s (runs ${runs[kind].map((x) => `${k(x.hz)} @ ${pct(x.cpu)}${x.redisCpu !== undefined ? ` + redis ${pct(x.redisCpu)}` : ''}`).join(', ')})` +
+        `, per relay CPU-s ${k(med(kind, perCpu))} (runs ${runs[kind].map((x) => k(x.perCpu)).join(', ')})` +
+        (kind === 'bare' ? '' : `; ratio vs bare: wall ${ratio(kind, hz).toFixed(3)}, per CPU-s ${ratio(kind, perCpu).toFixed(3)}`) +
+        (kind === 'redis' ? `, per relay + redis CPU-s ${k(med(kind, perTotal))} (ratio ${totalRatio().toFixed(3)})` : '');
+      console.log(`fan-out ${label} (deliveries/s, medians of ${ROUNDS}; targets: see below):`);
+      for (const kind of kinds) console.log(`  ${line(kind)}`);
+    }
+  } finally {
+    await redis?.stop();
   }
 }
 
@@ -407,34 +600,7 @@ async function main(): Promise<void> {
   try {
     const only = process.env.BENCH_RELAY_ONLY;
     if (only === undefined || only === 'fanout') {
-    // --- fan-out -----------------------------------------------------------------------------------------
-    for (const [label, rooms, perRoom, window] of [
-      ['1 room x 100 clients', 1, 100, 64],
-      ['1000 rooms x 2 clients', 1000, 2, 4],
-    ] as const) {
-      // Interleaved, two rounds each, best of two (the machine is shared and noisy).
-      const relay: { hz: number; cpu: number }[] = [];
-      const bare: { hz: number; cpu: number }[] = [];
-      for (let round = 0; round < 2; round++) {
-        bare.push(await fanoutCase(clients, 'bare', rooms, perRoom, window));
-        relay.push(await fanoutCase(clients, 'relay', rooms, perRoom, window));
-      }
-      const best = (xs: { hz: number; cpu: number }[]) => xs.reduce((a, b) => (b.hz > a.hz ? b : a));
-      const perCpu = (xs: { hz: number; cpu: number }[]) => Math.max(...xs.map((x) => x.hz / x.cpu));
-      const r = best(relay);
-      const b = best(bare);
-      const bareName = `bare ws broadcast fan-out, ${label}`;
-      rows.push({ name: `relay fan-out, ${label}`, bytes: FRAME_BYTES, hz: round(r.hz), vs: bareName, ratio: round(r.hz / b.hz, 4), serverCpu: round(r.cpu, 3) });
-      rows.push({ name: bareName, bytes: FRAME_BYTES, hz: round(b.hz), vs: null, ratio: null, serverCpu: round(b.cpu, 3) });
-      const bareCpuName = `bare ws broadcast fan-out per server CPU-second, ${label}`;
-      rows.push({ name: `relay fan-out per server CPU-second, ${label}`, bytes: FRAME_BYTES, hz: round(perCpu(relay)), vs: bareCpuName, ratio: round(perCpu(relay) / perCpu(bare), 4) });
-      rows.push({ name: bareCpuName, bytes: FRAME_BYTES, hz: round(perCpu(bare)), vs: null, ratio: null });
-      const fmt = (xs: { hz: number; cpu: number }[]) => xs.map((x) => `${Math.round(x.hz)} @ ${Math.round(x.cpu * 100)}% CPU`).join(', ');
-      console.log(
-        `fan-out ${label}: relay ${Math.round(r.hz).toLocaleString()} deliveries/s (runs ${fmt(relay)}), bare ws ${Math.round(b.hz).toLocaleString()} (runs ${fmt(bare)}): ` +
-          `ratio ${(r.hz / b.hz).toFixed(3)} (target >= 0.8); per server CPU-second: relay ${Math.round(perCpu(relay)).toLocaleString()}, bare ${Math.round(perCpu(bare)).toLocaleString()}, ratio ${(perCpu(relay) / perCpu(bare)).toFixed(3)}`,
-      );
-    }
+    await fanout(clients, rows);
     }
     if (only === undefined || only === 'latency') {
     // --- latency at a fixed rate ---------------------------------------------------------------------------
@@ -499,6 +665,8 @@ async function main(): Promise<void> {
   } finally {
     clients.stop();
   }
+  console.log('\nTargets (issue 11; the Redis engine has none: its ratios are reported beside the memory engine\'s):');
+  printChecks(relayTargets(rows));
   if (process.env.BENCH_RELAY_ONLY !== undefined) return;
 
   // Every row of this file starts with "relay " or "bare ws ": replace those, keep everyone else's.

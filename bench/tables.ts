@@ -60,7 +60,7 @@ const ms = (x: number) => (x < 100 ? x.toFixed(1) : int(x));
 const bytesLabel = (b: number | null) => (b === null ? '–' : String(b));
 
 function checksTable(checks: readonly Check[]): string {
-  return markdown(['target', 'measured', 'status'], checks.map((c) => [c.target, c.value, metLabel(c.met)]), [false, true, false]);
+  return markdown(['target', 'measured', 'status'], checks.map((c) => [c.target, c.value, metLabel(c.met, c.noTarget)]), [false, true, false]);
 }
 
 // --- the tables -------------------------------------------------------------------------------------------
@@ -279,19 +279,50 @@ const loadCheck: Render = (rows) => {
   return markdown(headers, body, [false, true, true, true, true, true, true]);
 };
 
-/** The relay rows (bench/relay.ts), one line per comparison. */
+/** The relay's fan-out rows (bench/relay.ts): bare `ws`, the memory engine and the Redis engine side by side, per case and measure. */
+const relayFanout: Render = (rows) => {
+  const body: string[][] = [];
+  const byName = (name: string) => rows.find((r) => r.name === name);
+  const share = (x: unknown) => (typeof x === 'number' ? percent(x) : '?');
+  for (const bare of rows) {
+    const m = /^bare ws broadcast fan-out, (.+)$/.exec(bare.name);
+    if (m === null) continue;
+    const label = m[1]!;
+    const bareCpu = byName(`bare ws broadcast fan-out per server CPU-second, ${label}`);
+    const cell = (r: Row | undefined, cpu: string) => (r === undefined ? '–' : `${fmtRate(r.hz)}/s${cpu}`);
+    const ratioCell = (r: Row | undefined) => (r === undefined || r.ratio === null ? '–' : ratio(r.ratio));
+    const wall = (engine: string) => byName(`relay fan-out, ${engine} engine, ${label}`);
+    const perCpu = (engine: string) => byName(`relay fan-out per relay CPU-second, ${engine} engine, ${label}`);
+    const mem = wall('memory');
+    const redis = wall('Redis');
+    body.push([
+      label,
+      'wall clock (server CPU)',
+      cell(bare, ` (${share(bare.serverCpu)})`),
+      cell(mem, mem ? ` (${share(mem.serverCpu)})` : ''),
+      ratioCell(mem),
+      cell(redis, redis ? ` (${share(redis.serverCpu)} + redis-server ${share(redis.redisCpu)})` : ''),
+      ratioCell(redis),
+    ]);
+    body.push([label, 'per relay CPU-second', cell(bareCpu, ''), cell(perCpu('memory'), ''), ratioCell(perCpu('memory')), cell(perCpu('Redis'), ''), ratioCell(perCpu('Redis'))]);
+    const total = byName(`relay fan-out per relay + redis-server CPU-second, Redis engine, ${label}`);
+    if (total !== undefined) body.push([label, 'per relay + redis-server CPU-second', cell(bareCpu, ''), '', '', cell(total, ''), ratioCell(total)]);
+  }
+  return markdown(['case', 'measure', 'bare `ws`', 'memory engine', 'ratio', 'Redis engine', 'ratio'], body, [false, false, true, true, true, true, true]);
+};
+
+/** The relay's other rows (bench/relay.ts: latency, idle memory), one line per comparison. */
 const relay: Render = (rows) => {
   const body: string[][] = [];
   for (const r of rows) {
-    if (!r.name.startsWith('relay ') || r.vs === null) continue;
+    if (!r.name.startsWith('relay ') || r.name.startsWith('relay fan-out') || r.vs === null) continue;
     const base = rows.find((b) => b.name === r.vs);
     const label = r.name.slice('relay '.length);
     if (typeof r.ms === 'number' && base !== undefined && typeof base.ms === 'number') {
       const added = (r.ms as number) - (base.ms as number);
       body.push([label, `${(r.ms as number).toFixed(3)} ms`, `${(base.ms as number).toFixed(3)} ms`, `${added >= 0 ? '+' : '−'}${Math.abs(added).toFixed(3)} ms`]);
     } else if (base !== undefined) {
-      const cpu = (x: Row) => (typeof x.serverCpu === 'number' ? ` (server CPU ${Math.round((x.serverCpu as number) * 100)}%)` : '');
-      body.push([label, `${fmtRate(r.hz)}/s${cpu(r)}`, `${fmtRate(base.hz)}/s${cpu(base)}`, ratio(r.ratio!)]);
+      body.push([label, `${fmtRate(r.hz)}/s`, `${fmtRate(base.hz)}/s`, ratio(r.ratio!)]);
     }
   }
   for (const r of rows) {
@@ -306,6 +337,7 @@ export const TABLES: Record<string, Render> = {
   'pipeline-targets': (rows) => checksTable(pipelineTargets(rows)),
   'broadcast-profile': broadcastProfile,
   rooms,
+  'relay-fanout': relayFanout,
   relay,
   'relay-targets': (rows) => checksTable(relayTargets(rows)),
   growth,

@@ -83,11 +83,19 @@ export class MemoryEngine implements Engine {
   }
 
   publish(topic: string, frame: Uint8Array, from: number): Promise<{ epoch: Uint8Array; offset: Offset }> {
+    return Promise.resolve({ epoch: this.epoch, offset: this.append(topic, frame, from) });
+  }
+
+  /**
+   * publish() without the promise: the memory engine stores synchronously, so the relay settles the PUBLISH at
+   * once (no promise, closure or microtask per frame). Returns the frame's offset (the epoch is `epoch`).
+   */
+  append(topic: string, frame: Uint8Array, from: number): Offset {
     const offset: Offset = { ms: 0, seq: ++this.counter };
     const now = this.now();
     if (this.maxFrames > 0 && frame.length <= this.maxBytes) this.keep(topic, { offset, frame, from, at: now }, now);
     if (this.subscribed.has(topic)) this.listener?.publication(topic, this.epoch, { offset, frame, from });
-    return Promise.resolve({ epoch: this.epoch, offset });
+    return offset;
   }
 
   subscribe(topic: string): Promise<void> {

@@ -119,8 +119,17 @@ export function decodeInbound(msg: Uint8Array): Inbound {
 
 /** An offset as 16 bytes: u64be ms, u64be seq (§3.4). */
 function writeOffset(out: Buffer, at: number, o: Offset): void {
-  out.writeBigUInt64BE(BigInt(o.ms), at);
-  out.writeBigUInt64BE(BigInt(o.seq), at + 8);
+  writeU64(out, at, o.ms);
+  writeU64(out, at + 8, o.seq);
+}
+
+const TWO_32 = 2 ** 32;
+
+/** A safe non-negative integer as u64be, in two u32 halves (no BigInt on the DELIVER hot path). */
+function writeU64(out: Buffer, at: number, x: number): void {
+  const high = Math.floor(x / TWO_32);
+  out.writeUInt32BE(high, at);
+  out.writeUInt32BE(x - high * TWO_32, at + 4);
 }
 
 /** A position at `at` (epoch, offset), or null when an offset half is not a safe integer. */

@@ -120,6 +120,8 @@ class RelayServer implements Relay {
   private readonly perIp = new Map<string, number>();
   private readonly topics = new Map<string, TopicState>();
   private readonly engine: Engine;
+  /** The engine when it is the memory engine (its publications settle synchronously: onPublish's fast path). */
+  private readonly memory: MemoryEngine | undefined;
   private readonly stats = new Metrics();
   private readonly descriptors: DescriptorEndpointContext;
   private readonly turn: TurnEndpointContext;
@@ -137,6 +139,7 @@ class RelayServer implements Relay {
   constructor(o: ResolvedOptions) {
     this.o = o;
     this.engine = o.redis !== undefined ? createRedisEngine({ ...o.redis, logger: o.logger }) : new MemoryEngine(o.retention);
+    this.memory = this.engine instanceof MemoryEngine ? this.engine : undefined;
     const d = o.descriptors;
     this.descriptors = {
       table: d === undefined ? undefined : o.redis !== undefined ? new RedisDescriptorTable({ ...d, ...o.redis, logger: o.logger }) : new DescriptorTable(d),
@@ -498,6 +501,12 @@ class RelayServer implements Relay {
     if (this.state !== 'listening' || this.unavailable !== undefined) return this.refusePublish(conn, seq, 'unavailable', ErrorCode.unavailable);
     this.stats.framesIn++;
     this.stats.bytesIn += msg.length;
+    if (this.memory !== undefined) {
+      // The memory engine stores synchronously: the PUBLISH is settled now (nothing of it is pending, so
+      // `storing` stays as it was), without a promise and two closures per frame.
+      this.memory.append(m.topic, msg.subarray(m.frameStart), conn.id);
+      return this.settled(conn);
+    }
     conn.storing.push(seq);
     this.engine.publish(m.topic, msg.subarray(m.frameStart), conn.id).then(
       () => this.guard(() => this.stored(conn, seq)),
