@@ -93,7 +93,9 @@ export class MemoryEngine implements Engine {
   append(topic: string, frame: Uint8Array, from: number): Offset {
     const offset: Offset = { ms: 0, seq: ++this.counter };
     const now = this.now();
-    if (this.maxFrames > 0 && frame.length <= this.maxBytes) this.keep(topic, { offset, frame, from, at: now }, now);
+    // A copy: `frame` may be a view into the socket's read chunk, which a kept view would pin whole (the
+    // bounds count frame bytes only).
+    if (this.maxFrames > 0 && frame.length <= this.maxBytes) this.keep(topic, { offset, frame: frame.slice(), from, at: now }, now);
     if (this.subscribed.has(topic)) this.listener?.publication(topic, this.epoch, { offset, frame, from });
     return offset;
   }
