@@ -62,6 +62,8 @@ export interface WebSocketTransport extends Transport {
   readonly queuedFrames: number;
   /** Listens to typed events (see TransportEvent); returns a function that removes the listener. */
   onError(listener: (event: TransportEvent) => void): () => void;
+  /** Gap signals (the contract's optional onGap, always present here): frames on `topic` may have been missed. */
+  onGap(listener: (topic: string) => void): () => void;
 }
 
 /**
