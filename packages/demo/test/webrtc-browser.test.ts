@@ -1,0 +1,60 @@
+/**
+ * @sealsig/webrtc in real Chromium, through a real relay, inside a private network namespace (netns.ts):
+ * the README's two-peer snippet run as is; three pages in a mesh with data channels and synthetic cameras;
+ * a relay outage longer than the core peer timeout that the data channels survive. Each fixture
+ * (fixtures/webrtc-*.ts) prints one JSON line. Skipped when /usr/bin/chromium is missing (outside CI).
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { hasChromium, runFixture } from './netns.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
+
+interface Probe {
+  id: string;
+  open: string[];
+  messages: string[];
+  tracks: string[];
+  peersCreated: number;
+  left: string[];
+  sessionLeft: string[];
+  sessionJoined: number;
+  errors: string[];
+  playing: number;
+  states: Record<string, { state: string; present: boolean }>;
+}
+
+describe.skipIf(!hasChromium)('@sealsig/webrtc in Chromium', () => {
+  it("the README's two-peer snippet (at most 8 lines) exchanges a hello each way over a data channel", async () => {
+    const { result, stderr } = await runFixture(fixture('webrtc-snippet'), 55_000);
+    expect(result, stderr).toMatchObject({ ok: true, pageErrors: [] });
+    expect(result.lines).toBeLessThanOrEqual(8);
+    expect(result.maxColumns).toBeLessThanOrEqual(100);
+    const [logA, logB] = (result.logs as string[][]).map((l) => l.filter((t) => t.includes('hello from')));
+    // Each line: "<sender id> hello from <sender id>": the value came from the member it claims.
+    const sender = (line: string) => /^(\S+) hello from (\S+)$/.exec(line)!;
+    expect(logA).toHaveLength(1);
+    expect(logB).toHaveLength(1);
+    const [a, b] = [sender(logA[0]!), sender(logB[0]!)];
+    expect(a[1]).toBe(a[2]);
+    expect(b[1]).toBe(b[2]);
+    expect(a[1]).not.toBe(b[1]);
+  }, 60_000);
+
+  it('three pages connect pairwise: chat channels open, messages reach both others, each plays the two other cameras', async () => {
+    const { result, stderr } = await runFixture(fixture('webrtc-mesh'), 85_000);
+    expect(result, stderr).toMatchObject({ ok: true, pageErrors: [], sent0: 2, sent1: 2, sent2: 2 });
+    const probes = result.probes as Probe[];
+    const ids = probes.map((p) => p.id);
+    for (const p of probes) {
+      const others = ids.filter((id) => id !== p.id).sort();
+      expect([...new Set(p.open)].sort()).toEqual(others);
+      expect(p.messages.map((m) => m.split(' ')[0]).sort()).toEqual(others);
+      expect(p.messages.every((m) => / hi from page \d$/.test(m))).toBe(true);
+      expect([...new Set(p.tracks)].sort()).toEqual(others);
+      expect(p.playing).toBe(2);
+      expect(p.left).toEqual([]);
+      expect(p.errors).toEqual([]);
+    }
+  }, 90_000);
+});
