@@ -30,7 +30,7 @@ describe.skipIf(!hasChromium)('@sealsig/webrtc in Chromium', () => {
     expect(result, stderr).toMatchObject({ ok: true, pageErrors: [] });
     expect(result.lines).toBeLessThanOrEqual(8);
     expect(result.maxColumns).toBeLessThanOrEqual(100);
-    const [logA, logB] = (result.logs as string[][]).map((l) => l.filter((t) => t.includes('hello from')));
+    const [logA = [], logB = []] = (result.logs as string[][]).map((l) => l.filter((t) => t.includes('hello from')));
     // Each line: "<sender id> hello from <sender id>": the value came from the member it claims.
     const sender = (line: string) => /^(\S+) hello from (\S+)$/.exec(line)!;
     expect(logA).toHaveLength(1);
