@@ -57,4 +57,21 @@ describe.skipIf(!hasChromium)('@sealsig/webrtc in Chromium', () => {
       expect(p.errors).toEqual([]);
     }
   }, 90_000);
+
+  it('a relay outage longer than the peer timeout: the data channel keeps working, and the members come back to the same connections', async () => {
+    const { result, stderr } = await runFixture(fixture('webrtc-outage'), 85_000);
+    expect(result, stderr).toMatchObject({ ok: true, pageErrors: [], sentDuringOutage: [1, 1], sentAfter: [1, 1] });
+    // While the relay was down, each session timed the other out; the connection stayed, connected.
+    expect(result.duringOutage).toEqual([[{ state: 'connected', present: false }], [{ state: 'connected', present: false }]]);
+    for (const p of result.probes as Probe[]) {
+      expect(p.sessionLeft).toContain('timeout');
+      expect(p.peersCreated).toBe(1); // the same connection before, during and after
+      expect(p.left).toEqual([]);
+      expect(Object.values(p.states)).toEqual([{ state: 'connected', present: true }]);
+      expect(p.messages.map((m) => m.split(' ').slice(1).join(' ')).sort()).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^during the outage, from [ab]$/), expect.stringMatching(/^after the outage, from [ab]$/)]),
+      );
+      expect(p.messages).toHaveLength(2);
+    }
+  }, 90_000);
 });
