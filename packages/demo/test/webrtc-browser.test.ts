@@ -74,4 +74,22 @@ describe.skipIf(!hasChromium)('@sealsig/webrtc in Chromium', () => {
       expect(p.messages).toHaveLength(2);
     }
   }, 90_000);
+
+  it("over a room: three members connect with the room's ICE servers (reconfigured when they change); a kicked member's connections are closed by the others", async () => {
+    const { result, stderr } = await runFixture(fixture('webrtc-room'), 85_000);
+    expect(result, stderr).toMatchObject({ ok: true, pageErrors: [] });
+    // Chromium reports each server with urls as a list and empty credentials: compare the urls.
+    const urls = (configured: unknown) => (configured as RTCIceServer[][]).map((servers) => servers.flatMap((s) => [s.urls].flat()));
+    expect((result.configuredBefore as unknown[]).map(urls)).toEqual([0, 1, 2].map(() => [['stun:198.18.0.9:3478'], ['stun:198.18.0.9:3478']]));
+    const [alice, bob, carol] = result.probes as { name: string; open: string[]; left: string[]; kicked: string | null; peerIds: string[]; configured: unknown }[];
+    expect(alice!.left).toEqual(['carol kicked']);
+    expect(bob!.left).toEqual(['carol kicked']);
+    expect(alice!.peerIds).toHaveLength(1);
+    expect(bob!.peerIds).toHaveLength(1);
+    expect(carol!.kicked).toBe('bye carol');
+    expect(carol!.left.sort()).toEqual(['alice kicked', 'bob kicked']);
+    expect(carol!.peerIds).toEqual([]);
+    expect(urls(alice!.configured)).toEqual([['stun:198.18.0.9:3479']]);
+    expect(urls(bob!.configured)).toEqual([['stun:198.18.0.9:3479']]);
+  }, 90_000);
 });
