@@ -20,6 +20,8 @@ export interface PeerHooks {
 export interface PeerOptions {
   signaling: Signaling;
   info: PeerIdentity;
+  /** The member's instance (this join of it), where the signaling layer tells it. */
+  instance?: string | undefined;
   configuration: RTCConfiguration;
   RTCPeerConnection: typeof RTCPeerConnection;
   /** Data channel names: channel i is negotiated out of band with id i, so both sides must list the same names. */
@@ -37,6 +39,8 @@ export class Peer {
   readonly pc: RTCPeerConnection;
   /** Whether this side yields in an offer collision. */
   readonly polite: boolean;
+  /** The member's instance this connection belongs to, where known: a reloaded member gets a new connection. */
+  readonly instance: string | undefined;
   #info: PeerIdentity;
   #signaling: Signaling;
   #hooks: PeerHooks;
@@ -49,9 +53,12 @@ export class Peer {
   #inbox: Promise<void> = Promise.resolve();
   #present = true;
   #closed = false;
+  /** A description that could not be sent while the member was away: sent again on its return. */
+  #unsent = false;
 
   constructor(o: PeerOptions) {
     this.id = o.info.id;
+    this.instance = o.instance ?? o.info.instance;
     this.#info = o.info;
     this.#signaling = o.signaling;
     this.#hooks = o.hooks;
@@ -135,7 +142,13 @@ export class Peer {
   setPresent(present: boolean, info?: PeerIdentity): void {
     this.#present = present;
     if (info) this.#info = info;
-    if (present && this.pc.connectionState === 'failed') this.#restartIce();
+    if (!present || this.#closed) return;
+    if (this.#unsent) {
+      // An offer or answer made while the member was away never reached it: the negotiation waits for it.
+      this.#unsent = false;
+      void this.#sendDescription();
+    }
+    if (this.pc.connectionState === 'failed') this.#restartIce();
   }
 
   close(): void {
@@ -197,14 +210,18 @@ export class Peer {
   async #sendDescription(): Promise<void> {
     const d = this.pc.localDescription;
     if (d === null) return;
-    await this.#send(() => this.#signaling.sendDescription(this.id, { type: d.type, sdp: d.sdp }));
+    const sent = await this.#send(() => this.#signaling.sendDescription(this.id, { type: d.type, sdp: d.sdp }));
+    if (!sent && !this.#present) this.#unsent = true;
   }
 
-  async #send(send: () => Promise<void>): Promise<void> {
+  /** Whether it was sent; a failure is reported unless the member is away (its return sends again) or closed. */
+  async #send(send: () => Promise<void>): Promise<boolean> {
     try {
       await send();
+      return true;
     } catch (e) {
       if (!this.#closed && this.#present) this.#hooks.error(this, asError(e));
+      return false;
     }
   }
 

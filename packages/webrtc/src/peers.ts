@@ -138,10 +138,11 @@ export class Peers extends Emitter<PeersEvents> {
   }
 
   #joined(info: PeerIdentity): Peer {
+    // A Room's members carry no instance: its core session's live peers tell it.
+    const instance = info.instance ?? this.#signaling.session?.peers.find((p) => p.id === info.id)?.instance;
     const kept = this.#peers.get(info.id);
     if (kept !== undefined) {
-      const sameInstance = kept.info.instance === info.instance; // rooms report no instance: the same id counts
-      if (sameInstance && !kept.closed) {
+      if (kept.instance === instance && !kept.closed) {
         kept.setPresent(true, info); // back after a timeout: the call went on
         return kept;
       }
@@ -150,6 +151,7 @@ export class Peers extends Emitter<PeersEvents> {
     const peer = new Peer({
       signaling: this.#signaling,
       info,
+      instance,
       configuration: { iceServers: [...this.#iceServers] },
       RTCPeerConnection: this.#RTCPeerConnection,
       channels: this.#options.channels ?? [],

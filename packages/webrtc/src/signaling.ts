@@ -41,6 +41,8 @@ export interface Signaling {
   readonly iceServers?: readonly RTCIceServer[];
   /** Rooms: the members present (a Session's 'peer-joined' reports them by itself). */
   readonly members?: readonly PeerIdentity[];
+  /** Rooms: the core session underneath, whose live peers tell each member's instance (a reload is a new one). */
+  readonly session?: { readonly peers: readonly PeerIdentity[] };
   sendDescription(memberId: string, description: SessionDescription): Promise<void>;
   sendCandidate(memberId: string, candidate: IceCandidate | null): Promise<void>;
   // Loosely typed, so that Session's and Room's typed `on` fit; `listen` below gives typed access.

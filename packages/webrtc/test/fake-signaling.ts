@@ -75,6 +75,8 @@ export class FakeHub {
 
 export class FakeMember extends Emitter<SignalingEvents> implements Signaling {
   readonly id: string;
+  /** Like a Room: 'peer-joined' reports members without their instance. */
+  withoutInstances = false;
   constructor(
     readonly hub: FakeHub,
     readonly info: PeerIdentity,
@@ -87,13 +89,17 @@ export class FakeMember extends Emitter<SignalingEvents> implements Signaling {
     const off = super.on(type, listener);
     if (type === 'peer-joined') {
       const present = [...this.hub.members.values()].filter((m) => m !== this);
-      queueMicrotask(() => present.forEach((m) => (listener as (e: PeerIdentity) => void)(m.info)));
+      queueMicrotask(() => present.forEach((m) => (listener as (e: PeerIdentity) => void)(this.#shown(m.info))));
     }
     return off;
   }
 
   fire<K extends keyof SignalingEvents>(type: K, event: SignalingEvents[K]): void {
-    this.emit(type, event);
+    this.emit(type, type === 'peer-joined' ? (this.#shown(event as PeerIdentity) as SignalingEvents[K]) : event);
+  }
+
+  #shown(info: PeerIdentity): PeerIdentity {
+    return this.withoutInstances ? { id: info.id } : info;
   }
 
   sendDescription(to: string, description: SessionDescription): Promise<void> {

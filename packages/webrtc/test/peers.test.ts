@@ -161,6 +161,48 @@ describe('connectPeers (fake RTCPeerConnection)', () => {
     expect(a.events['peer-left'].map((e) => e.reason)).toEqual(['rejoined']);
   });
 
+  it("a room member back with a new instance (told by the room's core session) gets a new connection", async () => {
+    const hub = new FakeHub();
+    const bob = hub.join('bob');
+    connect(bob);
+    const sessionPeers = [{ id: 'bob', instance: 'i1' }];
+    // A room reports members without an instance; its core session's live peers have it.
+    const alice = Object.assign(hub.join('alice'), { session: { peers: sessionPeers }, withoutInstances: true });
+    const a = connect(alice);
+    await until(() => connected(a.peers, 'bob'));
+    const first = a.peers.peers.get('bob')!;
+    expect(first.instance).toBe('i1');
+    // The same instance, back after a timeout: the same connection.
+    hub.leave('bob', 'timeout');
+    hub.reappear('bob');
+    expect(a.peers.peers.get('bob')).toBe(first);
+    // A reload: a new instance in the session.
+    hub.leave('bob', 'timeout');
+    hub.members.delete('bob');
+    sessionPeers[0] = { id: 'bob', instance: 'i2' };
+    connect(hub.join('bob', 'i2'));
+    await until(() => connected(a.peers, 'bob') && a.peers.peers.get('bob') !== first);
+    expect(a.peers.peers.get('bob')!.instance).toBe('i2');
+    expect(a.events['peer-left'].map((e) => e.reason)).toEqual(['rejoined']);
+  });
+
+  it('a description that could not be sent while the member was away is sent on its return', async () => {
+    const { hub, a, b } = pair();
+    await until(() => chatOpen(a.peers, 'bob') && chatOpen(b.peers, 'alice'));
+    hub.down = true;
+    hub.leave('bob', 'timeout');
+    hub.leave('alice', 'timeout');
+    const camera = new FakeTrack('camera');
+    a.peers.addTrack(camera as unknown as MediaStreamTrack); // negotiationneeded: the offer cannot go out
+    await until(() => fake(a.peers, 'bob').signalingState === 'have-local-offer'); // its send was refused
+    hub.down = false;
+    hub.reappear('alice');
+    hub.reappear('bob'); // alice hears of bob again: her offer goes out
+    await until(() => b.events.track.length === 1);
+    await until(() => fake(a.peers, 'bob').signalingState === 'stable');
+    expect([...a.events.error, ...b.events.error]).toEqual([]);
+  });
+
   it('tracks: added before and after connecting reach the other side, with their streams', async () => {
     const { a, b } = pair();
     const camera = new FakeTrack('camera');
