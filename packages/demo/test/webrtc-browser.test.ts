@@ -27,7 +27,7 @@ interface Probe {
 describe.skipIf(!hasChromium)('@sealsig/webrtc in Chromium', () => {
   it("the README's two-peer snippet (at most 8 lines) exchanges a hello each way over a data channel", async () => {
     const { result, stderr } = await runFixture(fixture('webrtc-snippet'), 55_000);
-    expect(result, stderr).toMatchObject({ ok: true, pageErrors: [] });
+    expect(result, stderr).toMatchObject({ ok: true, pageErrors: [], inTopReadme: true });
     expect(result.lines).toBeLessThanOrEqual(8);
     expect(result.maxColumns).toBeLessThanOrEqual(100);
     const [logA = [], logB = []] = (result.logs as string[][]).map((l) => l.filter((t) => t.includes('hello from')));
