@@ -65,12 +65,13 @@ export class Peer {
     this.polite = o.polite ?? o.signaling.id > o.info.id;
     const pc = new o.RTCPeerConnection(o.configuration);
     this.pc = pc;
-    pc.onicecandidate = ({ candidate }) => {
+    // Listeners, not on* handlers: the app may set those on peer.pc.
+    pc.addEventListener('icecandidate', ({ candidate }) => {
       if (candidate) void this.#send(() => this.#signaling.sendCandidate(this.id, toCandidate(candidate)));
-    };
-    pc.onnegotiationneeded = () => void this.#offer();
-    pc.ontrack = ({ track, streams }) => this.#hooks.track(this, track, streams);
-    pc.onconnectionstatechange = () => this.#onState();
+    });
+    pc.addEventListener('negotiationneeded', () => void this.#offer());
+    pc.addEventListener('track', ({ track, streams }) => this.#hooks.track(this, track, streams));
+    pc.addEventListener('connectionstatechange', () => this.#onState());
     o.channels.forEach((name, id) => this.#attach(pc.createDataChannel(name, { negotiated: true, id })));
     for (const { track, streams } of o.tracks) this.addTrack(track, streams);
   }
@@ -238,8 +239,8 @@ export class Peer {
 
   #attach(channel: RTCDataChannel): void {
     this.#channels.set(channel.label, channel);
-    channel.onopen = () => this.#hooks.open(this, channel.label);
-    channel.onmessage = ({ data }) => {
+    channel.addEventListener('open', () => this.#hooks.open(this, channel.label));
+    channel.addEventListener('message', ({ data }) => {
       let value: unknown;
       try {
         value = JSON.parse(String(data));
@@ -248,7 +249,7 @@ export class Peer {
         return;
       }
       this.#hooks.message(this, channel.label, value);
-    };
+    });
   }
 }
 

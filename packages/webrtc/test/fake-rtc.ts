@@ -16,33 +16,36 @@ interface FakeSdp {
   tracks: { id: string; streams: string[] }[];
 }
 
-export class FakeDataChannel {
+/** Dispatches an Event of `type` carrying `fields` (as RTCPeerConnection's and RTCDataChannel's events do). */
+function fire(target: EventTarget, type: string, fields: Record<string, unknown> = {}): void {
+  target.dispatchEvent(Object.assign(new Event(type), fields));
+}
+
+export class FakeDataChannel extends EventTarget {
   readyState: RTCDataChannelState = 'connecting';
-  onopen: (() => void) | null = null;
-  onmessage: ((e: { data: unknown }) => void) | null = null;
-  onclose: (() => void) | null = null;
   remote: FakeDataChannel | undefined;
   readonly sent: string[] = [];
   constructor(
     readonly label: string,
     readonly id: number,
-  ) {}
+  ) {
+    super();
+  }
   send(data: string): void {
     if (this.readyState !== 'open') throw new Error('InvalidStateError: channel not open');
     this.sent.push(data);
     const remote = this.remote;
-    setTimeout(() => remote?.readyState === 'open' && remote.onmessage?.({ data }), 0);
+    setTimeout(() => remote?.readyState === 'open' && fire(remote, 'message', { data }), 0);
   }
   open(remote: FakeDataChannel): void {
     if (this.readyState !== 'connecting') return;
     this.remote = remote;
     this.readyState = 'open';
-    this.onopen?.();
+    fire(this, 'open');
   }
   close(): void {
     if (this.readyState === 'closed') return;
-    this.readyState = 'closed';
-    this.onclose?.();
+    this.readyState = 'closed'; // no event: as for pc.close() in browsers
   }
 }
 
@@ -53,7 +56,7 @@ export class FakeStream {
   constructor(readonly id: string) {}
 }
 
-export class FakeRTCPeerConnection {
+export class FakeRTCPeerConnection extends EventTarget {
   static all: FakeRTCPeerConnection[] = [];
   static reset(): void {
     registry.clear();
@@ -65,11 +68,6 @@ export class FakeRTCPeerConnection {
   connectionState: RTCPeerConnectionState = 'new';
   localDescription: { type: RTCSdpType; sdp: string } | null = null;
   remoteDescription: { type: RTCSdpType; sdp: string } | null = null;
-  onicecandidate: ((e: { candidate: { toJSON(): RTCIceCandidateInit } | null }) => void) | null = null;
-  onnegotiationneeded: (() => void) | null = null;
-  ontrack: ((e: { track: FakeTrack; streams: FakeStream[] }) => void) | null = null;
-  onconnectionstatechange: (() => void) | null = null;
-  ondatachannel: unknown = null;
   configuration: RTCConfiguration;
   /** Every step, for assertions: 'offer', 'answer', 'rollback', 'restartIce', 'candidate-added', ... */
   readonly log: string[] = [];
@@ -84,6 +82,7 @@ export class FakeRTCPeerConnection {
   #nnQueued = false;
 
   constructor(configuration: RTCConfiguration = {}) {
+    super();
     this.configuration = configuration;
     registry.set(this.uid, this);
     FakeRTCPeerConnection.all.push(this);
@@ -140,8 +139,8 @@ export class FakeRTCPeerConnection {
     const uid = this.uid;
     setTimeout(() => {
       if (this.connectionState === 'closed') return;
-      this.onicecandidate?.({ candidate: { toJSON: () => ({ candidate: `candidate:${uid}:${ice}`, sdpMid: '0', sdpMLineIndex: 0 }) } });
-      this.onicecandidate?.({ candidate: null });
+      fire(this, 'icecandidate', { candidate: { toJSON: () => ({ candidate: `candidate:${uid}:${ice}`, sdpMid: '0', sdpMLineIndex: 0 }) } });
+      fire(this, 'icecandidate', { candidate: null });
     }, 0);
   }
 
@@ -168,7 +167,7 @@ export class FakeRTCPeerConnection {
       if (this.#seenTracks.has(t.id)) continue;
       this.#seenTracks.add(t.id);
       const owner = registry.get(sdp.pc)?.senders.get(t.id);
-      if (owner) this.ontrack?.({ track: owner.track, streams: owner.streams });
+      if (owner) fire(this, 'track', { track: owner.track, streams: owner.streams });
     }
     if (this.signalingState === 'stable') this.#stable();
   }
@@ -230,7 +229,7 @@ export class FakeRTCPeerConnection {
       this.#nnQueued = false;
       if (this.signalingState !== 'stable') return; // fires again once stable
       const wanted = JSON.stringify({ ...(JSON.parse(this.#sdp()) as FakeSdp), pc: undefined });
-      if (wanted !== this.#negotiated) this.onnegotiationneeded?.();
+      if (wanted !== this.#negotiated) fire(this, 'negotiationneeded');
     }, 0);
   }
 
@@ -253,7 +252,7 @@ export class FakeRTCPeerConnection {
 
   #setState(s: RTCPeerConnectionState): void {
     this.connectionState = s;
-    this.onconnectionstatechange?.();
+    fire(this, 'connectionstatechange');
   }
 }
 
