@@ -6,5 +6,4 @@
 export { connectPeers, Peers } from './peers.js';
 export type { ConnectPeersOptions, PeerLeftReason, PeersEvents } from './peers.js';
 export { Peer } from './peer.js';
-export type { PeerOptions } from './peer.js';
 export type { PeerIdentity, Signaling, SignalingEvents, SignalingLeaveReason } from './signaling.js';

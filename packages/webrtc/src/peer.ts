@@ -56,6 +56,7 @@ export class Peer {
   /** A description that could not be sent while the member was away: sent again on its return. */
   #unsent = false;
 
+  /** @internal Made by Peers (connectPeers). */
   constructor(o: PeerOptions) {
     this.id = o.info.id;
     this.instance = o.instance ?? o.info.instance;

@@ -217,6 +217,17 @@ describe('connectPeers (fake RTCPeerConnection)', () => {
     expect(a.events.track[0]!.from.id).toBe('bob');
   });
 
+  it('removeTrack renegotiates without the track', async () => {
+    const { a, b } = pair();
+    const camera = new FakeTrack('camera');
+    a.peers.addTrack(camera as unknown as MediaStreamTrack);
+    await until(() => b.events.track.length === 1);
+    a.peers.removeTrack(camera as unknown as MediaStreamTrack);
+    const tracksOffered = () => (JSON.parse(fake(b.peers, 'alice').remoteDescription?.sdp ?? '{}') as { tracks?: unknown[] }).tracks?.length;
+    await until(() => tracksOffered() === 0 && fake(a.peers, 'bob').signalingState === 'stable');
+    expect([...a.events.error, ...b.events.error]).toEqual([]);
+  });
+
   it("ICE servers: a Room's iceServers for new connections, its 'ice-servers' event applied with setConfiguration; explicit ones win", async () => {
     const hub = new FakeHub();
     const member = Object.assign(hub.join('alice'), { iceServers: [{ urls: 'stun:a.example' }] });
