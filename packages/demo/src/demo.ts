@@ -9,9 +9,9 @@
  * holds a moderated, password-protected room (room-demo.ts); a page opened with #invite=... shows only that.
  * Bundled by build.ts; served by serve.ts.
  */
-import { createSessionId, decodeFrame, toHex, FrameKind, fromBase64Url, joinSession, type IceCandidate, type PeerInfo, type Session, type SessionDescription } from '@sealsig/core';
+import { createSessionId, decodeFrame, toHex, FrameKind, fromBase64Url, joinSession, type Session, type SessionEvents } from '@sealsig/core';
 import { createWebSocketTransport, type WebSocketTransport } from '@sealsig/transport-websocket';
-import { PeerLink, type Signaling } from './peer-link.js';
+import { connectPeers, type Peers, type Signaling } from '@sealsig/webrtc';
 import { setupRoomDemo } from './room-demo.js';
 
 /** What the browser test reads (packages/demo/test/browser.test.ts). */
@@ -131,78 +131,53 @@ function showRelayFrame(topic: string, frame: Uint8Array, names: Map<string, str
 }
 
 /**
- * The connection to the other tab: a PeerLink (perfect negotiation, chat channel; peer-link.ts) over the core
- * session, with this page's log, status lights and probe around it.
+ * The connections to the other tabs (@sealsig/webrtc: perfect negotiation, a 'chat' channel, the camera's
+ * tracks) over the core session, with every description and candidate shown in the "sent" column on its way
+ * out, and this page's status lights and probe around them.
  */
-class Call {
-  readonly link: PeerLink;
-
-  constructor(
-    session: Session,
-    readonly peer: PeerInfo,
-  ) {
-    // Every description and candidate is shown in the "sent" column on its way out.
-    const logged: Signaling = {
-      sendDescription: (id, description) => {
-        logSent(description.type, id, description);
-        return session.sendDescription(id, description);
-      },
-      sendCandidate: (id, candidate) => {
-        logSent(candidate === null ? 'end of candidates' : 'ICE candidate', id, candidate);
-        return session.sendCandidate(id, candidate);
-      },
-    };
-    this.link = new PeerLink(logged, session.id, peer.id, [], {
-      onOpen: () => {
-        probe.channelOpen = true;
-        status('st-dc', 'open', 'ok');
-        chatLine('sys', 'data channel open: messages now go peer to peer, not through the relay');
-        $<HTMLInputElement>('chat-input').disabled = false;
-        $<HTMLButtonElement>('chat-send').disabled = false;
-      },
-      onClose: () => {
-        probe.channelOpen = false;
-        status('st-dc', 'closed', 'bad');
-      },
-      onMessage: (text) => {
-        probe.chat.push(text);
-        chatLine('them', text);
-      },
-      onError: showError,
-    });
+function connectCalls(session: Session): Peers {
+  const logged: Signaling = {
+    id: session.id,
+    sendDescription: (id, description) => {
+      logSent(description.type, id, description);
+      return session.sendDescription(id, description);
+    },
+    sendCandidate: (id, candidate) => {
+      logSent(candidate === null ? 'end of candidates' : 'ICE candidate', id, candidate);
+      return session.sendCandidate(id, candidate);
+    },
+    on: (type, listener) => session.on(type as keyof SessionEvents, listener),
+  };
+  const peers = connectPeers(logged, { channels: ['chat'] });
+  const anyOpen = () => [...peers.peers.values()].some((p) => p.channel('chat')?.readyState === 'open');
+  peers.on('peer', (peer) => {
+    status('st-peer', `${peer.id.slice(0, 8)} joined`, 'ok');
     status('st-dc', 'connecting', 'warn');
-    const pc = this.link.pc;
-    pc.onconnectionstatechange = () => {
-      const s = pc.connectionState;
-      status('st-rtc', s, s === 'connected' ? 'ok' : s === 'failed' || s === 'closed' ? 'bad' : 'warn');
-    };
-    pc.ontrack = ({ streams, track }) => {
-      $<HTMLVideoElement>('remote').srcObject = streams[0] ?? new MediaStream([track]);
-    };
-  }
-
-  sendChat(text: string): boolean {
-    if (!this.link.send(text)) return false;
-    chatLine('me', text);
-    return true;
-  }
-
-  async addCamera(stream: MediaStream): Promise<void> {
-    for (const track of stream.getTracks()) this.link.pc.addTrack(track, stream); // negotiationneeded follows
-  }
-
-  onDescription(description: SessionDescription): Promise<void> {
-    return this.link.onDescription(description);
-  }
-
-  onCandidate(candidate: IceCandidate | null): Promise<void> {
-    return this.link.onCandidate(candidate);
-  }
-
-  close(): void {
-    this.link.close();
-    probe.channelOpen = false;
-  }
+    chatLine('sys', `peer ${peer.id.slice(0, 8)} joined; negotiating WebRTC through the relay`);
+  });
+  peers.on('open', () => {
+    probe.channelOpen = true;
+    status('st-dc', 'open', 'ok');
+    chatLine('sys', 'data channel open: messages now go peer to peer, not through the relay');
+    $<HTMLInputElement>('chat-input').disabled = false;
+    $<HTMLButtonElement>('chat-send').disabled = false;
+  });
+  peers.on('message', ({ value }) => {
+    probe.chat.push(String(value));
+    chatLine('them', String(value));
+  });
+  peers.on('connection-state', ({ state: s }) => status('st-rtc', s, s === 'connected' ? 'ok' : s === 'failed' || s === 'closed' ? 'bad' : 'warn'));
+  peers.on('track', ({ streams, track }) => {
+    $<HTMLVideoElement>('remote').srcObject = streams[0] ?? new MediaStream([track]);
+  });
+  peers.on('peer-left', ({ reason }) => {
+    probe.channelOpen = anyOpen();
+    status('st-peer', `left (${reason})`, 'bad');
+    status('st-dc', probe.channelOpen ? 'open' : '-');
+    chatLine('sys', `peer left (${reason}); waiting for another tab`);
+  });
+  peers.on('error', ({ error }) => showError(error.message));
+  return peers;
 }
 
 function logSent(label: string, to: string, value: unknown): void {
@@ -236,36 +211,21 @@ async function main(): Promise<void> {
   // Listeners first, before any other await: peers and their frames may already be on their way.
   const names = new Map<string, string>([[hex(fromB64(session.id)), 'this page']]);
   session.on('error', (e) => showError(`sealsig: ${e.code}: ${e.message}`));
-  let call: Call | undefined;
   let camera: MediaStream | undefined;
-  probe.sendChat = (text) => call?.sendChat(text) ?? false;
-
-  const meet = (peer: PeerInfo) => {
-    if (call) return; // two tabs per session in this demo
-    names.set(hex(fromB64(peer.id)), 'peer');
-    status('st-peer', `${peer.id.slice(0, 8)} joined`, 'ok');
-    chatLine('sys', `peer ${peer.id.slice(0, 8)} joined; negotiating WebRTC through the relay`);
-    call = new Call(session, peer);
-    if (camera) void call.addCamera(camera);
-    $<HTMLButtonElement>('camera').disabled = !navigator.mediaDevices?.getUserMedia || camera !== undefined;
-  };
-  session.on('peer-joined', meet);
-  session.on('peer-left', ({ peer, reason }) => {
-    if (call?.peer.id !== peer.id) return;
-    call.close();
-    call = undefined;
-    status('st-peer', `left (${reason})`, 'bad');
-    status('st-dc', '-');
-    chatLine('sys', `peer left (${reason}); waiting for another tab`);
-  });
+  session.on('peer-joined', (peer) => names.set(hex(fromB64(peer.id)), 'peer'));
   session.on('signal', ({ from, description, candidate }) => {
     probe.received++;
     const label = description ? description.type : candidate === null ? 'end of candidates' : 'ICE candidate';
     logEntry('received', label, `${time()}  from ${from.id.slice(0, 8)}`, JSON.stringify(description ?? candidate, null, 1));
-    if (!call || call.peer.id !== from.id) return;
-    const done = description ? call.onDescription(description) : call.onCandidate(candidate ?? null);
-    done.catch((e: unknown) => showError(`applying the ${label} failed: ${String(e)}`));
   });
+  const peers = connectCalls(session);
+  const sendChat = (text: string): boolean => {
+    if (peers.send('chat', text) === 0) return false;
+    chatLine('me', text);
+    return true;
+  };
+  probe.sendChat = sendChat;
+  $<HTMLButtonElement>('camera').disabled = !navigator.mediaDevices?.getUserMedia;
 
   probe.topic = session.topic;
   $('topic').textContent = session.topic;
@@ -278,20 +238,20 @@ async function main(): Promise<void> {
   $('chat-form').onsubmit = (event) => {
     event.preventDefault();
     const input = $<HTMLInputElement>('chat-input');
-    if (input.value && call?.sendChat(input.value)) input.value = '';
+    if (input.value && sendChat(input.value)) input.value = '';
   };
   $('camera').onclick = async () => {
     try {
       camera = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
       $<HTMLVideoElement>('local').srcObject = camera;
       $<HTMLButtonElement>('camera').disabled = true;
-      if (call) await call.addCamera(camera);
+      for (const track of camera.getTracks()) peers.addTrack(track, camera); // each connection renegotiates
     } catch (e) {
       showError(`camera: ${String(e)}`);
     }
   };
   window.addEventListener('pagehide', () => {
-    call?.close();
+    peers.close();
     void session.close().then(() => Promise.all([transport.close(), observer.close()]));
   });
   chatLine('sys', 'waiting for the other tab to open the link...');

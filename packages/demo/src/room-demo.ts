@@ -15,7 +15,7 @@
 import { SealsigError } from '@sealsig/core';
 import { createRoom, joinRoom, keyFingerprint, parseInvite, type Invite, type JoinRequest, type Member, type Room } from '@sealsig/rooms';
 import { createWebSocketTransport, type WebSocketTransport } from '@sealsig/transport-websocket';
-import { PeerLink } from './peer-link.js';
+import { connectPeers, type Peers } from '@sealsig/webrtc';
 
 /** What the browser test reads and drives (packages/demo/test/rooms-browser.test.ts). */
 export interface RoomDemoProbe {
@@ -78,7 +78,7 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
   const connect = () => (transport ??= createWebSocketTransport({ urls: [options.relayUrl] }));
   let room: Room | undefined;
   let invite: Invite | undefined;
-  const links = new Map<string, PeerLink>(); // by member id
+  let peers: Peers | undefined; // the WebRTC connections to the other members (@sealsig/webrtc)
   const pending = new Map<string, JoinRequest>(); // by the joiner's lobby id
 
   const probe: RoomDemoProbe = {
@@ -146,7 +146,7 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
     for (const m of members) {
       const item = document.createElement('li');
       const label = document.createElement('span');
-      label.textContent = `${m.name || '(no name)'}${m.isModerator ? ' (moderator)' : ''}  ${links.get(m.id)?.open ? 'data channel open' : 'connecting'}`;
+      label.textContent = `${m.name || '(no name)'}${m.isModerator ? ' (moderator)' : ''}  ${chatOpen(m.id) ? 'data channel open' : 'connecting'}`;
       item.append(label);
       if (room?.isModerator && !m.isModerator) item.append(button('Kick', () => void kick(m, takeReason(KICK_REASON))));
       list.append(item);
@@ -154,8 +154,12 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
     if (members.length === 0) list.textContent = 'nobody else yet';
   }
 
+  function chatOpen(memberId: string): boolean {
+    return peers?.peers.get(memberId)?.channel('chat')?.readyState === 'open';
+  }
+
   function channelsChanged(): void {
-    probe.channelOpen = [...links.values()].some((l) => l.open);
+    probe.channelOpen = [...(peers?.peers.keys() ?? [])].some(chatOpen);
     $<HTMLInputElement>('room-chat-input').disabled = !probe.channelOpen;
     $<HTMLButtonElement>('room-chat-send').disabled = !probe.channelOpen;
     renderMembers();
@@ -163,58 +167,43 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
 
   // --- in the room -------------------------------------------------------------------------------------
 
-  function link(r: Room, member: Member): void {
-    if (links.has(member.id)) return;
-    const peer = new PeerLink(r, r.id, member.id, r.iceServers as RTCIceServer[], {
-      onOpen: () => {
-        chatLine('sys', `data channel to ${member.name} open: messages now go peer to peer`);
-        channelsChanged();
-      },
-      onClose: channelsChanged,
-      onMessage: (text) => {
-        probe.chat.push(text);
-        chatLine('them', `${member.name}: ${text}`);
-      },
-      onError: (message) => probe.errors.push(message),
+  /** One connection per member, signaled through the room, with its ICE servers; closed when the member leaves. */
+  function connectMembers(r: Room): Peers {
+    const p = connectPeers(r, { channels: ['chat'] });
+    p.on('open', ({ peer }) => {
+      chatLine('sys', `data channel to ${peer.info.name ?? ''} open: messages now go peer to peer`);
+      channelsChanged();
     });
-    links.set(member.id, peer);
-  }
-
-  function unlink(memberId: string): void {
-    const peer = links.get(memberId);
-    links.delete(memberId);
-    peer?.close();
-    channelsChanged();
+    p.on('message', ({ from, value }) => {
+      probe.chat.push(String(value));
+      chatLine('them', `${from.info.name ?? ''}: ${String(value)}`);
+    });
+    p.on('peer-left', channelsChanged);
+    p.on('error', ({ error }) => probe.errors.push(error.message));
+    return p;
   }
 
   /** Listeners first, synchronously: members and their signals may already be on their way. */
   function enter(r: Room, role: 'moderator' | 'member'): void {
     room = r;
+    peers = connectMembers(r); // first: its listeners close a leaving member's connection before the page renders
     r.on('peer-joined', (member) => {
       chatLine('sys', `${member.name} is in the room; negotiating WebRTC through it`);
-      link(r, member);
       renderMembers();
     });
     r.on('peer-left', ({ member, reason }) => {
       chatLine('sys', `${member.name} left (${reason})`);
-      unlink(member.id);
-    });
-    r.on('signal', ({ from, description, candidate }) => {
-      const peer = links.get(from.id);
-      if (peer === undefined) return;
-      const done = description ? peer.onDescription(description) : peer.onCandidate(candidate ?? null);
-      done.catch((e: unknown) => probe.errors.push(`applying a signal failed: ${String(e)}`));
+      channelsChanged();
     });
     r.on('epoch', ({ epoch }) => chatLine('sys', `new room key (epoch ${epoch})`));
     r.on('error', (e) => probe.errors.push(`${e.code}: ${e.message}`));
     r.on('kicked', ({ reason }) => {
       probe.kicked = reason;
       probe.joined = false;
-      for (const id of [...links.keys()]) unlink(id);
+      channelsChanged(); // connectPeers closed every connection (reason 'kicked')
       status(`The moderator removed you from the room: ${reason}`, 'bad');
       $('room-inside').hidden = true;
     });
-    for (const member of r.members) link(r, member);
     probe.role = role;
     probe.joined = true;
     $('room-inside').hidden = false;
@@ -222,8 +211,7 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
   }
 
   function sendChat(text: string): number {
-    let sent = 0;
-    for (const peer of links.values()) if (peer.send(text)) sent++;
+    const sent = peers?.send('chat', text) ?? 0;
     if (sent > 0) chatLine('me', `you: ${text}`);
     return sent;
   }
@@ -357,7 +345,7 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
     if (input.value && sendChat(input.value) > 0) input.value = '';
   };
   window.addEventListener('pagehide', () => {
-    for (const id of [...links.keys()]) unlink(id);
+    peers?.close();
     void Promise.resolve(room?.close()).then(() => transport?.close());
   });
   if (options.inviteText !== undefined) showConsent(options.inviteText);

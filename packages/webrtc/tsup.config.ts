@@ -1,0 +1,3 @@
+import { packageBuild } from '../../tsup.package.ts';
+
+export default packageBuild();
