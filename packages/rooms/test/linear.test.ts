@@ -14,12 +14,16 @@ await ready();
 // No heartbeats during the measurement (they cost O(n) per period by design, core §8.4).
 const quiet = { heartbeatMs: 60_000, handshakeRetryMs: 100, handshakeTimeoutMs: 3_000 };
 
+// Repairs only after a minute: the network loses nothing, and on a loaded machine a late acknowledgement
+// would otherwise add a repair frame to the counts.
+const noRepairs = 60_000;
+
 async function room(size: number) {
   const n = net();
-  const mod = await createRoom({ transport: n.connect(), name: 'mod', moderation: { admit: 'auto' }, session: quiet });
+  const mod = await createRoom({ transport: n.connect(), name: 'mod', moderation: { admit: 'auto' }, session: quiet, retryMs: noRepairs });
   const members: Room[] = [];
   for (let i = 1; i < size; i++) {
-    members.push(await joinRoom({ transport: n.connect(), invite: mod.invite, name: `m${i}`, session: quiet }));
+    members.push(await joinRoom({ transport: n.connect(), invite: mod.invite, name: `m${i}`, session: quiet, retryMs: noRepairs }));
     await waitFor(() => [mod, ...members].every((r) => r.members.length === members.length));
   }
   await settle(n);
@@ -59,7 +63,7 @@ describe('cost per member (counts)', () => {
       const { n, mod, members } = await room(size);
       let joined: Room | undefined;
       const got = await count(n, async () => {
-        joined = await joinRoom({ transport: n.connect(), invite: mod.invite, name: 'new', session: quiet });
+        joined = await joinRoom({ transport: n.connect(), invite: mod.invite, name: 'new', session: quiet, retryMs: noRepairs });
         await waitFor(() => [mod, ...members].every((r) => r.members.length === size));
       });
       // Connections 1..size-1 are the established members (0 is the moderator, the last one the newcomer).
