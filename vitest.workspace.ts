@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 const conditions = ['source', 'module', 'node', 'development|production'];
 const root = new URL('./packages/', import.meta.url);
 
-export const projects = readdirSync(root, { withFileTypes: true })
+export const projects: object[] = readdirSync(root, { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(new URL(`${d.name}/test`, root)))
   .map((d) => d.name)
   .sort()
@@ -23,5 +23,12 @@ export const projects = readdirSync(root, { withFileTypes: true })
       ...(existsSync(new URL(`${name}/test/global-setup.ts`, root)) ? { globalSetup: ['test/global-setup.ts'] } : {}),
     },
   }));
+
+// The repository-level checks in test/ (e.g. test/api-docs.test.ts: the API reference of issue 12).
+projects.push({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: { name: 'repo', root: '.', include: ['test/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 60_000 },
+});
 
 export default projects;

@@ -1,6 +1,8 @@
 /**
  * @sealsig/core: end-to-end encrypted WebRTC signaling over any untrusted transport.
  * The specification is docs/PROTOCOL.md; section numbers in comments refer to it.
+ *
+ * @module @sealsig/core
  */
 export { joinSession, Session, MAX_META_BYTES } from './session.js';
 export type {
