@@ -16,6 +16,7 @@ import { InitBudget } from './init-budget.js';
 import { MEMBER_ID_BYTES, deriveEpochKeys, deriveSession, inboxTopic, memberIdOf } from './kdf.js';
 import { DirectType, type Endpoint } from './pairwise.js';
 import { endpointKey, eraseChannel, type Peer, type PeerInfo } from './peer.js';
+import { SessionLog, type SessionLogger } from './log.js';
 import { Presence } from './presence.js';
 import { ReplayWindow } from './replay.js';
 import { SIGN_PUBLIC_BYTES, ed25519KeyPair, memzero, randomBytes, ready, x25519KeyPair, type KeyPair } from './sodium.js';
@@ -77,6 +78,12 @@ export interface SessionOptions {
   meta?: unknown;
   /** Bytes held for senders whose hello has not arrived yet (§8.3; default 1 MiB, shared fairly among 64 senders). */
   maxHeldBytes?: number;
+  /**
+   * Opt-in debug log: called with what the session does (joined, peers joined and left, handshakes, gaps,
+   * epochs, closed) and, at most once a second, a count of the frames dropped by error code. Events carry
+   * member ids, counts, reasons and error codes only: never a key, the session id, a topic or content.
+   */
+  logger?: SessionLogger;
 }
 
 export type { PeerInfo } from './peer.js';
@@ -177,7 +184,8 @@ export class Session extends Emitter<SessionEvents> {
   #announced = false;
   #held: HoldBuffer;
   #maxFrameBytes: number;
-  #opt: Required<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'maxFrameBytes' | 'epoch' | 'joinTimeoutMs' | 'signal' | 'maxHeldBytes' | 'meta'>>;
+  #log: SessionLog;
+  #opt: Required<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'maxFrameBytes' | 'epoch' | 'joinTimeoutMs' | 'signal' | 'maxHeldBytes' | 'meta' | 'logger'>>;
 
   /** Use joinSession(); the constructor needs libsodium loaded. */
   constructor(options: SessionOptions) {
@@ -198,6 +206,8 @@ export class Session extends Emitter<SessionEvents> {
       maxQueuedPerPeer: options.maxQueuedPerPeer ?? 256,
       now: options.now ?? Date.now,
     };
+    if (options.logger !== undefined && typeof options.logger !== 'function') throw fail('E_INVALID_ARGUMENT', 'logger must be a function');
+    this.#log = new SessionLog(options.logger);
     const maxHeldBytes = options.maxHeldBytes ?? DEFAULT_HOLD_LIMITS.maxBytes;
     if (!Number.isSafeInteger(maxHeldBytes) || maxHeldBytes < 0) throw fail('E_INVALID_ARGUMENT', 'maxHeldBytes must be a non-negative integer');
     this.#held = new HoldBuffer({ ...DEFAULT_HOLD_LIMITS, maxBytes: maxHeldBytes });
@@ -244,6 +254,7 @@ export class Session extends Emitter<SessionEvents> {
       publishBroadcast: (type, payload, topic) => this.#publishBroadcast(type, payload, topic),
       inboxOf: (peer) => this.#inboxOf(peer),
       report: (e) => this.#report(e),
+      log: this.#log,
       refeed: (frame) => {
         try {
           this.#handle(decodeFrame(frame, this.#maxFrameBytes));
@@ -321,6 +332,7 @@ export class Session extends Emitter<SessionEvents> {
     unref(this.#housekeeping);
     await this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(true));
     this.#announced = true;
+    this.#log.log('info', 'joined', { member: this.id, epoch: this.epoch });
   }
 
   /** The live peers. */
@@ -381,6 +393,7 @@ export class Session extends Emitter<SessionEvents> {
   installEpoch(epoch: number, roomKey: Uint8Array): void {
     if (this.#closed) throw fail('E_CLOSED', 'session is closed');
     this.#epochs.install(epoch, roomKey, this.#opt.now());
+    this.#log.log('info', 'epoch installed', { epoch });
     this.emit('epoch', { epoch });
   }
 
@@ -396,6 +409,7 @@ export class Session extends Emitter<SessionEvents> {
     if (id === undefined || id.length !== MEMBER_ID_BYTES) throw fail('E_INVALID_ARGUMENT', 'peer id must be a base64url member id');
     if (equalBytes(id, this.#self.id)) throw fail('E_INVALID_ARGUMENT', 'a member cannot expel itself');
     const hex = toHex(id);
+    this.#log.log('info', 'member expelled', { peer: peerId });
     const peer = this.#presence.get(peerId);
     if (peer !== undefined) this.#removePeer(peer, 'expelled');
     this.#presence.expel(hex);
@@ -413,6 +427,8 @@ export class Session extends Emitter<SessionEvents> {
     this.#offGap?.();
     for (const peer of [...this.#presence.peers()]) this.#removePeer(peer, 'closed');
     this.#erase();
+    this.#log.close();
+    this.#log.log('info', 'closed', { framesIn: this.stats.framesIn, framesOut: this.stats.framesOut, accepted: this.stats.accepted });
     this.emit('closed', undefined);
     this.removeAllListeners();
     await Promise.all(unsubscribe.map((u) => u().catch(() => {})));
@@ -493,6 +509,7 @@ export class Session extends Emitter<SessionEvents> {
       return;
     }
     this.stats.dropped[err.code] = (this.stats.dropped[err.code] ?? 0) + 1;
+    if (!this.#closed) this.#log.dropped(err.code);
     if (!this.#closed) this.emit('error', err);
   }
 
@@ -592,6 +609,7 @@ export class Session extends Emitter<SessionEvents> {
     peer.window.accept(helloCounter);
     this.#presence.admit(peer);
     this.stats.accepted++;
+    this.#log.log('info', 'peer joined', { peer: peer.info.id });
     this.emit('peer-joined', peer.info);
   }
 
@@ -638,6 +656,7 @@ export class Session extends Emitter<SessionEvents> {
   #onGap(topic: string): void {
     if (this.#closed || (topic !== this.topic && topic !== this.inbox)) return;
     this.stats.gaps++;
+    this.#log.log('warn', 'gap', { on: topic === this.topic ? 'session topic' : 'inbox', peers: this.#presence.size });
     this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(true)).catch((e) => this.#report(e));
     for (const peer of this.#presence.peers()) this.#channels.restart(peer);
   }
@@ -676,6 +695,7 @@ export class Session extends Emitter<SessionEvents> {
       const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
       for (const q of peer.queue.splice(0)) q.reject(err);
     }
+    this.#log.log('info', 'peer left', { peer: peer.info.id, reason });
     this.emit('peer-left', { peer: peer.info, reason });
   }
 
@@ -691,6 +711,7 @@ export class Session extends Emitter<SessionEvents> {
 
   #erase(): void {
     clearInterval(this.#housekeeping);
+    this.#log.close();
     memzero(this.#signing.privateKey, this.#dh.privateKey, this.#memberIdKey, this.#inboxKey);
     this.#epochs.erase();
     this.#presence.clear();
