@@ -37,8 +37,11 @@ export interface Identity {
   dh: KeyPair;
 }
 
+/** Options of joinSession() (§8). */
 export interface SessionOptions {
+  /** The session id: at least 16 random bytes, base64url (createSessionId); every key of the session derives from it (§3.2). */
   sessionId: string;
+  /** Moves frames (docs/ADAPTERS.md); trusted with nothing. */
   transport: Transport;
   /** Long-term keys (copied; the copy is erased on close). Default: fresh keys for this session. */
   identity?: Identity;
@@ -66,7 +69,12 @@ export interface SessionOptions {
    * Join at a later epoch (§9) with its room key (copied), instead of epoch 0: for members handed the current
    * key by the rooms layer, so that their first hello is already readable by the others.
    */
-  epoch?: { epoch: number; roomKey: Uint8Array };
+  epoch?: {
+    /** The epoch number. */
+    epoch: number;
+    /** Its 32-byte room key. */
+    roomKey: Uint8Array;
+  };
   /** joinSession rejects with E_TIMEOUT if the transport has not subscribed and published the hello by then (default 30 s). */
   joinTimeoutMs?: number;
   /** Aborting it makes a pending joinSession reject with E_ABORTED (and leave nothing behind). */
@@ -88,11 +96,16 @@ export interface SessionOptions {
 
 export type { PeerInfo } from './peer.js';
 
+/** Why a peer left: a bye, silence past peerTimeoutMs, a newer instance of the member, this session closing, or expel(). */
 export type LeaveReason = 'bye' | 'timeout' | 'rejoined' | 'closed' | 'expelled';
 
+/** Frame counters of a session (Session.stats). */
 export interface SessionStats {
+  /** Frames received from the transport. */
   framesIn: number;
+  /** Frames published. */
   framesOut: number;
+  /** Frames authenticated and used. */
   accepted: number;
   /** Duplicates and replays dropped silently. */
   duplicates: number;
@@ -110,14 +123,43 @@ export interface SessionStats {
   gaps: number;
 }
 
+/** The events of a Session and their payloads. */
 export interface SessionEvents {
+  /** A peer instance is live (its hello verified). */
   'peer-joined': PeerInfo;
-  'peer-left': { peer: PeerInfo; reason: LeaveReason };
-  message: { from: PeerInfo; value: unknown; broadcast: boolean };
-  signal: { from: PeerInfo; description?: SessionDescription; candidate?: IceCandidate | null };
+  /** A peer instance left. */
+  'peer-left': {
+    /** The peer that left. */
+    peer: PeerInfo;
+    /** Why it left. */
+    reason: LeaveReason;
+  };
+  /** A message from a peer. */
+  message: {
+    /** The sender. */
+    from: PeerInfo;
+    /** The message (any msgpack value). */
+    value: unknown;
+    /** Whether it was a broadcast (true) or a direct message. */
+    broadcast: boolean;
+  };
+  /** WebRTC signaling from a peer (sendDescription, sendCandidate). */
+  signal: {
+    /** The sender. */
+    from: PeerInfo;
+    /** An offer or answer, if that is what was sent. */
+    description?: SessionDescription;
+    /** An ICE candidate, or null for the end of candidates. */
+    candidate?: IceCandidate | null;
+  };
   /** A dropped frame or failed operation. Duplicates are not reported here (see stats.duplicates). */
   error: SealsigError;
-  epoch: { epoch: number };
+  /** A later epoch was installed (installEpoch). */
+  epoch: {
+    /** The new epoch number. */
+    epoch: number;
+  };
+  /** The session closed. */
   closed: undefined;
 }
 
@@ -153,6 +195,7 @@ export async function joinSession(options: SessionOptions): Promise<Session> {
   }
 }
 
+/** A member's view of one session: use joinSession() to get one. */
 export class Session extends Emitter<SessionEvents> {
   /** This member's id (base64url). */
   readonly id: string;
@@ -162,6 +205,7 @@ export class Session extends Emitter<SessionEvents> {
   readonly topic: string;
   /** This instance's inbox topic (§3.6): directed hello replies, init requests, handshake and direct frames. */
   readonly inbox: string;
+  /** Frame counters, updated as frames come and go. */
   readonly stats: SessionStats = { framesIn: 0, framesOut: 0, accepted: 0, duplicates: 0, selfEcho: 0, notForMe: 0, dropped: {}, heldDropped: 0, initsDeferred: 0, gaps: 0 };
 
   #transport: Transport;
@@ -352,6 +396,7 @@ export class Session extends Emitter<SessionEvents> {
     return this.#epochs.current.epoch;
   }
 
+  /** Whether close() was called. */
   get closed(): boolean {
     return this.#closed;
   }
