@@ -87,6 +87,7 @@ export type AdmissionGrant =
   | {
       /** The one topic the token admits. */
       topic: string;
+      /** Absent for a one-topic token. */
       prefix?: undefined;
       /** Expiry, seconds since the epoch. */
       expires: number;
