@@ -198,7 +198,9 @@ export interface ModerationOptions {
    */
   refreshIceServers?: {
     /** Returns the current ICE servers. */
-    fetch: () => Promise<IceServer[]>; everyMs: number;
+    fetch: () => Promise<IceServer[]>;
+    /** Interval between calls, ms. */
+    everyMs: number;
   };
 }
 
