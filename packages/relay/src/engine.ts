@@ -118,7 +118,12 @@ export interface Engine {
    * notification arrives). Calls on one node resolve in the order they were made. Rejects with
    * EngineUnavailable when it cannot store the frame.
    */
-  publish(topic: string, frame: Uint8Array, from: number): Promise<{ epoch: Uint8Array; offset: Offset }>;
+  publish(topic: string, frame: Uint8Array, from: number): Promise<{
+    /** The stream's epoch. */
+    epoch: Uint8Array;
+    /** The publication's offset in it. */
+    offset: Offset;
+  }>;
   /** Asks for listener.publication() calls on `topic`; resolves once every publication stored after it will reach this node. */
   subscribe(topic: string): Promise<void>;
   /** Ends subscribe(); idempotent. */

@@ -103,7 +103,12 @@ interface Conn {
 /** A relay server (createRelay). */
 export interface Relay {
   /** Starts listening; resolves with the bound address. */
-  listen(): Promise<{ port: number; host: string }>;
+  listen(): Promise<{
+    /** The TCP port. */
+    port: number;
+    /** The interface address. */
+    host: string;
+  }>;
   /** Graceful shutdown: /healthz 503, clients closed with 1012, drained, every resource released. Idempotent. */
   close(): Promise<void>;
   /** The bound address, once listening. */
