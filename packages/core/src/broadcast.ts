@@ -27,7 +27,7 @@ const SIGNATURE_CONTEXT = concatBytes(utf8('sealsig/v2/broadcast-signature'), ne
 export const BroadcastType = {
   /** A member's announcement and heartbeat (§6.2). */
   hello: 1,
-  /** A member leaving (§6.4). */
+  /** A member leaving (§6.2). */
   bye: 2,
   /** An app broadcast (Session.broadcast). */
   app: 3,

@@ -22,29 +22,29 @@
 import { fail } from './errors.js';
 import { MEMBER_ID_BYTES, ROUTE_TAG_BYTES } from './kdf.js';
 
-/** The wire format version in every frame header (§4). */
+/** The wire format version in every frame header (§4.1). */
 export const PROTOCOL_VERSION = 2;
-/** The cipher suite of version 2: Ed25519, X25519, XChaCha20-Poly1305, BLAKE2b (§4). */
+/** The cipher suite of version 2 (§4.1, §11). */
 export const SUITE_V1 = 1;
 export const INSTANCE_BYTES = 8;
 /** The default largest frame a session sends or accepts: 64 KiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 export const MAX_SAFE_COUNTER = Number.MAX_SAFE_INTEGER;
 
-/** The frame kinds of the header (§4). */
+/** The frame kinds of the header (§4.1). */
 export const FrameKind = {
   /** Sealed with the room key and signed: hellos, byes, app broadcasts, init requests (§6). */
   broadcast: 1,
-  /** The first Noise message of a pairwise handshake (§7.5). */
+  /** The first Noise message of a pairwise handshake (§7.2). */
   handshakeInit: 2,
-  /** The second Noise message of a pairwise handshake (§7.5). */
+  /** The second Noise message of a pairwise handshake (§7.2). */
   handshakeResp: 3,
   /** A direct message on an established pairwise channel (§7.3). */
   direct: 4,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
-/** The clear header of a frame (§4): authenticated as associated data, not encrypted. */
+/** The clear header of a frame (§4.1): authenticated as associated data, not encrypted. */
 export interface Header {
   /** Wire format version (PROTOCOL_VERSION). */
   version: number;
@@ -62,9 +62,9 @@ export interface Header {
   recipient: Uint8Array | null;
   /** The epoch whose keys sealed the frame (§9). */
   epoch: number;
-  /** The sender's per-instance frame counter (broadcasts) or per-channel counter (direct). */
+  /** Per-sender counter (§6.3, §7.3). */
   counter: number;
-  /** Milliseconds since the Unix epoch when the frame was sealed (§8.2 freshness). */
+  /** The sender's clock, milliseconds since the Unix epoch (checked for freshness, §8.1). */
   timestamp: number;
 }
 

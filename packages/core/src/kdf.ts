@@ -24,13 +24,13 @@ const MAX_SESSION_ID_BYTES = 64; // the largest BLAKE2b key
 
 /** The BLAKE2b KDF labels of the key schedule (§3). */
 export const Labels = {
-  /** Session root key from the session id (§3.2). */
+  /** Session root key from the session id (§3.3). */
   root: 'sealsig/v2/root',
   /** Route tag: the session topic (§3.3). */
   route: 'sealsig/v2/route',
-  /** Member id key (§3.5). */
+  /** Member id key (§3.3, §3.5). */
   memberId: 'sealsig/v2/member-id',
-  /** Room key of an epoch (§3.4). */
+  /** Room key of epoch 0 (§3.3). */
   roomKey: 'sealsig/v2/room-key',
   /** Broadcast key of an epoch (§3.4). */
   broadcast: 'sealsig/v2/broadcast',

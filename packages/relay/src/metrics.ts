@@ -16,7 +16,7 @@ export type DropReason =
 export interface Gauges {
   /** Open WebSocket connections. */
   connections: number;
-  /** Topics with at least one subscriber. */
+  /** Topics with at least one local subscriber. */
   topics: number;
   /** Bytes of frames retained for resumption. */
   retainedBytes: number;

@@ -21,7 +21,7 @@ export const Op = {
   subscribed: 0x11,
   /** ERROR: relay reports a non-fatal error on a topic (§3.3). */
   error: 0x12,
-  /** ACK: relay confirms stored PUBLISHes up to a sequence number. */
+  /** ACK: every PUBLISH up to a sequence number is settled (stored, or refused by an earlier NACK). */
   ack: 0x13,
   /** NACK: relay refuses one PUBLISH, with a code. */
   nack: 0x14,
@@ -51,21 +51,21 @@ export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** WebSocket close codes the relay uses (PROTOCOL-RELAY.md §5). */
 export const CloseCode = {
-  /** Normal shutdown of the relay. */
+  /** Going away: the connection missed a pong. */
   goingAway: 1001,
   /** The client sent a text message. */
   unsupportedData: 1003,
-  /** A protocol or policy violation. */
+  /** The Origin is not on the relay's allowlist. */
   policyViolation: 1008,
   /** A message over the relay's limit. */
   messageTooBig: 1009,
-  /** The relay restarts: reconnect. */
+  /** Service restart: the relay is shutting down gracefully; reconnect. */
   serviceRestart: 1012,
-  /** The relay is overloaded: reconnect later. */
+  /** Too many connections (overall or from this address): reconnect with backoff. */
   tryAgainLater: 1013,
   /** The admission token is missing, invalid or expired. */
   badToken: 4001,
-  /** The client sent faster than its flood limit. */
+  /** Rate limit exceeded persistently (flood). */
   flood: 4008,
   /** The client reads too slowly: its send buffer is full. */
   slowConsumer: 4010,

@@ -56,9 +56,9 @@ export interface ResolvedOptions {
 export const DEFAULTS = {
   /** Root path of the transport's data. */
   root: 'sealsig',
-  /** How long a frame is kept, ms. */
+  /** How long a writer keeps its own frames, ms. */
   ttlMs: 30_000,
-  /** How old a frame a new subscriber still receives, ms. */
+  /** How far back a new subscription reads, ms. */
   historyMs: 10_000,
   /** Largest frame, bytes. */
   maxFrameBytes: 32 * 1024,

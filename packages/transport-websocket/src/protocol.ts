@@ -36,7 +36,7 @@ export const Op = {
   subscribed: 0x11,
   /** ERROR: relay reports a non-fatal error on a topic (§3.3). */
   error: 0x12,
-  /** ACK: relay confirms stored PUBLISHes up to a sequence number. */
+  /** ACK: every PUBLISH up to a sequence number is settled (stored, or refused by an earlier NACK). */
   ack: 0x13,
   /** NACK: relay refuses one PUBLISH, with a code. */
   nack: 0x14,
