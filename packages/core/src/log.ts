@@ -12,7 +12,7 @@ export type SessionLogLevel = 'debug' | 'info' | 'warn';
 export interface SessionLogEvent {
   /** How much the event matters. */
   level: SessionLogLevel;
-  /** The event name: 'joined', 'peer joined', 'peer left', 'handshake started', 'handshake finished', 'handshake failed', 'gap', 'epoch installed', 'member expelled', 'frames dropped', 'closed'. */
+  /** The event name: 'joined', 'peer joined', 'peer left', 'handshake started', 'handshake answered', 'handshake finished', 'handshake failed', 'gap', 'epoch installed', 'member expelled', 'frames dropped', 'closed'. */
   message: string;
   /** Public facts about the event: member ids (`peer`, `member`), `reason`, `role`, `epoch`, counts, and, in 'frames dropped', one count per error code. */
   fields?: Record<string, string | number | boolean>;

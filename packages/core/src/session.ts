@@ -37,7 +37,7 @@ export interface Identity {
   dh: KeyPair;
 }
 
-/** Options of joinSession() (§8). */
+/** Options of joinSession(). */
 export interface SessionOptions {
   /** The session id: at least 16 random bytes, base64url (createSessionId); every key of the session derives from it (§3.2). */
   sessionId: string;
@@ -89,7 +89,8 @@ export interface SessionOptions {
   /**
    * Opt-in debug log: called with what the session does (joined, peers joined and left, handshakes, gaps,
    * epochs, closed) and, at most once a second, a count of the frames dropped by error code. Events carry
-   * member ids, counts, reasons and error codes only: never a key, the session id, a topic or content.
+   * member ids, counts, reasons and error codes only: never a key, the session id, a topic or content
+   * (SessionLogEvent). Off by default.
    */
   logger?: SessionLogger;
 }
