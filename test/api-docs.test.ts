@@ -1,6 +1,6 @@
 // Issue 12: every exported symbol of every public package (packages/* without "private": true) carries a
 // doc comment, and so do the public members of its classes and interfaces. TypeDoc converts the same
-// program that `pnpm docs` renders (typedoc.json, tsconfig.docs.json) and validates it with
+// program that `pnpm run docs` renders (typedoc.json, tsconfig.docs.json) and validates it with
 // `notDocumented`; the test collects the validation warnings and fails with the list of undocumented names.
 // It renders no HTML, so it takes about 10 to 20 s.
 import { readdirSync, readFileSync } from 'node:fs';
