@@ -1,4 +1,4 @@
-// The vitest projects of the monorepo: one per package that has a test/ folder. Vitest 4 does not read
+// The vitest projects of the monorepo: one per package that has a test/ folder, and 'repo' (test/). Vitest 4 does not read
 // this file by itself: vitest.config.ts imports this list as `test.projects`.
 // A package may add test/global-setup.ts (started once for its project, e.g. to spawn a broker).
 import { existsSync, readdirSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 const conditions = ['source', 'module', 'node', 'development|production'];
 const root = new URL('./packages/', import.meta.url);
 
-export const projects = readdirSync(root, { withFileTypes: true })
+const packageProjects = readdirSync(root, { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(new URL(`${d.name}/test`, root)))
   .map((d) => d.name)
   .sort()
@@ -23,5 +23,16 @@ export const projects = readdirSync(root, { withFileTypes: true })
       ...(existsSync(new URL(`${name}/test/global-setup.ts`, root)) ? { globalSetup: ['test/global-setup.ts'] } : {}),
     },
   }));
+
+// The repository-level checks in test/ (test/api-docs.test.ts: every export of every public package is
+// documented, issue 12), as project 'repo'.
+export const projects = [
+  ...packageProjects,
+  {
+    resolve: { conditions },
+    ssr: { resolve: { conditions } },
+    test: { name: 'repo', root: '.', include: ['test/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 60_000 },
+  },
+];
 
 export default projects;

@@ -24,7 +24,16 @@ import {
 const SIGNATURE_CONTEXT = concatBytes(utf8('sealsig/v2/broadcast-signature'), new Uint8Array(1));
 
 /** The broadcast message types (§6.2). */
-export const BroadcastType = { hello: 1, bye: 2, app: 3, initRequest: 4 } as const;
+export const BroadcastType = {
+  /** A member's announcement and heartbeat (§6.2). */
+  hello: 1,
+  /** A member leaving (§6.2). */
+  bye: 2,
+  /** An app broadcast (Session.broadcast). */
+  app: 3,
+  /** A request to the lower member id of a pair to start the handshake (§7.6). */
+  initRequest: 4,
+} as const;
 
 export interface SealBroadcastInput {
   header: Header;

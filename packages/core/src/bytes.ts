@@ -13,6 +13,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 }
 
 const encoder = new TextEncoder();
+/** UTF-8 encoding of a string. */
 export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
 }
@@ -67,6 +68,7 @@ export function base64UrlLength(bytes: number): number {
   return Math.ceil((bytes * 4) / 3);
 }
 
+/** Decodes canonical unpadded base64url (RFC 4648 §5); undefined for anything else. */
 export function fromBase64Url(s: string): Uint8Array | undefined {
   if (s.length % 4 === 1) return undefined;
   const out = new Uint8Array(Math.floor((s.length * 3) / 4));
@@ -88,6 +90,7 @@ export function fromBase64Url(s: string): Uint8Array | undefined {
   return out;
 }
 
+/** A 32-bit unsigned integer as 4 bytes, big-endian. */
 export function u32be(n: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, n >>> 0, false);
@@ -101,12 +104,14 @@ export function u64be(n: number): Uint8Array {
   return b;
 }
 
+/** Lowercase hex of the bytes. */
 export function toHex(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += b.toString(16).padStart(2, '0');
   return s;
 }
 
+/** Decodes hex (an even number of hex digits). */
 export function fromHex(hex: string): Uint8Array {
   if (hex.length % 2 !== 0 || /[^0-9a-fA-F]/.test(hex)) throw new TypeError('invalid hex');
   const out = new Uint8Array(hex.length / 2);

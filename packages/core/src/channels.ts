@@ -14,6 +14,7 @@ import { MEMBER_ID_BYTES } from './kdf.js';
 import { paddedLength } from './padding.js';
 import { ChannelKeys, DirectType, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame, type Endpoint } from './pairwise.js';
 import type { Peer } from './peer.js';
+import type { SessionLog } from './log.js';
 import { AEAD_TAG_BYTES, DH_BYTES, type KeyPair } from './sodium.js';
 
 /** The largest header (100 bytes) plus the largest bin head (5) plus the tag: bounds of a direct frame. */
@@ -48,6 +49,8 @@ export interface ChannelHost {
   refeed(frame: Uint8Array): void;
   /** Delivers a direct message's content (not a confirm) to the app. */
   deliver(peer: Peer, type: number, payload: unknown): void;
+  /** The session's log (SessionOptions.logger): handshakes started, finished, given up. */
+  readonly log: SessionLog;
 }
 
 /** Lets a timer not keep Node alive (browsers have no unref). */
@@ -158,6 +161,7 @@ export class Channels {
     peer.phase = phase;
     peer.handshakeStarted = this.#h.opt.now();
     peer.attempt = 0;
+    this.#h.log.log('debug', 'handshake started', { peer: peer.info.id, role: phase === 'initiating' ? 'initiator' : 'requester' });
     if (phase === 'initiating') this.#sendInit(peer);
     else this.#sendRequest(peer);
   }
@@ -223,6 +227,7 @@ export class Channels {
   #giveUp(peer: Peer, err: SealsigError): void {
     this.#clearHandshake(peer);
     peer.phase = 'idle'; // keys not confirmed by now are not used for sending; the next send starts over
+    this.#h.log.log('warn', 'handshake failed', { peer: peer.info.id, code: err.code, queued: peer.queue.length });
     for (const q of peer.queue.splice(0)) q.reject(err);
     this.#h.report(err);
   }
@@ -281,6 +286,7 @@ export class Channels {
       this.#clearHandshake(peer);
       this.#installKeys(peer, new ChannelKeys(c2, c1));
       peer.phase = 'awaiting-confirm';
+      this.#h.log.log('debug', 'handshake answered', { peer: peer.info.id });
       if (peer.queue.length === 0) {
         peer.handshakeStarted = this.#h.opt.now();
         peer.attempt = 0;
@@ -336,6 +342,7 @@ export class Channels {
     this.#clearHandshake(peer);
     this.#installKeys(peer, new ChannelKeys(c1, c2));
     peer.phase = 'established';
+    this.#h.log.log('info', 'handshake finished', { peer: peer.info.id, role: 'initiator' });
     // The first transport message confirms the channel to the responder (key confirmation, §7.5).
     this.#sealDirect(peer, encodeContent(DirectType.confirm, null)).catch((e) => this.#h.report(e));
     this.#flush(peer);
@@ -375,6 +382,7 @@ export class Channels {
       // The initiator's first transport message: key confirmation, and the end of msg 1's KCI exposure.
       // (Idle with keys: a handshake we gave up on that the peer did complete.)
       peer.phase = 'established';
+      this.#h.log.log('info', 'handshake finished', { peer: peer.info.id, role: 'responder' });
       this.#clearHandshake(peer);
       this.#flush(peer);
     }

@@ -22,34 +22,55 @@
 import { fail } from './errors.js';
 import { MEMBER_ID_BYTES, ROUTE_TAG_BYTES } from './kdf.js';
 
+/** The wire format version in every frame header (§4.1). */
 export const PROTOCOL_VERSION = 2;
+/** The cipher suite of version 2 (§4.1, §11). */
 export const SUITE_V1 = 1;
 export const INSTANCE_BYTES = 8;
+/** The default largest frame a session sends or accepts: 64 KiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 export const MAX_SAFE_COUNTER = Number.MAX_SAFE_INTEGER;
 
+/** The frame kinds of the header (§4.1). */
 export const FrameKind = {
+  /** Sealed with the room key and signed: hellos, byes, app broadcasts, init requests (§6). */
   broadcast: 1,
+  /** The first Noise message of a pairwise handshake (§7.2). */
   handshakeInit: 2,
+  /** The second Noise message of a pairwise handshake (§7.2). */
   handshakeResp: 3,
+  /** A direct message on an established pairwise channel (§7.3). */
   direct: 4,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
+/** The clear header of a frame (§4.1): authenticated as associated data, not encrypted. */
 export interface Header {
+  /** Wire format version (PROTOCOL_VERSION). */
   version: number;
+  /** Cipher suite (SUITE_V1). */
   suite: number;
+  /** What the body holds. */
   kind: FrameKind;
+  /** The session's route tag (§3.3). */
   route: Uint8Array;
+  /** The sender's member id. */
   sender: Uint8Array;
+  /** The sender's instance id (one per join). */
   instance: Uint8Array;
+  /** The recipient's member id, or null for a frame to every member. */
   recipient: Uint8Array | null;
+  /** The epoch whose keys sealed the frame (§9). */
   epoch: number;
+  /** Per-sender counter (§6.3, §7.3). */
   counter: number;
+  /** The sender's clock, milliseconds since the Unix epoch (checked for freshness, §8.1). */
   timestamp: number;
 }
 
+/** A frame split into its header, the header bytes (associated data) and the body. */
 export interface DecodedFrame {
+  /** The decoded header. */
   header: Header;
   /** The associated data: the frame's header bytes (a view into the frame). */
   ad: Uint8Array;

@@ -43,10 +43,14 @@ export const ErrorCodes = {
   E_ABORTED: 'E_ABORTED',
 } as const;
 
+/** One of the ErrorCodes. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/** Every error sealsig throws or emits: a stable `code` and a message that says why. */
 export class SealsigError extends Error {
+  /** Always 'SealsigError'. */
   override readonly name = 'SealsigError';
+  /** The stable error code (ErrorCodes). */
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
@@ -55,6 +59,7 @@ export class SealsigError extends Error {
   }
 }
 
+/** Whether `e` is a SealsigError, with `code` if given. */
 export function isSealsigError(e: unknown, code?: ErrorCode): e is SealsigError {
   return e instanceof SealsigError && (code === undefined || e.code === code);
 }

@@ -1,6 +1,8 @@
 /**
  * @sealsig/core: end-to-end encrypted WebRTC signaling over any untrusted transport.
  * The specification is docs/PROTOCOL.md; section numbers in comments refer to it.
+ *
+ * @module @sealsig/core
  */
 export { joinSession, Session, MAX_META_BYTES } from './session.js';
 export type {
@@ -14,6 +16,8 @@ export type {
   SessionStats,
 } from './session.js';
 export { SealsigError, ErrorCodes, isSealsigError } from './errors.js';
+export { DROP_LOG_INTERVAL_MS } from './log.js';
+export type { SessionLogEvent, SessionLogger, SessionLogLevel } from './log.js';
 export { Emitter } from './emitter.js';
 export type { ErrorCode } from './errors.js';
 export type { FrameHandler, Transport, TransportState, Unsubscribe } from './transport.js';

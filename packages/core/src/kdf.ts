@@ -22,14 +22,23 @@ export const ROUTE_TAG_BYTES = 16;
 export const MEMBER_ID_BYTES = 16;
 const MAX_SESSION_ID_BYTES = 64; // the largest BLAKE2b key
 
+/** The BLAKE2b KDF labels of the key schedule (§3). */
 export const Labels = {
+  /** Session root key from the session id (§3.3). */
   root: 'sealsig/v2/root',
+  /** Route tag: the session topic (§3.3). */
   route: 'sealsig/v2/route',
+  /** Member id key (§3.3, §3.5). */
   memberId: 'sealsig/v2/member-id',
+  /** Room key of epoch 0 (§3.3). */
   roomKey: 'sealsig/v2/room-key',
+  /** Broadcast key of an epoch (§3.4). */
   broadcast: 'sealsig/v2/broadcast',
+  /** Noise psk of an epoch (§3.4). */
   noisePsk: 'sealsig/v2/noise-psk',
+  /** Inbox key (§3.6). */
   inbox: 'sealsig/v2/inbox',
+  /** Inbox topic of an instance (§3.6). */
   inboxTopic: 'sealsig/v2/inbox-topic',
 } as const;
 

@@ -12,10 +12,13 @@ import { fail } from './errors.js';
 import type { FrameHandler, Transport, TransportState, Unsubscribe } from './transport.js';
 import { TransportStateCell } from './transport-state.js';
 
+/** A frame published on (or injected into) a MemoryNetwork. */
 export interface Packet {
   /** Position in network.log. */
   readonly seq: number;
+  /** The topic it was published on. */
   readonly topic: string;
+  /** The frame (a copy). */
   readonly frame: Uint8Array;
   /** Which transport published it (its index), or -1 for injected frames. */
   readonly from: number;
@@ -23,15 +26,19 @@ export interface Packet {
 
 /** One delivery chosen by the adversary: this frame (possibly modified), after `delayMs` (0: next microtask). */
 export interface Delivery {
+  /** The frame to deliver. */
   frame: Uint8Array;
+  /** Delay in milliseconds (0 or absent: the next microtask). */
   delayMs?: number;
 }
 
 /** Decides the deliveries of one packet to one subscriber. Return [] to drop it. */
 export type Adversary = (packet: Packet, subscriber: number) => Delivery[];
 
+/** The adversary that delivers every frame once, unchanged. */
 export const passThrough: Adversary = (p) => [{ frame: p.frame }];
 
+/** Fault rates of randomFaults(). */
 export interface FaultOptions {
   /** Probability of dropping a delivery. */
   drop?: number;
@@ -62,7 +69,9 @@ export function randomFaults(opts: FaultOptions): Adversary {
   };
 }
 
+/** Options of MemoryNetwork.connect(). */
 export interface MemoryTransportOptions {
+  /** Largest frame publish() accepts (default 64 KiB). */
   maxFrameBytes?: number;
   /** Whether a transport receives its own frames (default true, like most pub/sub services). */
   selfEcho?: boolean;
@@ -100,9 +109,13 @@ interface Subscription {
   onFrame: FrameHandler;
 }
 
+/** An in-memory pub/sub network whose transports share one adversary. */
 export class MemoryNetwork {
+  /** Every published frame, in order. */
   readonly log: Packet[] = [];
+  /** Decides every delivery (default passThrough); may be replaced at any time. */
   adversary: Adversary = passThrough;
+  /** Publication and delivery counts since creation or resetCounters(). */
   readonly counters: NetworkCounters = zeroCounters();
   #subs = new Set<Subscription>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -264,6 +277,7 @@ class MemoryTransport implements Transport {
   }
 }
 
+/** A new, empty MemoryNetwork. */
 export function createMemoryNetwork(): MemoryNetwork {
   return new MemoryNetwork();
 }

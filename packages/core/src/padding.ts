@@ -21,6 +21,7 @@ export function padme(length: number): number {
   return Math.ceil(length / (mask + 1)) * (mask + 1);
 }
 
+/** §5.2 The padded length of content of this many bytes. */
 export function paddedLength(contentLength: number): number {
   return Math.max(MIN_BUCKET, padme(contentLength + 1));
 }

@@ -16,11 +16,22 @@ import { ReplayWindow } from './replay.js';
 import type { KeyPair } from './sodium.js';
 
 export const NOISE_PATTERN = 'KKpsk0';
+/** The Noise protocol of pairwise handshakes (§7.1). */
 export const NOISE_PROTOCOL_NAME = 'Noise_KKpsk0_25519_ChaChaPoly_BLAKE2b';
 const PROLOGUE_LABEL = utf8('sealsig/v2/pairwise');
 
 /** Direct message types (§7.4). */
-export const DirectType = { confirm: 0, app: 1, description: 2, candidate: 3 } as const;
+/** The direct message types (§7.4). */
+export const DirectType = {
+  /** Key confirmation: the initiator's first transport message (§7.5). */
+  confirm: 0,
+  /** An app message (Session.send). */
+  app: 1,
+  /** An RTCSessionDescriptionInit (Session.sendDescription). */
+  description: 2,
+  /** An RTCIceCandidateInit or null (Session.sendCandidate). */
+  candidate: 3,
+} as const;
 
 export interface Endpoint {
   id: Uint8Array;
@@ -42,6 +53,7 @@ export interface HandshakeParams {
   e?: KeyPair;
 }
 
+/** §7.1 A Noise_KKpsk0 handshake state for one side of a pairwise channel. */
 export function newHandshake(p: HandshakeParams): HandshakeState {
   return HandshakeState.initialize({
     pattern: NOISE_PATTERN,
@@ -58,14 +70,24 @@ export function newHandshake(p: HandshakeParams): HandshakeState {
  * §7.2 Writes a handshake frame. The Noise payload is the frame's own header bytes, so the handshake
  * authenticates the header (timestamp, instance, epoch) that travels in clear.
  */
-export function writeHandshakeFrame(hs: HandshakeState, header: Header): { frame: Uint8Array; split?: [CipherState, CipherState] } {
+/** §7.2 Writes the next handshake message as a frame with this header; split is set once the handshake is done. */
+export function writeHandshakeFrame(hs: HandshakeState, header: Header): {
+  /** The frame to publish. */
+  frame: Uint8Array;
+  /** The two cipher states, [c1, c2], once the handshake is done (§5.3 Split). */
+  split?: [CipherState, CipherState];
+} {
   const ad = encodeHeader(header);
   const { message, split } = hs.writeMessage(ad);
   return { frame: encodeFrame(ad, message), ...(split ? { split } : {}) };
 }
 
 /** §7.2 Reads a handshake frame; the decrypted payload must equal the header bytes. */
-export function readHandshakeFrame(hs: HandshakeState, frame: DecodedFrame): { split?: [CipherState, CipherState] } {
+/** §7.2 Reads a handshake frame (its header is the associated data); split is set once the handshake is done. */
+export function readHandshakeFrame(hs: HandshakeState, frame: DecodedFrame): {
+  /** The two cipher states, [c1, c2], once the handshake is done (§5.3 Split). */
+  split?: [CipherState, CipherState];
+} {
   const { payload, split } = hs.readMessage(frame.body);
   if (!equalBytes(payload, frame.ad)) throw fail('E_AUTH_FAILED', 'handshake payload does not match the frame header');
   return split ? { split } : {};
@@ -76,6 +98,7 @@ export class ChannelKeys {
   #send: CipherState;
   #recv: CipherState;
   #sendCounter = 0;
+  /** The receive replay window (§7.3). */
   readonly window = new ReplayWindow();
 
   constructor(send: CipherState, recv: CipherState) {
@@ -103,7 +126,12 @@ export class ChannelKeys {
   }
 
   /** §7.3 Opens a direct message: window check, decryption, then window update (RFC 4303 §3.4.3). */
-  open(frame: DecodedFrame): { type: number; payload: unknown } {
+  open(frame: DecodedFrame): {
+    /** The direct message type (DirectType). */
+    type: number;
+    /** The decoded content. */
+    payload: unknown;
+  } {
     const n = frame.header.counter;
     const verdict = this.window.check(n);
     if (verdict !== 'ok') throw fail('E_REPLAY', `counter ${n} is ${verdict}`);
@@ -112,6 +140,7 @@ export class ChannelKeys {
     return decodeContent(unpad(padded));
   }
 
+  /** Erases both directions' keys. */
   destroy(): void {
     this.#send.destroy();
     this.#recv.destroy();

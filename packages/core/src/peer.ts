@@ -15,7 +15,9 @@ export interface PeerInfo {
   readonly id: string;
   /** Instance id of this join, base64url. */
   readonly instance: string;
+  /** The peer's Ed25519 public key (from its hello). */
   readonly signingKey: Uint8Array;
+  /** The peer's X25519 public key (from its hello). */
   readonly dhKey: Uint8Array;
   /** The app data of the peer's hello (SessionOptions.meta), or null. */
   readonly meta: unknown;

@@ -9,7 +9,9 @@ export const DEFAULT_REPLAY_WINDOW = 1024;
 
 export type ReplayVerdict = 'ok' | 'duplicate' | 'too-old';
 
+/** A sliding anti-replay window over counters (RFC 4303 §3.4.3): check() before, accept() after authentication. */
 export class ReplayWindow {
+  /** Window width in counters. */
   readonly size: number;
   private readonly bits: Uint32Array;
   private top = -1;
@@ -25,6 +27,7 @@ export class ReplayWindow {
     return this.top;
   }
 
+  /** Whether counter `n` is new ('ok'), already accepted ('duplicate') or below the window ('too-old'). */
   check(n: number): ReplayVerdict {
     if (n > this.top) return 'ok';
     if (n <= this.top - this.size) return 'too-old';

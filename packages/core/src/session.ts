@@ -16,6 +16,7 @@ import { InitBudget } from './init-budget.js';
 import { MEMBER_ID_BYTES, deriveEpochKeys, deriveSession, inboxTopic, memberIdOf } from './kdf.js';
 import { DirectType, type Endpoint } from './pairwise.js';
 import { endpointKey, eraseChannel, type Peer, type PeerInfo } from './peer.js';
+import { SessionLog, type SessionLogger } from './log.js';
 import { Presence } from './presence.js';
 import { ReplayWindow } from './replay.js';
 import { SIGN_PUBLIC_BYTES, ed25519KeyPair, memzero, randomBytes, ready, x25519KeyPair, type KeyPair } from './sodium.js';
@@ -36,8 +37,11 @@ export interface Identity {
   dh: KeyPair;
 }
 
+/** Options of joinSession(). */
 export interface SessionOptions {
+  /** The session id: at least 16 random bytes, base64url (createSessionId); every key of the session derives from it (§3.2). */
   sessionId: string;
+  /** Moves frames (docs/ADAPTERS.md); trusted with nothing. */
   transport: Transport;
   /** Long-term keys (copied; the copy is erased on close). Default: fresh keys for this session. */
   identity?: Identity;
@@ -65,7 +69,12 @@ export interface SessionOptions {
    * Join at a later epoch (§9) with its room key (copied), instead of epoch 0: for members handed the current
    * key by the rooms layer, so that their first hello is already readable by the others.
    */
-  epoch?: { epoch: number; roomKey: Uint8Array };
+  epoch?: {
+    /** The epoch number. */
+    epoch: number;
+    /** Its 32-byte room key. */
+    roomKey: Uint8Array;
+  };
   /** joinSession rejects with E_TIMEOUT if the transport has not subscribed and published the hello by then (default 30 s). */
   joinTimeoutMs?: number;
   /** Aborting it makes a pending joinSession reject with E_ABORTED (and leave nothing behind). */
@@ -77,15 +86,27 @@ export interface SessionOptions {
   meta?: unknown;
   /** Bytes held for senders whose hello has not arrived yet (§8.3; default 1 MiB, shared fairly among 64 senders). */
   maxHeldBytes?: number;
+  /**
+   * Opt-in debug log: called with what the session does (joined, peers joined and left, handshakes, gaps,
+   * epochs, closed) and, at most once a second, a count of the frames dropped by error code. Events carry
+   * member ids, counts, reasons and error codes only: never a key, the session id, a topic or content
+   * (SessionLogEvent). Off by default.
+   */
+  logger?: SessionLogger;
 }
 
 export type { PeerInfo } from './peer.js';
 
+/** Why a peer left: a bye, silence past peerTimeoutMs, a newer instance of the member, this session closing, or expel(). */
 export type LeaveReason = 'bye' | 'timeout' | 'rejoined' | 'closed' | 'expelled';
 
+/** Frame counters of a session (Session.stats). */
 export interface SessionStats {
+  /** Frames received from the transport. */
   framesIn: number;
+  /** Frames published. */
   framesOut: number;
+  /** Frames authenticated and used. */
   accepted: number;
   /** Duplicates and replays dropped silently. */
   duplicates: number;
@@ -103,14 +124,43 @@ export interface SessionStats {
   gaps: number;
 }
 
+/** The events of a Session and their payloads. */
 export interface SessionEvents {
+  /** A peer instance is live (its hello verified). */
   'peer-joined': PeerInfo;
-  'peer-left': { peer: PeerInfo; reason: LeaveReason };
-  message: { from: PeerInfo; value: unknown; broadcast: boolean };
-  signal: { from: PeerInfo; description?: SessionDescription; candidate?: IceCandidate | null };
+  /** A peer instance left. */
+  'peer-left': {
+    /** The peer that left. */
+    peer: PeerInfo;
+    /** Why it left. */
+    reason: LeaveReason;
+  };
+  /** A message from a peer. */
+  message: {
+    /** The sender. */
+    from: PeerInfo;
+    /** The message (any msgpack value). */
+    value: unknown;
+    /** Whether it was a broadcast (true) or a direct message. */
+    broadcast: boolean;
+  };
+  /** WebRTC signaling from a peer (sendDescription, sendCandidate). */
+  signal: {
+    /** The sender. */
+    from: PeerInfo;
+    /** An offer or answer, if that is what was sent. */
+    description?: SessionDescription;
+    /** An ICE candidate, or null for the end of candidates. */
+    candidate?: IceCandidate | null;
+  };
   /** A dropped frame or failed operation. Duplicates are not reported here (see stats.duplicates). */
   error: SealsigError;
-  epoch: { epoch: number };
+  /** A later epoch was installed (installEpoch). */
+  epoch: {
+    /** The new epoch number. */
+    epoch: number;
+  };
+  /** The session closed. */
   closed: undefined;
 }
 
@@ -146,6 +196,7 @@ export async function joinSession(options: SessionOptions): Promise<Session> {
   }
 }
 
+/** A member's view of one session: use joinSession() to get one. */
 export class Session extends Emitter<SessionEvents> {
   /** This member's id (base64url). */
   readonly id: string;
@@ -155,6 +206,7 @@ export class Session extends Emitter<SessionEvents> {
   readonly topic: string;
   /** This instance's inbox topic (§3.6): directed hello replies, init requests, handshake and direct frames. */
   readonly inbox: string;
+  /** Frame counters, updated as frames come and go. */
   readonly stats: SessionStats = { framesIn: 0, framesOut: 0, accepted: 0, duplicates: 0, selfEcho: 0, notForMe: 0, dropped: {}, heldDropped: 0, initsDeferred: 0, gaps: 0 };
 
   #transport: Transport;
@@ -177,7 +229,8 @@ export class Session extends Emitter<SessionEvents> {
   #announced = false;
   #held: HoldBuffer;
   #maxFrameBytes: number;
-  #opt: Required<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'maxFrameBytes' | 'epoch' | 'joinTimeoutMs' | 'signal' | 'maxHeldBytes' | 'meta'>>;
+  #log: SessionLog;
+  #opt: Required<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'maxFrameBytes' | 'epoch' | 'joinTimeoutMs' | 'signal' | 'maxHeldBytes' | 'meta' | 'logger'>>;
 
   /** Use joinSession(); the constructor needs libsodium loaded. */
   constructor(options: SessionOptions) {
@@ -198,6 +251,8 @@ export class Session extends Emitter<SessionEvents> {
       maxQueuedPerPeer: options.maxQueuedPerPeer ?? 256,
       now: options.now ?? Date.now,
     };
+    if (options.logger !== undefined && typeof options.logger !== 'function') throw fail('E_INVALID_ARGUMENT', 'logger must be a function');
+    this.#log = new SessionLog(options.logger);
     const maxHeldBytes = options.maxHeldBytes ?? DEFAULT_HOLD_LIMITS.maxBytes;
     if (!Number.isSafeInteger(maxHeldBytes) || maxHeldBytes < 0) throw fail('E_INVALID_ARGUMENT', 'maxHeldBytes must be a non-negative integer');
     this.#held = new HoldBuffer({ ...DEFAULT_HOLD_LIMITS, maxBytes: maxHeldBytes });
@@ -244,6 +299,7 @@ export class Session extends Emitter<SessionEvents> {
       publishBroadcast: (type, payload, topic) => this.#publishBroadcast(type, payload, topic),
       inboxOf: (peer) => this.#inboxOf(peer),
       report: (e) => this.#report(e),
+      log: this.#log,
       refeed: (frame) => {
         try {
           this.#handle(decodeFrame(frame, this.#maxFrameBytes));
@@ -321,6 +377,7 @@ export class Session extends Emitter<SessionEvents> {
     unref(this.#housekeeping);
     await this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(true));
     this.#announced = true;
+    this.#log.log('info', 'joined', { member: this.id, epoch: this.epoch });
   }
 
   /** The live peers. */
@@ -340,6 +397,7 @@ export class Session extends Emitter<SessionEvents> {
     return this.#epochs.current.epoch;
   }
 
+  /** Whether close() was called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -381,6 +439,7 @@ export class Session extends Emitter<SessionEvents> {
   installEpoch(epoch: number, roomKey: Uint8Array): void {
     if (this.#closed) throw fail('E_CLOSED', 'session is closed');
     this.#epochs.install(epoch, roomKey, this.#opt.now());
+    this.#log.log('info', 'epoch installed', { epoch });
     this.emit('epoch', { epoch });
   }
 
@@ -396,6 +455,7 @@ export class Session extends Emitter<SessionEvents> {
     if (id === undefined || id.length !== MEMBER_ID_BYTES) throw fail('E_INVALID_ARGUMENT', 'peer id must be a base64url member id');
     if (equalBytes(id, this.#self.id)) throw fail('E_INVALID_ARGUMENT', 'a member cannot expel itself');
     const hex = toHex(id);
+    this.#log.log('info', 'member expelled', { peer: peerId });
     const peer = this.#presence.get(peerId);
     if (peer !== undefined) this.#removePeer(peer, 'expelled');
     this.#presence.expel(hex);
@@ -413,6 +473,8 @@ export class Session extends Emitter<SessionEvents> {
     this.#offGap?.();
     for (const peer of [...this.#presence.peers()]) this.#removePeer(peer, 'closed');
     this.#erase();
+    this.#log.close();
+    this.#log.log('info', 'closed', { framesIn: this.stats.framesIn, framesOut: this.stats.framesOut, accepted: this.stats.accepted });
     this.emit('closed', undefined);
     this.removeAllListeners();
     await Promise.all(unsubscribe.map((u) => u().catch(() => {})));
@@ -493,6 +555,7 @@ export class Session extends Emitter<SessionEvents> {
       return;
     }
     this.stats.dropped[err.code] = (this.stats.dropped[err.code] ?? 0) + 1;
+    if (!this.#closed) this.#log.dropped(err.code);
     if (!this.#closed) this.emit('error', err);
   }
 
@@ -592,6 +655,7 @@ export class Session extends Emitter<SessionEvents> {
     peer.window.accept(helloCounter);
     this.#presence.admit(peer);
     this.stats.accepted++;
+    this.#log.log('info', 'peer joined', { peer: peer.info.id });
     this.emit('peer-joined', peer.info);
   }
 
@@ -638,6 +702,7 @@ export class Session extends Emitter<SessionEvents> {
   #onGap(topic: string): void {
     if (this.#closed || (topic !== this.topic && topic !== this.inbox)) return;
     this.stats.gaps++;
+    this.#log.log('warn', 'gap', { on: topic === this.topic ? 'session topic' : 'inbox', peers: this.#presence.size });
     this.#publishBroadcast(BroadcastType.hello, this.#helloPayload(true)).catch((e) => this.#report(e));
     for (const peer of this.#presence.peers()) this.#channels.restart(peer);
   }
@@ -676,6 +741,7 @@ export class Session extends Emitter<SessionEvents> {
       const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
       for (const q of peer.queue.splice(0)) q.reject(err);
     }
+    this.#log.log('info', 'peer left', { peer: peer.info.id, reason });
     this.emit('peer-left', { peer: peer.info, reason });
   }
 
@@ -691,6 +757,7 @@ export class Session extends Emitter<SessionEvents> {
 
   #erase(): void {
     clearInterval(this.#housekeeping);
+    this.#log.close();
     memzero(this.#signing.privateKey, this.#dh.privateKey, this.#memberIdKey, this.#inboxKey);
     this.#epochs.erase();
     this.#presence.clear();

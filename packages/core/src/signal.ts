@@ -6,15 +6,21 @@
 
 /** RTCSessionDescriptionInit, without a dependency on DOM types. */
 export interface SessionDescription {
+  /** What the description is. */
   type: 'offer' | 'answer' | 'pranswer' | 'rollback';
+  /** The SDP. */
   sdp?: string;
 }
 
 /** RTCIceCandidateInit, without a dependency on DOM types. */
 export interface IceCandidate {
+  /** The candidate line. */
   candidate?: string;
+  /** Media stream identification tag. */
   sdpMid?: string | null;
+  /** Index of the m-line. */
   sdpMLineIndex?: number | null;
+  /** ICE username fragment. */
   usernameFragment?: string | null;
 }
 

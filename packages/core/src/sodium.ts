@@ -54,6 +54,7 @@ export const SIGN_SECRET_BYTES = 64;
 export const SIGNATURE_BYTES = 64;
 export const DH_BYTES = 32;
 
+/** `n` random bytes from libsodium. */
 export function randomBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
   globalThis.crypto.getRandomValues(out);
@@ -107,8 +108,11 @@ export function chachaOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Arra
 
 // --- Ed25519 (RFC 8032) -----------------------------------------------------------------------------
 
+/** A public key and its secret key. */
 export interface KeyPair {
+  /** The public key. */
   publicKey: Uint8Array;
+  /** The secret key (libsodium's 64-byte form for Ed25519). */
   privateKey: Uint8Array;
 }
 
@@ -121,6 +125,7 @@ export function ed25519KeyPair(seed?: Uint8Array): KeyPair {
   return { publicKey: kp.publicKey, privateKey: kp.privateKey };
 }
 
+/** A detached Ed25519 signature of the message. */
 export function ed25519Sign(privateKey: Uint8Array, message: Uint8Array): Uint8Array {
   publicKeyOps.ed25519Sign++;
   return lib().crypto_sign_detached(message, privateKey);

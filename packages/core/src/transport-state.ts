@@ -5,8 +5,10 @@
  */
 import type { TransportState } from './transport.js';
 
+/** Hears each change of a transport's state. */
 export type StateListener = (state: TransportState) => void;
 
+/** A transport's current state and its listeners (docs/ADAPTERS.md §1). */
 export class TransportStateCell {
   #state: TransportState;
   #listeners = new Set<StateListener>();
@@ -17,6 +19,7 @@ export class TransportStateCell {
     this.#onListenerError = onListenerError;
   }
 
+  /** The current state. */
   get value(): TransportState {
     return this.#state;
   }

@@ -5,9 +5,12 @@
  */
 export type TransportState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
+/** Receives the frames of a subscribed topic. */
 export type FrameHandler = (frame: Uint8Array) => void;
+/** Ends a subscription; resolves once the transport has stopped it. */
 export type Unsubscribe = () => Promise<void>;
 
+/** What sealsig needs of a transport (docs/ADAPTERS.md): publish and subscribe opaque frames on topics. */
 export interface Transport {
   /** The largest frame, in bytes, that publish() accepts. */
   readonly maxFrameBytes: number;

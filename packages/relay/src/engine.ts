@@ -18,7 +18,9 @@
 
 /** An offset in a topic's stream (PROTOCOL-RELAY.md §3.4): compared by ms, then seq. Both are safe integers. */
 export interface Offset {
+  /** Milliseconds (the Redis stream id's time part, or 0). */
   readonly ms: number;
+  /** Sequence within the millisecond. */
   readonly seq: number;
 }
 
@@ -31,6 +33,7 @@ export const OFFSET_BYTES = 16;
 export interface Position {
   /** EPOCH_BYTES bytes. */
   readonly epoch: Uint8Array;
+  /** The offset within that epoch. */
   readonly offset: Offset;
 }
 
@@ -44,6 +47,7 @@ export function compareOffsets(a: Offset, b: Offset): number {
 
 /** One publication of a stream. */
 export interface Publication {
+  /** Where the publication is in its stream. */
   readonly offset: Offset;
   /** The frame, opaque. The engine may hand the same bytes to several callers: nobody modifies them. */
   readonly frame: Uint8Array;
@@ -70,6 +74,7 @@ export interface EngineListener {
 
 /** publish() could not store the frame now; the client may send it again later (NACK 7, §3.3). */
 export class EngineUnavailable extends Error {
+  /** Always 'EngineUnavailable'. */
   override readonly name = 'EngineUnavailable';
 }
 
@@ -95,6 +100,7 @@ export interface History {
   head: Offset;
 }
 
+/** Where a relay keeps topic streams (memory or Redis, PROTOCOL-RELAY.md §3.4 and §6). */
 export interface Engine {
   /** 'memory' or 'redis', for logs and /metrics. */
   readonly kind: string;
@@ -112,7 +118,12 @@ export interface Engine {
    * notification arrives). Calls on one node resolve in the order they were made. Rejects with
    * EngineUnavailable when it cannot store the frame.
    */
-  publish(topic: string, frame: Uint8Array, from: number): Promise<{ epoch: Uint8Array; offset: Offset }>;
+  publish(topic: string, frame: Uint8Array, from: number): Promise<{
+    /** The stream's epoch. */
+    epoch: Uint8Array;
+    /** The publication's offset in it. */
+    offset: Offset;
+  }>;
   /** Asks for listener.publication() calls on `topic`; resolves once every publication stored after it will reach this node. */
   subscribe(topic: string): Promise<void>;
   /** Ends subscribe(); idempotent. */

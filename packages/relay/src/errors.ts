@@ -9,7 +9,9 @@ export type RelayErrorCode =
   | 'E_TOKEN_EXPIRED' // an admission token's expiry has passed
   | 'E_STATE'; // listen() twice, listen() after close(), ...
 
+/** An error of the relay's API (createRelay, listen, tokens) with a stable code. */
 export class RelayError extends Error {
+  /** Why it failed. */
   readonly code: RelayErrorCode;
   constructor(code: RelayErrorCode, message: string) {
     super(message);

@@ -1,5 +1,7 @@
 /**
  * @sealsig/relay: a production WebSocket relay for sealsig frames (README.md, PROTOCOL-RELAY.md).
+ *
+ * @module @sealsig/relay
  */
 export { createRelay, type Relay } from './relay.js';
 export type { RelayOptions, RelayLogger, DescriptorOptions } from './options.js';

@@ -14,6 +14,7 @@
  */
 import { EPOCH_BYTES, type Engine, type EngineListener, type History, type Offset, type Position, type Publication } from './engine.js';
 
+/** Retention of the memory engine (RelayOptions.retention). */
 export interface MemoryEngineOptions {
   /** Frames kept per topic. Default 1000. */
   maxFrames?: number;

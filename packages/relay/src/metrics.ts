@@ -14,22 +14,33 @@ export type DropReason =
   | 'unavailable';
 
 export interface Gauges {
+  /** Open WebSocket connections. */
   connections: number;
+  /** Topics with at least one local subscriber. */
   topics: number;
+  /** Bytes of frames retained for resumption. */
   retainedBytes: number;
   /** 1 while the engine can store frames, 0 while it cannot (Redis unreachable). */
   engineAvailable: number;
   /** Room descriptors held (src/descriptors.ts). */
   descriptors: number;
+  /** Bytes of the room descriptors held. */
   descriptorBytes: number;
 }
 
+/** The relay's counters and gauges (Relay.metrics(), /metrics). */
 export interface MetricsSnapshot extends Gauges {
+  /** PUBLISH frames accepted. */
   framesIn: number;
+  /** Frames delivered to subscribers. */
   framesOut: number;
+  /** Bytes received from clients. */
   bytesIn: number;
+  /** Bytes sent to clients. */
   bytesOut: number;
+  /** Messages dropped, by reason. */
   drops: Record<string, number>;
+  /** Connections closed by the relay, by reason. */
   closes: Record<string, number>;
   /** /descriptors requests by outcome (stored, found, not_found, forbidden, full, too_large, ...). */
   descriptorRequests: Record<string, number>;

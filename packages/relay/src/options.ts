@@ -14,6 +14,7 @@ import { resolveTurn } from './turn.js';
 /** Log sink; the relay never logs frames or topics' contents, only events and counts. */
 export type RelayLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
+/** Options of createRelay(); every one has a default. */
 export interface RelayOptions {
   /** Interface to listen on. Default '127.0.0.1' (use '0.0.0.0' or '::' to serve the network). */
   host?: string;
@@ -21,6 +22,7 @@ export interface RelayOptions {
   port?: number;
   /** Largest frame a PUBLISH may carry, in bytes (the message may add 66 bytes). Default 65 536. */
   maxFrameBytes?: number;
+  /** Per-connection rate limits (token buckets) and the flood rule. */
   rateLimit?: {
     /** PUBLISH (and malformed) messages per connection. Default 100/s, burst 200. */
     frames?: RateLimit;
@@ -44,7 +46,10 @@ export interface RelayOptions {
   /** Allowed Origin header values (exact match, e.g. 'https://app.example'). Absent: any origin. */
   allowedOrigins?: string[];
   /** Admission tokens: when set, every connection must present `?token=` minted with this secret. */
-  admission?: { secret: Uint8Array | string };
+  admission?: {
+    /** The HMAC secret tokens are minted with (mintAdmissionToken); a string is taken as UTF-8. */
+    secret: Uint8Array | string;
+  };
   /**
    * The memory engine's streams (PROTOCOL-RELAY.md §3.4): what a late subscriber is replayed, and how long a
    * client can be away and still resume without a gap. `false` keeps nothing (every resume is a gap).
@@ -54,6 +59,7 @@ export interface RelayOptions {
   redis?: Omit<RedisEngineOptions, 'logger'>;
   /** Serve the files of this directory over plain HTTP GET (the demo page). */
   staticDir?: string;
+  /** Receives the relay's log lines. Default: none. */
   logger?: RelayLogger;
   /** On close(): how long /healthz answers 503 before clients are told to leave. Default 0. */
   drainDelayMs?: number;
@@ -66,7 +72,16 @@ export interface RelayOptions {
    * (README.md "TURN credentials"). Requires `admission`. `secret` is coturn's `static-auth-secret`.
    * `rateLimit`: requests to /turn per client address (429 beyond it). Default 5/s, burst 20.
    */
-  turn?: { secret: Uint8Array | string; urls: string[]; ttlSeconds?: number; rateLimit?: RateLimit };
+  turn?: {
+    /** coturn's static-auth-secret. */
+    secret: Uint8Array | string;
+    /** TURN URLs handed out (turn:, turns:). */
+    urls: string[];
+    /** Credential lifetime. Default 86 400 (one day). */
+    ttlSeconds?: number;
+    /** Requests to /turn per client address. */
+    rateLimit?: RateLimit;
+  };
   /**
    * Sealed room descriptors at `PUT/GET /descriptors/<id>` (README.md "Room descriptors"); `false` turns the
    * endpoint off. On by default.
@@ -74,6 +89,7 @@ export interface RelayOptions {
   descriptors?: DescriptorOptions | false;
 }
 
+/** Limits of the room descriptor endpoint (RelayOptions.descriptors). */
 export interface DescriptorOptions {
   /** Descriptors held at once. Default 10 000; a PUT of a new id beyond it gets 429. */
   maxEntries?: number;

@@ -7,14 +7,23 @@ import { EPOCH_BYTES, OFFSET_BYTES, type Offset, type Position } from './engine.
 /** The WebSocket subprotocol clients offer (§1). */
 export const SUBPROTOCOL = 'sealsig-relay.2';
 
+/** The opcodes of relay wire protocol v2, in a message's first byte (PROTOCOL-RELAY.md §3). */
 export const Op = {
+  /** SUBSCRIBE: client asks for a topic's frames (§3.1). */
   subscribe: 0x01,
+  /** UNSUBSCRIBE: client stops a subscription. */
   unsubscribe: 0x02,
+  /** PUBLISH: client sends a frame to a topic. */
   publish: 0x03,
+  /** DELIVER: relay sends a frame of a subscribed topic, with its position. */
   deliver: 0x10,
+  /** SUBSCRIBED: relay confirms a subscription (§3.2). */
   subscribed: 0x11,
+  /** ERROR: relay reports a non-fatal error on a topic (§3.3). */
   error: 0x12,
+  /** ACK: every PUBLISH up to a sequence number is settled (stored, or refused by an earlier NACK). */
   ack: 0x13,
+  /** NACK: relay refuses one PUBLISH, with a code. */
   nack: 0x14,
 } as const;
 
@@ -23,11 +32,17 @@ export const RECOVERED = 0x01;
 
 /** Non-fatal ERROR and NACK codes (PROTOCOL-RELAY.md §3.3). */
 export const ErrorCode = {
+  /** The topic is not 1 to 64 base64url characters. */
   badTopic: 1,
+  /** The client is over its rate limit. */
   rateLimited: 2,
+  /** The connection has too many subscriptions. */
   tooManyTopics: 3,
+  /** The frame is over the relay's limit. */
   frameTooLarge: 4,
+  /** The admission token does not allow this topic. */
   notAllowed: 5,
+  /** The message could not be decoded. */
   malformed: 6,
   /** NACK only: the relay cannot store the frame now (its engine is unavailable, or it is draining); send it again. */
   unavailable: 7,
@@ -36,19 +51,29 @@ export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** WebSocket close codes the relay uses (PROTOCOL-RELAY.md §5). */
 export const CloseCode = {
+  /** Going away: the connection missed a pong. */
   goingAway: 1001,
+  /** The client sent a text message. */
   unsupportedData: 1003,
+  /** The Origin is not on the relay's allowlist. */
   policyViolation: 1008,
+  /** A message over the relay's limit. */
   messageTooBig: 1009,
+  /** Service restart: the relay is shutting down gracefully; reconnect. */
   serviceRestart: 1012,
+  /** Too many connections (overall or from this address): reconnect with backoff. */
   tryAgainLater: 1013,
+  /** The admission token is missing, invalid or expired. */
   badToken: 4001,
+  /** Rate limit exceeded persistently (flood). */
   flood: 4008,
+  /** The client reads too slowly: its send buffer is full. */
   slowConsumer: 4010,
   /** The client did not offer the subprotocol of this version (§1). */
   version: 4002,
 } as const;
 
+/** Longest topic, in bytes (PROTOCOL-RELAY.md §2). */
 export const MAX_TOPIC_BYTES = 64;
 /** Bytes a PUBLISH adds around its frame at most: opcode, topic length, 64-byte topic. */
 export const MAX_OVERHEAD_BYTES = 2 + MAX_TOPIC_BYTES;
@@ -79,13 +104,44 @@ function ascii(bytes: Uint8Array, start: number, end: number): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
 }
 
+/** A decoded client message. */
 export type Inbound =
   /** `since`: the position the client resumes from (§3.4), absent for a first subscription. */
-  | { kind: 'subscribe'; topic: string; since: Position | undefined }
-  | { kind: 'unsubscribe'; topic: string }
+  | {
+    /** The message type. */
+    kind: 'subscribe';
+    /** The topic. */
+    topic: string;
+    /** The position to resume from, or undefined. */
+    since: Position | undefined;
+  }
+  | {
+    /** The message type. */
+    kind: 'unsubscribe';
+    /** The topic. */
+    topic: string;
+  }
   /** `frameStart`: offset of the frame in the message; the topic ends there. */
-  | { kind: 'publish'; topic: string; frameStart: number; frameBytes: number }
-  | { kind: 'error'; code: ErrorCodeValue; topic: string; reason: string };
+  | {
+    /** The message type. */
+    kind: 'publish';
+    /** The topic. */
+    topic: string;
+    /** Offset of the frame in the message. */
+    frameStart: number;
+    /** Length of the frame. */
+    frameBytes: number;
+  }
+  | {
+    /** The message type. */
+    kind: 'error';
+    /** The error code. */
+    code: ErrorCodeValue;
+    /** The topic. */
+    topic: string;
+    /** Why, in words. */
+    reason: string;
+  };
 
 /** Decodes one client message. Never throws. */
 export function decodeInbound(msg: Uint8Array): Inbound {
@@ -227,13 +283,56 @@ export function encodeError(code: number, topic: string, reason: string): Buffer
   return out;
 }
 
+/** A decoded relay message. */
 export type Outbound =
-  | { kind: 'deliver'; topic: string; position: Position; frame: Uint8Array }
-  | { kind: 'subscribed'; topic: string; head: Position; recovered: boolean }
-  | { kind: 'error'; code: number; topic: string; reason: string }
-  | { kind: 'ack'; seq: number }
-  | { kind: 'nack'; seq: number; code: number }
-  | { kind: 'invalid' };
+  | {
+    /** The message type. */
+    kind: 'deliver';
+    /** The topic. */
+    topic: string;
+    /** The frame's position in the topic's stream. */
+    position: Position;
+    /** The frame. */
+    frame: Uint8Array;
+  }
+  | {
+    /** The message type. */
+    kind: 'subscribed';
+    /** The topic. */
+    topic: string;
+    /** The stream's position when the subscription went live. */
+    head: Position;
+    /** Whether the position asked for was honoured. */
+    recovered: boolean;
+  }
+  | {
+    /** The message type. */
+    kind: 'error';
+    /** The error code. */
+    code: number;
+    /** The topic. */
+    topic: string;
+    /** Why, in words. */
+    reason: string;
+  }
+  | {
+    /** The message type. */
+    kind: 'ack';
+    /** The sequence number of the PUBLISH. */
+    seq: number;
+  }
+  | {
+    /** The message type. */
+    kind: 'nack';
+    /** The sequence number of the PUBLISH. */
+    seq: number;
+    /** The error code. */
+    code: number;
+  }
+  | {
+    /** The message type. */
+    kind: 'invalid';
+  };
 
 /** Decodes one relay message (for clients and tests). Never throws. */
 export function decodeOutbound(msg: Uint8Array): Outbound {

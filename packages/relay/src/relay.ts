@@ -100,19 +100,31 @@ interface Conn {
   killTimer: NodeJS.Timeout | undefined;
 }
 
+/** A relay server (createRelay). */
 export interface Relay {
   /** Starts listening; resolves with the bound address. */
-  listen(): Promise<{ port: number; host: string }>;
+  listen(): Promise<{
+    /** The TCP port. */
+    port: number;
+    /** The interface address. */
+    host: string;
+  }>;
   /** Graceful shutdown: /healthz 503, clients closed with 1012, drained, every resource released. Idempotent. */
   close(): Promise<void>;
   /** The bound address, once listening. */
-  readonly address: { port: number; host: string } | undefined;
+  readonly address: {
+    /** The TCP port. */
+    port: number;
+    /** The interface address. */
+    host: string;
+  } | undefined;
   /** Counters and gauges (the same figures /metrics serves). */
   metrics(): MetricsSnapshot;
   /** /metrics as Prometheus text. */
   metricsText(): string;
 }
 
+/** A relay with these options (validated now: E_INVALID_ARGUMENT); call listen() to serve. */
 export function createRelay(options: RelayOptions = {}): Relay {
   return new RelayServer(resolveOptions(options));
 }

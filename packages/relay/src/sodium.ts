@@ -8,6 +8,7 @@ import sodiumModule from 'libsodium-wrappers';
 let loading: Promise<void> | undefined;
 let loaded = false;
 
+/** Resolves once libsodium is loaded (token and TURN MACs need it). */
 export function sodiumReady(): Promise<void> {
   loading ??= sodiumModule.ready.then(() => {
     loaded = true;

@@ -34,6 +34,7 @@ export type AdmissionTokenOptions = AdmissionTokenCommon &
     | {
         /** The one topic the token admits (payload `{"t": ...}`). */
         topic: string;
+        /** Absent for a one-topic token. */
         prefix?: undefined;
       }
     | {
@@ -43,6 +44,7 @@ export type AdmissionTokenOptions = AdmissionTokenCommon &
          * members' inbox topics. 1..62 characters of [A-Za-z0-9_-].
          */
         prefix: string;
+        /** Absent for a prefix token. */
         topic?: undefined;
       }
   );
@@ -87,6 +89,7 @@ export type AdmissionGrant =
   | {
       /** The one topic the token admits. */
       topic: string;
+      /** Absent for a one-topic token. */
       prefix?: undefined;
       /** Expiry, seconds since the epoch. */
       expires: number;
@@ -94,6 +97,7 @@ export type AdmissionGrant =
   | {
       /** The family's prefix: the token admits it and every topic that starts with prefix + "_". */
       prefix: string;
+      /** Absent for a prefix token. */
       topic?: undefined;
       /** Expiry, seconds since the epoch. */
       expires: number;

@@ -17,7 +17,16 @@ import { createTurnCredentials, type TurnConfig } from './turn.js';
 
 /** The JSON body of a 200 answer. */
 export interface TurnResponse {
-  iceServers: { urls: string[]; username: string; credential: string }[];
+  /** One RTCIceServer with the credential. */
+  iceServers: {
+    /** TURN server URLs. */
+    urls: string[];
+    /** Time-limited user name. */
+    username: string;
+    /** Its HMAC credential. */
+    credential: string;
+  }[];
+  /** Lifetime of the credential, in seconds. */
   ttl: number;
 }
 

@@ -22,6 +22,7 @@ export const MAX_TURN_URL_CHARS = 512;
 
 /** The shape of one RTCIceServer (W3C WebRTC §4.2.1) plus the lifetime, as the draft's response carries it. */
 export interface TurnCredentials {
+  /** The TURN URLs the credential is for. */
   urls: string[];
   /** `${expiry}:${user}`. */
   username: string;
@@ -31,6 +32,7 @@ export interface TurnCredentials {
   ttl: number;
 }
 
+/** Options of createTurnCredentials(). */
 export interface TurnCredentialOptions {
   /** The secret shared with the TURN server (coturn `static-auth-secret`): 16..256 bytes; a string is taken as its UTF-8 bytes. */
   secret: Uint8Array | string;

@@ -29,17 +29,25 @@ import { decodeChain, encodeChain, type ChainLink } from './wire.js';
 /** The descriptor content's version (the first element of `content`). */
 export const DESCRIPTOR_VERSION = 2;
 
+/** Publishing the room descriptor while moderating (RoomOptions.descriptor, §R7). */
 export interface DescriptorOptions {
+  /** Where the sealed descriptor is published. */
   store: DescriptorStore;
+  /** The room title shown to invite holders (at most 200 characters). */
   title: string;
   /** How long a published descriptor stays valid; the moderator republishes at half of it (default 60 s). */
   ttlMs?: number;
 }
 
+/** An opened, verified room descriptor (§R7). */
 export interface RoomDescriptor {
+  /** The room title. */
   title: string;
+  /** The current moderator's Ed25519 public key (at the end of the chain). */
   moderatorKey: Uint8Array;
+  /** Whether joining needs the password. */
   passwordRequired: boolean;
+  /** When the descriptor expires, ms since the Unix epoch. */
   expiresAt: number;
   /** The moderator's signed version of the descriptor: higher is newer (§R7). */
   serial: number;
@@ -49,14 +57,21 @@ export interface RoomDescriptor {
 
 const MAX_TITLE_CHARS = 200;
 
+/** The inputs of sealDescriptor(). */
 export interface SealDescriptorInput {
+  /** The room's invite (the descriptor keys derive from it). */
   invite: Invite;
+  /** The room title (at most 200 characters). */
   title: string;
+  /** The current moderator's Ed25519 public key. */
   moderatorKey: Uint8Array;
+  /** The moderator chain from the invite's moderator to moderatorKey (§R6). */
   chain: ChainLink[];
+  /** Expiry, ms since the Unix epoch. */
   expiresAt: number;
   /** The descriptor's version: above every serial this room's moderators used before (publishDescriptor keeps it). */
   serial: number;
+  /** The moderator's Ed25519 secret key (64 bytes), which signs the descriptor. */
   signingSecret: Uint8Array;
   /** Fixed nonce, for test vectors only. */
   nonce?: Uint8Array;
@@ -65,7 +80,14 @@ export interface SealDescriptorInput {
 const uintField = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 
 /** §R7 Seals a descriptor. Returns the store id (base64url and bytes) and the sealed bytes. */
-export function sealDescriptor(d: SealDescriptorInput): { id: string; idBytes: Uint8Array; sealed: Uint8Array } {
+export function sealDescriptor(d: SealDescriptorInput): {
+  /** The store id, base64url. */
+  id: string;
+  /** The store id, bytes. */
+  idBytes: Uint8Array;
+  /** The sealed descriptor. */
+  sealed: Uint8Array;
+} {
   if (typeof d.title !== 'string' || d.title.length > MAX_TITLE_CHARS) throw new SealsigError('E_INVALID_ARGUMENT', `title must be at most ${MAX_TITLE_CHARS} characters`);
   if (!uintField(d.expiresAt) || !uintField(d.serial)) throw new SealsigError('E_INVALID_ARGUMENT', 'expiresAt and serial must be safe unsigned integers');
   const keys = descriptorKeys(d.invite.sessionId);
@@ -136,7 +158,9 @@ export class DescriptorReader {
   #newest = -1;
 
   constructor(
+    /** The invite whose descriptor this reader fetches. */
     readonly invite: Invite,
+    /** The store it reads from. */
     readonly store: DescriptorStore,
   ) {}
 

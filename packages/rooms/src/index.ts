@@ -1,4 +1,8 @@
-/** @sealsig/rooms: rooms and access control for sealsig (docs/PROTOCOL.md §R). */
+/**
+ * @sealsig/rooms: rooms and access control for sealsig (docs/PROTOCOL.md §R).
+ *
+ * @module @sealsig/rooms
+ */
 export { createRoom, joinRoom, Room } from './room.js';
 export type { CreateRoomOptions, JoinRoomOptions, Member, ModerationOptions, PrivilegeDeniedState, RoomEvents, RoomOptions } from './room.js';
 export type { JoinRequest } from './lobby-desk.js';

@@ -11,6 +11,7 @@
  */
 import { SealsigError, decodeCanonical, encodeCanonical, fromBase64Url, parseSessionId, toBase64Url, toHex } from '@sealsig/core';
 
+/** The invite format version (§R3). */
 export const INVITE_VERSION = 2;
 export const MAX_CHAIN_INDEX = 16;
 const MAX_INVITE_CHARS = 200;
@@ -18,6 +19,7 @@ const FLAG_PASSWORD = 1;
 /** Unix seconds an invite may name (so that `expires_at * 1000` stays a safe integer). */
 const MAX_EXPIRES_S = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
 
+/** A parsed invite (§R3): what a joiner needs to find the lobby and check the moderator. */
 export interface Invite {
   /** The lobby's session id: a bearer capability for the lobby only, not for the room. */
   readonly sessionId: string;

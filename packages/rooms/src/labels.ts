@@ -10,15 +10,25 @@
  */
 import { concatBytes, deriveSession, kdf, memzero, parseSessionId, utf8 } from '@sealsig/core';
 
+/** The KDF and signature labels of the rooms layer (§R). */
 export const RoomLabels = {
+  /** Descriptor store id (§R7). */
   descriptorId: 'sealsig/v2/rooms/descriptor-id',
+  /** Descriptor sealing key (§R7). */
   descriptorKey: 'sealsig/v2/rooms/descriptor-key',
+  /** Descriptor signature (§R7). */
   descriptorSignature: 'sealsig/v2/rooms/descriptor-signature',
+  /** Descriptor write proof (§R7). */
   descriptorPut: 'sealsig/v2/rooms/descriptor-put',
+  /** Moderator transfer certificate (§R6). */
   transferSignature: 'sealsig/v2/rooms/moderator-transfer',
+  /** Privilege request signature. */
   privilegeSignature: 'sealsig/v2/rooms/privilege-request',
+  /** CPace channel identifier (§R4). */
   cpaceChannel: 'sealsig/v2/rooms/cpace',
+  /** Key confirmation, moderator side (§R4). */
   confirmModerator: 'sealsig/v2/rooms/confirm-moderator',
+  /** Key confirmation, joiner side (§R4). */
   confirmJoiner: 'sealsig/v2/rooms/confirm-joiner',
 } as const;
 

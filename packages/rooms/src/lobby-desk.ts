@@ -12,13 +12,17 @@ import { Tag, fromWire, toWire, MAX_REASON_CHARS, type ChainLink, type Message, 
 export interface JoinRequest {
   /** The joiner's member id in the lobby. */
   readonly id: string;
+  /** The joiner's display name. */
   readonly name: string;
+  /** The joiner's app data (JoinRoomOptions.appData), or null. */
   readonly appData: unknown;
   /** The joiner's Ed25519 public key: its identity in the room. */
   readonly key: Uint8Array;
   /** True in a password room: the joiner proved the password (CPace with key confirmation) before this. */
   readonly passwordVerified: boolean;
+  /** Admits the joiner. */
   accept(): void;
+  /** Refuses the joiner, with an optional reason it is told. */
   reject(reason?: string): void;
 }
 

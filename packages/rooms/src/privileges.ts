@@ -13,8 +13,11 @@ import { ed25519Sign, ed25519Verify, encodeCanonical } from '@sealsig/core';
 import { RoomLabels, signatureInput } from './labels.js';
 import type { PrivilegeAction } from './wire.js';
 
+/** A stop or mute request, as the stream owner's policy sees it. */
 export interface PrivilegeRequestInfo {
+  /** 'stop' or 'mute'. */
   action: PrivilegeAction;
+  /** The app's id of the stream concerned. */
   streamId: string;
   /** The requester (member id in the room). */
   from: string;
@@ -25,8 +28,11 @@ export interface PrivilegeRequestInfo {
 /** A privilege: a fixed answer, or the owner's policy function (may be async). Default: false (deny). */
 export type Privilege = boolean | ((request: PrivilegeRequestInfo) => boolean | Promise<boolean>);
 
+/** Who may stop or mute this member's streams (RoomOptions.privileges). */
 export interface Privileges {
+  /** Whether another member may stop one of our streams. */
   canStopRemoteStream?: Privilege;
+  /** Whether another member may mute one of our streams. */
   canMuteRemoteStream?: Privilege;
 }
 

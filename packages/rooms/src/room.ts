@@ -60,37 +60,97 @@ import {
 export interface Member {
   /** Member id in the room session (base64url). */
   readonly id: string;
+  /** Display name. */
   readonly name: string;
   /** Ed25519 public key: the identity the moderator admitted. */
   readonly key: Uint8Array;
+  /** Whether the member is the room's moderator. */
   readonly isModerator: boolean;
 }
 
+/** Why a privilege request of ours was refused: 'state' event names. */
 export type PrivilegeDeniedState = 'stop-request-denied' | 'mute-request-denied';
 
+/** The events of a Room and their payloads. */
 export interface RoomEvents {
+  /** An admitted member is present. */
   'peer-joined': Member;
-  'peer-left': { member: Member; reason: LeaveReason | 'kicked' };
-  message: { from: Member; value: unknown; broadcast: boolean };
-  signal: { from: Member; description?: SessionDescription; candidate?: IceCandidate | null };
+  /** A member left, or was kicked. */
+  'peer-left': {
+    /** The member. */
+    member: Member;
+    /** Why: core's LeaveReason, or 'kicked'. */
+    reason: LeaveReason | 'kicked';
+  };
+  /** A message from a member. */
+  message: {
+    /** The sender. */
+    from: Member;
+    /** The message. */
+    value: unknown;
+    /** Whether it was a broadcast. */
+    broadcast: boolean;
+  };
+  /** WebRTC signaling from a member. */
+  signal: {
+    /** The sender. */
+    from: Member;
+    /** An offer or answer. */
+    description?: SessionDescription;
+    /** An ICE candidate, or null for the end of candidates. */
+    candidate?: IceCandidate | null;
+  };
   /** Moderator only: someone asks to join. Call accept() or reject(). */
   'join-request': JoinRequest;
-  epoch: { epoch: number };
+  /** A new epoch key is in use (§9). */
+  epoch: {
+    /** The epoch number. */
+    epoch: number;
+  };
   /** The moderator changed (an explicit transfer, §R6). */
-  moderator: { key: Uint8Array; self: boolean };
+  moderator: {
+    /** The new moderator's Ed25519 public key. */
+    key: Uint8Array;
+    /** Whether it is this member. */
+    self: boolean;
+  };
   /** The room's ICE servers changed. */
-  'ice-servers': { iceServers: IceServer[] };
+  'ice-servers': {
+    /** The new list. */
+    iceServers: IceServer[];
+  };
   /** This member was removed by the moderator; the room is closed. */
-  kicked: { reason: string };
+  kicked: {
+    /** The moderator's reason. */
+    reason: string;
+  };
   /** The guide's onstatechange: a stop or mute request of ours was denied by the stream's owner. */
-  state: { name: PrivilegeDeniedState; owner: Member; streamId: string };
+  state: {
+    /** Which request was denied. */
+    name: PrivilegeDeniedState;
+    /** The stream's owner. */
+    owner: Member;
+    /** The stream. */
+    streamId: string;
+  };
   /** A stop or mute request for one of our streams that our policy granted: the app stops or mutes it. */
-  privilege: { action: PrivilegeAction; from: Member; streamId: string };
+  privilege: {
+    /** 'stop' or 'mute'. */
+    action: PrivilegeAction;
+    /** The requester. */
+    from: Member;
+    /** The stream. */
+    streamId: string;
+  };
+  /** A dropped message or failed operation. */
   error: SealsigError;
+  /** The room closed. */
   closed: undefined;
 }
 
+/** Options common to createRoom() and joinRoom(). */
 export interface RoomOptions {
+  /** Moves frames (core's Transport contract). */
   transport: Transport;
   /** Display name shown to the moderator and members (at most 64 characters). */
   name?: string;
@@ -117,6 +177,7 @@ export interface RoomOptions {
   moderation?: ModerationOptions;
 }
 
+/** How this member moderates (§R5, §R6). */
 export interface ModerationOptions {
   /** 'ask' (default): the app decides each join-request. 'auto': admit every joiner (after the password). */
   admit?: 'ask' | 'auto';
@@ -135,9 +196,15 @@ export interface ModerationOptions {
    * changed answer is handed to members (e.g. `() => relayTurnCredentials({ url, token }).then((c) => c.iceServers)`,
    * with `everyMs` below the credentials' ttl).
    */
-  refreshIceServers?: { fetch: () => Promise<IceServer[]>; everyMs: number };
+  refreshIceServers?: {
+    /** Returns the current ICE servers. */
+    fetch: () => Promise<IceServer[]>;
+    /** Interval between calls, ms. */
+    everyMs: number;
+  };
 }
 
+/** Options of createRoom(): this member is the first moderator. */
 export interface CreateRoomOptions extends RoomOptions {
   /** The room password: joiners prove it with CPace (§R4); the relay cannot test guesses offline. */
   password?: string;
@@ -145,9 +212,11 @@ export interface CreateRoomOptions extends RoomOptions {
   iceServers?: IceServer[];
 }
 
+/** Options of joinRoom(). */
 export interface JoinRoomOptions extends RoomOptions {
   /** The invite, as text or parsed. Parse it with parseInvite and ask the user first (§R3). */
   invite: string | Invite;
+  /** The room password, if the invite says there is one. */
   password?: string;
   /** Shown to the moderator with the request (at most 1 KiB encoded). */
   appData?: unknown;
@@ -332,6 +401,7 @@ export class Room extends Emitter<RoomEvents> {
 
   // --- what the app reads -----------------------------------------------------------------------------
 
+  /** Whether this member is the moderator now. */
   get isModerator(): boolean {
     return equalBytes(this.#state.moderator, this.#identity.signing.publicKey);
   }
@@ -369,7 +439,12 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /** Everyone the moderator admitted, present or not: names and keys. */
-  get roster(): { key: Uint8Array; name: string }[] {
+  get roster(): {
+    /** Ed25519 public key. */
+    key: Uint8Array;
+    /** Display name. */
+    name: string;
+  }[] {
     return this.#state.members.map((m) => ({ key: m.key.slice(), name: m.name }));
   }
 
@@ -396,26 +471,31 @@ export class Room extends Emitter<RoomEvents> {
     return this.#identity.signing.publicKey.slice();
   }
 
+  /** Whether the room is closed (close(), a kick, or a failed join). */
   get closed(): boolean {
     return this.#closed;
   }
 
   // --- messaging (as core's Session, restricted to admitted members) --------------------------------
 
+  /** Sends any msgpack-able value to one admitted member over its pairwise channel. */
   send(memberId: string, value: unknown): Promise<void> {
     return this.#sendTo(memberId, { tag: Tag.app, value });
   }
 
+  /** Sends any msgpack-able value to every member (sealed with the room key of the current epoch). */
   broadcast(value: unknown): Promise<void> {
     if (this.#closed) return Promise.reject(new SealsigError('E_CLOSED', 'room is closed'));
     return this.#session.broadcast(toWire({ tag: Tag.app, value }));
   }
 
+  /** Sends an RTCSessionDescriptionInit to one admitted member. */
   sendDescription(memberId: string, description: SessionDescription): Promise<void> {
     if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`));
     return this.#session.sendDescription(memberId, description);
   }
 
+  /** Sends an RTCIceCandidateInit (or null) to one admitted member. */
   sendCandidate(memberId: string, candidate: IceCandidate | null): Promise<void> {
     if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`));
     return this.#session.sendCandidate(memberId, candidate);

@@ -10,6 +10,7 @@ import { SealsigError } from '@sealsig/core';
 import { discard, httpClient, readCapped, type HttpOptions } from './http.js';
 import { copyIceServers, type IceServer } from './wire.js';
 
+/** Options of relayTurnCredentials(): the relay URL and an admission token. */
 export interface TurnCredentialOptions extends HttpOptions {
   /** An admission token the relay issued (its `createAdmissionToken`). */
   token: string;
@@ -18,7 +19,12 @@ export interface TurnCredentialOptions extends HttpOptions {
 const MAX_ANSWER_BYTES = 8192;
 
 /** Fetches one short-lived TURN credential set: `{ iceServers, ttl }` (ttl in seconds). */
-export async function relayTurnCredentials(options: TurnCredentialOptions): Promise<{ iceServers: IceServer[]; ttl: number }> {
+export async function relayTurnCredentials(options: TurnCredentialOptions): Promise<{
+  /** RTCIceServers with the TURN credential. */
+  iceServers: IceServer[];
+  /** Lifetime of the credential, seconds. */
+  ttl: number;
+}> {
   if (typeof options?.token !== 'string' || options.token.length === 0) throw new SealsigError('E_INVALID_ARGUMENT', 'token must be a non-empty string');
   const { endpoint, call } = httpClient(options, 'TURN credential');
   const body = await call(`${endpoint('turn')}?token=${encodeURIComponent(options.token)}`, { method: 'GET' }, async (res) => {

@@ -6,19 +6,33 @@
  */
 import { SealsigError, decodeCanonical, encodeCanonical } from '@sealsig/core';
 
+/** The tags of room messages (§R1), their first element. */
 export const Tag = {
+  /** App data (Room.send, Room.broadcast). */
   app: 0,
+  /** A joiner asks to join. */
   joinRequest: 1,
+  /** The moderator's CPace share and key confirmation (password rooms). */
   joinChallenge: 2,
+  /** The joiner's key confirmation. */
   joinConfirm: 3,
+  /** The moderator admits the joiner, with the room state. */
   joinAccepted: 4,
+  /** The moderator refuses the joiner. */
   joinRejected: 5,
+  /** A moderator announcement (broadcast). */
   moderator: 6,
+  /** The full room state (§R5). */
   state: 10,
+  /** A member acknowledges a state version. */
   stateAck: 11,
+  /** A member is told it was kicked. */
   kicked: 12,
+  /** A request to stop or mute a stream. */
   privilegeRequest: 13,
+  /** The owner's answer to a privilege request. */
   privilegeResponse: 14,
+  /** A state change (§R5). */
   change: 15,
 } as const;
 
@@ -32,22 +46,31 @@ export const MAX_CHAIN = 16;
 export const MAX_BANNED = 256;
 export const MAX_ICE_SERVERS = 8;
 
+/** Why a join was refused. */
 export type RejectCode = 'rejected' | 'wrong-password' | 'rate-limited' | 'busy' | 'timeout';
 const REJECT_CODES: readonly string[] = ['rejected', 'wrong-password', 'rate-limited', 'busy', 'timeout'];
+/** What a privilege request asks of a stream. */
 export type PrivilegeAction = 'stop' | 'mute';
 
 /** RTCIceServer (W3C WebRTC §4.2.1), the fields sealsig carries. */
 export interface IceServer {
+  /** STUN or TURN URLs. */
   urls: string | string[];
+  /** TURN user name. */
   username?: string;
+  /** TURN credential. */
   credential?: string;
 }
 
 /** One certificate of the moderator chain (§R6): `key` signed by the previous moderator key, at state `version` and `epoch`. */
 export interface ChainLink {
+  /** The certified moderator key. */
   key: Uint8Array;
+  /** State version at the transfer. */
   version: number;
+  /** Epoch at the transfer. */
   epoch: number;
+  /** Signature by the previous moderator key. */
   signature: Uint8Array;
 }
 
@@ -70,18 +93,35 @@ export interface StateChange {
 
 /** §R5 The room state the moderator hands members; the room key in it is secret. */
 export interface RoomState {
+  /** Increases with every commit. */
   version: number;
+  /** The current epoch. */
   epoch: number;
+  /** The epoch's room key (secret). */
   roomKey: Uint8Array;
+  /** The moderator's Ed25519 public key. */
   moderator: Uint8Array;
-  members: { key: Uint8Array; name: string }[];
+  /** The admitted members. */
+  members: {
+    /** The member's Ed25519 public key. */
+    key: Uint8Array;
+    /** Its display name. */
+    name: string;
+  }[];
+  /** ICE servers handed to members. */
   iceServers: IceServer[];
+  /** The moderator chain (§R6). */
   chain: ChainLink[];
   /**
    * Ed25519 keys kicked from the room (newest last, at most MAX_BANNED), each with the moderator's reason:
    * refused if they ask again, and told why (a kicked member that missed its notice learns it so).
    */
-  banned: { key: Uint8Array; reason: string }[];
+  banned: {
+    /** The Ed25519 public key kicked. */
+    key: Uint8Array;
+    /** The moderator's reason. */
+    reason: string;
+  }[];
 }
 
 export type Message =

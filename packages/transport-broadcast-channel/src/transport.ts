@@ -14,6 +14,7 @@ import { SealsigError, TransportStateCell } from '@sealsig/core';
 import type { FrameHandler, Transport, TransportState, Unsubscribe } from '@sealsig/core';
 import { platformBroadcastChannel, type BroadcastChannelConstructor, type BroadcastChannelLike } from './channel.js';
 
+/** Options of createBroadcastChannelTransport(). */
 export interface BroadcastChannelTransportOptions {
   /** Prepended to every topic to name its channel (default 'sealsig:'). */
   prefix?: string;
@@ -33,7 +34,9 @@ export interface BroadcastChannelStats {
   messageErrors: number;
 }
 
+/** The default channel name prefix. */
 export const DEFAULT_PREFIX = 'sealsig:';
+/** The default largest frame: 1 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
 interface Topic {
@@ -45,6 +48,7 @@ interface Topic {
 
 export class BroadcastChannelTransport implements Transport {
   readonly maxFrameBytes: number;
+  /** Frames dropped on arrival, by reason. */
   readonly stats: BroadcastChannelStats = { notBytes: 0, tooLarge: 0, messageErrors: 0 };
   readonly #prefix: string;
   readonly #Channel: BroadcastChannelConstructor;

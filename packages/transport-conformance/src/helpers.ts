@@ -9,13 +9,16 @@ import type { ResolvedOptions } from './options.js';
 
 /** A failed conformance check; the message says what the adapter did wrong. */
 export class ConformanceError extends Error {
+  /** Always 'ConformanceError'. */
   override readonly name = 'ConformanceError';
 }
 
+/** Throws a ConformanceError with \`message\` unless \`condition\` holds. */
 export function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new ConformanceError(message);
 }
 
+/** Resolves after \`ms\` milliseconds. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `cond` every few milliseconds until it holds; fails with `what` after timeoutMs. */
@@ -63,14 +66,17 @@ export function describeValue(e: unknown): string {
 
 /** Records every frame a subscription delivers (the arrays themselves, so a later mutation shows). */
 export class Inbox {
+  /** The frames delivered, in order. */
   readonly frames: Uint8Array[] = [];
   /** Deliveries that were not Uint8Arrays (an adapter bug, reported by the checks). */
   readonly notBytes: unknown[] = [];
+  /** The FrameHandler to subscribe with. */
   readonly handler = (frame: Uint8Array): void => {
     if (frame instanceof Uint8Array) this.frames.push(frame);
     else this.notBytes.push(frame);
   };
 
+  /** How many frames arrived. */
   get count(): number {
     return this.frames.length;
   }
@@ -99,6 +105,7 @@ export class Inbox {
     }
   }
 
+  /** Fails with a ConformanceError if a delivery was not a Uint8Array. */
   assertBytes(): void {
     check(this.notBytes.length === 0, `a subscription delivered a ${describeValue(this.notBytes[0])} instead of a Uint8Array`);
   }

@@ -6,6 +6,8 @@
  *
  * at top level, and the suite registers its `describe` block (docs/ADAPTERS.md §5). The checks are also
  * exported one by one: each takes the same options and rejects with a ConformanceError on a violation.
+ *
+ * @module @sealsig/transport-conformance
  */
 export type { ConformanceOptions, ResolvedOptions } from './options.js';
 export { resolveOptions } from './options.js';

@@ -4,6 +4,7 @@
  */
 import type { Transport } from '@sealsig/core';
 
+/** What the suite needs of an adapter: a factory, and the adapter's properties and limits. */
 export interface ConformanceOptions {
   /**
    * A fresh adapter instance connected to the same service as every other instance this factory made
@@ -53,6 +54,7 @@ export interface ResolvedOptions extends ConformanceOptions {
   quietMs: number;
 }
 
+/** The options with every default filled in. */
 export function resolveOptions(options: ConformanceOptions): ResolvedOptions {
   return {
     ...options,

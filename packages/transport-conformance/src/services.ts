@@ -11,11 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from './helpers.js';
 
+/** A service process started for a test (redis-server, nats-server, mosquitto). */
 export interface Service {
+  /** The TCP port it listens on (127.0.0.1). */
   port: number;
+  /** Stops the process and waits for it to exit. */
   stop(): Promise<void>;
 }
 
+/** A TCP port that is free on 127.0.0.1 now. */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -24,6 +28,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Resolves once something accepts TCP connections on the port; rejects if \`child\` exits first or after timeoutMs. */
 export async function waitForPort(port: number, child?: ChildProcess, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -69,6 +74,7 @@ async function spawnService(command: string, args: string[], port: number, clean
   return { port, stop };
 }
 
+/** Options of startRedis(). */
 export interface RedisServiceOptions {
   /**
    * Persist to an append-only file (fsync on every write) in `dir`. Default false: no persistence at all.
@@ -80,7 +86,10 @@ export interface RedisServiceOptions {
 }
 
 /** redis-server (without persistence unless `options.appendonly`); `url` is its redis:// address. */
-export async function startRedis(port?: number, options: RedisServiceOptions = {}): Promise<Service & { url: string }> {
+export async function startRedis(port?: number, options: RedisServiceOptions = {}): Promise<Service & {
+  /** The redis:// URL of the server. */
+  url: string;
+}> {
   const p = port ?? (await freePort());
   const args = ['--port', String(p), '--bind', '127.0.0.1', '--save', ''];
   if (options.appendonly === true) args.push('--appendonly', 'yes', '--appendfsync', 'always');
@@ -90,11 +99,13 @@ export async function startRedis(port?: number, options: RedisServiceOptions = {
   return { ...service, url: `redis://127.0.0.1:${p}` };
 }
 
+/** nats-server on the port (default: a free one). */
 export async function startNats(port?: number): Promise<Service> {
   const p = port ?? (await freePort());
   return spawnService('nats-server', ['-a', '127.0.0.1', '-p', String(p)], p);
 }
 
+/** mosquitto on the port (default: a free one), with extra configuration lines. */
 export async function startMosquitto(port?: number, extraConfig: string[] = []): Promise<Service> {
   const p = port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'sealsig-mosquitto-'));

@@ -36,6 +36,7 @@ const OFFER: SessionDescription = { type: 'offer', sdp: 'v=0\r\no=- 461173140043
 const ANSWER: SessionDescription = { type: 'answer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' };
 const CANDIDATE: IceCandidate = { candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host', sdpMid: '0', sdpMLineIndex: 0 };
 
+/** Two core sessions over two instances of the adapter exchange an offer, answer and ICE candidates; tampered and duplicated frames republished by a third instance are dropped. */
 export async function checkSessionEndToEnd(options: ConformanceOptions): Promise<void> {
   const o = resolveOptions(options);
   const wait = o.deliveryTimeoutMs * 2;

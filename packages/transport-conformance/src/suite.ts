@@ -10,6 +10,7 @@ import type { ConformanceOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import { checkSessionEndToEnd } from './session.js';
 
+/** Registers the conformance suite for an adapter as a vitest describe block named \`name\` (docs/ADAPTERS.md §5). */
 export function transportConformance(name: string, options: ConformanceOptions): void {
   const o = resolveOptions(options);
   // Generous per-test limits: a test waits for several deliveries, each bounded by deliveryTimeoutMs.

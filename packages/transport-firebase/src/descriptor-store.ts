@@ -41,10 +41,13 @@ export interface DescriptorPutOptions {
 
 /** Same shape as @sealsig/rooms' DescriptorStore. */
 export interface DescriptorStore {
+  /** Stores (or replaces) the value under id until ttlMs from now. */
   put(id: string, value: Uint8Array, options: DescriptorPutOptions): Promise<void>;
+  /** The unexpired value under id, or undefined. */
   get(id: string): Promise<Uint8Array | undefined>;
 }
 
+/** Options of firebaseDescriptorStore(). */
 export interface FirebaseDescriptorStoreOptions {
   /** Where entries live (default 'sealsig-descriptors'); rename the key in database.rules.json to match. */
   path?: string;
@@ -72,6 +75,7 @@ function parseEntry(raw: unknown): Entry | undefined {
   return { v, exp };
 }
 
+/** A room descriptor store (§R7) in the Realtime Database, for @sealsig/rooms. */
 export function firebaseDescriptorStore(db: Database, options: FirebaseDescriptorStoreOptions = {}): DescriptorStore {
   if (typeof db !== 'object' || db === null) throw new SealsigError('E_INVALID_ARGUMENT', 'db must be a firebase Database');
   if (typeof options !== 'object' || options === null) throw new SealsigError('E_INVALID_ARGUMENT', 'options must be an object');

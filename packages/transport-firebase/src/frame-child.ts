@@ -11,20 +11,43 @@ export const MAX_WRITER_ID_LENGTH = 32;
 
 /** The stored child: d = frame as base64url (RFC 4648 §5, no padding), t = server time, w = writer id. */
 export interface FrameChild {
+  /** The frame, base64url. */
   d: string;
+  /** Server time of the write, ms. */
   t: number;
+  /** The writer id. */
   w: string;
 }
 
 /** The child to push(); `t` is filled in by the server. */
-export function encodeFrameChild(frame: Uint8Array, writerId: string): { d: string; t: object; w: string } {
+export function encodeFrameChild(frame: Uint8Array, writerId: string): {
+  /** The frame, base64url. */
+  d: string;
+  /** The server timestamp placeholder. */
+  t: object;
+  /** The writer id. */
+  w: string;
+} {
   return { d: toBase64Url(frame), t: serverTimestamp(), w: writerId };
 }
 
 /** Length of the base64url text (no padding) of `bytes` bytes. */
 export const encodedLength = base64UrlLength;
 
-export type DecodedChild = { ok: true; frame: Uint8Array; writer: string } | { ok: false; error: SealsigError };
+/** A decoded child: its frame and writer, or why it was refused. */
+export type DecodedChild = {
+  /** Whether the child is well formed. */
+  ok: true;
+  /** The frame. */
+  frame: Uint8Array;
+  /** The writer id. */
+  writer: string;
+} | {
+  /** Whether the child is well formed. */
+  ok: false;
+  /** Why the child was refused. */
+  error: SealsigError;
+};
 
 const malformed = (key: string | null, why: string): DecodedChild => ({
   ok: false,

@@ -1,5 +1,7 @@
 /**
  * @sealsig/transport-firebase: a sealsig transport over Firebase Realtime Database (README.md).
+ *
+ * @module @sealsig/transport-firebase
  */
 export { createFirebaseTransport } from './transport.js';
 export type { FirebaseTransport } from './transport.js';

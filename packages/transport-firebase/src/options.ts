@@ -5,6 +5,7 @@ import { SealsigError } from '@sealsig/core';
 import type { Database } from 'firebase/database';
 import { DATABASE_PATH } from './paths.js';
 
+/** Options of createFirebaseTransport(). */
 export interface FirebaseTransportOptions {
   /** The app's Realtime Database (`getDatabase(app)`). The transport never goes offline or deletes it. */
   database: Database;
@@ -51,13 +52,21 @@ export interface ResolvedOptions {
   onError: (error: SealsigError) => void;
 }
 
+/** The default options. */
 export const DEFAULTS = {
+  /** Root path of the transport's data. */
   root: 'sealsig',
+  /** How long a writer keeps its own frames, ms. */
   ttlMs: 30_000,
+  /** How far back a new subscription reads, ms. */
   historyMs: 10_000,
+  /** Largest frame, bytes. */
   maxFrameBytes: 32 * 1024,
+  /** Writes in flight before publish() waits. */
   maxPendingWrites: 256,
+  /** How long publish() waits for room, ms. */
   publishTimeoutMs: 10_000,
+  /** How long subscribe() waits for the first answer, ms. */
   subscribeTimeoutMs: 10_000,
 } as const;
 

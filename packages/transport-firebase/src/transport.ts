@@ -51,6 +51,7 @@ function randomWriterId(): string {
   return toBase64Url(bytes); // 22 characters, a valid Firebase key
 }
 
+/** A sealsig Transport over the app's Realtime Database (README.md). */
 export function createFirebaseTransport(options: FirebaseTransportOptions): FirebaseTransport {
   const o = resolveOptions(options);
   const db = o.database;

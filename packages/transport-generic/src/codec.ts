@@ -5,6 +5,7 @@
  */
 import { SealsigError, base64UrlLength, fromBase64Url } from '@sealsig/core';
 
+/** How frames travel on the signaler: bytes, or unpadded base64url text. */
 export type Encoding = 'binary' | 'base64url';
 
 /** Decodes incoming data into a frame of at most maxFrameBytes, or throws E_FRAME_TOO_LARGE / E_FRAME_MALFORMED. */

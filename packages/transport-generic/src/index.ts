@@ -1,6 +1,8 @@
 /**
  * @sealsig/transport-generic: sealsig over any existing signaler (socket.io, a custom WebSocket server,
  * RTCMultiConnection's openSignalingChannel pattern): wrap a send function and a message callback.
+ *
+ * @module @sealsig/transport-generic
  */
 export { createGenericTransport, GenericTransport } from './transport.js';
 export { DEFAULT_MAX_FRAME_BYTES } from '@sealsig/core';

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_FRAME_BYTES, SealsigError, TransportStateCell, toBase64Url 
 import type { FrameHandler, Transport, TransportState, Unsubscribe } from '@sealsig/core';
 import { copyBytes, decode, type Encoding } from './codec.js';
 
+/** Options of createGenericTransport(): the signaler's send and receive hooks. */
 export interface GenericTransportOptions {
   /** Sends one message on a topic (an emit, a ws.send of your own envelope...). May return a promise. */
   send(topic: string, data: Uint8Array | string): void | Promise<void>;
@@ -37,6 +38,7 @@ export interface GenericTransportOptions {
   onClose?(): void | Promise<void>;
 }
 
+/** Incoming messages dropped or ignored, by reason. */
 export interface GenericTransportStats {
   /** Incoming messages dropped as E_FRAME_MALFORMED (wrong type, bad base64url, a non-string topic). */
   malformed: number;
@@ -55,7 +57,9 @@ interface TopicEntry {
 
 export class GenericTransport implements Transport {
   readonly maxFrameBytes: number;
+  /** How frames travel (GenericTransportOptions.encoding). */
   readonly encoding: Encoding;
+  /** Incoming messages dropped or ignored. */
   readonly stats: GenericTransportStats = { malformed: 0, tooLarge: 0, ignored: 0 };
   readonly #o: GenericTransportOptions;
   #state: TransportStateCell;

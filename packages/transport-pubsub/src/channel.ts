@@ -7,6 +7,7 @@
  */
 import { SealsigError } from '@sealsig/core';
 
+/** Longest topic accepted, in characters. */
 export const MAX_TOPIC_LENGTH = 128;
 const TOPIC = /^[A-Za-z0-9_-]+$/;
 

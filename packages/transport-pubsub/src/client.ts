@@ -9,6 +9,7 @@ import type { TransportState } from '@sealsig/core';
 /** One message as the service carries it: bytes on binary services, text on text-only ones. */
 export type PubSubMessage = Uint8Array | string;
 
+/** What the transport needs of a pub/sub service (bindings/ adapt real clients). */
 export interface PubSubClient {
   /**
    * Whether the service carries bytes. Text-only services (PubNub) get base64url strings (RFC 4648 §5)

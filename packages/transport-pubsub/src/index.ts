@@ -2,6 +2,8 @@
  * @sealsig/transport-pubsub: a sealsig Transport over PubNub-like pub/sub services (publish to a channel,
  * subscribe with a handler), with ready bindings for mqtt.js, ioredis, nats and the PubNub SDK.
  * The libraries are optional peer dependencies: bindings take the caller's client instance.
+ *
+ * @module @sealsig/transport-pubsub
  */
 export type { PubSubClient, PubSubMessage } from './client.js';
 export { createPubSubTransport } from './transport.js';

@@ -13,6 +13,7 @@
 import { SealsigError } from '@sealsig/core';
 import type { Chunk } from './wire.js';
 
+/** Bounds of a Reassembler. */
 export interface ReassemblyLimits {
   /** Frames in reassembly at once (default 32). */
   maxPending: number;
@@ -22,6 +23,7 @@ export interface ReassemblyLimits {
   timeoutMs: number;
 }
 
+/** The default reassembly bounds: 32 frames, 1 MiB, 10 s. */
 export const DEFAULT_REASSEMBLY_LIMITS: ReassemblyLimits = { maxPending: 32, maxPendingBytes: 1024 * 1024, timeoutMs: 10_000 };
 
 interface Pending {
@@ -35,11 +37,28 @@ interface Pending {
 
 /** What add() did with a chunk. */
 export type AddResult =
-  | { status: 'complete'; frame: Uint8Array }
-  | { status: 'pending' }
-  | { status: 'duplicate' }
-  | { status: 'dropped'; error: SealsigError };
+  | {
+    /** What happened to the chunk. */
+    status: 'complete';
+    /** The reassembled frame. */
+    frame: Uint8Array;
+  }
+  | {
+    /** What happened to the chunk. */
+    status: 'pending';
+  }
+  | {
+    /** What happened to the chunk. */
+    status: 'duplicate';
+  }
+  | {
+    /** What happened to the chunk. */
+    status: 'dropped';
+    /** Why it was dropped. */
+    error: SealsigError;
+  };
 
+/** Reassembles chunked frames within its bounds; drops the incomplete and the oversized. */
 export class Reassembler {
   private readonly pending = new Map<string, Pending>();
   /** Keys of recently completed frames, with the time they completed (insertion order = age). */

@@ -11,6 +11,7 @@ export function base64UrlCapacity(chars: number): number {
   return Math.floor((chars * 3) / 4);
 }
 
+/** A message as base64url text, for text-only services. */
 export function encodeText(message: Uint8Array): string {
   return toBase64Url(message);
 }

@@ -16,6 +16,7 @@ import type { ReassemblyLimits } from './reassembly.js';
 import { base64UrlCapacity, decodeText, encodeText } from './text.js';
 import { CHUNK_HEADER_BYTES, MAX_CHUNK_COUNT, decodeMessage, encodeMessages } from './wire.js';
 
+/** Options of createPubSubTransport(). */
 export interface PubSubTransportOptions {
   /** Prepended to every topic to form the channel name (default 'sealsig.'). */
   prefix?: string;
@@ -31,6 +32,7 @@ export interface PubSubTransportOptions {
   onError?: (error: SealsigError) => void;
 }
 
+/** The pub/sub adapter's counters. */
 export interface PubSubStats {
   /** Service messages received on subscribed channels. */
   messagesIn: number;
@@ -46,11 +48,13 @@ export interface PubSubStats {
   dropped: Partial<Record<ErrorCode, number>>;
   /** Frames in reassembly right now, and the chunk bytes they hold. */
   pendingFrames: number;
+  /** Chunk bytes those frames hold. */
   pendingBytes: number;
 }
 
 /** A Transport with the pub/sub adapter's counters and error reports. */
 export interface PubSubTransport extends Transport {
+  /** The adapter's counters. */
   readonly stats: PubSubStats;
   /** Listens to dropped incoming messages (typed SealsigErrors); returns the remover. */
   onError(listener: (error: SealsigError) => void): () => void;
@@ -62,6 +66,7 @@ interface ChannelSubscription {
   live: Promise<() => Promise<void>>;
 }
 
+/** A sealsig Transport over a pub/sub client (bindings/ for mqtt.js, ioredis, nats and PubNub). */
 export function createPubSubTransport(client: PubSubClient, options: PubSubTransportOptions = {}): PubSubTransport {
   const prefix = options.prefix ?? 'sealsig.';
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;

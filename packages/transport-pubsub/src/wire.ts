@@ -13,21 +13,39 @@ import { SealsigError, toHex } from '@sealsig/core';
 
 export const KIND_WHOLE = 0x00;
 export const KIND_CHUNK = 0x01;
+/** Bytes of a WHOLE message's header. */
 export const WHOLE_HEADER_BYTES = 1;
+/** Bytes of a CHUNK message's header: kind, id, index, count, total. */
 export const CHUNK_HEADER_BYTES = 1 + 8 + 2 + 2 + 4;
 /** The largest chunk count the u16 field can carry. */
 export const MAX_CHUNK_COUNT = 0xffff;
 
+/** One decoded CHUNK message. */
 export interface Chunk {
   /** The message id, as 16 hex characters (a map key). */
   id: string;
+  /** Its position among the frame's chunks, from 0. */
   index: number;
+  /** The frame's chunk count. */
   count: number;
+  /** The frame's length in bytes. */
   total: number;
+  /** The slice of the frame. */
   data: Uint8Array;
 }
 
-export type Decoded = { kind: 'whole'; frame: Uint8Array } | { kind: 'chunk'; chunk: Chunk };
+/** A decoded service message: a whole frame or one chunk. */
+export type Decoded = {
+  /** WHOLE or CHUNK. */
+  kind: 'whole';
+  /** The frame. */
+  frame: Uint8Array;
+} | {
+  /** WHOLE or CHUNK. */
+  kind: 'chunk';
+  /** The chunk. */
+  chunk: Chunk;
+};
 
 /** Bounds a receiver applies to every message before it stores any of it. */
 export interface WireLimits {

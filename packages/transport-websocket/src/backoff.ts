@@ -10,6 +10,7 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
+/** The delay before reconnect attempt \`attempt\` (0-based), in milliseconds. */
 export function backoffDelay(attempt: number, options: BackoffOptions): number {
   const random = options.random ?? Math.random;
   const cap = Math.min(options.maxDelayMs, options.minDelayMs * 2 ** Math.min(attempt, 30));

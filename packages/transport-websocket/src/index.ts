@@ -2,6 +2,8 @@
  * @sealsig/transport-websocket: a sealsig Transport over WebSocket to a sealsig relay (@sealsig/relay,
  * wire protocol v2), for browsers and Node, with reconnect, URL rotation, subscriptions resumed from their
  * last position (gaps reported), and acknowledged publishes held in a bounded queue. See README.md.
+ *
+ * @module @sealsig/transport-websocket
  */
 export { createWebSocketTransport } from './transport.js';
 export type { WebSocketTransport } from './transport.js';

@@ -18,12 +18,15 @@ export type TransportEventType =
   /** The relay could not resume a subscription from its position: frames on `topic` may have been missed (onGap listeners are told too). */
   | 'gap';
 
+/** A problem or state change of the transport, for logs (WebSocketTransportOptions.onError). */
 export interface TransportEvent {
+  /** What happened. */
   type: TransportEventType;
   /** The same problem as a SealsigError with a stable code. */
   error: SealsigError;
   /** The relay URL of the connection concerned (without the token). */
   url: string;
+  /** The topic concerned, if any. */
   topic?: string;
   /** ERROR or NACK code of the relay (1 bad topic, 2 rate limited, 3 too many topics, 4 frame too large, 5 not allowed, 6 malformed, 7 unavailable). */
   relayCode?: number;
@@ -31,8 +34,10 @@ export interface TransportEvent {
   closeCode?: number;
 }
 
+/** An admission token for the relay, or a function that returns one for each connection (called on every reconnect). */
 export type TokenSource = string | (() => string | undefined | Promise<string | undefined>);
 
+/** Options of createWebSocketTransport(). */
 export interface WebSocketTransportOptions {
   /** Relay URLs (ws: or wss:), tried in order and in rotation: each reconnect goes to the next one. */
   urls: string[];

@@ -22,38 +22,57 @@ export const SUBPROTOCOL = 'sealsig-relay.2';
 export const POSITION_BYTES = 24;
 const EPOCH_BYTES = 8;
 
+/** The opcodes of relay wire protocol v2, in a message's first byte (PROTOCOL-RELAY.md §3). */
 export const Op = {
+  /** SUBSCRIBE: client asks for a topic's frames (§3.1). */
   subscribe: 0x01,
+  /** UNSUBSCRIBE: client stops a subscription. */
   unsubscribe: 0x02,
+  /** PUBLISH: client sends a frame to a topic. */
   publish: 0x03,
+  /** DELIVER: relay sends a frame of a subscribed topic, with its position. */
   deliver: 0x10,
+  /** SUBSCRIBED: relay confirms a subscription (§3.2). */
   subscribed: 0x11,
+  /** ERROR: relay reports a non-fatal error on a topic (§3.3). */
   error: 0x12,
+  /** ACK: every PUBLISH up to a sequence number is settled (stored, or refused by an earlier NACK). */
   ack: 0x13,
+  /** NACK: relay refuses one PUBLISH, with a code. */
   nack: 0x14,
 } as const;
 
 /** ERROR codes a relay sends, by number. */
 export const RelayErrorCodes = {
+  /** The topic is not 1 to 64 base64url characters. */
   1: 'bad-topic',
+  /** Over the rate limit. */
   2: 'rate-limited',
+  /** Too many subscriptions on the connection. */
   3: 'too-many-topics',
+  /** The frame is over the relay's limit. */
   4: 'frame-too-large',
+  /** The admission token does not allow the topic. */
   5: 'not-allowed',
+  /** The relay could not decode the message. */
   6: 'malformed',
+  /** The relay cannot store the frame now; send it again. */
   7: 'unavailable',
 } as const;
 
 /** NACK codes after which the frame is sent again (rate limited, the relay cannot store it now). */
 export const RETRYABLE_NACKS: ReadonlySet<number> = new Set([2, 7]);
+/** The name of a relay error code, or 'unknown'. */
 export type RelayErrorName = (typeof RelayErrorCodes)[keyof typeof RelayErrorCodes] | 'unknown';
 
+/** Longest topic, in bytes (PROTOCOL-RELAY.md §2). */
 export const MAX_TOPIC_BYTES = 64;
 /** Longest ERROR reason this client reads; a longer ERROR message is malformed. */
 export const MAX_REASON_BYTES = 1024;
 
 const TOPIC_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Whether the topic is 1 to 64 base64url characters. */
 export function isValidTopic(topic: unknown): topic is string {
   return typeof topic === 'string' && TOPIC_RE.test(topic);
 }
@@ -94,16 +113,71 @@ export function encodePublish(topic: string, frame: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A decoded relay message. */
 export type RelayMessage =
   /** `position`: the frame's place in the topic's stream (24 bytes, a copy). */
-  | { op: 'deliver'; topic: string; position: Uint8Array; frame: Uint8Array }
+  | {
+    /** The message type. */
+    op: 'deliver';
+    /** The topic. */
+    topic: string;
+    /** The frame's position in the topic's stream. */
+    position: Uint8Array;
+    /** The frame. */
+    frame: Uint8Array;
+  }
   /** `head`: the stream's position when the subscription went live; `recovered`: the position asked for was honoured. */
-  | { op: 'subscribed'; topic: string; head: Uint8Array; recovered: boolean }
-  | { op: 'error'; code: number; name: RelayErrorName; topic: string; reason: string }
-  | { op: 'ack'; seq: number }
-  | { op: 'nack'; seq: number; code: number; name: RelayErrorName };
+  | {
+    /** The message type. */
+    op: 'subscribed';
+    /** The topic. */
+    topic: string;
+    /** The stream's position when the subscription went live. */
+    head: Uint8Array;
+    /** Whether the position asked for was honoured. */
+    recovered: boolean;
+  }
+  | {
+    /** The message type. */
+    op: 'error';
+    /** The error code. */
+    code: number;
+    /** The error code's name. */
+    name: RelayErrorName;
+    /** The topic. */
+    topic: string;
+    /** Why, in words. */
+    reason: string;
+  }
+  | {
+    /** The message type. */
+    op: 'ack';
+    /** The sequence number of the PUBLISH. */
+    seq: number;
+  }
+  | {
+    /** The message type. */
+    op: 'nack';
+    /** The sequence number of the PUBLISH. */
+    seq: number;
+    /** The error code. */
+    code: number;
+    /** The error code's name. */
+    name: RelayErrorName;
+  };
 
-export type DecodeResult = { ok: true; message: RelayMessage } | { ok: false; reason: string };
+/** The result of decoding a relay message: the message, or why it is malformed. */
+export type DecodeResult = {
+  /** Whether decoding succeeded. */
+  ok: true;
+  /** The decoded message. */
+  message: RelayMessage;
+} | {
+  /** Whether decoding succeeded. */
+  ok: false;
+  /** Why, in words. */
+  reason: string;
+};
 
 const bad = (reason: string): DecodeResult => ({ ok: false, reason });
 

@@ -5,14 +5,23 @@
  * reach that branch need not carry it).
  */
 export interface WebSocketLike {
+  /** Set to 'arraybuffer' by the transport. */
   binaryType: string;
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
+  /** The subprotocol the server chose. */
   readonly protocol: string;
+  /** Sends a binary message. */
   send(data: Uint8Array): void;
+  /** Closes the connection. */
   close(code?: number, reason?: string): void;
+  /** Called once the connection is open. */
   onopen: ((event: unknown) => void) | null;
+  /** Called with each message. */
   onmessage: ((event: { data: unknown }) => void) | null;
+  /** Called once the connection is closed. */
   onclose: ((event: { code: number; reason: string }) => void) | null;
+  /** Called on a connection error. */
   onerror: ((event: unknown) => void) | null;
 }
 

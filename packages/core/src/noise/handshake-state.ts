@@ -25,11 +25,13 @@ export const NOISE_PSK_BYTES = 32;
 /** The suffix of every protocol name this implementation speaks (§8, §12.1, §12.3, §12.8). */
 export const NOISE_PROTOCOL_SUFFIX = '_25519_ChaChaPoly_BLAKE2b';
 
+/** Parameters of HandshakeState.initialize(). */
 export interface HandshakeOptions {
   /** §8 protocol name; defaults to `Noise_${pattern}_25519_ChaChaPoly_BLAKE2b`. A "Noise_" name must match. */
   protocolName?: string;
   /** Handshake pattern name with optional psk modifiers, e.g. "XX", "KKpsk0", "NNpsk0+psk2". */
   pattern: string;
+  /** Whether this party sends the first message. */
   initiator: boolean;
   /** §6 prologue: data both parties must agree on, hashed into h. */
   prologue: Uint8Array;
@@ -45,13 +47,17 @@ export interface HandshakeOptions {
   psks?: Uint8Array[];
 }
 
+/** What writeMessage() returns. */
 export interface WriteResult {
+  /** The handshake message to send. */
   message: Uint8Array;
   /** §5.3 Split() after the last handshake message: [c1, c2]; the initiator sends with c1, the responder with c2. */
   split?: [CipherState, CipherState];
 }
 
+/** What readMessage() returns. */
 export interface ReadResult {
+  /** The decrypted payload of the message read. */
   payload: Uint8Array;
   /** §5.3 Split() after the last handshake message: [c1, c2]; the initiator sends with c1, the responder with c2. */
   split?: [CipherState, CipherState];

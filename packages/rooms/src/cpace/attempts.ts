@@ -18,6 +18,7 @@
 import { SealsigError } from '@sealsig/core';
 
 
+/** Limits on password attempts (CPace runs) a moderator accepts (§R4). */
 export interface AttemptLimiterOptions {
   /** Counted attempts per joiner within the window (default 5). */
   maxAttemptsPerJoiner?: number;
@@ -33,6 +34,7 @@ export interface AttemptLimiterOptions {
 
 /** One run admitted by the limiter. Settle it exactly once; later calls are no-ops. */
 export interface AttemptTicket {
+  /** The joiner the attempt is counted for. */
   readonly joinerId: string;
   /** The run ended in a verified success: the attempt is taken back and the slot released. */
   succeed(): void;
@@ -51,10 +53,15 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   return v;
 }
 
+/** Counts password attempts per joiner and in all, in a sliding window, and bounds concurrent runs (§R4). */
 export class AttemptLimiter {
+  /** Counted attempts per joiner within the window. */
   readonly maxAttemptsPerJoiner: number;
+  /** Counted attempts over all joiners within the window. */
   readonly maxAttemptsGlobal: number;
+  /** Runs in progress at once. */
   readonly maxConcurrent: number;
+  /** The sliding window, ms. */
   readonly windowMs: number;
   readonly #now: () => number;
   /** Counted attempts per joiner, oldest first. */

@@ -11,6 +11,7 @@ import { lvCat } from './strings.js';
 /** Default bound on associated data, in bytes. */
 export const MAX_AD_BYTES = 1024;
 
+/** A CPace message: a public share and its associated data. */
 export interface CpaceMessage {
   /** The public share Ya or Yb (32 bytes). */
   Y: Uint8Array;

@@ -22,9 +22,12 @@ import { utf8 } from './strings.js';
 
 /** Bounds on the application's inputs. */
 export const MAX_PASSWORD_BYTES = 1024;
+/** Longest channel identifier CI, in bytes. */
 export const MAX_CI_BYTES = 1024;
+/** Longest session id, in bytes. */
 export const MAX_SID_BYTES = 256;
 
+/** Inputs of one CPace run (draft-irtf-cfrg-cpace). */
 export interface CpaceOptions {
   /** The room password. A string is NFC-normalized and UTF-8 encoded; bytes are used as PRS unchanged. */
   password: string | Uint8Array;
@@ -38,6 +41,7 @@ export interface CpaceOptions {
   maxPeerAdBytes?: number;
 }
 
+/** What a completed CPace run yields. */
 export interface CpaceResult {
   /** The intermediate session key (64 bytes). Secret. */
   isk: Uint8Array;
@@ -45,6 +49,7 @@ export interface CpaceResult {
   sidOutput: Uint8Array;
 }
 
+/** One side of a CPace run: its share to send, and receive() for the peer's. */
 export interface CpaceParty {
   /** Our public share Y (32 bytes), to send to the peer together with `ad`. */
   readonly message: Uint8Array;

@@ -46,6 +46,7 @@ export function sidOutputIr(Ya: Uint8Array, ADa: Uint8Array, Yb: Uint8Array, ADb
   return hash(concat(SID_OUTPUT_LABEL, transcriptIr(Ya, ADa, Yb, ADb)));
 }
 
+/** sid_output of the ordered-concatenation (symmetric) variant. */
 export function sidOutputOc(Ya: Uint8Array, ADa: Uint8Array, Yb: Uint8Array, ADb: Uint8Array): Uint8Array {
   return hash(concat(SID_OUTPUT_LABEL, transcriptOc(Ya, ADa, Yb, ADb)));
 }

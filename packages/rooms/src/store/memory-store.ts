@@ -9,6 +9,7 @@ import { SealsigError } from '@sealsig/core';
 import { authorizePut, decodeWriteProof, type WriteBinding } from './proof.js';
 import { checkId, checkPut, type DescriptorStore } from './store.js';
 
+/** Options of memoryDescriptorStore(). */
 export interface MemoryDescriptorStoreOptions {
   /** Clock, ms (default Date.now). */
   now?: () => number;
@@ -16,6 +17,7 @@ export interface MemoryDescriptorStoreOptions {
   maxEntries?: number;
 }
 
+/** A DescriptorStore in memory (tests, one process), with the checks a store must make. */
 export function memoryDescriptorStore(options: MemoryDescriptorStoreOptions = {}): DescriptorStore {
   const now = options.now ?? Date.now;
   const maxEntries = options.maxEntries ?? 10_000;

@@ -27,16 +27,23 @@ import { decodeChain, encodeChain, MAX_CHAIN, type ChainLink } from '../wire.js'
  */
 export const MAX_PROOF_BYTES = 2048;
 
+/** §R7 The proof that a put comes from the room's current moderator. */
 export interface WriteProof {
+  /** The Ed25519 key that signed the put. */
   writeKey: Uint8Array;
+  /** The descriptor serial: above every earlier one. */
   serial: number;
+  /** Signature over the put input (putInput). */
   signature: Uint8Array;
+  /** The chain from the invite's moderator key to writeKey (§R6). */
   chain: ChainLink[];
 }
 
 /** What a store keeps per id while its value is unexpired: the key allowed to write, and the last serial. */
 export interface WriteBinding {
+  /** The key allowed to write. */
   key: Uint8Array;
+  /** The last serial written. */
   serial: number;
 }
 
@@ -45,6 +52,7 @@ export function putInput(descriptorId: Uint8Array, serial: number, ttlMs: number
   return signatureInput(RoomLabels.descriptorPut, descriptorId, u64be(serial), u64be(ttlMs), value);
 }
 
+/** The msgpack encoding of a write proof. */
 export function encodeWriteProof(p: WriteProof): Uint8Array {
   return encodeCanonical([p.writeKey, p.serial, p.signature, encodeChain(p.chain)]).slice();
 }

@@ -14,6 +14,7 @@ import { SealsigError, toBase64Url } from '@sealsig/core';
 import { discard, httpClient, readCapped, type HttpOptions } from '../http.js';
 import { DESCRIPTOR_MAX_BYTES, checkId, checkPut, type DescriptorStore } from './store.js';
 
+/** Options of relayDescriptorStore(): the relay's base URL and HTTP settings. */
 export type RelayDescriptorStoreOptions = HttpOptions;
 
 const STATUS_CODES = {
@@ -23,6 +24,7 @@ const STATUS_CODES = {
   429: 'E_RATE_LIMITED',
 } as const;
 
+/** A DescriptorStore on a sealsig relay's /descriptors endpoint. */
 export function relayDescriptorStore(options: RelayDescriptorStoreOptions): DescriptorStore {
   const { endpoint: at, call } = httpClient(options, 'descriptor store');
   const endpoint = (id: string, query = ''): string => at(`descriptors/${id}${query}`);

@@ -24,6 +24,7 @@ export const DESCRIPTOR_MAX_BYTES = 4096;
 export const DESCRIPTOR_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 export { MAX_PROOF_BYTES };
 
+/** The options of DescriptorStore.put(). */
 export interface DescriptorPutOptions {
   /** How long the store keeps the value, ms (the store may cap it; it must not keep it longer). */
   ttlMs: number;
@@ -34,6 +35,7 @@ export interface DescriptorPutOptions {
   proof: Uint8Array;
 }
 
+/** Where sealed room descriptors are kept (§R7): a relay, Firebase, memory. It sees only ciphertext. */
 export interface DescriptorStore {
   /** Stores (or replaces) the value under id until ttlMs from now. */
   put(id: string, value: Uint8Array, options: DescriptorPutOptions): Promise<void>;

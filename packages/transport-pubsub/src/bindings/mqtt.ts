@@ -9,6 +9,7 @@ import type { PubSubClient, PubSubMessage } from '../client.js';
 
 const utf8Length = new TextEncoder();
 
+/** Options of mqttClient(). */
 export interface MqttBindingOptions {
   /** QoS of publishes and subscriptions (default 0: sealsig tolerates loss and duplicates). */
   qos?: 0 | 1;
@@ -18,6 +19,7 @@ export interface MqttBindingOptions {
   closeClient?: boolean;
 }
 
+/** A PubSubClient over an mqtt.js client (topics are MQTT topics). */
 export function mqttClient(client: MqttClient, options: MqttBindingOptions = {}): PubSubClient {
   const qos = options.qos ?? 0;
   const handlers = new Map<string, (message: PubSubMessage) => void>();

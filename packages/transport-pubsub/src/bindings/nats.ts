@@ -8,6 +8,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import { TransportStateCell, type TransportState } from '@sealsig/core';
 import type { PubSubClient } from '../client.js';
 
+/** Options of natsClient(). */
 export interface NatsBindingOptions {
   /** The largest message to publish (default: the server's max_payload, at most 1 MiB). */
   maxMessageBytes?: number;
@@ -15,6 +16,7 @@ export interface NatsBindingOptions {
   closeClient?: boolean;
 }
 
+/** A PubSubClient over a nats.js connection (topics are subjects). */
 export function natsClient(nc: NatsConnection, options: NatsBindingOptions = {}): PubSubClient {
   const subscriptions = new Set<Subscription>();
   const state = new TransportStateCell(nc.isClosed() ? 'closed' : 'open');

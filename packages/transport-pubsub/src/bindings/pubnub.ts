@@ -13,6 +13,7 @@ import type PubNub from 'pubnub';
 import { TransportStateCell } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
 
+/** Options of pubnubClient(). */
 export interface PubNubBindingOptions {
   /** The longest message (characters of base64url) to publish (default 32 KiB − 1 KiB). */
   maxMessageBytes?: number;
@@ -26,6 +27,7 @@ export interface PubNubBindingOptions {
 
 const PUBNUB_CHANNEL_MAX = 92;
 
+/** A PubSubClient over the PubNub SDK (a text-only service: frames travel as base64url). */
 export function pubnubClient(pubnub: PubNub, options: PubNubBindingOptions = {}): PubSubClient {
   const subscribeTimeoutMs = options.subscribeTimeoutMs ?? 10_000;
   const reconnectDelayMs = options.reconnectDelayMs ?? 1000;

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { TransportStateCell, type TransportState } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
 
+/** Options of redisClient(). */
 export interface RedisBindingOptions {
   /** The largest message to publish; larger frames are chunked (default 1 MiB; Redis allows 512 MB). */
   maxMessageBytes?: number;
@@ -14,6 +15,7 @@ export interface RedisBindingOptions {
   closeClient?: boolean;
 }
 
+/** A PubSubClient over two ioredis connections (Redis pub/sub needs a dedicated subscriber connection). */
 export function redisClient(connections: { publisher: Redis; subscriber: Redis }, options: RedisBindingOptions = {}): PubSubClient {
   const { publisher, subscriber } = connections;
   if (publisher === subscriber) throw new TypeError('redisClient needs two connections: a subscribed connection cannot publish');
