@@ -8,6 +8,8 @@ import { endpointKey, eraseChannel, type Peer } from './peer.js';
 
 interface Departed {
   until: number;
+  /** Its last broadcast counter (its bye's, when it said goodbye): a copy of that frame is a duplicate. */
+  last: number;
   /** A peer removed for silence, kept whole so that its next hello resumes it (§8.1). */
   resumable?: Peer;
 }
@@ -64,7 +66,8 @@ export class Presence {
   remove(peer: Peer, until: number, resumable: boolean): boolean {
     if (!this.isLive(peer)) return false;
     this.#live.delete(peer.info.id);
-    this.#departed.set(endpointKey(peer.endpoint.id, peer.endpoint.instance), resumable ? { until, resumable: peer } : { until });
+    const last = peer.window.highest;
+    this.#departed.set(endpointKey(peer.endpoint.id, peer.endpoint.instance), resumable ? { until, last, resumable: peer } : { until, last });
     return true;
   }
 
@@ -74,7 +77,7 @@ export class Presence {
     for (const [k, gone] of this.#departed) {
       if (!k.startsWith(idHex) || gone.resumable === undefined) continue;
       eraseChannel(gone.resumable);
-      this.#departed.set(k, { until: gone.until });
+      this.#departed.set(k, { until: gone.until, last: gone.last });
     }
   }
 

@@ -578,7 +578,15 @@ export class Session extends Emitter<SessionEvents> {
     if (h.timestamp < now - this.#opt.maxAgeMs) throw fail('E_STALE', `frame is ${now - h.timestamp} ms old`);
     if (h.timestamp > now + this.#opt.maxFutureSkewMs) throw fail('E_STALE', `frame is ${h.timestamp - now} ms in the future`);
     const gone = this.#presence.departed(h.sender, h.instance);
-    if (gone !== undefined && gone.resumable === undefined) throw fail('E_STALE', 'frame from an instance that has left');
+    if (gone !== undefined && gone.resumable === undefined) {
+      // A copy of its last broadcast (its bye, duplicated by the transport) is a duplicate; anything older
+      // from an instance that left is a replay (§8.1).
+      if (h.kind === FrameKind.broadcast && h.counter === gone.last) {
+        this.stats.duplicates++;
+        return;
+      }
+      throw fail('E_STALE', 'frame from an instance that has left');
+    }
     if (gone?.resumable && h.kind !== FrameKind.broadcast) {
       this.#hold(f); // a timed-out peer's frame may overtake the hello that resumes it
       return;
