@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 const conditions = ['source', 'module', 'node', 'development|production'];
 const root = new URL('./packages/', import.meta.url);
 
-export const projects = readdirSync(root, { withFileTypes: true })
+const packageProjects = readdirSync(root, { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(new URL(`${d.name}/test`, root)))
   .map((d) => d.name)
   .sort()
@@ -23,5 +23,20 @@ export const projects = readdirSync(root, { withFileTypes: true })
       ...(existsSync(new URL(`${name}/test/global-setup.ts`, root)) ? { globalSetup: ['test/global-setup.ts'] } : {}),
     },
   }));
+
+// packaging/: the packages as the registry serves them (pnpm pack, an offline install outside the workspace,
+// Node and tsc consumers). Needs the build: `pnpm test` builds before vitest runs.
+const packaging = {
+  test: {
+    name: 'packaging',
+    root: './packaging',
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+};
+
+export const projects = [...packageProjects, packaging];
 
 export default projects;

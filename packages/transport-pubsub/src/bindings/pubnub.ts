@@ -9,9 +9,9 @@
  * once the SDK reports PNConnectedCategory or PNSubscriptionChangedCategory naming the channel. After an
  * unexpected disconnect (the SDK gave up retrying) the binding calls pubnub.reconnect() after a delay.
  */
-import type PubNub from 'pubnub';
 import { TransportStateCell } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
+import type { PubNubLike, PubNubListenerLike } from './clients.js';
 
 export interface PubNubBindingOptions {
   /** The longest message (characters of base64url) to publish (default 32 KiB − 1 KiB). */
@@ -26,7 +26,7 @@ export interface PubNubBindingOptions {
 
 const PUBNUB_CHANNEL_MAX = 92;
 
-export function pubnubClient(pubnub: PubNub, options: PubNubBindingOptions = {}): PubSubClient {
+export function pubnubClient(pubnub: PubNubLike, options: PubNubBindingOptions = {}): PubSubClient {
   const subscribeTimeoutMs = options.subscribeTimeoutMs ?? 10_000;
   const reconnectDelayMs = options.reconnectDelayMs ?? 1000;
   const handlers = new Map<string, (message: PubSubMessage) => void>();
@@ -52,7 +52,7 @@ export function pubnubClient(pubnub: PubNub, options: PubNubBindingOptions = {})
     (reconnectTimer as { unref?: () => void }).unref?.();
   };
 
-  const listener: PubNub.Listener = {
+  const listener: PubNubListenerLike = {
     message: (event) => {
       handlers.get(event.channel)?.(event.message as PubSubMessage);
     },

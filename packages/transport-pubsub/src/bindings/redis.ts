@@ -3,9 +3,9 @@
  * mode cannot publish. ioredis reconnects by itself and, with its default `autoResubscribe: true`,
  * restores the subscriptions. Redis delivers a publisher's messages to every subscriber, its own included.
  */
-import type { Redis } from 'ioredis';
 import { TransportStateCell, type TransportState } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
+import type { RedisLike } from './clients.js';
 
 export interface RedisBindingOptions {
   /** The largest message to publish; larger frames are chunked (default 1 MiB; Redis allows 512 MB). */
@@ -14,7 +14,7 @@ export interface RedisBindingOptions {
   closeClient?: boolean;
 }
 
-export function redisClient(connections: { publisher: Redis; subscriber: Redis }, options: RedisBindingOptions = {}): PubSubClient {
+export function redisClient(connections: { publisher: RedisLike; subscriber: RedisLike }, options: RedisBindingOptions = {}): PubSubClient {
   const { publisher, subscriber } = connections;
   if (publisher === subscriber) throw new TypeError('redisClient needs two connections: a subscribed connection cannot publish');
   const handlers = new Map<string, (message: PubSubMessage) => void>();
@@ -80,7 +80,7 @@ export function redisClient(connections: { publisher: Redis; subscriber: Redis }
       state.clear();
       handlers.clear();
       if (options.closeClient) {
-        const ended = (c: Redis) => (c.status === 'end' ? Promise.resolve() : new Promise<void>((resolve) => c.once('end', () => resolve())));
+        const ended = (c: RedisLike) => (c.status === 'end' ? Promise.resolve() : new Promise<void>((resolve) => c.once('end', () => resolve())));
         const both = Promise.all([ended(publisher), ended(subscriber)]);
         await Promise.allSettled([publisher.quit(), subscriber.quit()]);
         publisher.disconnect();
