@@ -280,7 +280,7 @@ describe.runIf(built)('packed packages', () => {
     expect(problems).toEqual([]);
   });
 
-  it('Node imports every package as ESM and requires it as CommonJS, with the same exports', async () => {
+  it('Node imports every package as ESM and requires it as CommonJS, with the same exports; <name>/package.json resolves', async () => {
     const names = packed.map((p) => p.manifest.name);
     writeFileSync(
       join(app, 'load.mjs'),
@@ -292,14 +292,16 @@ describe.runIf(built)('packed packages', () => {
         let cjs;
         try { cjs = Object.keys(require(name)).filter((k) => k !== 'default' && k !== '__esModule').sort(); }
         catch (e) { cjs = 'throws: ' + e.message; }
-        out[name] = { esm, cjs };
+        const manifest = require(name + '/package.json').name === name;
+        out[name] = { esm, cjs, manifest };
       }
       console.log(JSON.stringify(out));`,
     );
-    const out = JSON.parse(await run(process.execPath, ['load.mjs'], app)) as Record<string, { esm: string[]; cjs: string[] | string }>;
+    const out = JSON.parse(await run(process.execPath, ['load.mjs'], app)) as Record<string, { esm: string[]; cjs: string[] | string; manifest: boolean }>;
     for (const name of names) {
       expect(out[name]!.esm.length, name).toBeGreaterThan(0);
       expect({ name, cjs: out[name]!.cjs }).toEqual({ name, cjs: ESM_ONLY.has(name) ? `throws: ${ESM_ONLY_ERROR}` : out[name]!.esm });
+      expect(out[name]!.manifest, `${name}/package.json is exported`).toBe(true);
     }
   });
 
