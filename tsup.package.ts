@@ -1,7 +1,8 @@
 // The build every package shares: ESM + CJS + d.ts from its src/index.ts (and any extra entries).
-import { defineConfig } from 'tsup';
+// A package may narrow the formats (transport-conformance is ESM-only).
+import { defineConfig, type Options } from 'tsup';
 
-export function packageBuild(entry: string[] = ['src/index.ts']) {
+export function packageBuild(entry: string[] = ['src/index.ts'], overrides: Pick<Options, 'format'> = {}) {
   return defineConfig({
     entry,
     format: ['esm', 'cjs'],
@@ -10,5 +11,6 @@ export function packageBuild(entry: string[] = ['src/index.ts']) {
     sourcemap: true,
     target: 'es2022',
     tsconfig: 'tsconfig.build.json',
+    ...overrides,
   });
 }

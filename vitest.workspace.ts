@@ -26,13 +26,25 @@ const packageProjects = readdirSync(root, { withFileTypes: true })
 
 // The repository-level checks in test/ (test/api-docs.test.ts: every export of every public package is
 // documented, issue 12), as project 'repo'.
-export const projects = [
-  ...packageProjects,
-  {
-    resolve: { conditions },
-    ssr: { resolve: { conditions } },
-    test: { name: 'repo', root: '.', include: ['test/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 60_000 },
+const repo = {
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: { name: 'repo', root: '.', include: ['test/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 60_000 },
+};
+
+// packaging/: the packages as the registry serves them (pnpm pack, an offline install outside the workspace,
+// Node and tsc consumers). Needs the build: `pnpm test` builds before vitest runs.
+const packaging = {
+  test: {
+    name: 'packaging',
+    root: './packaging',
+    include: ['test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
-];
+};
+
+export const projects = [...packageProjects, repo, packaging];
 
 export default projects;

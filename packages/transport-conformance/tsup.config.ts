@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.package.ts';
 
-export default packageBuild();
+// ESM only: the suite runs under vitest, which is ESM-only (require() gets esm-only.cjs, a clear error).
+export default packageBuild(['src/index.ts'], { format: ['esm'] });

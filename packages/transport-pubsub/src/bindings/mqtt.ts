@@ -3,9 +3,9 @@
  * and, with its default `resubscribe: true`, restores the subscriptions after a reconnect. MQTT 3.1.1
  * brokers echo a publisher's own messages to its subscriptions (MQTT 5's no-local is not used).
  */
-import type { MqttClient } from 'mqtt';
 import { TransportStateCell, type TransportState } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
+import type { MqttClientLike } from './clients.js';
 
 const utf8Length = new TextEncoder();
 
@@ -20,7 +20,7 @@ export interface MqttBindingOptions {
 }
 
 /** A PubSubClient over an mqtt.js client (topics are MQTT topics). */
-export function mqttClient(client: MqttClient, options: MqttBindingOptions = {}): PubSubClient {
+export function mqttClient(client: MqttClientLike, options: MqttBindingOptions = {}): PubSubClient {
   const qos = options.qos ?? 0;
   const handlers = new Map<string, (message: PubSubMessage) => void>();
   const stateOf = (): TransportState => (client.connected ? 'open' : client.reconnecting ? 'reconnecting' : 'connecting');
@@ -42,7 +42,7 @@ export function mqttClient(client: MqttClient, options: MqttBindingOptions = {})
     end: () => state.set('closed'),
     error: () => undefined, // mqtt.js emits connection errors here; an unheard 'error' would crash the process
   };
-  for (const [name, fn] of Object.entries(events)) client.on(name as 'message', fn as never);
+  for (const [name, fn] of Object.entries(events)) client.on(name, fn);
 
   return {
     binary: true,
@@ -81,7 +81,7 @@ export function mqttClient(client: MqttClient, options: MqttBindingOptions = {})
       state.clear();
       handlers.clear();
       if (options.closeClient) await client.endAsync();
-      for (const [name, fn] of Object.entries(events)) client.removeListener(name as 'message', fn as never);
+      for (const [name, fn] of Object.entries(events)) client.removeListener(name, fn);
     },
   };
 }

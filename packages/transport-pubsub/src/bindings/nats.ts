@@ -4,9 +4,9 @@
  * by itself and restores its subscriptions. NATS echoes a connection's own messages to its
  * subscriptions unless the connection was made with `noEcho: true`.
  */
-import type { NatsConnection, Subscription } from 'nats';
 import { TransportStateCell, type TransportState } from '@sealsig/core';
 import type { PubSubClient } from '../client.js';
+import type { NatsConnectionLike, NatsSubscriptionLike } from './clients.js';
 
 /** Options of natsClient(). */
 export interface NatsBindingOptions {
@@ -17,8 +17,8 @@ export interface NatsBindingOptions {
 }
 
 /** A PubSubClient over a nats.js connection (topics are subjects). */
-export function natsClient(nc: NatsConnection, options: NatsBindingOptions = {}): PubSubClient {
-  const subscriptions = new Set<Subscription>();
+export function natsClient(nc: NatsConnectionLike, options: NatsBindingOptions = {}): PubSubClient {
+  const subscriptions = new Set<NatsSubscriptionLike>();
   const state = new TransportStateCell(nc.isClosed() ? 'closed' : 'open');
   let detached = false;
   const setState = (next: TransportState): void => {

@@ -9,9 +9,9 @@
  * once the SDK reports PNConnectedCategory or PNSubscriptionChangedCategory naming the channel. After an
  * unexpected disconnect (the SDK gave up retrying) the binding calls pubnub.reconnect() after a delay.
  */
-import type PubNub from 'pubnub';
 import { TransportStateCell } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
+import type { PubNubLike, PubNubListenerLike } from './clients.js';
 
 /** Options of pubnubClient(). */
 export interface PubNubBindingOptions {
@@ -28,7 +28,7 @@ export interface PubNubBindingOptions {
 const PUBNUB_CHANNEL_MAX = 92;
 
 /** A PubSubClient over the PubNub SDK (a text-only service: frames travel as base64url). */
-export function pubnubClient(pubnub: PubNub, options: PubNubBindingOptions = {}): PubSubClient {
+export function pubnubClient(pubnub: PubNubLike, options: PubNubBindingOptions = {}): PubSubClient {
   const subscribeTimeoutMs = options.subscribeTimeoutMs ?? 10_000;
   const reconnectDelayMs = options.reconnectDelayMs ?? 1000;
   const handlers = new Map<string, (message: PubSubMessage) => void>();
@@ -54,7 +54,7 @@ export function pubnubClient(pubnub: PubNub, options: PubNubBindingOptions = {})
     (reconnectTimer as { unref?: () => void }).unref?.();
   };
 
-  const listener: PubNub.Listener = {
+  const listener: PubNubListenerLike = {
     message: (event) => {
       handlers.get(event.channel)?.(event.message as PubSubMessage);
     },

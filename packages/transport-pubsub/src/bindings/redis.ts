@@ -3,9 +3,9 @@
  * mode cannot publish. ioredis reconnects by itself and, with its default `autoResubscribe: true`,
  * restores the subscriptions. Redis delivers a publisher's messages to every subscriber, its own included.
  */
-import type { Redis } from 'ioredis';
 import { TransportStateCell, type TransportState } from '@sealsig/core';
 import type { PubSubClient, PubSubMessage } from '../client.js';
+import type { RedisLike } from './clients.js';
 
 /** Options of redisClient(). */
 export interface RedisBindingOptions {
@@ -16,7 +16,7 @@ export interface RedisBindingOptions {
 }
 
 /** A PubSubClient over two ioredis connections (Redis pub/sub needs a dedicated subscriber connection). */
-export function redisClient(connections: { publisher: Redis; subscriber: Redis }, options: RedisBindingOptions = {}): PubSubClient {
+export function redisClient(connections: { publisher: RedisLike; subscriber: RedisLike }, options: RedisBindingOptions = {}): PubSubClient {
   const { publisher, subscriber } = connections;
   if (publisher === subscriber) throw new TypeError('redisClient needs two connections: a subscribed connection cannot publish');
   const handlers = new Map<string, (message: PubSubMessage) => void>();
@@ -82,7 +82,7 @@ export function redisClient(connections: { publisher: Redis; subscriber: Redis }
       state.clear();
       handlers.clear();
       if (options.closeClient) {
-        const ended = (c: Redis) => (c.status === 'end' ? Promise.resolve() : new Promise<void>((resolve) => c.once('end', () => resolve())));
+        const ended = (c: RedisLike) => (c.status === 'end' ? Promise.resolve() : new Promise<void>((resolve) => c.once('end', () => resolve())));
         const both = Promise.all([ended(publisher), ended(subscriber)]);
         await Promise.allSettled([publisher.quit(), subscriber.quit()]);
         publisher.disconnect();
