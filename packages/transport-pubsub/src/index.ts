@@ -14,7 +14,24 @@ export { CHUNK_HEADER_BYTES, WHOLE_HEADER_BYTES, decodeMessage, encodeMessages }
 export type { Chunk, Decoded, WireLimits } from './wire.js';
 export { decodeText, encodeText } from './text.js';
 export { MAX_TOPIC_LENGTH } from './channel.js';
-export type { MqttClientLike, NatsConnectionLike, NatsSubscriptionLike, PubNubLike, PubNubListenerLike, RedisLike } from './bindings/clients.js';
+export type {
+  MqttClientLike,
+  MqttGrant,
+  MqttQos,
+  NatsConnectionLike,
+  NatsMessageLike,
+  NatsServerInfo,
+  NatsStatusLike,
+  NatsSubscribeOptions,
+  NatsSubscriptionLike,
+  PubNubChannels,
+  PubNubLike,
+  PubNubListenerLike,
+  PubNubMessageEvent,
+  PubNubPublishParameters,
+  PubNubStatusEvent,
+  RedisLike,
+} from './bindings/clients.js';
 export { mqttClient } from './bindings/mqtt.js';
 export type { MqttBindingOptions } from './bindings/mqtt.js';
 export { redisClient } from './bindings/redis.js';

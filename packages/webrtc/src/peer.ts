@@ -33,9 +33,11 @@ export interface PeerOptions {
   hooks: PeerHooks;
 }
 
+/** One managed RTCPeerConnection to one member (created by connectPeers; its constructor is internal). */
 export class Peer {
   /** The member id. */
   readonly id: string;
+  /** The connection itself (media, stats; the package listens with addEventListener, so on* handlers are the app's). */
   readonly pc: RTCPeerConnection;
   /** Whether this side yields in an offer collision. */
   readonly polite: boolean;
@@ -87,6 +89,7 @@ export class Peer {
     return this.#info.meta;
   }
 
+  /** The connection's RTCPeerConnectionState. */
   get connectionState(): RTCPeerConnectionState {
     return this.pc.connectionState;
   }
@@ -96,6 +99,7 @@ export class Peer {
     return this.#present;
   }
 
+  /** Closed and forgotten. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -113,11 +117,13 @@ export class Peer {
     return true;
   }
 
+  /** Sends a local track to this peer (Peers.addTrack does it for every peer). */
   addTrack(track: MediaStreamTrack, streams: readonly MediaStream[]): void {
     if (this.#closed || this.#senders.has(track)) return;
     this.#senders.set(track, this.pc.addTrack(track, ...streams));
   }
 
+  /** Stops sending a track to this peer. */
   removeTrack(track: MediaStreamTrack): void {
     const sender = this.#senders.get(track);
     if (sender === undefined) return;
@@ -153,6 +159,7 @@ export class Peer {
     if (this.pc.connectionState === 'failed') this.#restartIce();
   }
 
+  /** Closes this connection (the member stays in the session). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -10,6 +10,7 @@ import { Emitter } from '@sealsig/core';
 import { Peer } from './peer.js';
 import { listen, type PeerIdentity, type Signaling, type SignalingLeaveReason } from './signaling.js';
 
+/** Options of connectPeers. */
 export interface ConnectPeersOptions {
   /** ICE servers for every connection. Default: the Room's `iceServers` (following its 'ice-servers' event), else none. */
   iceServers?: readonly RTCIceServer[];
@@ -27,21 +28,58 @@ export interface ConnectPeersOptions {
 /** Why a managed peer is gone: the signaling layer's reason, 'failed' (a connection kept after a timeout failed), or 'closed' (Peers.close). */
 export type PeerLeftReason = SignalingLeaveReason | 'failed';
 
+/** The events of Peers. */
 export interface PeersEvents {
   /** A managed peer appeared: its connection is being negotiated. */
   peer: Peer;
   /** A data channel to a peer opened. */
-  open: { peer: Peer; channel: string };
+  open: {
+    /** The peer. */
+    peer: Peer;
+    /** The channel's name. */
+    channel: string;
+  };
   /** A JSON value arrived on a data channel. */
-  message: { from: Peer; channel: string; value: unknown };
+  message: {
+    /** The sender. */
+    from: Peer;
+    /** The channel's name. */
+    channel: string;
+    /** The value sent (parsed JSON). */
+    value: unknown;
+  };
   /** A remote media track arrived. */
-  track: { from: Peer; track: MediaStreamTrack; streams: readonly MediaStream[] };
+  track: {
+    /** The sender. */
+    from: Peer;
+    /** The track. */
+    track: MediaStreamTrack;
+    /** The streams the sender put it in. */
+    streams: readonly MediaStream[];
+  };
   /** A peer's RTCPeerConnection changed connectionState. */
-  'connection-state': { peer: Peer; state: RTCPeerConnectionState };
+  'connection-state': {
+    /** The peer. */
+    peer: Peer;
+    /** Its new connectionState. */
+    state: RTCPeerConnectionState;
+  };
   /** A peer's connection is closed and forgotten. */
-  'peer-left': { id: string; peer: Peer; reason: PeerLeftReason };
+  'peer-left': {
+    /** The member's id. */
+    id: string;
+    /** The peer (closed now). */
+    peer: Peer;
+    /** Why. */
+    reason: PeerLeftReason;
+  };
   /** A negotiation or signaling step failed (the connection may recover: ICE restart, a later offer). */
-  error: { peer: Peer; error: Error };
+  error: {
+    /** The peer. */
+    peer: Peer;
+    /** What failed. */
+    error: Error;
+  };
 }
 
 /** Connects to every member of `signaling` (a core Session or a rooms Room). Listen to the events right away. */
@@ -94,6 +132,7 @@ export class Peers extends Emitter<PeersEvents> {
     return this.#peers;
   }
 
+  /** close() was called. */
   get closed(): boolean {
     return this.#closed;
   }

@@ -22,15 +22,38 @@ export type SignalingLeaveReason = 'bye' | 'timeout' | 'rejoined' | 'closed' | '
 
 /** The events connectPeers listens to (a Session emits the first four; a Room all of them). */
 export interface SignalingEvents {
+  /** A member appeared. */
   'peer-joined': PeerIdentity;
-  /** Session: `peer`; Room: `member`. */
-  'peer-left': { peer?: PeerIdentity; member?: PeerIdentity; reason: SignalingLeaveReason };
-  signal: { from: PeerIdentity; description?: SessionDescription; candidate?: IceCandidate | null };
+  /** A member left. */
+  'peer-left': {
+    /** Session: the member. */
+    peer?: PeerIdentity;
+    /** Room: the member. */
+    member?: PeerIdentity;
+    /** Why. */
+    reason: SignalingLeaveReason;
+  };
+  /** A description or candidate from a member. */
+  signal: {
+    /** The sender. */
+    from: PeerIdentity;
+    /** An offer or answer. */
+    description?: SessionDescription;
+    /** An ICE candidate (null: end of candidates). */
+    candidate?: IceCandidate | null;
+  };
+  /** The session or room closed. */
   closed: undefined;
   /** Rooms: this member was kicked (the room closes). */
-  kicked: { reason: string };
+  kicked: {
+    /** The moderator's reason. */
+    reason: string;
+  };
   /** Rooms: the moderator changed the room's ICE servers. */
-  'ice-servers': { iceServers: readonly RTCIceServer[] };
+  'ice-servers': {
+    /** The new list. */
+    iceServers: readonly RTCIceServer[];
+  };
 }
 
 /** A core Session, a rooms Room, or anything shaped like them. */
@@ -42,10 +65,16 @@ export interface Signaling {
   /** Rooms: the members present (a Session's 'peer-joined' reports them by itself). */
   readonly members?: readonly PeerIdentity[];
   /** Rooms: the core session underneath, whose live peers tell each member's instance (a reload is a new one). */
-  readonly session?: { readonly peers: readonly PeerIdentity[] };
+  readonly session?: {
+    /** The live peers of the room's core session. */
+    readonly peers: readonly PeerIdentity[];
+  };
+  /** Sends an offer or answer, sealed to one member. */
   sendDescription(memberId: string, description: SessionDescription): Promise<void>;
+  /** Sends an ICE candidate (null: end of candidates), sealed to one member. */
   sendCandidate(memberId: string, candidate: IceCandidate | null): Promise<void>;
   // Loosely typed, so that Session's and Room's typed `on` fit; `listen` below gives typed access.
+  /** Adds an event listener (SignalingEvents); returns a function that removes it. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(type: string, listener: (event: any) => void): () => void;
 }
