@@ -2,7 +2,7 @@
 // A package may narrow the formats (transport-conformance is ESM-only).
 import { defineConfig, type Options } from 'tsup';
 
-export function packageBuild(entry: string[] = ['src/index.ts'], overrides: Pick<Options, 'format'> = {}) {
+export function packageBuild(entry: string[] = ['src/index.ts'], overrides: Pick<Options, 'format' | 'dts'> = {}) {
   return defineConfig({
     entry,
     format: ['esm', 'cjs'],
