@@ -75,7 +75,8 @@ describe.skipIf(!hasChromium)('@sealsig/webrtc in Chromium', () => {
     }
   }, 90_000);
 
-  it("over a room: three members connect with the room's ICE servers (reconfigured when they change); a kicked member's connections are closed by the others", async () => {
+  // Flaky about 1 run in 4 (the fixture times out after the kick): retried until its cause is found.
+  it("over a room: three members connect with the room's ICE servers (reconfigured when they change); a kicked member's connections are closed by the others", { retry: 2, timeout: 90_000 }, async () => {
     const { result, stderr } = await runFixture(fixture('webrtc-room'), 85_000);
     expect(result, stderr).toMatchObject({ ok: true, pageErrors: [] });
     // Chromium reports each server with urls as a list and empty credentials: compare the urls.
@@ -94,5 +95,5 @@ describe.skipIf(!hasChromium)('@sealsig/webrtc in Chromium', () => {
     expect(carol!.peerIds).toEqual([]);
     expect(urls(alice!.configured)).toEqual([['stun:198.18.0.9:3479']]);
     expect(urls(bob!.configured)).toEqual([['stun:198.18.0.9:3479']]);
-  }, { timeout: 90_000, retry: 2 }); // flaky about 1 run in 4 (the fixture times out after the kick): retried until its cause is found
+  });
 });
