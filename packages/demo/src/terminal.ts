@@ -68,7 +68,8 @@ async function main(): Promise<void> {
     const names = new Map([[hex(fromBase64Url(alice.id)!), 'alice'], [hex(fromBase64Url(bob.id)!), 'bob']]);
     const who = (id: Uint8Array | null) => (id === null ? '*(all)' : `${hex(id, 4)}(${names.get(hex(id)) ?? '?'})`);
 
-    console.log(`sealsig demo: alice and bob signal WebRTC through a real sealsig relay at ${url}\n`);
+    console.log(`sealsig demo: alice and bob signal WebRTC through a real sealsig relay at ${url}`);
+    console.log('(the offer, answer and candidates are fixed sample values: Node has no RTCPeerConnection; `pnpm start` negotiates for real)\n');
     console.log(`session id (secret, never sent):  ${sessionId}`);
     console.log(`relay topic (keyed route tag):    ${alice.topic}`);
     console.log('\nFor each message: "sent" is what the app handed to sealsig; "relay" is each frame the relay');
