@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import sodium from 'libsodium-wrappers';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { putInput, type ChainLink } from '../src/descriptor-proof.js';
+import type { ChainLink } from '../src/descriptor-proof.js';
 import { RedisDescriptorTable } from '../src/redis-descriptors.js';
 import { sodiumReady, type DescriptorOptions, type Relay } from '../src/index.js';
+import { handover, idBytes, proof, writer } from './descriptor-proofs.js';
 import { sleep, startRelay } from './helpers.js';
 import { startRedis } from '@sealsig/transport-conformance';
 
@@ -18,41 +19,6 @@ const ID2 = 'BBBBBBBBBBBBBBBBBBBBBA';
 const ID3 = 'CCCCCCCCCCCCCCCCCCCCCA';
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 const hex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
-const idBytes = (id: string): Uint8Array => new Uint8Array(Buffer.from(id, 'base64url'));
-
-// --- write proofs, as in descriptors.test.ts: libsodium and a few lines of canonical msgpack ---------------
-type Writer = { publicKey: Uint8Array; privateKey: Uint8Array };
-const writers: Writer[] = [];
-const writer = (n: number): Writer => (writers[n] ??= sodium.crypto_sign_seed_keypair(new Uint8Array(32).fill(n + 1)));
-
-function mpUint(n: number): number[] {
-  if (n < 0x80) return [n];
-  if (n < 0x100) return [0xcc, n];
-  if (n < 0x10000) return [0xcd, n >> 8, n & 0xff];
-  if (n < 0x100000000) return [0xce, ...Buffer.from(new Uint32Array([n]).buffer).reverse()];
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(BigInt(n));
-  return [0xcf, ...b];
-}
-const mpBin = (b: Uint8Array): number[] => [0xc4, b.length, ...b];
-const mpArray = (n: number): number[] => (n < 16 ? [0x90 | n] : [0xdc, n >> 8, n & 0xff]);
-
-function proof(w: Writer, id: string, value: Uint8Array, ttl: number, serial: number, chain: ChainLink[] = []): Uint8Array {
-  const signature = sodium.crypto_sign_detached(putInput(idBytes(id), serial, ttl, value), w.privateKey);
-  const out = [...mpArray(4), ...mpBin(w.publicKey), ...mpUint(serial), ...mpBin(signature), ...mpArray(chain.length)];
-  for (const l of chain) out.push(...mpArray(4), ...mpBin(l.key), ...mpUint(l.version), ...mpUint(l.epoch), ...mpBin(l.signature));
-  return new Uint8Array(out);
-}
-
-/** The link handing `id` from `from` to `to`, appended to `chain`. */
-function handover(id: string, from: Writer, to: Writer, chain: ChainLink[] = [], version = chain.length + 2, epoch = 1): ChainLink[] {
-  const index = chain.length + 1;
-  const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
-  const u64 = Buffer.alloc(8);
-  u64.writeBigUInt64BE(BigInt(version));
-  const input = Buffer.concat([Buffer.from('sealsig/v2/rooms/moderator-transfer'), Buffer.alloc(1), idBytes(id), u32(index), u64, u32(epoch), to.publicKey]);
-  return [...chain, { key: to.publicKey, version, epoch, signature: sodium.crypto_sign_detached(input, from.privateKey) }];
-}
 
 // --- HTTP -------------------------------------------------------------------------------------------------
 /** PUT `body` under `id` with the given proof (or signed by writer `w` with `serial`). */
