@@ -40,14 +40,20 @@ function runInNamespace(flags: string[], fixture: string, timeoutMs: number): Pr
   });
 }
 
-/** Runs `fixture` in a fresh namespace and returns its JSON result and its stderr (for failure messages). */
+/**
+ * Runs `fixture` in a fresh namespace and returns its JSON result and a failure message: the script's stderr,
+ * led by the result's `error` and `pages` (what each page's probe held) when it did not reach `ok`, since a
+ * diff of the result alone omits them.
+ */
 export async function runFixture(fixture: string, timeoutMs: number): Promise<{ result: Record<string, unknown>; stderr: string }> {
   const flags = unshareFlags();
   if (!flags) throw new Error('cannot create a network namespace (unshare -n): run as root or allow user namespaces');
   const { stdout, stderr, code } = await runInNamespace(flags, fixture, timeoutMs);
   const line = stdout.trim().split('\n').at(-1) ?? '';
   try {
-    return { result: JSON.parse(line) as Record<string, unknown>, stderr };
+    const result = JSON.parse(line) as Record<string, unknown>;
+    const why = result.ok === true ? '' : `${String(result.error)}\npages: ${JSON.stringify(result.pages ?? null)}\n`;
+    return { result, stderr: `${why}${stderr}` };
   } catch {
     throw new Error(`no result from the browser script (exit ${code}): ${stdout}\n${stderr}`);
   }
