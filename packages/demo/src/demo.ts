@@ -9,9 +9,10 @@
  * holds a moderated, password-protected room (room-demo.ts); a page opened with #invite=... shows only that.
  * Bundled by build.ts; served by serve.ts.
  */
-import { createSessionId, decodeFrame, toHex, FrameKind, fromBase64Url, joinSession, type Session, type SessionEvents } from '@sealsig/core';
+import { createSessionId, toHex, fromBase64Url, joinSession, type Session, type SessionEvents } from '@sealsig/core';
 import { createWebSocketTransport, type WebSocketTransport } from '@sealsig/transport-websocket';
 import { connectPeers, type Peers, type Signaling } from '@sealsig/webrtc';
+import { clock, logEntry, logRelayFrame } from './relay-view.js';
 import { setupRoomDemo } from './room-demo.js';
 
 /** What the browser test reads (packages/demo/test/browser.test.ts). */
@@ -31,15 +32,6 @@ const probe: DemoProbe = { transportState: 'connecting', channelOpen: false, cha
 (globalThis as { sealsigDemo?: DemoProbe }).sealsigDemo = probe;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
-const KIND_NAMES: Record<number, string> = {
-  [FrameKind.broadcast]: 'broadcast',
-  [FrameKind.handshakeInit]: 'noise-init',
-  [FrameKind.handshakeResp]: 'noise-resp',
-  [FrameKind.direct]: 'direct',
-};
-const hex = toHex;
-const time = () => new Date().toISOString().slice(11, 23);
-
 function status(id: string, text: string, tone: 'ok' | 'warn' | 'bad' | '' = ''): void {
   const el = $(id);
   el.textContent = text;
@@ -49,30 +41,6 @@ function status(id: string, text: string, tone: 'ok' | 'warn' | 'bad' | '' = '')
 function showError(message: string): void {
   probe.errors.push(message);
   $('error').textContent += `${message}\n`;
-}
-
-/** Appends one entry (title line, then a pre block) to a log column and keeps it scrolled to the end. */
-function logEntry(column: 'sent' | 'received' | 'relay', what: string, meta: string, body: string | HTMLElement): void {
-  const box = $(`log-${column}`);
-  const entry = document.createElement('div');
-  entry.className = 'entry';
-  const head = document.createElement('div');
-  const w = document.createElement('span');
-  w.className = 'what';
-  w.textContent = what;
-  const m = document.createElement('span');
-  m.className = 'meta';
-  m.textContent = `  ${meta}`;
-  head.append(w, m);
-  entry.append(head);
-  if (typeof body === 'string') {
-    const pre = document.createElement('pre');
-    pre.textContent = body;
-    entry.append(pre);
-  } else entry.append(body);
-  const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 8;
-  box.append(entry);
-  if (atEnd) box.scrollTop = box.scrollHeight;
 }
 
 function chatLine(cls: 'me' | 'them' | 'sys', text: string): void {
@@ -97,37 +65,10 @@ function relayUrl(): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`;
 }
 
-/** A frame as the relay sees it: the clear header (kind, ids, counter), then the sealed body, as hex. */
+/** A frame on this session's topic or this tab's inbox, as the relay sees it (from both pages). */
 function showRelayFrame(topic: string, frame: Uint8Array, names: Map<string, string>): void {
   probe.relayFrames++;
-  const body = document.createElement('div');
-  let meta = `${frame.length} B`;
-  let sealed = frame;
-  try {
-    const { header, ad, body: ciphertext } = decodeFrame(frame);
-    const who = (id: Uint8Array | null) => (id === null ? 'everyone' : `${hex(id).slice(0, 8)}${names.has(hex(id)) ? ` (${names.get(hex(id))})` : ''}`);
-    meta = `${KIND_NAMES[header.kind] ?? '?'}  ${frame.length} B  ${who(header.sender)} -> ${who(header.recipient)}  ctr ${header.counter}`;
-    const clear = document.createElement('pre');
-    clear.className = 'meta';
-    clear.textContent = `header (clear, ${ad.length} B): ${hex(ad.subarray(0, 24))}...`;
-    body.append(clear);
-    sealed = ciphertext;
-  } catch {
-    meta += '  (not a sealsig frame)';
-  }
-  const preview = document.createElement('pre');
-  preview.className = 'hex';
-  preview.textContent = `ciphertext (${sealed.length} B): ${hex(sealed.subarray(0, 48))}${sealed.length > 48 ? '...' : ''}`;
-  body.append(preview);
-  const details = document.createElement('details');
-  const summary = document.createElement('summary');
-  summary.textContent = `the whole frame, ${frame.length} bytes`;
-  const full = document.createElement('pre');
-  full.className = 'hex';
-  details.append(summary, full);
-  details.addEventListener('toggle', () => (full.textContent ||= hex(frame)), { once: true });
-  body.append(details);
-  logEntry('relay', `topic ${topic}`, `${time()}  ${meta}`, body);
+  logRelayFrame($('log-relay'), topic, frame, names);
 }
 
 /**
@@ -181,16 +122,27 @@ function connectCalls(session: Session): Peers {
 }
 
 function logSent(label: string, to: string, value: unknown): void {
-  logEntry('sent', label, `${time()}  to ${to.slice(0, 8)}`, JSON.stringify(value, null, 1));
+  logEntry($('log-sent'), label, `${clock()}  to ${to.slice(0, 8)}`, JSON.stringify(value, null, 1));
   probe.sent++;
 }
 
 async function main(): Promise<void> {
   window.addEventListener('hashchange', () => location.reload());
   const url = relayUrl();
-  // A room invite (#invite=...) shows only the room's consent panel: no two-tab session on that page.
+  // A room invite (#invite=...) shows only the room's consent panel: no two-tab session on that page. A page
+  // that creates a room leaves its two-tab session (stopCall) and shows only the room.
   const invited = location.hash.startsWith('#invite=');
-  setupRoomDemo({ relayUrl: url, inviteText: invited ? location.hash.slice(1) : undefined });
+  let inRoom = false;
+  let stopCall = (): void => undefined;
+  setupRoomDemo({
+    relayUrl: url,
+    inviteText: invited ? location.hash.slice(1) : undefined,
+    onEnter: () => {
+      inRoom = true;
+      document.body.classList.add('in-room');
+      stopCall();
+    },
+  });
   if (invited) {
     document.body.classList.add('invited');
     return;
@@ -209,16 +161,17 @@ async function main(): Promise<void> {
 
   const session = await joinSession({ sessionId, transport });
   // Listeners first, before any other await: peers and their frames may already be on their way.
-  const names = new Map<string, string>([[hex(fromB64(session.id)), 'this page']]);
+  const names = new Map<string, string>([[toHex(fromB64(session.id)), 'this page']]);
   session.on('error', (e) => showError(`sealsig: ${e.code}: ${e.message}`));
   let camera: MediaStream | undefined;
-  session.on('peer-joined', (peer) => names.set(hex(fromB64(peer.id)), 'peer'));
+  session.on('peer-joined', (peer) => names.set(toHex(fromB64(peer.id)), 'peer'));
   session.on('signal', ({ from, description, candidate }) => {
     probe.received++;
     const label = description ? description.type : candidate === null ? 'end of candidates' : 'ICE candidate';
-    logEntry('received', label, `${time()}  from ${from.id.slice(0, 8)}`, JSON.stringify(description ?? candidate, null, 1));
+    logEntry($('log-received'), label, `${clock()}  from ${from.id.slice(0, 8)}`, JSON.stringify(description ?? candidate, null, 1));
   });
   const peers = connectCalls(session);
+  if (peers.peers.size === 0) chatLine('sys', 'waiting for the other tab to open the link...');
   const sendChat = (text: string): boolean => {
     if (peers.send('chat', text) === 0) return false;
     chatLine('me', text);
@@ -250,11 +203,15 @@ async function main(): Promise<void> {
       showError(`camera: ${String(e)}`);
     }
   };
-  window.addEventListener('pagehide', () => {
+  let stopped = false;
+  stopCall = () => {
+    if (stopped) return;
+    stopped = true;
     peers.close();
     void session.close().then(() => Promise.all([transport.close(), observer.close()]));
-  });
-  chatLine('sys', 'waiting for the other tab to open the link...');
+  };
+  window.addEventListener('pagehide', stopCall);
+  if (inRoom) stopCall(); // a room was created while the session was starting
 }
 
 /** A member id (base64url) as bytes, to match it against frame headers. */

@@ -10,12 +10,15 @@
  * a WebRTC data channel to each other, with offers, answers and candidates signaled through the room, and
  * chat over it.
  *
- * The relay connection is opened on the first Create or Join click, not before.
+ * The relay connection is opened on the first Create or Join click, not before. From then on the room's relay
+ * panel shows every frame this page sent through the relay or got from it (relay-view.ts): the lobby's
+ * password check and join request, then the room's messages, all sealed.
  */
-import { SealsigError } from '@sealsig/core';
-import { createRoom, joinRoom, keyFingerprint, parseInvite, type Invite, type JoinRequest, type Member, type Room } from '@sealsig/rooms';
+import { fromBase64Url, SealsigError, toHex, type Transport } from '@sealsig/core';
+import { createRoom, joinRoom, keyFingerprint, lobbyTopicOf, parseInvite, type Invite, type JoinRequest, type Member, type Room } from '@sealsig/rooms';
 import { createWebSocketTransport, type WebSocketTransport } from '@sealsig/transport-websocket';
 import { connectPeers, type Peers } from '@sealsig/webrtc';
+import { LOG_ENTRIES, logRelayFrame, watchTransport } from './relay-view.js';
 
 /** What the browser test reads and drives (packages/demo/test/rooms-browser.test.ts). */
 export interface RoomDemoProbe {
@@ -41,6 +44,10 @@ export interface RoomDemoProbe {
   chat: string[];
   /** Room 'error' events (dropped frames and the like), as "code: message". */
   errors: string[];
+  /** Frames shown in the room's relay panel (sent and received). */
+  relayFrames: number;
+  /** The topics those frames travelled on, with what each is (lobby, room, an inbox). */
+  relayTopics: Record<string, string>;
   createRoom(password: string, name?: string): Promise<void>;
   join(password: string, name?: string): Promise<void>;
   acceptAll(): number;
@@ -72,10 +79,18 @@ function button(label: string, onClick: () => void): HTMLButtonElement {
   return b;
 }
 
-/** Wires the room section of the page. `inviteText` is the fragment when the page was opened with #invite=... */
-export function setupRoomDemo(options: { relayUrl: string; inviteText: string | undefined }): RoomDemoProbe {
-  let transport: WebSocketTransport | undefined;
-  const connect = () => (transport ??= createWebSocketTransport({ urls: [options.relayUrl] }));
+/**
+ * Wires the room section of the page. `inviteText` is the fragment when the page was opened with #invite=...;
+ * `onEnter` runs once this page is in a room (created or joined).
+ */
+export function setupRoomDemo(options: { relayUrl: string; inviteText: string | undefined; onEnter?: () => void }): RoomDemoProbe {
+  let ws: WebSocketTransport | undefined;
+  let transport: Transport | undefined; // ws, watched for the relay panel
+  const connect = (): Transport => {
+    ws ??= createWebSocketTransport({ urls: [options.relayUrl] });
+    $('room-relay').hidden = false;
+    return (transport ??= watchTransport(ws, showRelayFrame));
+  };
   let room: Room | undefined;
   let invite: Invite | undefined;
   let peers: Peers | undefined; // the WebRTC connections to the other members (@sealsig/webrtc)
@@ -91,6 +106,8 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
     channelOpen: false,
     chat: [],
     errors: [],
+    relayFrames: 0,
+    relayTopics: {},
     createRoom: (password, name) => create(password, name ?? $<HTMLInputElement>('room-name').value),
     join: (password, name) => join(password, name ?? $<HTMLInputElement>('room-name').value),
     acceptAll: () => {
@@ -103,6 +120,44 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
   (globalThis as { sealsigRoomDemo?: RoomDemoProbe }).sealsigRoomDemo = probe;
 
   // --- rendering ---------------------------------------------------------------------------------------
+
+  const names = new Map<string, string>(); // member id (hex) -> name, for the relay panel
+  const nameMember = (id: string, name: string) => names.set(toHex(fromBase64Url(id) ?? new Uint8Array(0)), name);
+  let lobbyTopic: string | undefined; // derived on first use: core's crypto is ready only once a room starts
+
+  /**
+   * What a topic is, as far as this page knows: the lobby (§R3) or the room, or an inbox on either (an inbox
+   * is its session's topic, '_', and the member's inbox id: PROTOCOL.md §3.6).
+   */
+  function topicLabel(topic: string): string {
+    if (invite !== undefined) lobbyTopic ??= lobbyTopicOf(invite);
+    if (topic === lobbyTopic) return 'lobby';
+    if (topic === room?.session.topic) return 'room';
+    if (topic === room?.session.inbox) return 'your inbox';
+    if (lobbyTopic !== undefined && topic.startsWith(`${lobbyTopic}_`)) return 'a lobby inbox';
+    if (room !== undefined && topic.startsWith(`${room.session.topic}_`)) return "a member's inbox";
+    return 'unknown';
+  }
+
+  /** Each relay panel entry's title, by topic: frames sent before create or join returned are named again after. */
+  const titles: { topic: string; direction: string; title: HTMLElement }[] = [];
+  const title = (t: (typeof titles)[number]) => (t.title.textContent = `${t.direction} ${t.topic} (${topicLabel(t.topic)})`);
+
+  function showRelayFrame(direction: 'out' | 'in', topic: string, frame: Uint8Array): void {
+    probe.relayFrames++;
+    probe.relayTopics[topic] = topicLabel(topic);
+    const entry = logRelayFrame($('room-log-relay'), topic, frame, names);
+    const t = { topic, direction: direction === 'out' ? 'sent on' : 'received on', title: entry.querySelector<HTMLElement>('.what')! };
+    titles.push(t);
+    if (titles.length > LOG_ENTRIES) titles.shift(); // as many as the panel keeps
+    title(t);
+  }
+
+  /** Names the topics again once this page knows which is which (after create, join or consent). */
+  function relabel(): void {
+    for (const topic of Object.keys(probe.relayTopics)) probe.relayTopics[topic] = topicLabel(topic);
+    for (const t of titles) title(t);
+  }
 
   function status(text: string, tone: 'ok' | 'warn' | 'bad' | '' = ''): void {
     const el = $('room-status');
@@ -144,6 +199,7 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
     const list = $('room-members');
     list.replaceChildren();
     for (const m of members) {
+      nameMember(m.id, m.name || '(no name)');
       const item = document.createElement('li');
       const label = document.createElement('span');
       label.textContent = `${m.name || '(no name)'}${m.isModerator ? ' (moderator)' : ''}  ${chatOpen(m.id) ? 'data channel open' : 'connecting'}`;
@@ -186,6 +242,8 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
   /** Listeners first, synchronously: members and their signals may already be on their way. */
   function enter(r: Room, role: 'moderator' | 'member'): void {
     room = r;
+    nameMember(r.session.id, 'you');
+    relabel();
     peers = connectMembers(r); // first: its listeners close a leaving member's connection before the page renders
     r.on('peer-joined', (member) => {
       chatLine('sys', `${member.name} is in the room; negotiating WebRTC through it`);
@@ -207,7 +265,12 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
     probe.role = role;
     probe.joined = true;
     $('room-inside').hidden = false;
+    $('intro').textContent =
+      role === 'moderator'
+        ? 'You moderate this room: send the invite link and the password separately, then accept or reject each join request below.'
+        : 'You are in the room: the chat below goes over WebRTC data channels negotiated through the sealed room.';
     renderMembers();
+    options.onEnter?.();
   }
 
   function sendChat(text: string): number {
@@ -229,6 +292,8 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
     status('creating the room...', 'warn');
     try {
       const r = await createRoom({ transport: connect(), name: name || 'moderator', password, moderation: { admit: 'ask' } });
+      invite = parseInvite(r.invite);
+      relabel();
       r.on('join-request', (request) => {
         probe.requests.push({ name: request.name, passwordVerified: request.passwordVerified });
         pending.set(request.id, request);
@@ -239,8 +304,8 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
       $<HTMLInputElement>('room-invite').value = probe.inviteLink;
       $('room-invite-box').hidden = false;
       $('room-reason-box').hidden = false;
-      $<HTMLButtonElement>('room-create-btn').disabled = true;
       $<HTMLInputElement>('room-password').value = '';
+      $('room-create-form').hidden = true;
       status(`Room created; you moderate it (key ${keyFingerprint(r.key)}). Send the invite link and the password separately.`, 'ok');
     } catch (e) {
       probe.error = codeOf(e);
@@ -316,6 +381,8 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
       $('room-join-form').hidden = true;
       return;
     }
+    $('intro').textContent =
+      `You were invited to a sealsig room whose relay sees only ciphertext: check the moderator key below${invite.passwordRequired ? ', type the room password' : ''} and click Join.`;
     $('room-consent-text').textContent =
       `Join the room moderated by ${keyFingerprint(invite.moderatorKey)}?` +
       (invite.passwordRequired ? ' It asks a password.' : '') +
@@ -346,7 +413,7 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
   };
   window.addEventListener('pagehide', () => {
     peers?.close();
-    void Promise.resolve(room?.close()).then(() => transport?.close());
+    void Promise.resolve(room?.close()).then(() => ws?.close());
   });
   if (options.inviteText !== undefined) showConsent(options.inviteText);
   renderRequests();

@@ -42,8 +42,8 @@ function runInNamespace(flags: string[], fixture: string, timeoutMs: number): Pr
 
 /**
  * Runs `fixture` in a fresh namespace and returns its JSON result and a failure message: the script's stderr,
- * led by the result's `error` and `pages` (what each page's probe held) when it did not reach `ok`, since a
- * diff of the result alone omits them.
+ * led by the result's `error` and `pages` or `probes` (what each page's probe held) when it did not reach
+ * `ok`, since a diff of the result alone omits them.
  */
 export async function runFixture(fixture: string, timeoutMs: number): Promise<{ result: Record<string, unknown>; stderr: string }> {
   const flags = unshareFlags();
@@ -52,7 +52,7 @@ export async function runFixture(fixture: string, timeoutMs: number): Promise<{ 
   const line = stdout.trim().split('\n').at(-1) ?? '';
   try {
     const result = JSON.parse(line) as Record<string, unknown>;
-    const why = result.ok === true ? '' : `${String(result.error)}\npages: ${JSON.stringify(result.pages ?? null)}\n`;
+    const why = result.ok === true ? '' : `${String(result.error)}\npages: ${JSON.stringify(result.pages ?? result.probes ?? null)}\n`;
     return { result, stderr: `${why}${stderr}` };
   } catch {
     throw new Error(`no result from the browser script (exit ${code}): ${stdout}\n${stderr}`);

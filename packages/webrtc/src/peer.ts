@@ -4,6 +4,16 @@
  * member id sorts first is impolite: it wins offer collisions; the polite side rolls its offer back.
  * Descriptions and candidates are handled one at a time, in arrival order; candidates that arrive before
  * their description wait for it. A connection that fails restarts ICE while the member is present.
+ *
+ * Two departures from the textbook pattern, both for connections that would otherwise never come up:
+ * - The first negotiation has no glare: both sides add their data channels at once, so both would offer, and
+ *   the polite side's rollback of an offer whose ICE gathering had begun was seen to leave Chromium
+ *   gathering forever (no candidate ever sent: ICE stays 'new' on both sides). So the polite side lets the
+ *   impolite side's first offer come, and offers itself only if none arrived after FIRST_OFFER_WAIT_MS (the
+ *   impolite side may have nothing to negotiate).
+ * - A watchdog: a connection not connected `connectTimeoutMs` after it was made (or last restarted) is
+ *   repaired by the impolite side, while the member is present: its offer is sent again if no answer came
+ *   (a description lost on the way), else ICE restarts (new credentials, a new gathering on both sides).
  */
 import type { IceCandidate, SessionDescription } from '@sealsig/core';
 import type { PeerIdentity, Signaling } from './signaling.js';
@@ -30,8 +40,13 @@ export interface PeerOptions {
   tracks: readonly { track: MediaStreamTrack; streams: readonly MediaStream[] }[];
   /** Default: this member's id sorts after the peer's. */
   polite?: boolean;
+  /** The watchdog's delay (ms); 0 turns it off. */
+  connectTimeoutMs: number;
   hooks: PeerHooks;
 }
+
+/** How long a polite side waits for the impolite side's first offer before it offers itself (ms). */
+export const FIRST_OFFER_WAIT_MS = 1_500;
 
 /** One managed RTCPeerConnection to one member (created by connectPeers; its constructor is internal). */
 export class Peer {
@@ -57,6 +72,9 @@ export class Peer {
   #closed = false;
   /** A description that could not be sent while the member was away: sent again on its return. */
   #unsent = false;
+  #connectTimeoutMs: number;
+  #firstOfferTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal Made by Peers (connectPeers). */
   constructor(o: PeerOptions) {
@@ -66,17 +84,19 @@ export class Peer {
     this.#signaling = o.signaling;
     this.#hooks = o.hooks;
     this.polite = o.polite ?? o.signaling.id > o.info.id;
+    this.#connectTimeoutMs = o.connectTimeoutMs;
     const pc = new o.RTCPeerConnection(o.configuration);
     this.pc = pc;
     // Listeners, not on* handlers: the app may set those on peer.pc.
     pc.addEventListener('icecandidate', ({ candidate }) => {
       if (candidate) void this.#send(() => this.#signaling.sendCandidate(this.id, toCandidate(candidate)));
     });
-    pc.addEventListener('negotiationneeded', () => void this.#offer());
+    pc.addEventListener('negotiationneeded', () => this.#negotiationNeeded());
     pc.addEventListener('track', ({ track, streams }) => this.#hooks.track(this, track, streams));
     pc.addEventListener('connectionstatechange', () => this.#onState());
     o.channels.forEach((name, id) => this.#attach(pc.createDataChannel(name, { negotiated: true, id })));
     for (const { track, streams } of o.tracks) this.addTrack(track, streams);
+    this.#armWatchdog();
   }
 
   /** The member as the signaling layer last reported it (core PeerInfo with `meta`, or a room Member with `name`). */
@@ -164,6 +184,8 @@ export class Peer {
     if (this.#closed) return;
     this.#closed = true;
     this.#pendingCandidates = [];
+    clearTimeout(this.#firstOfferTimer);
+    clearTimeout(this.#watchdog);
     this.pc.close();
   }
 
@@ -174,6 +196,10 @@ export class Peer {
     const collision = description.type === 'offer' && !readyForOffer;
     this.#ignoreOffer = !this.polite && collision;
     if (this.#ignoreOffer) return;
+    if (description.type === 'offer') {
+      clearTimeout(this.#firstOfferTimer); // the impolite side's first offer came: ours is not needed
+      this.#firstOfferTimer = undefined;
+    }
     this.#settingRemoteAnswer = description.type === 'answer';
     try {
       await pc.setRemoteDescription(description as RTCSessionDescriptionInit); // a polite side's offer is rolled back implicitly
@@ -201,6 +227,15 @@ export class Peer {
     } catch (e) {
       if (!this.#ignoreOffer) throw e; // candidates of an offer we ignored fail: expected
     }
+  }
+
+  #negotiationNeeded(): void {
+    const nothingYet = this.pc.remoteDescription === null && this.pc.localDescription === null;
+    if (!this.polite || !nothingYet) return void this.#offer();
+    this.#firstOfferTimer ??= setTimeout(() => {
+      this.#firstOfferTimer = undefined;
+      if (!this.#closed && this.pc.remoteDescription === null && this.pc.signalingState === 'stable') void this.#offer();
+    }, FIRST_OFFER_WAIT_MS);
   }
 
   async #offer(): Promise<void> {
@@ -237,12 +272,29 @@ export class Peer {
   #onState(): void {
     if (this.#closed) return;
     const state = this.pc.connectionState;
+    if (state === 'connected') clearTimeout(this.#watchdog);
     if (state === 'failed' && this.#present) this.#restartIce();
     this.#hooks.state(this, state);
   }
 
   #restartIce(): void {
     if (typeof this.pc.restartIce === 'function') this.pc.restartIce(); // negotiationneeded: an offer with new ICE credentials
+    this.#armWatchdog();
+  }
+
+  /** The watchdog (see the top of this file): the impolite side repairs a connection that is not coming up. */
+  #armWatchdog(): void {
+    clearTimeout(this.#watchdog);
+    if (this.#closed || this.#connectTimeoutMs <= 0) return;
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = undefined;
+      if (this.#closed || this.pc.connectionState === 'connected') return;
+      if (!this.polite && this.#present) {
+        if (this.pc.signalingState === 'have-local-offer') void this.#sendDescription(); // its answer may be lost
+        else if (this.pc.signalingState === 'stable') return this.#restartIce(); // re-arms
+      }
+      this.#armWatchdog();
+    }, this.#connectTimeoutMs);
   }
 
   #attach(channel: RTCDataChannel): void {

@@ -23,6 +23,12 @@ export interface ConnectPeersOptions {
   channels?: readonly string[];
   /** Force this side's role in offer collisions (tests). Default: polite when this member's id sorts after the peer's. */
   polite?: boolean;
+  /**
+   * A connection not connected this long (ms) after it was made or last restarted is repaired by the
+   * impolite side while the member is present: its offer sent again if unanswered, else an ICE restart.
+   * Default 15 000; 0 turns it off.
+   */
+  connectTimeoutMs?: number;
 }
 
 /** Why a managed peer is gone: the signaling layer's reason, 'failed' (a connection kept after a timeout failed), or 'closed' (Peers.close). */
@@ -82,6 +88,9 @@ export interface PeersEvents {
   };
 }
 
+/** The default of ConnectPeersOptions.connectTimeoutMs. */
+const CONNECT_TIMEOUT_MS = 15_000;
+
 /** Connects to every member of `signaling` (a core Session or a rooms Room). Listen to the events right away. */
 export function connectPeers(signaling: Signaling, options: ConnectPeersOptions = {}): Peers {
   return new Peers(signaling, options);
@@ -101,6 +110,8 @@ export class Peers extends Emitter<PeersEvents> {
     super();
     const ctor = options.RTCPeerConnection ?? (globalThis as { RTCPeerConnection?: typeof RTCPeerConnection }).RTCPeerConnection;
     if (ctor === undefined) throw new TypeError('no RTCPeerConnection: pass options.RTCPeerConnection outside browsers');
+    const timeout = options.connectTimeoutMs;
+    if (timeout !== undefined && !(Number.isSafeInteger(timeout) && timeout >= 0)) throw new RangeError('connectTimeoutMs must be a non-negative integer');
     this.#signaling = signaling;
     this.#options = options;
     this.#RTCPeerConnection = ctor;
@@ -195,6 +206,7 @@ export class Peers extends Emitter<PeersEvents> {
       RTCPeerConnection: this.#RTCPeerConnection,
       channels: this.#options.channels ?? [],
       tracks: this.#tracks,
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
       ...(this.#options.polite !== undefined ? { polite: this.#options.polite } : {}),
       hooks: {
         open: (p, channel) => this.emit('open', { peer: p, channel }),

@@ -1,8 +1,8 @@
 /**
  * A fake RTCPeerConnection for unit tests of the negotiation logic only (never for the browser tests): the
  * signaling state machine of W3C WebRTC §4.3 (implicit rollback of a local offer on a remote offer, answer
- * only in have-local-offer), negotiationneeded when channels or tracks are added or ICE restarts, one ICE
- * candidate per local description, and a "connection" between two fakes once both are stable with each
+ * only in have-local-offer), negotiationneeded when channels or tracks are added or ICE restarts (an offer
+ * that restarts ICE gives the answerer new credentials too), one ICE candidate per local description, and a "connection" between two fakes once both are stable with each
  * other's descriptions and a candidate: then negotiated data channels with equal ids open and carry
  * strings, and tracks named in a remote description fire 'track'. `breakConnection()` makes it 'failed'.
  */
@@ -160,6 +160,8 @@ export class FakeRTCPeerConnection extends EventTarget {
       if (this.signalingState !== 'have-local-offer') throw new Error(`InvalidStateError: remote answer in ${this.signalingState}`);
       this.signalingState = 'stable';
     }
+    // An offer restarting ICE (new remote credentials): the answer gets new local ones too (RFC 8445 §9).
+    if (d.type === 'offer' && this.#remotePc === sdp.pc && this.#remoteIce !== -1 && sdp.ice !== this.#remoteIce) this.#ice++;
     this.remoteDescription = { type: d.type, sdp: d.sdp ?? '' };
     this.#remotePc = sdp.pc;
     this.#remoteIce = sdp.ice;

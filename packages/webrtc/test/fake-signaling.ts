@@ -2,7 +2,7 @@
  * An in-process signaling hub for unit tests: members shaped like a core Session (id, instance, 'peer-joined'
  * replayed to late listeners, 'peer-left' with a reason, 'signal'), delivering each description and
  * candidate in a later task. `hold()` keeps descriptions back (candidates still pass) until `release()`:
- * candidates then arrive before their description.
+ * candidates then arrive before their description. `lose` drops chosen deliveries silently.
  */
 import { Emitter, type IceCandidate, type SessionDescription } from '@sealsig/core';
 import type { PeerIdentity, Signaling, SignalingEvents } from '../src/signaling.js';
@@ -20,6 +20,8 @@ export class FakeHub {
   readonly sent: Delivery[] = [];
   #held: Delivery[] | undefined;
   #down = false;
+  /** A lossy path: deliveries it returns true for are accepted but never arrive. */
+  lose: ((d: Delivery) => boolean) | undefined;
 
   join(id: string, instance = 'i1', meta: unknown = null): FakeMember {
     const m = new FakeMember(this, { id, instance, meta });
@@ -60,6 +62,7 @@ export class FakeHub {
   send(d: Delivery): Promise<void> {
     if (this.#down) return Promise.reject(new Error('relay down'));
     this.sent.push(d);
+    if (this.lose?.(d)) return Promise.resolve();
     if (this.#held && d.description) this.#held.push(d);
     else this.#deliver(d);
     return Promise.resolve();

@@ -6,6 +6,7 @@ import type { Session } from '@sealsig/core';
 import type { Room } from '@sealsig/rooms';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectPeers, type Peers, type PeersEvents, type Signaling } from '../src/index.js';
+import { FIRST_OFFER_WAIT_MS } from '../src/peer.js';
 import { FakeRTC, FakeRTCPeerConnection, FakeStream, FakeTrack } from './fake-rtc.js';
 import { FakeHub, type FakeMember } from './fake-signaling.js';
 
@@ -29,8 +30,8 @@ function record(peers: Peers) {
   return events as { [K in keyof PeersEvents]: PeersEvents[K][] };
 }
 
-function connect(member: FakeMember, channels = ['chat']) {
-  const peers = connectPeers(member, { RTCPeerConnection: FakeRTC, channels });
+function connect(member: FakeMember, channels = ['chat'], more: { connectTimeoutMs?: number } = {}) {
+  const peers = connectPeers(member, { RTCPeerConnection: FakeRTC, channels, ...more });
   open.push(peers);
   return { peers, events: record(peers) };
 }
@@ -62,17 +63,74 @@ describe('connectPeers (fake RTCPeerConnection)', () => {
     expect([...a.events.error, ...b.events.error]).toEqual([]);
   });
 
-  it('glare: both sides offer at once; the polite side rolls back and answers, the impolite side ignores the offer', async () => {
+  it('the first negotiation has no glare: the polite side answers the impolite offer and makes none of its own', async () => {
     const { a, b } = pair();
-    await until(() => connected(a.peers, 'bob') && connected(b.peers, 'alice'));
+    await until(() => chatOpen(a.peers, 'bob') && chatOpen(b.peers, 'alice'));
     const [pa, pb] = [fake(a.peers, 'bob'), fake(b.peers, 'alice')];
-    // Both made an offer (each added a data channel), and the offers crossed.
-    expect(pa.log.filter((s) => s === 'offer').length).toBeGreaterThanOrEqual(1);
-    expect(pb.log.filter((s) => s === 'offer').length).toBeGreaterThanOrEqual(1);
+    expect(pa.log.filter((s) => s === 'offer' || s === 'answer' || s === 'rollback')).toEqual(['offer']);
+    expect(pb.log.filter((s) => s === 'offer' || s === 'answer' || s === 'rollback')).toEqual(['answer']);
+    expect([...a.events.error, ...b.events.error]).toEqual([]);
+  });
+
+  it('a polite side whose peer has nothing to negotiate offers itself after FIRST_OFFER_WAIT_MS', async () => {
+    const hub = new FakeHub();
+    const a = connect(hub.join('alice'), []); // impolite, no channel, no track: never offers
+    const b = connect(hub.join('bob'), []);
+    b.peers.addTrack(new FakeTrack('camera') as unknown as MediaStreamTrack);
+    const started = Date.now();
+    await until(() => a.events.track.length === 1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(FIRST_OFFER_WAIT_MS - 50);
+    expect(fake(b.peers, 'alice').log.filter((s) => s === 'offer' || s === 'answer')).toEqual(['offer']);
+  });
+
+  it('glare on a renegotiation: both add a track at once; the polite side rolls back and answers, the impolite side ignores the offer', async () => {
+    const { a, b } = pair();
+    await until(() => chatOpen(a.peers, 'bob') && chatOpen(b.peers, 'alice'));
+    const [pa, pb] = [fake(a.peers, 'bob'), fake(b.peers, 'alice')];
+    a.peers.addTrack(new FakeTrack('camera-a') as unknown as MediaStreamTrack);
+    b.peers.addTrack(new FakeTrack('camera-b') as unknown as MediaStreamTrack);
+    await until(() => a.events.track.length === 1 && b.events.track.length === 1);
+    await until(() => pa.signalingState === 'stable' && pb.signalingState === 'stable');
+    // Both offered (the offers crossed): bob rolled his back and answered alice's.
     expect(pb.log).toContain('rollback');
     expect(pa.log).not.toContain('rollback');
-    expect(pa.log).not.toContain('answer'); // alice's offer won
     expect([...a.events.error, ...b.events.error]).toEqual([]);
+  });
+
+  it('watchdog: an answer lost on the way; the impolite side sends its offer again after connectTimeoutMs', async () => {
+    const hub = new FakeHub();
+    let lost = 0;
+    hub.lose = (d) => d.description?.type === 'answer' && lost++ === 0;
+    const a = connect(hub.join('alice'), ['chat'], { connectTimeoutMs: 300 });
+    const b = connect(hub.join('bob'), ['chat'], { connectTimeoutMs: 300 });
+    await until(() => chatOpen(a.peers, 'bob') && chatOpen(b.peers, 'alice'));
+    expect(lost).toBeGreaterThan(1);
+    expect(hub.sent.filter((d) => d.description?.type === 'offer').length).toBe(2); // the same offer, twice
+    expect(fake(a.peers, 'bob').log).not.toContain('restartIce');
+    expect([...a.events.error, ...b.events.error]).toEqual([]);
+  });
+
+  it('watchdog: candidates lost on the way; the impolite side alone restarts ICE, and the new candidates connect', async () => {
+    const hub = new FakeHub();
+    hub.lose = (d) => d.candidate != null && d.candidate.candidate!.endsWith(':0'); // the first ICE generation's
+    const a = connect(hub.join('alice'), ['chat'], { connectTimeoutMs: 300 });
+    const b = connect(hub.join('bob'), ['chat'], { connectTimeoutMs: 300 });
+    await until(() => chatOpen(a.peers, 'bob') && chatOpen(b.peers, 'alice'));
+    expect(fake(a.peers, 'bob').log).toContain('restartIce');
+    expect(fake(b.peers, 'alice').log).not.toContain('restartIce');
+    expect([...a.events.error, ...b.events.error]).toEqual([]);
+  });
+
+  it('connectTimeoutMs: 0 turns the watchdog off; a bad value is refused', async () => {
+    const hub = new FakeHub();
+    hub.lose = (d) => d.candidate != null;
+    const a = connect(hub.join('alice'), ['chat'], { connectTimeoutMs: 0 });
+    connect(hub.join('bob'), ['chat'], { connectTimeoutMs: 0 });
+    await until(() => fake(a.peers, 'bob')?.signalingState === 'stable' && fake(a.peers, 'bob').remoteDescription !== null);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(fake(a.peers, 'bob').log).not.toContain('restartIce');
+    expect(() => connectPeers(hub.join('x'), { RTCPeerConnection: FakeRTC, connectTimeoutMs: -1 })).toThrow(RangeError);
+    expect(() => connectPeers(hub.join('y'), { RTCPeerConnection: FakeRTC, connectTimeoutMs: 1.5 })).toThrow(RangeError);
   });
 
   it('candidates that arrive before their description wait for it', async () => {
