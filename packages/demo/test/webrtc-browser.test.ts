@@ -1,7 +1,8 @@
 /**
  * @sealsig/webrtc in real Chromium, through a real relay, inside a private network namespace (netns.ts):
  * the README's two-peer snippet run as is; three pages in a mesh with data channels and synthetic cameras;
- * a relay outage longer than the core peer timeout that the data channels survive. Each fixture
+ * a relay outage longer than the core peer timeout that the data channels survive; a page that reloads; a
+ * room whose kicked member's connections close. Each fixture
  * (fixtures/webrtc-*.ts) prints one JSON line. Skipped when /usr/bin/chromium is missing (outside CI).
  */
 import { fileURLToPath } from 'node:url';
@@ -73,6 +74,21 @@ describe.skipIf(!hasChromium)('@sealsig/webrtc in Chromium', () => {
       );
       expect(p.messages).toHaveLength(2);
     }
+  }, 90_000);
+
+  it('a page that reloads reconnects: the new page instance connects and chats; the old one is closed and forgotten', async () => {
+    const { result, stderr } = await runFixture(fixture('webrtc-reload'), 85_000);
+    expect(result, stderr).toMatchObject({ ok: true, pageErrors: [], sent: [1, 1] });
+    expect(result.newB).not.toBe(result.oldB); // a reload has fresh keys: a new member id
+    const [a, b] = result.probes as Probe[];
+    // A: the old B left (it timed out; its connection failed or was closed), the new B is its one peer.
+    const oldLeft = a!.left.filter((l) => l.startsWith(`${String(result.oldB)} `));
+    expect(oldLeft).toHaveLength(1);
+    expect(['timeout', 'failed', 'bye']).toContain(oldLeft[0]!.split(' ')[1]);
+    expect(Object.keys(a!.states)).toEqual([result.newB]);
+    expect(Object.values(a!.states)).toEqual([{ state: 'connected', present: true }]);
+    expect(b!.open).toEqual([a!.id]);
+    expect([...a!.errors, ...b!.errors]).toEqual([]);
   }, 90_000);
 
   it("over a room: three members connect with the room's ICE servers (reconfigured when they change); a kicked member's connections are closed by the others", { timeout: 90_000 }, async () => {
