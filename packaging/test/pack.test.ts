@@ -3,7 +3,8 @@
  * tarballs together into a scratch project outside the workspace, offline, then check what a user gets:
  *
  * - each tarball holds only what it should (dist, src, README, LICENSE, package.json, and the few extra files a
- *   package ships), and its manifest has the registry metadata and no `workspace:` specifier;
+ *   package ships), and its manifest has the registry metadata, no `workspace:` specifier, and the exports of
+ *   the workspace manifest without the workspace-only `source` condition (publishConfig.exports);
  * - every link in every shipped Markdown file resolves: relative links to a file in the same tarball (never
  *   `../`), absolute links into this repository to a file of the workspace, anchors to a heading;
  * - Node imports each package as ESM and requires it as CommonJS with the same exports (transport-conformance
@@ -130,6 +131,12 @@ interface Packed {
   extracted: string;
 }
 
+/** An exports map without its `source` conditions. */
+function withoutSource(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'source').map(([k, x]) => [k, withoutSource(x)]));
+}
+
 describe.runIf(built)('packed packages', () => {
   let tmp = '';
   let app = '';
@@ -231,6 +238,12 @@ describe.runIf(built)('packed packages', () => {
       if (m.bugs?.url !== `${REPO}/issues`) problems.push(`${m.name}: bugs ${JSON.stringify(m.bugs)}`);
       if (!Array.isArray(m.keywords) || m.keywords.length === 0) problems.push(`${m.name}: keywords`);
       if (m.engines?.node !== '>=20') problems.push(`${m.name}: engines ${JSON.stringify(m.engines)}`);
+      // The `source` condition (workspace sources for tests, the demo and benchmarks) stays home: a consumer that
+      // enables a condition of that name (a common monorepo convention) must still get dist/. The packed exports
+      // are the workspace ones without it, so publishConfig.exports cannot drift from exports.
+      const workspace = publicPackages.find((p) => p.dir === dir)!.manifest;
+      if (JSON.stringify(m.exports) !== JSON.stringify(withoutSource(workspace.exports))) problems.push(`${m.name}: packed exports ${JSON.stringify(m.exports)}`);
+      if (raw.includes('"source"')) problems.push(`${m.name}: a "source" condition is published`);
     }
     expect(problems).toEqual([]);
   });
