@@ -14,6 +14,8 @@
  * - A watchdog: a connection not connected `connectTimeoutMs` after it was made (or last restarted) is
  *   repaired by the impolite side, while the member is present: its offer is sent again if no answer came
  *   (a description lost on the way), else ICE restarts (new credentials, a new gathering on both sides).
+ *   Each repair that does not help doubles the wait, up to 8 times `connectTimeoutMs` (a member that never
+ *   answers, such as one without connectPeers, costs one description every 2 minutes at the default).
  */
 import type { IceCandidate, SessionDescription } from '@sealsig/core';
 import type { PeerIdentity, Signaling } from './signaling.js';
@@ -73,6 +75,7 @@ export class Peer {
   /** A description that could not be sent while the member was away: sent again on its return. */
   #unsent = false;
   #connectTimeoutMs: number;
+  #watchdogMs: number;
   #firstOfferTimer: ReturnType<typeof setTimeout> | undefined;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
 
@@ -85,6 +88,7 @@ export class Peer {
     this.#hooks = o.hooks;
     this.polite = o.polite ?? o.signaling.id > o.info.id;
     this.#connectTimeoutMs = o.connectTimeoutMs;
+    this.#watchdogMs = o.connectTimeoutMs;
     const pc = new o.RTCPeerConnection(o.configuration);
     this.pc = pc;
     // Listeners, not on* handlers: the app may set those on peer.pc.
@@ -272,7 +276,10 @@ export class Peer {
   #onState(): void {
     if (this.#closed) return;
     const state = this.pc.connectionState;
-    if (state === 'connected') clearTimeout(this.#watchdog);
+    if (state === 'connected') {
+      clearTimeout(this.#watchdog);
+      this.#watchdogMs = this.#connectTimeoutMs;
+    }
     if (state === 'failed' && this.#present) this.#restartIce();
     this.#hooks.state(this, state);
   }
@@ -289,12 +296,13 @@ export class Peer {
     this.#watchdog = setTimeout(() => {
       this.#watchdog = undefined;
       if (this.#closed || this.pc.connectionState === 'connected') return;
+      this.#watchdogMs = Math.min(this.#watchdogMs * 2, this.#connectTimeoutMs * 8);
       if (!this.polite && this.#present) {
         if (this.pc.signalingState === 'have-local-offer') void this.#sendDescription(); // its answer may be lost
         else if (this.pc.signalingState === 'stable') return this.#restartIce(); // re-arms
       }
       this.#armWatchdog();
-    }, this.#connectTimeoutMs);
+    }, this.#watchdogMs);
   }
 
   #attach(channel: RTCDataChannel): void {

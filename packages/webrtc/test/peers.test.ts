@@ -121,6 +121,23 @@ describe('connectPeers (fake RTCPeerConnection)', () => {
     expect([...a.events.error, ...b.events.error]).toEqual([]);
   });
 
+  it('watchdog: a member that never answers gets the offer again, each time after twice the wait before', async () => {
+    const hub = new FakeHub();
+    const offers: number[] = []; // when each offer to bob was sent
+    hub.lose = (d) => {
+      if (d.to === 'bob' && d.description?.type === 'offer') offers.push(Date.now());
+      return d.to === 'bob'; // nothing reaches bob: alice's offer is never answered
+    };
+    const a = connect(hub.join('alice'), ['chat'], { connectTimeoutMs: 100 });
+    connect(hub.join('bob'), ['chat'], { connectTimeoutMs: 100 });
+    await until(() => offers.length >= 5);
+    // Resent after 100, 200, 400 and 800 ms (timers never fire early: a lower bound holds on a loaded
+    // machine); without the doubling the four waits would take 400 ms.
+    expect(offers[4]! - offers[0]!).toBeGreaterThanOrEqual(1_450);
+    expect(fake(a.peers, 'bob').signalingState).toBe('have-local-offer');
+    expect(fake(a.peers, 'bob').log).not.toContain('restartIce');
+  });
+
   it('connectTimeoutMs: 0 turns the watchdog off; a bad value is refused', async () => {
     const hub = new FakeHub();
     hub.lose = (d) => d.candidate != null;
