@@ -198,7 +198,7 @@ async function main(): Promise<void> {
       camera = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
       $<HTMLVideoElement>('local').srcObject = camera;
       $<HTMLButtonElement>('camera').disabled = true;
-      for (const track of camera.getTracks()) peers.addTrack(track, camera); // each connection renegotiates
+      peers.addStream(camera); // each connection renegotiates
     } catch (e) {
       showError(`camera: ${String(e)}`);
     }

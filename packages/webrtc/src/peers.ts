@@ -180,6 +180,16 @@ export class Peers extends Emitter<PeersEvents> {
     for (const p of this.#peers.values()) p.removeTrack(track);
   }
 
+  /** Sends every track of a stream (a camera, a screen) to every peer, present and future, in that stream. */
+  addStream(stream: MediaStream): void {
+    for (const track of stream.getTracks()) this.addTrack(track, stream);
+  }
+
+  /** Stops sending every track of a stream added with addStream (or addTrack with that stream). */
+  removeStream(stream: MediaStream): void {
+    for (const { track } of this.#tracks.filter((t) => t.streams.includes(stream))) this.removeTrack(track);
+  }
+
   /** Closes every connection and stops listening to the signaling layer (which stays open). */
   close(): void {
     if (this.#closed) return;

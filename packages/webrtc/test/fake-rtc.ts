@@ -53,7 +53,13 @@ export class FakeTrack {
   constructor(readonly id: string) {}
 }
 export class FakeStream {
-  constructor(readonly id: string) {}
+  constructor(
+    readonly id: string,
+    readonly tracks: FakeTrack[] = [],
+  ) {}
+  getTracks(): FakeTrack[] {
+    return [...this.tracks];
+  }
 }
 
 export class FakeRTCPeerConnection extends EventTarget {

@@ -292,6 +292,22 @@ describe('connectPeers (fake RTCPeerConnection)', () => {
     expect(a.events.track[0]!.from.id).toBe('bob');
   });
 
+  it('addStream sends each of its tracks in that stream; removeStream stops them all', async () => {
+    const { a, b } = pair();
+    const [video, audio] = [new FakeTrack('video'), new FakeTrack('audio')];
+    const stream = new FakeStream('screen', [video, audio]);
+    a.peers.addStream(stream as unknown as MediaStream);
+    await until(() => b.events.track.length === 2);
+    expect(b.events.track.map((t) => [t.track, t.streams])).toEqual([
+      [video, [stream]],
+      [audio, [stream]],
+    ]);
+    a.peers.removeStream(stream as unknown as MediaStream);
+    const tracksOffered = () => (JSON.parse(fake(b.peers, 'alice').remoteDescription?.sdp ?? '{}') as { tracks?: unknown[] }).tracks?.length;
+    await until(() => tracksOffered() === 0 && fake(a.peers, 'bob').signalingState === 'stable');
+    expect([...a.events.error, ...b.events.error]).toEqual([]);
+  });
+
   it('removeTrack renegotiates without the track', async () => {
     const { a, b } = pair();
     const camera = new FakeTrack('camera');
