@@ -5,7 +5,7 @@
  * `pnpm bench` (bench/rooms-growth.ts); these are counts, so they hold on any machine.
  */
 import { describe, expect, it } from 'vitest';
-import { passThrough, ready } from '@sealsig/core';
+import { decodeFrame, FrameKind, passThrough, ready } from '@sealsig/core';
 import { createRoom, joinRoom, type Room } from '../src/index.js';
 import { net, waitFor } from './helpers.js';
 
@@ -38,14 +38,28 @@ async function settle(n: ReturnType<typeof net>): Promise<void> {
   }
 }
 
-/** Deliveries (and bytes) to each connection while `act` runs and the network settles. */
-async function count(n: ReturnType<typeof net>, act: () => Promise<void>): Promise<Map<number, { frames: number; direct: number; bytes: number }>> {
-  const got = new Map<number, { frames: number; direct: number; bytes: number }>();
+/** Deliveries to one connection: how many, how many to its inbox, bytes, and each one's frame kind (for failure messages). */
+interface Counts {
+  frames: number;
+  direct: number;
+  bytes: number;
+  kinds: string[];
+}
+
+/**
+ * Deliveries (and bytes) to each connection while `act` runs and the network settles. An inbox is the room's
+ * topic, '_' and an inbox id (core §3.6); the topic itself, base64url, may hold a '_' too.
+ */
+async function count(n: ReturnType<typeof net>, roomTopic: string, act: () => Promise<void>): Promise<Map<number, Counts>> {
+  const got = new Map<number, Counts>();
   n.adversary = (p, sub) => {
-    const c = got.get(sub) ?? { frames: 0, direct: 0, bytes: 0 };
+    const c = got.get(sub) ?? { frames: 0, direct: 0, bytes: 0, kinds: [] };
+    const inbox = p.topic.startsWith(`${roomTopic}_`);
     c.frames++;
-    if (p.topic.includes('_')) c.direct++; // to an inbox (core §3.6)
+    if (inbox) c.direct++;
     c.bytes += p.frame.length;
+    const kind = decodeFrame(p.frame).header.kind;
+    c.kinds.push(`${inbox ? 'inbox' : p.topic === roomTopic ? 'topic' : p.topic} ${Object.keys(FrameKind).find((k) => FrameKind[k as keyof typeof FrameKind] === kind)}`);
     got.set(sub, c);
     return passThrough(p, sub);
   };
@@ -62,7 +76,7 @@ describe('cost per member (counts)', () => {
     for (const size of [5, 17]) {
       const { n, mod, members } = await room(size);
       let joined: Room | undefined;
-      const got = await count(n, async () => {
+      const got = await count(n, mod.session.topic, async () => {
         joined = await joinRoom({ transport: n.connect(), invite: mod.invite, name: 'new', session: quiet, retryMs: noRepairs });
         await waitFor(() => [mod, ...members].every((r) => r.members.length === size));
       });
@@ -84,7 +98,7 @@ describe('cost per member (counts)', () => {
     const { n, mod, members } = await room(size);
     const [target, ...rest] = members;
     const epoch = mod.epoch;
-    const got = await count(n, async () => {
+    const got = await count(n, mod.session.topic, async () => {
       await mod.kick(target!.id, 'bye');
       await waitFor(() => rest.every((r) => r.epoch === epoch + 1));
     });
@@ -92,8 +106,9 @@ describe('cost per member (counts)', () => {
     expect(delivered).toBeLessThanOrEqual(4 * size);
     for (let i = 2; i < size; i++) {
       // One pairwise frame, the key (acks go to the moderator); besides it only the kicked member's goodbye.
-      expect(got.get(i)?.direct, `member ${i}`).toBe(1);
-      expect(got.get(i)?.frames, `member ${i}`).toBeLessThanOrEqual(2);
+      const c = got.get(i);
+      expect(c?.direct, `member ${i}: ${c?.kinds.join(', ')}`).toBe(1);
+      expect(c?.frames, `member ${i}: ${c?.kinds.join(', ')}`).toBeLessThanOrEqual(2);
     }
     for (const r of [...rest, mod]) await r.close();
   }, 60_000);
