@@ -260,6 +260,7 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
       probe.joined = false;
       channelsChanged(); // connectPeers closed every connection (reason 'kicked')
       status(`The moderator removed you from the room: ${reason}`, 'bad');
+      $('intro').textContent = 'The moderator removed you from this room: ask them for a new invite to come back, or close this tab.';
       $('room-inside').hidden = true;
     });
     probe.role = role;

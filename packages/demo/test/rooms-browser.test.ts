@@ -64,5 +64,6 @@ describe.skipIf(!hasChromium)('the demo page: a moderated password room in Chrom
       'The moderator did not let you in: no room for <b>carol</b> <img src=x onerror="globalThis.injected=1"> (E_ACCESS_DENIED)',
     );
     expect((result.afterKick as { status: string }).status).toContain('demo over, thanks bob');
+    expect((result.afterKick as { intro: string }).intro).toMatch(/^The moderator removed you from this room: /);
   }, 60_000);
 });
