@@ -11,7 +11,7 @@
  * is acceptable). Expired entries are swept lazily (on a full table, on read) and by the relay's timer. Time
  * comes from the caller, in ms, so the table is deterministic under test.
  */
-import { authorizePut, parseWriteProof, type WriteBinding } from './descriptor-proof.js';
+import { authorizePut, parseWriteProof, type WriteBinding, type WriteProof } from './descriptor-proof.js';
 import { fromB64u } from './token.js';
 
 /** Descriptor ids: 16 bytes, base64url without padding. */
@@ -28,6 +28,22 @@ export interface DescriptorLimits {
 
 /** 'unavailable': the shared table (Redis) cannot be reached or stayed contended; the client tries again (503). */
 export type PutResult = 'stored' | 'forbidden' | 'full' | 'too_large' | 'bad_request' | 'unavailable';
+
+/** The checks of a put that need no stored state, shared by both tables: the id's bytes and the parsed proof, or why not. */
+export function checkPut(
+  id: string,
+  value: Uint8Array,
+  proofBytes: Uint8Array,
+  ttlMs: number,
+  limits: DescriptorLimits,
+): { idBytes: Uint8Array; proof: WriteProof } | 'bad_request' | 'too_large' {
+  const idBytes = DESCRIPTOR_ID.test(id) ? fromB64u(id) : undefined;
+  if (idBytes?.length !== 16) return 'bad_request';
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) return 'bad_request';
+  if (value.length > limits.maxBytes) return 'too_large';
+  const proof = parseWriteProof(proofBytes);
+  return proof === undefined ? 'bad_request' : { idBytes, proof };
+}
 
 /** A descriptor table that cannot answer now (Redis unreachable): GET answers 503 with `retry-after`. */
 export class DescriptorsUnavailable extends Error {
@@ -85,12 +101,9 @@ export class DescriptorTable implements DescriptorStore {
    * ttl the writer asked for (`ttlMs`), not the capped one.
    */
   put(id: string, value: Uint8Array, proofBytes: Uint8Array, ttlMs: number, now: number): PutResult {
-    const idBytes = DESCRIPTOR_ID.test(id) ? fromB64u(id) : undefined;
-    if (idBytes?.length !== 16) return 'bad_request';
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) return 'bad_request';
-    if (value.length > this.limits.maxBytes) return 'too_large';
-    const proof = parseWriteProof(proofBytes);
-    if (proof === undefined) return 'bad_request';
+    const input = checkPut(id, value, proofBytes, ttlMs, this.limits);
+    if (typeof input === 'string') return input;
+    const { idBytes, proof } = input;
     let held = this.live(id, now);
     const binding = authorizePut(held?.binding, idBytes, ttlMs, value, proof);
     if (binding === undefined) return 'forbidden';

@@ -33,11 +33,11 @@
  * Gauges: `size` is the shared count as the last put through this node saw it; `bytes` is 0 (as the Redis
  * engine's retained bytes).
  */
-import { Redis, type RedisOptions } from 'ioredis';
-import { authorizePut, parseWriteProof, type WriteBinding } from './descriptor-proof.js';
-import { DESCRIPTOR_ID, DescriptorsUnavailable, type DescriptorLimits, type DescriptorStore, type PutResult } from './descriptors.js';
+import { Redis } from 'ioredis';
+import { authorizePut, type WriteBinding } from './descriptor-proof.js';
+import { checkPut, DESCRIPTOR_ID, DescriptorsUnavailable, type DescriptorLimits, type DescriptorStore, type PutResult } from './descriptors.js';
 import type { RelayLogger } from './options.js';
-import { fromB64u } from './token.js';
+import { redisOptions } from './redis-options.js';
 
 export interface RedisDescriptorOptions extends DescriptorLimits {
   /** redis:// or rediss:// */
@@ -49,8 +49,6 @@ export interface RedisDescriptorOptions extends DescriptorLimits {
 
 /** Read, check, compare-and-set rounds before a contended put answers 'unavailable'. */
 export const MAX_ATTEMPTS = 4;
-const CONNECT_TIMEOUT_MS = 2_000;
-const RETRY_MAX_MS = 1_000;
 
 /**
  * KEYS: entry hash, index. ARGV: expected key ('' = absent), expected serial ('' = absent), value, key, serial,
@@ -114,14 +112,7 @@ export class RedisDescriptorTable implements DescriptorStore {
 
   async start(): Promise<void> {
     if (this.redis !== undefined || this.closed) return;
-    const options: RedisOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      retryStrategy: (times: number) => Math.min(50 * times, RETRY_MAX_MS),
-    };
-    const redis = new Redis(this.url, options) as Redis & PutCommand;
+    const redis = new Redis(this.url, redisOptions()) as Redis & PutCommand;
     redis.defineCommand('sealsigDescriptorPut', { numberOfKeys: 2, lua: PUT });
     this.redis = redis;
     redis.on('error', (e: Error) => this.report(false, `redis: ${e.message}`));
@@ -133,12 +124,9 @@ export class RedisDescriptorTable implements DescriptorStore {
   }
 
   async put(id: string, value: Uint8Array, proofBytes: Uint8Array, ttlMs: number): Promise<PutResult> {
-    const idBytes = DESCRIPTOR_ID.test(id) ? fromB64u(id) : undefined;
-    if (idBytes?.length !== 16) return 'bad_request';
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) return 'bad_request';
-    if (value.length > this.limits.maxBytes) return 'too_large';
-    const proof = parseWriteProof(proofBytes);
-    if (proof === undefined) return 'bad_request';
+    const input = checkPut(id, value, proofBytes, ttlMs, this.limits);
+    if (typeof input === 'string') return input;
+    const { idBytes, proof } = input;
     const redis = this.redis;
     if (redis === undefined || !this.available) return 'unavailable';
     const key = this.key(id);

@@ -30,7 +30,7 @@
  * position in it and no client asks with one; a Redis that evicts keys (configure maxmemory-policy noeviction).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import {
   EPOCH_BYTES,
   EngineUnavailable,
@@ -44,6 +44,7 @@ import {
   type Publication,
 } from './engine.js';
 import type { RelayLogger } from './options.js';
+import { redisOptions } from './redis-options.js';
 
 export interface RedisEngineOptions {
   /** redis:// or rediss:// */
@@ -61,9 +62,6 @@ export interface RedisEngineOptions {
   logger?: RelayLogger;
 }
 
-/** Command timeouts and reconnect pacing. */
-const CONNECT_TIMEOUT_MS = 2_000;
-const RETRY_MAX_MS = 1_000;
 /** Trimming by age runs at most this often per stream (so frames live up to maxAgeMs + this). */
 const AGE_CHECK_MS = 1_000;
 /** Notifications held per topic while it catches up; beyond, they are dropped and the catch-up reads again. */
@@ -316,15 +314,8 @@ class RedisEngine implements Engine {
   async start(listener: EngineListener): Promise<void> {
     if (this.listener !== undefined) throw new Error('start() may be called once');
     this.listener = listener;
-    const common: RedisOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      retryStrategy: (times: number) => Math.min(50 * times, RETRY_MAX_MS),
-    };
-    const cmd = new Redis(this.url, { ...common, enableAutoPipelining: true });
-    const sub = new Redis(this.url, { ...common, autoResubscribe: false });
+    const cmd = new Redis(this.url, { ...redisOptions(), enableAutoPipelining: true });
+    const sub = new Redis(this.url, { ...redisOptions(), autoResubscribe: false });
     this.cmd = cmd;
     this.sub = sub;
     cmd.on('error', (e: Error) => this.setAvailable(false, `redis: ${e.message}`));
