@@ -59,16 +59,15 @@ export function toBase64Url(bytes: Uint8Array): string {
   return out;
 }
 
-/**
- * Strict RFC 4648 §5 base64url decoding without padding: returns undefined for any character outside the
- * alphabet, an impossible length, or non-zero trailing bits (so every string has one decoding).
- */
 /** Characters of unpadded base64url for `bytes` bytes (RFC 4648 §5). */
 export function base64UrlLength(bytes: number): number {
   return Math.ceil((bytes * 4) / 3);
 }
 
-/** Decodes canonical unpadded base64url (RFC 4648 §5); undefined for anything else. */
+/**
+ * Strict RFC 4648 §5 base64url decoding without padding: returns undefined for any character outside the
+ * alphabet, an impossible length, or non-zero trailing bits (so every string has one decoding).
+ */
 export function fromBase64Url(s: string): Uint8Array | undefined {
   if (s.length % 4 === 1) return undefined;
   const out = new Uint8Array(Math.floor((s.length * 3) / 4));

@@ -37,11 +37,6 @@ export class SessionLog {
     this.#intervalMs = intervalMs;
   }
 
-  /** Whether a logger is set (callers skip building fields otherwise). */
-  get enabled(): boolean {
-    return this.#logger !== undefined;
-  }
-
   log(level: SessionLogLevel, message: string, fields?: Record<string, string | number | boolean>): void {
     const logger = this.#logger;
     if (logger === undefined) return;

@@ -20,7 +20,6 @@ export const NOISE_PATTERN = 'KKpsk0';
 export const NOISE_PROTOCOL_NAME = 'Noise_KKpsk0_25519_ChaChaPoly_BLAKE2b';
 const PROLOGUE_LABEL = utf8('sealsig/v2/pairwise');
 
-/** Direct message types (§7.4). */
 /** The direct message types (§7.4). */
 export const DirectType = {
   /** Key confirmation: the initiator's first transport message (§7.5). */
@@ -67,10 +66,10 @@ export function newHandshake(p: HandshakeParams): HandshakeState {
 }
 
 /**
- * §7.2 Writes a handshake frame. The Noise payload is the frame's own header bytes, so the handshake
- * authenticates the header (timestamp, instance, epoch) that travels in clear.
+ * §7.2 Writes the next handshake message as a frame with this header; split is set once the handshake is
+ * done. The Noise payload is the frame's own header bytes, so the handshake authenticates the header
+ * (timestamp, instance, epoch) that travels in clear.
  */
-/** §7.2 Writes the next handshake message as a frame with this header; split is set once the handshake is done. */
 export function writeHandshakeFrame(hs: HandshakeState, header: Header): {
   /** The frame to publish. */
   frame: Uint8Array;
@@ -82,8 +81,10 @@ export function writeHandshakeFrame(hs: HandshakeState, header: Header): {
   return { frame: encodeFrame(ad, message), ...(split ? { split } : {}) };
 }
 
-/** §7.2 Reads a handshake frame; the decrypted payload must equal the header bytes. */
-/** §7.2 Reads a handshake frame (its header is the associated data); split is set once the handshake is done. */
+/**
+ * §7.2 Reads a handshake frame; the decrypted payload must equal the header bytes. split is set once the
+ * handshake is done.
+ */
 export function readHandshakeFrame(hs: HandshakeState, frame: DecodedFrame): {
   /** The two cipher states, [c1, c2], once the handshake is done (§5.3 Split). */
   split?: [CipherState, CipherState];

@@ -36,8 +36,7 @@ export interface DeskOptions {
   chain: () => ChainLink[];
   /** Keys already listed in the room: a member resynchronising (§R5) is answered without asking. */
   isMember(key: Uint8Array): boolean;
-  /** Keys the moderator kicked: their requests are refused without asking. */
-  /** Why this key was kicked from the room (the moderator's reason), or undefined. */
+  /** Why this key was kicked from the room (the moderator's reason), or undefined: kicked keys' requests are refused without asking. */
   banReason(key: Uint8Array): string | undefined;
   /** Shows the request to the app; false when nobody listens. */
   ask(request: JoinRequest): boolean;
