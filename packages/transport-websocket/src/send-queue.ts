@@ -113,16 +113,9 @@ export class SendQueue {
   /** The socket is gone: what it did not acknowledge goes back among the waiting frames, in publish order. */
   requeueUnacknowledged(): void {
     if (this.inflight.length === 0) return;
-    // Both lists are in publish order: merge them (NACKed frames may wait in front, older than the in-flight ones).
+    // NACKed frames may wait in front, older than the in-flight ones: back into publish order (reconnects only).
     const back = this.inflight.map(({ topic, frame, order }) => ({ topic, frame, order }));
-    const merged: QueuedFrame[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < back.length || j < this.waiting.length) {
-      if (j >= this.waiting.length || (i < back.length && back[i]!.order < this.waiting[j]!.order)) merged.push(back[i++]!);
-      else merged.push(this.waiting[j++]!);
-    }
-    this.waiting = merged;
+    this.waiting = [...back, ...this.waiting].sort((a, b) => a.order - b.order);
     this.inflight = [];
   }
 

@@ -137,6 +137,21 @@ async function traffic(publishers: Client[], subscribers: Client[], topic = TOPI
   };
 }
 
+/** Relay CLI nodes on one Redis, one per port. */
+async function relayNodes(redisUrl: string, ports: number[]): Promise<{ nodes: Proc[]; urls: string[] }> {
+  const nodes = await Promise.all(ports.map((p) => spawnRelayCli(p, ['--redis', redisUrl]).then(keep)));
+  return { nodes, urls: nodes.map((n) => n.url) };
+}
+
+/** Two publishers and four subscribers, each starting on a different node, once their traffic flows. */
+async function flowingTraffic(urls: string[]) {
+  const publishers = [transport(spread(urls, 0)), transport(spread(urls, 1))];
+  const subscribers = [0, 1, 2, 3].map((i) => transport(spread(urls, i)));
+  const t = await traffic(publishers, subscribers);
+  await waitUntil(() => t.total() >= 4 * 200, 30_000, 'traffic flows');
+  return { publishers, subscribers, t };
+}
+
 function report(name: string, counts: object): void {
   console.log(`faults: ${JSON.stringify({ case: name, ...counts })}`);
 }
@@ -173,13 +188,9 @@ describe('faults (real processes)', () => {
   it('1: three relay nodes on one Redis, one node killed (SIGKILL) mid-stream: nothing lost', async () => {
     const [redisPort, ...nodePorts] = await freePorts(4);
     const redis = keep(await spawnRedisServer(redisPort!));
-    const nodes = await Promise.all(nodePorts.map((p) => spawnRelayCli(p, ['--redis', redis.url]).then(keep)));
-    const urls = nodes.map((n) => n.url);
+    const { nodes, urls } = await relayNodes(redis.url, nodePorts);
     // Node 0 is killed: publisher 0 and subscribers 0 and 3 are on it.
-    const publishers = [transport(spread(urls, 0)), transport(spread(urls, 1))];
-    const subscribers = [0, 1, 2, 3].map((i) => transport(spread(urls, i)));
-    const t = await traffic(publishers, subscribers);
-    await waitUntil(() => t.total() >= 4 * 200, 30_000, 'traffic flows');
+    const { publishers, subscribers, t } = await flowingTraffic(urls);
     await nodes[0]!.kill('SIGKILL');
     const atKill = t.accepted();
     await sleep(2_000); // publishing goes on
@@ -199,12 +210,8 @@ describe('faults (real processes)', () => {
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const [redisPort, ...nodePorts] = await freePorts(3);
     let redis = keep(await spawnRedisServer(redisPort!, { appendonly: true, dir }));
-    const nodes = await Promise.all(nodePorts.map((p) => spawnRelayCli(p, ['--redis', redis.url]).then(keep)));
-    const urls = nodes.map((n) => n.url);
-    const publishers = [transport(spread(urls, 0)), transport(spread(urls, 1))];
-    const subscribers = [0, 1, 2, 3].map((i) => transport(spread(urls, i)));
-    const t = await traffic(publishers, subscribers);
-    await waitUntil(() => t.total() >= 4 * 200, 30_000, 'traffic flows');
+    const { nodes, urls } = await relayNodes(redis.url, nodePorts);
+    const { t } = await flowingTraffic(urls);
     await redis.kill('SIGTERM'); // graceful: SHUTDOWN, the AOF is complete
     await eventually(() => healthzDown(nodes), 30_000, 'the nodes notice');
     const atStop = t.accepted();
@@ -224,16 +231,12 @@ describe('faults (real processes)', () => {
   it('3: Redis killed (SIGKILL) without persistence and restarted: subscribers get a gap, a session pair recovers', async () => {
     const [redisPort, ...nodePorts] = await freePorts(3);
     let redis = keep(await spawnRedisServer(redisPort!));
-    const nodes = await Promise.all(nodePorts.map((p) => spawnRelayCli(p, ['--redis', redis.url]).then(keep)));
-    const urls = nodes.map((n) => n.url);
-    const publishers = [transport(spread(urls, 0)), transport(spread(urls, 1))];
-    const subscribers = [0, 1, 2, 3].map((i) => transport(spread(urls, i)));
+    const { nodes, urls } = await relayNodes(redis.url, nodePorts);
     const ta = transport(spread(urls, 0));
     const tb = transport(spread(urls, 1));
     const [a, b] = await sessionPair(ta, tb, { heartbeatMs: 500 });
     await exchange(a, b, 'before');
-    const t = await traffic(publishers, subscribers);
-    await waitUntil(() => t.total() >= 4 * 200, 30_000, 'traffic flows');
+    const { subscribers, t } = await flowingTraffic(urls);
     await redis.kill('SIGKILL');
     await eventually(() => healthzDown(nodes), 30_000, 'the nodes notice');
     await sleep(1_000);
