@@ -5,9 +5,20 @@
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+
+/** How browser pages are bundled here and by the browser tests' pages (test/fixtures/webrtc-harness.ts). */
+export const BROWSER_BUNDLE = {
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  conditions: ['source'],
+  external: ['ws'],
+  logLevel: 'warning',
+} satisfies BuildOptions;
 
 /** Builds into `outDir` (default packages/demo/dist) and returns it. */
 export async function buildDemo(outDir = here('../dist')): Promise<string> {
@@ -15,15 +26,9 @@ export async function buildDemo(outDir = here('../dist')): Promise<string> {
   await build({
     entryPoints: [here('./demo.ts')],
     outfile: `${outDir}/demo.js`,
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    conditions: ['source'],
-    external: ['ws'],
+    ...BROWSER_BUNDLE,
     minify: true,
     sourcemap: true,
-    logLevel: 'warning',
   });
   await copyFile(here('./index.html'), `${outDir}/index.html`);
   return outDir;

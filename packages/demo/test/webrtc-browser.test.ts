@@ -7,23 +7,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { webrtcPageProbe } from './fixtures/webrtc-harness.js';
 import { hasChromium, runFixture } from './netns.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
 
-interface Probe {
-  id: string;
-  open: string[];
-  messages: string[];
-  tracks: string[];
-  peersCreated: number;
-  left: string[];
-  sessionLeft: string[];
-  sessionJoined: number;
-  errors: string[];
-  playing: number;
-  states: Record<string, { state: string; present: boolean }>;
-}
+/** What a webrtc-page.ts page recorded, as the fixtures report it (`probes` in their results). */
+type Probe = Awaited<ReturnType<typeof webrtcPageProbe>>;
 
 describe.skipIf(!hasChromium)('@sealsig/webrtc in Chromium', () => {
   it("the README's two-peer snippet (at most 8 lines) exchanges a hello each way over a data channel", async () => {
