@@ -504,7 +504,9 @@ function negativeVectors(v: NegativeInputs) {
   step('app broadcast from dave, who has not said hello: held (§8.3)', 'session', app(dave, 0, 'early'), 'ignore');
 
   // Departures (§6.2, §8.1).
-  step('bye from carol', 'session', sealB({ from: carol, header: bHeader(carol, 9, { timestamp: now + 2 }), type: BroadcastType.bye, payload: null }), 'accept', { event: 'peer-left' });
+  const carolBye = sealB({ from: carol, header: bHeader(carol, 9, { timestamp: now + 2 }), type: BroadcastType.bye, payload: null });
+  step('bye from carol', 'session', carolBye, 'accept', { event: 'peer-left' });
+  step("carol's bye again (the transport delivered it twice): her last broadcast, a duplicate (§8.1 step 6)", 'session', carolBye, 'E_REPLAY');
   step('app broadcast from carol after her bye', 'session', app(carol, 10, 'still here', { timestamp: now + 3 }), 'E_STALE');
   step("carol's hello again after her bye (a replay)", 'session', carolHello, 'E_STALE');
 
