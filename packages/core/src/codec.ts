@@ -1,9 +1,10 @@
 /**
  * The inner content of every sealed frame (docs/PROTOCOL.md §5.1): msgpack([type, payload]) in canonical
- * form (canonical.ts). App values are any msgpack-able value; content that is not canonical, or not
- * [uint type, payload], is E_FRAME_MALFORMED.
+ * form (canonical-encode.ts, canonical-decode.ts). App values are any msgpack-able value; content that is
+ * not canonical, or not [uint type, payload], is E_FRAME_MALFORMED.
  */
-import { decodeCanonical, encodeCanonical } from './canonical.js';
+import { decodeCanonical } from './canonical-decode.js';
+import { encodeCanonical } from './canonical-encode.js';
 import { fail, isSealsigError } from './errors.js';
 
 /** Encodes [type, payload]. Returns a view into a shared buffer: copy (pad) it before the next call. */

@@ -3,7 +3,7 @@
  */
 import type { OpenedBroadcast } from './broadcast.js';
 import { equalBytes, isBytes } from './bytes.js';
-import { encodeCanonical } from './canonical.js';
+import { encodeCanonical } from './canonical-encode.js';
 import { fail } from './errors.js';
 import { isLowOrderX25519 } from './low-order.js';
 import type { Peer } from './peer.js';

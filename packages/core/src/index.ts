@@ -32,7 +32,9 @@ export { sealBroadcast, openBroadcast, verifyBroadcast, BroadcastType } from './
 export { ChannelKeys, DirectType, NOISE_PROTOCOL_NAME, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame } from './pairwise.js';
 export { ReplayWindow, DEFAULT_REPLAY_WINDOW } from './replay.js';
 export { pad, unpad, paddedLength, padme } from './padding.js';
-export { encodeCanonical, decodeCanonical, MAX_CONTENT_DEPTH } from './canonical.js';
+export { encodeCanonical } from './canonical-encode.js';
+export { decodeCanonical } from './canonical-decode.js';
+export { MAX_CONTENT_DEPTH } from './canonical-limits.js';
 export { ready, ed25519KeyPair, x25519KeyPair, ed25519Sign, ed25519Verify, xchachaSeal, xchachaOpen, blake2b, randomBytes, memzero } from './sodium.js';
 export type { KeyPair } from './sodium.js';
 export { concatBytes, equalBytes, toBase64Url, fromBase64Url, base64UrlLength, toHex, fromHex, utf8, u32be, u64be } from './bytes.js';

@@ -7,7 +7,8 @@
 import { Decoder, Encoder, decode as msgpackDecode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_CONTENT_DEPTH, decodeCanonical } from '../src/canonical.js';
+import { decodeCanonical } from '../src/canonical-decode.js';
+import { MAX_CONTENT_DEPTH } from '../src/canonical-limits.js';
 import { decodeContent, encodeContent } from '../src/codec.js';
 import { SealsigError } from '../src/errors.js';
 import { expectCode, sealsigErrorOf } from './helpers.js';
