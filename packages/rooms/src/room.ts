@@ -7,222 +7,44 @@
 import {
   Emitter,
   SealsigError,
-  createSessionId,
-  ed25519KeyPair,
   equalBytes,
   Session,
   memzero,
   randomBytes,
   toHex,
-  ready,
-  x25519KeyPair,
   type Identity,
   type IceCandidate,
-  type LeaveReason,
   type PeerInfo,
   type SessionDescription,
-  type SessionOptions,
-  type Transport,
 } from '@sealsig/core';
 import { extendChain, isCertifiedSuccessor } from './chain.js';
 import { applyChange, changeOf, receiveChange, receiveState, type Edit } from './commits.js';
-import { AttemptLimiter, type AttemptLimiterOptions } from './cpace/attempts.js';
-import { passwordToPrs } from './cpace/protocol.js';
-import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
-import { checkInviteFresh, encodeInvite, parseInvite, type Invite } from './invite.js';
+import { AttemptLimiter } from './cpace/attempts.js';
+import { publishDescriptor } from './descriptor.js';
+import type { Member, RoomEvents } from './events.js';
+import { encodeInvite, issueInvite, type Invite } from './invite.js';
 import { descriptorIdOf } from './labels.js';
-import { Pacer, type PaceOptions } from './pacer.js';
+import { Pacer } from './pacer.js';
 import { admitThroughLobby } from './join.js';
-import { LobbyDesk, type JoinRequest } from './lobby-desk.js';
+import { LobbyDesk } from './lobby-desk.js';
 import { HoldBuffer } from './hold.js';
+import { checkIce, eraseIdentity, type RoomOptions } from './options.js';
 import { PrivilegeDesk } from './privilege-desk.js';
-import { signPrivilegeRequest, type Privileges } from './privileges.js';
+import { signPrivilegeRequest } from './privileges.js';
 import {
-  MAX_BANNED,
   MAX_CHAIN,
   MAX_MEMBERS,
-  MAX_NAME_CHARS,
   MAX_REASON_CHARS,
   Tag,
-  copyIceServers,
   copyState,
   fromWire,
   toWire,
-  type ChainLink,
   type IceServer,
   type Message,
   type PrivilegeAction,
   type RoomState,
   type StateChange,
 } from './wire.js';
-
-/** A member of the room as the app sees it. */
-export interface Member {
-  /** Member id in the room session (base64url). */
-  readonly id: string;
-  /** Display name. */
-  readonly name: string;
-  /** Ed25519 public key: the identity the moderator admitted. */
-  readonly key: Uint8Array;
-  /** Whether the member is the room's moderator. */
-  readonly isModerator: boolean;
-}
-
-/** Why a privilege request of ours was refused: 'state' event names. */
-export type PrivilegeDeniedState = 'stop-request-denied' | 'mute-request-denied';
-
-/** The events of a Room and their payloads. */
-export interface RoomEvents {
-  /** An admitted member is present. */
-  'peer-joined': Member;
-  /** A member left, or was kicked. */
-  'peer-left': {
-    /** The member. */
-    member: Member;
-    /** Why: core's LeaveReason, or 'kicked'. */
-    reason: LeaveReason | 'kicked';
-  };
-  /** A message from a member. */
-  message: {
-    /** The sender. */
-    from: Member;
-    /** The message. */
-    value: unknown;
-    /** Whether it was a broadcast. */
-    broadcast: boolean;
-  };
-  /** WebRTC signaling from a member. */
-  signal: {
-    /** The sender. */
-    from: Member;
-    /** An offer or answer. */
-    description?: SessionDescription;
-    /** An ICE candidate, or null for the end of candidates. */
-    candidate?: IceCandidate | null;
-  };
-  /** Moderator only: someone asks to join. Call accept() or reject(). */
-  'join-request': JoinRequest;
-  /** A new epoch key is in use (§9). */
-  epoch: {
-    /** The epoch number. */
-    epoch: number;
-  };
-  /** The moderator changed (an explicit transfer, §R6). */
-  moderator: {
-    /** The new moderator's Ed25519 public key. */
-    key: Uint8Array;
-    /** Whether it is this member. */
-    self: boolean;
-  };
-  /** The room's ICE servers changed. */
-  'ice-servers': {
-    /** The new list. */
-    iceServers: IceServer[];
-  };
-  /** This member was removed by the moderator; the room is closed. */
-  kicked: {
-    /** The moderator's reason. */
-    reason: string;
-  };
-  /** The guide's onstatechange: a stop or mute request of ours was denied by the stream's owner. */
-  state: {
-    /** Which request was denied. */
-    name: PrivilegeDeniedState;
-    /** The stream's owner. */
-    owner: Member;
-    /** The stream. */
-    streamId: string;
-  };
-  /** A stop or mute request for one of our streams that our policy granted: the app stops or mutes it. */
-  privilege: {
-    /** 'stop' or 'mute'. */
-    action: PrivilegeAction;
-    /** The requester. */
-    from: Member;
-    /** The stream. */
-    streamId: string;
-  };
-  /** A dropped message or failed operation. */
-  error: SealsigError;
-  /** The room closed. */
-  closed: undefined;
-}
-
-/** Options common to createRoom() and joinRoom(). */
-export interface RoomOptions {
-  /** Moves frames (core's Transport contract). */
-  transport: Transport;
-  /** Display name shown to the moderator and members (at most 64 characters). */
-  name?: string;
-  /** Long-term keys. A moderator that wants to come back after a crash must keep and pass its identity. */
-  identity?: Identity;
-  /** Who may stop or mute this member's streams. Default: nobody. */
-  privileges?: Privileges;
-  /** Core session tuning (heartbeats, timeouts), for both the lobby and the room. */
-  session?: Partial<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'epoch'>>;
-  /** Retransmission interval of room control messages and join requests (default 1 s). */
-  retryMs?: number;
-  /** A member that has not seen the moderator for this long asks for the current state again (§R5; default 5 s, backing off). */
-  resyncAfterMs?: number;
-  /**
-   * Pace of the moderator's pairwise control frames (key frames of a kick, repairs), below the relay's
-   * per-connection limit (default 90 frames/s, burst 180; sealsig's relay allows 100/s, burst 200).
-   */
-  controlPace?: PaceOptions;
-  /** Time a privilege request waits for the owner's answer (default 15 s). */
-  privilegeTimeoutMs?: number;
-  /** Publish the sealed room descriptor (§R7) while this member is the moderator. */
-  descriptor?: DescriptorOptions;
-  /** Moderator settings, used while this member is (or becomes) the moderator. */
-  moderation?: ModerationOptions;
-}
-
-/** How this member moderates (§R5, §R6). */
-export interface ModerationOptions {
-  /** 'ask' (default): the app decides each join-request. 'auto': admit every joiner (after the password). */
-  admit?: 'ask' | 'auto';
-  /** A new epoch key whenever someone is admitted, so newcomers cannot read earlier broadcasts. */
-  rotateOnJoin?: boolean;
-  /** Rotate the epoch key on this period (ms). */
-  rotateEveryMs?: number;
-  /** Password attempt limits (AttemptLimiter). */
-  attempts?: AttemptLimiterOptions;
-  /** Lifetime of the invites this moderator issues (`room.invite`, `room.createInvite()`; default 7 days). */
-  inviteTtlMs?: number;
-  /** Time the app (and a joiner's key confirmation) has to answer a request (default 60 s). */
-  decisionTimeoutMs?: number;
-  /**
-   * Keep the room's ICE servers fresh while moderating: `fetch` is called at once and every `everyMs`, and a
-   * changed answer is handed to members (e.g. `() => relayTurnCredentials({ url, token }).then((c) => c.iceServers)`,
-   * with `everyMs` below the credentials' ttl).
-   */
-  refreshIceServers?: {
-    /** Returns the current ICE servers. */
-    fetch: () => Promise<IceServer[]>;
-    /** Interval between calls, ms. */
-    everyMs: number;
-  };
-}
-
-/** Options of createRoom(): this member is the first moderator. */
-export interface CreateRoomOptions extends RoomOptions {
-  /** The room password: joiners prove it with CPace (§R4); the relay cannot test guesses offline. */
-  password?: string;
-  /** ICE servers (e.g. TURN credentials) handed to members sealed inside the room state. */
-  iceServers?: IceServer[];
-}
-
-/** Options of joinRoom(). */
-export interface JoinRoomOptions extends RoomOptions {
-  /** The invite, as text or parsed. Parse it with parseInvite and ask the user first (§R3). */
-  invite: string | Invite;
-  /** The room password, if the invite says there is one. */
-  password?: string;
-  /** Shown to the moderator with the request (at most 1 KiB encoded). */
-  appData?: unknown;
-  /** Give up waiting for admission after this long (default 60 s): E_TIMEOUT. */
-  timeoutMs?: number;
-}
 
 interface Internals {
   session: Session;
@@ -233,72 +55,6 @@ interface Internals {
   password: string | undefined;
   name: string;
   options: RoomOptions;
-}
-
-/** §R Creates a room: this member is its moderator. Share `room.invite`. */
-export async function createRoom(options: CreateRoomOptions): Promise<Room> {
-  await ready();
-  const name = checkName(options.name);
-  if (options.password !== undefined) {
-    if (typeof options.password !== 'string') throw new SealsigError('E_INVALID_ARGUMENT', 'a room password must be a string');
-    passwordToPrs(options.password); // 1..1024 bytes, or E_INVALID_ARGUMENT
-  }
-  const identity = copyIdentity(options.identity);
-  const roomSessionId = createSessionId();
-  const state: RoomState = {
-    version: 1,
-    epoch: 1,
-    roomKey: randomBytes(32),
-    moderator: identity.signing.publicKey.slice(),
-    members: [{ key: identity.signing.publicKey.slice(), name }],
-    iceServers: checkIce(options.iceServers ?? []),
-    chain: [],
-    banned: [],
-  };
-  const invite = issueInvite(createSessionId(), state, options.password !== undefined, options.moderation?.inviteTtlMs);
-  const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: 1, roomKey: state.roomKey } });
-  return startRoom(new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options }));
-}
-
-/** §R3 Joins through an invite: asks the moderator, proves the password, and enters the room once admitted. */
-export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
-  await ready();
-  const invite = typeof options.invite === 'string' ? parseInvite(options.invite) : options.invite;
-  checkInviteFresh(invite); // E_STALE: an old invite may pin a former moderator (§R6)
-  if (invite.passwordRequired && (typeof options.password !== 'string' || options.password.length === 0)) {
-    throw new SealsigError('E_INVALID_ARGUMENT', 'this room needs a password');
-  }
-  const name = checkName(options.name);
-  const identity = copyIdentity(options.identity);
-  let admission;
-  try {
-    admission = await admitThroughLobby({ ...options.session, sessionId: invite.sessionId, transport: options.transport, identity }, invite, {
-      name,
-      appData: options.appData ?? null,
-      password: invite.passwordRequired ? options.password : undefined,
-      timeoutMs: options.timeoutMs ?? 60_000,
-      retryMs: options.retryMs ?? 1_000,
-      ownKey: identity.signing.publicKey,
-      pin: { key: invite.moderatorKey, index: invite.chainIndex },
-      after: -1,
-    });
-  } catch (e) {
-    eraseIdentity(identity);
-    throw e;
-  }
-  const { roomSessionId, state } = admission;
-  const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: state.epoch, roomKey: state.roomKey } });
-  return startRoom(new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options }));
-}
-
-async function startRoom(room: Room): Promise<Room> {
-  try {
-    await room.start();
-  } catch (e) {
-    await room.close().catch(() => {}); // erases the keys
-    throw e;
-  }
-  return room;
 }
 
 export class Room extends Emitter<RoomEvents> {
@@ -1013,40 +769,6 @@ function kickReason(reason: unknown): string {
 /** An app-given id for an error message, without calling anything on it. */
 function show(v: unknown): string {
   return typeof v === 'string' ? v : typeof v;
-}
-
-const DEFAULT_INVITE_TTL_MS = 7 * 24 * 3600_000;
-
-/** §R2 An invite pinning the moderator of `state` at its chain position, expiring `ttlMs` from now (rounded up to a second). */
-function issueInvite(sessionId: string, state: RoomState, passwordRequired: boolean, ttlMs = DEFAULT_INVITE_TTL_MS): Invite {
-  const expiresAt = Math.ceil((Date.now() + ttlMs) / 1000) * 1000;
-  return { sessionId, moderatorKey: state.moderator.slice(), chainIndex: state.chain.length, passwordRequired, expiresAt };
-}
-
-function checkName(name: unknown): string {
-  if (name === undefined) return '';
-  if (typeof name !== 'string' || name.length > MAX_NAME_CHARS) throw new SealsigError('E_INVALID_ARGUMENT', `name must be a string of at most ${MAX_NAME_CHARS} characters`);
-  return name;
-}
-
-function checkIce(servers: IceServer[]): IceServer[] {
-  try {
-    return copyIceServers(servers);
-  } catch (e) {
-    throw new SealsigError('E_INVALID_ARGUMENT', `bad ice servers: ${(e as Error).message}`);
-  }
-}
-
-function copyIdentity(identity: Identity | undefined): Identity {
-  if (identity === undefined) return { signing: ed25519KeyPair(), dh: x25519KeyPair() };
-  return {
-    signing: { publicKey: identity.signing.publicKey.slice(), privateKey: identity.signing.privateKey.slice() },
-    dh: { publicKey: identity.dh.publicKey.slice(), privateKey: identity.dh.privateKey.slice() },
-  };
-}
-
-function eraseIdentity(identity: Identity): void {
-  memzero(identity.signing.privateKey, identity.dh.privateKey);
 }
 
 function unref(timer: unknown): void {
