@@ -97,3 +97,5 @@ export interface RoomEvents {
   /** The room closed. */
   closed: undefined;
 }
+/** Emits one of a Room's events: what the objects a Room wires are handed instead of the Room itself. */
+export type EmitRoomEvent = <K extends keyof RoomEvents>(type: K, event: RoomEvents[K]) => void;

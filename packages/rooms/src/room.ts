@@ -3,48 +3,31 @@
  * listed in the moderator's room state (§R5); peers of the core session that are not listed are never shown
  * to the app and their messages are dropped. The state, and with it each epoch's room key, reaches members only
  * over pairwise channels, from the moderator, retransmitted until acknowledged.
+ *
+ * Room is the facade the app holds: it routes the session's events and the rooms messages (§R1) to the objects
+ * that implement each part, and wires them through their host interfaces:
+ *
+ * - Replica (replica.ts): this member's copy of the state, changes and states applied, acks (§R5.2 to §R5.4);
+ * - Members (members.ts): who the app sees, the roster ∩ who is present (§R5.4);
+ * - PrivilegeDesk (privilege-desk.ts): stop and mute requests (§R8).
  */
-import {
-  Emitter,
-  SealsigError,
-  equalBytes,
-  Session,
-  memzero,
-  randomBytes,
-  toHex,
-  type Identity,
-  type IceCandidate,
-  type PeerInfo,
-  type SessionDescription,
-} from '@sealsig/core';
+import { Emitter, SealsigError, Session, equalBytes, memzero, randomBytes, type SessionOptions, type IceCandidate, type Identity, type PeerInfo, type SessionDescription } from '@sealsig/core';
 import { extendChain, isCertifiedSuccessor } from './chain.js';
-import { applyChange, changeOf, receiveChange, receiveState, type Edit } from './commits.js';
+import { applyChange, changeOf, type Edit } from './commits.js';
 import { AttemptLimiter } from './cpace/attempts.js';
-import { publishDescriptor } from './descriptor.js';
+import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
 import type { Member, RoomEvents } from './events.js';
 import { encodeInvite, issueInvite, type Invite } from './invite.js';
-import { descriptorIdOf } from './labels.js';
-import { Pacer } from './pacer.js';
 import { admitThroughLobby } from './join.js';
+import { descriptorIdOf } from './labels.js';
 import { LobbyDesk } from './lobby-desk.js';
-import { HoldBuffer } from './hold.js';
+import { Members, noMember } from './members.js';
 import { checkIce, eraseIdentity, type RoomOptions } from './options.js';
+import { Pacer } from './pacer.js';
 import { PrivilegeDesk } from './privilege-desk.js';
 import { signPrivilegeRequest } from './privileges.js';
-import {
-  MAX_CHAIN,
-  MAX_MEMBERS,
-  MAX_REASON_CHARS,
-  Tag,
-  copyState,
-  fromWire,
-  toWire,
-  type IceServer,
-  type Message,
-  type PrivilegeAction,
-  type RoomState,
-  type StateChange,
-} from './wire.js';
+import { Replica, type RosterEntry } from './replica.js';
+import { MAX_CHAIN, MAX_MEMBERS, MAX_REASON_CHARS, Tag, copyState, fromWire, toWire, type IceServer, type Message, type PrivilegeAction, type RoomState } from './wire.js';
 
 interface Internals {
   session: Session;
@@ -57,23 +40,21 @@ interface Internals {
   options: RoomOptions;
 }
 
+/** A room this member is in: its members, messages and signaling, and, for the moderator, moderation (§R). */
 export class Room extends Emitter<RoomEvents> {
   /** This member's id in the room session. */
   readonly id: string;
   #session: Session;
   #invite: Invite; // the one this member joined with, or the latest it issued as moderator
-  #descriptorId: Uint8Array;
-  #roomSessionId: string;
   #identity: Identity;
-  #state: RoomState;
   #password: string | undefined;
   #o: RoomOptions;
-  #members = new Map<string, Member>(); // surfaced, by member id
-  #roster = new Map<string, { key: Uint8Array; name: string }>(); // #state.members by member id
-  #unlisted = new Map<string, PeerInfo>(); // present peers #state does not list (yet), by member id
-  #acks = new Map<string, number>(); // moderator: member id -> newest state version acknowledged
-  #sentAt = new Map<string, number>(); // moderator: member id -> when it was last sent a change or a repair
-  #lastChange: StateChange | undefined; // the change that made #state: a member one version behind gets it again
+  #replica: Replica;
+  #members: Members;
+  /** Moderator: member id -> newest state version acknowledged. */
+  #acks = new Map<string, number>();
+  /** Moderator: member id -> when it was last sent a change or a repair. */
+  #sentAt = new Map<string, number>();
   #pacer: Pacer;
   /**
    * Moderator, after a rotation: the new epoch, installed in the session only once the members present have
@@ -81,68 +62,90 @@ export class Room extends Emitter<RoomEvents> {
    * (core §7.3), so a member without one can still be handed the key (§R5.3).
    */
   #pendingEpoch: { epoch: number; roomKey: Uint8Array; timer: ReturnType<typeof setTimeout> } | undefined;
-  #lobby: Session | undefined;
-  #desk: LobbyDesk | undefined;
-  #limiter: AttemptLimiter | undefined;
-  #timers: ReturnType<typeof setInterval>[] = [];
-  #moderatorTimers: ReturnType<typeof setInterval>[] = [];
   #privileges: PrivilegeDesk<Member>;
-  #held = new HoldBuffer((e) => this.#report(e)); // §R5
+  #timers: ReturnType<typeof setInterval>[] = [];
   #closed = false;
-  #becoming: Promise<void> | undefined;
+  #roomSessionId: string;
+  #descriptorId: Uint8Array;
   #name: string;
   #resyncing = false;
   #resyncFailures = 0;
   #moderatorAbsentSince: number | undefined;
+  #lobby: Session | undefined;
+  #desk: LobbyDesk | undefined;
+  #limiter: AttemptLimiter | undefined;
+  #moderatorTimers: ReturnType<typeof setInterval>[] = [];
+  #becoming: Promise<void> | undefined;
 
   /** Use createRoom() or joinRoom(). */
   constructor(i: Internals) {
     super();
     this.#session = i.session;
     this.#invite = i.invite;
-    this.#roomSessionId = i.roomSessionId;
     this.#identity = i.identity;
-    this.#state = i.state;
     this.#password = i.password;
     this.#o = i.options;
-    this.#name = i.name;
     this.id = i.session.id;
-    this.#descriptorId = descriptorIdOf(i.invite.sessionId);
+    this.#roomSessionId = i.roomSessionId;
+    this.#name = i.name;
+    const descriptorId = (this.#descriptorId = descriptorIdOf(i.invite.sessionId));
+    const ownKey = i.identity.signing.publicKey;
+    const isPresent = (id: string) => this.#members.has(id);
+    const sendTo = (id: string, m: Message) => this.#sendTo(id, m);
+    const report = (e: unknown) => this.#report(e);
+    const replica = (this.#replica = new Replica(i.state, {
+      session: i.session,
+      ownKey,
+      descriptorId,
+      isPresent,
+      sendTo,
+      removed: (id, kick) => {
+        this.#forget(id);
+        this.#members.removed(id, kick);
+      },
+      iceServersChanged: () => this.emit('ice-servers', { iceServers: this.iceServers }),
+      adopted: (moderatorChanged, committedHere) => this.#adopted(moderatorChanged, committedHere),
+      kicked: (reason) => this.#kicked(reason),
+    }));
+    this.#members = new Members({
+      entry: (id) => replica.entry(id),
+      moderator: () => replica.state.moderator,
+      surfaced: (member) => {
+        if (replica.isModerator) this.#repair(member.id);
+        // Our moderator in sight: tell it which state we hold. This also sets up our channel to it now, during our
+        // own join, so later commits cost each member just the frames it reads (§R5.3).
+        else if (member.isModerator) void replica.ack().catch(() => {});
+      },
+      expel: (id) => i.session.expel(id),
+      emit: (type, event) => this.emit(type, event),
+      report,
+    });
     this.#pacer = new Pacer(i.options.controlPace);
-    this.#indexRoster();
     this.#privileges = new PrivilegeDesk<Member>({
       roomTopic: i.session.topic,
-      ownKey: i.identity.signing.publicKey,
+      ownKey,
       sign: (fields) => signPrivilegeRequest(this.#identity.signing.privateKey, fields),
       privileges: i.options.privileges ?? {},
       timeoutMs: i.options.privilegeTimeoutMs ?? 15_000,
       send: (to, m) => this.#sendTo(to.id, m),
       granted: (e) => this.emit('privilege', e),
       denied: ({ action, owner, streamId }) => this.emit('state', { name: action === 'stop' ? 'stop-request-denied' : 'mute-request-denied', owner, streamId }),
-      report: (e) => this.#report(e),
+      report,
     });
   }
 
   /** @internal */
   async start(): Promise<void> {
     const s = this.#session;
-    s.on('peer-joined', (p) => this.#surface(p));
+    s.on('peer-joined', (p) => this.#members.surface(p));
     s.on('peer-left', ({ peer, reason }) => {
-      this.#held.forget(peer.id);
-      this.#unlisted.delete(peer.id);
-      const m = this.#members.get(peer.id);
-      if (m === undefined) return;
-      this.#members.delete(peer.id);
-      this.emit('peer-left', { member: m, reason });
-      // §R5 A member that said goodbye leaves the roster (no rotation: call rotate() to shut it out of later broadcasts).
-      if (reason === 'bye' && this.isModerator && !this.#closed) {
-        if (this.#state.members.some((x) => equalBytes(x.key, m.key))) this.#commit({ remove: [m.key] });
-      }
+      const m = this.#members.left(peer.id, reason);
+      if (m !== undefined && reason === 'bye') this.#onBye(m.key);
     });
     s.on('message', ({ from, value, broadcast }) => this.#onMessage(from, value, broadcast));
     s.on('signal', (signal) => {
       if (this.#members.has(signal.from.id)) this.#emitSignal(signal);
-      else this.#held.hold(signal.from.id, () => this.#emitSignal(signal));
+      else this.#members.hold(signal.from.id, () => this.#emitSignal(signal));
     });
     s.on('error', (e) => this.emit('error', e));
     s.on('epoch', (e) => this.emit('epoch', e));
@@ -159,7 +162,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Whether this member is the moderator now. */
   get isModerator(): boolean {
-    return equalBytes(this.#state.moderator, this.#identity.signing.publicKey);
+    return this.#replica.isModerator;
   }
 
   /**
@@ -170,8 +173,9 @@ export class Room extends Emitter<RoomEvents> {
   get invite(): string {
     if (this.isModerator && !this.#closed) {
       const i = this.#invite;
-      if (!equalBytes(i.moderatorKey, this.#state.moderator) || i.expiresAt <= Date.now()) {
-        this.#invite = issueInvite(i.sessionId, this.#state, i.passwordRequired, this.#o.moderation?.inviteTtlMs);
+      const state = this.#replica.state;
+      if (!equalBytes(i.moderatorKey, state.moderator) || i.expiresAt <= Date.now()) {
+        this.#invite = issueInvite(i.sessionId, state, i.passwordRequired, this.#o.moderation?.inviteTtlMs);
       }
     }
     return encodeInvite(this.#invite);
@@ -181,17 +185,17 @@ export class Room extends Emitter<RoomEvents> {
   createInvite(ttlMs?: number): string {
     this.#mustModerate();
     if (ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1000)) throw new SealsigError('E_INVALID_ARGUMENT', 'ttlMs must be an integer of at least 1000');
-    return encodeInvite(issueInvite(this.#invite.sessionId, this.#state, this.#invite.passwordRequired, ttlMs ?? this.#o.moderation?.inviteTtlMs));
+    return encodeInvite(issueInvite(this.#invite.sessionId, this.#replica.state, this.#invite.passwordRequired, ttlMs ?? this.#o.moderation?.inviteTtlMs));
   }
 
   /** The moderator's Ed25519 public key. */
   get moderatorKey(): Uint8Array {
-    return this.#state.moderator.slice();
+    return this.#replica.state.moderator.slice();
   }
 
   /** Live members (the moderator's roster ∩ who is present), this member excluded. */
   get members(): Member[] {
-    return [...this.#members.values()];
+    return this.#members.list();
   }
 
   /** Everyone the moderator admitted, present or not: names and keys. */
@@ -201,17 +205,17 @@ export class Room extends Emitter<RoomEvents> {
     /** Display name. */
     name: string;
   }[] {
-    return this.#state.members.map((m) => ({ key: m.key.slice(), name: m.name }));
+    return this.#replica.state.members.map((m) => ({ key: m.key.slice(), name: m.name }));
   }
 
   /** The room's epoch (§R5): the one its current state names. A moderator's session switches to it once members hold its key. */
   get epoch(): number {
-    return this.#state.epoch;
+    return this.#replica.state.epoch;
   }
 
   /** ICE servers the moderator handed out, sealed inside the room (pass them to RTCPeerConnection). */
   get iceServers(): IceServer[] {
-    return this.#state.iceServers.map((s) => ({ ...s }));
+    return this.#replica.state.iceServers.map((s) => ({ ...s }));
   }
 
   /**
@@ -247,13 +251,13 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Sends an RTCSessionDescriptionInit to one admitted member. */
   sendDescription(memberId: string, description: SessionDescription): Promise<void> {
-    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`));
+    if (!this.#members.has(memberId)) return Promise.reject(noMember(memberId));
     return this.#session.sendDescription(memberId, description);
   }
 
   /** Sends an RTCIceCandidateInit (or null) to one admitted member. */
   sendCandidate(memberId: string, candidate: IceCandidate | null): Promise<void> {
-    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`));
+    if (!this.#members.has(memberId)) return Promise.reject(noMember(memberId));
     return this.#session.sendCandidate(memberId, candidate);
   }
 
@@ -272,240 +276,68 @@ export class Room extends Emitter<RoomEvents> {
   #requestPrivilege(action: PrivilegeAction, ownerId: string, streamId: string): Promise<'granted' | 'denied'> {
     if (this.#closed) return Promise.reject(new SealsigError('E_CLOSED', 'room is closed'));
     const owner = this.#members.get(ownerId);
-    if (owner === undefined) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(ownerId)} in the room`));
+    if (owner === undefined) return Promise.reject(noMember(ownerId));
     return this.#privileges.request(action, owner, streamId);
   }
 
   // --- moderation (§R5, §R6) -------------------------------------------------------------------------
 
   /** Removes a member: it is told, expelled, and the epoch key rotates for everyone else. Moderator only. */
-  async kick(memberId: string, reason = 'removed by the moderator'): Promise<void> {
-    this.#mustModerate();
-    const target = this.#rosterEntry(memberId);
-    if (equalBytes(target.key, this.#identity.signing.publicKey)) throw new SealsigError('E_INVALID_ARGUMENT', 'the moderator cannot kick itself');
-    const why = kickReason(reason);
-    if (this.#members.has(memberId)) {
-      // Tell it first (best effort: it may be gone or its channel slow), but never wait long on a member being removed.
-      const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: why }).catch(() => {});
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([notice, new Promise((r) => (timer = setTimeout(r, KICK_NOTICE_MS)))]);
-      clearTimeout(timer);
-    }
-    // Its goodbye may have taken it off the roster meanwhile: it is banned and the key rotates all the same.
-    const listed = this.#state.members.some((m) => equalBytes(m.key, target.key));
-    this.#commit({ remove: listed ? [target.key] : [], ban: [{ key: target.key.slice(), reason: why }], roomKey: randomBytes(32) });
+  kick(memberId: string, reason = 'removed by the moderator'): Promise<void> {
+    return this.#kick(memberId, reason);
   }
 
   /** A new epoch key for everyone in the room. Moderator only. */
   rotate(): void {
-    this.#mustModerate();
-    this.#commit({ roomKey: randomBytes(32) });
+    this.#rotate();
   }
 
   /** Hands ICE servers (TURN credentials) to every member, sealed inside the room. Moderator only. */
   setIceServers(iceServers: IceServer[]): void {
-    this.#mustModerate();
-    this.#commit({ iceServers: checkIce(iceServers) });
+    this.#setIceServers(iceServers);
   }
 
   /** Makes another member the moderator (§R6). This member stays, as a member. */
   async transferModeration(memberId: string): Promise<void> {
     this.#mustModerate();
-    const target = this.#rosterEntry(memberId);
+    const target = this.#listed(memberId);
     if (!this.#members.has(memberId)) throw new SealsigError('E_UNKNOWN_PEER', 'the new moderator must be present');
-    if (this.#state.chain.length >= MAX_CHAIN) throw new SealsigError('E_INVALID_ARGUMENT', `a room can change moderator at most ${MAX_CHAIN} times`);
+    if (this.#replica.state.chain.length >= MAX_CHAIN) throw new SealsigError('E_INVALID_ARGUMENT', `a room can change moderator at most ${MAX_CHAIN} times`);
     await this.#becoming; // a moderator still starting up finishes first
-    const s = this.#state;
+    const s = this.#replica.state;
     const chain = extendChain(s.chain, this.#descriptorId, this.#identity.signing.privateKey, target.key, s.version + 1, s.epoch);
     this.#commit({ link: chain[chain.length - 1]! });
     await this.#resign(false);
   }
 
-  #mustModerate(): void {
-    if (this.#closed) throw new SealsigError('E_CLOSED', 'room is closed');
-    if (!this.isModerator) throw new SealsigError('E_ACCESS_DENIED', 'only the moderator can do this');
-  }
+  // --- receiving ---------------------------------------------------------------------------------------
 
-  #rosterEntry(memberId: string): { key: Uint8Array; name: string } {
-    const entry = this.#state.members.find((m) => this.#session.memberIdOf(m.key) === memberId);
-    if (entry === undefined) throw new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`);
-    return entry;
-  }
-
-  /**
-   * §R6 A state from a moderator this member has not heard of yet (it missed the transfer): accepted if its
-   * sender is its moderator, certified by a chain that extends the chain this member holds, each new link
-   * verifying from this member's moderator and made after the state it holds (a link made earlier is stale:
-   * its signer was no longer the moderator). A former moderator cannot make such a chain back to itself.
-   */
-  #isCertifiedSuccessor(state: RoomState, sender: Uint8Array): boolean {
-    return isCertifiedSuccessor(this.#state, state, sender, this.#descriptorId);
-  }
-
-  /** §R6 This member's anchor in the chain: the moderator its state names, after its chain's links. */
-  #ownPin(): { key: Uint8Array; index: number } {
-    return { key: this.#state.moderator, index: this.#state.chain.length };
-  }
-
-  /** §R5 Why this key was kicked, or undefined if it was not. */
-  #banReason(key: Uint8Array): string | undefined {
-    return this.#state.banned.find((b) => equalBytes(b.key, key))?.reason;
-  }
-
-  /**
-   * §R5.2 Moderator: the next state, applied here and handed out as a change. A change without a new key is
-   * one broadcast (signed by this member, core §6.1) that every member reads; one with a new key goes to each
-   * remaining member in a small pairwise frame, paced (§R5.3). Members acknowledge; #repair resends.
-   */
-  #commit(edit: Edit): RoomState {
-    this.#switchEpoch(); // a rotation still waiting takes effect first
-    const change = changeOf(this.#state, edit);
-    const next = applyChange(this.#state, change); // a private copy, checked by the decoder members use
-    this.#keepChange(change);
-    this.#apply(next, true, change);
-    const now = Date.now();
-    if (change.roomKey === null) {
-      void this.#session.broadcast(toWire({ tag: Tag.change, change })).catch((e) => this.#report(e));
-      for (const id of this.#members.keys()) this.#sentAt.set(id, now);
-    } else {
-      for (const id of this.#members.keys()) this.#sendPaced(id, { tag: Tag.change, change }, now);
-      const timer = setTimeout(() => this.#switchEpoch(), EPOCH_SWITCH_MS);
-      unref(timer);
-      this.#pendingEpoch = { epoch: next.epoch, roomKey: next.roomKey.slice(), timer };
-      this.#maybeSwitchEpoch();
-    }
-    return next;
-  }
-
-  /** §R5.3 Moderator: switches to the pending epoch once every member present holds it. */
-  #maybeSwitchEpoch(): void {
-    const version = this.#state.version;
-    if (this.#pendingEpoch !== undefined && [...this.#members.keys()].every((id) => (this.#acks.get(id) ?? 0) >= version)) this.#switchEpoch();
-  }
-
-  #switchEpoch(): void {
-    const p = this.#pendingEpoch;
-    if (p === undefined) return;
-    this.#pendingEpoch = undefined;
-    clearTimeout(p.timer);
-    if (!this.#closed && p.epoch > this.#session.epoch) this.#session.installEpoch(p.epoch, p.roomKey);
-    memzero(p.roomKey);
-  }
-
-  #keepChange(change: StateChange): void {
-    if (this.#lastChange?.roomKey) memzero(this.#lastChange.roomKey);
-    this.#lastChange = change;
-  }
-
-  #sendPaced(id: string, m: Message, now: number): void {
-    this.#sentAt.set(id, now);
-    const wire = toWire(m);
-    this.#pacer.push(id, () => void this.#session.send(id, wire).catch(() => {})); // lost: #repair resends
-  }
-
-  /** §R5.3 Moderator: a member that has not acknowledged the current state gets it again, as the last change if it is one behind, else whole. */
-  #repair(id: string, now = Date.now()): void {
-    const version = this.#state.version;
-    const acked = this.#acks.get(id) ?? 0;
-    if (acked >= version || now - (this.#sentAt.get(id) ?? 0) < (this.#o.retryMs ?? 1_000)) return;
-    const last = this.#lastChange;
-    const m: Message = acked === version - 1 && last?.version === version ? { tag: Tag.change, change: last } : { tag: Tag.state, state: this.#state };
-    this.#sendPaced(id, m, now);
-  }
-
-  /** Admits a joiner (the desk's callback). */
-  async #admit(key: Uint8Array, name: string): Promise<{ roomSessionId: string; state: RoomState }> {
-    this.#mustModerate();
-    const banned = this.#banReason(key);
-    if (banned !== undefined) throw new SealsigError('E_ACCESS_DENIED', banned);
-    const listed = this.#state.members.some((m) => equalBytes(m.key, key));
-    if (!listed && this.#state.members.length >= MAX_MEMBERS) throw new SealsigError('E_ACCESS_DENIED', `the room is full (${MAX_MEMBERS} members)`);
-    if (!listed) {
-      this.#commit({ add: [{ key: key.slice(), name }], ...(this.#o.moderation?.rotateOnJoin ? { roomKey: randomBytes(32) } : {}) });
-      const id = this.#session.memberIdOf(key);
-      this.#acks.set(id, this.#state.version); // the acceptance carries this state
-      this.#sentAt.set(id, Date.now());
-    }
-    // A copy: the desk may send it after a later commit erased this epoch's key (a rotation, §R5.3).
-    return { roomSessionId: this.#roomSessionId, state: copyState(this.#state) };
-  }
-
-  #retransmit(): void {
-    if (this.#closed || !this.isModerator) return;
-    // #members is exactly the present peers the state lists, this member excluded (#apply and #surface keep it so).
-    const now = Date.now();
-    for (const id of this.#members.keys()) this.#repair(id, now);
-  }
-
-  /**
-   * Applies a newer state (from the moderator, or committed here). With the change that made it, the work is
-   * O(size of the change) (§R5.2); a whole state (a repair, a resync) is compared member by member.
-   */
-  #apply(next: RoomState, committedHere = false, change?: StateChange): void {
-    const previous = this.#state;
-    // A removal that comes with a new epoch is a kick (§R5); one without is a member that left.
-    const kick = next.epoch > previous.epoch;
-    let removed: Uint8Array[];
-    if (change !== undefined) removed = change.remove;
-    else {
-      const kept = new Set(next.members.map((m) => toHex(m.key)));
-      removed = previous.members.filter((m) => !kept.has(toHex(m.key))).map((m) => m.key);
-    }
-    this.#state = next;
-    if (change !== undefined) {
-      for (const k of removed) this.#roster.delete(this.#session.memberIdOf(k));
-      for (const m of change.add) this.#roster.set(this.#session.memberIdOf(m.key), m);
-    } else this.#indexRoster();
-    for (const key of removed) {
-      const id = this.#session.memberIdOf(key);
-      const member = this.#members.get(id);
-      this.#members.delete(id);
-      this.#acks.delete(id);
-      this.#sentAt.delete(id);
-      // A kicked member that is present is refused at the core level too (core §8.5). One that left may be
-      // admitted again later, so it is only dropped from the roster.
-      if (kick && member !== undefined) this.#session.expel(id);
-      if (member) this.emit('peer-left', { member, reason: kick ? 'kicked' : 'bye' });
-    }
-    // A rotation committed here waits in #pendingEpoch (#commit); one handed to us takes effect at once.
-    if (!committedHere && next.epoch > this.#session.epoch) this.#session.installEpoch(next.epoch, next.roomKey);
-    if (previous.roomKey !== next.roomKey) memzero(previous.roomKey);
-    if ((change === undefined || change.iceServers !== null) && JSON.stringify(previous.iceServers) !== JSON.stringify(next.iceServers)) {
-      this.emit('ice-servers', { iceServers: this.iceServers });
-    }
-    const moderatorChanged = !equalBytes(previous.moderator, next.moderator);
-    if (moderatorChanged) for (const [id, m] of this.#members) this.#members.set(id, { ...m, isModerator: equalBytes(m.key, next.moderator) });
-    for (const p of [...this.#unlisted.values()]) this.#surface(p);
-    if (moderatorChanged) {
-      this.emit('moderator', { key: next.moderator.slice(), self: this.isModerator });
-      if (this.isModerator) {
-        const now = Date.now(); // members acknowledge the transfer to us: repair only those that do not, a retry period on
-        for (const id of this.#members.keys()) this.#sentAt.set(id, now);
-        this.#becoming = this.#becomeModerator().catch((e) => this.#report(e));
-      } else if (this.#desk !== undefined && !committedHere) void Promise.resolve(this.#becoming).then(() => this.#resign(false));
-    }
-  }
-
-  /** Rebuilds #roster from #state (a whole state arrived). */
-  #indexRoster(): void {
-    this.#roster.clear();
-    for (const m of this.#state.members) this.#roster.set(this.#session.memberIdOf(m.key), m);
+  /** §R5.4 A state was adopted: members surfaced anew, and on a transfer the moderator's seat changes hands. */
+  #adopted(moderatorChanged: boolean, committedHere: boolean): void {
+    this.#members.adopted(moderatorChanged);
+    if (!moderatorChanged) return;
+    this.emit('moderator', { key: this.#replica.state.moderator.slice(), self: this.isModerator });
+    if (this.isModerator) {
+      this.#tookOver();
+      this.#becoming = this.#becomeModerator().catch((e) => this.#report(e));
+    } else if (this.#desk !== undefined && !committedHere) void Promise.resolve(this.#becoming).then(() => this.#resign(false));
   }
 
   async #becomeModerator(): Promise<void> {
     if (this.#desk !== undefined || this.#closed) return;
+    const replica = this.#replica;
     const mod = this.#o.moderation ?? {};
     this.#limiter ??= new AttemptLimiter(mod.attempts);
-    const lobby = new Session({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
+    const lobby = new Session(this.#lobbyOptions());
     const desk = new LobbyDesk({
       lobby,
-      password: this.#invite.passwordRequired ? this.#password : undefined,
+      password: this.#lobbyPassword(),
       limiter: this.#limiter,
       mode: mod.admit ?? 'ask',
       decisionTimeoutMs: mod.decisionTimeoutMs ?? 60_000,
-      chain: () => this.#state.chain,
-      banReason: (key) => this.#banReason(key),
-      isMember: (key) => this.#state.members.some((m) => equalBytes(m.key, key)),
+      chain: () => replica.state.chain,
+      banReason: (key) => replica.banReason(key),
+      isMember: (key) => replica.lists(key),
       ask: (request) => {
         if (this.listenerCount('join-request') === 0) return false;
         this.emit('join-request', request);
@@ -519,31 +351,21 @@ export class Room extends Emitter<RoomEvents> {
     await lobby.start();
     if (this.#closed || !this.isModerator) return; // close() or a transfer came meanwhile: they wait for us, then resign
     desk.announce();
-    if (mod.rotateEveryMs !== undefined) {
-      const t = setInterval(() => this.isModerator && this.rotate(), mod.rotateEveryMs);
-      unref(t);
-      this.#moderatorTimers.push(t);
-    }
+    if (mod.rotateEveryMs !== undefined) this.#every(mod.rotateEveryMs, () => this.isModerator && this.rotate());
     if (mod.refreshIceServers !== undefined) {
       const { fetch, everyMs } = mod.refreshIceServers;
       const refresh = async () => {
         const servers = checkIce(await fetch());
-        if (this.isModerator && !this.#closed && JSON.stringify(servers) !== JSON.stringify(this.#state.iceServers)) this.setIceServers(servers);
+        if (this.isModerator && !this.#closed && JSON.stringify(servers) !== JSON.stringify(replica.state.iceServers)) this.setIceServers(servers);
       };
       const run = () => void refresh().catch((e) => this.#report(e));
       run();
-      const t = setInterval(run, Math.max(1_000, everyMs));
-      unref(t);
-      this.#moderatorTimers.push(t);
+      this.#every(Math.max(1_000, everyMs), run);
     }
-    if (this.#o.descriptor !== undefined) {
-      const d = this.#o.descriptor;
-      const publish = () =>
-        publishDescriptor(d, this.#invite, this.#identity.signing.privateKey, this.#state.moderator, this.#state.chain).catch((e) => this.#report(e));
-      void publish();
-      const t = setInterval(publish, Math.max(1_000, Math.floor((d.ttlMs ?? 60_000) / 2)));
-      unref(t);
-      this.#moderatorTimers.push(t);
+    const d = this.#o.descriptor;
+    if (d !== undefined) {
+      void this.#publish(d, true);
+      this.#every(Math.max(1_000, Math.floor((d.ttlMs ?? 60_000) / 2)), () => this.#publish(d, true));
     }
   }
 
@@ -551,9 +373,7 @@ export class Room extends Emitter<RoomEvents> {
   async #resign(closing: boolean): Promise<void> {
     for (const t of this.#moderatorTimers.splice(0)) clearInterval(t);
     const d = this.#o.descriptor;
-    if (closing && d !== undefined && this.#desk !== undefined && this.isModerator) {
-      await publishDescriptor(d, this.#invite, this.#identity.signing.privateKey, this.#state.moderator, this.#state.chain, false).catch((e) => this.#report(e));
-    }
+    if (closing && d !== undefined && this.#desk !== undefined && this.isModerator) await this.#publish(d, false);
     this.#desk?.close();
     this.#desk = undefined;
     const lobby = this.#lobby;
@@ -561,24 +381,175 @@ export class Room extends Emitter<RoomEvents> {
     await lobby?.close();
   }
 
-  // --- receiving ---------------------------------------------------------------------------------------
+  /** §R7 Publishes the sealed descriptor: live, or (leaving) expired at once. */
+  #publish(d: DescriptorOptions, live: boolean): Promise<void> {
+    const { state } = this.#replica;
+    return publishDescriptor(d, this.#invite, this.#identity.signing.privateKey, state.moderator, state.chain, live).catch((e) => this.#report(e));
+  }
 
-  #surface(p: PeerInfo): void {
-    if (this.#members.has(p.id)) return;
-    const entry = this.#roster.get(p.id);
-    if (entry === undefined || !equalBytes(entry.key, p.signingKey)) {
-      this.#unlisted.set(p.id, p); // not admitted (yet): invisible until a state lists it
-      return;
+  /** Runs `f` every `ms` while this member moderates. */
+  #every(ms: number, f: () => unknown): void {
+    const t = setInterval(f, ms);
+    unref(t);
+    this.#moderatorTimers.push(t);
+  }
+
+  /** E_CLOSED or E_ACCESS_DENIED unless this member moderates the open room. */
+  #mustModerate(): void {
+    if (this.#closed) throw new SealsigError('E_CLOSED', 'room is closed');
+    if (!this.#replica.isModerator) throw new SealsigError('E_ACCESS_DENIED', 'only the moderator can do this');
+  }
+
+  /** The roster entry of an app-given member id; E_UNKNOWN_PEER if the state does not list it. */
+  #listed(memberId: string): RosterEntry {
+    const entry = this.#replica.entry(memberId);
+    if (entry === undefined) throw noMember(memberId);
+    return entry;
+  }
+
+  /** §R5.6 Removes a member: it is told, the key rotates, it is banned and expelled. */
+  async #kick(memberId: string, reason: unknown): Promise<void> {
+    this.#mustModerate();
+    const target = this.#listed(memberId);
+    if (equalBytes(target.key, this.#identity.signing.publicKey)) throw new SealsigError('E_INVALID_ARGUMENT', 'the moderator cannot kick itself');
+    // The reason a kick carries (in the notice and in the ban list): the app's string, bounded, or the default.
+    const why = (typeof reason === 'string' ? reason : 'removed by the moderator').slice(0, MAX_REASON_CHARS);
+    if (this.#members.has(memberId)) {
+      // Tell it first (best effort: it may be gone or its channel slow), but never wait long on a member being removed.
+      const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: why }).catch(() => {});
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([notice, new Promise((r) => (timer = setTimeout(r, KICK_NOTICE_MS)))]);
+      clearTimeout(timer);
     }
-    this.#unlisted.delete(p.id);
-    const member: Member = { id: p.id, name: entry.name, key: p.signingKey.slice(), isModerator: equalBytes(p.signingKey, this.#state.moderator) };
-    this.#members.set(p.id, member);
-    this.emit('peer-joined', member);
-    this.#held.release(p.id);
-    if (this.isModerator) this.#repair(p.id);
-    // Our moderator in sight: tell it which state we hold. This also sets up our channel to it now, during our
-    // own join, so later commits cost each member just the frames it reads (§R5.3).
-    else if (member.isModerator) void this.#ack().catch(() => {});
+    // Its goodbye may have taken it off the roster meanwhile: it is banned and the key rotates all the same.
+    const listed = this.#replica.lists(target.key);
+    this.#commit({ remove: listed ? [target.key] : [], ban: [{ key: target.key.slice(), reason: why }], roomKey: randomBytes(32) });
+  }
+
+  /** §R5.1 A new epoch key for everyone in the room. */
+  #rotate(): void {
+    this.#mustModerate();
+    this.#commit({ roomKey: randomBytes(32) });
+  }
+
+  /** §R5.6 Hands ICE servers to every member, sealed inside the room. */
+  #setIceServers(iceServers: IceServer[]): void {
+    this.#mustModerate();
+    this.#commit({ iceServers: checkIce(iceServers) });
+  }
+
+  /** §R5.6 A surfaced member said goodbye: it leaves the roster (no rotation: rotate() shuts it out of later broadcasts). */
+  #onBye(key: Uint8Array): void {
+    if (this.#replica.isModerator && !this.#closed && this.#replica.lists(key)) this.#commit({ remove: [key] });
+  }
+
+  /** §R3 Admits a joiner (the lobby desk's callback): the state to hand it, committed with its key if it is new. */
+  async #admit(key: Uint8Array, name: string): Promise<{ roomSessionId: string; state: RoomState }> {
+    this.#mustModerate();
+    const replica = this.#replica;
+    const banned = replica.banReason(key);
+    if (banned !== undefined) throw new SealsigError('E_ACCESS_DENIED', banned);
+    const listed = replica.lists(key);
+    if (!listed && replica.state.members.length >= MAX_MEMBERS) throw new SealsigError('E_ACCESS_DENIED', `the room is full (${MAX_MEMBERS} members)`);
+    if (!listed) {
+      this.#commit({ add: [{ key: key.slice(), name }], ...(this.#o.moderation?.rotateOnJoin ? { roomKey: randomBytes(32) } : {}) });
+      const id = this.#session.memberIdOf(key);
+      this.#acks.set(id, replica.state.version); // the acceptance carries this state
+      this.#sentAt.set(id, Date.now());
+    }
+    // A copy: the desk may send it after a later commit erased this epoch's key (a rotation, §R5.3).
+    return { roomSessionId: this.#roomSessionId, state: copyState(replica.state) };
+  }
+
+  /**
+   * §R5.2 The next state, applied here and handed out as a change. A change without a new key is one broadcast
+   * (signed by this member, core §6.1) that every member reads; one with a new key goes to each remaining member
+   * in a small pairwise frame, paced (§R5.3). Members acknowledge; repair() resends.
+   */
+  #commit(edit: Edit): RoomState {
+    this.#switchEpoch(); // a rotation still waiting takes effect first
+    const replica = this.#replica;
+    const session = this.#session;
+    const change = changeOf(replica.state, edit);
+    const next = applyChange(replica.state, change); // a private copy, checked by the decoder members use
+    replica.apply(next, true, change);
+    const now = Date.now();
+    if (change.roomKey === null) {
+      void session.broadcast(toWire({ tag: Tag.change, change })).catch((e) => this.#report(e));
+      for (const id of this.#members.ids()) this.#sentAt.set(id, now);
+    } else {
+      for (const id of this.#members.ids()) this.#sendPaced(id, { tag: Tag.change, change }, now);
+      const timer = setTimeout(() => this.#switchEpoch(), EPOCH_SWITCH_MS);
+      unref(timer);
+      this.#pendingEpoch = { epoch: next.epoch, roomKey: next.roomKey.slice(), timer };
+      this.#maybeSwitchEpoch();
+    }
+    return next;
+  }
+
+  /** §R5.3 A member acknowledged a state version. */
+  #onAck(id: string, version: number): void {
+    if (version > (this.#acks.get(id) ?? 0)) this.#acks.set(id, version);
+    this.#maybeSwitchEpoch();
+  }
+
+  /** §R5.3 Switches to the pending epoch once every member present holds it. */
+  #maybeSwitchEpoch(): void {
+    const version = this.#replica.state.version;
+    if (this.#pendingEpoch !== undefined && [...this.#members.ids()].every((id) => (this.#acks.get(id) ?? 0) >= version)) this.#switchEpoch();
+  }
+
+  #switchEpoch(): void {
+    const p = this.#pendingEpoch;
+    if (p === undefined) return;
+    this.#pendingEpoch = undefined;
+    clearTimeout(p.timer);
+    if (!this.#closed && p.epoch > this.#session.epoch) this.#session.installEpoch(p.epoch, p.roomKey);
+    memzero(p.roomKey);
+  }
+
+  #sendPaced(id: string, m: Message, now: number): void {
+    this.#sentAt.set(id, now);
+    const wire = toWire(m);
+    this.#pacer.push(id, () => void this.#session.send(id, wire).catch(() => {})); // lost: repair() resends
+  }
+
+  /** §R5.3 A member that has not acknowledged the current state gets it again, as the last change if it is one behind, else whole. */
+  #repair(id: string, now = Date.now()): void {
+    const { state, lastChange } = this.#replica;
+    const acked = this.#acks.get(id) ?? 0;
+    if (acked >= state.version || now - (this.#sentAt.get(id) ?? 0) < (this.#o.retryMs ?? 1_000)) return;
+    const m: Message = acked === state.version - 1 && lastChange?.version === state.version ? { tag: Tag.change, change: lastChange } : { tag: Tag.state, state };
+    this.#sendPaced(id, m, now);
+  }
+
+  /** §R5.3 Every retry: repairs the members present that lag (while this member moderates). */
+  #retransmit(): void {
+    if (this.#closed || !this.#replica.isModerator) return;
+    const now = Date.now();
+    for (const id of this.#members.ids()) this.#repair(id, now);
+  }
+
+  /** §R6.1 Moderation came to this member: members acknowledge the transfer to it, so it repairs only those that do not, a retry period on. */
+  #tookOver(): void {
+    const now = Date.now();
+    for (const id of this.#members.ids()) this.#sentAt.set(id, now);
+  }
+
+  /** A member id left the roster: what is known of its acknowledgements goes. */
+  #forget(id: string): void {
+    this.#acks.delete(id);
+    this.#sentAt.delete(id);
+  }
+
+  /** Drops the paced frames waiting and erases a pending epoch's key (the room is closing). */
+  #closeModerator(): void {
+    this.#pacer.clear();
+    if (this.#pendingEpoch !== undefined) {
+      clearTimeout(this.#pendingEpoch.timer);
+      memzero(this.#pendingEpoch.roomKey);
+      this.#pendingEpoch = undefined;
+    }
   }
 
   #emitSignal({ from, description, candidate }: { from: PeerInfo; description?: SessionDescription; candidate?: IceCandidate | null }): void {
@@ -592,7 +563,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #onMessage(from: PeerInfo, value: unknown, broadcast: boolean): void {
     const member = this.#members.get(from.id);
-    if (member === undefined) return this.#held.hold(from.id, () => this.#onMessage(from, value, broadcast));
+    if (member === undefined) return this.#members.hold(from.id, () => this.#onMessage(from, value, broadcast));
     let m: Message;
     try {
       m = fromWire(value);
@@ -605,23 +576,15 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   async #onControl(from: Member, m: Message, broadcast: boolean): Promise<void> {
-    const fromModerator = equalBytes(from.key, this.#state.moderator);
     switch (m.tag) {
-      case Tag.state: {
-        const state = receiveState(this.#state, m.state, from.key, this.#descriptorId); // decoded from this frame: our own copy
-        if (state !== undefined) {
-          if (!state.members.some((x) => equalBytes(x.key, this.#identity.signing.publicKey))) return this.#kicked(this.#banReasonIn(state) ?? 'removed from the room');
-          this.#apply(state);
-        }
-        return this.#ack();
-      }
+      case Tag.state:
+        return this.#replica.onState(from.key, m.state);
       case Tag.change:
-        return this.#onChange(from, m.change, broadcast);
+        return this.#replica.onChange(from.key, m.change, broadcast);
       case Tag.stateAck:
-        if (m.version > (this.#acks.get(from.id) ?? 0)) this.#acks.set(from.id, m.version);
-        return this.#maybeSwitchEpoch();
+        return this.#onAck(from.id, m.version);
       case Tag.kicked:
-        if (!fromModerator) throw new SealsigError('E_ACCESS_DENIED', 'kick from a member that is not the moderator');
+        if (!equalBytes(from.key, this.#replica.state.moderator)) throw new SealsigError('E_ACCESS_DENIED', 'kick from a member that is not the moderator');
         return this.#kicked(m.reason);
       case Tag.privilegeRequest:
         return this.#privileges.onRequest(from, m);
@@ -632,31 +595,14 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
-  /**
-   * §R5.2 A change from the moderator (or, for a transfer, from the successor it names). Applied only on top of
-   * the state it follows; otherwise this member acknowledges what it holds and the moderator repairs.
-   */
-  #onChange(from: Member, change: StateChange, broadcast: boolean): Promise<void> {
-    const next = receiveChange(this.#state, change, from.key, broadcast, this.#descriptorId);
-    if (next === undefined) return this.#ack(); // a duplicate, or a gap the moderator repairs
-    if (!next.members.some((x) => equalBytes(x.key, this.#identity.signing.publicKey))) {
-      this.#kicked(this.#banReasonIn(next) ?? 'removed from the room');
-      return Promise.resolve();
-    }
-    this.#keepChange(change);
-    this.#apply(next, false, change);
-    return this.#ack();
+  /** The lobby session's options (the invite's session id, with this member's identity). */
+  #lobbyOptions(): SessionOptions {
+    return { ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity };
   }
 
-  /** Tells the moderator which state this member holds (§R5.3). */
-  async #ack(): Promise<void> {
-    const id = this.#session.memberIdOf(this.#state.moderator);
-    if (this.#members.has(id)) await this.#sendTo(id, { tag: Tag.stateAck, version: this.#state.version });
-  }
-
-  /** The reason a state gives for this member's ban, if it lists one. */
-  #banReasonIn(state: RoomState): string | undefined {
-    return state.banned.find((b) => equalBytes(b.key, this.#identity.signing.publicKey))?.reason;
+  /** The room password, if the invite says there is one. */
+  #lobbyPassword(): string | undefined {
+    return this.#invite.passwordRequired ? this.#password : undefined;
   }
 
   /**
@@ -669,7 +615,7 @@ export class Room extends Emitter<RoomEvents> {
   #maybeResync(): void {
     if (this.#closed || this.isModerator || this.#resyncing) return;
     const now = Date.now();
-    if ([...this.#members.values()].some((m) => m.isModerator)) {
+    if (this.#members.moderatorPresent()) {
       this.#moderatorAbsentSince = undefined;
       this.#resyncFailures = 0;
       return;
@@ -696,20 +642,21 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   async #resync(): Promise<void> {
-    const lobbyOptions = { ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity };
-    const { roomSessionId, state, moderator } = await admitThroughLobby(lobbyOptions, this.#invite, {
+    const own = this.#replica.state;
+    const { roomSessionId, state, moderator } = await admitThroughLobby(this.#lobbyOptions(), this.#invite, {
       name: this.#name,
       appData: null,
-      password: this.#invite.passwordRequired ? this.#password : undefined,
+      password: this.#lobbyPassword(),
       timeoutMs: RESYNC_TIMEOUT_MS,
       retryMs: this.#o.retryMs ?? 1_000,
       ownKey: this.#identity.signing.publicKey,
-      pin: this.#ownPin(),
-      after: this.#state.version,
+      pin: { key: own.moderator, index: own.chain.length },
+      after: own.version,
     });
+    const held = this.#replica.state;
     if (this.#closed || roomSessionId !== this.#roomSessionId) return;
-    if (!equalBytes(moderator.signingKey, this.#state.moderator) && !this.#isCertifiedSuccessor(state, moderator.signingKey)) return;
-    if (state.version > this.#state.version) this.#apply(state);
+    if (!equalBytes(moderator.signingKey, held.moderator) && !isCertifiedSuccessor(held, state, moderator.signingKey, this.#descriptorId)) return;
+    if (state.version > held.version) this.#replica.apply(state);
   }
 
   #kicked(reason: string): void {
@@ -720,7 +667,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #sendTo(memberId: string, m: Message): Promise<void> {
     if (this.#closed) return Promise.reject(new SealsigError('E_CLOSED', 'room is closed'));
-    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`));
+    if (!this.#members.has(memberId)) return Promise.reject(noMember(memberId));
     return this.#session.send(memberId, toWire(m));
   }
 
@@ -737,15 +684,9 @@ export class Room extends Emitter<RoomEvents> {
     await this.#becoming;
     await this.#resign(true);
     this.#privileges.close();
-    this.#pacer.clear();
-    if (this.#pendingEpoch !== undefined) {
-      clearTimeout(this.#pendingEpoch.timer);
-      memzero(this.#pendingEpoch.roomKey);
-      this.#pendingEpoch = undefined;
-    }
-    if (this.#lastChange?.roomKey) memzero(this.#lastChange.roomKey);
+    this.#closeModerator();
     await this.#session.close();
-    memzero(this.#state.roomKey);
+    this.#replica.erase();
     eraseIdentity(this.#identity);
     this.#password = undefined;
     this.emit('closed', undefined);
@@ -753,24 +694,14 @@ export class Room extends Emitter<RoomEvents> {
   }
 }
 
-// --- helpers ------------------------------------------------------------------------------------------
+const RESYNC_CHECK_MS = 1_000;
+const RESYNC_TIMEOUT_MS = 10_000;
 
 const KICK_NOTICE_MS = 1_000;
 /** Longest a moderator waits for members to acknowledge a new epoch before it sends under it (§R5.3). */
 const EPOCH_SWITCH_MS = 2_000;
-const RESYNC_CHECK_MS = 1_000;
-const RESYNC_TIMEOUT_MS = 10_000;
 
-/** The reason a kick carries (in the notice and in the ban list): the app's string, bounded, or the default. */
-function kickReason(reason: unknown): string {
-  return (typeof reason === 'string' ? reason : 'removed by the moderator').slice(0, MAX_REASON_CHARS);
-}
-
-/** An app-given id for an error message, without calling anything on it. */
-function show(v: unknown): string {
-  return typeof v === 'string' ? v : typeof v;
-}
-
+/** Lets a timer not keep Node alive (browsers have no unref). */
 function unref(timer: unknown): void {
   (timer as { unref?: () => void }).unref?.();
 }
