@@ -9,11 +9,11 @@
  *
  * - Replica (replica.ts): this member's copy of the state, changes and states applied, acks (§R5.2 to §R5.4);
  * - Members (members.ts): who the app sees, the roster ∩ who is present (§R5.4);
+ * - Moderator (moderator.ts): commits, repairs, pacing and the epoch switch, admission, kick (§R5, §R3);
  * - PrivilegeDesk (privilege-desk.ts): stop and mute requests (§R8).
  */
-import { Emitter, SealsigError, Session, equalBytes, memzero, randomBytes, type SessionOptions, type IceCandidate, type Identity, type PeerInfo, type SessionDescription } from '@sealsig/core';
+import { Emitter, SealsigError, Session, equalBytes, type SessionOptions, type IceCandidate, type Identity, type PeerInfo, type SessionDescription } from '@sealsig/core';
 import { extendChain, isCertifiedSuccessor } from './chain.js';
-import { applyChange, changeOf, type Edit } from './commits.js';
 import { AttemptLimiter } from './cpace/attempts.js';
 import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
 import type { Member, RoomEvents } from './events.js';
@@ -22,12 +22,12 @@ import { admitThroughLobby } from './join.js';
 import { descriptorIdOf } from './labels.js';
 import { LobbyDesk } from './lobby-desk.js';
 import { Members, noMember } from './members.js';
+import { Moderator, unref } from './moderator.js';
 import { checkIce, eraseIdentity, type RoomOptions } from './options.js';
-import { Pacer } from './pacer.js';
 import { PrivilegeDesk } from './privilege-desk.js';
 import { signPrivilegeRequest } from './privileges.js';
-import { Replica, type RosterEntry } from './replica.js';
-import { MAX_CHAIN, MAX_MEMBERS, MAX_REASON_CHARS, Tag, copyState, fromWire, toWire, type IceServer, type Message, type PrivilegeAction, type RoomState } from './wire.js';
+import { Replica } from './replica.js';
+import { MAX_CHAIN, Tag, fromWire, toWire, type IceServer, type Message, type PrivilegeAction, type RoomState } from './wire.js';
 
 interface Internals {
   session: Session;
@@ -51,17 +51,7 @@ export class Room extends Emitter<RoomEvents> {
   #o: RoomOptions;
   #replica: Replica;
   #members: Members;
-  /** Moderator: member id -> newest state version acknowledged. */
-  #acks = new Map<string, number>();
-  /** Moderator: member id -> when it was last sent a change or a repair. */
-  #sentAt = new Map<string, number>();
-  #pacer: Pacer;
-  /**
-   * Moderator, after a rotation: the new epoch, installed in the session only once the members present have
-   * acknowledged it (or EPOCH_SWITCH_MS passed). Until then channels still set up under the old epoch's psk
-   * (core §7.3), so a member without one can still be handed the key (§R5.3).
-   */
-  #pendingEpoch: { epoch: number; roomKey: Uint8Array; timer: ReturnType<typeof setTimeout> } | undefined;
+  #moderator: Moderator;
   #privileges: PrivilegeDesk<Member>;
   #timers: ReturnType<typeof setInterval>[] = [];
   #closed = false;
@@ -90,6 +80,7 @@ export class Room extends Emitter<RoomEvents> {
     this.#name = i.name;
     const descriptorId = (this.#descriptorId = descriptorIdOf(i.invite.sessionId));
     const ownKey = i.identity.signing.publicKey;
+    const isClosed = () => this.#closed;
     const isPresent = (id: string) => this.#members.has(id);
     const sendTo = (id: string, m: Message) => this.#sendTo(id, m);
     const report = (e: unknown) => this.#report(e);
@@ -100,7 +91,7 @@ export class Room extends Emitter<RoomEvents> {
       isPresent,
       sendTo,
       removed: (id, kick) => {
-        this.#forget(id);
+        this.#moderator.forget(id);
         this.#members.removed(id, kick);
       },
       iceServersChanged: () => this.emit('ice-servers', { iceServers: this.iceServers }),
@@ -111,7 +102,7 @@ export class Room extends Emitter<RoomEvents> {
       entry: (id) => replica.entry(id),
       moderator: () => replica.state.moderator,
       surfaced: (member) => {
-        if (replica.isModerator) this.#repair(member.id);
+        if (replica.isModerator) this.#moderator.repair(member.id);
         // Our moderator in sight: tell it which state we hold. This also sets up our channel to it now, during our
         // own join, so later commits cost each member just the frames it reads (§R5.3).
         else if (member.isModerator) void replica.ack().catch(() => {});
@@ -120,7 +111,8 @@ export class Room extends Emitter<RoomEvents> {
       emit: (type, event) => this.emit(type, event),
       report,
     });
-    this.#pacer = new Pacer(i.options.controlPace);
+    const present = () => this.#members.ids();
+    this.#moderator = new Moderator({ session: i.session, replica, options: i.options, roomSessionId: i.roomSessionId, ownKey, isClosed, present, isPresent, sendTo, report });
     this.#privileges = new PrivilegeDesk<Member>({
       roomTopic: i.session.topic,
       ownKey,
@@ -140,7 +132,7 @@ export class Room extends Emitter<RoomEvents> {
     s.on('peer-joined', (p) => this.#members.surface(p));
     s.on('peer-left', ({ peer, reason }) => {
       const m = this.#members.left(peer.id, reason);
-      if (m !== undefined && reason === 'bye') this.#onBye(m.key);
+      if (m !== undefined && reason === 'bye') this.#moderator.onBye(m.key);
     });
     s.on('message', ({ from, value, broadcast }) => this.#onMessage(from, value, broadcast));
     s.on('signal', (signal) => {
@@ -150,7 +142,7 @@ export class Room extends Emitter<RoomEvents> {
     s.on('error', (e) => this.emit('error', e));
     s.on('epoch', (e) => this.emit('epoch', e));
     await s.start();
-    const retry = setInterval(() => this.#retransmit(), this.#o.retryMs ?? 1_000);
+    const retry = setInterval(() => this.#moderator.retransmit(), this.#o.retryMs ?? 1_000);
     const resync = setInterval(() => this.#maybeResync(), RESYNC_CHECK_MS);
     unref(retry);
     unref(resync);
@@ -183,7 +175,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Moderator: a new invite pinning this moderator's key and chain position (§R6), valid for `ttlMs` (default `moderation.inviteTtlMs`, 7 days). */
   createInvite(ttlMs?: number): string {
-    this.#mustModerate();
+    this.#moderator.mustModerate();
     if (ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1000)) throw new SealsigError('E_INVALID_ARGUMENT', 'ttlMs must be an integer of at least 1000');
     return encodeInvite(issueInvite(this.#invite.sessionId, this.#replica.state, this.#invite.passwordRequired, ttlMs ?? this.#o.moderation?.inviteTtlMs));
   }
@@ -284,29 +276,29 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Removes a member: it is told, expelled, and the epoch key rotates for everyone else. Moderator only. */
   kick(memberId: string, reason = 'removed by the moderator'): Promise<void> {
-    return this.#kick(memberId, reason);
+    return this.#moderator.kick(memberId, reason);
   }
 
   /** A new epoch key for everyone in the room. Moderator only. */
   rotate(): void {
-    this.#rotate();
+    this.#moderator.rotate();
   }
 
   /** Hands ICE servers (TURN credentials) to every member, sealed inside the room. Moderator only. */
   setIceServers(iceServers: IceServer[]): void {
-    this.#setIceServers(iceServers);
+    this.#moderator.setIceServers(iceServers);
   }
 
   /** Makes another member the moderator (§R6). This member stays, as a member. */
   async transferModeration(memberId: string): Promise<void> {
-    this.#mustModerate();
-    const target = this.#listed(memberId);
+    this.#moderator.mustModerate();
+    const target = this.#moderator.listed(memberId);
     if (!this.#members.has(memberId)) throw new SealsigError('E_UNKNOWN_PEER', 'the new moderator must be present');
     if (this.#replica.state.chain.length >= MAX_CHAIN) throw new SealsigError('E_INVALID_ARGUMENT', `a room can change moderator at most ${MAX_CHAIN} times`);
     await this.#becoming; // a moderator still starting up finishes first
     const s = this.#replica.state;
     const chain = extendChain(s.chain, this.#descriptorId, this.#identity.signing.privateKey, target.key, s.version + 1, s.epoch);
-    this.#commit({ link: chain[chain.length - 1]! });
+    this.#moderator.commit({ link: chain[chain.length - 1]! });
     await this.#resign(false);
   }
 
@@ -318,7 +310,7 @@ export class Room extends Emitter<RoomEvents> {
     if (!moderatorChanged) return;
     this.emit('moderator', { key: this.#replica.state.moderator.slice(), self: this.isModerator });
     if (this.isModerator) {
-      this.#tookOver();
+      this.#moderator.tookOver();
       this.#becoming = this.#becomeModerator().catch((e) => this.#report(e));
     } else if (this.#desk !== undefined && !committedHere) void Promise.resolve(this.#becoming).then(() => this.#resign(false));
   }
@@ -326,6 +318,7 @@ export class Room extends Emitter<RoomEvents> {
   async #becomeModerator(): Promise<void> {
     if (this.#desk !== undefined || this.#closed) return;
     const replica = this.#replica;
+    const moderator = this.#moderator;
     const mod = this.#o.moderation ?? {};
     this.#limiter ??= new AttemptLimiter(mod.attempts);
     const lobby = new Session(this.#lobbyOptions());
@@ -343,7 +336,7 @@ export class Room extends Emitter<RoomEvents> {
         this.emit('join-request', request);
         return true;
       },
-      admit: (key, name) => this.#admit(key, name),
+      admit: (key, name) => moderator.admit(key, name),
       report: (e) => this.#report(e),
     });
     this.#lobby = lobby;
@@ -394,164 +387,6 @@ export class Room extends Emitter<RoomEvents> {
     this.#moderatorTimers.push(t);
   }
 
-  /** E_CLOSED or E_ACCESS_DENIED unless this member moderates the open room. */
-  #mustModerate(): void {
-    if (this.#closed) throw new SealsigError('E_CLOSED', 'room is closed');
-    if (!this.#replica.isModerator) throw new SealsigError('E_ACCESS_DENIED', 'only the moderator can do this');
-  }
-
-  /** The roster entry of an app-given member id; E_UNKNOWN_PEER if the state does not list it. */
-  #listed(memberId: string): RosterEntry {
-    const entry = this.#replica.entry(memberId);
-    if (entry === undefined) throw noMember(memberId);
-    return entry;
-  }
-
-  /** §R5.6 Removes a member: it is told, the key rotates, it is banned and expelled. */
-  async #kick(memberId: string, reason: unknown): Promise<void> {
-    this.#mustModerate();
-    const target = this.#listed(memberId);
-    if (equalBytes(target.key, this.#identity.signing.publicKey)) throw new SealsigError('E_INVALID_ARGUMENT', 'the moderator cannot kick itself');
-    // The reason a kick carries (in the notice and in the ban list): the app's string, bounded, or the default.
-    const why = (typeof reason === 'string' ? reason : 'removed by the moderator').slice(0, MAX_REASON_CHARS);
-    if (this.#members.has(memberId)) {
-      // Tell it first (best effort: it may be gone or its channel slow), but never wait long on a member being removed.
-      const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: why }).catch(() => {});
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([notice, new Promise((r) => (timer = setTimeout(r, KICK_NOTICE_MS)))]);
-      clearTimeout(timer);
-    }
-    // Its goodbye may have taken it off the roster meanwhile: it is banned and the key rotates all the same.
-    const listed = this.#replica.lists(target.key);
-    this.#commit({ remove: listed ? [target.key] : [], ban: [{ key: target.key.slice(), reason: why }], roomKey: randomBytes(32) });
-  }
-
-  /** §R5.1 A new epoch key for everyone in the room. */
-  #rotate(): void {
-    this.#mustModerate();
-    this.#commit({ roomKey: randomBytes(32) });
-  }
-
-  /** §R5.6 Hands ICE servers to every member, sealed inside the room. */
-  #setIceServers(iceServers: IceServer[]): void {
-    this.#mustModerate();
-    this.#commit({ iceServers: checkIce(iceServers) });
-  }
-
-  /** §R5.6 A surfaced member said goodbye: it leaves the roster (no rotation: rotate() shuts it out of later broadcasts). */
-  #onBye(key: Uint8Array): void {
-    if (this.#replica.isModerator && !this.#closed && this.#replica.lists(key)) this.#commit({ remove: [key] });
-  }
-
-  /** §R3 Admits a joiner (the lobby desk's callback): the state to hand it, committed with its key if it is new. */
-  async #admit(key: Uint8Array, name: string): Promise<{ roomSessionId: string; state: RoomState }> {
-    this.#mustModerate();
-    const replica = this.#replica;
-    const banned = replica.banReason(key);
-    if (banned !== undefined) throw new SealsigError('E_ACCESS_DENIED', banned);
-    const listed = replica.lists(key);
-    if (!listed && replica.state.members.length >= MAX_MEMBERS) throw new SealsigError('E_ACCESS_DENIED', `the room is full (${MAX_MEMBERS} members)`);
-    if (!listed) {
-      this.#commit({ add: [{ key: key.slice(), name }], ...(this.#o.moderation?.rotateOnJoin ? { roomKey: randomBytes(32) } : {}) });
-      const id = this.#session.memberIdOf(key);
-      this.#acks.set(id, replica.state.version); // the acceptance carries this state
-      this.#sentAt.set(id, Date.now());
-    }
-    // A copy: the desk may send it after a later commit erased this epoch's key (a rotation, §R5.3).
-    return { roomSessionId: this.#roomSessionId, state: copyState(replica.state) };
-  }
-
-  /**
-   * §R5.2 The next state, applied here and handed out as a change. A change without a new key is one broadcast
-   * (signed by this member, core §6.1) that every member reads; one with a new key goes to each remaining member
-   * in a small pairwise frame, paced (§R5.3). Members acknowledge; repair() resends.
-   */
-  #commit(edit: Edit): RoomState {
-    this.#switchEpoch(); // a rotation still waiting takes effect first
-    const replica = this.#replica;
-    const session = this.#session;
-    const change = changeOf(replica.state, edit);
-    const next = applyChange(replica.state, change); // a private copy, checked by the decoder members use
-    replica.apply(next, true, change);
-    const now = Date.now();
-    if (change.roomKey === null) {
-      void session.broadcast(toWire({ tag: Tag.change, change })).catch((e) => this.#report(e));
-      for (const id of this.#members.ids()) this.#sentAt.set(id, now);
-    } else {
-      for (const id of this.#members.ids()) this.#sendPaced(id, { tag: Tag.change, change }, now);
-      const timer = setTimeout(() => this.#switchEpoch(), EPOCH_SWITCH_MS);
-      unref(timer);
-      this.#pendingEpoch = { epoch: next.epoch, roomKey: next.roomKey.slice(), timer };
-      this.#maybeSwitchEpoch();
-    }
-    return next;
-  }
-
-  /** §R5.3 A member acknowledged a state version. */
-  #onAck(id: string, version: number): void {
-    if (version > (this.#acks.get(id) ?? 0)) this.#acks.set(id, version);
-    this.#maybeSwitchEpoch();
-  }
-
-  /** §R5.3 Switches to the pending epoch once every member present holds it. */
-  #maybeSwitchEpoch(): void {
-    const version = this.#replica.state.version;
-    if (this.#pendingEpoch !== undefined && [...this.#members.ids()].every((id) => (this.#acks.get(id) ?? 0) >= version)) this.#switchEpoch();
-  }
-
-  #switchEpoch(): void {
-    const p = this.#pendingEpoch;
-    if (p === undefined) return;
-    this.#pendingEpoch = undefined;
-    clearTimeout(p.timer);
-    if (!this.#closed && p.epoch > this.#session.epoch) this.#session.installEpoch(p.epoch, p.roomKey);
-    memzero(p.roomKey);
-  }
-
-  #sendPaced(id: string, m: Message, now: number): void {
-    this.#sentAt.set(id, now);
-    const wire = toWire(m);
-    this.#pacer.push(id, () => void this.#session.send(id, wire).catch(() => {})); // lost: repair() resends
-  }
-
-  /** §R5.3 A member that has not acknowledged the current state gets it again, as the last change if it is one behind, else whole. */
-  #repair(id: string, now = Date.now()): void {
-    const { state, lastChange } = this.#replica;
-    const acked = this.#acks.get(id) ?? 0;
-    if (acked >= state.version || now - (this.#sentAt.get(id) ?? 0) < (this.#o.retryMs ?? 1_000)) return;
-    const m: Message = acked === state.version - 1 && lastChange?.version === state.version ? { tag: Tag.change, change: lastChange } : { tag: Tag.state, state };
-    this.#sendPaced(id, m, now);
-  }
-
-  /** §R5.3 Every retry: repairs the members present that lag (while this member moderates). */
-  #retransmit(): void {
-    if (this.#closed || !this.#replica.isModerator) return;
-    const now = Date.now();
-    for (const id of this.#members.ids()) this.#repair(id, now);
-  }
-
-  /** §R6.1 Moderation came to this member: members acknowledge the transfer to it, so it repairs only those that do not, a retry period on. */
-  #tookOver(): void {
-    const now = Date.now();
-    for (const id of this.#members.ids()) this.#sentAt.set(id, now);
-  }
-
-  /** A member id left the roster: what is known of its acknowledgements goes. */
-  #forget(id: string): void {
-    this.#acks.delete(id);
-    this.#sentAt.delete(id);
-  }
-
-  /** Drops the paced frames waiting and erases a pending epoch's key (the room is closing). */
-  #closeModerator(): void {
-    this.#pacer.clear();
-    if (this.#pendingEpoch !== undefined) {
-      clearTimeout(this.#pendingEpoch.timer);
-      memzero(this.#pendingEpoch.roomKey);
-      this.#pendingEpoch = undefined;
-    }
-  }
-
   #emitSignal({ from, description, candidate }: { from: PeerInfo; description?: SessionDescription; candidate?: IceCandidate | null }): void {
     const m = this.#members.get(from.id);
     if (m === undefined) return;
@@ -582,7 +417,7 @@ export class Room extends Emitter<RoomEvents> {
       case Tag.change:
         return this.#replica.onChange(from.key, m.change, broadcast);
       case Tag.stateAck:
-        return this.#onAck(from.id, m.version);
+        return this.#moderator.onAck(from.id, m.version);
       case Tag.kicked:
         if (!equalBytes(from.key, this.#replica.state.moderator)) throw new SealsigError('E_ACCESS_DENIED', 'kick from a member that is not the moderator');
         return this.#kicked(m.reason);
@@ -684,7 +519,7 @@ export class Room extends Emitter<RoomEvents> {
     await this.#becoming;
     await this.#resign(true);
     this.#privileges.close();
-    this.#closeModerator();
+    this.#moderator.close();
     await this.#session.close();
     this.#replica.erase();
     eraseIdentity(this.#identity);
@@ -696,12 +531,3 @@ export class Room extends Emitter<RoomEvents> {
 
 const RESYNC_CHECK_MS = 1_000;
 const RESYNC_TIMEOUT_MS = 10_000;
-
-const KICK_NOTICE_MS = 1_000;
-/** Longest a moderator waits for members to acknowledge a new epoch before it sends under it (§R5.3). */
-const EPOCH_SWITCH_MS = 2_000;
-
-/** Lets a timer not keep Node alive (browsers have no unref). */
-function unref(timer: unknown): void {
-  (timer as { unref?: () => void }).unref?.();
-}
