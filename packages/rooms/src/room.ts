@@ -10,24 +10,23 @@
  * - Replica (replica.ts): this member's copy of the state, changes and states applied, acks (§R5.2 to §R5.4);
  * - Members (members.ts): who the app sees, the roster ∩ who is present (§R5.4);
  * - Moderator (moderator.ts): commits, repairs, pacing and the epoch switch, admission, kick (§R5, §R3);
+ * - Handover (handover.ts): the moderator's lobby desk and timers, and the transfer of moderation (§R6, §R7);
  * - PrivilegeDesk (privilege-desk.ts): stop and mute requests (§R8).
  */
-import { Emitter, SealsigError, Session, equalBytes, type SessionOptions, type IceCandidate, type Identity, type PeerInfo, type SessionDescription } from '@sealsig/core';
-import { extendChain, isCertifiedSuccessor } from './chain.js';
-import { AttemptLimiter } from './cpace/attempts.js';
-import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
+import { Emitter, SealsigError, equalBytes, type SessionOptions, type IceCandidate, type Identity, type PeerInfo, type Session, type SessionDescription } from '@sealsig/core';
+import { isCertifiedSuccessor } from './chain.js';
 import type { Member, RoomEvents } from './events.js';
+import { Handover } from './handover.js';
 import { encodeInvite, issueInvite, type Invite } from './invite.js';
 import { admitThroughLobby } from './join.js';
 import { descriptorIdOf } from './labels.js';
-import { LobbyDesk } from './lobby-desk.js';
 import { Members, noMember } from './members.js';
 import { Moderator, unref } from './moderator.js';
-import { checkIce, eraseIdentity, type RoomOptions } from './options.js';
+import { eraseIdentity, type RoomOptions } from './options.js';
 import { PrivilegeDesk } from './privilege-desk.js';
 import { signPrivilegeRequest } from './privileges.js';
 import { Replica } from './replica.js';
-import { MAX_CHAIN, Tag, fromWire, toWire, type IceServer, type Message, type PrivilegeAction, type RoomState } from './wire.js';
+import { Tag, fromWire, toWire, type IceServer, type Message, type PrivilegeAction, type RoomState } from './wire.js';
 
 interface Internals {
   session: Session;
@@ -52,6 +51,7 @@ export class Room extends Emitter<RoomEvents> {
   #replica: Replica;
   #members: Members;
   #moderator: Moderator;
+  #handover: Handover;
   #privileges: PrivilegeDesk<Member>;
   #timers: ReturnType<typeof setInterval>[] = [];
   #closed = false;
@@ -61,11 +61,6 @@ export class Room extends Emitter<RoomEvents> {
   #resyncing = false;
   #resyncFailures = 0;
   #moderatorAbsentSince: number | undefined;
-  #lobby: Session | undefined;
-  #desk: LobbyDesk | undefined;
-  #limiter: AttemptLimiter | undefined;
-  #moderatorTimers: ReturnType<typeof setInterval>[] = [];
-  #becoming: Promise<void> | undefined;
 
   /** Use createRoom() or joinRoom(). */
   constructor(i: Internals) {
@@ -84,6 +79,8 @@ export class Room extends Emitter<RoomEvents> {
     const isPresent = (id: string) => this.#members.has(id);
     const sendTo = (id: string, m: Message) => this.#sendTo(id, m);
     const report = (e: unknown) => this.#report(e);
+    const lobbyOptions = () => this.#lobbyOptions();
+    const password = () => this.#lobbyPassword();
     const replica = (this.#replica = new Replica(i.state, {
       session: i.session,
       ownKey,
@@ -112,7 +109,25 @@ export class Room extends Emitter<RoomEvents> {
       report,
     });
     const present = () => this.#members.ids();
-    this.#moderator = new Moderator({ session: i.session, replica, options: i.options, roomSessionId: i.roomSessionId, ownKey, isClosed, present, isPresent, sendTo, report });
+    const moderator = (this.#moderator = new Moderator({ session: i.session, replica, options: i.options, roomSessionId: i.roomSessionId, ownKey, isClosed, present, isPresent, sendTo, report }));
+    this.#handover = new Handover({
+      identity: i.identity,
+      options: i.options,
+      replica,
+      moderator,
+      descriptorId,
+      invite: () => this.#invite,
+      lobbyOptions,
+      password,
+      isClosed,
+      isPresent,
+      ask: (request) => {
+        if (this.listenerCount('join-request') === 0) return false;
+        this.emit('join-request', request);
+        return true;
+      },
+      report,
+    });
     this.#privileges = new PrivilegeDesk<Member>({
       roomTopic: i.session.topic,
       ownKey,
@@ -147,7 +162,7 @@ export class Room extends Emitter<RoomEvents> {
     unref(retry);
     unref(resync);
     this.#timers.push(retry, resync);
-    if (this.isModerator) await this.#becomeModerator();
+    if (this.isModerator) await this.#handover.enter();
   }
 
   // --- what the app reads -----------------------------------------------------------------------------
@@ -290,16 +305,8 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /** Makes another member the moderator (§R6). This member stays, as a member. */
-  async transferModeration(memberId: string): Promise<void> {
-    this.#moderator.mustModerate();
-    const target = this.#moderator.listed(memberId);
-    if (!this.#members.has(memberId)) throw new SealsigError('E_UNKNOWN_PEER', 'the new moderator must be present');
-    if (this.#replica.state.chain.length >= MAX_CHAIN) throw new SealsigError('E_INVALID_ARGUMENT', `a room can change moderator at most ${MAX_CHAIN} times`);
-    await this.#becoming; // a moderator still starting up finishes first
-    const s = this.#replica.state;
-    const chain = extendChain(s.chain, this.#descriptorId, this.#identity.signing.privateKey, target.key, s.version + 1, s.epoch);
-    this.#moderator.commit({ link: chain[chain.length - 1]! });
-    await this.#resign(false);
+  transferModeration(memberId: string): Promise<void> {
+    return this.#handover.transfer(memberId);
   }
 
   // --- receiving ---------------------------------------------------------------------------------------
@@ -311,80 +318,8 @@ export class Room extends Emitter<RoomEvents> {
     this.emit('moderator', { key: this.#replica.state.moderator.slice(), self: this.isModerator });
     if (this.isModerator) {
       this.#moderator.tookOver();
-      this.#becoming = this.#becomeModerator().catch((e) => this.#report(e));
-    } else if (this.#desk !== undefined && !committedHere) void Promise.resolve(this.#becoming).then(() => this.#resign(false));
-  }
-
-  async #becomeModerator(): Promise<void> {
-    if (this.#desk !== undefined || this.#closed) return;
-    const replica = this.#replica;
-    const moderator = this.#moderator;
-    const mod = this.#o.moderation ?? {};
-    this.#limiter ??= new AttemptLimiter(mod.attempts);
-    const lobby = new Session(this.#lobbyOptions());
-    const desk = new LobbyDesk({
-      lobby,
-      password: this.#lobbyPassword(),
-      limiter: this.#limiter,
-      mode: mod.admit ?? 'ask',
-      decisionTimeoutMs: mod.decisionTimeoutMs ?? 60_000,
-      chain: () => replica.state.chain,
-      banReason: (key) => replica.banReason(key),
-      isMember: (key) => replica.lists(key),
-      ask: (request) => {
-        if (this.listenerCount('join-request') === 0) return false;
-        this.emit('join-request', request);
-        return true;
-      },
-      admit: (key, name) => moderator.admit(key, name),
-      report: (e) => this.#report(e),
-    });
-    this.#lobby = lobby;
-    this.#desk = desk;
-    await lobby.start();
-    if (this.#closed || !this.isModerator) return; // close() or a transfer came meanwhile: they wait for us, then resign
-    desk.announce();
-    if (mod.rotateEveryMs !== undefined) this.#every(mod.rotateEveryMs, () => this.isModerator && this.rotate());
-    if (mod.refreshIceServers !== undefined) {
-      const { fetch, everyMs } = mod.refreshIceServers;
-      const refresh = async () => {
-        const servers = checkIce(await fetch());
-        if (this.isModerator && !this.#closed && JSON.stringify(servers) !== JSON.stringify(replica.state.iceServers)) this.setIceServers(servers);
-      };
-      const run = () => void refresh().catch((e) => this.#report(e));
-      run();
-      this.#every(Math.max(1_000, everyMs), run);
-    }
-    const d = this.#o.descriptor;
-    if (d !== undefined) {
-      void this.#publish(d, true);
-      this.#every(Math.max(1_000, Math.floor((d.ttlMs ?? 60_000) / 2)), () => this.#publish(d, true));
-    }
-  }
-
-  /** Stops moderating: on a transfer (the successor publishes the descriptor now), or leaving (`closing`: says "not live"). */
-  async #resign(closing: boolean): Promise<void> {
-    for (const t of this.#moderatorTimers.splice(0)) clearInterval(t);
-    const d = this.#o.descriptor;
-    if (closing && d !== undefined && this.#desk !== undefined && this.isModerator) await this.#publish(d, false);
-    this.#desk?.close();
-    this.#desk = undefined;
-    const lobby = this.#lobby;
-    this.#lobby = undefined;
-    await lobby?.close();
-  }
-
-  /** §R7 Publishes the sealed descriptor: live, or (leaving) expired at once. */
-  #publish(d: DescriptorOptions, live: boolean): Promise<void> {
-    const { state } = this.#replica;
-    return publishDescriptor(d, this.#invite, this.#identity.signing.privateKey, state.moderator, state.chain, live).catch((e) => this.#report(e));
-  }
-
-  /** Runs `f` every `ms` while this member moderates. */
-  #every(ms: number, f: () => unknown): void {
-    const t = setInterval(f, ms);
-    unref(t);
-    this.#moderatorTimers.push(t);
+      this.#handover.takeOver();
+    } else if (!committedHere) this.#handover.stepDown();
   }
 
   #emitSignal({ from, description, candidate }: { from: PeerInfo; description?: SessionDescription; candidate?: IceCandidate | null }): void {
@@ -516,8 +451,8 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers.splice(0)) clearInterval(t);
-    await this.#becoming;
-    await this.#resign(true);
+    await this.#handover.becoming;
+    await this.#handover.resign(true);
     this.#privileges.close();
     this.#moderator.close();
     await this.#session.close();
