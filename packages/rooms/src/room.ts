@@ -11,14 +11,13 @@
  * - Members (members.ts): who the app sees, the roster ∩ who is present (§R5.4);
  * - Moderator (moderator.ts): commits, repairs, pacing and the epoch switch, admission, kick (§R5, §R3);
  * - Handover (handover.ts): the moderator's lobby desk and timers, and the transfer of moderation (§R6, §R7);
+ * - Resync (resync.ts): asking the lobby again when the moderator stays out of sight (§R5.5);
  * - PrivilegeDesk (privilege-desk.ts): stop and mute requests (§R8).
  */
-import { Emitter, SealsigError, equalBytes, type SessionOptions, type IceCandidate, type Identity, type PeerInfo, type Session, type SessionDescription } from '@sealsig/core';
-import { isCertifiedSuccessor } from './chain.js';
+import { Emitter, SealsigError, equalBytes, type IceCandidate, type Identity, type PeerInfo, type Session, type SessionDescription } from '@sealsig/core';
 import type { Member, RoomEvents } from './events.js';
 import { Handover } from './handover.js';
 import { encodeInvite, issueInvite, type Invite } from './invite.js';
-import { admitThroughLobby } from './join.js';
 import { descriptorIdOf } from './labels.js';
 import { Members, noMember } from './members.js';
 import { Moderator, unref } from './moderator.js';
@@ -26,6 +25,7 @@ import { eraseIdentity, type RoomOptions } from './options.js';
 import { PrivilegeDesk } from './privilege-desk.js';
 import { signPrivilegeRequest } from './privileges.js';
 import { Replica } from './replica.js';
+import { RESYNC_CHECK_MS, Resync } from './resync.js';
 import { Tag, fromWire, toWire, type IceServer, type Message, type PrivilegeAction, type RoomState } from './wire.js';
 
 interface Internals {
@@ -52,15 +52,10 @@ export class Room extends Emitter<RoomEvents> {
   #members: Members;
   #moderator: Moderator;
   #handover: Handover;
+  #resync: Resync;
   #privileges: PrivilegeDesk<Member>;
   #timers: ReturnType<typeof setInterval>[] = [];
   #closed = false;
-  #roomSessionId: string;
-  #descriptorId: Uint8Array;
-  #name: string;
-  #resyncing = false;
-  #resyncFailures = 0;
-  #moderatorAbsentSince: number | undefined;
 
   /** Use createRoom() or joinRoom(). */
   constructor(i: Internals) {
@@ -71,16 +66,14 @@ export class Room extends Emitter<RoomEvents> {
     this.#password = i.password;
     this.#o = i.options;
     this.id = i.session.id;
-    this.#roomSessionId = i.roomSessionId;
-    this.#name = i.name;
-    const descriptorId = (this.#descriptorId = descriptorIdOf(i.invite.sessionId));
+    const descriptorId = descriptorIdOf(i.invite.sessionId);
     const ownKey = i.identity.signing.publicKey;
     const isClosed = () => this.#closed;
     const isPresent = (id: string) => this.#members.has(id);
     const sendTo = (id: string, m: Message) => this.#sendTo(id, m);
     const report = (e: unknown) => this.#report(e);
-    const lobbyOptions = () => this.#lobbyOptions();
-    const password = () => this.#lobbyPassword();
+    const lobbyOptions = () => ({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
+    const password = () => (this.#invite.passwordRequired ? this.#password : undefined);
     const replica = (this.#replica = new Replica(i.state, {
       session: i.session,
       ownKey,
@@ -128,6 +121,20 @@ export class Room extends Emitter<RoomEvents> {
       },
       report,
     });
+    this.#resync = new Resync({
+      replica,
+      options: i.options,
+      roomSessionId: i.roomSessionId,
+      descriptorId,
+      name: i.name,
+      ownKey,
+      invite: () => this.#invite,
+      lobbyOptions,
+      password,
+      isClosed,
+      moderatorPresent: () => this.#members.moderatorPresent(),
+      kicked: (reason) => this.#kicked(reason),
+    });
     this.#privileges = new PrivilegeDesk<Member>({
       roomTopic: i.session.topic,
       ownKey,
@@ -158,7 +165,7 @@ export class Room extends Emitter<RoomEvents> {
     s.on('epoch', (e) => this.emit('epoch', e));
     await s.start();
     const retry = setInterval(() => this.#moderator.retransmit(), this.#o.retryMs ?? 1_000);
-    const resync = setInterval(() => this.#maybeResync(), RESYNC_CHECK_MS);
+    const resync = setInterval(() => this.#resync.check(), RESYNC_CHECK_MS);
     unref(retry);
     unref(resync);
     this.#timers.push(retry, resync);
@@ -365,70 +372,6 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
-  /** The lobby session's options (the invite's session id, with this member's identity). */
-  #lobbyOptions(): SessionOptions {
-    return { ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity };
-  }
-
-  /** The room password, if the invite says there is one. */
-  #lobbyPassword(): string | undefined {
-    return this.#invite.passwordRequired ? this.#password : undefined;
-  }
-
-  /**
-   * §R5 Resynchronisation. A member that missed states for longer than the epoch grace period can no longer
-   * read the moderator's hellos (nor the moderator its own), so the room's channel to it is gone for good.
-   * When the moderator has been out of sight for a while, the member asks again through the lobby, as a
-   * listed member: the moderator answers with the current state without asking its app. Backs off while the
-   * moderator stays away; a kicked member learns it this way if it missed the notice.
-   */
-  #maybeResync(): void {
-    if (this.#closed || this.isModerator || this.#resyncing) return;
-    const now = Date.now();
-    if (this.#members.moderatorPresent()) {
-      this.#moderatorAbsentSince = undefined;
-      this.#resyncFailures = 0;
-      return;
-    }
-    this.#moderatorAbsentSince ??= now;
-    const wait = (this.#o.resyncAfterMs ?? 5_000) * 2 ** Math.min(this.#resyncFailures, 4);
-    if (now - this.#moderatorAbsentSince < wait) return;
-    this.#resyncing = true;
-    void this.#resync()
-      .then(
-        () => (this.#resyncFailures = 0),
-        (e: unknown) => {
-          this.#resyncFailures++;
-          // Only our moderator's explicit refusal of this key is a kick ('busy' or 'timeout' are not). The
-          // lobby asked nobody else: it pins our moderator (a former one still holds the key old invites pin).
-          const r = e as { rejectCode?: string; reason?: string };
-          if (e instanceof SealsigError && r.rejectCode === 'rejected') this.#kicked(r.reason ?? e.message);
-        },
-      )
-      .finally(() => {
-        this.#resyncing = false;
-        this.#moderatorAbsentSince = Date.now();
-      });
-  }
-
-  async #resync(): Promise<void> {
-    const own = this.#replica.state;
-    const { roomSessionId, state, moderator } = await admitThroughLobby(this.#lobbyOptions(), this.#invite, {
-      name: this.#name,
-      appData: null,
-      password: this.#lobbyPassword(),
-      timeoutMs: RESYNC_TIMEOUT_MS,
-      retryMs: this.#o.retryMs ?? 1_000,
-      ownKey: this.#identity.signing.publicKey,
-      pin: { key: own.moderator, index: own.chain.length },
-      after: own.version,
-    });
-    const held = this.#replica.state;
-    if (this.#closed || roomSessionId !== this.#roomSessionId) return;
-    if (!equalBytes(moderator.signingKey, held.moderator) && !isCertifiedSuccessor(held, state, moderator.signingKey, this.#descriptorId)) return;
-    if (state.version > held.version) this.#replica.apply(state);
-  }
-
   #kicked(reason: string): void {
     if (this.#closed) return;
     this.emit('kicked', { reason });
@@ -463,6 +406,3 @@ export class Room extends Emitter<RoomEvents> {
     this.removeAllListeners();
   }
 }
-
-const RESYNC_CHECK_MS = 1_000;
-const RESYNC_TIMEOUT_MS = 10_000;
