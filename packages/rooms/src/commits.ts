@@ -68,7 +68,7 @@ export function applyChange(state: RoomState, c: StateChange): RoomState {
   const banned = c.ban.length === 0 ? state.banned : [...state.banned.filter((b) => !listed(b.key, c.ban)), ...c.ban].slice(-MAX_BANNED);
   // O(size of the change) beyond copying the lists' references: what a member does per join (§R5.2). The
   // parts taken from the change are copies; an epoch's room key is one buffer from state to state, replaced
-  // (and the old one erased, room.ts) only when the epoch changes.
+  // (and the old one erased, replica.ts) only when the epoch changes.
   return {
     version: c.version,
     epoch: c.epoch,

@@ -3,8 +3,10 @@
  *
  * @module @sealsig/rooms
  */
-export { createRoom, joinRoom, Room } from './room.js';
-export type { CreateRoomOptions, JoinRoomOptions, Member, ModerationOptions, PrivilegeDeniedState, RoomEvents, RoomOptions } from './room.js';
+export { createRoom, joinRoom } from './open.js';
+export { Room } from './room.js';
+export type { Member, PrivilegeDeniedState, RoomEvents } from './events.js';
+export type { CreateRoomOptions, JoinRoomOptions, ModerationOptions, RoomOptions } from './options.js';
 export type { JoinRequest } from './lobby-desk.js';
 export { encodeInvite, parseInvite, keyFingerprint, INVITE_VERSION } from './invite.js';
 export type { Invite } from './invite.js';

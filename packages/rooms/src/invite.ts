@@ -10,6 +10,7 @@
  * moderator cannot answer joiners holding it; an invite past `expires_at` is refused before anything is sent.
  */
 import { SealsigError, decodeCanonical, encodeCanonical, fromBase64Url, parseSessionId, toBase64Url, toHex } from '@sealsig/core';
+import type { RoomState } from './wire.js';
 
 /** The invite format version (§R3). */
 export const INVITE_VERSION = 2;
@@ -97,4 +98,12 @@ export function keyFingerprint(key: Uint8Array): string {
 /** §R2 Refuses (E_STALE) an invite whose expiry has passed. */
 export function checkInviteFresh(invite: Invite, now = Date.now()): void {
   if (invite.expiresAt <= now) throw new SealsigError('E_STALE', `the invite expired at ${new Date(invite.expiresAt).toISOString()}; ask the moderator for a new one`);
+}
+
+const DEFAULT_INVITE_TTL_MS = 7 * 24 * 3600_000;
+
+/** §R2 An invite pinning the moderator of `state` at its chain position, expiring `ttlMs` from now (rounded up to a second). */
+export function issueInvite(sessionId: string, state: RoomState, passwordRequired: boolean, ttlMs = DEFAULT_INVITE_TTL_MS): Invite {
+  const expiresAt = Math.ceil((Date.now() + ttlMs) / 1000) * 1000;
+  return { sessionId, moderatorKey: state.moderator.slice(), chainIndex: state.chain.length, passwordRequired, expiresAt };
 }

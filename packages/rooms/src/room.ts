@@ -3,226 +3,30 @@
  * listed in the moderator's room state (§R5); peers of the core session that are not listed are never shown
  * to the app and their messages are dropped. The state, and with it each epoch's room key, reaches members only
  * over pairwise channels, from the moderator, retransmitted until acknowledged.
+ *
+ * Room is the facade the app holds: it routes the session's events and the rooms messages (§R1) to the objects
+ * that implement each part, and wires them through their host interfaces:
+ *
+ * - Replica (replica.ts): this member's copy of the state, changes and states applied, acks (§R5.2 to §R5.4);
+ * - Members (members.ts): who the app sees, the roster ∩ who is present (§R5.4);
+ * - Moderator (moderator.ts): commits, repairs, pacing and the epoch switch, admission, kick (§R5, §R3);
+ * - Handover (handover.ts): the moderator's lobby desk and timers, and the transfer of moderation (§R6, §R7);
+ * - Resync (resync.ts): asking the lobby again when the moderator stays out of sight (§R5.5);
+ * - PrivilegeDesk (privilege-desk.ts): stop and mute requests (§R8).
  */
-import {
-  Emitter,
-  SealsigError,
-  createSessionId,
-  ed25519KeyPair,
-  equalBytes,
-  Session,
-  memzero,
-  randomBytes,
-  toHex,
-  ready,
-  x25519KeyPair,
-  type Identity,
-  type IceCandidate,
-  type LeaveReason,
-  type PeerInfo,
-  type SessionDescription,
-  type SessionOptions,
-  type Transport,
-} from '@sealsig/core';
-import { extendChain, isCertifiedSuccessor } from './chain.js';
-import { applyChange, changeOf, receiveChange, receiveState, type Edit } from './commits.js';
-import { AttemptLimiter, type AttemptLimiterOptions } from './cpace/attempts.js';
-import { passwordToPrs } from './cpace/protocol.js';
-import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
-import { checkInviteFresh, encodeInvite, parseInvite, type Invite } from './invite.js';
+import { Emitter, SealsigError, equalBytes, type IceCandidate, type Identity, type PeerInfo, type Session, type SessionDescription } from '@sealsig/core';
+import type { Member, RoomEvents } from './events.js';
+import { Handover } from './handover.js';
+import { encodeInvite, issueInvite, type Invite } from './invite.js';
 import { descriptorIdOf } from './labels.js';
-import { Pacer, type PaceOptions } from './pacer.js';
-import { admitThroughLobby } from './join.js';
-import { LobbyDesk, type JoinRequest } from './lobby-desk.js';
-import { HoldBuffer } from './hold.js';
+import { Members, noMember } from './members.js';
+import { Moderator, unref } from './moderator.js';
+import { eraseIdentity, type RoomOptions } from './options.js';
 import { PrivilegeDesk } from './privilege-desk.js';
-import { signPrivilegeRequest, type Privileges } from './privileges.js';
-import {
-  MAX_BANNED,
-  MAX_CHAIN,
-  MAX_MEMBERS,
-  MAX_NAME_CHARS,
-  MAX_REASON_CHARS,
-  Tag,
-  copyIceServers,
-  copyState,
-  fromWire,
-  toWire,
-  type ChainLink,
-  type IceServer,
-  type Message,
-  type PrivilegeAction,
-  type RoomState,
-  type StateChange,
-} from './wire.js';
-
-/** A member of the room as the app sees it. */
-export interface Member {
-  /** Member id in the room session (base64url). */
-  readonly id: string;
-  /** Display name. */
-  readonly name: string;
-  /** Ed25519 public key: the identity the moderator admitted. */
-  readonly key: Uint8Array;
-  /** Whether the member is the room's moderator. */
-  readonly isModerator: boolean;
-}
-
-/** Why a privilege request of ours was refused: 'state' event names. */
-export type PrivilegeDeniedState = 'stop-request-denied' | 'mute-request-denied';
-
-/** The events of a Room and their payloads. */
-export interface RoomEvents {
-  /** An admitted member is present. */
-  'peer-joined': Member;
-  /** A member left, or was kicked. */
-  'peer-left': {
-    /** The member. */
-    member: Member;
-    /** Why: core's LeaveReason, or 'kicked'. */
-    reason: LeaveReason | 'kicked';
-  };
-  /** A message from a member. */
-  message: {
-    /** The sender. */
-    from: Member;
-    /** The message. */
-    value: unknown;
-    /** Whether it was a broadcast. */
-    broadcast: boolean;
-  };
-  /** WebRTC signaling from a member. */
-  signal: {
-    /** The sender. */
-    from: Member;
-    /** An offer or answer. */
-    description?: SessionDescription;
-    /** An ICE candidate, or null for the end of candidates. */
-    candidate?: IceCandidate | null;
-  };
-  /** Moderator only: someone asks to join. Call accept() or reject(). */
-  'join-request': JoinRequest;
-  /** A new epoch key is in use (§9). */
-  epoch: {
-    /** The epoch number. */
-    epoch: number;
-  };
-  /** The moderator changed (an explicit transfer, §R6). */
-  moderator: {
-    /** The new moderator's Ed25519 public key. */
-    key: Uint8Array;
-    /** Whether it is this member. */
-    self: boolean;
-  };
-  /** The room's ICE servers changed. */
-  'ice-servers': {
-    /** The new list. */
-    iceServers: IceServer[];
-  };
-  /** This member was removed by the moderator; the room is closed. */
-  kicked: {
-    /** The moderator's reason. */
-    reason: string;
-  };
-  /** The guide's onstatechange: a stop or mute request of ours was denied by the stream's owner. */
-  state: {
-    /** Which request was denied. */
-    name: PrivilegeDeniedState;
-    /** The stream's owner. */
-    owner: Member;
-    /** The stream. */
-    streamId: string;
-  };
-  /** A stop or mute request for one of our streams that our policy granted: the app stops or mutes it. */
-  privilege: {
-    /** 'stop' or 'mute'. */
-    action: PrivilegeAction;
-    /** The requester. */
-    from: Member;
-    /** The stream. */
-    streamId: string;
-  };
-  /** A dropped message or failed operation. */
-  error: SealsigError;
-  /** The room closed. */
-  closed: undefined;
-}
-
-/** Options common to createRoom() and joinRoom(). */
-export interface RoomOptions {
-  /** Moves frames (core's Transport contract). */
-  transport: Transport;
-  /** Display name shown to the moderator and members (at most 64 characters). */
-  name?: string;
-  /** Long-term keys. A moderator that wants to come back after a crash must keep and pass its identity. */
-  identity?: Identity;
-  /** Who may stop or mute this member's streams. Default: nobody. */
-  privileges?: Privileges;
-  /** Core session tuning (heartbeats, timeouts), for both the lobby and the room. */
-  session?: Partial<Omit<SessionOptions, 'sessionId' | 'transport' | 'identity' | 'epoch'>>;
-  /** Retransmission interval of room control messages and join requests (default 1 s). */
-  retryMs?: number;
-  /** A member that has not seen the moderator for this long asks for the current state again (§R5; default 5 s, backing off). */
-  resyncAfterMs?: number;
-  /**
-   * Pace of the moderator's pairwise control frames (key frames of a kick, repairs), below the relay's
-   * per-connection limit (default 90 frames/s, burst 180; sealsig's relay allows 100/s, burst 200).
-   */
-  controlPace?: PaceOptions;
-  /** Time a privilege request waits for the owner's answer (default 15 s). */
-  privilegeTimeoutMs?: number;
-  /** Publish the sealed room descriptor (§R7) while this member is the moderator. */
-  descriptor?: DescriptorOptions;
-  /** Moderator settings, used while this member is (or becomes) the moderator. */
-  moderation?: ModerationOptions;
-}
-
-/** How this member moderates (§R5, §R6). */
-export interface ModerationOptions {
-  /** 'ask' (default): the app decides each join-request. 'auto': admit every joiner (after the password). */
-  admit?: 'ask' | 'auto';
-  /** A new epoch key whenever someone is admitted, so newcomers cannot read earlier broadcasts. */
-  rotateOnJoin?: boolean;
-  /** Rotate the epoch key on this period (ms). */
-  rotateEveryMs?: number;
-  /** Password attempt limits (AttemptLimiter). */
-  attempts?: AttemptLimiterOptions;
-  /** Lifetime of the invites this moderator issues (`room.invite`, `room.createInvite()`; default 7 days). */
-  inviteTtlMs?: number;
-  /** Time the app (and a joiner's key confirmation) has to answer a request (default 60 s). */
-  decisionTimeoutMs?: number;
-  /**
-   * Keep the room's ICE servers fresh while moderating: `fetch` is called at once and every `everyMs`, and a
-   * changed answer is handed to members (e.g. `() => relayTurnCredentials({ url, token }).then((c) => c.iceServers)`,
-   * with `everyMs` below the credentials' ttl).
-   */
-  refreshIceServers?: {
-    /** Returns the current ICE servers. */
-    fetch: () => Promise<IceServer[]>;
-    /** Interval between calls, ms. */
-    everyMs: number;
-  };
-}
-
-/** Options of createRoom(): this member is the first moderator. */
-export interface CreateRoomOptions extends RoomOptions {
-  /** The room password: joiners prove it with CPace (§R4); the relay cannot test guesses offline. */
-  password?: string;
-  /** ICE servers (e.g. TURN credentials) handed to members sealed inside the room state. */
-  iceServers?: IceServer[];
-}
-
-/** Options of joinRoom(). */
-export interface JoinRoomOptions extends RoomOptions {
-  /** The invite, as text or parsed. Parse it with parseInvite and ask the user first (§R3). */
-  invite: string | Invite;
-  /** The room password, if the invite says there is one. */
-  password?: string;
-  /** Shown to the moderator with the request (at most 1 KiB encoded). */
-  appData?: unknown;
-  /** Give up waiting for admission after this long (default 60 s): E_TIMEOUT. */
-  timeoutMs?: number;
-}
+import { signPrivilegeRequest } from './privileges.js';
+import { Replica } from './replica.js';
+import { RESYNC_CHECK_MS, Resync } from './resync.js';
+import { Tag, fromWire, toWire, type IceServer, type Message, type PrivilegeAction, type RoomState } from './wire.js';
 
 interface Internals {
   session: Session;
@@ -235,175 +39,144 @@ interface Internals {
   options: RoomOptions;
 }
 
-/** §R Creates a room: this member is its moderator. Share `room.invite`. */
-export async function createRoom(options: CreateRoomOptions): Promise<Room> {
-  await ready();
-  const name = checkName(options.name);
-  if (options.password !== undefined) {
-    if (typeof options.password !== 'string') throw new SealsigError('E_INVALID_ARGUMENT', 'a room password must be a string');
-    passwordToPrs(options.password); // 1..1024 bytes, or E_INVALID_ARGUMENT
-  }
-  const identity = copyIdentity(options.identity);
-  const roomSessionId = createSessionId();
-  const state: RoomState = {
-    version: 1,
-    epoch: 1,
-    roomKey: randomBytes(32),
-    moderator: identity.signing.publicKey.slice(),
-    members: [{ key: identity.signing.publicKey.slice(), name }],
-    iceServers: checkIce(options.iceServers ?? []),
-    chain: [],
-    banned: [],
-  };
-  const invite = issueInvite(createSessionId(), state, options.password !== undefined, options.moderation?.inviteTtlMs);
-  const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: 1, roomKey: state.roomKey } });
-  return startRoom(new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options }));
-}
-
-/** §R3 Joins through an invite: asks the moderator, proves the password, and enters the room once admitted. */
-export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
-  await ready();
-  const invite = typeof options.invite === 'string' ? parseInvite(options.invite) : options.invite;
-  checkInviteFresh(invite); // E_STALE: an old invite may pin a former moderator (§R6)
-  if (invite.passwordRequired && (typeof options.password !== 'string' || options.password.length === 0)) {
-    throw new SealsigError('E_INVALID_ARGUMENT', 'this room needs a password');
-  }
-  const name = checkName(options.name);
-  const identity = copyIdentity(options.identity);
-  let admission;
-  try {
-    admission = await admitThroughLobby({ ...options.session, sessionId: invite.sessionId, transport: options.transport, identity }, invite, {
-      name,
-      appData: options.appData ?? null,
-      password: invite.passwordRequired ? options.password : undefined,
-      timeoutMs: options.timeoutMs ?? 60_000,
-      retryMs: options.retryMs ?? 1_000,
-      ownKey: identity.signing.publicKey,
-      pin: { key: invite.moderatorKey, index: invite.chainIndex },
-      after: -1,
-    });
-  } catch (e) {
-    eraseIdentity(identity);
-    throw e;
-  }
-  const { roomSessionId, state } = admission;
-  const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: state.epoch, roomKey: state.roomKey } });
-  return startRoom(new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options }));
-}
-
-async function startRoom(room: Room): Promise<Room> {
-  try {
-    await room.start();
-  } catch (e) {
-    await room.close().catch(() => {}); // erases the keys
-    throw e;
-  }
-  return room;
-}
-
+/** A room this member is in: its members, messages and signaling, and, for the moderator, moderation (§R). */
 export class Room extends Emitter<RoomEvents> {
   /** This member's id in the room session. */
   readonly id: string;
   #session: Session;
   #invite: Invite; // the one this member joined with, or the latest it issued as moderator
-  #descriptorId: Uint8Array;
-  #roomSessionId: string;
   #identity: Identity;
-  #state: RoomState;
   #password: string | undefined;
   #o: RoomOptions;
-  #members = new Map<string, Member>(); // surfaced, by member id
-  #roster = new Map<string, { key: Uint8Array; name: string }>(); // #state.members by member id
-  #unlisted = new Map<string, PeerInfo>(); // present peers #state does not list (yet), by member id
-  #acks = new Map<string, number>(); // moderator: member id -> newest state version acknowledged
-  #sentAt = new Map<string, number>(); // moderator: member id -> when it was last sent a change or a repair
-  #lastChange: StateChange | undefined; // the change that made #state: a member one version behind gets it again
-  #pacer: Pacer;
-  /**
-   * Moderator, after a rotation: the new epoch, installed in the session only once the members present have
-   * acknowledged it (or EPOCH_SWITCH_MS passed). Until then channels still set up under the old epoch's psk
-   * (core §7.3), so a member without one can still be handed the key (§R5.3).
-   */
-  #pendingEpoch: { epoch: number; roomKey: Uint8Array; timer: ReturnType<typeof setTimeout> } | undefined;
-  #lobby: Session | undefined;
-  #desk: LobbyDesk | undefined;
-  #limiter: AttemptLimiter | undefined;
-  #timers: ReturnType<typeof setInterval>[] = [];
-  #moderatorTimers: ReturnType<typeof setInterval>[] = [];
+  #replica: Replica;
+  #members: Members;
+  #moderator: Moderator;
+  #handover: Handover;
+  #resync: Resync;
   #privileges: PrivilegeDesk<Member>;
-  #held = new HoldBuffer((e) => this.#report(e)); // §R5
+  #timers: ReturnType<typeof setInterval>[] = [];
   #closed = false;
-  #becoming: Promise<void> | undefined;
-  #name: string;
-  #resyncing = false;
-  #resyncFailures = 0;
-  #moderatorAbsentSince: number | undefined;
 
   /** Use createRoom() or joinRoom(). */
   constructor(i: Internals) {
     super();
     this.#session = i.session;
     this.#invite = i.invite;
-    this.#roomSessionId = i.roomSessionId;
     this.#identity = i.identity;
-    this.#state = i.state;
     this.#password = i.password;
     this.#o = i.options;
-    this.#name = i.name;
     this.id = i.session.id;
-    this.#descriptorId = descriptorIdOf(i.invite.sessionId);
-    this.#pacer = new Pacer(i.options.controlPace);
-    this.#indexRoster();
+    const descriptorId = descriptorIdOf(i.invite.sessionId);
+    const ownKey = i.identity.signing.publicKey;
+    const isClosed = () => this.#closed;
+    const isPresent = (id: string) => this.#members.has(id);
+    const sendTo = (id: string, m: Message) => this.#sendTo(id, m);
+    const report = (e: unknown) => this.#report(e);
+    const lobbyOptions = () => ({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
+    const password = () => (this.#invite.passwordRequired ? this.#password : undefined);
+    const replica = (this.#replica = new Replica(i.state, {
+      session: i.session,
+      ownKey,
+      descriptorId,
+      isPresent,
+      sendTo,
+      removed: (id, kick) => {
+        this.#moderator.forget(id);
+        this.#members.removed(id, kick);
+      },
+      iceServersChanged: () => this.emit('ice-servers', { iceServers: this.iceServers }),
+      adopted: (moderatorChanged, committedHere) => this.#adopted(moderatorChanged, committedHere),
+      kicked: (reason) => this.#kicked(reason),
+    }));
+    this.#members = new Members({
+      entry: (id) => replica.entry(id),
+      moderator: () => replica.state.moderator,
+      surfaced: (member) => {
+        if (replica.isModerator) this.#moderator.repair(member.id);
+        // Our moderator in sight: tell it which state we hold. This also sets up our channel to it now, during our
+        // own join, so later commits cost each member just the frames it reads (§R5.3).
+        else if (member.isModerator) void replica.ack().catch(() => {});
+      },
+      expel: (id) => i.session.expel(id),
+      emit: (type, event) => this.emit(type, event),
+      report,
+    });
+    const present = () => this.#members.ids();
+    const moderator = (this.#moderator = new Moderator({ session: i.session, replica, options: i.options, roomSessionId: i.roomSessionId, ownKey, isClosed, present, isPresent, sendTo, report }));
+    this.#handover = new Handover({
+      identity: i.identity,
+      options: i.options,
+      replica,
+      moderator,
+      descriptorId,
+      invite: () => this.#invite,
+      lobbyOptions,
+      password,
+      isClosed,
+      isPresent,
+      ask: (request) => {
+        if (this.listenerCount('join-request') === 0) return false;
+        this.emit('join-request', request);
+        return true;
+      },
+      report,
+    });
+    this.#resync = new Resync({
+      replica,
+      options: i.options,
+      roomSessionId: i.roomSessionId,
+      descriptorId,
+      name: i.name,
+      ownKey,
+      invite: () => this.#invite,
+      lobbyOptions,
+      password,
+      isClosed,
+      moderatorPresent: () => this.#members.moderatorPresent(),
+      kicked: (reason) => this.#kicked(reason),
+    });
     this.#privileges = new PrivilegeDesk<Member>({
       roomTopic: i.session.topic,
-      ownKey: i.identity.signing.publicKey,
+      ownKey,
       sign: (fields) => signPrivilegeRequest(this.#identity.signing.privateKey, fields),
       privileges: i.options.privileges ?? {},
       timeoutMs: i.options.privilegeTimeoutMs ?? 15_000,
       send: (to, m) => this.#sendTo(to.id, m),
       granted: (e) => this.emit('privilege', e),
       denied: ({ action, owner, streamId }) => this.emit('state', { name: action === 'stop' ? 'stop-request-denied' : 'mute-request-denied', owner, streamId }),
-      report: (e) => this.#report(e),
+      report,
     });
   }
 
   /** @internal */
   async start(): Promise<void> {
     const s = this.#session;
-    s.on('peer-joined', (p) => this.#surface(p));
+    s.on('peer-joined', (p) => this.#members.surface(p));
     s.on('peer-left', ({ peer, reason }) => {
-      this.#held.forget(peer.id);
-      this.#unlisted.delete(peer.id);
-      const m = this.#members.get(peer.id);
-      if (m === undefined) return;
-      this.#members.delete(peer.id);
-      this.emit('peer-left', { member: m, reason });
-      // §R5 A member that said goodbye leaves the roster (no rotation: call rotate() to shut it out of later broadcasts).
-      if (reason === 'bye' && this.isModerator && !this.#closed) {
-        if (this.#state.members.some((x) => equalBytes(x.key, m.key))) this.#commit({ remove: [m.key] });
-      }
+      const m = this.#members.left(peer.id, reason);
+      if (m !== undefined && reason === 'bye') this.#moderator.onBye(m.key);
     });
     s.on('message', ({ from, value, broadcast }) => this.#onMessage(from, value, broadcast));
     s.on('signal', (signal) => {
       if (this.#members.has(signal.from.id)) this.#emitSignal(signal);
-      else this.#held.hold(signal.from.id, () => this.#emitSignal(signal));
+      else this.#members.hold(signal.from.id, () => this.#emitSignal(signal));
     });
     s.on('error', (e) => this.emit('error', e));
     s.on('epoch', (e) => this.emit('epoch', e));
     await s.start();
-    const retry = setInterval(() => this.#retransmit(), this.#o.retryMs ?? 1_000);
-    const resync = setInterval(() => this.#maybeResync(), RESYNC_CHECK_MS);
+    const retry = setInterval(() => this.#moderator.retransmit(), this.#o.retryMs ?? 1_000);
+    const resync = setInterval(() => this.#resync.check(), RESYNC_CHECK_MS);
     unref(retry);
     unref(resync);
     this.#timers.push(retry, resync);
-    if (this.isModerator) await this.#becomeModerator();
+    if (this.isModerator) await this.#handover.enter();
   }
 
   // --- what the app reads -----------------------------------------------------------------------------
 
   /** Whether this member is the moderator now. */
   get isModerator(): boolean {
-    return equalBytes(this.#state.moderator, this.#identity.signing.publicKey);
+    return this.#replica.isModerator;
   }
 
   /**
@@ -414,8 +187,9 @@ export class Room extends Emitter<RoomEvents> {
   get invite(): string {
     if (this.isModerator && !this.#closed) {
       const i = this.#invite;
-      if (!equalBytes(i.moderatorKey, this.#state.moderator) || i.expiresAt <= Date.now()) {
-        this.#invite = issueInvite(i.sessionId, this.#state, i.passwordRequired, this.#o.moderation?.inviteTtlMs);
+      const state = this.#replica.state;
+      if (!equalBytes(i.moderatorKey, state.moderator) || i.expiresAt <= Date.now()) {
+        this.#invite = issueInvite(i.sessionId, state, i.passwordRequired, this.#o.moderation?.inviteTtlMs);
       }
     }
     return encodeInvite(this.#invite);
@@ -423,19 +197,19 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Moderator: a new invite pinning this moderator's key and chain position (§R6), valid for `ttlMs` (default `moderation.inviteTtlMs`, 7 days). */
   createInvite(ttlMs?: number): string {
-    this.#mustModerate();
+    this.#moderator.mustModerate();
     if (ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1000)) throw new SealsigError('E_INVALID_ARGUMENT', 'ttlMs must be an integer of at least 1000');
-    return encodeInvite(issueInvite(this.#invite.sessionId, this.#state, this.#invite.passwordRequired, ttlMs ?? this.#o.moderation?.inviteTtlMs));
+    return encodeInvite(issueInvite(this.#invite.sessionId, this.#replica.state, this.#invite.passwordRequired, ttlMs ?? this.#o.moderation?.inviteTtlMs));
   }
 
   /** The moderator's Ed25519 public key. */
   get moderatorKey(): Uint8Array {
-    return this.#state.moderator.slice();
+    return this.#replica.state.moderator.slice();
   }
 
   /** Live members (the moderator's roster ∩ who is present), this member excluded. */
   get members(): Member[] {
-    return [...this.#members.values()];
+    return this.#members.list();
   }
 
   /** Everyone the moderator admitted, present or not: names and keys. */
@@ -445,17 +219,17 @@ export class Room extends Emitter<RoomEvents> {
     /** Display name. */
     name: string;
   }[] {
-    return this.#state.members.map((m) => ({ key: m.key.slice(), name: m.name }));
+    return this.#replica.state.members.map((m) => ({ key: m.key.slice(), name: m.name }));
   }
 
   /** The room's epoch (§R5): the one its current state names. A moderator's session switches to it once members hold its key. */
   get epoch(): number {
-    return this.#state.epoch;
+    return this.#replica.state.epoch;
   }
 
   /** ICE servers the moderator handed out, sealed inside the room (pass them to RTCPeerConnection). */
   get iceServers(): IceServer[] {
-    return this.#state.iceServers.map((s) => ({ ...s }));
+    return this.#replica.state.iceServers.map((s) => ({ ...s }));
   }
 
   /**
@@ -491,13 +265,13 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Sends an RTCSessionDescriptionInit to one admitted member. */
   sendDescription(memberId: string, description: SessionDescription): Promise<void> {
-    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`));
+    if (!this.#members.has(memberId)) return Promise.reject(noMember(memberId));
     return this.#session.sendDescription(memberId, description);
   }
 
   /** Sends an RTCIceCandidateInit (or null) to one admitted member. */
   sendCandidate(memberId: string, candidate: IceCandidate | null): Promise<void> {
-    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`));
+    if (!this.#members.has(memberId)) return Promise.reject(noMember(memberId));
     return this.#session.sendCandidate(memberId, candidate);
   }
 
@@ -516,313 +290,43 @@ export class Room extends Emitter<RoomEvents> {
   #requestPrivilege(action: PrivilegeAction, ownerId: string, streamId: string): Promise<'granted' | 'denied'> {
     if (this.#closed) return Promise.reject(new SealsigError('E_CLOSED', 'room is closed'));
     const owner = this.#members.get(ownerId);
-    if (owner === undefined) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(ownerId)} in the room`));
+    if (owner === undefined) return Promise.reject(noMember(ownerId));
     return this.#privileges.request(action, owner, streamId);
   }
 
   // --- moderation (§R5, §R6) -------------------------------------------------------------------------
 
   /** Removes a member: it is told, expelled, and the epoch key rotates for everyone else. Moderator only. */
-  async kick(memberId: string, reason = 'removed by the moderator'): Promise<void> {
-    this.#mustModerate();
-    const target = this.#rosterEntry(memberId);
-    if (equalBytes(target.key, this.#identity.signing.publicKey)) throw new SealsigError('E_INVALID_ARGUMENT', 'the moderator cannot kick itself');
-    const why = kickReason(reason);
-    if (this.#members.has(memberId)) {
-      // Tell it first (best effort: it may be gone or its channel slow), but never wait long on a member being removed.
-      const notice = this.#sendTo(memberId, { tag: Tag.kicked, reason: why }).catch(() => {});
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([notice, new Promise((r) => (timer = setTimeout(r, KICK_NOTICE_MS)))]);
-      clearTimeout(timer);
-    }
-    // Its goodbye may have taken it off the roster meanwhile: it is banned and the key rotates all the same.
-    const listed = this.#state.members.some((m) => equalBytes(m.key, target.key));
-    this.#commit({ remove: listed ? [target.key] : [], ban: [{ key: target.key.slice(), reason: why }], roomKey: randomBytes(32) });
+  kick(memberId: string, reason = 'removed by the moderator'): Promise<void> {
+    return this.#moderator.kick(memberId, reason);
   }
 
   /** A new epoch key for everyone in the room. Moderator only. */
   rotate(): void {
-    this.#mustModerate();
-    this.#commit({ roomKey: randomBytes(32) });
+    this.#moderator.rotate();
   }
 
   /** Hands ICE servers (TURN credentials) to every member, sealed inside the room. Moderator only. */
   setIceServers(iceServers: IceServer[]): void {
-    this.#mustModerate();
-    this.#commit({ iceServers: checkIce(iceServers) });
+    this.#moderator.setIceServers(iceServers);
   }
 
   /** Makes another member the moderator (§R6). This member stays, as a member. */
-  async transferModeration(memberId: string): Promise<void> {
-    this.#mustModerate();
-    const target = this.#rosterEntry(memberId);
-    if (!this.#members.has(memberId)) throw new SealsigError('E_UNKNOWN_PEER', 'the new moderator must be present');
-    if (this.#state.chain.length >= MAX_CHAIN) throw new SealsigError('E_INVALID_ARGUMENT', `a room can change moderator at most ${MAX_CHAIN} times`);
-    await this.#becoming; // a moderator still starting up finishes first
-    const s = this.#state;
-    const chain = extendChain(s.chain, this.#descriptorId, this.#identity.signing.privateKey, target.key, s.version + 1, s.epoch);
-    this.#commit({ link: chain[chain.length - 1]! });
-    await this.#resign(false);
-  }
-
-  #mustModerate(): void {
-    if (this.#closed) throw new SealsigError('E_CLOSED', 'room is closed');
-    if (!this.isModerator) throw new SealsigError('E_ACCESS_DENIED', 'only the moderator can do this');
-  }
-
-  #rosterEntry(memberId: string): { key: Uint8Array; name: string } {
-    const entry = this.#state.members.find((m) => this.#session.memberIdOf(m.key) === memberId);
-    if (entry === undefined) throw new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`);
-    return entry;
-  }
-
-  /**
-   * §R6 A state from a moderator this member has not heard of yet (it missed the transfer): accepted if its
-   * sender is its moderator, certified by a chain that extends the chain this member holds, each new link
-   * verifying from this member's moderator and made after the state it holds (a link made earlier is stale:
-   * its signer was no longer the moderator). A former moderator cannot make such a chain back to itself.
-   */
-  #isCertifiedSuccessor(state: RoomState, sender: Uint8Array): boolean {
-    return isCertifiedSuccessor(this.#state, state, sender, this.#descriptorId);
-  }
-
-  /** §R6 This member's anchor in the chain: the moderator its state names, after its chain's links. */
-  #ownPin(): { key: Uint8Array; index: number } {
-    return { key: this.#state.moderator, index: this.#state.chain.length };
-  }
-
-  /** §R5 Why this key was kicked, or undefined if it was not. */
-  #banReason(key: Uint8Array): string | undefined {
-    return this.#state.banned.find((b) => equalBytes(b.key, key))?.reason;
-  }
-
-  /**
-   * §R5.2 Moderator: the next state, applied here and handed out as a change. A change without a new key is
-   * one broadcast (signed by this member, core §6.1) that every member reads; one with a new key goes to each
-   * remaining member in a small pairwise frame, paced (§R5.3). Members acknowledge; #repair resends.
-   */
-  #commit(edit: Edit): RoomState {
-    this.#switchEpoch(); // a rotation still waiting takes effect first
-    const change = changeOf(this.#state, edit);
-    const next = applyChange(this.#state, change); // a private copy, checked by the decoder members use
-    this.#keepChange(change);
-    this.#apply(next, true, change);
-    const now = Date.now();
-    if (change.roomKey === null) {
-      void this.#session.broadcast(toWire({ tag: Tag.change, change })).catch((e) => this.#report(e));
-      for (const id of this.#members.keys()) this.#sentAt.set(id, now);
-    } else {
-      for (const id of this.#members.keys()) this.#sendPaced(id, { tag: Tag.change, change }, now);
-      const timer = setTimeout(() => this.#switchEpoch(), EPOCH_SWITCH_MS);
-      unref(timer);
-      this.#pendingEpoch = { epoch: next.epoch, roomKey: next.roomKey.slice(), timer };
-      this.#maybeSwitchEpoch();
-    }
-    return next;
-  }
-
-  /** §R5.3 Moderator: switches to the pending epoch once every member present holds it. */
-  #maybeSwitchEpoch(): void {
-    const version = this.#state.version;
-    if (this.#pendingEpoch !== undefined && [...this.#members.keys()].every((id) => (this.#acks.get(id) ?? 0) >= version)) this.#switchEpoch();
-  }
-
-  #switchEpoch(): void {
-    const p = this.#pendingEpoch;
-    if (p === undefined) return;
-    this.#pendingEpoch = undefined;
-    clearTimeout(p.timer);
-    if (!this.#closed && p.epoch > this.#session.epoch) this.#session.installEpoch(p.epoch, p.roomKey);
-    memzero(p.roomKey);
-  }
-
-  #keepChange(change: StateChange): void {
-    if (this.#lastChange?.roomKey) memzero(this.#lastChange.roomKey);
-    this.#lastChange = change;
-  }
-
-  #sendPaced(id: string, m: Message, now: number): void {
-    this.#sentAt.set(id, now);
-    const wire = toWire(m);
-    this.#pacer.push(id, () => void this.#session.send(id, wire).catch(() => {})); // lost: #repair resends
-  }
-
-  /** §R5.3 Moderator: a member that has not acknowledged the current state gets it again, as the last change if it is one behind, else whole. */
-  #repair(id: string, now = Date.now()): void {
-    const version = this.#state.version;
-    const acked = this.#acks.get(id) ?? 0;
-    if (acked >= version || now - (this.#sentAt.get(id) ?? 0) < (this.#o.retryMs ?? 1_000)) return;
-    const last = this.#lastChange;
-    const m: Message = acked === version - 1 && last?.version === version ? { tag: Tag.change, change: last } : { tag: Tag.state, state: this.#state };
-    this.#sendPaced(id, m, now);
-  }
-
-  /** Admits a joiner (the desk's callback). */
-  async #admit(key: Uint8Array, name: string): Promise<{ roomSessionId: string; state: RoomState }> {
-    this.#mustModerate();
-    const banned = this.#banReason(key);
-    if (banned !== undefined) throw new SealsigError('E_ACCESS_DENIED', banned);
-    const listed = this.#state.members.some((m) => equalBytes(m.key, key));
-    if (!listed && this.#state.members.length >= MAX_MEMBERS) throw new SealsigError('E_ACCESS_DENIED', `the room is full (${MAX_MEMBERS} members)`);
-    if (!listed) {
-      this.#commit({ add: [{ key: key.slice(), name }], ...(this.#o.moderation?.rotateOnJoin ? { roomKey: randomBytes(32) } : {}) });
-      const id = this.#session.memberIdOf(key);
-      this.#acks.set(id, this.#state.version); // the acceptance carries this state
-      this.#sentAt.set(id, Date.now());
-    }
-    // A copy: the desk may send it after a later commit erased this epoch's key (a rotation, §R5.3).
-    return { roomSessionId: this.#roomSessionId, state: copyState(this.#state) };
-  }
-
-  #retransmit(): void {
-    if (this.#closed || !this.isModerator) return;
-    // #members is exactly the present peers the state lists, this member excluded (#apply and #surface keep it so).
-    const now = Date.now();
-    for (const id of this.#members.keys()) this.#repair(id, now);
-  }
-
-  /**
-   * Applies a newer state (from the moderator, or committed here). With the change that made it, the work is
-   * O(size of the change) (§R5.2); a whole state (a repair, a resync) is compared member by member.
-   */
-  #apply(next: RoomState, committedHere = false, change?: StateChange): void {
-    const previous = this.#state;
-    // A removal that comes with a new epoch is a kick (§R5); one without is a member that left.
-    const kick = next.epoch > previous.epoch;
-    let removed: Uint8Array[];
-    if (change !== undefined) removed = change.remove;
-    else {
-      const kept = new Set(next.members.map((m) => toHex(m.key)));
-      removed = previous.members.filter((m) => !kept.has(toHex(m.key))).map((m) => m.key);
-    }
-    this.#state = next;
-    if (change !== undefined) {
-      for (const k of removed) this.#roster.delete(this.#session.memberIdOf(k));
-      for (const m of change.add) this.#roster.set(this.#session.memberIdOf(m.key), m);
-    } else this.#indexRoster();
-    for (const key of removed) {
-      const id = this.#session.memberIdOf(key);
-      const member = this.#members.get(id);
-      this.#members.delete(id);
-      this.#acks.delete(id);
-      this.#sentAt.delete(id);
-      // A kicked member that is present is refused at the core level too (core §8.5). One that left may be
-      // admitted again later, so it is only dropped from the roster.
-      if (kick && member !== undefined) this.#session.expel(id);
-      if (member) this.emit('peer-left', { member, reason: kick ? 'kicked' : 'bye' });
-    }
-    // A rotation committed here waits in #pendingEpoch (#commit); one handed to us takes effect at once.
-    if (!committedHere && next.epoch > this.#session.epoch) this.#session.installEpoch(next.epoch, next.roomKey);
-    if (previous.roomKey !== next.roomKey) memzero(previous.roomKey);
-    if ((change === undefined || change.iceServers !== null) && JSON.stringify(previous.iceServers) !== JSON.stringify(next.iceServers)) {
-      this.emit('ice-servers', { iceServers: this.iceServers });
-    }
-    const moderatorChanged = !equalBytes(previous.moderator, next.moderator);
-    if (moderatorChanged) for (const [id, m] of this.#members) this.#members.set(id, { ...m, isModerator: equalBytes(m.key, next.moderator) });
-    for (const p of [...this.#unlisted.values()]) this.#surface(p);
-    if (moderatorChanged) {
-      this.emit('moderator', { key: next.moderator.slice(), self: this.isModerator });
-      if (this.isModerator) {
-        const now = Date.now(); // members acknowledge the transfer to us: repair only those that do not, a retry period on
-        for (const id of this.#members.keys()) this.#sentAt.set(id, now);
-        this.#becoming = this.#becomeModerator().catch((e) => this.#report(e));
-      } else if (this.#desk !== undefined && !committedHere) void Promise.resolve(this.#becoming).then(() => this.#resign(false));
-    }
-  }
-
-  /** Rebuilds #roster from #state (a whole state arrived). */
-  #indexRoster(): void {
-    this.#roster.clear();
-    for (const m of this.#state.members) this.#roster.set(this.#session.memberIdOf(m.key), m);
-  }
-
-  async #becomeModerator(): Promise<void> {
-    if (this.#desk !== undefined || this.#closed) return;
-    const mod = this.#o.moderation ?? {};
-    this.#limiter ??= new AttemptLimiter(mod.attempts);
-    const lobby = new Session({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
-    const desk = new LobbyDesk({
-      lobby,
-      password: this.#invite.passwordRequired ? this.#password : undefined,
-      limiter: this.#limiter,
-      mode: mod.admit ?? 'ask',
-      decisionTimeoutMs: mod.decisionTimeoutMs ?? 60_000,
-      chain: () => this.#state.chain,
-      banReason: (key) => this.#banReason(key),
-      isMember: (key) => this.#state.members.some((m) => equalBytes(m.key, key)),
-      ask: (request) => {
-        if (this.listenerCount('join-request') === 0) return false;
-        this.emit('join-request', request);
-        return true;
-      },
-      admit: (key, name) => this.#admit(key, name),
-      report: (e) => this.#report(e),
-    });
-    this.#lobby = lobby;
-    this.#desk = desk;
-    await lobby.start();
-    if (this.#closed || !this.isModerator) return; // close() or a transfer came meanwhile: they wait for us, then resign
-    desk.announce();
-    if (mod.rotateEveryMs !== undefined) {
-      const t = setInterval(() => this.isModerator && this.rotate(), mod.rotateEveryMs);
-      unref(t);
-      this.#moderatorTimers.push(t);
-    }
-    if (mod.refreshIceServers !== undefined) {
-      const { fetch, everyMs } = mod.refreshIceServers;
-      const refresh = async () => {
-        const servers = checkIce(await fetch());
-        if (this.isModerator && !this.#closed && JSON.stringify(servers) !== JSON.stringify(this.#state.iceServers)) this.setIceServers(servers);
-      };
-      const run = () => void refresh().catch((e) => this.#report(e));
-      run();
-      const t = setInterval(run, Math.max(1_000, everyMs));
-      unref(t);
-      this.#moderatorTimers.push(t);
-    }
-    if (this.#o.descriptor !== undefined) {
-      const d = this.#o.descriptor;
-      const publish = () =>
-        publishDescriptor(d, this.#invite, this.#identity.signing.privateKey, this.#state.moderator, this.#state.chain).catch((e) => this.#report(e));
-      void publish();
-      const t = setInterval(publish, Math.max(1_000, Math.floor((d.ttlMs ?? 60_000) / 2)));
-      unref(t);
-      this.#moderatorTimers.push(t);
-    }
-  }
-
-  /** Stops moderating: on a transfer (the successor publishes the descriptor now), or leaving (`closing`: says "not live"). */
-  async #resign(closing: boolean): Promise<void> {
-    for (const t of this.#moderatorTimers.splice(0)) clearInterval(t);
-    const d = this.#o.descriptor;
-    if (closing && d !== undefined && this.#desk !== undefined && this.isModerator) {
-      await publishDescriptor(d, this.#invite, this.#identity.signing.privateKey, this.#state.moderator, this.#state.chain, false).catch((e) => this.#report(e));
-    }
-    this.#desk?.close();
-    this.#desk = undefined;
-    const lobby = this.#lobby;
-    this.#lobby = undefined;
-    await lobby?.close();
+  transferModeration(memberId: string): Promise<void> {
+    return this.#handover.transfer(memberId);
   }
 
   // --- receiving ---------------------------------------------------------------------------------------
 
-  #surface(p: PeerInfo): void {
-    if (this.#members.has(p.id)) return;
-    const entry = this.#roster.get(p.id);
-    if (entry === undefined || !equalBytes(entry.key, p.signingKey)) {
-      this.#unlisted.set(p.id, p); // not admitted (yet): invisible until a state lists it
-      return;
-    }
-    this.#unlisted.delete(p.id);
-    const member: Member = { id: p.id, name: entry.name, key: p.signingKey.slice(), isModerator: equalBytes(p.signingKey, this.#state.moderator) };
-    this.#members.set(p.id, member);
-    this.emit('peer-joined', member);
-    this.#held.release(p.id);
-    if (this.isModerator) this.#repair(p.id);
-    // Our moderator in sight: tell it which state we hold. This also sets up our channel to it now, during our
-    // own join, so later commits cost each member just the frames it reads (§R5.3).
-    else if (member.isModerator) void this.#ack().catch(() => {});
+  /** §R5.4 A state was adopted: members surfaced anew, and on a transfer the moderator's seat changes hands. */
+  #adopted(moderatorChanged: boolean, committedHere: boolean): void {
+    this.#members.adopted(moderatorChanged);
+    if (!moderatorChanged) return;
+    this.emit('moderator', { key: this.#replica.state.moderator.slice(), self: this.isModerator });
+    if (this.isModerator) {
+      this.#moderator.tookOver();
+      this.#handover.takeOver();
+    } else if (!committedHere) this.#handover.stepDown();
   }
 
   #emitSignal({ from, description, candidate }: { from: PeerInfo; description?: SessionDescription; candidate?: IceCandidate | null }): void {
@@ -836,7 +340,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #onMessage(from: PeerInfo, value: unknown, broadcast: boolean): void {
     const member = this.#members.get(from.id);
-    if (member === undefined) return this.#held.hold(from.id, () => this.#onMessage(from, value, broadcast));
+    if (member === undefined) return this.#members.hold(from.id, () => this.#onMessage(from, value, broadcast));
     let m: Message;
     try {
       m = fromWire(value);
@@ -849,23 +353,15 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   async #onControl(from: Member, m: Message, broadcast: boolean): Promise<void> {
-    const fromModerator = equalBytes(from.key, this.#state.moderator);
     switch (m.tag) {
-      case Tag.state: {
-        const state = receiveState(this.#state, m.state, from.key, this.#descriptorId); // decoded from this frame: our own copy
-        if (state !== undefined) {
-          if (!state.members.some((x) => equalBytes(x.key, this.#identity.signing.publicKey))) return this.#kicked(this.#banReasonIn(state) ?? 'removed from the room');
-          this.#apply(state);
-        }
-        return this.#ack();
-      }
+      case Tag.state:
+        return this.#replica.onState(from.key, m.state);
       case Tag.change:
-        return this.#onChange(from, m.change, broadcast);
+        return this.#replica.onChange(from.key, m.change, broadcast);
       case Tag.stateAck:
-        if (m.version > (this.#acks.get(from.id) ?? 0)) this.#acks.set(from.id, m.version);
-        return this.#maybeSwitchEpoch();
+        return this.#moderator.onAck(from.id, m.version);
       case Tag.kicked:
-        if (!fromModerator) throw new SealsigError('E_ACCESS_DENIED', 'kick from a member that is not the moderator');
+        if (!equalBytes(from.key, this.#replica.state.moderator)) throw new SealsigError('E_ACCESS_DENIED', 'kick from a member that is not the moderator');
         return this.#kicked(m.reason);
       case Tag.privilegeRequest:
         return this.#privileges.onRequest(from, m);
@@ -876,86 +372,6 @@ export class Room extends Emitter<RoomEvents> {
     }
   }
 
-  /**
-   * §R5.2 A change from the moderator (or, for a transfer, from the successor it names). Applied only on top of
-   * the state it follows; otherwise this member acknowledges what it holds and the moderator repairs.
-   */
-  #onChange(from: Member, change: StateChange, broadcast: boolean): Promise<void> {
-    const next = receiveChange(this.#state, change, from.key, broadcast, this.#descriptorId);
-    if (next === undefined) return this.#ack(); // a duplicate, or a gap the moderator repairs
-    if (!next.members.some((x) => equalBytes(x.key, this.#identity.signing.publicKey))) {
-      this.#kicked(this.#banReasonIn(next) ?? 'removed from the room');
-      return Promise.resolve();
-    }
-    this.#keepChange(change);
-    this.#apply(next, false, change);
-    return this.#ack();
-  }
-
-  /** Tells the moderator which state this member holds (§R5.3). */
-  async #ack(): Promise<void> {
-    const id = this.#session.memberIdOf(this.#state.moderator);
-    if (this.#members.has(id)) await this.#sendTo(id, { tag: Tag.stateAck, version: this.#state.version });
-  }
-
-  /** The reason a state gives for this member's ban, if it lists one. */
-  #banReasonIn(state: RoomState): string | undefined {
-    return state.banned.find((b) => equalBytes(b.key, this.#identity.signing.publicKey))?.reason;
-  }
-
-  /**
-   * §R5 Resynchronisation. A member that missed states for longer than the epoch grace period can no longer
-   * read the moderator's hellos (nor the moderator its own), so the room's channel to it is gone for good.
-   * When the moderator has been out of sight for a while, the member asks again through the lobby, as a
-   * listed member: the moderator answers with the current state without asking its app. Backs off while the
-   * moderator stays away; a kicked member learns it this way if it missed the notice.
-   */
-  #maybeResync(): void {
-    if (this.#closed || this.isModerator || this.#resyncing) return;
-    const now = Date.now();
-    if ([...this.#members.values()].some((m) => m.isModerator)) {
-      this.#moderatorAbsentSince = undefined;
-      this.#resyncFailures = 0;
-      return;
-    }
-    this.#moderatorAbsentSince ??= now;
-    const wait = (this.#o.resyncAfterMs ?? 5_000) * 2 ** Math.min(this.#resyncFailures, 4);
-    if (now - this.#moderatorAbsentSince < wait) return;
-    this.#resyncing = true;
-    void this.#resync()
-      .then(
-        () => (this.#resyncFailures = 0),
-        (e: unknown) => {
-          this.#resyncFailures++;
-          // Only our moderator's explicit refusal of this key is a kick ('busy' or 'timeout' are not). The
-          // lobby asked nobody else: it pins our moderator (a former one still holds the key old invites pin).
-          const r = e as { rejectCode?: string; reason?: string };
-          if (e instanceof SealsigError && r.rejectCode === 'rejected') this.#kicked(r.reason ?? e.message);
-        },
-      )
-      .finally(() => {
-        this.#resyncing = false;
-        this.#moderatorAbsentSince = Date.now();
-      });
-  }
-
-  async #resync(): Promise<void> {
-    const lobbyOptions = { ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity };
-    const { roomSessionId, state, moderator } = await admitThroughLobby(lobbyOptions, this.#invite, {
-      name: this.#name,
-      appData: null,
-      password: this.#invite.passwordRequired ? this.#password : undefined,
-      timeoutMs: RESYNC_TIMEOUT_MS,
-      retryMs: this.#o.retryMs ?? 1_000,
-      ownKey: this.#identity.signing.publicKey,
-      pin: this.#ownPin(),
-      after: this.#state.version,
-    });
-    if (this.#closed || roomSessionId !== this.#roomSessionId) return;
-    if (!equalBytes(moderator.signingKey, this.#state.moderator) && !this.#isCertifiedSuccessor(state, moderator.signingKey)) return;
-    if (state.version > this.#state.version) this.#apply(state);
-  }
-
   #kicked(reason: string): void {
     if (this.#closed) return;
     this.emit('kicked', { reason });
@@ -964,7 +380,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #sendTo(memberId: string, m: Message): Promise<void> {
     if (this.#closed) return Promise.reject(new SealsigError('E_CLOSED', 'room is closed'));
-    if (!this.#members.has(memberId)) return Promise.reject(new SealsigError('E_UNKNOWN_PEER', `no member ${show(memberId)} in the room`));
+    if (!this.#members.has(memberId)) return Promise.reject(noMember(memberId));
     return this.#session.send(memberId, toWire(m));
   }
 
@@ -978,77 +394,15 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers.splice(0)) clearInterval(t);
-    await this.#becoming;
-    await this.#resign(true);
+    await this.#handover.becoming;
+    await this.#handover.resign(true);
     this.#privileges.close();
-    this.#pacer.clear();
-    if (this.#pendingEpoch !== undefined) {
-      clearTimeout(this.#pendingEpoch.timer);
-      memzero(this.#pendingEpoch.roomKey);
-      this.#pendingEpoch = undefined;
-    }
-    if (this.#lastChange?.roomKey) memzero(this.#lastChange.roomKey);
+    this.#moderator.close();
     await this.#session.close();
-    memzero(this.#state.roomKey);
+    this.#replica.erase();
     eraseIdentity(this.#identity);
     this.#password = undefined;
     this.emit('closed', undefined);
     this.removeAllListeners();
   }
-}
-
-// --- helpers ------------------------------------------------------------------------------------------
-
-const KICK_NOTICE_MS = 1_000;
-/** Longest a moderator waits for members to acknowledge a new epoch before it sends under it (§R5.3). */
-const EPOCH_SWITCH_MS = 2_000;
-const RESYNC_CHECK_MS = 1_000;
-const RESYNC_TIMEOUT_MS = 10_000;
-
-/** The reason a kick carries (in the notice and in the ban list): the app's string, bounded, or the default. */
-function kickReason(reason: unknown): string {
-  return (typeof reason === 'string' ? reason : 'removed by the moderator').slice(0, MAX_REASON_CHARS);
-}
-
-/** An app-given id for an error message, without calling anything on it. */
-function show(v: unknown): string {
-  return typeof v === 'string' ? v : typeof v;
-}
-
-const DEFAULT_INVITE_TTL_MS = 7 * 24 * 3600_000;
-
-/** §R2 An invite pinning the moderator of `state` at its chain position, expiring `ttlMs` from now (rounded up to a second). */
-function issueInvite(sessionId: string, state: RoomState, passwordRequired: boolean, ttlMs = DEFAULT_INVITE_TTL_MS): Invite {
-  const expiresAt = Math.ceil((Date.now() + ttlMs) / 1000) * 1000;
-  return { sessionId, moderatorKey: state.moderator.slice(), chainIndex: state.chain.length, passwordRequired, expiresAt };
-}
-
-function checkName(name: unknown): string {
-  if (name === undefined) return '';
-  if (typeof name !== 'string' || name.length > MAX_NAME_CHARS) throw new SealsigError('E_INVALID_ARGUMENT', `name must be a string of at most ${MAX_NAME_CHARS} characters`);
-  return name;
-}
-
-function checkIce(servers: IceServer[]): IceServer[] {
-  try {
-    return copyIceServers(servers);
-  } catch (e) {
-    throw new SealsigError('E_INVALID_ARGUMENT', `bad ice servers: ${(e as Error).message}`);
-  }
-}
-
-function copyIdentity(identity: Identity | undefined): Identity {
-  if (identity === undefined) return { signing: ed25519KeyPair(), dh: x25519KeyPair() };
-  return {
-    signing: { publicKey: identity.signing.publicKey.slice(), privateKey: identity.signing.privateKey.slice() },
-    dh: { publicKey: identity.dh.publicKey.slice(), privateKey: identity.dh.privateKey.slice() },
-  };
-}
-
-function eraseIdentity(identity: Identity): void {
-  memzero(identity.signing.privateKey, identity.dh.privateKey);
-}
-
-function unref(timer: unknown): void {
-  (timer as { unref?: () => void }).unref?.();
 }

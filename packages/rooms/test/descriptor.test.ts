@@ -1,6 +1,6 @@
 /**
  * Sealed room descriptors and the presence check (docs/PROTOCOL.md §R7), on the memory store, a lying store
- * and a real relay. The moderator side is publishDescriptor, called here as room.ts calls it (the moderator's
+ * and a real relay. The moderator side is publishDescriptor, called here as handover.ts calls it (the moderator's
  * signing secret, its key, the room's chain), so these tests do not need a running room.
  */
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -226,7 +226,7 @@ describe('a sealsig room publishing its sealed descriptor to Firebase', () => {
     const reader = firebaseDescriptorStore(harness.client().database);
     const mod = ed25519KeyPair();
     const invite = { sessionId: createSessionId(), moderatorKey: mod.publicKey, chainIndex: 0, expiresAt: Date.now() + 86_400_000 - (Date.now() % 1000), passwordRequired: true };
-    // What room.ts does while it moderates, and when it leaves.
+    // What the rooms package (handover.ts) does while it moderates, and when it leaves.
     const o = { store, title: 'Firebase standup', ttlMs: 60_000 };
     await publishDescriptor(o, invite, mod.privateKey, mod.publicKey, []);
     expect(await fetchDescriptor(invite, reader)).toMatchObject({ title: 'Firebase standup', passwordRequired: true, live: true });
