@@ -6,7 +6,8 @@
  * they differ from the committed ones, then runs each through our own code paths (broadcasts and negative
  * steps through a real Session, the pairwise channel on both sides).
  */
-import { concatBytes, toBase64Url, toHex, u32be, utf8 } from '../src/bytes.js';
+import { concatBytes, toBase64Url, toHex, u32be, u64be, utf8 } from '../src/bytes.js';
+import { helloEffort, workHash } from '../src/admission.js';
 import { BroadcastType, sealBroadcast } from '../src/broadcast.js';
 import { encodeContent } from '../src/codec.js';
 import { FrameKind, PROTOCOL_VERSION, SUITE_V1, decodeFrame, encodeFrame, encodeHeader, type Header } from '../src/envelope.js';
@@ -170,7 +171,7 @@ export function generateVectors(): Record<string, unknown> {
   // --- broadcasts -------------------------------------------------------------------------------------
   const bHeader = (from: Member, counter: number, extra: Partial<Header> = {}) =>
     hdr({ kind: FrameKind.broadcast, route: s.routeTag, sender: from.id, instance: from.instance, recipient: null, epoch: 0, counter, timestamp: FIXED.now, ...extra });
-  const helloPayload = (m: Member, wantReply: boolean, meta: unknown = null) => [m.signing.publicKey, m.dh.publicKey, wantReply, meta];
+  const helloPayload = (m: Member, wantReply: boolean, meta: unknown = null, work: Uint8Array | null = null) => [m.signing.publicKey, m.dh.publicKey, wantReply, meta, work];
   interface Msg {
     from: Member;
     header: Header;
@@ -183,7 +184,10 @@ export function generateVectors(): Record<string, unknown> {
   const hello: Msg = { from: alice, header: bHeader(alice, 0), type: BroadcastType.hello, payload: helloPayload(alice, true) };
   const chat: Msg = { from: alice, header: bHeader(alice, 1), type: BroadcastType.app, payload: { text: 'hello, room', n: 42 } };
   const carolMeta = { name: 'carol', color: 7 };
-  const carolHello: Msg = { from: carol, header: bHeader(carol, 0, { timestamp: FIXED.now + 20 }), type: BroadcastType.hello, payload: helloPayload(carol, true, carolMeta) };
+  // §6.5 carol puts 8 bits of admission work into her hello: the first nonce u64be(i) that gives them.
+  let workNonce = u64be(0);
+  for (let i = 0; helloEffort(s.routeTag, carol.id, carol.instance, FIXED.now + 20, workNonce) < 8; i++) workNonce = u64be(i + 1);
+  const carolHello: Msg = { from: carol, header: bHeader(carol, 0, { timestamp: FIXED.now + 20 }), type: BroadcastType.hello, payload: helloPayload(carol, true, carolMeta, workNonce) };
   // bob's own joining hello (counter 0) is not listed: the reply is his second broadcast.
   const bobReply: Msg = { from: bob, header: bHeader(bob, 1, { timestamp: FIXED.now + 5 }), type: BroadcastType.hello, payload: helloPayload(bob, false) };
   const initRequest: Msg = {
@@ -236,10 +240,23 @@ export function generateVectors(): Record<string, unknown> {
         inboxOf(alice),
         "bob (the higher member id) asks alice (the lower) for a handshake: type 4, payload [alice's member_id, alice's instance], on alice's inbox topic (§7.6)",
       ),
-      broadcastCase('hello with meta', carolHello, s.topic, 'carol joins with meta {"name": "carol", "color": 7} (§6.2)'),
+      broadcastCase('hello with meta', carolHello, s.topic, 'carol joins with meta {"name": "carol", "color": 7} (§6.2) and a work nonce (§6.5, "work" below)'),
     ],
     expected_app_value: chat.payload,
     expected_meta: carolMeta,
+    work: {
+      description:
+        'Admission work of carol\'s hello (§6.5): work_hash = KDF(route_tag, "sealsig/v3/hello-work", info, 32) with info = sender || ' +
+        'instance || u64be(timestamp) || nonce; effort = the leading zero bits of work_hash (at least 8 here: nonce is the first ' +
+        'u64be(i), i = 0, 1, ..., that gives 8).',
+      sender: toHex(carol.id),
+      instance: toHex(carol.instance),
+      timestamp: FIXED.now + 20,
+      nonce: toHex(workNonce),
+      info: toHex(concatBytes(carol.id, carol.instance, u64be(FIXED.now + 20), workNonce)),
+      work_hash: toHex(workHash(s.routeTag, carol.id, carol.instance, FIXED.now + 20, workNonce)),
+      effort: helloEffort(s.routeTag, carol.id, carol.instance, FIXED.now + 20, workNonce),
+    },
   };
 
   // --- pairwise ---------------------------------------------------------------------------------------
@@ -515,11 +532,12 @@ function negativeVectors(v: NegativeInputs) {
   step('the same frame again: its counter was marked when it authenticated', 'session', unknownType, 'E_REPLAY');
 
   // Hellos (§6.2).
-  step("alice's instance with another x25519 key in its hello", 'session', helloFrame(alice, 2009, [alice.signing.publicKey, carol.dh.publicKey, false, null]), 'E_FRAME_MALFORMED');
+  step("alice's instance with another x25519 key in its hello", 'session', helloFrame(alice, 2009, [alice.signing.publicKey, carol.dh.publicKey, false, null, null]), 'E_FRAME_MALFORMED');
   step("a hello from an earlier instance of alice (instance a8.., stamped 1 ms before her live instance's hello)", 'session', helloFrame({ ...alice, instance: FIXED.alice.earlierInstance }, 0, helloPayload(alice, false), { instance: FIXED.alice.earlierInstance, timestamp: now - 1 }), 'E_STALE');
-  step("carol's hello in the version 1 form [ed25519, x25519, want_reply]", 'session', helloFrame(carol, 0, [carol.signing.publicKey, carol.dh.publicKey, true]), 'E_FRAME_MALFORMED');
-  step("carol's hello with want_reply nil", 'session', helloFrame(carol, 1, [carol.signing.publicKey, carol.dh.publicKey, null, null]), 'E_FRAME_MALFORMED');
-  step("carol's hello with a small-order x25519 key (order 8)", 'session', helloFrame(carol, 2, [carol.signing.publicKey, smallOrder, true, null]), 'E_FRAME_MALFORMED');
+  step("carol's hello in the version 2 form [ed25519, x25519, want_reply, meta]", 'session', helloFrame(carol, 0, [carol.signing.publicKey, carol.dh.publicKey, true, null]), 'E_FRAME_MALFORMED');
+  step("carol's hello with want_reply nil", 'session', helloFrame(carol, 1, [carol.signing.publicKey, carol.dh.publicKey, null, null, null]), 'E_FRAME_MALFORMED');
+  step("carol's hello with a small-order x25519 key (order 8)", 'session', helloFrame(carol, 2, [carol.signing.publicKey, smallOrder, true, null, null]), 'E_FRAME_MALFORMED');
+  step("carol's hello with a work nonce of 7 bytes", 'session', helloFrame(carol, 2, [carol.signing.publicKey, carol.dh.publicKey, true, null, seq(7)]), 'E_FRAME_MALFORMED');
   step("carol's hello with meta of 1,025 bytes encoded (a str of 1,022 bytes)", 'session', helloFrame(carol, 3, helloPayload(carol, true, metaOf(1022))), 'E_FRAME_MALFORMED');
   step("a hello with dave's member id and mallory's keys (the id is not the keyed hash of the key)", 'session', helloFrame(dave, 4, helloPayload(mallory, true), {}, mallory.signing.privateKey), 'E_AUTH_FAILED');
   step("carol's hello signed with mallory's key", 'session', helloFrame(carol, 5, helloPayload(carol, true), {}, mallory.signing.privateKey), 'E_AUTH_FAILED');

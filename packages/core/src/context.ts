@@ -4,6 +4,7 @@
  * way out to the app (events, errors). The receiving side (receiver.ts, roster.ts) reaches the session only
  * through this interface.
  */
+import type { AdmissionPolicy, AdmissionQueues } from './admission.js';
 import type { Announcer } from './announcer.js';
 import type { Channels } from './channels.js';
 import type { EpochRing } from './epochs.js';
@@ -41,6 +42,8 @@ export interface SessionContext {
   readonly held: HoldBuffer;
   readonly channels: Channels;
   readonly announcer: Announcer;
+  /** §6.5 The admission policy and its queues, if this member admits through queues. */
+  readonly admission: { policy: AdmissionPolicy; queues: AdmissionQueues } | undefined;
   readonly log: SessionLog;
   /** Whether the session is closed. */
   readonly closed: boolean;

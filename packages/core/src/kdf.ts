@@ -46,6 +46,8 @@ export const Labels = {
   pairKey: 'sealsig/v3/pair-key',
   /** Pair tag of a handshake frame (§7.2). */
   pairTag: 'sealsig/v3/pair-tag',
+  /** Admission work of a hello (§6.5). */
+  helloWork: 'sealsig/v3/hello-work',
 } as const;
 
 /** §3.6 The separator between a session topic and an inbox suffix (inside the transports' topic alphabet). */

@@ -18,6 +18,7 @@ import type { MemberLimits } from './members.js';
 import { endpointKey, type Peer } from './peer.js';
 import { ReplayWindow } from './replay.js';
 import { unref } from './channels.js';
+import { helloEffort } from './admission.js';
 
 export class Roster {
   readonly #c: SessionContext;
@@ -38,13 +39,14 @@ export class Roster {
     const h = f.header;
     const now = c.opt.now();
     this.#checkFresh(h.timestamp, now);
-    const [signingKey, dhKey, wantReply, meta] = parseHello(opened);
+    const [signingKey, dhKey, wantReply, meta, work] = parseHello(opened);
+    const id = toBase64Url(h.sender);
+    if (c.admission !== undefined && !this.#admissionGoes(f, id, meta, work)) return;
     if (!equalBytes(memberIdOf(c.memberIdKey, signingKey), h.sender)) throw fail('E_AUTH_FAILED', 'member id does not match the signing key');
     if (!verifyBroadcast(opened, signingKey)) throw fail('E_AUTH_FAILED', 'bad hello signature');
     // A hello of an earlier instance (replayed to a member that never saw that instance leave) must not
     // replace the live instance, which would then be shut out as departed.
     if (previous && h.timestamp < previous.helloTs) throw fail('E_STALE', 'hello from an instance older than the live one');
-    const id = toBase64Url(h.sender);
     const known = c.presence.limitsOf(id);
     const wait = known?.admitWait(now) ?? 0;
     if (wait > 0) {
@@ -110,6 +112,24 @@ export class Roster {
       return;
     }
     c.announcer.reply(c.inboxOf(peer)).catch((e) => c.report(e));
+  }
+
+  /**
+   * §6.5 Through an admission queue, before any public-key work: go on now (a token), or wait among the
+   * queue's highest efforts (false). A queue the policy refuses is E_ACCESS_DENIED.
+   */
+  #admissionGoes(f: DecodedFrame, id: string, meta: unknown, work: Uint8Array | null): boolean {
+    const c = this.#c;
+    const { policy, queues } = c.admission!;
+    const key = policy.queue(meta, c.presence.limitsOf(id) !== undefined);
+    if (typeof key !== 'string') throw fail('E_ACCESS_DENIED', 'hello refused by the admission policy');
+    const h = f.header;
+    const effort = helloEffort(c.route, h.sender, h.instance, h.timestamp, work);
+    const { go, dropped } = queues.take(key, effort, () => frameBytes(f));
+    if (go) return true;
+    c.stats.hellosQueued++;
+    if (dropped > 0) c.report(fail('E_RATE_LIMITED', 'hello dropped from a full admission queue'));
+    return false;
   }
 
   /** §6.2 A hello stamped more than R ago proves nothing about a member being alive now. */

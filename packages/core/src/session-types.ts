@@ -1,6 +1,7 @@
 /**
  * The types of a session's public API: its options, counters and events (docs/PROTOCOL.md §6 to §9).
  */
+import type { AdmissionPolicy } from './admission.js';
 import type { ErrorCode, SealsigError } from './errors.js';
 import type { SessionLogger } from './log.js';
 import type { PeerInfo } from './peer.js';
@@ -69,6 +70,18 @@ export interface SessionOptions {
    * name, a role. Any msgpack value of at most 1 KiB encoded. Members see it; the transport does not.
    */
   meta?: unknown;
+  /**
+   * §6.5 Admission work: the effort (leading zero bits of the work hash, 0 to 24; about 2^bits hashes) put
+   * into the hellos that ask for replies (the join, re-announcements). Default 0. Session.announce() raises it.
+   */
+  helloWork?: number;
+  /**
+   * §6.5 Admit new instances through queues: each hello from an instance this member does not know is sorted
+   * into a queue before any public-key work is done for it, and each queue admits `rate` a second, the
+   * highest admission work first. Off by default (every valid hello is admitted). The rooms moderator's lobby
+   * uses one queue per invite.
+   */
+  admission?: AdmissionPolicy;
   /** Bytes held for senders whose hello has not arrived yet (§8.3; default 1 MiB, shared fairly among 64 senders). */
   maxHeldBytes?: number;
   /**
@@ -106,6 +119,8 @@ export interface SessionStats {
   initsDeferred: number;
   /** Hellos of a new instance admitted later because their member was over its admission rate (§6.4). */
   hellosDeferred: number;
+  /** Hellos of unknown instances waiting in an admission queue, or dropped from a full one (§6.5). */
+  hellosQueued: number;
   /** Hellos asking for a reply that were not answered, their member having been answered less than a second before (§6.4). */
   repliesSkipped: number;
   /** Gap signals from the transport acted on (§8.6). */

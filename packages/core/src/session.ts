@@ -5,6 +5,7 @@
  * (epochs.ts). Every secret lives in a #private field of Session or in objects only Session holds; close()
  * erases them.
  */
+import { AdmissionQueues, MAX_WORK_BITS, solveWork, type AdmissionPolicy } from './admission.js';
 import { Announcer } from './announcer.js';
 import { equalBytes, fromBase64Url, isBytes, toBase64Url, toHex } from './bytes.js';
 import { BroadcastType, sealBroadcast } from './broadcast.js';
@@ -88,6 +89,7 @@ export class Session extends Emitter<SessionEvents> {
     heldDropped: 0,
     initsDeferred: 0,
     hellosDeferred: 0,
+    hellosQueued: 0,
     repliesSkipped: 0,
     gaps: 0,
   };
@@ -97,6 +99,8 @@ export class Session extends Emitter<SessionEvents> {
   #memberIdKey: Uint8Array;
   #inboxKey: Uint8Array;
   #meta: unknown;
+  /** §6.5 The effort (leading zero bits) put into hellos that ask for replies. */
+  #helloWork: number;
   #self: Endpoint;
   #signing: KeyPair;
   #dh: KeyPair;
@@ -104,6 +108,8 @@ export class Session extends Emitter<SessionEvents> {
   #channels: Channels;
   #announcer: Announcer;
   #receiver: Receiver;
+  #admission: AdmissionQueues | undefined;
+  #admissionPolicy: AdmissionPolicy | undefined;
   #counter = 0;
   #presence: Presence;
   #unsubscribe: Unsubscribe[] = [];
@@ -155,6 +161,8 @@ export class Session extends Emitter<SessionEvents> {
     this.#memberIdKey = secrets.memberIdKey;
     this.#inboxKey = secrets.inboxKey;
     this.#meta = checkMeta(options.meta);
+    this.#helloWork = checkWork(options.helloWork ?? 0);
+    if (options.admission !== undefined && typeof options.admission?.queue !== 'function') throw fail('E_INVALID_ARGUMENT', 'admission needs a queue function');
     const start = options.epoch;
     if (start !== undefined) checkEpoch(start.epoch, start.roomKey, -1);
     this.#epochs = new EpochRing(start === undefined ? deriveEpochKeys(0, secrets.roomKey0) : deriveEpochKeys(start.epoch, start.roomKey), this.#opt.epochGraceMs);
@@ -176,13 +184,15 @@ export class Session extends Emitter<SessionEvents> {
     this.#announcer = new Announcer({
       sealHello: (wantReply) => {
         const header = this.#header(FrameKind.broadcast, null, this.#counter++);
-        return { frame: this.#seal(header, BroadcastType.hello, this.#helloPayload(wantReply)), timestamp: header.timestamp, epoch: header.epoch };
+        return { frame: this.#seal(header, BroadcastType.hello, this.#helloPayload(wantReply, header)), timestamp: header.timestamp, epoch: header.epoch };
       },
       publish: (frame, topic) => this.#publish(frame, topic),
       now: () => this.#opt.now(),
       currentEpoch: () => this.#epochs.current.epoch,
       helloMaxAgeMs: this.#opt.helloMaxAgeMs,
     });
+    this.#admission = options.admission === undefined ? undefined : new AdmissionQueues(options.admission, this.#opt.now, (frame) => this.#receiver.refeed(frame));
+    this.#admissionPolicy = options.admission;
     this.#receiver = new Receiver(this.#context());
   }
 
@@ -202,6 +212,7 @@ export class Session extends Emitter<SessionEvents> {
       held: this.#held,
       channels: this.#channels,
       announcer: this.#announcer,
+      admission: this.#admission === undefined ? undefined : { policy: this.#admissionPolicy!, queues: this.#admission },
       log: this.#log,
       get closed() {
         return session.#closed;
@@ -361,6 +372,26 @@ export class Session extends Emitter<SessionEvents> {
   }
 
   /**
+   * §6.2, §6.5 Says hello again, asking every member for a reply (as after a gap), with `work` bits of
+   * admission work from now on (never less than before): for a joiner whose first hello a member admitting
+   * through queues has not answered (the rooms lobby under a flood raises its effort this way).
+   */
+  announce(options: { work?: number } = {}): Promise<void> {
+    if (this.#closed) return Promise.reject(fail('E_CLOSED', 'session is closed'));
+    try {
+      if (options.work !== undefined) this.#helloWork = Math.max(this.#helloWork, checkWork(options.work));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#announcer.announce(true, this.topic);
+  }
+
+  /** §6.5 The admission work (leading zero bits) this member puts into hellos asking for replies. */
+  get helloWork(): number {
+    return this.#helloWork;
+  }
+
+  /**
    * Installs the room key of a later epoch (docs/PROTOCOL.md §9). The previous epoch is still accepted for
    * epochGraceMs, then erased. Who rotates and how the key reaches members is the rooms layer's business.
    */
@@ -426,8 +457,10 @@ export class Session extends Emitter<SessionEvents> {
     };
   }
 
-  #helloPayload(wantReply: boolean): unknown[] {
-    return [this.#signing.publicKey, this.#dh.publicKey, wantReply, this.#meta];
+  /** §6.2 A hello's payload; one asking for replies carries admission work (§6.5) when this member puts any in. */
+  #helloPayload(wantReply: boolean, header: Header): unknown[] {
+    const work = wantReply ? solveWork(this.#route, this.#self.id, this.#self.instance, header.timestamp, this.#helloWork) : null;
+    return [this.#signing.publicKey, this.#dh.publicKey, wantReply, this.#meta, work];
   }
 
   /** §3.6 A peer instance's inbox topic. */
@@ -522,11 +555,17 @@ export class Session extends Emitter<SessionEvents> {
     this.#presence.clear();
     this.#channels.clear();
     this.#held.clear();
+    this.#admission?.clear();
   }
 }
 
 // --- helpers ----------------------------------------------------------------------------------------
 
+
+function checkWork(bits: number): number {
+  if (!Number.isInteger(bits) || bits < 0 || bits > MAX_WORK_BITS) throw fail('E_INVALID_ARGUMENT', `hello work is an integer from 0 to ${MAX_WORK_BITS} bits`);
+  return bits;
+}
 
 function checkIdentity(identity: Identity): void {
   const { signing, dh } = identity;

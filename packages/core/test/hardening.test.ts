@@ -256,7 +256,7 @@ describe('6. a hello from a known instance with other keys', () => {
     const b = await join(net, sessionId);
     await waitFor(() => a.peers.length === 1 && b.peers.length === 1);
     const errors = errorsOf(b);
-    const payload = [identity.signing.publicKey, x25519KeyPair().publicKey, false, null];
+    const payload = [identity.signing.publicKey, x25519KeyPair().publicKey, false, null, null];
     net.inject(b.topic, sealHelloAs(sessionId, identity.signing, payload, { instance: bytesOf(a.instance), counter: 1000 }));
     await waitFor(() => errors.length > 0);
     expect(errors.map((e) => e.code)).toEqual(['E_FRAME_MALFORMED']);

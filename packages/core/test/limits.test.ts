@@ -74,7 +74,7 @@ describe('a member cycling instance ids (§6.4)', () => {
         version: PROTOCOL_VERSION, suite: SUITE_V1, kind: FrameKind.broadcast, route: keys.routeTag,
         sender: bytes(rogueId), instance, recipient: null, epoch: 0, counter, timestamp: Date.now(),
       });
-      net.inject(honest[0]!.topic, sealHelloAs(sessionId, rogue.signing, [rogue.signing.publicKey, rogue.dh.publicKey, true, null], header(0)));
+      net.inject(honest[0]!.topic, sealHelloAs(sessionId, rogue.signing, [rogue.signing.publicKey, rogue.dh.publicKey, true, null, null], header(0)));
       hellos++;
       for (const h of honest) {
         if (!lower(h.id, rogueId)) continue;

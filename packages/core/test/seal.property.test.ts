@@ -296,7 +296,7 @@ describe('Session rejects forged broadcasts', () => {
         async (type, sameInstance, counter, value) => {
           const before = { messages: inB.length, auth: b.stats.dropped.E_AUTH_FAILED ?? 0 };
           // A hello names A's own signing key so that the member id matches; the signature is C's.
-          const payload = type === BroadcastType.hello ? [aSigning, cIdentity.dh.publicKey, false, null] : value;
+          const payload = type === BroadcastType.hello ? [aSigning, cIdentity.dh.publicKey, false, null, null] : value;
           const frame = sealBroadcast({
             header: header({ kind: FrameKind.broadcast, route, sender: aId, instance: sameInstance ? aInstance : randomBytes(8), counter }),
             key,
@@ -327,7 +327,7 @@ describe('Session rejects forged broadcasts', () => {
       key,
       signingKey: cIdentity.signing.privateKey,
       type: BroadcastType.hello,
-      payload: [cIdentity.signing.publicKey, cIdentity.dh.publicKey, true, null],
+      payload: [cIdentity.signing.publicKey, cIdentity.dh.publicKey, true, null, null],
     });
     net.inject(b.topic, frame);
     await net.settle();
@@ -359,7 +359,7 @@ describe('Session rejects forged broadcasts', () => {
             key,
             signingKey: signer.privateKey,
             type,
-            payload: type === BroadcastType.hello ? [signer.publicKey, x25519KeyPair().publicKey, true, null] : value,
+            payload: type === BroadcastType.hello ? [signer.publicKey, x25519KeyPair().publicKey, true, null, null] : value,
           });
           net.inject(b.topic, frame);
           await net.settle();

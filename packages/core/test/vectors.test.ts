@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compareBytes, fromBase64Url, fromHex, toBase64Url, toHex } from '../src/bytes.js';
 import { decodeContent } from '../src/codec.js';
 import { inboxTopic } from '../src/kdf.js';
+import { helloEffort, workHash } from '../src/admission.js';
 import {
   BroadcastType,
   ChannelKeys,
@@ -109,6 +110,11 @@ describe('docs/test-vectors', () => {
       expect(verifyBroadcast(opened, signing.publicKey)).toBe(true);
       expect(frame.body.length - 24 - 16).toBe(m.padded_length);
     }
+    // §6.5 The admission work of carol's hello.
+    const w = v.work;
+    expect(toHex(workHash(fromHex(ks.route_tag), fromHex(w.sender), fromHex(w.instance), w.timestamp, fromHex(w.nonce)))).toBe(w.work_hash);
+    expect(helloEffort(fromHex(ks.route_tag), fromHex(w.sender), fromHex(w.instance), w.timestamp, fromHex(w.nonce))).toBe(w.effort);
+    expect(w.effort).toBeGreaterThanOrEqual(8);
     const initRequest = v.messages.find((m: Json) => m.type === BroadcastType.initRequest);
     const [id, instance] = openBroadcast(decodeFrame(fromHex(initRequest.frame)), key).payload as Uint8Array[];
     expect([toHex(id!), toHex(instance!)]).toEqual([member('alice').member_id, member('alice').instance]);

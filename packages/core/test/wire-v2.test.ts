@@ -216,7 +216,7 @@ describe('peer metadata (§6.2)', () => {
     const errors: SealsigError[] = [];
     b.on('error', (e) => errors.push(e));
     const signing = ed25519KeyPair();
-    net.inject(b.topic, sealHelloAs(sessionId, signing, [signing.publicKey, x25519KeyPair().publicKey, false, 'x'.repeat(MAX_META_BYTES)]));
+    net.inject(b.topic, sealHelloAs(sessionId, signing, [signing.publicKey, x25519KeyPair().publicKey, false, 'x'.repeat(MAX_META_BYTES), null]));
     await waitFor(() => errors.length === 1);
     expect(errors[0]!.code).toBe('E_FRAME_MALFORMED');
     expect(b.peers).toEqual([]);
