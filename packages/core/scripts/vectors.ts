@@ -8,6 +8,7 @@
  */
 import { concatBytes, toBase64Url, toHex, u32be, u64be, utf8 } from '../src/bytes.js';
 import { helloEffort, workHash } from '../src/admission.js';
+import { scenarioVectors } from './scenarios.js';
 import { BroadcastType, sealBroadcast } from '../src/broadcast.js';
 import { encodeContent } from '../src/codec.js';
 import { FrameKind, PROTOCOL_VERSION, SUITE_V1, decodeFrame, encodeFrame, encodeHeader, type Header } from '../src/envelope.js';
@@ -366,7 +367,25 @@ export function generateVectors(): Record<string, unknown> {
   aliceKeys.destroy();
   bobKeys.destroy();
 
-  return { 'key-schedule': keySchedule, broadcast, pairwise, negative: negativeVectors({ sessionId, s, epoch0, epoch1, alice, bob, carol, dave, mallory, erin, sealB, bHeader, dHeader, helloPayload, inboxOf }) };
+  const scenarios = scenarioVectors({
+    sessionId,
+    now: FIXED.now,
+    receiver: FIXED.bob,
+    alice: FIXED.alice,
+    dave: FIXED.dave,
+    nonce: FIXED.broadcastNonce,
+    parameters: {
+      max_age_ms: FIXED.maxAgeMs,
+      max_future_skew_ms: FIXED.maxFutureSkewMs,
+      peer_timeout_ms: FIXED.peerTimeoutMs,
+      hello_max_age_ms: FIXED.helloMaxAgeMs,
+      epoch_grace_ms: 10_000,
+      handshake_retry_ms: 1_000,
+      max_frame_bytes: FIXED.maxFrameBytes,
+      max_held_bytes: 1 << 20,
+    },
+  });
+  return { 'key-schedule': keySchedule, broadcast, pairwise, scenarios, negative: negativeVectors({ sessionId, s, epoch0, epoch1, alice, bob, carol, dave, mallory, erin, sealB, bHeader, dHeader, helloPayload, inboxOf }) };
 }
 
 interface NegativeInputs {

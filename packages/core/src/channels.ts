@@ -115,9 +115,10 @@ export class Channels {
     try {
       peer.keys.check(f);
     } catch (e) {
-      if (peer.previous === undefined || !(e instanceof SealsigError) || (e.code !== 'E_AUTH_FAILED' && e.code !== 'E_REPLAY')) throw e;
+      const prev = peer.previous !== undefined && peer.previous.expires > this.#h.opt.now() ? peer.previous : undefined;
+      if (prev === undefined || !(e instanceof SealsigError) || (e.code !== 'E_AUTH_FAILED' && e.code !== 'E_REPLAY')) throw e;
       try {
-        peer.previous.keys.check(f);
+        prev.keys.check(f);
       } catch (e2) {
         throw e.code === 'E_REPLAY' ? e : e2;
       }
@@ -295,7 +296,7 @@ export class Channels {
     checkPairTag(key, f);
     // §7.5 Only the lower member id initiates: an init from the higher one is refused before any DH.
     if (this.#initiates(peer)) throw fail('E_HANDSHAKE', 'handshake init from the higher member id of the pair');
-    const psk = this.#h.epochs.keys(f.header.epoch).psk;
+    const psk = this.#h.epochs.keys(f.header.epoch, this.#h.opt.now()).psk;
     const ephemeral = this.#unusedEphemeral(f);
     // An init the peer sent before the handshake of the current channel (one it abandoned, delivered late)
     // must not replace that channel: two such inits would erase the keys the peer is actually using.
@@ -404,7 +405,8 @@ export class Channels {
       if (!peer.keys) throw fail('E_HANDSHAKE', 'no pairwise channel with this peer');
       msg = peer.keys.open(f);
     } catch (e) {
-      const prev = peer.previous;
+      // Replaced keys stay usable for max age after the replacement (§7.5), not a moment longer.
+      const prev = peer.previous !== undefined && peer.previous.expires > this.#h.opt.now() ? peer.previous : undefined;
       // A frame sealed before the channel was replaced. Its counter may be one the new channel has already
       // used, so the new channel's E_REPLAY does not settle it either; a replay is E_REPLAY if either says so.
       if (prev === undefined || !(e instanceof SealsigError) || (e.code !== 'E_AUTH_FAILED' && e.code !== 'E_REPLAY')) throw e;

@@ -72,7 +72,7 @@ export class Receiver {
     if (h.kind === FrameKind.broadcast) {
       const window = (known ?? gone?.resumable)?.window;
       if (window && window.check(h.counter) !== 'ok') throw fail('E_REPLAY', 'broadcast counter already seen');
-      opened ??= openBroadcast(f, c.epochs.keys(h.epoch).broadcastKey);
+      opened ??= openBroadcast(f, c.epochs.keys(h.epoch, now).broadcastKey);
       if (known === undefined) {
         if (gone?.resumable) this.#roster.resume(gone.resumable, f, opened);
         else if (opened.type === BroadcastType.hello) this.#roster.onHello(f, opened, peer);
