@@ -3,7 +3,6 @@
  * share (docs/PROTOCOL.md §5.1 Depth, §5.2): the depth bound, and the bounds of the timestamp's three forms.
  */
 
-import { fail } from './errors.js';
 
 /**
  * The deepest a value may sit: the content array is at depth 1, and each element of an array or value of a

@@ -4,7 +4,8 @@
  *
  * @module @sealsig/core
  */
-export { joinSession, Session, MAX_META_BYTES } from './session.js';
+export { joinSession } from './join-session.js';
+export { Session, MAX_META_BYTES } from './session.js';
 export type {
   Identity,
   IceCandidate,

@@ -62,6 +62,26 @@ export class Presence {
     return this.#expelled.size > 0 && this.#expelled.has(toHex(sender));
   }
 
+  /**
+   * Tells a listener, in a microtask, of every instance live now that is still live then, while `wanted()`
+   * (a 'peer-joined' listener attached after the join hears of the peers it missed, each once).
+   */
+  tellLater(listener: (peer: Peer['info']) => void, wanted: () => boolean): void {
+    const present = [...this.#live.values()];
+    queueMicrotask(() => {
+      for (const peer of present) {
+        if (!wanted() || !this.isLive(peer)) continue;
+        try {
+          listener(peer.info);
+        } catch (err) {
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+      }
+    });
+  }
+
   /** §6.4 The limits of a member id (base64url), if it has a live or departed instance. */
   limitsOf(id: string): MemberLimits | undefined {
     return this.#limits.get(id);

@@ -17,6 +17,11 @@ export class Receiver {
   readonly #c: SessionContext;
   readonly #roster: Roster;
 
+  /** Who is live, and leaving (roster.ts). */
+  get roster(): Roster {
+    return this.#roster;
+  }
+
   constructor(context: SessionContext) {
     this.#c = context;
     this.#roster = new Roster(context, (key) => this.#releaseHeld(key), (frame) => this.refeed(frame));

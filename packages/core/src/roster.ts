@@ -1,7 +1,7 @@
 /**
- * Making peers live (docs/PROTOCOL.md §6.2, §6.4, §8.1 (c) and (d)): a hello from an instance this member
- * does not know, or from one that timed out, within the limits per member id; liveness; and the answers to
- * hellos that ask for one.
+ * Peers coming and going (docs/PROTOCOL.md §6.2, §6.4, §6.5, §8.1 (c) and (d)): a hello from an instance
+ * this member does not know, or from one that timed out, within the limits per member id and the admission
+ * queues; liveness and timeouts; leaving; and the answers to hellos that ask for one.
  *
  * A hello makes an instance live only if it is stamped within R (`helloMaxAgeMs`) of now, and a frame keeps
  * one live only if it is: so whatever the transport replays, a member that left without a bye appears live
@@ -15,7 +15,8 @@ import { fail } from './errors.js';
 import { checkSameKeys, parseHello } from './hello.js';
 import { memberIdOf } from './kdf.js';
 import type { MemberLimits } from './members.js';
-import { endpointKey, type Peer } from './peer.js';
+import { endpointKey, eraseChannel, type Peer } from './peer.js';
+import type { LeaveReason } from './session-types.js';
 import { ReplayWindow } from './replay.js';
 import { unref } from './channels.js';
 import { helloEffort } from './admission.js';
@@ -53,7 +54,7 @@ export class Roster {
       this.#defer(known!, f, wait);
       return;
     }
-    if (previous) c.removePeer(previous, 'rejoined');
+    if (previous) this.remove(previous, 'rejoined');
     const instance = h.instance.slice();
     const peer: Peer = {
       info: Object.freeze({ id, instance: toBase64Url(instance), signingKey: signingKey.slice(), dhKey: dhKey.slice(), meta }),
@@ -93,6 +94,30 @@ export class Roster {
     this.#admit(peer, f.header.counter, now);
     if (wantReply) this.answer(peer);
     this.#release(endpointKey(peer.endpoint.id, peer.endpoint.instance));
+  }
+
+  /**
+   * A live instance leaves: remembered as departed (whole, to resume, after a timeout), its handshake
+   * stopped, its keys erased (unless it may resume), its queued messages failed, and the app told.
+   */
+  remove(peer: Peer, reason: LeaveReason): void {
+    const c = this.#c;
+    const until = c.opt.now() + c.opt.maxAgeMs + c.opt.maxFutureSkewMs;
+    const resumable = reason === 'timeout' && !c.closed;
+    if (!c.presence.remove(peer, until, resumable)) return;
+    c.channels.release(peer);
+    if (!resumable) eraseChannel(peer);
+    if (peer.queue.length > 0) {
+      const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
+      for (const q of peer.queue.splice(0)) q.reject(err);
+    }
+    c.log.log('info', 'peer left', { peer: peer.info.id, reason });
+    c.emit('peer-left', { peer: peer.info, reason });
+  }
+
+  /** §6.2 Peers not kept live for more than the peer timeout leave, with reason 'timeout'. */
+  expire(now: number): void {
+    for (const peer of [...this.#c.presence.peers()]) if (now - peer.lastSeen > this.#c.opt.peerTimeoutMs) this.remove(peer, 'timeout');
   }
 
   /** §6.2 An authenticated frame of a live peer keeps it live, if it is stamped within R. */

@@ -5,27 +5,29 @@
  * (epochs.ts). Every secret lives in a #private field of Session or in objects only Session holds; close()
  * erases them.
  */
-import { AdmissionQueues, MAX_WORK_BITS, solveWork, type AdmissionPolicy } from './admission.js';
+import { AdmissionQueues, type AdmissionPolicy } from './admission.js';
 import { Announcer } from './announcer.js';
 import { equalBytes, fromBase64Url, isBytes, toBase64Url, toHex } from './bytes.js';
-import { BroadcastType, sealBroadcast } from './broadcast.js';
+import { BroadcastType } from './broadcast.js';
 import { Channels, unref, type ChannelHost } from './channels.js';
 import type { SessionContext, Timings } from './context.js';
 import { Emitter } from './emitter.js';
 import { EpochRing, checkEpoch } from './epochs.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameKind, INSTANCE_BYTES, PROTOCOL_VERSION, SUITE_V1, type Header } from './envelope.js';
+import { DEFAULT_MAX_FRAME_BYTES, INSTANCE_BYTES } from './envelope.js';
 import { SealsigError, fail } from './errors.js';
 import { checkMeta } from './hello.js';
 import { DEFAULT_HOLD_LIMITS, HoldBuffer } from './hold-buffer.js';
 import { MEMBER_ID_BYTES, deriveEpochKeys, deriveSession, inboxTopic, memberIdOf } from './kdf.js';
 import { SessionLog } from './log.js';
+import { checkIdentity, checkWork, emptyStats, resolveTimings } from './session-options.js';
 import { DirectType, type Endpoint } from './pairwise.js';
-import { eraseChannel, type Peer, type PeerInfo } from './peer.js';
+import type { Peer, PeerInfo } from './peer.js';
 import { Presence } from './presence.js';
+import { Outbox } from './outbox.js';
 import { Receiver } from './receiver.js';
-import type { Identity, LeaveReason, SessionEvents, SessionOptions, SessionStats } from './session-types.js';
+import type { SessionEvents, SessionOptions, SessionStats } from './session-types.js';
 import { isCandidate, isDescription, pickCandidate, type IceCandidate, type SessionDescription } from './signal.js';
-import { SIGN_PUBLIC_BYTES, ed25519KeyPair, memzero, randomBytes, ready, x25519KeyPair, type KeyPair } from './sodium.js';
+import { SIGN_PUBLIC_BYTES, ed25519KeyPair, memzero, randomBytes, x25519KeyPair, type KeyPair } from './sodium.js';
 import type { Transport, Unsubscribe } from './transport.js';
 
 export { MAX_META_BYTES } from './hello.js';
@@ -33,39 +35,6 @@ export type { IceCandidate, SessionDescription } from './signal.js';
 export type { Identity, LeaveReason, SessionEvents, SessionOptions, SessionStats } from './session-types.js';
 export type { PeerInfo } from './peer.js';
 
-/** §6.2 The default R: three heartbeats, and at least this long. */
-const MIN_DEFAULT_HELLO_MAX_AGE_MS = 30_000;
-
-/**
- * Joins a session: derives its keys, subscribes to its route tag, announces this member. Rejects with
- * E_TIMEOUT after options.joinTimeoutMs, or E_ABORTED when options.signal aborts; the half-joined session is
- * then closed, so nothing is left subscribed.
- */
-export async function joinSession(options: SessionOptions): Promise<Session> {
-  const { signal } = options;
-  const timeoutMs = options.joinTimeoutMs ?? 30_000;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw fail('E_INVALID_ARGUMENT', 'joinTimeoutMs must be a positive number');
-  if (signal?.aborted) throw fail('E_ABORTED', 'join aborted');
-  await ready();
-  const session = new Session(options);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  const cut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(fail('E_TIMEOUT', `joining took longer than ${timeoutMs} ms`)), timeoutMs);
-    onAbort = () => reject(fail('E_ABORTED', 'join aborted'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    await Promise.race([session.start(), cut]);
-    return session;
-  } catch (e) {
-    void session.close();
-    throw e;
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-  }
-}
 
 /** A member's view of one session: use joinSession() to get one. */
 export class Session extends Emitter<SessionEvents> {
@@ -78,31 +47,15 @@ export class Session extends Emitter<SessionEvents> {
   /** This instance's inbox topic (§3.6): directed hello replies, init requests, handshake and direct frames. */
   readonly inbox: string;
   /** Frame counters, updated as frames come and go. */
-  readonly stats: SessionStats = {
-    framesIn: 0,
-    framesOut: 0,
-    accepted: 0,
-    duplicates: 0,
-    selfEcho: 0,
-    notForMe: 0,
-    dropped: {},
-    heldDropped: 0,
-    initsDeferred: 0,
-    hellosDeferred: 0,
-    hellosQueued: 0,
-    repliesSkipped: 0,
-    gaps: 0,
-  };
+  readonly stats: SessionStats = emptyStats();
+
 
   #transport: Transport;
   #route: Uint8Array;
   #memberIdKey: Uint8Array;
   #inboxKey: Uint8Array;
-  #meta: unknown;
-  /** §6.5 The effort (leading zero bits) put into hellos that ask for replies. */
-  #helloWork: number;
   #self: Endpoint;
-  #signing: KeyPair;
+  #outbox: Outbox;
   #dh: KeyPair;
   #epochs: EpochRing;
   #channels: Channels;
@@ -110,7 +63,6 @@ export class Session extends Emitter<SessionEvents> {
   #receiver: Receiver;
   #admission: AdmissionQueues | undefined;
   #admissionPolicy: AdmissionPolicy | undefined;
-  #counter = 0;
   #presence: Presence;
   #unsubscribe: Unsubscribe[] = [];
   #offGap: (() => void) | undefined;
@@ -130,24 +82,7 @@ export class Session extends Emitter<SessionEvents> {
     if (transport === null || typeof transport !== 'object' || typeof transport.publish !== 'function') {
       throw fail('E_INVALID_ARGUMENT', 'transport must implement the Transport contract');
     }
-    const heartbeatMs = options.heartbeatMs ?? 10_000;
-    const maxAgeMs = options.maxAgeMs ?? 120_000;
-    const helloMaxAgeMs = options.helloMaxAgeMs ?? Math.min(maxAgeMs, Math.max(MIN_DEFAULT_HELLO_MAX_AGE_MS, 3 * heartbeatMs));
-    if (!(Number.isFinite(helloMaxAgeMs) && helloMaxAgeMs > 0 && helloMaxAgeMs <= maxAgeMs)) {
-      throw fail('E_INVALID_ARGUMENT', 'helloMaxAgeMs must be positive and at most maxAgeMs');
-    }
-    this.#opt = {
-      maxAgeMs,
-      maxFutureSkewMs: options.maxFutureSkewMs ?? 30_000,
-      heartbeatMs,
-      peerTimeoutMs: options.peerTimeoutMs ?? heartbeatMs * 3.5,
-      helloMaxAgeMs,
-      handshakeRetryMs: options.handshakeRetryMs ?? 1_000,
-      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 15_000,
-      epochGraceMs: options.epochGraceMs ?? 10_000,
-      maxQueuedPerPeer: options.maxQueuedPerPeer ?? 256,
-      now: options.now ?? Date.now,
-    };
+    this.#opt = resolveTimings(options);
     if (options.logger !== undefined && typeof options.logger !== 'function') throw fail('E_INVALID_ARGUMENT', 'logger must be a function');
     this.#log = new SessionLog(options.logger);
     const maxHeldBytes = options.maxHeldBytes ?? DEFAULT_HOLD_LIMITS.maxBytes;
@@ -160,33 +95,43 @@ export class Session extends Emitter<SessionEvents> {
     this.topic = secrets.topic;
     this.#memberIdKey = secrets.memberIdKey;
     this.#inboxKey = secrets.inboxKey;
-    this.#meta = checkMeta(options.meta);
-    this.#helloWork = checkWork(options.helloWork ?? 0);
     if (options.admission !== undefined && typeof options.admission?.queue !== 'function') throw fail('E_INVALID_ARGUMENT', 'admission needs a queue function');
     const start = options.epoch;
     if (start !== undefined) checkEpoch(start.epoch, start.roomKey, -1);
     this.#epochs = new EpochRing(start === undefined ? deriveEpochKeys(0, secrets.roomKey0) : deriveEpochKeys(start.epoch, start.roomKey), this.#opt.epochGraceMs);
     memzero(secrets.roomKey0);
+    let signing: KeyPair;
     if (identity !== undefined) {
       checkIdentity(identity);
-      this.#signing = { publicKey: identity.signing.publicKey.slice(), privateKey: identity.signing.privateKey.slice() };
+      signing = { publicKey: identity.signing.publicKey.slice(), privateKey: identity.signing.privateKey.slice() };
       this.#dh = { publicKey: identity.dh.publicKey.slice(), privateKey: identity.dh.privateKey.slice() };
     } else {
-      this.#signing = ed25519KeyPair();
+      signing = ed25519KeyPair();
       this.#dh = x25519KeyPair();
     }
-    this.#self = { id: memberIdOf(this.#memberIdKey, this.#signing.publicKey), instance: randomBytes(INSTANCE_BYTES) };
+    this.#self = { id: memberIdOf(this.#memberIdKey, signing.publicKey), instance: randomBytes(INSTANCE_BYTES) };
     this.id = toBase64Url(this.#self.id);
     this.instance = toBase64Url(this.#self.instance);
     this.inbox = inboxTopic(this.topic, this.#inboxKey, this.#self.id, this.#self.instance);
     this.#presence = new Presence(this.#opt.handshakeRetryMs);
     this.#channels = new Channels(this.#channelHost());
+    this.#outbox = new Outbox({
+      transport,
+      route: this.#route,
+      self: this.#self,
+      signing,
+      dhPublic: this.#dh.publicKey,
+      meta: checkMeta(options.meta),
+      helloWork: checkWork(options.helloWork ?? 0),
+      epochs: this.#epochs,
+      stats: this.stats,
+      maxFrameBytes: this.#maxFrameBytes,
+      now: this.#opt.now,
+      closed: () => this.#closed,
+    });
     this.#announcer = new Announcer({
-      sealHello: (wantReply) => {
-        const header = this.#header(FrameKind.broadcast, null, this.#counter++);
-        return { frame: this.#seal(header, BroadcastType.hello, this.#helloPayload(wantReply, header)), timestamp: header.timestamp, epoch: header.epoch };
-      },
-      publish: (frame, topic) => this.#publish(frame, topic),
+      sealHello: (wantReply) => this.#outbox.sealHello(wantReply),
+      publish: (frame, topic) => this.#outbox.publish(frame, topic),
       now: () => this.#opt.now(),
       currentEpoch: () => this.#epochs.current.epoch,
       helloMaxAgeMs: this.#opt.helloMaxAgeMs,
@@ -223,7 +168,7 @@ export class Session extends Emitter<SessionEvents> {
       inboxOf: (peer) => this.#inboxOf(peer),
       report: (e) => this.#report(e),
       emit: (type, event) => this.emit(type, event),
-      removePeer: (peer, reason) => this.#removePeer(peer, reason),
+      removePeer: (peer, reason) => this.#receiver.roster.remove(peer, reason),
     };
   }
 
@@ -238,9 +183,9 @@ export class Session extends Emitter<SessionEvents> {
       maxFrameBytes: this.#maxFrameBytes,
       stats: this.stats,
       isLive: (peer) => !this.#closed && this.#presence.isLive(peer),
-      header: (kind, recipient, counter, epoch) => this.#header(kind, recipient, counter, epoch),
-      publish: (frame, topic) => this.#publish(frame, topic),
-      publishBroadcast: (type, payload, topic) => this.#publishBroadcast(type, payload, topic),
+      header: (kind, recipient, counter, epoch) => this.#outbox.header(kind, recipient, counter, epoch),
+      publish: (frame, topic) => this.#outbox.publish(frame, topic),
+      publishBroadcast: (type, payload, topic) => this.#outbox.broadcast(type, payload, topic),
       inboxOf: (peer) => this.#inboxOf(peer),
       report: (e) => this.#report(e),
       log: this.#log,
@@ -262,28 +207,13 @@ export class Session extends Emitter<SessionEvents> {
    */
   override on<K extends keyof SessionEvents>(type: K, listener: (event: SessionEvents[K]) => void): () => void {
     const off = super.on(type, listener);
-    if (type === 'peer-joined' && this.#presence.size > 0) {
-      const present = [...this.#presence.peers()];
-      let attached = true;
-      queueMicrotask(() => {
-        for (const peer of present) {
-          // Still the live instance, and the listener still attached: tell it (a later join was emitted normally).
-          if (!attached || this.#closed || !this.#presence.isLive(peer)) continue;
-          try {
-            (listener as (e: PeerInfo) => void)(peer.info);
-          } catch (err) {
-            queueMicrotask(() => {
-              throw err;
-            });
-          }
-        }
-      });
-      return () => {
-        attached = false;
-        off();
-      };
-    }
-    return off;
+    if (type !== 'peer-joined' || this.#presence.size === 0) return off;
+    let attached = true;
+    this.#presence.tellLater(listener as (e: PeerInfo) => void, () => attached && !this.#closed);
+    return () => {
+      attached = false;
+      off();
+    };
   }
 
   /** @internal Subscribes and announces; called once by joinSession. */
@@ -368,7 +298,7 @@ export class Session extends Emitter<SessionEvents> {
   /** Sends any msgpack-able value to every member, sealed with the room key and signed. */
   broadcast(value: unknown): Promise<void> {
     if (this.#closed) return Promise.reject(fail('E_CLOSED', 'session is closed'));
-    return this.#publishBroadcast(BroadcastType.app, value);
+    return this.#outbox.broadcast(BroadcastType.app, value, this.topic);
   }
 
   /**
@@ -379,7 +309,7 @@ export class Session extends Emitter<SessionEvents> {
   announce(options: { work?: number } = {}): Promise<void> {
     if (this.#closed) return Promise.reject(fail('E_CLOSED', 'session is closed'));
     try {
-      if (options.work !== undefined) this.#helloWork = Math.max(this.#helloWork, checkWork(options.work));
+      if (options.work !== undefined) this.#outbox.helloWork = Math.max(this.#outbox.helloWork, checkWork(options.work));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -388,7 +318,7 @@ export class Session extends Emitter<SessionEvents> {
 
   /** §6.5 The admission work (leading zero bits) this member puts into hellos asking for replies. */
   get helloWork(): number {
-    return this.#helloWork;
+    return this.#outbox.helloWork;
   }
 
   /**
@@ -417,7 +347,7 @@ export class Session extends Emitter<SessionEvents> {
     const hex = toHex(id);
     this.#log.log('info', 'member expelled', { peer: peerId });
     const peer = this.#presence.get(peerId);
-    if (peer !== undefined) this.#removePeer(peer, 'expelled');
+    if (peer !== undefined) this.#receiver.roster.remove(peer, 'expelled');
     this.#presence.expel(hex);
     this.#held.dropPrefix(hex);
   }
@@ -425,13 +355,13 @@ export class Session extends Emitter<SessionEvents> {
   /** Says goodbye, unsubscribes, and erases every key. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    if (this.#announced) await this.#publishBroadcast(BroadcastType.bye, null).catch(() => {});
+    if (this.#announced) await this.#outbox.broadcast(BroadcastType.bye, null, this.topic).catch(() => {});
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#housekeeping);
     const unsubscribe = this.#unsubscribe.splice(0);
     this.#offGap?.();
-    for (const peer of [...this.#presence.peers()]) this.#removePeer(peer, 'closed');
+    for (const peer of [...this.#presence.peers()]) this.#receiver.roster.remove(peer, 'closed');
     this.#erase();
     this.#log.close();
     this.#log.log('info', 'closed', { framesIn: this.stats.framesIn, framesOut: this.stats.framesOut, accepted: this.stats.accepted });
@@ -442,52 +372,9 @@ export class Session extends Emitter<SessionEvents> {
 
   // --- sending --------------------------------------------------------------------------------------
 
-  #header(kind: FrameKind, recipient: Uint8Array | null, counter: number, epoch = this.#epochs.current.epoch): Header {
-    return {
-      version: PROTOCOL_VERSION,
-      suite: SUITE_V1,
-      kind,
-      route: this.#route,
-      sender: this.#self.id,
-      instance: this.#self.instance,
-      recipient,
-      epoch,
-      counter,
-      timestamp: this.#opt.now(),
-    };
-  }
-
-  /** §6.2 A hello's payload; one asking for replies carries admission work (§6.5) when this member puts any in. */
-  #helloPayload(wantReply: boolean, header: Header): unknown[] {
-    const work = wantReply ? solveWork(this.#route, this.#self.id, this.#self.instance, header.timestamp, this.#helloWork) : null;
-    return [this.#signing.publicKey, this.#dh.publicKey, wantReply, this.#meta, work];
-  }
-
   /** §3.6 A peer instance's inbox topic. */
   #inboxOf(peer: Peer): string {
     return (peer.inbox ??= inboxTopic(this.topic, this.#inboxKey, peer.endpoint.id, peer.endpoint.instance));
-  }
-
-  /** A broadcast-kind frame (§6): on the session topic, or to one peer's inbox (a hello reply, an init request). */
-  async #publishBroadcast(type: number, payload: unknown, topic = this.topic): Promise<void> {
-    if (this.#closed) throw fail('E_CLOSED', 'session is closed');
-    await this.#publish(this.#seal(this.#header(FrameKind.broadcast, null, this.#counter++), type, payload), topic);
-  }
-
-  /** §6.1 Seals and signs a broadcast under the current epoch. */
-  #seal(header: Header, type: number, payload: unknown): Uint8Array {
-    if (this.#closed) throw fail('E_CLOSED', 'session is closed');
-    return sealBroadcast({ header, key: this.#epochs.current.broadcastKey, signingKey: this.#signing.privateKey, type, payload });
-  }
-
-  async #publish(frame: Uint8Array, topic: string): Promise<void> {
-    if (frame.length > this.#maxFrameBytes) throw fail('E_FRAME_TOO_LARGE', `frame of ${frame.length} bytes exceeds ${this.#maxFrameBytes}`);
-    this.stats.framesOut++;
-    try {
-      await this.#transport.publish(topic, frame);
-    } catch (e) {
-      throw e instanceof SealsigError ? e : fail('E_TRANSPORT', 'publish failed', e);
-    }
   }
 
   #sendDirect(peerId: string, type: number, payload: unknown): Promise<void> {
@@ -523,22 +410,8 @@ export class Session extends Emitter<SessionEvents> {
     for (const peer of this.#presence.peers()) this.#channels.restart(peer);
   }
 
-  #removePeer(peer: Peer, reason: LeaveReason): void {
-    const until = this.#opt.now() + this.#opt.maxAgeMs + this.#opt.maxFutureSkewMs;
-    const resumable = reason === 'timeout' && !this.#closed;
-    if (!this.#presence.remove(peer, until, resumable)) return;
-    this.#channels.release(peer);
-    if (!resumable) eraseChannel(peer);
-    if (peer.queue.length > 0) {
-      const err = fail('E_UNKNOWN_PEER', `peer ${peer.info.id} left (${reason})`);
-      for (const q of peer.queue.splice(0)) q.reject(err);
-    }
-    this.#log.log('info', 'peer left', { peer: peer.info.id, reason });
-    this.emit('peer-left', { peer: peer.info, reason });
-  }
-
   #expire(now: number): void {
-    for (const peer of [...this.#presence.peers()]) if (now - peer.lastSeen > this.#opt.peerTimeoutMs) this.#removePeer(peer, 'timeout');
+    this.#receiver.roster.expire(now);
     this.#channels.expire(now, this.#presence.peers());
     this.#presence.expire(now);
     const expired = this.#receiver.expire(now);
@@ -550,7 +423,8 @@ export class Session extends Emitter<SessionEvents> {
   #erase(): void {
     clearInterval(this.#housekeeping);
     this.#log.close();
-    memzero(this.#signing.privateKey, this.#dh.privateKey, this.#memberIdKey, this.#inboxKey);
+    this.#outbox.erase();
+    memzero(this.#dh.privateKey, this.#memberIdKey, this.#inboxKey);
     this.#epochs.erase();
     this.#presence.clear();
     this.#channels.clear();
@@ -559,17 +433,3 @@ export class Session extends Emitter<SessionEvents> {
   }
 }
 
-// --- helpers ----------------------------------------------------------------------------------------
-
-
-function checkWork(bits: number): number {
-  if (!Number.isInteger(bits) || bits < 0 || bits > MAX_WORK_BITS) throw fail('E_INVALID_ARGUMENT', `hello work is an integer from 0 to ${MAX_WORK_BITS} bits`);
-  return bits;
-}
-
-function checkIdentity(identity: Identity): void {
-  const { signing, dh } = identity;
-  if (!isBytes(signing?.publicKey, 32) || !isBytes(signing?.privateKey, 64) || !isBytes(dh?.publicKey, 32) || !isBytes(dh?.privateKey, 32)) {
-    throw fail('E_INVALID_ARGUMENT', 'identity needs an Ed25519 key pair (32/64 bytes) and an X25519 key pair (32/32 bytes)');
-  }
-}

@@ -10,7 +10,8 @@ import { AdmissionQueues, PENDING_PER_QUEUE, helloEffort, leadingZeroBits, solve
 
 import { createSessionId, deriveSession, memberIdOf } from '../src/kdf.js';
 import { createMemoryNetwork } from '../src/memory-transport.js';
-import { joinSession, type Session, type SessionOptions } from '../src/session.js';
+import { type Session, type SessionOptions } from '../src/session.js';
+import { joinSession } from '../src/join-session.js';
 import { ed25519KeyPair, publicKeyOps, randomBytes, ready, resetPublicKeyOps, x25519KeyPair } from '../src/sodium.js';
 import { errorsOf, sealHelloAs } from './helpers.js';
 

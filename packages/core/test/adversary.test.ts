@@ -11,7 +11,8 @@ import { FrameKind, PROTOCOL_VERSION, SUITE_V1, decodeFrame, encodeFrame, encode
 import type { SealsigError } from '../src/errors.js';
 import { createSessionId, deriveEpochKeys, deriveSession } from '../src/kdf.js';
 import { createMemoryNetwork, passThrough, type Adversary, type Delivery, type MemoryNetwork } from '../src/memory-transport.js';
-import { joinSession, type Identity, type Session, type SessionOptions } from '../src/session.js';
+import { type Identity, type Session, type SessionOptions } from '../src/session.js';
+import { joinSession } from '../src/join-session.js';
 import { ed25519KeyPair, randomBytes, ready, x25519KeyPair } from '../src/sodium.js';
 import { waitFor } from './helpers.js';
 

@@ -11,7 +11,8 @@ import type { SealsigError } from '../src/errors.js';
 import { createSessionId, deriveEpochKeys, deriveSession, memberIdOf } from '../src/kdf.js';
 import { createMemoryNetwork, passThrough, type MemoryNetwork } from '../src/memory-transport.js';
 import { pairKey, pairTag } from '../src/pair-tag.js';
-import { joinSession, type Identity, type Session, type SessionOptions } from '../src/session.js';
+import { type Identity, type Session, type SessionOptions } from '../src/session.js';
+import { joinSession } from '../src/join-session.js';
 import { ed25519KeyPair, publicKeyOps, randomBytes, ready, resetPublicKeyOps, x25519KeyPair } from '../src/sodium.js';
 import { errorsOf, sealHelloAs } from './helpers.js';
 

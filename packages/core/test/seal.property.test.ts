@@ -12,7 +12,8 @@ import { createSessionId, deriveEpochKeys, deriveSession, memberIdOf } from '../
 import { createMemoryNetwork, type MemoryNetwork } from '../src/memory-transport.js';
 import { ChannelKeys, DirectType, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame, type Endpoint } from '../src/pairwise.js';
 import { pairKey } from '../src/pair-tag.js';
-import { joinSession, type Identity, type Session } from '../src/session.js';
+import { type Identity, type Session } from '../src/session.js';
+import { joinSession } from '../src/join-session.js';
 import { ed25519KeyPair, randomBytes, ready, x25519KeyPair, type KeyPair } from '../src/sodium.js';
 import { expectCode, waitFor } from './helpers.js';
 

@@ -8,7 +8,8 @@ import { FrameKind, PROTOCOL_VERSION, SUITE_V1, decodeFrame, encodeFrame, encode
 import type { SealsigError } from '../src/errors.js';
 import { createSessionId } from '../src/kdf.js';
 import { createMemoryNetwork, passThrough, type MemoryNetwork } from '../src/memory-transport.js';
-import { MAX_META_BYTES, joinSession, type Session, type SessionOptions } from '../src/session.js';
+import { MAX_META_BYTES, type Session, type SessionOptions } from '../src/session.js';
+import { joinSession } from '../src/join-session.js';
 import { ed25519KeyPair, randomBytes, ready, x25519KeyPair } from '../src/sodium.js';
 import type { Transport } from '../src/transport.js';
 import { sealHelloAs, waitFor } from './helpers.js';
