@@ -125,7 +125,7 @@ export class LobbyDesk {
       if (m.share === null) return this.#decide(r, 'wrong-password', 'this room needs a password');
       let ticket: AttemptTicket;
       try {
-        ticket = this.#o.limiter.begin(from.id);
+        ticket = this.#o.limiter.begin(from.id, 'lobby'); // per invite once join requests carry one (§R2 v3)
       } catch (e) {
         if (e instanceof SealsigError && e.code === 'E_RATE_LIMITED') return this.#decide(r, 'rate-limited', 'too many password attempts; retry later');
         throw e;

@@ -89,12 +89,12 @@ describe('password room', () => {
     await mod.close();
   });
 
-  it('attempt limits hold: past the global bound even the right password is refused', async () => {
+  it('attempt limits hold: past the invite bound even the right password is refused', async () => {
     const n = net();
     const mod = await createRoom({
       transport: n.connect(),
       password: 'pw',
-      moderation: { admit: 'auto', attempts: { maxAttemptsGlobal: 2 } },
+      moderation: { admit: 'auto', attempts: { maxAttemptsPerInvite: 2 } },
       session: fast,
     });
     await expectCode(joinRoom({ transport: n.connect(), invite: mod.invite, password: 'x', session: fast }), 'E_WRONG_PASSWORD');
