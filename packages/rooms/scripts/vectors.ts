@@ -6,18 +6,20 @@
  * `pnpm vectors` writes the file; packages/rooms/test/vectors.test.ts regenerates it and fails when it differs
  * from the committed one, then runs each vector through our own code paths.
  */
-import { ed25519KeyPair, ed25519Sign, equalBytes, fromBase64Url, toBase64Url, toHex, u32be, u64be, utf8, xchachaOpen, type KeyPair } from '@sealsig/core';
+import { SealsigError, ed25519KeyPair, ed25519Sign, equalBytes, fromBase64Url, toBase64Url, toHex, u32be, u64be, utf8, xchachaOpen, type KeyPair } from '@sealsig/core';
 import { encode } from '@msgpack/msgpack';
 import { chainEnd, extendChain } from '../src/chain.js';
 import { sealDescriptor } from '../src/descriptor.js';
 import { putInput, signWriteProof } from '../src/store/proof.js';
-import { encodeInvite, type Invite } from '../src/invite.js';
+import { MAX_CHAIN_INDEX, MAX_EXPIRES_S, MAX_INVITE_CHARS, encodeInvite, type Invite } from '../src/invite.js';
+import { checkGrant, grantOf, inviteInput, inviteSignatureValid, type InviteSigners } from '../src/invite-grant.js';
+import { encodeGrant, type InviteGrant } from '../src/wire-grant.js';
 import { RoomLabels, descriptorKeys, lobbyTopicOf, signatureInput } from '../src/labels.js';
 import { confirmationsFromIsk, cpaceChannelId, type CpaceEndpoints } from '../src/password.js';
 import { calculateGenerator, generatorString, DSI, scalarMult, scalarMultVfy } from '../src/cpace/group.js';
 import { iskIr } from '../src/cpace/transcript.js';
 import { signPrivilegeRequest, type PrivilegeFields } from '../src/privileges.js';
-import { MAX_APP_DATA_BYTES, MAX_CHAIN, MAX_MEMBERS, MAX_NAME_CHARS, Tag, decodeState, toWire, type ChainLink, type Message, type RoomState } from '../src/wire.js';
+import { MAX_APP_DATA_BYTES, MAX_CHAIN, MAX_MEMBERS, MAX_NAME_CHARS, MAX_REVOKED, Tag, decodeState, toWire, type ChainLink, type Message, type RoomState } from '../src/wire.js';
 // rules (scenario vectors, ruleVectors below)
 import { isSealsigError } from '@sealsig/core';
 import { forks, isCertifiedModerator, linkInput } from '../src/chain.js';
@@ -38,6 +40,10 @@ export const FIXED = {
   moderatorSeed: fill(32, 0xd1),
   /** The successors of the chain vector: link 1 hands moderation to key 1, link 2 to key 2. */
   successorSeeds: [fill(32, 0xd2), fill(32, 0xd3)],
+  /** The third and fourth moderators of the descriptor-put vector's handovers (links 3 and 4). */
+  laterSuccessorSeeds: [fill(32, 0xd4), fill(32, 0xd5)],
+  /** Invite ids (§R2): the password invite, the one without, the one of the second moderator, the longest one, a revoked one. */
+  inviteIds: [seq(8, 0x60), seq(8, 0x68), seq(8, 0x78), fill(8, 0xff), seq(8, 0x88)],
   /** The privilege requester and the stream owner. */
   requesterSeed: fill(32, 0xf1),
   ownerSeed: fill(32, 0xf2),
@@ -141,22 +147,48 @@ export function roomVectors(): Record<string, unknown> {
   };
 
   // --- invites (§R2) ----------------------------------------------------------------------------------
-  const inviteExpires = FIXED.now + 7 * 24 * 3600_000;
-  const inviteCase = (passwordRequired: boolean, key: Uint8Array, chainIndex: number) => {
-    const invite: Invite = { sessionId, moderatorKey: key, chainIndex, passwordRequired, expiresAt: inviteExpires };
-    const text = encodeInvite(invite);
-    const bytes = encode([2, FIXED.sessionIdBytes, key, chainIndex, passwordRequired ? 1 : 0, inviteExpires / 1000]);
-    if (!equalBytes(fromBase64Url(text)!, bytes)) fail('invite bytes');
-    return { password_required: passwordRequired, flags: passwordRequired ? 1 : 0, moderator_key: toHex(key), chain_index: chainIndex, expires_at: inviteExpires, text, msgpack: toHex(bytes) };
+  const inviteExpiresS = Math.floor(FIXED.now / 1000) + 7 * 24 * 3600;
+  const signedInvite = (signer: KeyPair, chainIndex: number, passwordRequired: boolean, inviteId: Uint8Array, expiresAtS = inviteExpiresS): Invite => {
+    const signature = ed25519Sign(signer.privateKey, inviteInput(dk.id, inviteId, expiresAtS, chainIndex, passwordRequired ? 1 : 0));
+    return { sessionId, moderatorKey: signer.publicKey, chainIndex, passwordRequired, expiresAt: expiresAtS * 1000, id: inviteId, signature };
   };
+  const inviteCase = (i: Invite) => {
+    const text = encodeInvite(i);
+    const flags = i.passwordRequired ? 1 : 0;
+    const bytes = encode([3, FIXED.sessionIdBytes, i.moderatorKey, i.chainIndex, flags, i.expiresAt / 1000, i.id, i.signature]);
+    if (!equalBytes(fromBase64Url(text)!, bytes) || !inviteSignatureValid(i)) fail('invite bytes');
+    const signedInput = inviteInput(dk.id, i.id, i.expiresAt / 1000, i.chainIndex, flags);
+    if (!equalBytes(signedInput, signatureInput('sealsig/v3/rooms/invite', dk.id, i.id, u64be(i.expiresAt / 1000), u32be(i.chainIndex), u32be(flags)))) fail('invite input');
+    return {
+      password_required: i.passwordRequired,
+      flags,
+      moderator_key: toHex(i.moderatorKey),
+      chain_index: i.chainIndex,
+      expires_at_s: i.expiresAt / 1000,
+      invite_id: toHex(i.id),
+      signed_input: toHex(signedInput),
+      signature: toHex(i.signature),
+      text,
+      text_chars: text.length,
+      msgpack: toHex(bytes),
+    };
+  };
+  const successor1 = ed25519KeyPair(FIXED.successorSeeds[0]!);
+  const passwordInvite = signedInvite(moderator, 0, true, FIXED.inviteIds[0]!);
+  const longest = signedInvite(moderator, MAX_CHAIN_INDEX, true, FIXED.inviteIds[3]!, MAX_EXPIRES_S);
   const invite = {
     description:
-      'Invites (§R2): text = base64url (no padding) of msgpack([2, sid (bin), moderator_ed25519_public (bin 32), chain_index (uint 0..16), flags (uint 0..1), expires_at (uint, Unix seconds)]); ' +
-      'flags = 1 if a password is required; expires_at here in ms (= 1000 * the wire value). The third case pins the second moderator of the chain below (chain_index 1).',
+      'Invites (§R2), layout version 3: text = base64url (no padding) of msgpack([3, sid (bin 16), moderator_key (bin 32), chain_index (uint 0..16), flags (uint 0..1), ' +
+      'expires_at (uint, Unix seconds), invite_id (bin 8), signature (bin 64)]); flags = 1 if a password is required; ' +
+      'signature = Ed25519-Sign(moderator, "sealsig/v3/rooms/invite" || 0x00 || descriptor_id (16) || invite_id (8) || u64be(expires_at, Unix seconds) || u32be(chain_index) || u32be(flags)) (signed_input). ' +
+      'The third case pins the second moderator of the chain below (chain_index 1, signed by it); the fourth is the longest invite there is (chain_index 16, flags 1, ' +
+      `expires_at ${MAX_EXPIRES_S} s): ${longest === undefined ? 0 : encodeInvite(longest).length} characters, at most max_chars.`,
     session_id: sessionId,
+    max_chars: MAX_INVITE_CHARS,
     moderator: hexKeyPair(FIXED.moderatorSeed, moderator),
-    cases: [inviteCase(true, moderator.publicKey, 0), inviteCase(false, moderator.publicKey, 0), inviteCase(false, ed25519KeyPair(FIXED.successorSeeds[0]!).publicKey, 1)],
+    cases: [inviteCase(passwordInvite), inviteCase(signedInvite(moderator, 0, false, FIXED.inviteIds[1]!)), inviteCase(signedInvite(successor1, 1, false, FIXED.inviteIds[2]!)), inviteCase(longest)],
   };
+  if (encodeInvite(longest).length > MAX_INVITE_CHARS) fail('the longest invite is above MAX_INVITE_CHARS');
 
   // --- moderator chain (§R6) --------------------------------------------------------------------------
   const successors = FIXED.successorSeeds.map((s) => ed25519KeyPair(s));
@@ -195,7 +227,7 @@ export function roomVectors(): Record<string, unknown> {
   };
 
   // --- sealed descriptor (§R7) ------------------------------------------------------------------------
-  const descInvite: Invite = { sessionId, moderatorKey: moderator.publicKey, chainIndex: 0, passwordRequired: true, expiresAt: inviteExpires };
+  const descInvite: Invite = passwordInvite;
   const expiresAt = FIXED.now + FIXED.descriptorTtlMs;
   const descSerial = FIXED.now;
   const content = encode([2, FIXED.descriptorTitle, moderator.publicKey, 1, expiresAt, [], descSerial]);
@@ -214,15 +246,15 @@ export function roomVectors(): Record<string, unknown> {
   if (!equalBytes(opened, Uint8Array.from([...content, ...descSignature]))) fail('descriptor content');
   const descriptor = {
     description:
-      'Sealed descriptor (§R7) for the password invite: content = msgpack([2, title, moderator_key, flags, expires_at, chain, serial]); ' +
+      'Sealed descriptor (§R7) for the password invite: content = msgpack([2, title, moderator_key, flags, expires_at (uint, Unix ms), chain, serial (uint)]); ' +
       'signature = Ed25519-Sign(moderator, "sealsig/v2/rooms/descriptor-signature" || 0x00 || descriptor_id || content); ' +
       'sealed = nonce || XChaCha20-Poly1305(descriptor_key, nonce, content || signature, ad = descriptor_id). ' +
-      'Readers refuse it (E_STALE) once expires_at <= now, and refuse a serial below the newest they verified.',
-    invite: inviteCase(true, moderator.publicKey, 0).text,
+      'Readers refuse it (E_STALE) once expires_at_ms <= now (Unix ms), and refuse a serial below the newest they verified.',
+    invite: encodeInvite(passwordInvite),
     title: FIXED.descriptorTitle,
     moderator_key: toHex(moderator.publicKey),
     password_required: true,
-    expires_at: expiresAt,
+    expires_at_ms: expiresAt,
     chain: [],
     serial: descSerial,
     nonce: toHex(FIXED.descriptorNonce),
@@ -237,7 +269,13 @@ export function roomVectors(): Record<string, unknown> {
   // The same object is written to packages/rooms/test/fixtures/descriptor-put.json and
   // packages/relay/test/fixtures/descriptor-put.json (gen-vectors.ts), so both verifiers run the same bytes.
   const stranger = ed25519KeyPair(FIXED.descriptorStrangerSeed);
-  const writers = { moderator, successor: successors[0]!, stranger } as const;
+  const [successor3, successor4] = FIXED.laterSuccessorSeeds.map((seed) => ed25519KeyPair(seed)) as [KeyPair, KeyPair];
+  const writers = { moderator, successor: successors[0]!, successor2: successors[1]!, successor3, successor4, stranger } as const;
+  // Links 3 and 4 continue the chain vector's two links (made at versions 5 and 9): M2 -> M3 at version 12, M3 -> M4
+  // at version 12 (not above link 3's: refused) and at version 15.
+  const l3 = extendChain(links, dk.id, successors[1]!.privateKey, successor3.publicKey, 12, 4);
+  const l4stale = extendChain(l3, dk.id, successor3.privateKey, successor4.publicKey, 12, 4);
+  const l4 = extendChain(l3, dk.id, successor3.privateKey, successor4.publicKey, 15, 5);
   const handoverChain = links.slice(0, 1); // moderator -> successor, link 1 of the chain vector
   const ttl = FIXED.descriptorTtlMs;
   const putCase = (description: string, who: keyof typeof writers, serial: number, value: Uint8Array, chainUsed: ChainLink[], expect: string) => {
@@ -258,6 +296,11 @@ export function roomVectors(): Record<string, unknown> {
     putCase('the former moderator, carrying the same chain', 'moderator', FIXED.now + 3, seq(48, 0x40), handoverChain, 'forbidden'),
     putCase('the former moderator without a chain', 'moderator', FIXED.now + 3, seq(48, 0x40), [], 'forbidden'),
     putCase('the successor again, without the chain', 'successor', FIXED.now + 3, seq(48, 0x50), [], 'stored'),
+    putCase('the third moderator M3 with [l1, l2]: the chain ends at M2, not at the writer', 'successor3', FIXED.now + 4, seq(48, 0x60), links, 'forbidden'),
+    putCase('M3 with [l1, l2, l3]: the walk starts after link 1 (the bound key\'s), l2 verifies under M1 and l3 under M2: two links at once, the binding moves to M3', 'successor3', FIXED.now + 4, seq(48, 0x60), l3, 'stored'),
+    putCase('M2, the intermediate moderator, with [l1, l2]: not bound, and no chain leads from M3 back to it', 'successor2', FIXED.now + 5, seq(48, 0x70), links, 'forbidden'),
+    putCase('M4 with [l1, l2, l3, l4] where l4 was made at version 12, link 3\'s own: the first link after the bound key\'s must have a higher version', 'successor4', FIXED.now + 5, seq(48, 0x70), l4stale, 'forbidden'),
+    putCase('M4 with [l1, l2, l3, l4 made at version 15]: the binding moves to M4', 'successor4', FIXED.now + 5, seq(48, 0x70), l4, 'stored'),
   ];
   const good = fromHexText(steps[7]!.proof);
   const malformedProof = (description: string, proof: Uint8Array) => ({ description, writer: 'successor', ttl_ms: ttl, value: steps[7]!.value, proof: toHex(proof), expect: 'bad_request' });
@@ -266,11 +309,21 @@ export function roomVectors(): Record<string, unknown> {
       'Descriptor writes (§R7), to be applied in order to an empty store at one instant: proof = msgpack([write_key (bin 32), serial (uint), signature (bin 64), chain]); ' +
       'signature = Ed25519-Sign(write_key, "sealsig/v2/rooms/descriptor-put" || 0x00 || descriptor_id || u64be(serial) || u64be(ttl_ms) || value); ' +
       'chain as in §R6 ([[key, version, epoch, signature], ...]). The first put binds the id to write_key; a later one is stored iff its signature verifies, ' +
-      'serial > the stored serial, and write_key is the bound key or the chain certifies it from the bound key; expect: stored | forbidden (403, E_AUTH_FAILED). ' +
+      'serial > the stored serial, and write_key is the bound key or the chain certifies it from the bound key: the walk starts after the last link whose key is the bound key (link p; ' +
+      'none: the bound key is key_0 and the walk starts at link 1), every later link verifies under the key before it (over its chain index) with a version above the one before it ' +
+      '(the first one: above link p\'s version, any version if p = 0; never compared with a state version, which a store does not know), and the last link\'s key is write_key. ' +
+      'Links up to p are not checked. expect: stored | forbidden (403, E_AUTH_FAILED). ' +
       'malformed: proofs every store refuses before checking anything (400, E_INVALID_ARGUMENT).',
     descriptor_id: toHex(dk.id),
     id: toBase64Url(dk.id),
-    writers: { moderator: toHex(moderator.publicKey), successor: toHex(writers.successor.publicKey), stranger: hexKeyPair(FIXED.descriptorStrangerSeed, stranger) },
+    writers: {
+      moderator: toHex(moderator.publicKey),
+      successor: toHex(writers.successor.publicKey),
+      successor2: toHex(writers.successor2.publicKey),
+      successor3: toHex(successor3.publicKey),
+      successor4: toHex(successor4.publicKey),
+      stranger: hexKeyPair(FIXED.descriptorStrangerSeed, stranger),
+    },
     steps,
     malformed: [
       malformedProof('a trailing byte', Uint8Array.from([...good, 0])),
@@ -354,31 +407,35 @@ export function roomVectors(): Record<string, unknown> {
     ],
     chain: [],
     banned: [{ key: fill(32, 0xbb), reason: 'spam' }],
+    revoked: [{ id: FIXED.inviteIds[4]!, expiresAt: inviteExpiresS * 1000 }],
   };
   const nonce = FIXED.joinNonce;
+  const grant = grantOf(passwordInvite);
   const examples: Message[] = [
     { tag: Tag.app, value: { text: 'hello, room', n: 42 } },
-    { tag: Tag.joinRequest, nonce, name: 'alice', appData: { avatar: 'cat' }, share: FIXED.cpaceShareJoiner },
+    { tag: Tag.joinRequest, nonce, name: 'alice', appData: { avatar: 'cat' }, share: FIXED.cpaceShareJoiner, grant },
     { tag: Tag.joinChallenge, nonce, share: FIXED.cpaceShareModerator, confirm: conf.moderator },
     { tag: Tag.joinConfirm, nonce, confirm: conf.joiner },
     { tag: Tag.joinAccepted, nonce, roomSessionId: toBase64Url(FIXED.roomSessionIdBytes), state },
     { tag: Tag.joinRejected, nonce, code: 'wrong-password', reason: 'try again later' },
+    { tag: Tag.joinRejected, nonce, code: 'invite-revoked', reason: 'the invite was revoked; ask the moderator for a new one' },
     { tag: Tag.moderator, chain: links },
     { tag: Tag.state, state: { ...state, version: 4, chain: links } },
     { tag: Tag.stateAck, version: 4 },
     { tag: Tag.kicked, reason: 'spam' },
     privMessage,
     { tag: Tag.privilegeResponse, nonce: FIXED.privilegeNonce, granted: true },
-    { tag: Tag.change, change: { version: 4, epoch: 1, roomKey: null, link: null, add: [{ key: fill(32, 0xcc), name: 'bob' }], remove: [], ban: [], iceServers: null } },
-    { tag: Tag.change, change: { version: 5, epoch: 2, roomKey: fill(32, 0xe8), link: null, add: [], remove: [requester.publicKey], ban: [{ key: requester.publicKey, reason: 'spam' }], iceServers: null } },
-    { tag: Tag.change, change: { version: 5, epoch: 1, roomKey: null, link: links[0]!, add: [], remove: [], ban: [], iceServers: [{ urls: 'stun:stun.example.org:3478' }] } },
+    { tag: Tag.change, change: { version: 4, epoch: 1, roomKey: null, link: null, add: [{ key: fill(32, 0xcc), name: 'bob' }], remove: [], ban: [], iceServers: null, revoked: null } },
+    { tag: Tag.change, change: { version: 5, epoch: 2, roomKey: fill(32, 0xe8), link: null, add: [], remove: [requester.publicKey], ban: [{ key: requester.publicKey, reason: 'spam' }], iceServers: null, revoked: null } },
+    { tag: Tag.change, change: { version: 5, epoch: 1, roomKey: null, link: links[0]!, add: [], remove: [], ban: [], iceServers: [{ urls: 'stun:stun.example.org:3478' }], revoked: null } },
+    { tag: Tag.change, change: { version: 4, epoch: 1, roomKey: null, link: null, add: [], remove: [], ban: [], iceServers: null, revoked: [...state.revoked, { id: FIXED.inviteIds[1]!, expiresAt: inviteExpiresS * 1000 }] } },
   ];
   const messages = examples.map((m) => ({ name: TAG_NAMES[m.tag], tag: m.tag, bytes: toHex(encode(toWire(m))), decoded: json(m) }));
 
   // --- malformed messages: each must give E_FRAME_MALFORMED --------------------------------------------
   const w = (v: unknown) => toHex(encode(v));
   const stateWire = (over: Partial<Record<number, unknown>>) => {
-    const s: unknown[] = [3, 1, FIXED.roomKey, moderator.publicKey, [[moderator.publicKey, 'mod']], [], [], []];
+    const s: unknown[] = [3, 1, FIXED.roomKey, moderator.publicKey, [[moderator.publicKey, 'mod']], [], [], [], []];
     for (const [i, v] of Object.entries(over)) s[Number(i)] = v;
     return s;
   };
@@ -388,15 +445,15 @@ export function roomVectors(): Record<string, unknown> {
     { name: 'not an array', bytes: w('hello') },
     { name: 'empty array', bytes: w([]) },
     { name: 'unknown tag 99', bytes: w([99, 'x']) },
-    { name: 'tag as a string', bytes: w(['1', nonce, 'alice', null, null]) },
+    { name: 'tag as a string', bytes: w(['1', nonce, 'alice', null, null, null]) },
     { name: 'joinConfirm with a trailing element', bytes: w([Tag.joinConfirm, nonce, conf.joiner, 0]) },
     { name: 'joinConfirm missing its confirmation', bytes: w([Tag.joinConfirm, nonce]) },
     { name: 'nonce of 15 bytes', bytes: w([Tag.joinConfirm, nonce.subarray(0, 15), conf.joiner]) },
     { name: 'nonce as a string', bytes: w([Tag.joinConfirm, toHex(nonce), conf.joiner]) },
-    { name: 'CPace share of 31 bytes', bytes: w([Tag.joinRequest, nonce, 'alice', null, FIXED.cpaceShareJoiner.subarray(0, 31)]) },
+    { name: 'CPace share of 31 bytes', bytes: w([Tag.joinRequest, nonce, 'alice', null, FIXED.cpaceShareJoiner.subarray(0, 31), null]) },
     { name: 'confirmation of 33 bytes', bytes: w([Tag.joinChallenge, nonce, FIXED.cpaceShareModerator, fill(33, 1)]) },
-    { name: `name of ${MAX_NAME_CHARS + 1} characters`, bytes: w([Tag.joinRequest, nonce, 'a'.repeat(MAX_NAME_CHARS + 1), null, null]) },
-    { name: `app data above ${MAX_APP_DATA_BYTES} bytes`, bytes: w([Tag.joinRequest, nonce, 'alice', 'x'.repeat(MAX_APP_DATA_BYTES), null]) },
+    { name: `name of ${MAX_NAME_CHARS + 1} characters`, bytes: w([Tag.joinRequest, nonce, 'a'.repeat(MAX_NAME_CHARS + 1), null, null, null]) },
+    { name: `app data above ${MAX_APP_DATA_BYTES} bytes`, bytes: w([Tag.joinRequest, nonce, 'alice', 'x'.repeat(MAX_APP_DATA_BYTES), null, null]) },
     { name: 'unknown reject code', bytes: w([Tag.joinRejected, nonce, 'nope', '']) },
     { name: 'ICE url with an http: scheme', bytes: w([Tag.state, stateWire({ 5: [['http://turn.example.org', null, null]] })]) },
     { name: 'ICE url list empty', bytes: w([Tag.state, stateWire({ 5: [[[], null, null]] })]) },
@@ -411,9 +468,20 @@ export function roomVectors(): Record<string, unknown> {
     { name: 'chain signature of 63 bytes', bytes: w([Tag.moderator, [[links[0]!.key, 5, 2, links[0]!.signature.subarray(0, 63)]]]) },
     { name: 'chain link without version and epoch (version 1 layout)', bytes: w([Tag.moderator, [[links[0]!.key, links[0]!.signature]]]) },
     { name: 'state change with 7 fields', bytes: w([Tag.change, [4, 1, null, null, [], [], []]]) },
-    { name: 'state change with a room key of 31 bytes', bytes: w([Tag.change, [5, 2, fill(31, 0xe8), null, [], [], [], null]]) },
-    { name: 'state change removing a key of 33 bytes', bytes: w([Tag.change, [5, 1, null, null, [], [fill(33, 1)], [], null]]) },
-    { name: 'state change with an ICE list that is not an array', bytes: w([Tag.change, [5, 1, null, null, [], [], [], 'stun:x']]) },
+    { name: 'state change with 8 fields (the version-2 layout, no revoked list)', bytes: w([Tag.change, [4, 1, null, null, [], [], [], null]]) },
+    { name: 'state change with a room key of 31 bytes', bytes: w([Tag.change, [5, 2, fill(31, 0xe8), null, [], [], [], null, null]]) },
+    { name: 'state change removing a key of 33 bytes', bytes: w([Tag.change, [5, 1, null, null, [], [fill(33, 1)], [], null, null]]) },
+    { name: 'state change with an ICE list that is not an array', bytes: w([Tag.change, [5, 1, null, null, [], [], [], 'stun:x', null]]) },
+    { name: 'state change revoking an invite id of 9 bytes', bytes: w([Tag.change, [5, 1, null, null, [], [], [], null, [[fill(9, 1), inviteExpiresS]]]]) },
+    { name: 'state with 8 fields (the version-2 layout, no revoked list)', bytes: w([Tag.state, stateWire({}).slice(0, 8)]) },
+    { name: `state with ${MAX_REVOKED + 1} revoked invites`, bytes: w([Tag.state, stateWire({ 8: Array.from({ length: MAX_REVOKED + 1 }, (_, i) => [fill(8, i), inviteExpiresS]) })]) },
+    { name: `revoked invite expiring at ${MAX_EXPIRES_S + 1} s, past the bound`, bytes: w([Tag.state, stateWire({ 8: [[fill(8, 1), MAX_EXPIRES_S + 1]] })]) },
+    { name: 'revoked invite without its expiry', bytes: w([Tag.state, stateWire({ 8: [[fill(8, 1)]] })]) },
+    { name: 'join request without a grant (the version-2 layout)', bytes: w([Tag.joinRequest, nonce, 'alice', null, null]) },
+    { name: 'grant with a signature of 63 bytes', bytes: w([Tag.joinRequest, nonce, 'alice', null, null, encodeGrant({ ...grant, signature: grant.signature.subarray(0, 63) })]) },
+    { name: 'grant with flags 2', bytes: w([Tag.joinRequest, nonce, 'alice', null, null, encodeGrant({ ...grant, flags: 2 })]) },
+    { name: 'grant with chain index 17', bytes: w([Tag.joinRequest, nonce, 'alice', null, null, encodeGrant({ ...grant, chainIndex: 17 })]) },
+    { name: 'grant without its signer (5 elements)', bytes: w([Tag.joinRequest, nonce, 'alice', null, null, encodeGrant(grant).filter((_, i) => i !== 4)]) },
     { name: 'privilege action "delete"', bytes: w([Tag.privilegeRequest, FIXED.privilegeNonce, 'delete', 'mic', FIXED.now, privSignature]) },
     { name: 'privilege timestamp as a float', bytes: w([Tag.privilegeRequest, FIXED.privilegeNonce, 'mute', 'mic', FIXED.now + 0.5, privSignature]) },
     { name: 'privilege response granted = 1', bytes: w([Tag.privilegeResponse, FIXED.privilegeNonce, 1]) },
@@ -455,7 +523,9 @@ type RuleOutcome =
   | { result: 'removed'; reason: string | null }
   | { result: 'moderator'; moderator: string; chain_length: number }
   | { result: 'none' }
-  | { result: 'accepted'; session_id: string; moderator_key: string; chain_index: number; password_required: boolean; expires_at: number }
+  | { result: 'accepted'; session_id: string; moderator_key: string; chain_index: number; password_required: boolean; expires_at_s: number; invite_id: string }
+  | { result: 'admitted' }
+  | { result: 'refused'; code: string }
   | { result: 'end'; end: string | null }
   | { error: string; reason_prefix?: string };
 
@@ -501,7 +571,7 @@ function ruleVectors(): Record<string, unknown> {
   ];
   const carol = { key: k.carol.publicKey, name: 'carol' };
   /** The member's state: version 7, epoch 3, moderated by M1 since link 1. */
-  const s7: RoomState = { version: 7, epoch: 3, roomKey: FIXED.roomKey, moderator: k.m1.publicKey, members, iceServers: [{ urls: 'stun:stun.example.org:3478' }], chain: [l1], banned: [] };
+  const s7: RoomState = { version: 7, epoch: 3, roomKey: FIXED.roomKey, moderator: k.m1.publicKey, members, iceServers: [{ urls: 'stun:stun.example.org:3478' }], chain: [l1], banned: [], revoked: [] };
   const selfListed = (st: RoomState) => st.members.some((m) => equalBytes(m.key, k.self.publicKey));
   const outcome = (own: RoomState, next: RoomState | undefined): RuleOutcome => {
     if (next === undefined) return { result: 'ignored', ack: own.version };
@@ -510,7 +580,7 @@ function ruleVectors(): Record<string, unknown> {
   };
 
   // Changes (§R5.2), each on top of s7.
-  const ch = (c: Partial<StateChange>): StateChange => ({ version: 8, epoch: 3, roomKey: null, link: null, add: [], remove: [], ban: [], iceServers: null, ...c });
+  const ch = (c: Partial<StateChange>): StateChange => ({ version: 8, epoch: 3, roomKey: null, link: null, add: [], remove: [], ban: [], iceServers: null, revoked: null, ...c });
   const changeCase = (name: string, intended: string, change: StateChange, sender: KeyPair, broadcast: boolean) => {
     let o: RuleOutcome;
     try {
@@ -633,39 +703,83 @@ function ruleVectors(): Record<string, unknown> {
     chainCase('pin (M2, 3): beyond the chain', 'null', { key: k.m2, index: 3 }, [l1, l2]),
   ];
 
-  // Invites (§R2) and the joiner's expiry check.
+  // Invites (§R2): the joiner's checks (parse, expiry, signature) before it sends anything.
   const sid = FIXED.sessionIdBytes;
   const exp = Math.floor(FIXED.now / 1000) + 7 * 24 * 3600;
+  const inviteId = seq(8, 0x60);
+  const sign = (signer: KeyPair, index: number, flags: number, expS: number, iid = inviteId, descriptorId = id) => ed25519Sign(signer.privateKey, inviteInput(descriptorId, iid, expS, index, flags));
+  /** The invite fields [3, sid, key, index, flags, exp, id, signature], signed by `signer` (M2 unless said) over the given ones. */
+  const iv = (index: number, flags: number, expS: number, signer = k.m2) => [3, sid, signer.publicKey, index, flags, expS, inviteId, sign(signer, index, flags, expS)];
   const inviteRule = (name: string, intended: string, bytes: Uint8Array, now: number) => {
     const text = toBase64Url(bytes);
     let o: RuleOutcome;
     try {
       const i = parseInvite(text);
       checkInviteFresh(i, now);
-      o = { result: 'accepted', session_id: i.sessionId, moderator_key: toHex(i.moderatorKey), chain_index: i.chainIndex, password_required: i.passwordRequired, expires_at: i.expiresAt };
+      if (!inviteSignatureValid(i)) throw new SealsigError('E_AUTH_FAILED', 'invite signature');
+      o = { result: 'accepted', session_id: i.sessionId, moderator_key: toHex(i.moderatorKey), chain_index: i.chainIndex, password_required: i.passwordRequired, expires_at_s: i.expiresAt / 1000, invite_id: toHex(i.id) };
     } catch (e) {
       o = ruleCode(e);
     }
-    return { name, text, msgpack: toHex(bytes), now, expect: check('invites', name, intended, o) };
+    return { name, text, text_chars: text.length, msgpack: toHex(bytes), now_ms: now, expect: check('invites', name, intended, o) };
   };
-  const iv = (v: unknown[]) => encode(v);
-  const m2 = k.m2.publicKey;
+  const e = (v: unknown[]) => encode(v);
+  const edited = (v: unknown[], at: number, x: unknown) => v.map((y, i) => (i === at ? x : y));
+  const good = iv(2, 1, exp);
   const invites = [
-    inviteRule('fresh: from the current moderator M2 at chain index 2, password, one second before expiry', 'accepted', iv([2, sid, m2, 2, 1, exp]), exp * 1000 - 1000),
-    inviteRule('chain index 16 (the bound), no password', 'accepted', iv([2, sid, m2, 16, 0, exp]), FIXED.now),
-    inviteRule('expired: now = expires_at', 'E_STALE', iv([2, sid, m2, 2, 1, exp]), exp * 1000),
-    inviteRule('expired a day ago', 'E_STALE', iv([2, sid, m2, 2, 0, exp]), exp * 1000 + 86_400_000),
-    inviteRule('flags 2', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 2, exp]), FIXED.now),
-    inviteRule('flags 3', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 3, exp]), FIXED.now),
-    inviteRule('chain index 17', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 17, 0, exp]), FIXED.now),
-    inviteRule('key of 31 bytes', 'E_INVALID_ARGUMENT', iv([2, sid, m2.subarray(0, 31), 2, 0, exp]), FIXED.now),
-    inviteRule('session id of 15 bytes', 'E_INVALID_ARGUMENT', iv([2, sid.subarray(0, 15), m2, 2, 0, exp]), FIXED.now),
-    inviteRule('expires_at as a float', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 0, exp + 0.5]), FIXED.now),
-    inviteRule('five elements (no expiry)', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 0]), FIXED.now),
-    inviteRule('seven elements', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 0, exp, 0]), FIXED.now),
-    inviteRule('a trailing byte after the array', 'E_INVALID_ARGUMENT', Uint8Array.from([...iv([2, sid, m2, 2, 0, exp]), 0xc0]), FIXED.now),
-    inviteRule('chain index not in its shortest form (uint 8)', 'E_INVALID_ARGUMENT', Uint8Array.from([0x96, ...[2, sid, m2].flatMap((x) => [...encode(x)]), 0xcc, 2, 0, ...encode(exp)]), FIXED.now),
-    inviteRule('version 1 (the old layout)', 'E_VERSION', iv([1, sid, k.m0.publicKey, 0]), FIXED.now),
+    inviteRule('fresh: from the current moderator M2 at chain index 2, password, one second before expiry', 'accepted', e(good), exp * 1000 - 1000),
+    inviteRule('chain index 16 (the bound), no password', 'accepted', e(iv(16, 0, exp)), FIXED.now),
+    inviteRule('expired: now = expires_at', 'E_STALE', e(good), exp * 1000),
+    inviteRule('expired a day ago', 'E_STALE', e(good), exp * 1000 + 86_400_000),
+    inviteRule('edited: expires_at a day later, re-encoded, signature kept', 'E_AUTH_FAILED', e(edited(good, 5, exp + 86_400)), FIXED.now),
+    inviteRule('edited: password flag cleared', 'E_AUTH_FAILED', e(edited(good, 4, 0)), FIXED.now),
+    inviteRule('edited: another invite id', 'E_AUTH_FAILED', e(edited(good, 6, seq(8, 0x61))), FIXED.now),
+    inviteRule('signed for another room (another descriptor_id)', 'E_AUTH_FAILED', e(edited(good, 7, sign(k.m2, 2, 1, exp, inviteId, fill(16, 7)))), FIXED.now),
+    inviteRule('flags 2', 'E_INVALID_ARGUMENT', e(iv(2, 2, exp)), FIXED.now),
+    inviteRule('flags 3', 'E_INVALID_ARGUMENT', e(iv(2, 3, exp)), FIXED.now),
+    inviteRule('chain index 17', 'E_INVALID_ARGUMENT', e(iv(17, 0, exp)), FIXED.now),
+    inviteRule('key of 31 bytes', 'E_INVALID_ARGUMENT', e(edited(good, 2, k.m2.publicKey.subarray(0, 31))), FIXED.now),
+    inviteRule('session id of 15 bytes', 'E_INVALID_ARGUMENT', e(edited(good, 1, sid.subarray(0, 15))), FIXED.now),
+    inviteRule('session id of 32 bytes (v3 invites carry exactly 16)', 'E_INVALID_ARGUMENT', e(edited(good, 1, seq(32))), FIXED.now),
+    inviteRule('invite id of 7 bytes', 'E_INVALID_ARGUMENT', e(edited(good, 6, inviteId.subarray(0, 7))), FIXED.now),
+    inviteRule('signature of 63 bytes', 'E_INVALID_ARGUMENT', e(edited(good, 7, (good[7] as Uint8Array).subarray(0, 63))), FIXED.now),
+    inviteRule('expires_at as a float', 'E_INVALID_ARGUMENT', e(edited(good, 5, exp + 0.5)), FIXED.now),
+    inviteRule('seven elements (no signature)', 'E_INVALID_ARGUMENT', e(good.slice(0, 7)), FIXED.now),
+    inviteRule('nine elements', 'E_INVALID_ARGUMENT', e([...good, 0]), FIXED.now),
+    inviteRule('a trailing byte after the array', 'E_INVALID_ARGUMENT', Uint8Array.from([...e(good), 0xc0]), FIXED.now),
+    inviteRule('chain index not in its shortest form (uint 8)', 'E_INVALID_ARGUMENT', Uint8Array.from([0x98, ...good.slice(0, 3).flatMap((x) => [...encode(x)]), 0xcc, 2, ...good.slice(4).flatMap((x) => [...encode(x)])]), FIXED.now),
+    inviteRule('version 2 (the layout before signed invites)', 'E_VERSION', e([2, sid, k.m2.publicKey, 2, 0, exp]), FIXED.now),
+    inviteRule('version 1 (the old layout)', 'E_VERSION', e([1, sid, k.m0.publicKey, 0]), FIXED.now),
+  ];
+
+  // Grants (§R2, §R3): the moderator's check of the grant a join request carries, before anything else.
+  const revokedId = seq(8, 0x88);
+  const ctx = { moderator: k.m2.publicKey, chain: [l1, l2], revoked: [{ id: revokedId, expiresAt: exp * 1000 }] };
+  const g = (signer: KeyPair, index: number, expS = exp, over: Partial<InviteGrant> = {}): InviteGrant => ({ id: inviteId, expiresAtS: expS, flags: 0, chainIndex: index, signer: signer.publicKey, signature: sign(signer, index, 0, expS), ...over });
+  const grantRule = (name: string, intended: string, grant: InviteGrant | null, now: number, signers: InviteSigners = 'chain') => {
+    const r = checkGrant(grant, { descriptorId: id, ...ctx, signers, now });
+    const o: RuleOutcome = r === undefined ? { result: 'admitted' } : { result: 'refused', code: r.code };
+    if ((r?.code ?? 'admitted') !== intended) fail(`rules.grants "${name}": the code gives ${r?.code ?? 'admitted'}, the scenario means ${intended}`);
+    return { name, grant: grant === null ? null : hx(encodeGrant(grant)), signers, now_ms: now, expect: o };
+  };
+  const grants = [
+    grantRule('from the moderator M2 at its position 2', 'admitted', g(k.m2, 2), FIXED.now),
+    grantRule('from the former moderator M1 at position 1 (signers "chain")', 'admitted', g(k.m1, 1), FIXED.now),
+    grantRule('from the creator M0 at position 0: key_0 is the signer of link 1', 'admitted', g(k.m0, 0), FIXED.now),
+    grantRule('from M1 at position 1, signers "self": only the moderator\'s own', 'invite-invalid', g(k.m1, 1), FIXED.now, 'self'),
+    grantRule('from M2 at position 2, signers "self"', 'admitted', g(k.m2, 2), FIXED.now, 'self'),
+    grantRule('one second before expiry', 'admitted', g(k.m2, 2), exp * 1000 - 1000),
+    grantRule('expired: now = expires_at', 'invite-expired', g(k.m2, 2), exp * 1000),
+    grantRule('expired a day ago', 'invite-expired', g(k.m2, 2), exp * 1000 + 86_400_000),
+    grantRule('revoked (its id in the state\'s list)', 'invite-revoked', g(k.m2, 2, exp, { id: revokedId, signature: sign(k.m2, 2, 0, exp, revokedId) }), FIXED.now),
+    grantRule('edited: expires_at a day later, signature kept', 'invite-invalid', { ...g(k.m2, 2), expiresAtS: exp + 86_400 }, FIXED.now),
+    grantRule('edited: expired, then re-dated to a later expiry', 'invite-invalid', { ...g(k.m2, 2, exp - 86_400), expiresAtS: exp }, FIXED.now),
+    grantRule('wrong signer: X (no moderator of the chain) signs as position 1', 'invite-invalid', g(k.x, 1), FIXED.now),
+    grantRule('wrong signer: X signs as position 0 (link 1 was not signed by X)', 'invite-invalid', g(k.x, 0), FIXED.now),
+    grantRule('M1 claims position 2 (M2\'s)', 'invite-invalid', g(k.m1, 2), FIXED.now),
+    grantRule('position 3, beyond the chain', 'invite-invalid', g(k.m2, 3), FIXED.now),
+    grantRule('signed for another room (another descriptor_id)', 'invite-invalid', g(k.m2, 2, exp, { signature: sign(k.m2, 2, 0, exp, inviteId, fill(16, 7)) }), FIXED.now),
+    grantRule('no grant (nil)', 'invite-invalid', null, FIXED.now),
   ];
 
   return {
@@ -680,7 +794,11 @@ function ruleVectors(): Record<string, unknown> {
       'announcements: a joiner (after = -1) or a resynchronising member (after = its version) pinned at `pin` hears the moderator broadcasts (tag 6) in order: ' +
       'an announcement counts only if its chain verifies from the pin, ends at its sender, and its first link after the pin was made at a version above `after`; ' +
       'two counted chains neither a prefix of the other are a fork (E_ACCESS_DENIED, reason starting "fork"); otherwise the longest counted chain\'s sender is asked ("moderator"), or nobody ("none"). ' +
-      'chains: the end of `chain` (msgpack) verified from `pin`, or null. invites: `text` parsed, then refused if expires_at * 1000 <= `now` (ms).',
+      'chains: the end of `chain` (msgpack) verified from `pin`, or null. ' +
+      'invites (the joiner, §R2): `text` parsed (E_VERSION, E_INVALID_ARGUMENT), refused if expires_at (Unix s) * 1000 <= `now_ms` (E_STALE), then if its signature does not verify under its own moderator_key (E_AUTH_FAILED). ' +
+      'grants (the moderator, §R3): the moderator M2, chain [l1, l2], revoked ids [`revoked_id`, expiring at `revoked_expires_at_s`], checks `grant` (msgpack, §R1) at `now_ms`: ' +
+      'refused invite-invalid unless the signer is the key at chain_index (chain_index = len(chain): the moderator itself; with signers "chain" also a former one: the key of link chain_index, or for 0 the key link 1 verifies under) ' +
+      'and the signature verifies; then invite-expired if expires_at * 1000 <= now_ms; then invite-revoked if its id is listed; else admitted (to the next step of §R3).',
     descriptor_id: toHex(id),
     keys: Object.fromEntries(Object.entries(RULES_SEEDS).map(([n, seed]) => [n, hexKeyPair(seed, k[n as keyof typeof RULES_SEEDS])])),
     links: { l1: hx(encodeChain([l1])[0]), l2: hx(encodeChain([l2])[0]), lx: hx(encodeChain([lx])[0]) },
@@ -689,5 +807,6 @@ function ruleVectors(): Record<string, unknown> {
     announcements,
     chains,
     invites,
+    grants: { moderator: toHex(ctx.moderator), chain: hx(encodeChain(ctx.chain)), revoked_id: toHex(revokedId), revoked_expires_at_s: exp, cases: grants },
   };
 }

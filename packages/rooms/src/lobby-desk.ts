@@ -4,9 +4,10 @@
  * with a nonce already seen gets the stored answer again, never a second decision.
  */
 import { SealsigError, equalBytes, fromHex, toHex, type PeerInfo, type Session } from '@sealsig/core';
-import { AttemptLimiter, type AttemptTicket } from './cpace/attempts.js';
+import { AttemptLimiter, MEMBERS, type AttemptTicket } from './cpace/attempts.js';
+import type { GrantRefusal } from './invite-grant.js';
 import { moderatorCpace } from './password.js';
-import { Tag, fromWire, toWire, MAX_REASON_CHARS, type ChainLink, type Message, type RejectCode, type RoomState } from './wire.js';
+import { Tag, fromWire, toWire, MAX_REASON_CHARS, type ChainLink, type InviteGrant, type Message, type RejectCode, type RoomState } from './wire.js';
 
 /** A join request as the moderator's app sees it. Decide once: later calls are ignored. */
 export interface JoinRequest {
@@ -18,6 +19,8 @@ export interface JoinRequest {
   readonly appData: unknown;
   /** The joiner's Ed25519 public key: its identity in the room. */
   readonly key: Uint8Array;
+  /** The id (hex) of the invite the joiner came with, verified (§R2); null for a key the room state lists (a member resynchronising). */
+  readonly inviteId: string | null;
   /** True in a password room: the joiner proved the password (CPace with key confirmation) before this. */
   readonly passwordVerified: boolean;
   /** Admits the joiner. */
@@ -34,6 +37,8 @@ export interface DeskOptions {
   decisionTimeoutMs: number;
   /** The chain certifying this moderator (empty for the invite's pinned key). */
   chain: () => ChainLink[];
+  /** §R2 The grant's check (invite-grant.ts checkGrant against the current state): undefined to go on. */
+  checkGrant(grant: InviteGrant | null): GrantRefusal | undefined;
   /** Keys already listed in the room: a member resynchronising (§R5) is answered without asking. */
   isMember(key: Uint8Array): boolean;
   /** Why this key was kicked from the room (the moderator's reason), or undefined: kicked keys' requests are refused without asking. */
@@ -51,6 +56,8 @@ interface Record {
   name: string;
   appData: unknown;
   phase: 'password' | 'deciding' | 'decided';
+  /** The verified invite's id (hex), or MEMBERS for a listed key. */
+  invite: string;
   /** The answer to repeat: a challenge or a rejection. An acceptance is rebuilt each time (the room key may have rotated). */
   answer?: Message;
   accepted?: boolean;
@@ -113,19 +120,24 @@ export class LobbyDesk {
         return;
       }
       if (r !== undefined) this.#drop(from.id);
-      if (this.#records.size >= MAX_RECORDS && !this.#o.isMember(from.signingKey)) {
+      // §R3 The invite first: an unlisted key needs one its moderator signed, unexpired and not revoked.
+      const listed = this.#o.isMember(from.signingKey);
+      const refusal = listed ? undefined : this.#o.checkGrant(m.grant);
+      if (refusal === undefined && this.#records.size >= MAX_RECORDS && !listed) {
         await this.#o.lobby.send(from.id, toWire({ tag: Tag.joinRejected, nonce: m.nonce, code: 'busy', reason: 'too many pending requests' }));
         return;
       }
-      r = { peer: from, nonce, name: m.name, appData: m.appData, phase: 'deciding', until: now + KEEP_DECIDED_MS };
+      const invite = listed || m.grant === null ? MEMBERS : toHex(m.grant.id);
+      r = { peer: from, nonce, name: m.name, appData: m.appData, phase: 'deciding', invite, until: now + KEEP_DECIDED_MS };
       this.#records.set(from.id, r);
+      if (refusal !== undefined) return this.#decide(r, refusal.code, refusal.reason);
       const banned = this.#o.banReason(from.signingKey);
       if (banned !== undefined) return this.#decide(r, 'rejected', banned);
       if (this.#o.password === undefined) return this.#ask(r, false);
       if (m.share === null) return this.#decide(r, 'wrong-password', 'this room needs a password');
       let ticket: AttemptTicket;
       try {
-        ticket = this.#o.limiter.begin(from.id, 'lobby'); // per invite once join requests carry one (§R2 v3)
+        ticket = this.#o.limiter.begin(from.id, r.invite);
       } catch (e) {
         if (e instanceof SealsigError && e.code === 'E_RATE_LIMITED') return this.#decide(r, 'rate-limited', 'too many password attempts; retry later');
         throw e;
@@ -171,6 +183,7 @@ export class LobbyDesk {
       name: r.name,
       appData: r.appData,
       key: r.peer.signingKey.slice(),
+      inviteId: r.invite === MEMBERS ? null : r.invite,
       passwordVerified,
       accept: () => {
         if (settled || r.phase !== 'deciding') return;

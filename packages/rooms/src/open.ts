@@ -5,7 +5,8 @@
  */
 import { SealsigError, Session, createSessionId, randomBytes, ready } from '@sealsig/core';
 import { passwordToPrs } from './cpace/protocol.js';
-import { checkInviteFresh, issueInvite, parseInvite } from './invite.js';
+import { checkInviteFresh, parseInvite } from './invite.js';
+import { inviteSignatureValid, issueInvite } from './invite-grant.js';
 import { admitThroughLobby } from './join.js';
 import { checkIce, checkName, copyIdentity, eraseIdentity, type CreateRoomOptions, type JoinRoomOptions } from './options.js';
 import { Room } from './room.js';
@@ -30,8 +31,9 @@ export async function createRoom(options: CreateRoomOptions): Promise<Room> {
     iceServers: checkIce(options.iceServers ?? []),
     chain: [],
     banned: [],
+    revoked: [],
   };
-  const invite = issueInvite(createSessionId(), state, options.password !== undefined, options.moderation?.inviteTtlMs);
+  const invite = issueInvite(createSessionId(), state.moderator, 0, options.password !== undefined, identity.signing.privateKey, options.moderation?.inviteTtlMs);
   const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: 1, roomKey: state.roomKey } });
   return startRoom(new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options }));
 }
@@ -41,6 +43,8 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
   await ready();
   const invite = typeof options.invite === 'string' ? parseInvite(options.invite) : options.invite;
   checkInviteFresh(invite); // E_STALE: an old invite may pin a former moderator (§R6)
+  // §R2 An edited copy (a later expiry re-encoded, say) would be refused by the moderator: refuse it before anything is sent.
+  if (!inviteSignatureValid(invite)) throw new SealsigError('E_AUTH_FAILED', 'the invite signature does not verify: it was altered; ask the moderator for a new one');
   if (invite.passwordRequired && (typeof options.password !== 'string' || options.password.length === 0)) {
     throw new SealsigError('E_INVALID_ARGUMENT', 'this room needs a password');
   }

@@ -49,8 +49,14 @@ export interface ModerationOptions {
   rotateEveryMs?: number;
   /** Password attempt limits (AttemptLimiter). */
   attempts?: AttemptLimiterOptions;
-  /** Lifetime of the invites this moderator issues (`room.invite`, `room.createInvite()`; default 7 days). */
+  /** Lifetime of the invites this moderator issues, ms (`room.invite`, `room.createInvite()`; default 7 days). */
   inviteTtlMs?: number;
+  /**
+   * Whose invites this moderator accepts (§R2): 'chain' (default), its own and those its predecessors in the
+   * moderator chain signed (so invites handed out before a transfer still work); 'self', only its own (a former
+   * moderator keeps its key and could go on signing invites, §R6.4).
+   */
+  inviteSigners?: 'chain' | 'self';
   /** Time the app (and a joiner's key confirmation) has to answer a request (default 60 s). */
   decisionTimeoutMs?: number;
   /**

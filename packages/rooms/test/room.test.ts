@@ -5,6 +5,7 @@ import { SealsigError, ed25519KeyPair, joinSession, randomBytes, ready, x25519Ke
 await ready();
 import { createRoom, fromWire, joinRoom, parseInvite, toWire, RoomMessageTag as Tag, type Room } from '../src/index.js';
 import { joinerCpace } from '../src/password.js';
+import { grantOf } from '../src/invite-grant.js';
 import { fast, nextEvent, net, waitFor } from './helpers.js';
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<SealsigError> {
@@ -130,7 +131,7 @@ describe('timeouts and abandoned runs', () => {
     raw.on('message', (m) => answers.push(fromWire(m.value).tag));
     const nonce = randomBytes(16);
     const run = await joinerCpace('pw', { lobbyTopic: raw.topic, joinerId: raw.id, joinerInstance: raw.instance, moderatorId: moderator.id, moderatorInstance: moderator.instance }, nonce);
-    await raw.send(moderator.id, toWire({ tag: Tag.joinRequest, nonce, name: 'silent', appData: null, share: run.share }));
+    await raw.send(moderator.id, toWire({ tag: Tag.joinRequest, nonce, name: 'silent', appData: null, share: run.share, grant: grantOf(invite) }));
     await waitFor(() => answers.includes(Tag.joinChallenge));
     // While it holds the only slot, the next joiner is refused...
     await expectCode(joinRoom({ transport: n.connect(), invite, password: 'pw', session: fast }), 'E_RATE_LIMITED');

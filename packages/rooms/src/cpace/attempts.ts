@@ -123,7 +123,12 @@ export class AttemptLimiter {
   }
 
   /** Joiners and invites with attempts in the window (the limiter's memory). */
-  get tracked(): { joiners: number; invites: number } {
+  get tracked(): {
+    /** Joiners with counted attempts. */
+    joiners: number;
+    /** Invites with counted attempts (at most maxInvites). */
+    invites: number;
+  } {
     this.#prune(this.#now());
     return { joiners: this.#byJoiner.size, invites: this.#byInvite.size };
   }
