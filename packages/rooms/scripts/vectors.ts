@@ -14,6 +14,7 @@ import { putInput, signWriteProof } from '../src/store/proof.js';
 import { MAX_CHAIN_INDEX, MAX_EXPIRES_S, MAX_INVITE_CHARS, encodeInvite, type Invite } from '../src/invite.js';
 import { checkGrant, grantOf, inviteInput, inviteSignatureValid, type InviteSigners } from '../src/invite-grant.js';
 import { encodeGrant, type InviteGrant } from '../src/wire-grant.js';
+import { deskVectors } from './desk-vectors.js';
 import { RoomLabels, descriptorKeys, lobbyTopicOf, signatureInput } from '../src/labels.js';
 import { confirmationsFromIsk, cpaceChannelId, type CpaceEndpoints } from '../src/password.js';
 import { calculateGenerator, generatorString, DSI, scalarMult, scalarMultVfy } from '../src/cpace/group.js';
@@ -808,5 +809,6 @@ function ruleVectors(): Record<string, unknown> {
     chains,
     invites,
     grants: { moderator: toHex(ctx.moderator), chain: hx(encodeChain(ctx.chain)), revoked_id: toHex(revokedId), revoked_expires_at_s: exp, cases: grants },
+    desk: deskVectors(),
   };
 }

@@ -90,7 +90,7 @@ describe('password room', () => {
     await mod.close();
   });
 
-  it('attempt limits hold: past the invite bound even the right password is refused', async () => {
+  it('attempt limits hold per invite: past its bound even the right password is refused, another invite is untouched', async () => {
     const n = net();
     const mod = await createRoom({
       transport: n.connect(),
@@ -98,9 +98,15 @@ describe('password room', () => {
       moderation: { admit: 'auto', attempts: { maxAttemptsPerInvite: 2 } },
       session: fast,
     });
-    await expectCode(joinRoom({ transport: n.connect(), invite: mod.invite, password: 'x', session: fast }), 'E_WRONG_PASSWORD');
-    await expectCode(joinRoom({ transport: n.connect(), invite: mod.invite, password: 'y', session: fast }), 'E_WRONG_PASSWORD');
-    await expectCode(joinRoom({ transport: n.connect(), invite: mod.invite, password: 'pw', session: fast }), 'E_RATE_LIMITED');
+    const spent = mod.createInvite();
+    const other = mod.createInvite();
+    // Two fresh lobby identities (member ids are free) spend the first invite's budget...
+    await expectCode(joinRoom({ transport: n.connect(), invite: spent, password: 'x', session: fast }), 'E_WRONG_PASSWORD');
+    await expectCode(joinRoom({ transport: n.connect(), invite: spent, password: 'y', session: fast }), 'E_WRONG_PASSWORD');
+    await expectCode(joinRoom({ transport: n.connect(), invite: spent, password: 'pw', session: fast }), 'E_RATE_LIMITED');
+    // ...and not the second invite's.
+    const ok = await joinRoom({ transport: n.connect(), invite: other, password: 'pw', session: fast });
+    await ok.close();
     await mod.close();
   });
 });

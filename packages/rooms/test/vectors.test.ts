@@ -13,6 +13,7 @@ import { verifyPrivilegeRequest, type PrivilegeFields } from '../src/privileges.
 import { lvCat } from '../src/cpace/strings.js';
 import { calculateGenerator, cpaceReady, generatorString, DSI, iskIr, scalarMult, scalarMultVfy } from '../src/cpace/index.js';
 import { roomVectors } from '../scripts/vectors.js';
+import { runDesk } from '../scripts/desk-vectors.js';
 // rules vectors
 import { decodeCanonical, equalBytes } from '@sealsig/core';
 import { forks, isCertifiedModerator, isPrefix } from '../src/chain.js';
@@ -348,6 +349,18 @@ describe('docs/test-vectors/rooms.json', () => {
       codes.add(c.expect.error ?? c.expect.result);
     }
     expect([...codes].sort()).toEqual(['E_AUTH_FAILED', 'E_INVALID_ARGUMENT', 'E_STALE', 'E_VERSION', 'accepted']);
+  });
+
+  it('rules.desk: each scenario through the reference pool gives its outcomes; quotas, sweeps and tombstones as §R3 says', () => {
+    const d = load('rooms').rules.desk;
+    expect(d.limits).toEqual({ max_pending: 64, max_pending_per_invite: 8, idle_ms: 10_000, keep_decided_ms: 150_000, max_tombstones: 1024 });
+    for (const s of d.scenarios) expect(runDesk(s.events), s.name).toEqual(s.outcomes);
+    const [quota, pool, idle, tombstone, replace] = d.scenarios.map((s: Json) => s.outcomes);
+    expect(quota).toEqual([...Array(8).fill('pending'), 'busy', 'pending', 'pending']);
+    expect(pool.slice(64)).toEqual(['busy', 'pending']);
+    expect(idle.slice(8)).toEqual(['busy', 'swept: 0', 'swept: 8', 'pending', 'refreshed', 'swept: 0', 'swept: 1']);
+    expect(tombstone.slice(8)).toEqual(['decided', 'pending', 'stored', 'pending']);
+    expect(replace).toEqual(['pending', 'pending', 'pending']);
   });
 
   it('rules.grants: checkGrant against the moderator M2 (chain [l1, l2], one revoked id): admitted, invite-invalid, invite-expired, invite-revoked', () => {
