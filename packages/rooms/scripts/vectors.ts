@@ -349,7 +349,7 @@ export function roomVectors(): Record<string, unknown> {
     description:
       'Privilege request (§R8): signature = Ed25519-Sign(requester, "sealsig/v2/rooms/privilege-request" || 0x00 || ' +
       'msgpack([room_topic, owner_key, action, stream_id, nonce, timestamp])); message = msgpack([13, nonce, action, stream_id, timestamp, signature]). ' +
-      'room_topic is the route tag (base64url) of room_session_id.',
+      'room_topic is the route tag (base64url) of room_session_id; timestamp (timestamp_ms here) is Unix ms.',
     requester: hexKeyPair(FIXED.requesterSeed, requester),
     owner: hexKeyPair(FIXED.ownerSeed, owner),
     room_session_id: toBase64Url(FIXED.roomSessionIdBytes),
@@ -358,7 +358,7 @@ export function roomVectors(): Record<string, unknown> {
     action: fields.action,
     stream_id: fields.streamId,
     nonce: toHex(fields.nonce),
-    timestamp: fields.timestamp,
+    timestamp_ms: fields.timestamp,
     signed_input: toHex(privInput),
     signature: toHex(privSignature),
     message: toHex(encode(toWire(privMessage))),
@@ -491,7 +491,8 @@ export function roomVectors(): Record<string, unknown> {
   return {
     description:
       'Rooms layer vectors (docs/PROTOCOL.md §R). Byte strings are lowercase hex unless named *_base64url or text; ' +
-      'timestamps are milliseconds since the Unix epoch; msgpack is the canonical (smallest) encoding of @msgpack/msgpack.',
+      'times carry their unit in their key: *_s is Unix seconds (invite and revocation expiries, as on the wire), *_ms is milliseconds (Unix time, or a duration for ttl_ms and idle_ms); ' +
+      'msgpack is the canonical (smallest) encoding of @msgpack/msgpack.',
     keys,
     invite,
     chain,
@@ -502,7 +503,8 @@ export function roomVectors(): Record<string, unknown> {
     rules: ruleVectors(),
     messages: {
       description:
-        'Rooms messages (§R1): bytes = msgpack(wire array, first element the tag); decoded = the fields after decoding, byte strings as hex. ' +
+        'Rooms messages (§R1): bytes = msgpack(wire array, first element the tag); decoded = the fields after decoding, byte strings as hex, with the reference implementation\'s names ' +
+        'and units: a revoked invite\'s expiresAt and a privilege request\'s timestamp are Unix ms (a revoked invite carries seconds on the wire: expiresAt = 1000 × that), a grant\'s expiresAtS Unix seconds. ' +
         'negative: msgpack values that every decoder must refuse with E_FRAME_MALFORMED.',
       cases: messages,
       negative,

@@ -165,7 +165,7 @@ describe('docs/test-vectors/rooms.json', () => {
     expect(toHex(requester.publicKey)).toBe(v.requester.ed25519_public);
     expect(toHex(ed25519KeyPair(fromHex(v.owner.ed25519_seed)).publicKey)).toBe(v.owner_key);
     expect(lobbyTopicOf({ sessionId: v.room_session_id })).toBe(v.room_topic);
-    const f: PrivilegeFields = { roomTopic: v.room_topic, ownerKey: fromHex(v.owner_key), action: v.action, streamId: v.stream_id, nonce: fromHex(v.nonce), timestamp: v.timestamp };
+    const f: PrivilegeFields = { roomTopic: v.room_topic, ownerKey: fromHex(v.owner_key), action: v.action, streamId: v.stream_id, nonce: fromHex(v.nonce), timestamp: v.timestamp_ms };
     const input = concatBytes(utf8(RoomLabels.privilegeSignature), new Uint8Array(1), encode([f.roomTopic, f.ownerKey, f.action, f.streamId, f.nonce, f.timestamp]));
     expect(toHex(input)).toBe(v.signed_input);
     expect(ed25519Verify(requester.publicKey, input, fromHex(v.signature))).toBe(true);
@@ -174,7 +174,7 @@ describe('docs/test-vectors/rooms.json', () => {
     expect(verifyPrivilegeRequest(requester.publicKey, { ...f, action: 'stop' }, fromHex(v.signature))).toBe(false);
     expect(verifyPrivilegeRequest(requester.publicKey, { ...f, timestamp: f.timestamp + 1 }, fromHex(v.signature))).toBe(false);
     expect(verifyPrivilegeRequest(fromHex(v.owner_key), f, fromHex(v.signature))).toBe(false);
-    expect(hexed(fromWire(decode(fromHex(v.message))))).toEqual({ tag: 13, nonce: v.nonce, action: v.action, streamId: v.stream_id, timestamp: v.timestamp, signature: v.signature });
+    expect(hexed(fromWire(decode(fromHex(v.message))))).toEqual({ tag: 13, nonce: v.nonce, action: v.action, streamId: v.stream_id, timestamp: v.timestamp_ms, signature: v.signature });
   });
 
   it('password: CPace channel id and the two confirmations', () => {
