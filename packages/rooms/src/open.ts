@@ -5,7 +5,7 @@
  */
 import { SealsigError, Session, createSessionId, randomBytes, ready } from '@sealsig/core';
 import { passwordToPrs } from './cpace/protocol.js';
-import { checkInviteFresh, parseInvite } from './invite.js';
+import { checkInviteFresh, encodeInvite, parseInvite, type Invite } from './invite.js';
 import { inviteSignatureValid, issueInvite } from './invite-grant.js';
 import { admitThroughLobby } from './join.js';
 import { checkIce, checkName, copyIdentity, eraseIdentity, type CreateRoomOptions, type JoinRoomOptions } from './options.js';
@@ -41,7 +41,10 @@ export async function createRoom(options: CreateRoomOptions): Promise<Room> {
 /** §R3 Joins through an invite: asks the moderator, proves the password, and enters the room once admitted. */
 export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
   await ready();
-  const invite = typeof options.invite === 'string' ? parseInvite(options.invite) : options.invite;
+  // A parsed invite is checked as its text would be (E_INVALID_ARGUMENT): an object from elsewhere may lack fields.
+  const given: unknown = options.invite;
+  if (typeof given !== 'string' && (given === null || typeof given !== 'object')) throw new SealsigError('E_INVALID_ARGUMENT', 'invite must be a string or a parsed Invite');
+  const invite = parseInvite(typeof given === 'string' ? given : encodeInvite(given as Invite));
   checkInviteFresh(invite); // E_STALE: an old invite may pin a former moderator (§R6)
   // §R2 An edited copy (a later expiry re-encoded, say) would be refused by the moderator: refuse it before anything is sent.
   if (!inviteSignatureValid(invite)) throw new SealsigError('E_AUTH_FAILED', 'the invite signature does not verify: it was altered; ask the moderator for a new one');

@@ -186,28 +186,19 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /**
-   * The invite to share (§R2). For the moderator, one it issued and signed: pinning its own key and chain
-   * position, valid for `moderation.inviteTtlMs` (a fresh one once that has run out, it was revoked, or
-   * moderation changed hands). For other members, the invite they joined with: ask the moderator for a current
-   * one (old ones may have expired or been revoked).
+   * The invite to share (§R2): for the moderator, its current signed invite (valid for `moderation.inviteTtlMs`,
+   * issued again once expired, revoked, or moderation changed hands); for others, the one they joined with.
    */
   get invite(): string {
     return this.#closed ? encodeInvite(this.#invites.held) : this.#invites.current();
   }
 
-  /**
-   * Moderator: a new signed invite pinning this moderator's key and chain position (§R2, §R6), valid for
-   * `ttlMs` (at least 1 s; default `moderation.inviteTtlMs`, 7 days). Each has its own id, so it can be revoked alone.
-   */
+  /** Moderator: a new signed invite with its own id, pinning this moderator (§R2), valid for `ttlMs` (≥ 1 s; default `moderation.inviteTtlMs`, 7 days). */
   createInvite(ttlMs?: number): string {
     return this.#invites.create(ttlMs);
   }
 
-  /**
-   * Moderator: revokes an invite of this room (§R5.1): a commit listing its id in the room state, so that this
-   * moderator and every later one refuses it (`invite-revoked`, E_ACCESS_DENIED for the joiner). False when
-   * nothing changed (already revoked, or expired anyway). E_QUEUE_FULL when 64 unexpired invites are revoked.
-   */
+  /** Moderator: revokes an invite of this room for every moderator to come (§R5.1); false if nothing changed (revoked already, or expired). E_QUEUE_FULL past 64. */
   revokeInvite(invite: string | Invite): boolean {
     return this.#invites.revoke(invite);
   }

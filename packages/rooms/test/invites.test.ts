@@ -178,3 +178,17 @@ describe('revocation (§R5.1)', () => {
     await mod.close();
   });
 });
+
+describe('bad invites are typed errors (§R2)', () => {
+  it('joinRoom with a malformed parsed invite, or none, is E_INVALID_ARGUMENT, never a TypeError', async () => {
+    const n = net();
+    const { mod } = await moderated(n);
+    const good = parseInvite(mod.invite);
+    const bad: unknown[] = [null, 42, {}, { ...good, id: undefined }, { ...good, signature: 'x' }, { ...good, expiresAt: good.expiresAt + 1 }];
+    for (const invite of bad) {
+      const e = await failure(joinRoom({ transport: n.connect(), invite: invite as Invite, session: fast }));
+      expect(e.code).toBe('E_INVALID_ARGUMENT');
+    }
+    await mod.close();
+  });
+});
