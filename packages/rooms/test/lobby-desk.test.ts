@@ -128,4 +128,43 @@ describe('lobby desk (§R3)', () => {
     for (const r of [...silent, late]) await r.s.close();
     await lobby.close();
   });
+
+  it('a key the state lists is answered without a valid grant (a member resynchronising with a revoked or expired invite)', async () => {
+    const n = net();
+    const signer = ed25519KeyPair();
+    const invite = issueInvite(createSessionId(), signer.publicKey, 0, false, signer.privateKey);
+    const lobby: Session = await joinSession({ sessionId: invite.sessionId, transport: n.connect(), identity: { signing: ed25519KeyPair(), dh: x25519KeyPair() }, ...fast });
+    const member = await rawLobby(n, invite.sessionId);
+    const stranger = await rawLobby(n, invite.sessionId);
+    const listed = new Set<string>();
+    const admitted: string[] = [];
+    const desk = new LobbyDesk({
+      lobby,
+      password: undefined,
+      limiter: new AttemptLimiter(),
+      mode: 'ask',
+      decisionTimeoutMs: 60_000,
+      chain: () => [],
+      checkGrant: () => ({ code: 'invite-revoked', reason: 'revoked' }), // every grant refused
+      isMember: (key) => listed.has(toHex(key)),
+      banReason: () => undefined,
+      ask: () => false,
+      admit: async (key) => {
+        admitted.push(toHex(key));
+        return Promise.reject(new SealsigError('E_ACCESS_DENIED', 'test: admitted'));
+      },
+      report: () => {},
+    });
+    for (const r of [member, stranger]) await waitFor(() => r.s.peers.some((p) => p.id === lobby.id));
+    listed.add(toHex(lobby.peers.find((p) => p.id === member.s.id)!.signingKey));
+    await member.s.send(lobby.id, request(invite, randomBytes(16), 'member'));
+    await stranger.s.send(lobby.id, request(invite, randomBytes(16), 'stranger'));
+    await waitFor(() => member.got.length === 1 && stranger.got.length === 1);
+    expect(stranger.got[0]).toMatchObject({ tag: Tag.joinRejected, code: 'invite-revoked' });
+    expect(admitted.length).toBe(1); // the member went on to admission; the stranger never did
+    expect(member.got[0]).toMatchObject({ tag: Tag.joinRejected, code: 'rejected', reason: expect.stringContaining('test: admitted') });
+    desk.close();
+    for (const r of [member, stranger]) await r.s.close();
+    await lobby.close();
+  });
 });
