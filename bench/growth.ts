@@ -184,6 +184,9 @@ async function measure(name: string, n: number, net: MemoryNetwork, run: () => P
   const after = measureUnitCosts();
   const costs = meanCosts(before, after);
   const floor = floorMs(ops, costs);
+  // The least a join can cost: each member signs one hello, and verifies each other member's once.
+  const joining = name === GROWTH_JOIN_AT_ONCE || name === GROWTH_JOIN_ONE_BY_ONE;
+  const ideal = joining ? (n * costs.ed25519Sign + n * (n - 1) * costs.ed25519Verify) / 1000 : undefined;
   const inits = counters.framesByKind[FRAME_KIND_INIT] ?? 0;
   const pairs = (n * (n - 1)) / 2;
   return {
@@ -212,6 +215,7 @@ async function measure(name: string, n: number, net: MemoryNetwork, run: () => P
     x25519KeyPairs: ops.x25519KeyPair,
     floorMs: round(floor),
     cpuOverFloor: round(cpuMs / floor, 3),
+    ...(ideal === undefined ? {} : { idealFloorMs: round(ideal), cpuOverIdeal: round(cpuMs / ideal, 3) }),
     unitUs: Object.fromEntries(Object.entries(costs).map(([k, v]) => [k, round(v, 2)])),
     unitDrift: round(costDrift(before, after), 3),
   };
@@ -309,9 +313,10 @@ function printRows(rows: GrowthRow[]): void {
     `${int(r.signs)}/${int(r.verifies)}/${int(r.x25519 + r.x25519KeyPairs)}`,
     int(r.floorMs),
     `${r.cpuOverFloor.toFixed(2)}x`,
+    r.cpuOverIdeal === undefined ? '' : `${r.cpuOverIdeal.toFixed(2)}x`,
   ]);
-  const headers = ['case', 'n', '', 'frames', 'deliveries', 'bytes out', 'bytes in', 'inits', '/pair', 'CPU ms', '/member', 'sign/verify/X25519', 'floor ms', 'CPU/floor'];
-  console.log(table(headers, body, [false, true, false, true, true, true, true, true, true, true, true, true, true, true]));
+  const headers = ['case', 'n', '', 'frames', 'deliveries', 'bytes out', 'bytes in', 'inits', '/pair', 'CPU ms', '/member', 'sign/verify/X25519', 'floor ms', 'CPU/floor', 'CPU/ideal'];
+  console.log(table(headers, body, [false, true, false, true, true, true, true, true, true, true, true, true, true, true, true]));
 }
 
 async function main(): Promise<void> {
@@ -344,7 +349,7 @@ async function main(): Promise<void> {
   }
   console.log('');
   printRows(rows);
-  console.log(`\nTargets (issue 9), protocol v${PROTOCOL_VERSION}:`);
+  console.log(`\nTargets (issues 9 and 17), protocol v${PROTOCOL_VERSION}:`);
   printChecks(growthTargets(rows));
 
   if (process.env.BENCH_GROWTH_ONLY === '1') {

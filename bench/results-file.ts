@@ -63,6 +63,13 @@ export interface GrowthRow extends Row {
   /** The operation counts times their unit costs (the growth unit cost rows of the same run), in ms. */
   floorMs: number;
   cpuOverFloor: number;
+  /**
+   * The ideal floor of the join cases (issue 17): n signatures and n(n-1) verifications, the least that
+   * authenticates every member to every other, at the same unit costs, in ms; and CPU over it. Absent for the
+   * other cases and in rows measured before it existed.
+   */
+  idealFloorMs?: number;
+  cpuOverIdeal?: number;
   /** The unit costs used for floorMs: CPU µs per operation, the mean of measurements right before and after the case. */
   unitUs: Record<string, number>;
   /** The largest relative change of a unit cost between those two measurements. */

@@ -22,6 +22,8 @@ import {
   ED25519_NODE,
   ED25519_WEBCRYPTO,
   GROWTH_CASES,
+  GROWTH_JOIN_AT_ONCE,
+  GROWTH_JOIN_ONE_BY_ONE,
   GROWTH_MESH,
   HANDSHAKE,
   JOIN,
@@ -171,6 +173,12 @@ function growthCase(rows: readonly GrowthRow[], name: string): string {
     ['X25519 operations (+ key pairs)', (r) => `${int(r.x25519)} (+ ${int(r.x25519KeyPairs)})`],
     ['floor ms (operations x unit costs)', (r) => int(r.floorMs)],
     ['CPU / floor', (r) => `${r.cpuOverFloor.toFixed(2)}x`],
+    ...(name === GROWTH_JOIN_AT_ONCE || name === GROWTH_JOIN_ONE_BY_ONE
+      ? ([
+          ['ideal floor ms (n signs + n(n-1) verifies)', (r) => (r.idealFloorMs === undefined ? '-' : int(r.idealFloorMs))],
+          ['CPU / ideal floor', (r) => (r.cpuOverIdeal === undefined ? '-' : `${r.cpuOverIdeal.toFixed(2)}x`)],
+        ] as [string, (r: GrowthRow) => string][])
+      : []),
   ];
   const body = metrics.map(([label, f]) => [label, ...col(f)]);
   return markdown([name.replace('growth: ', ''), ...runs.map(columnLabel)], body, [false, ...runs.map(() => true)]);

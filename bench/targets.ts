@@ -4,7 +4,7 @@
  */
 import { fmtRate, type Row } from './harness.js';
 import { isGrowthCaseRow, isRoomsGrowthCaseRow, type GrowthRow, type RoomsGrowthRow } from './results-file.js';
-import { GROWTH_JOIN_AT_ONCE, GROWTH_MESH, PIPELINE, PIPELINE_VS_WEBCRYPTO, ROOMS_GROWTH_FILL, ROOMS_GROWTH_KICK } from './row-names.js';
+import { GROWTH_JOIN_AT_ONCE, GROWTH_JOIN_ONE_BY_ONE, GROWTH_MESH, PIPELINE, PIPELINE_VS_WEBCRYPTO, ROOMS_GROWTH_FILL, ROOMS_GROWTH_KICK } from './row-names.js';
 
 export interface Check {
   target: string;
@@ -69,6 +69,32 @@ export function growthTargets(rows: readonly Row[], protocol = growthProtocols(r
     value: growthRatio === null ? '-' : `${growthRatio.toFixed(2)}`,
     met: growthRatio === null ? null : growthRatio <= 5,
   });
+  // Issue 17: a join signs and verifies what it must (the ideal floor: n signs and n(n-1) verifies).
+  for (const size of [128, 256]) {
+    const r = at(GROWTH_JOIN_AT_ONCE, size);
+    const pairs = size * (size - 1);
+    checks.push({
+      target: `${size} joining at once: signatures ≤ 2n (${n(2 * size)})`,
+      value: r ? n(r.signs) : 'not run (BENCH_GROWTH_N)',
+      met: r ? r.signs <= 2 * size : null,
+    });
+    checks.push({
+      target: `${size} joining at once: verifications ≤ 1.25 n(n-1) (${n(1.25 * pairs)})`,
+      value: r ? n(r.verifies) : 'not run (BENCH_GROWTH_N)',
+      met: r ? r.verifies <= 1.25 * pairs : null,
+    });
+    checks.push({
+      target: `${size} joining at once: CPU ≤ 2.0x the ideal floor`,
+      value: r?.cpuOverIdeal !== undefined ? `${r.cpuOverIdeal.toFixed(2)}x (${n(r.cpuMs)} ms / ${n(r.idealFloorMs!)} ms)` : 'not run (BENCH_GROWTH_N)',
+      met: r?.cpuOverIdeal !== undefined ? r.cpuOverIdeal <= 2.0 : null,
+    });
+    const one = at(GROWTH_JOIN_ONE_BY_ONE, size);
+    checks.push({
+      target: `${size} joining one by one: signatures ≤ 2n (${n(2 * size)})`,
+      value: one ? n(one.signs) : 'not run (BENCH_GROWTH_N)',
+      met: one ? one.signs <= 2 * size : null,
+    });
+  }
   checks.push({
     target: 'mesh of 64: bytes delivered ≤ 1.1 x bytes published',
     value: mesh64 ? `${(mesh64.bytesDelivered / mesh64.bytesPublished).toFixed(2)}x` : '-',

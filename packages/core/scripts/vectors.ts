@@ -6,13 +6,16 @@
  * they differ from the committed ones, then runs each through our own code paths (broadcasts and negative
  * steps through a real Session, the pairwise channel on both sides).
  */
-import { concatBytes, toBase64Url, toHex, u32be, utf8 } from '../src/bytes.js';
+import { concatBytes, toBase64Url, toHex, u32be, u64be, utf8 } from '../src/bytes.js';
+import { helloEffort, workHash } from '../src/admission.js';
+import { scenarioVectors } from './scenarios.js';
 import { BroadcastType, sealBroadcast } from '../src/broadcast.js';
 import { encodeContent } from '../src/codec.js';
 import { FrameKind, PROTOCOL_VERSION, SUITE_V1, decodeFrame, encodeFrame, encodeHeader, type Header } from '../src/envelope.js';
 import { SealsigError } from '../src/errors.js';
 import { Labels, deriveEpochKeys, deriveSession, inboxTopic, kdf, memberIdOf } from '../src/kdf.js';
 import { pad, paddedLength } from '../src/padding.js';
+import { PAIR_TAG_BYTES, pairKey } from '../src/pair-tag.js';
 import {
   ChannelKeys,
   DirectType,
@@ -22,7 +25,7 @@ import {
   readHandshakeFrame,
   writeHandshakeFrame,
 } from '../src/pairwise.js';
-import { SIGNATURE_BYTES, ed25519KeyPair, ed25519Sign, x25519KeyPair, xchachaSeal } from '../src/sodium.js';
+import { SIGNATURE_BYTES, ed25519KeyPair, ed25519Sign, x25519, x25519KeyPair, xchachaSeal } from '../src/sodium.js';
 
 const fill = (n: number, byte: number) => new Uint8Array(n).fill(byte);
 const seq = (n: number, start = 0) => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
@@ -44,11 +47,16 @@ export const FIXED = {
     earlierInstance: fill(8, 0xa8),
   },
   bob: { signingSeed: fill(32, 0xb1), dhPrivate: fill(32, 0xb2), ephemeral: fill(32, 0xb3), instance: fill(8, 0xb4), retryEphemeral: fill(32, 0xb7) },
-  carol: { signingSeed: fill(32, 0xc6), dhPrivate: fill(32, 0xc2), instance: fill(8, 0xc4) },
+  carol: { signingSeed: fill(32, 0xc5), dhPrivate: fill(32, 0xc2), instance: fill(8, 0xc4) },
   /** A sender that never says hello (negative.json). */
   dave: { signingSeed: fill(32, 0xd1), dhPrivate: fill(32, 0xd2), instance: fill(8, 0xd4) },
   /** A member who forges (negative.json). */
   mallory: { signingSeed: fill(32, 0xf1), dhPrivate: fill(32, 0xf2), instance: fill(8, 0xf4) },
+  /** A member whose hellos test the largest hello age R (negative.json). */
+  erin: { signingSeed: fill(32, 0xe1), dhPrivate: fill(32, 0xe2), instance: fill(8, 0xe4) },
+  /** Two later instances of carol (negative.json: the admission limit, §6.4). */
+  carolLater: [fill(8, 0xc7), fill(8, 0xc8)],
+  helloMaxAgeMs: 30_000,
   broadcastNonce: seq(24, 0x40),
   maxAgeMs: 120_000,
   maxFutureSkewMs: 30_000,
@@ -98,7 +106,7 @@ function memberJson(m: Member, topic: string, inboxKey: Uint8Array) {
   };
 }
 
-const SIGNATURE_CONTEXT = concatBytes(utf8('sealsig/v2/broadcast-signature'), new Uint8Array(1));
+const SIGNATURE_CONTEXT = concatBytes(utf8('sealsig/v3/broadcast-signature'), new Uint8Array(1));
 
 /** Replaces `del` bytes at `at` with `bytes`: the canonical-encoding cases of the envelope. */
 function splice(frame: Uint8Array, at: number, del: number, ...bytes: number[]): Uint8Array {
@@ -121,6 +129,7 @@ export function generateVectors(): Record<string, unknown> {
   const carol = member('carol', FIXED.carol, s.memberIdKey);
   const dave = member('dave', FIXED.dave, s.memberIdKey);
   const mallory = member('mallory', FIXED.mallory, s.memberIdKey);
+  const erin = member('erin', FIXED.erin, s.memberIdKey);
   const roomKey1 = fill(32, 0xe1);
   const epoch1 = deriveEpochKeys(1, roomKey1);
   const inboxOf = (m: Member, instance = m.instance) => inboxTopic(s.topic, s.inboxKey, m.id, instance);
@@ -129,14 +138,14 @@ export function generateVectors(): Record<string, unknown> {
   const keySchedule = {
     description:
       'Key derivation (PROTOCOL.md §3). All byte strings are hex. KDF(key, label, info, L) = BLAKE2b(outlen = L, key = key, ' +
-      'message = UTF8(label) || 0x00 || info). root = KDF(session_id_bytes, "sealsig/v2/root", second_factor, 32); route_tag = ' +
-      'KDF(root, "sealsig/v2/route", "", 16); topic = base64url(route_tag); member_id_key = KDF(root, "sealsig/v2/member-id", "", 32); ' +
-      'room_key_epoch0 = KDF(root, "sealsig/v2/room-key", u32be(0), 32); inbox_key = KDF(root, "sealsig/v2/inbox", "", 32); per epoch, ' +
-      'broadcast_key = KDF(room_key, "sealsig/v2/broadcast", "", 32) and noise_psk = KDF(room_key, "sealsig/v2/noise-psk", "", 32) ' +
+      'message = UTF8(label) || 0x00 || info). root = KDF(session_id_bytes, "sealsig/v3/root", second_factor, 32); route_tag = ' +
+      'KDF(root, "sealsig/v3/route", "", 16); topic = base64url(route_tag); member_id_key = KDF(root, "sealsig/v3/member-id", "", 32); ' +
+      'room_key_epoch0 = KDF(root, "sealsig/v3/room-key", u32be(0), 32); inbox_key = KDF(root, "sealsig/v3/inbox", "", 32); per epoch, ' +
+      'broadcast_key = KDF(room_key, "sealsig/v3/broadcast", "", 32) and noise_psk = KDF(room_key, "sealsig/v3/noise-psk", "", 32) ' +
       '(room_key_epoch1 is a given key, as the rooms layer would install). Each member: ed25519 key pair from the 32-byte seed ' +
       '(RFC 8032), x25519_public = X25519(x25519_private, 9), member_id = BLAKE2b(outlen = 16, key = member_id_key, ' +
       'message = ed25519_public); its inbox topic for the given instance (§3.6) = topic || "_" || base64url(KDF(inbox_key, ' +
-      '"sealsig/v2/inbox-topic", member_id || instance, 16)), 45 characters. Member ids compare bytewise: alice < bob < carol.',
+      '"sealsig/v3/inbox-topic", member_id || instance, 16)), 45 characters. Member ids compare bytewise: alice < bob < carol.',
     kdf: 'BLAKE2b-L(key = key, message = UTF8(label) || 0x00 || info)',
     session_id: sessionId,
     session_id_bytes: toHex(FIXED.sessionIdBytes),
@@ -163,7 +172,7 @@ export function generateVectors(): Record<string, unknown> {
   // --- broadcasts -------------------------------------------------------------------------------------
   const bHeader = (from: Member, counter: number, extra: Partial<Header> = {}) =>
     hdr({ kind: FrameKind.broadcast, route: s.routeTag, sender: from.id, instance: from.instance, recipient: null, epoch: 0, counter, timestamp: FIXED.now, ...extra });
-  const helloPayload = (m: Member, wantReply: boolean, meta: unknown = null) => [m.signing.publicKey, m.dh.publicKey, wantReply, meta];
+  const helloPayload = (m: Member, wantReply: boolean, meta: unknown = null, work: Uint8Array | null = null) => [m.signing.publicKey, m.dh.publicKey, wantReply, meta, work];
   interface Msg {
     from: Member;
     header: Header;
@@ -176,7 +185,10 @@ export function generateVectors(): Record<string, unknown> {
   const hello: Msg = { from: alice, header: bHeader(alice, 0), type: BroadcastType.hello, payload: helloPayload(alice, true) };
   const chat: Msg = { from: alice, header: bHeader(alice, 1), type: BroadcastType.app, payload: { text: 'hello, room', n: 42 } };
   const carolMeta = { name: 'carol', color: 7 };
-  const carolHello: Msg = { from: carol, header: bHeader(carol, 0, { timestamp: FIXED.now + 20 }), type: BroadcastType.hello, payload: helloPayload(carol, true, carolMeta) };
+  // §6.5 carol puts 8 bits of admission work into her hello: the first nonce u64be(i) that gives them.
+  let workNonce = u64be(0);
+  for (let i = 0; helloEffort(s.routeTag, carol.id, carol.instance, FIXED.now + 20, workNonce) < 8; i++) workNonce = u64be(i + 1);
+  const carolHello: Msg = { from: carol, header: bHeader(carol, 0, { timestamp: FIXED.now + 20 }), type: BroadcastType.hello, payload: helloPayload(carol, true, carolMeta, workNonce) };
   // bob's own joining hello (counter 0) is not listed: the reply is his second broadcast.
   const bobReply: Msg = { from: bob, header: bHeader(bob, 1, { timestamp: FIXED.now + 5 }), type: BroadcastType.hello, payload: helloPayload(bob, false) };
   const initRequest: Msg = {
@@ -208,15 +220,15 @@ export function generateVectors(): Record<string, unknown> {
   const broadcast = {
     description:
       'Sealed broadcasts (PROTOCOL.md §6), epoch 0, every one with the same nonce (a real sender draws a random nonce per frame). ' +
-      'content = msgpack([type, payload]) (§5.1); signature = Ed25519-Sign(sender, "sealsig/v2/broadcast-signature" || 0x00 || ' +
+      'content = msgpack([type, payload]) (§5.1); signature = Ed25519-Sign(sender, "sealsig/v3/broadcast-signature" || 0x00 || ' +
       'header_bytes || content); the padded plaintext is content || signature (unpadded_length bytes) padded to padded_length = ' +
       'max(256, Padmé(unpadded_length + 1)) (§5.3); frame = header_bytes || bin(nonce || XChaCha20-Poly1305(broadcast_key_epoch0, ' +
       'nonce, padded plaintext, ad = header_bytes)). Keys and inbox topics are in key-schedule.json. To check: reproduce each frame ' +
       'from its inputs, then feed the frames in order to a fresh member of the session whose clock is now (a member that is none ' +
-      'of alice, bob, carol): alice joins (peer-joined; the member publishes its hello reply, want_reply false, to alice\'s inbox ' +
-      'topic), alice\'s app message is delivered (expected_app_value), bob joins through his hello reply (no reply published: ' +
+      'of alice, bob, carol): alice joins (peer-joined; the member publishes its hello reply to alice\'s inbox topic: a copy of its ' +
+      'own joining hello, §6.2), alice\'s app message is delivered (expected_app_value), bob joins through his hello reply (no reply published: ' +
       'want_reply is false), bob\'s init request is authenticated and ignored (it names alice\'s instance, not the receiver), carol ' +
-      'joins with her meta (expected_meta) and gets a hello reply on her inbox; no frame is refused.',
+      'joins with her meta (expected_meta) and gets a hello reply on her inbox (the same copy); no frame is refused.',
     session_id: sessionId,
     now: FIXED.now,
     messages: [
@@ -229,45 +241,59 @@ export function generateVectors(): Record<string, unknown> {
         inboxOf(alice),
         "bob (the higher member id) asks alice (the lower) for a handshake: type 4, payload [alice's member_id, alice's instance], on alice's inbox topic (§7.6)",
       ),
-      broadcastCase('hello with meta', carolHello, s.topic, 'carol joins with meta {"name": "carol", "color": 7} (§6.2)'),
+      broadcastCase('hello with meta', carolHello, s.topic, 'carol joins with meta {"name": "carol", "color": 7} (§6.2) and a work nonce (§6.5, "work" below)'),
     ],
     expected_app_value: chat.payload,
     expected_meta: carolMeta,
+    work: {
+      description:
+        'Admission work of carol\'s hello (§6.5): work_hash = KDF(route_tag, "sealsig/v3/hello-work", info, 32) with info = sender || ' +
+        'instance || u64be(timestamp) || nonce; effort = the leading zero bits of work_hash (at least 8 here: nonce is the first ' +
+        'u64be(i), i = 0, 1, ..., that gives 8).',
+      sender: toHex(carol.id),
+      instance: toHex(carol.instance),
+      timestamp: FIXED.now + 20,
+      nonce: toHex(workNonce),
+      info: toHex(concatBytes(carol.id, carol.instance, u64be(FIXED.now + 20), workNonce)),
+      work_hash: toHex(workHash(s.routeTag, carol.id, carol.instance, FIXED.now + 20, workNonce)),
+      effort: helloEffort(s.routeTag, carol.id, carol.instance, FIXED.now + 20, workNonce),
+    },
   };
 
   // --- pairwise ---------------------------------------------------------------------------------------
   const prologue = pairwisePrologue(s.routeTag, alice, bob);
+  const tagKey = pairKey(s.routeTag, alice, alice.dh, bob, bob.dh.publicKey);
   const initiator = newHandshake({ initiator: true, prologue, s: alice.dh, rs: bob.dh.publicKey, psk: epoch0.psk, e: x25519KeyPair(FIXED.alice.ephemeral) });
   const responder = newHandshake({ initiator: false, prologue, s: bob.dh, rs: alice.dh.publicKey, psk: epoch0.psk, e: x25519KeyPair(FIXED.bob.ephemeral) });
   const dHeader = (kind: FrameKind, from: Member, to: Member, counter: number, dt: number, epoch = 0) =>
     hdr({ kind, route: s.routeTag, sender: from.id, instance: from.instance, recipient: to.id, epoch, counter, timestamp: FIXED.now + dt });
-  const init = writeHandshakeFrame(initiator, dHeader(FrameKind.handshakeInit, alice, bob, 0, 0));
-  readHandshakeFrame(responder, decodeFrame(init.frame));
-  const resp = writeHandshakeFrame(responder, dHeader(FrameKind.handshakeResp, bob, alice, 0, 5));
+  const init = writeHandshakeFrame(initiator, dHeader(FrameKind.handshakeInit, alice, bob, 0, 0), tagKey);
+  readHandshakeFrame(responder, decodeFrame(init.frame), tagKey);
+  const resp = writeHandshakeFrame(responder, dHeader(FrameKind.handshakeResp, bob, alice, 0, 5), tagKey);
   const [r1, r2] = resp.split!;
 
   // The retry (§7.5): alice's init 0 got no answer in time, so she sent init 1 with a new ephemeral and
   // keeps only its HandshakeState. The answer to init 0 fails under it; bob's answer to init 1 completes.
   const initiator1 = newHandshake({ initiator: true, prologue, s: alice.dh, rs: bob.dh.publicKey, psk: epoch0.psk, e: x25519KeyPair(FIXED.alice.retryEphemeral) });
-  const init1 = writeHandshakeFrame(initiator1, dHeader(FrameKind.handshakeInit, alice, bob, 1, 1000));
+  const init1 = writeHandshakeFrame(initiator1, dHeader(FrameKind.handshakeInit, alice, bob, 1, 1000), tagKey);
   const trial = initiator1.copy();
   let staleRespError = 'accepted';
   try {
-    readHandshakeFrame(trial, decodeFrame(resp.frame));
+    readHandshakeFrame(trial, decodeFrame(resp.frame), tagKey);
   } catch (e) {
     staleRespError = e instanceof SealsigError ? e.code : String(e);
   }
   trial.destroy();
   const responder1 = newHandshake({ initiator: false, prologue, s: bob.dh, rs: alice.dh.publicKey, psk: epoch0.psk, e: x25519KeyPair(FIXED.bob.retryEphemeral) });
-  readHandshakeFrame(responder1, decodeFrame(init1.frame));
-  const resp1 = writeHandshakeFrame(responder1, dHeader(FrameKind.handshakeResp, bob, alice, 0, 1005));
-  readHandshakeFrame(initiator1, decodeFrame(resp1.frame));
+  readHandshakeFrame(responder1, decodeFrame(init1.frame), tagKey);
+  const resp1 = writeHandshakeFrame(responder1, dHeader(FrameKind.handshakeResp, bob, alice, 0, 1005), tagKey);
+  readHandshakeFrame(initiator1, decodeFrame(resp1.frame), tagKey);
   const retryHash = toHex(initiator1.handshakeHash);
   for (const c of [...resp1.split!]) c.destroy();
   initiator1.destroy();
   responder1.destroy();
 
-  const { split } = readHandshakeFrame(initiator, decodeFrame(resp.frame));
+  const { split } = readHandshakeFrame(initiator, decodeFrame(resp.frame), tagKey);
   const [i1, i2] = split!;
   const handshakeHash = toHex(initiator.handshakeHash);
   const aliceKeys = new ChannelKeys(i1, i2);
@@ -298,11 +324,15 @@ export function generateVectors(): Record<string, unknown> {
   const pairwise = {
     description:
       'A pairwise channel (PROTOCOL.md §7): Noise_KKpsk0_25519_ChaChaPoly_BLAKE2b with psk = noise_psk_epoch0 and prologue = ' +
-      '"sealsig/v2/pairwise" || route_tag || alice member_id || alice instance || bob member_id || bob instance. alice is the ' +
+      '"sealsig/v3/pairwise" || route_tag || alice member_id || alice instance || bob member_id || bob instance. alice is the ' +
       'initiator because her member id is the lower one (bytewise; §7.5); bob is the responder. Each handshake message\'s payload ' +
       'is its own frame\'s header bytes (§7.2). After the resp, alice sends with c1 and receives with c2 (Noise Split), bob the ' +
       'reverse. The transport frames are explicit-nonce ChaCha20-Poly1305 (nonce = 0x00000000 || u64le(header counter)) over ' +
-      'pad(content) (§5.3) with ad = header bytes (§7.3), each published on the recipient\'s inbox topic. To check: run the ' +
+      'pad(content) (§5.3) with ad = header bytes (§7.3), each published on the recipient\'s inbox topic. Each handshake frame\'s ' +
+      'body is pair_tag || noise message (§7.2): static_static_dh = X25519(alice x25519_private, bob x25519_public) (= X25519(bob, ' +
+      'alice)); pair_key = KDF(static_static_dh, "sealsig/v3/pair-key", pair_key_info, 32) with pair_key_info = route_tag || lower ' +
+      'member_id || its instance || higher member_id || its instance; pair_tag = KDF(pair_key, "sealsig/v3/pair-tag", header_bytes ' +
+      '|| noise message, 16). To check: run the ' +
       'handshake from both sides with the fixed ephemerals and compare every frame and the handshake hash, then open each ' +
       'transport frame on the receiving side (it gives type and payload) and open it a second time (E_REPLAY). "retry" is another ' +
       'run: alice\'s init 0 got no answer within the retry delay, so she sent init 1 with a new ephemeral and keeps only the ' +
@@ -314,11 +344,14 @@ export function generateVectors(): Record<string, unknown> {
     lower_member_id: 'alice',
     prologue: toHex(prologue),
     psk: toHex(epoch0.psk),
+    static_static_dh: toHex(x25519(alice.dh.privateKey, bob.dh.publicKey)),
+    pair_key_info: toHex(concatBytes(s.routeTag, alice.id, alice.instance, bob.id, bob.instance)),
+    pair_key: toHex(tagKey),
     alice: endpointJson(alice, FIXED.alice.ephemeral),
     bob: endpointJson(bob, FIXED.bob.ephemeral),
     handshake: [
-      { name: 'init', from: 'alice', topic: inboxOf(bob), header: headerJson(decodeFrame(init.frame).header), frame: toHex(init.frame) },
-      { name: 'resp', from: 'bob', topic: inboxOf(alice), header: headerJson(decodeFrame(resp.frame).header), frame: toHex(resp.frame) },
+      { name: 'init', from: 'alice', topic: inboxOf(bob), header: headerJson(decodeFrame(init.frame).header), pair_tag: toHex(decodeFrame(init.frame).body.subarray(0, PAIR_TAG_BYTES)), frame: toHex(init.frame) },
+      { name: 'resp', from: 'bob', topic: inboxOf(alice), header: headerJson(decodeFrame(resp.frame).header), pair_tag: toHex(decodeFrame(resp.frame).body.subarray(0, PAIR_TAG_BYTES)), frame: toHex(resp.frame) },
     ],
     handshake_hash: handshakeHash,
     transport,
@@ -334,7 +367,25 @@ export function generateVectors(): Record<string, unknown> {
   aliceKeys.destroy();
   bobKeys.destroy();
 
-  return { 'key-schedule': keySchedule, broadcast, pairwise, negative: negativeVectors({ sessionId, s, epoch0, epoch1, alice, bob, carol, dave, mallory, sealB, bHeader, dHeader, helloPayload, inboxOf }) };
+  const scenarios = scenarioVectors({
+    sessionId,
+    now: FIXED.now,
+    receiver: FIXED.bob,
+    alice: FIXED.alice,
+    dave: FIXED.dave,
+    nonce: FIXED.broadcastNonce,
+    parameters: {
+      max_age_ms: FIXED.maxAgeMs,
+      max_future_skew_ms: FIXED.maxFutureSkewMs,
+      peer_timeout_ms: FIXED.peerTimeoutMs,
+      hello_max_age_ms: FIXED.helloMaxAgeMs,
+      epoch_grace_ms: 10_000,
+      handshake_retry_ms: 1_000,
+      max_frame_bytes: FIXED.maxFrameBytes,
+      max_held_bytes: 1 << 20,
+    },
+  });
+  return { 'key-schedule': keySchedule, broadcast, pairwise, scenarios, negative: negativeVectors({ sessionId, s, epoch0, epoch1, alice, bob, carol, dave, mallory, erin, sealB, bHeader, dHeader, helloPayload, inboxOf }) };
 }
 
 interface NegativeInputs {
@@ -347,6 +398,7 @@ interface NegativeInputs {
   carol: Member;
   dave: Member;
   mallory: Member;
+  erin: Member;
   sealB: (m: { from: Member; header: Header; type: number; payload: unknown }, key?: Uint8Array, signingKey?: Uint8Array) => Uint8Array;
   bHeader: (from: Member, counter: number, extra?: Partial<Header>) => Header;
   dHeader: (kind: FrameKind, from: Member, to: Member, counter: number, dt: number, epoch?: number) => Header;
@@ -360,7 +412,7 @@ interface NegativeInputs {
  * Session in test/vectors.test.ts.
  */
 function negativeVectors(v: NegativeInputs) {
-  const { s, epoch0, epoch1, alice, bob, carol, dave, mallory, sealB, bHeader, dHeader, helloPayload } = v;
+  const { s, epoch0, epoch1, alice, bob, carol, dave, mallory, erin, sealB, bHeader, dHeader, helloPayload } = v;
   const now = FIXED.now;
   const app = (from: Member, counter: number, payload: unknown, extra: Partial<Header> = {}, key = epoch0.broadcastKey, signingKey = from.signing.privateKey) =>
     sealB({ from, header: bHeader(from, counter, extra), type: BroadcastType.app, payload }, key, signingKey);
@@ -405,9 +457,29 @@ function negativeVectors(v: NegativeInputs) {
     encodeFrame(encodeHeader(dHeader(FrameKind.handshakeInit, alice, bob, counter, 2, extra.epoch ?? 0)), seq(length, 0x10));
   const initAd = encodeHeader(dHeader(FrameKind.handshakeInit, alice, bob, 0, 2)).length;
 
-  type Published = { topic: string; kind: number; type?: number; want_reply?: boolean };
-  type Step = { name: string; topic: 'session' | 'inbox'; expect: string; event?: string; publishes?: Published[]; frame?: string; zeros?: number; advance_ms?: number; expect_errors?: string[]; events?: string[] };
-  const helloReplyTo = (m: Member): Published[] => [{ topic: v.inboxOf(m), kind: FrameKind.broadcast, type: BroadcastType.hello, want_reply: false }];
+  type Published = { topic: string; kind: number; type?: number; want_reply?: boolean; copy_of_own_hello?: boolean };
+  type Step = {
+    name: string;
+    topic: 'session' | 'inbox';
+    expect: string;
+    event?: string;
+    publishes?: Published[];
+    frame?: string;
+    zeros?: number;
+    advance_ms?: number;
+    expect_errors?: string[];
+    events?: string[];
+    send?: 'handshake';
+    from?: string;
+    kind?: number;
+    counter?: number;
+    timestamp?: number;
+    epoch?: number;
+    message?: string;
+    tag?: 'valid' | 'flipped';
+  };
+  // §6.2 A reply is a copy of the receiver's latest hello while that is at most R / 2 old: here its joining hello.
+  const helloReplyTo = (m: Member): Published[] => [{ topic: v.inboxOf(m), kind: FrameKind.broadcast, type: BroadcastType.hello, want_reply: true, copy_of_own_hello: true }];
   const steps: Step[] = [];
   const step = (name: string, topic: 'session' | 'inbox', frame: Uint8Array, expect: string, more: Partial<Step> = {}) =>
     steps.push({ name, topic, frame: toHex(frame), expect, ...more });
@@ -479,11 +551,12 @@ function negativeVectors(v: NegativeInputs) {
   step('the same frame again: its counter was marked when it authenticated', 'session', unknownType, 'E_REPLAY');
 
   // Hellos (§6.2).
-  step("alice's instance with another x25519 key in its hello", 'session', helloFrame(alice, 2009, [alice.signing.publicKey, carol.dh.publicKey, false, null]), 'E_FRAME_MALFORMED');
+  step("alice's instance with another x25519 key in its hello", 'session', helloFrame(alice, 2009, [alice.signing.publicKey, carol.dh.publicKey, false, null, null]), 'E_FRAME_MALFORMED');
   step("a hello from an earlier instance of alice (instance a8.., stamped 1 ms before her live instance's hello)", 'session', helloFrame({ ...alice, instance: FIXED.alice.earlierInstance }, 0, helloPayload(alice, false), { instance: FIXED.alice.earlierInstance, timestamp: now - 1 }), 'E_STALE');
-  step("carol's hello in the version 1 form [ed25519, x25519, want_reply]", 'session', helloFrame(carol, 0, [carol.signing.publicKey, carol.dh.publicKey, true]), 'E_FRAME_MALFORMED');
-  step("carol's hello with want_reply nil", 'session', helloFrame(carol, 1, [carol.signing.publicKey, carol.dh.publicKey, null, null]), 'E_FRAME_MALFORMED');
-  step("carol's hello with a small-order x25519 key (order 8)", 'session', helloFrame(carol, 2, [carol.signing.publicKey, smallOrder, true, null]), 'E_FRAME_MALFORMED');
+  step("carol's hello in the version 2 form [ed25519, x25519, want_reply, meta]", 'session', helloFrame(carol, 0, [carol.signing.publicKey, carol.dh.publicKey, true, null]), 'E_FRAME_MALFORMED');
+  step("carol's hello with want_reply nil", 'session', helloFrame(carol, 1, [carol.signing.publicKey, carol.dh.publicKey, null, null, null]), 'E_FRAME_MALFORMED');
+  step("carol's hello with a small-order x25519 key (order 8)", 'session', helloFrame(carol, 2, [carol.signing.publicKey, smallOrder, true, null, null]), 'E_FRAME_MALFORMED');
+  step("carol's hello with a work nonce of 7 bytes", 'session', helloFrame(carol, 2, [carol.signing.publicKey, carol.dh.publicKey, true, null, seq(7)]), 'E_FRAME_MALFORMED');
   step("carol's hello with meta of 1,025 bytes encoded (a str of 1,022 bytes)", 'session', helloFrame(carol, 3, helloPayload(carol, true, metaOf(1022))), 'E_FRAME_MALFORMED');
   step("a hello with dave's member id and mallory's keys (the id is not the keyed hash of the key)", 'session', helloFrame(dave, 4, helloPayload(mallory, true), {}, mallory.signing.privateKey), 'E_AUTH_FAILED');
   step("carol's hello signed with mallory's key", 'session', helloFrame(carol, 5, helloPayload(carol, true), {}, mallory.signing.privateKey), 'E_AUTH_FAILED');
@@ -494,13 +567,23 @@ function negativeVectors(v: NegativeInputs) {
   step('init request from carol with the payload [member_id] (one element)', 'inbox', sealB({ from: carol, header: bHeader(carol, 8, { timestamp: now + 1 }), type: BroadcastType.initRequest, payload: [bob.id] }), 'E_FRAME_MALFORMED');
 
   // Handshake and direct frames (§7): bob < carol, alice < bob.
-  step('handshake init from carol, the higher member id of the pair', 'inbox', encodeFrame(encodeHeader(dHeader(FrameKind.handshakeInit, carol, bob, 0, 2)), seq(32 + initAd + 16, 0x10)), 'E_HANDSHAKE');
-  step('handshake init from alice under epoch 1, which the receiver does not hold', 'inbox', garbageInit(0, 32 + initAd + 16, { epoch: 1 }), 'E_EPOCH');
-  step('handshake init from alice with a body of 47 bytes (an ephemeral and less than a tag)', 'inbox', garbageInit(1, 47), 'E_HANDSHAKE');
-  step(`handshake init from alice with ${32 + initAd + 16} bytes of garbage (the length of a real one)`, 'inbox', garbageInit(2, 32 + initAd + 16), 'E_AUTH_FAILED');
-  step('handshake resp from alice while no handshake is in progress', 'inbox', encodeFrame(encodeHeader(dHeader(FrameKind.handshakeResp, alice, bob, 0, 3)), seq(32 + initAd + 16, 0x20)), 'E_HANDSHAKE');
+  // Handshake frames carry a pair tag (§7.2) keyed by the pair key of sender and receiver, which names the
+  // receiver's (random) instance: so the receiver's run makes them, from these inputs ("send": "handshake").
+  const tagged = (name: string, from: Member, kind: FrameKind, counter: number, dt: number, message: Uint8Array, expect: string, extra: { epoch?: number; tag?: 'valid' | 'flipped' } = {}) =>
+    steps.push({ name, topic: 'inbox', send: 'handshake', from: from.name, kind, counter, timestamp: now + dt, epoch: extra.epoch ?? 0, message: toHex(message), tag: extra.tag ?? 'valid', expect });
+  const realLength = 32 + initAd + 16;
+  step('handshake init from alice with a body of 15 bytes (shorter than a pair tag)', 'inbox', garbageInit(0, 15), 'E_HANDSHAKE');
+  step(`handshake init from alice whose pair tag does not verify (${16 + realLength} bytes of garbage: what anyone without the pair key can send)`, 'inbox', garbageInit(1, 16 + realLength), 'E_AUTH_FAILED');
+  tagged('handshake init from alice with a valid pair tag whose last bit is flipped', alice, FrameKind.handshakeInit, 2, 2, seq(realLength, 0x10), 'E_AUTH_FAILED', { tag: 'flipped' });
+  tagged('handshake init from carol, the higher member id of the pair (valid pair tag)', carol, FrameKind.handshakeInit, 0, 2, seq(realLength, 0x10), 'E_HANDSHAKE');
+  tagged('handshake init from alice under epoch 1, which the receiver does not hold', alice, FrameKind.handshakeInit, 3, 2, seq(realLength, 0x10), 'E_EPOCH', { epoch: 1 });
+  tagged('handshake init from alice with a Noise message of 47 bytes (an ephemeral and less than a tag)', alice, FrameKind.handshakeInit, 4, 2, seq(47, 0x10), 'E_HANDSHAKE');
+  tagged(`handshake init from alice with a valid pair tag and ${realLength} bytes of garbage (the length of a real Noise message)`, alice, FrameKind.handshakeInit, 5, 2, seq(realLength, 0x11), 'E_AUTH_FAILED');
+  tagged('handshake resp from alice while no handshake is in progress', alice, FrameKind.handshakeResp, 0, 3, seq(realLength, 0x20), 'E_HANDSHAKE');
   step('direct frame from carol, with whom there is no channel', 'inbox', directBase, 'E_HANDSHAKE');
-  step('handshake init from alice addressed to carol', 'inbox', encodeFrame(encodeHeader(dHeader(FrameKind.handshakeInit, alice, carol, 0, 2)), seq(32 + initAd + 16, 0x10)), 'ignore');
+  step('handshake init from alice addressed to carol', 'inbox', encodeFrame(encodeHeader(dHeader(FrameKind.handshakeInit, alice, carol, 0, 2)), seq(16 + realLength, 0x10)), 'ignore');
+  step('handshake init from dave, who has not said hello: refused, never held (§8.3)', 'inbox', encodeFrame(encodeHeader(dHeader(FrameKind.handshakeInit, dave, bob, 0, 2)), seq(16 + realLength, 0x10)), 'E_UNKNOWN_SENDER');
+  step('direct frame from dave, who has not said hello: refused, never held (§8.3)', 'inbox', encodeFrame(encodeHeader(dHeader(FrameKind.direct, dave, bob, 0, 2)), seq(40, 0x30)), 'E_UNKNOWN_SENDER');
   step('app broadcast from dave, who has not said hello: held (§8.3)', 'session', app(dave, 0, 'early'), 'ignore');
 
   // Departures (§6.2, §8.1).
@@ -521,6 +604,28 @@ function negativeVectors(v: NegativeInputs) {
   });
   step('hello from alice (counter 2010): her timed-out instance resumes', 'session', helloFrame(alice, 2010, helloPayload(alice, false), { timestamp: later }), 'accept', { event: 'peer-joined' });
   step('app broadcast from alice: the receiver carries on', 'session', app(alice, 2011, 'back', { timestamp: later }), 'accept', { event: 'message' });
+
+  // Replies and the limits per member (§6.2, §6.4), the clock at later.
+  // The receiver's joining hello is now more than R / 2 old: its reply is a hello signed anew (or a copy of its
+  // latest heartbeat), want_reply false either way.
+  const freshReplyTo = (m: Member): Published[] => [{ topic: v.inboxOf(m), kind: FrameKind.broadcast, type: BroadcastType.hello, want_reply: false }];
+  step('hello from alice asking for a reply (counter 2012)', 'session', helloFrame(alice, 2012, helloPayload(alice, true), { timestamp: later }), 'accept', { publishes: freshReplyTo(alice) });
+  step('alice asks again (counter 2013) less than a second after the reply: accepted, not answered', 'session', helloFrame(alice, 2013, helloPayload(alice, true), { timestamp: later }), 'accept', { publishes: [] });
+  const maxHelloAge = FIXED.helloMaxAgeMs;
+  step(`hello from erin stamped R + 1 ms ago (R = ${maxHelloAge} ms): stale before any signature check`, 'session', helloFrame(erin, 0, helloPayload(erin, false), { timestamp: later - maxHelloAge - 1 }), 'E_STALE');
+  step('hello from erin stamped exactly R ago: fresh', 'session', helloFrame(erin, 1, helloPayload(erin, false), { timestamp: later - maxHelloAge }), 'accept', { event: 'peer-joined', publishes: [] });
+  const [carol2, carol3] = FIXED.carolLater as [Uint8Array, Uint8Array];
+  const carolAt = (instance: Uint8Array, counter: number) => helloFrame({ ...carol, instance }, counter, helloPayload(carol, false), { instance, timestamp: later });
+  step("hello from a new instance of carol (c7..): her last admission was more than a second ago, so it is admitted at once", 'session', carolAt(carol2, 0), 'accept', { event: 'peer-joined', publishes: [] });
+  step('hello from another new instance of carol (c8..) at once: over the admission limit, deferred (§6.4)', 'session', carolAt(carol3, 0), 'ignore');
+  steps.push({
+    name: "the receiver's clock advances by 1,000 ms: the deferred hello is handled again and replaces carol's instance c7..",
+    topic: 'session',
+    advance_ms: 1_000,
+    expect: 'timers',
+    expect_errors: [],
+    events: ['peer-left', 'peer-joined'],
+  });
 
   // Direct frames need a channel, and a channel needs the receiver's instance (it is in the prologue), so these
   // steps give the inputs and the test seals them once the receiver is running (§7).
@@ -574,7 +679,7 @@ function negativeVectors(v: NegativeInputs) {
     {
       name: "init request from alice naming the receiver's instance: alice is the lower member id, so she is the one who initiates",
       send: 'init-request',
-      counter: 2012,
+      counter: 2014,
       timestamp: later,
       expect: 'E_HANDSHAKE',
     },
@@ -590,8 +695,12 @@ function negativeVectors(v: NegativeInputs) {
     description:
       'Frames fed in order to one receiver, bob (keys below; his instance is random, as every join draws one), a member of the ' +
       'session at epoch 0 with the parameters below; its clock reads now until a step advances it (advance_ms: the clock moves ' +
-      'forward and the receiver runs its timers). Senders: alice (member id below bob\'s), carol (above bob\'s), dave (never says ' +
-      'hello), mallory (forges); their keys, ids and instances are listed; every broadcast uses the nonce 404142...57. topic says ' +
+      'forward and the receiver runs its timers, among them a deferred hello\'s, §6.4). Its largest hello age R is ' +
+      'hello_max_age_ms (§6.2). Senders: alice (member id below bob\'s), carol (above bob\'s), dave (never says hello), mallory ' +
+      '(forges), erin (hellos at the bound of R); their keys, ids and instances are listed; every broadcast uses the nonce ' +
+      '404142...57. Steps with "send": "handshake" are made at run time, since their pair tag (§7.2) is keyed by the pair key of ' +
+      'the sender and the receiver, whose instance is random: header (kind, counter, timestamp, epoch, recipient the receiver), ' +
+      'body = pair_tag || message, the tag computed over the given message (tag "flipped": its last bit flipped). topic says ' +
       'where a frame is injected: the session topic, or the receiver\'s own inbox topic (it makes no difference to the outcome, ' +
       '§3.6). expect is one of: "accept" (the frame is accepted; event names what the application then sees: peer-joined, ' +
       'message or peer-left; publishes, what the receiver sends in reply), "ignore" (dropped without an error: held until the ' +
@@ -599,7 +708,9 @@ function negativeVectors(v: NegativeInputs) {
       'dropped with it and changes nothing else, except where the step says so; E_REPLAY is only counted, not reported), or ' +
       '"timers" for a clock step (expect_errors: the error codes its timers raise, in order; events: what the application sees). ' +
       'After every step the receiver carries on: the last steps are accepted. The steps that need a pairwise channel are in ' +
-      'channel_steps, after these. Not covered, since it needs time to pass while frames arrive: E_RATE_LIMITED (init budget, §7.5).',
+      'channel_steps, after these. A published frame marked copy_of_own_hello is the receiver\'s own joining hello, byte for byte ' +
+      '(a hello reply is a copy of the latest hello, §6.2). peers_after_steps: the member ids live at the end of steps. Not ' +
+      'covered, since it needs many inits while time passes: E_RATE_LIMITED of the init budget (§7.7).',
     session_id: v.sessionId,
     now,
     max_age_ms: FIXED.maxAgeMs,
@@ -608,8 +719,10 @@ function negativeVectors(v: NegativeInputs) {
     peer_timeout_ms: FIXED.peerTimeoutMs,
     replay_window: 1024,
     receiver: { ...memberJson(bob, s.topic, s.inboxKey), instance: 'random', inbox_topic: 'derived from the random instance' },
-    senders: [alice, carol, dave, mallory].map((m) => memberJson(m, s.topic, s.inboxKey)),
+    hello_max_age_ms: FIXED.helloMaxAgeMs,
+    senders: [alice, carol, dave, mallory, erin].map((m) => memberJson(m, s.topic, s.inboxKey)),
     steps,
+    peers_after_steps: [alice, erin, carol].map((m) => toHex(m.id)),
     channel_description:
       'After steps, the same receiver, clock unchanged: alice sets up a pairwise channel with it and sends direct frames. The ' +
       'prologue names the receiver\'s instance (§7.1), so these steps give inputs, and the frames are made at run time: "init": ' +

@@ -3,7 +3,7 @@
  * draft-irtf-cfrg-xchacha-03) and signed by the sender (Ed25519, RFC 8032) inside the ciphertext.
  *
  *   content   = msgpack([type, payload])
- *   signature = Ed25519(sender key, "sealsig/v2/broadcast-signature" || 0x00 || header || content)
+ *   signature = Ed25519(sender key, "sealsig/v3/broadcast-signature" || 0x00 || header || content)
  *   body      = nonce(24) || XChaCha20-Poly1305(key, nonce, pad(content || signature), ad = header)
  */
 import { concatBytes, utf8 } from './bytes.js';
@@ -21,7 +21,7 @@ import {
   xchachaSeal,
 } from './sodium.js';
 
-const SIGNATURE_CONTEXT = concatBytes(utf8('sealsig/v2/broadcast-signature'), new Uint8Array(1));
+const SIGNATURE_CONTEXT = concatBytes(utf8('sealsig/v3/broadcast-signature'), new Uint8Array(1));
 
 /** The broadcast message types (§6.2). */
 export const BroadcastType = {

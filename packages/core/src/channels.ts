@@ -1,8 +1,8 @@
 /**
- * Pairwise channels between this member and each peer instance (docs/PROTOCOL.md §7.5, §7.6): who
- * initiates, init requests, retries and their deadline, the init budget, the queue of direct messages
- * waiting for a channel, key confirmation and channel replacement. Session owns the peers and the wire;
- * this object owns the state machine, and reaches the rest through a ChannelHost.
+ * Pairwise channels between this member and each peer instance (docs/PROTOCOL.md §7.2, §7.5 to §7.7): pair
+ * tags, who initiates, init requests, retries and their deadline, the init budget, the queue of direct
+ * messages waiting for a channel, key confirmation and channel replacement. Session owns the peers and the
+ * wire; this object owns the state machine, and reaches the rest through a ChannelHost.
  */
 import { compareBytes, equalBytes, isBytes, toHex } from './bytes.js';
 import { BroadcastType, type OpenedBroadcast } from './broadcast.js';
@@ -11,7 +11,9 @@ import { FrameKind, INSTANCE_BYTES, frameBytes, type DecodedFrame, type Header }
 import type { EpochRing } from './epochs.js';
 import { SealsigError, fail } from './errors.js';
 import { MEMBER_ID_BYTES } from './kdf.js';
+import type { MemberLimits } from './members.js';
 import { paddedLength } from './padding.js';
+import { PAIR_TAG_BYTES, checkPairTag, pairKey } from './pair-tag.js';
 import { ChannelKeys, DirectType, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame, type Endpoint } from './pairwise.js';
 import type { Peer } from './peer.js';
 import type { SessionLog } from './log.js';
@@ -49,6 +51,8 @@ export interface ChannelHost {
   refeed(frame: Uint8Array): void;
   /** Delivers a direct message's content (not a confirm) to the app. */
   deliver(peer: Peer, type: number, payload: unknown): void;
+  /** §7.7 The limits of the peer's member (its init budget), across its instances. */
+  limitsOf(peer: Peer): MemberLimits;
   /** The session's log (SessionOptions.logger): handshakes started, finished, given up. */
   readonly log: SessionLog;
 }
@@ -84,13 +88,41 @@ export class Channels {
     else if (peer.phase === 'requested' || (peer.phase === 'awaiting-confirm' && peer.queue.length > 0)) this.#sendRequest(peer);
   }
 
-  /** A peer left: stop its handshake and timers. Its keys are the session's to keep (resume) or erase. */
+  /**
+   * A peer left: stop its handshake and timers. Its keys are the session's to keep (resume) or erase; inits it
+   * deferred stay with its member's budget (read later, they are refused as coming from a departed instance).
+   */
   release(peer: Peer): void {
     this.#clearHandshake(peer);
-    clearTimeout(peer.initTimer);
-    peer.initTimer = undefined;
-    peer.initBudget.clear();
     if (peer.phase === 'initiating' || peer.phase === 'requested') peer.phase = 'idle'; // its timer is gone
+  }
+
+  /** §7.2 The pair key with a peer instance: one X25519 the first time, then kept with the peer. */
+  #pairKey(peer: Peer): Uint8Array {
+    return (peer.pairKey ??= pairKey(this.#h.route, this.#h.self, this.#h.dh, peer.endpoint, peer.dhKey));
+  }
+
+  /**
+   * §8.3 Authenticates a frame of a timed-out peer before it is held: a handshake frame by its pair tag, a
+   * direct frame by the channel's AEAD (current or replaced keys), without marking its counter.
+   */
+  authenticate(peer: Peer, f: DecodedFrame): void {
+    if (f.header.kind !== FrameKind.direct) {
+      checkPairTag(this.#pairKey(peer), f);
+      return;
+    }
+    if (!peer.keys) throw fail('E_HANDSHAKE', 'no pairwise channel with this peer');
+    try {
+      peer.keys.check(f);
+    } catch (e) {
+      const prev = peer.previous !== undefined && peer.previous.expires > this.#h.opt.now() ? peer.previous : undefined;
+      if (prev === undefined || !(e instanceof SealsigError) || (e.code !== 'E_AUTH_FAILED' && e.code !== 'E_REPLAY')) throw e;
+      try {
+        prev.keys.check(f);
+      } catch (e2) {
+        throw e.code === 'E_REPLAY' ? e : e2;
+      }
+    }
   }
 
   /** Forgets ephemerals that can no longer pass the freshness check, and replaced keys past their time. */
@@ -189,7 +221,7 @@ export class Channels {
     }
     if (!this.#initiates(peer)) throw fail('E_HANDSHAKE', 'init request from the lower member id of the pair');
     if (peer.phase === 'initiating') return; // our init is on its way, and retried
-    if (!peer.initBudget.take(this.#h.opt.now())) throw fail('E_RATE_LIMITED', 'init request over the sender budget');
+    if (!this.#h.limitsOf(peer).initBudget.take(this.#h.opt.now())) throw fail('E_RATE_LIMITED', 'init request over the member budget');
     this.#begin(peer, 'initiating');
   }
 
@@ -206,7 +238,7 @@ export class Channels {
         psk: this.#h.epochs.current.psk,
       });
       peer.handshake = hs;
-      frame = writeHandshakeFrame(hs, this.#h.header(FrameKind.handshakeInit, peer.endpoint.id, peer.attempt)).frame;
+      frame = writeHandshakeFrame(hs, this.#h.header(FrameKind.handshakeInit, peer.endpoint.id, peer.attempt), this.#pairKey(peer)).frame;
     } catch (e) {
       // Nothing can start a handshake with this peer now: fail what waits for it rather than leave it pending.
       this.#giveUp(peer, fail('E_HANDSHAKE', `cannot start a handshake with ${peer.info.id}`, e));
@@ -257,17 +289,21 @@ export class Channels {
     peer.keys = keys;
   }
 
-  /** Reads a handshake init; false if it was deferred (its claimed sender is over its budget). */
+  /** Reads a handshake init; false if it was deferred (its sender is over its budget). */
   onHandshakeInit(peer: Peer, f: DecodedFrame): boolean {
+    // §7.2 The pair tag first: only the peer could have made it, so nothing else here is spent on a forgery.
+    const key = this.#pairKey(peer);
+    checkPairTag(key, f);
     // §7.5 Only the lower member id initiates: an init from the higher one is refused before any DH.
     if (this.#initiates(peer)) throw fail('E_HANDSHAKE', 'handshake init from the higher member id of the pair');
-    const psk = this.#h.epochs.keys(f.header.epoch).psk;
+    const psk = this.#h.epochs.keys(f.header.epoch, this.#h.opt.now()).psk;
     const ephemeral = this.#unusedEphemeral(f);
     // An init the peer sent before the handshake of the current channel (one it abandoned, delivered late)
     // must not replace that channel: two such inits would erase the keys the peer is actually using.
     if (f.header.timestamp < peer.handshakeTs) throw fail('E_HANDSHAKE', 'handshake init older than the current channel');
-    if (!peer.initBudget.take(this.#h.opt.now())) {
-      this.#deferInit(peer, f);
+    const budget = this.#h.limitsOf(peer).initBudget;
+    if (!budget.take(this.#h.opt.now())) {
+      this.#deferInit(peer, budget, f);
       return false;
     }
     const hs = newHandshake({
@@ -278,10 +314,10 @@ export class Channels {
       psk,
     });
     try {
-      readHandshakeFrame(hs, f);
+      readHandshakeFrame(hs, f, key);
       peer.handshakeTs = Math.max(peer.handshakeTs, f.header.timestamp);
       this.#rememberEphemeral(ephemeral, f);
-      const { frame, split } = writeHandshakeFrame(hs, this.#h.header(FrameKind.handshakeResp, peer.endpoint.id, 0, f.header.epoch));
+      const { frame, split } = writeHandshakeFrame(hs, this.#h.header(FrameKind.handshakeResp, peer.endpoint.id, 0, f.header.epoch), key);
       const [c1, c2] = split!;
       this.#clearHandshake(peer);
       this.#installKeys(peer, new ChannelKeys(c2, c1));
@@ -302,27 +338,29 @@ export class Channels {
     return true;
   }
 
-  /** §7.5 Keeps an init over its sender's budget, to be read (with every check again) once the budget refills. */
-  #deferInit(peer: Peer, f: DecodedFrame): void {
+  /** §7.7 Keeps an init over its member's budget, to be read (with every check again) once the budget refills. */
+  #deferInit(peer: Peer, budget: MemberLimits['initBudget'], f: DecodedFrame): void {
     this.#h.stats.initsDeferred++;
-    if (!peer.initBudget.defer(frameBytes(f))) this.#h.report(fail('E_RATE_LIMITED', 'deferred handshake init replaced by a newer one'));
-    if (peer.initTimer !== undefined) return;
+    if (!budget.defer(frameBytes(f))) this.#h.report(fail('E_RATE_LIMITED', 'deferred handshake init replaced by a newer one'));
+    if (budget.timer !== undefined) return;
     const schedule = () => {
-      peer.initTimer = setTimeout(readNext, peer.initBudget.wait(this.#h.opt.now()));
-      unref(peer.initTimer);
+      budget.timer = setTimeout(readNext, budget.wait(this.#h.opt.now()));
+      unref(budget.timer);
     };
     const readNext = () => {
-      peer.initTimer = undefined;
-      if (!this.#h.isLive(peer)) return;
-      const frame = peer.initBudget.next();
+      budget.timer = undefined;
+      const frame = budget.next();
       if (frame === undefined) return;
-      this.#h.refeed(frame);
-      if (peer.initBudget.waiting > 0 && peer.initTimer === undefined) schedule();
+      this.#h.refeed(frame); // every check again: from a departed instance it is refused
+      if (budget.waiting > 0 && budget.timer === undefined) schedule();
     };
     schedule();
   }
 
   onHandshakeResp(peer: Peer, f: DecodedFrame): void {
+    // §7.2 The pair tag first: a forged response costs one MAC, not the two DH of a read.
+    const key = this.#pairKey(peer);
+    checkPairTag(key, f);
     // A duplicate or replay of a response already accepted is E_REPLAY (counted), not an error event.
     const ephemeral = this.#unusedEphemeral(f);
     const hs = peer.handshake;
@@ -332,7 +370,7 @@ export class Channels {
     const trial = hs.copy();
     let split;
     try {
-      split = readHandshakeFrame(trial, f).split;
+      split = readHandshakeFrame(trial, f, key).split;
     } finally {
       trial.destroy();
     }
@@ -348,9 +386,9 @@ export class Channels {
     this.#flush(peer);
   }
 
-  /** §7.5 The handshake message's ephemeral key (its first 32 bytes), unless one already accepted: E_REPLAY. */
+  /** §7.5 The handshake message's ephemeral key (its 32 bytes after the pair tag), unless one already accepted: E_REPLAY. */
   #unusedEphemeral(f: DecodedFrame): string {
-    const ephemeral = toHex(f.body.subarray(0, DH_BYTES));
+    const ephemeral = toHex(f.body.subarray(PAIR_TAG_BYTES, PAIR_TAG_BYTES + DH_BYTES));
     if (this.#ephemerals.has(ephemeral)) throw fail('E_REPLAY', 'handshake ephemeral already used');
     return ephemeral;
   }
@@ -367,7 +405,8 @@ export class Channels {
       if (!peer.keys) throw fail('E_HANDSHAKE', 'no pairwise channel with this peer');
       msg = peer.keys.open(f);
     } catch (e) {
-      const prev = peer.previous;
+      // Replaced keys stay usable for max age after the replacement (§7.5), not a moment longer.
+      const prev = peer.previous !== undefined && peer.previous.expires > this.#h.opt.now() ? peer.previous : undefined;
       // A frame sealed before the channel was replaced. Its counter may be one the new channel has already
       // used, so the new channel's E_REPLAY does not settle it either; a replay is E_REPLAY if either says so.
       if (prev === undefined || !(e instanceof SealsigError) || (e.code !== 'E_AUTH_FAILED' && e.code !== 'E_REPLAY')) throw e;

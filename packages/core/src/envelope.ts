@@ -1,7 +1,7 @@
 /**
  * The envelope (docs/PROTOCOL.md §4): one msgpack array of 11 elements, always in canonical form.
  *
- *   [0] version   uint      = 2
+ *   [0] version   uint      = 3
  *   [1] suite     uint      = 1   (Ed25519, X25519, XChaCha20-Poly1305, Noise_KKpsk0_25519_ChaChaPoly_BLAKE2b)
  *   [2] kind      uint      1 broadcast | 2 handshake-init | 3 handshake-resp | 4 direct
  *   [3] route     bin(16)   the session's route tag (session binding)
@@ -23,8 +23,8 @@ import { fail } from './errors.js';
 import { MEMBER_ID_BYTES, ROUTE_TAG_BYTES } from './kdf.js';
 
 /** The wire format version in every frame header (§4.1). */
-export const PROTOCOL_VERSION = 2;
-/** The cipher suite of version 2 (§4.1, §11). */
+export const PROTOCOL_VERSION = 3;
+/** The cipher suite of version 3 (§4.1, §11). */
 export const SUITE_V1 = 1;
 export const INSTANCE_BYTES = 8;
 /** The default largest frame a session sends or accepts: 64 KiB. */

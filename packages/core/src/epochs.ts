@@ -24,10 +24,10 @@ export class EpochRing {
     return this.#current;
   }
 
-  /** The keys of `epoch`, current or superseded within its grace; E_EPOCH otherwise. */
-  keys(epoch: number): EpochKeys {
+  /** The keys of `epoch`, current or superseded less than its grace ago (at `now`); E_EPOCH otherwise. */
+  keys(epoch: number, now: number): EpochKeys {
     if (epoch === this.#current.epoch) return this.#current;
-    for (const p of this.#previous) if (p.keys.epoch === epoch) return p.keys;
+    for (const p of this.#previous) if (p.keys.epoch === epoch && p.expires > now) return p.keys;
     throw fail('E_EPOCH', `no key for epoch ${epoch} (current ${this.#current.epoch})`);
   }
 

@@ -1,5 +1,5 @@
 /**
- * The hello's payload (docs/PROTOCOL.md §6.2): [ed25519_public, x25519_public, want_reply, meta].
+ * The hello's payload (docs/PROTOCOL.md §6.2): [ed25519_public, x25519_public, want_reply, meta, work].
  */
 import type { OpenedBroadcast } from './broadcast.js';
 import { equalBytes, isBytes } from './bytes.js';
@@ -8,16 +8,24 @@ import { fail } from './errors.js';
 import { isLowOrderX25519 } from './low-order.js';
 import type { Peer } from './peer.js';
 import { DH_BYTES, SIGN_PUBLIC_BYTES } from './sodium.js';
+import { WORK_NONCE_BYTES } from './admission.js';
 
 /** The largest peer metadata, encoded. */
 export const MAX_META_BYTES = 1024;
 
-export type Hello = [signingKey: Uint8Array, dhKey: Uint8Array, wantReply: boolean, meta: unknown];
+export type Hello = [signingKey: Uint8Array, dhKey: Uint8Array, wantReply: boolean, meta: unknown, work: Uint8Array | null];
 
 /** §6.2 Reads a hello's payload; a small-order X25519 key and meta over MAX_META_BYTES are E_FRAME_MALFORMED. */
 export function parseHello(opened: OpenedBroadcast): Hello {
   const p = opened.payload;
-  if (!Array.isArray(p) || p.length !== 4 || !isBytes(p[0], SIGN_PUBLIC_BYTES) || !isBytes(p[1], DH_BYTES) || typeof p[2] !== 'boolean') {
+  if (
+    !Array.isArray(p) ||
+    p.length !== 5 ||
+    !isBytes(p[0], SIGN_PUBLIC_BYTES) ||
+    !isBytes(p[1], DH_BYTES) ||
+    typeof p[2] !== 'boolean' ||
+    !(p[4] === null || isBytes(p[4], WORK_NONCE_BYTES))
+  ) {
     throw fail('E_FRAME_MALFORMED', 'bad hello');
   }
   if (isLowOrderX25519(p[1])) throw fail('E_FRAME_MALFORMED', 'hello carries a small-order X25519 key');

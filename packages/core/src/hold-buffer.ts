@@ -109,11 +109,11 @@ export class HoldBuffer {
     for (const k of [...this.#senders.keys()]) if (k.startsWith(prefix)) this.take(k);
   }
 
-  /** Removes the senders whose deadline passed; returns how many frames they held. */
+  /** Removes the senders whose deadline is passed (now > deadline); returns how many frames they held. */
   expire(now: number): number {
     let n = 0;
     for (const [k, s] of this.#senders) {
-      if (s.expires > now) continue;
+      if (s.expires >= now) continue; // held for exactly the peer timeout: not expired yet (§8.3)
       n += this.take(k).length;
     }
     return n;

@@ -30,6 +30,7 @@ export { decodeFrame, encodeFrame, encodeHeader, FrameKind, PROTOCOL_VERSION, SU
 export type { DecodedFrame, Header } from './envelope.js';
 export { sealBroadcast, openBroadcast, verifyBroadcast, BroadcastType } from './broadcast.js';
 export { ChannelKeys, DirectType, NOISE_PROTOCOL_NAME, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame } from './pairwise.js';
+export { pairKey, pairTag, checkPairTag, PAIR_TAG_BYTES } from './pair-tag.js';
 export { ReplayWindow, DEFAULT_REPLAY_WINDOW } from './replay.js';
 export { pad, unpad, paddedLength, padme } from './padding.js';
 export { encodeCanonical } from './canonical-encode.js';

@@ -1,12 +1,13 @@
 /**
- * The work a claimed sender may cause with handshake inits (docs/PROTOCOL.md §7.5, §2.1).
+ * The handshakes one member may make this member run (docs/PROTOCOL.md §7.7, §2.1).
  *
- * Reading an init costs two X25519 operations before anything in it is authenticated, and its sender id is
- * only a claim. So each known peer instance gets a token bucket: `burst` inits at once, then one per
- * `refillMs` (the handshake retry delay: a genuine initiator never sends faster). An init over budget is not
- * dropped, since the claimed sender may be a real peer whose name an injector borrows: it is deferred, and
- * read when the bucket refills. At most `maxDeferred` inits wait per peer; when that many wait, a new one
- * replaces a random waiting one, so a flood cannot decide in advance which init survives.
+ * Reading an init costs two X25519 operations, and an init request makes this member write one (two more).
+ * Both come only from the member itself: an init carries a pair tag only its sender can make (§7.2), an init
+ * request its signature. So each member id (not each instance: a member can draw instance ids at will) gets a
+ * token bucket: INIT_BURST at once, then one per `refillMs` (the handshake retry delay: a genuine initiator
+ * never sends faster). An init over budget is not dropped: it is deferred, and read when the bucket refills.
+ * At most MAX_DEFERRED_INITS inits wait per member; when that many wait, a new one replaces a random waiting
+ * one.
  */
 export const INIT_BURST = 4;
 const MAX_DEFERRED_INITS = 4;
@@ -16,6 +17,8 @@ export class InitBudget {
   #tokens = INIT_BURST;
   #at: number;
   #deferred: Uint8Array[] = [];
+  /** The timer that reads the next deferred init (channels.ts). */
+  timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(refillMs: number, now: number) {
     this.#refillMs = Math.max(1, refillMs);

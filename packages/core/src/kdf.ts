@@ -3,15 +3,17 @@
  *
  *   KDF(key, label, info, L) = BLAKE2b-L(key = key, message = UTF8(label) || 0x00 || info)
  *
- *   root        = KDF(sid, "sealsig/v2/root", factor, 32)        factor = b"" in v2 (second-factor slot)
- *   route tag   = KDF(root, "sealsig/v2/route", b"", 16)          topic = base64url(route tag)
- *   id key      = KDF(root, "sealsig/v2/member-id", b"", 32)
- *   room key 0  = KDF(root, "sealsig/v2/room-key", u32be(0), 32)
- *   inbox key   = KDF(root, "sealsig/v2/inbox", b"", 32)
- *   inbox topic = topic || "_" || base64url(KDF(inbox key, "sealsig/v2/inbox-topic", member id || instance, 16))
- *   per epoch:  broadcast key = KDF(room key, "sealsig/v2/broadcast", b"", 32)
- *               noise psk     = KDF(room key, "sealsig/v2/noise-psk", b"", 32)
+ *   root        = KDF(sid, "sealsig/v3/root", factor, 32)        factor = b"" in v3 (second-factor slot)
+ *   route tag   = KDF(root, "sealsig/v3/route", b"", 16)          topic = base64url(route tag)
+ *   id key      = KDF(root, "sealsig/v3/member-id", b"", 32)
+ *   room key 0  = KDF(root, "sealsig/v3/room-key", u32be(0), 32)
+ *   inbox key   = KDF(root, "sealsig/v3/inbox", b"", 32)
+ *   inbox topic = topic || "_" || base64url(KDF(inbox key, "sealsig/v3/inbox-topic", member id || instance, 16))
+ *   per epoch:  broadcast key = KDF(room key, "sealsig/v3/broadcast", b"", 32)
+ *               noise psk     = KDF(room key, "sealsig/v3/noise-psk", b"", 32)
  *   member id   = BLAKE2b-16(key = id key, message = Ed25519 public key)
+ *   pair key    = KDF(X25519(own static, peer static), "sealsig/v3/pair-key", route tag || lower id || its instance
+ *                     || higher id || its instance, 32)                                        (pair-tag.ts, §7.2)
  */
 import { concatBytes, fromBase64Url, toBase64Url, u32be, utf8 } from './bytes.js';
 import { fail } from './errors.js';
@@ -25,21 +27,27 @@ const MAX_SESSION_ID_BYTES = 64; // the largest BLAKE2b key
 /** The BLAKE2b KDF labels of the key schedule (§3). */
 export const Labels = {
   /** Session root key from the session id (§3.3). */
-  root: 'sealsig/v2/root',
+  root: 'sealsig/v3/root',
   /** Route tag: the session topic (§3.3). */
-  route: 'sealsig/v2/route',
+  route: 'sealsig/v3/route',
   /** Member id key (§3.3, §3.5). */
-  memberId: 'sealsig/v2/member-id',
+  memberId: 'sealsig/v3/member-id',
   /** Room key of epoch 0 (§3.3). */
-  roomKey: 'sealsig/v2/room-key',
+  roomKey: 'sealsig/v3/room-key',
   /** Broadcast key of an epoch (§3.4). */
-  broadcast: 'sealsig/v2/broadcast',
+  broadcast: 'sealsig/v3/broadcast',
   /** Noise psk of an epoch (§3.4). */
-  noisePsk: 'sealsig/v2/noise-psk',
+  noisePsk: 'sealsig/v3/noise-psk',
   /** Inbox key (§3.6). */
-  inbox: 'sealsig/v2/inbox',
+  inbox: 'sealsig/v3/inbox',
   /** Inbox topic of an instance (§3.6). */
-  inboxTopic: 'sealsig/v2/inbox-topic',
+  inboxTopic: 'sealsig/v3/inbox-topic',
+  /** Pair key of two member instances, from their static-static X25519 (§7.2). */
+  pairKey: 'sealsig/v3/pair-key',
+  /** Pair tag of a handshake frame (§7.2). */
+  pairTag: 'sealsig/v3/pair-tag',
+  /** Admission work of a hello (§6.5). */
+  helloWork: 'sealsig/v3/hello-work',
 } as const;
 
 /** §3.6 The separator between a session topic and an inbox suffix (inside the transports' topic alphabet). */

@@ -4,7 +4,7 @@
  * messages (the header counter is the ChaChaPoly nonce, Noise §11.4) checked by a replay window.
  *
  * This module holds the frame-level pieces; the state machine (who initiates, retries, queues) lives in
- * session.ts.
+ * channels.ts. A handshake body starts with the pair tag (pair-tag.ts).
  */
 import { concatBytes, equalBytes, utf8 } from './bytes.js';
 import { decodeContent, encodeContent } from './codec.js';
@@ -12,13 +12,14 @@ import { encodeFrame, encodeHeader, type DecodedFrame, type Header } from './env
 import { fail } from './errors.js';
 import { CipherState, HandshakeState } from './noise/index.js';
 import { pad, unpad } from './padding.js';
+import { checkPairTag, pairTag } from './pair-tag.js';
 import { ReplayWindow } from './replay.js';
 import type { KeyPair } from './sodium.js';
 
 export const NOISE_PATTERN = 'KKpsk0';
 /** The Noise protocol of pairwise handshakes (§7.1). */
 export const NOISE_PROTOCOL_NAME = 'Noise_KKpsk0_25519_ChaChaPoly_BLAKE2b';
-const PROLOGUE_LABEL = utf8('sealsig/v2/pairwise');
+const PROLOGUE_LABEL = utf8('sealsig/v3/pairwise');
 
 /** The direct message types (§7.4). */
 export const DirectType = {
@@ -37,7 +38,7 @@ export interface Endpoint {
   instance: Uint8Array;
 }
 
-/** §7.1 prologue = "sealsig/v2/pairwise" || route || initiator id || instance || responder id || instance. */
+/** §7.1 prologue = "sealsig/v3/pairwise" || route || initiator id || instance || responder id || instance. */
 export function pairwisePrologue(route: Uint8Array, initiator: Endpoint, responder: Endpoint): Uint8Array {
   return concatBytes(PROLOGUE_LABEL, route, initiator.id, initiator.instance, responder.id, responder.instance);
 }
@@ -68,9 +69,10 @@ export function newHandshake(p: HandshakeParams): HandshakeState {
 /**
  * §7.2 Writes the next handshake message as a frame with this header; split is set once the handshake is
  * done. The Noise payload is the frame's own header bytes, so the handshake authenticates the header
- * (timestamp, instance, epoch) that travels in clear.
+ * (timestamp, instance, epoch) that travels in clear. The body is the pair tag (under `pairKey`), then the
+ * Noise message.
  */
-export function writeHandshakeFrame(hs: HandshakeState, header: Header): {
+export function writeHandshakeFrame(hs: HandshakeState, header: Header, pairKey: Uint8Array): {
   /** The frame to publish. */
   frame: Uint8Array;
   /** The two cipher states, [c1, c2], once the handshake is done (§5.3 Split). */
@@ -78,18 +80,18 @@ export function writeHandshakeFrame(hs: HandshakeState, header: Header): {
 } {
   const ad = encodeHeader(header);
   const { message, split } = hs.writeMessage(ad);
-  return { frame: encodeFrame(ad, message), ...(split ? { split } : {}) };
+  return { frame: encodeFrame(ad, concatBytes(pairTag(pairKey, ad, message), message)), ...(split ? { split } : {}) };
 }
 
 /**
- * §7.2 Reads a handshake frame; the decrypted payload must equal the header bytes. split is set once the
- * handshake is done.
+ * §7.2 Reads a handshake frame: its pair tag under `pairKey` (E_HANDSHAKE, E_AUTH_FAILED), then the Noise
+ * message, whose decrypted payload must equal the header bytes. split is set once the handshake is done.
  */
-export function readHandshakeFrame(hs: HandshakeState, frame: DecodedFrame): {
+export function readHandshakeFrame(hs: HandshakeState, frame: DecodedFrame, pairKey: Uint8Array): {
   /** The two cipher states, [c1, c2], once the handshake is done (§5.3 Split). */
   split?: [CipherState, CipherState];
 } {
-  const { payload, split } = hs.readMessage(frame.body);
+  const { payload, split } = hs.readMessage(checkPairTag(pairKey, frame));
   if (!equalBytes(payload, frame.ad)) throw fail('E_AUTH_FAILED', 'handshake payload does not match the frame header');
   return split ? { split } : {};
 }
@@ -124,6 +126,17 @@ export class ChannelKeys {
     const body = this.#send.encryptWithNonce(header.counter, ad, pad(content));
     this.#sendCounter++;
     return encodeFrame(ad, body);
+  }
+
+  /**
+   * §7.3 Checks a direct frame without using it: the window (E_REPLAY), then the decryption (E_AUTH_FAILED).
+   * The window is not updated: a frame checked so is opened again later (held for a timed-out peer, §8.3).
+   */
+  check(frame: DecodedFrame): void {
+    const n = frame.header.counter;
+    const verdict = this.window.check(n);
+    if (verdict !== 'ok') throw fail('E_REPLAY', `counter ${n} is ${verdict}`);
+    this.#recv.decryptWithNonce(n, frame.ad, frame.body);
   }
 
   /** §7.3 Opens a direct message: window check, decryption, then window update (RFC 4303 §3.4.3). */

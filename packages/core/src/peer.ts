@@ -4,7 +4,6 @@
  */
 import { toHex } from './bytes.js';
 import type { SealsigError } from './errors.js';
-import type { InitBudget } from './init-budget.js';
 import type { HandshakeState } from './noise/index.js';
 import type { ChannelKeys, Endpoint } from './pairwise.js';
 import type { ReplayWindow } from './replay.js';
@@ -45,9 +44,8 @@ export interface Peer {
   dhKey: Uint8Array;
   /** Broadcast replay window (counters are per instance, across epochs). */
   window: ReplayWindow;
+  /** When an authenticated frame of this instance last showed it alive (§6.2: only frames stamped within R count). */
   lastSeen: number;
-  /** When we last answered a hello of this instance that asked for a reply (§6.2: at most one a second). */
-  lastReply?: number;
   /** Timestamp (the peer's clock) of the newest hello accepted from this instance. */
   helloTs: number;
   phase: Phase;
@@ -61,16 +59,17 @@ export interface Peer {
   /** Keys of a replaced channel, kept for frames in flight until `expires`. */
   previous?: { keys: ChannelKeys; expires: number };
   queue: Queued[];
-  /** Handshake inits this instance may cause us to read (§7.5), and those deferred over budget. */
-  initBudget: InitBudget;
-  initTimer?: ReturnType<typeof setTimeout>;
+  /** §7.2 The pair key with this instance, computed on first use (one X25519). Secret. */
+  pairKey?: Uint8Array;
 }
 
 export const endpointKey = (id: Uint8Array, instance: Uint8Array) => toHex(id) + toHex(instance);
 
-/** Erases a peer's channel keys (current and replaced). */
+/** Erases a peer's channel keys (current and replaced) and its pair key. */
 export function eraseChannel(peer: Peer): void {
   peer.keys?.destroy();
   peer.previous?.keys.destroy();
   peer.keys = peer.previous = undefined;
+  peer.pairKey?.fill(0);
+  peer.pairKey = undefined;
 }

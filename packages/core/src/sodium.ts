@@ -66,6 +66,11 @@ export function memzero(...bufs: (Uint8Array | undefined)[]): void {
   for (const b of bufs) if (b !== undefined) b.fill(0);
 }
 
+/** Compares two byte strings of equal length in constant time (sodium_memcmp); false for other lengths. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && lib().memcmp(a, b);
+}
+
 /** BLAKE2b (RFC 7693) with an output of outLen bytes and an optional 16..64-byte key. */
 export function blake2b(outLen: number, message: Uint8Array, key?: Uint8Array): Uint8Array {
   return lib().crypto_generichash(outLen, message, key ?? null);

@@ -399,10 +399,20 @@ describe('replays', () => {
     expect(rc.joined).toEqual([]);
     expect(c.stats.dropped.E_STALE).toBe(1);
 
-    // Control: within the freshness window the very same frame is accepted by a member that never saw this
-    // instance leave (the hello is genuine; freshness is what bounds such replays).
-    const fresh = clock(t0 + maxAgeMs - 1);
-    const d = await join(net, sessionId, { now: fresh.now, maxAgeMs });
+    // v3 (§6.2): within maxAge but more than R (helloMaxAgeMs) old, a hello still makes no one live.
+    const R = 30_000;
+    const old = clock(t0 + R + 1);
+    const e = await join(net, sessionId, { now: old.now, maxAgeMs, helloMaxAgeMs: R });
+    const re = record(e);
+    net.replay(helloSeq);
+    await net.settle();
+    expect(re.joined).toEqual([]);
+    expect(codes(re.errors)).toEqual(['E_STALE']);
+
+    // Control: within R the very same frame is accepted by a member that never saw this instance leave (the
+    // hello is genuine; R is what bounds such replays).
+    const fresh = clock(t0 + R);
+    const d = await join(net, sessionId, { now: fresh.now, maxAgeMs, helloMaxAgeMs: R });
     const rd = record(d);
     net.replay(helloSeq);
     await net.settle();

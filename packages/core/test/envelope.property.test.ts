@@ -22,6 +22,7 @@ import { SealsigError } from '../src/errors.js';
 import { deriveEpochKeys, deriveSession, memberIdOf } from '../src/kdf.js';
 import { MIN_BUCKET, pad, paddedLength, padme, unpad } from '../src/padding.js';
 import { ChannelKeys, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame, type Endpoint } from '../src/pairwise.js';
+import { pairKey } from '../src/pair-tag.js';
 import { ReplayWindow } from '../src/replay.js';
 import { ed25519KeyPair, randomBytes, ready, x25519KeyPair } from '../src/sodium.js';
 import { createSessionId } from '../src/kdf.js';
@@ -191,15 +192,16 @@ function realChannel() {
   });
   const initiator = newHandshake({ initiator: true, prologue, s: aDh, rs: bDh.publicKey, psk });
   const responder = newHandshake({ initiator: false, prologue, s: bDh, rs: aDh.publicKey, psk });
-  const init = writeHandshakeFrame(initiator, header(FrameKind.handshakeInit, a, b, 0)).frame;
-  readHandshakeFrame(responder, decodeFrame(init));
-  const resp = writeHandshakeFrame(responder, header(FrameKind.handshakeResp, b, a, 0));
-  const { split } = readHandshakeFrame(initiator, decodeFrame(resp.frame));
+  const tagKey = pairKey(route, a, aDh, b, bDh.publicKey);
+  const init = writeHandshakeFrame(initiator, header(FrameKind.handshakeInit, a, b, 0), tagKey).frame;
+  readHandshakeFrame(responder, decodeFrame(init), tagKey);
+  const resp = writeHandshakeFrame(responder, header(FrameKind.handshakeResp, b, a, 0), tagKey);
+  const { split } = readHandshakeFrame(initiator, decodeFrame(resp.frame), tagKey);
   const aKeys = new ChannelKeys(split![0], split![1]);
   const bKeys = new ChannelKeys(resp.split![1], resp.split![0]);
   /** A fresh responder state, to read (possibly tampered) copies of the init frame. */
   const freshResponder = () => newHandshake({ initiator: false, prologue, s: bDh, rs: aDh.publicKey, psk });
-  return { a, b, route, aKeys, bKeys, init, resp: resp.frame, header, freshResponder };
+  return { a, b, route, aKeys, bKeys, init, resp: resp.frame, header, freshResponder, tagKey };
 }
 
 // --- 1. the envelope codec --------------------------------------------------------------------------------
@@ -364,9 +366,10 @@ describe('envelope codec', () => {
       { numRuns: 200 },
     );
     // Version and suite are checked before the rest of the frame is parsed.
-    expectCode(() => decodeFrame(Uint8Array.from([0x9b, 0x03, 0x01])), 'E_VERSION');
-    expectCode(() => decodeFrame(Uint8Array.from([0x9b, 0x01, 0x01])), 'E_VERSION'); // version 1 is not spoken any more
-    expectCode(() => decodeFrame(Uint8Array.from([0x9b, 0x02, 0x02])), 'E_VERSION');
+    expectCode(() => decodeFrame(Uint8Array.from([0x9b, 0x04, 0x01])), 'E_VERSION');
+    expectCode(() => decodeFrame(Uint8Array.from([0x9b, 0x01, 0x01])), 'E_VERSION'); // versions 1 and 2 are not spoken any more
+    expectCode(() => decodeFrame(Uint8Array.from([0x9b, 0x02, 0x01])), 'E_VERSION');
+    expectCode(() => decodeFrame(Uint8Array.from([0x9b, 0x03, 0x02])), 'E_VERSION');
   });
 
   it('rejects frames above the maximum with E_FRAME_TOO_LARGE, before parsing anything', () => {
@@ -457,7 +460,7 @@ describe('every truncation, extension and bit flip of a sealed frame is rejected
 
   it('handshake init frames (decodeFrame + a fresh responder)', () => {
     const ch = realChannel();
-    const accept = (f: Uint8Array) => readHandshakeFrame(ch.freshResponder(), decodeFrame(f));
+    const accept = (f: Uint8Array) => readHandshakeFrame(ch.freshResponder(), decodeFrame(f), ch.tagKey);
     accept(ch.init); // the genuine frame is accepted by a fresh responder
     expectAllRejected(ch.init, accept);
   });

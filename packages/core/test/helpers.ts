@@ -102,3 +102,10 @@ export function sealHelloAs(sessionId: string, signing: KeyPair, payload: unknow
     payload,
   });
 }
+
+/** Collects the errors a session reports. */
+export function errorsOf(s: Session): SealsigError[] {
+  const errors: SealsigError[] = [];
+  s.on('error', (e) => errors.push(e));
+  return errors;
+}

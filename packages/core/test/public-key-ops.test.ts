@@ -54,8 +54,9 @@ describe('public-key operation counts', () => {
     resetPublicKeyOps();
     const a = newHandshake({ initiator: true, prologue, s: sA, rs: sB.publicKey, psk });
     const b = newHandshake({ initiator: false, prologue, s: sB, rs: sA.publicKey, psk });
-    readHandshakeFrame(b, decodeFrame(writeHandshakeFrame(a, header(FrameKind.handshakeInit)).frame));
-    readHandshakeFrame(a, decodeFrame(writeHandshakeFrame(b, header(FrameKind.handshakeResp)).frame));
+    const tagKey = randomBytes(32); // the pair key (§7.2) is computed once per peer, outside the handshake
+    readHandshakeFrame(b, decodeFrame(writeHandshakeFrame(a, header(FrameKind.handshakeInit), tagKey).frame), tagKey);
+    readHandshakeFrame(a, decodeFrame(writeHandshakeFrame(b, header(FrameKind.handshakeResp), tagKey).frame), tagKey);
     expect(publicKeyOps).toEqual({ ...zero, x25519: 8, x25519KeyPair: 2 });
     a.destroy();
     b.destroy();

@@ -11,6 +11,7 @@ import { SealsigError } from '../src/errors.js';
 import { createSessionId, deriveEpochKeys, deriveSession, memberIdOf } from '../src/kdf.js';
 import { createMemoryNetwork, type MemoryNetwork } from '../src/memory-transport.js';
 import { ChannelKeys, DirectType, newHandshake, pairwisePrologue, readHandshakeFrame, writeHandshakeFrame, type Endpoint } from '../src/pairwise.js';
+import { pairKey } from '../src/pair-tag.js';
 import { joinSession, type Identity, type Session } from '../src/session.js';
 import { ed25519KeyPair, randomBytes, ready, x25519KeyPair, type KeyPair } from '../src/sodium.js';
 import { expectCode, waitFor } from './helpers.js';
@@ -78,10 +79,11 @@ function channel(route: Uint8Array, i: Member, r: Member, psk: Uint8Array, rPsk 
     header({ kind, route, sender: from.id, instance: from.instance, recipient: to.id });
   const hi = newHandshake({ initiator: true, prologue: pairwisePrologue(route, i.ep, r.ep), s: i.dh, rs: r.dh.publicKey, psk });
   const hr = newHandshake({ initiator: false, prologue: pairwisePrologue(route, i.ep, r.ep), s: r.dh, rs: i.dh.publicKey, psk: rPsk });
-  const init = writeHandshakeFrame(hi, hdr(FrameKind.handshakeInit, i.ep, r.ep)).frame;
-  readHandshakeFrame(hr, decodeFrame(init));
-  const resp = writeHandshakeFrame(hr, hdr(FrameKind.handshakeResp, r.ep, i.ep));
-  const { split } = readHandshakeFrame(hi, decodeFrame(resp.frame));
+  const tagKey = pairKey(route, i.ep, i.dh, r.ep, r.dh.publicKey);
+  const init = writeHandshakeFrame(hi, hdr(FrameKind.handshakeInit, i.ep, r.ep), tagKey).frame;
+  readHandshakeFrame(hr, decodeFrame(init), pairKey(route, r.ep, r.dh, i.ep, i.dh.publicKey));
+  const resp = writeHandshakeFrame(hr, hdr(FrameKind.handshakeResp, r.ep, i.ep), tagKey);
+  const { split } = readHandshakeFrame(hi, decodeFrame(resp.frame), tagKey);
   const send = new ChannelKeys(split![0], split![1]);
   const recv = new ChannelKeys(resp.split![1], resp.split![0]);
   const seal = (keys: ChannelKeys, from: Endpoint, to: Endpoint, type: number, payload: unknown) =>
@@ -201,7 +203,7 @@ describe('keys of another session or another channel open nothing', () => {
     // A handshake init replayed to a responder of another instance fails: the prologue names both instances.
     const b2: Member = { ep: { id: b.ep.id, instance: randomBytes(8) }, dh: b.dh };
     const hr = newHandshake({ initiator: false, prologue: pairwisePrologue(route, a.ep, b2.ep), s: b2.dh, rs: a.dh.publicKey, psk });
-    expectCode(() => readHandshakeFrame(hr, decodeFrame(ab.init)), 'E_AUTH_FAILED');
+    expectCode(() => readHandshakeFrame(hr, decodeFrame(ab.init), pairKey(route, b2.ep, b2.dh, a.ep, a.dh.publicKey)), 'E_AUTH_FAILED');
   });
 });
 
@@ -294,7 +296,7 @@ describe('Session rejects forged broadcasts', () => {
         async (type, sameInstance, counter, value) => {
           const before = { messages: inB.length, auth: b.stats.dropped.E_AUTH_FAILED ?? 0 };
           // A hello names A's own signing key so that the member id matches; the signature is C's.
-          const payload = type === BroadcastType.hello ? [aSigning, cIdentity.dh.publicKey, false, null] : value;
+          const payload = type === BroadcastType.hello ? [aSigning, cIdentity.dh.publicKey, false, null, null] : value;
           const frame = sealBroadcast({
             header: header({ kind: FrameKind.broadcast, route, sender: aId, instance: sameInstance ? aInstance : randomBytes(8), counter }),
             key,
@@ -325,7 +327,7 @@ describe('Session rejects forged broadcasts', () => {
       key,
       signingKey: cIdentity.signing.privateKey,
       type: BroadcastType.hello,
-      payload: [cIdentity.signing.publicKey, cIdentity.dh.publicKey, true, null],
+      payload: [cIdentity.signing.publicKey, cIdentity.dh.publicKey, true, null, null],
     });
     net.inject(b.topic, frame);
     await net.settle();
@@ -357,7 +359,7 @@ describe('Session rejects forged broadcasts', () => {
             key,
             signingKey: signer.privateKey,
             type,
-            payload: type === BroadcastType.hello ? [signer.publicKey, x25519KeyPair().publicKey, true, null] : value,
+            payload: type === BroadcastType.hello ? [signer.publicKey, x25519KeyPair().publicKey, true, null, null] : value,
           });
           net.inject(b.topic, frame);
           await net.settle();

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compareBytes, fromBase64Url, fromHex, toBase64Url, toHex } from '../src/bytes.js';
 import { decodeContent } from '../src/codec.js';
 import { inboxTopic } from '../src/kdf.js';
+import { helloEffort, workHash } from '../src/admission.js';
 import {
   BroadcastType,
   ChannelKeys,
@@ -18,6 +19,9 @@ import {
   encodeHeader,
   pad,
   pairwisePrologue,
+  pairKey,
+  pairTag,
+  concatBytes,
   type CipherState,
   createMemoryNetwork,
   decodeFrame,
@@ -106,6 +110,11 @@ describe('docs/test-vectors', () => {
       expect(verifyBroadcast(opened, signing.publicKey)).toBe(true);
       expect(frame.body.length - 24 - 16).toBe(m.padded_length);
     }
+    // §6.5 The admission work of carol's hello.
+    const w = v.work;
+    expect(toHex(workHash(fromHex(ks.route_tag), fromHex(w.sender), fromHex(w.instance), w.timestamp, fromHex(w.nonce)))).toBe(w.work_hash);
+    expect(helloEffort(fromHex(ks.route_tag), fromHex(w.sender), fromHex(w.instance), w.timestamp, fromHex(w.nonce))).toBe(w.effort);
+    expect(w.effort).toBeGreaterThanOrEqual(8);
     const initRequest = v.messages.find((m: Json) => m.type === BroadcastType.initRequest);
     const [id, instance] = openBroadcast(decodeFrame(fromHex(initRequest.frame)), key).payload as Uint8Array[];
     expect([toHex(id!), toHex(instance!)]).toEqual([member('alice').member_id, member('alice').instance]);
@@ -133,7 +142,8 @@ describe('docs/test-vectors', () => {
     for (const p of replies) {
       const opened = openBroadcast(decodeFrame(p.frame), key);
       expect(opened.type).toBe(BroadcastType.hello);
-      expect((opened.payload as unknown[])[2]).toBe(false);
+      // §6.2 A reply is the receiver's latest hello again, byte for byte: here its joining hello (want_reply true).
+      expect(toHex(p.frame)).toBe(toHex(net.log.find((q) => q.topic === receiver.topic)!.frame));
     }
     await receiver.close();
   });
@@ -149,14 +159,19 @@ describe('docs/test-vectors', () => {
     const init = decodeFrame(fromHex(v.handshake[0].frame));
     const resp = decodeFrame(fromHex(v.handshake[1].frame));
     // Bob, the responder, recomputes his response from alice's init.
+    const aliceEnd = { id: fromHex(v.alice.member_id), instance: fromHex(v.alice.instance) };
+    const bobEnd = { id: fromHex(v.bob.member_id), instance: fromHex(v.bob.instance) };
+    const tagKey = pairKey(deriveSession(v.session_id).routeTag, aliceEnd, alice, bobEnd, bob.publicKey);
+    expect(toHex(tagKey)).toBe(v.pair_key);
+    expect(toHex(pairKey(deriveSession(v.session_id).routeTag, bobEnd, bob, aliceEnd, alice.publicKey))).toBe(v.pair_key);
     const r = newHandshake({ initiator: false, prologue, s: bob, rs: alice.publicKey, psk, e: x25519KeyPair(fromHex(v.bob.ephemeral_private)) });
-    readHandshakeFrame(r, init);
-    const out = writeHandshakeFrame(r, resp.header);
+    readHandshakeFrame(r, init, tagKey);
+    const out = writeHandshakeFrame(r, resp.header, tagKey);
     expect(toHex(out.frame)).toBe(v.handshake[1].frame);
     // Alice, the initiator, recomputes her init and reads bob's response.
     const i = newHandshake({ initiator: true, prologue, s: alice, rs: bob.publicKey, psk, e: x25519KeyPair(fromHex(v.alice.ephemeral_private)) });
-    expect(toHex(writeHandshakeFrame(i, init.header).frame)).toBe(v.handshake[0].frame);
-    const split = readHandshakeFrame(i, resp).split!;
+    expect(toHex(writeHandshakeFrame(i, init.header, tagKey).frame)).toBe(v.handshake[0].frame);
+    const split = readHandshakeFrame(i, resp, tagKey).split!;
     expect(toHex(i.handshakeHash)).toBe(v.handshake_hash);
     const keys = { alice: new ChannelKeys(split[0], split[1]), bob: new ChannelKeys(out.split![1], out.split![0]) };
     for (const t of v.transport) {
@@ -174,13 +189,13 @@ describe('docs/test-vectors', () => {
     const init1 = decodeFrame(fromHex(v.retry.init_1.frame));
     const resp1 = decodeFrame(fromHex(v.retry.resp_1.frame));
     const i1 = newHandshake({ initiator: true, prologue, s: alice, rs: bob.publicKey, psk, e: x25519KeyPair(fromHex(v.retry.alice_ephemeral_private)) });
-    expect(toHex(writeHandshakeFrame(i1, init1.header).frame)).toBe(v.retry.init_1.frame);
+    expect(toHex(writeHandshakeFrame(i1, init1.header, tagKey).frame)).toBe(v.retry.init_1.frame);
     const trial = i1.copy();
-    expect(() => readHandshakeFrame(trial, resp)).toThrow(new RegExp(v.retry.read_resp_to_init_0));
+    expect(() => readHandshakeFrame(trial, resp, tagKey)).toThrow(new RegExp(v.retry.read_resp_to_init_0));
     const r1 = newHandshake({ initiator: false, prologue, s: bob, rs: alice.publicKey, psk, e: x25519KeyPair(fromHex(v.retry.bob_ephemeral_private)) });
-    readHandshakeFrame(r1, init1);
-    expect(toHex(writeHandshakeFrame(r1, resp1.header).frame)).toBe(v.retry.resp_1.frame);
-    readHandshakeFrame(i1, resp1);
+    readHandshakeFrame(r1, init1, tagKey);
+    expect(toHex(writeHandshakeFrame(r1, resp1.header, tagKey).frame)).toBe(v.retry.resp_1.frame);
+    readHandshakeFrame(i1, resp1, tagKey);
     expect(toHex(i1.handshakeHash)).toBe(v.retry.handshake_hash_1);
   });
 
@@ -199,8 +214,10 @@ describe('docs/test-vectors', () => {
       maxFutureSkewMs: v.max_future_skew_ms,
       maxFrameBytes: v.max_frame_bytes,
       peerTimeoutMs: v.peer_timeout_ms,
+      helloMaxAgeMs: v.hello_max_age_ms,
     });
     expect(toHex(fromB64(receiver.id))).toBe(v.receiver.member_id);
+    const ownHello = net.log.find((p) => p.topic === receiver.topic)!.frame;
     const errors: string[] = [];
     const events: string[] = [];
     receiver.on('error', (e: SealsigError) => errors.push(e.code));
@@ -208,6 +225,21 @@ describe('docs/test-vectors', () => {
     const signals: { description?: unknown; candidate?: unknown }[] = [];
     receiver.on('signal', (s) => signals.push(s));
     const broadcastKey = deriveEpochKeys(0, deriveSession(v.session_id).roomKey0).broadcastKey;
+    /** A handshake frame with a pair tag (§7.2) between its sender and the running receiver, whose instance is random. */
+    const taggedFrame = (step: Json): Uint8Array => {
+      const m = v.senders.find((x: Json) => x.name === step.from);
+      const from = { id: fromHex(m.member_id), instance: fromHex(m.instance) };
+      const to = { id: fromB64(receiver.id), instance: fromB64(receiver.instance) };
+      const key = pairKey(deriveSession(v.session_id).routeTag, from, x25519KeyPair(fromHex(m.x25519_private)), to, x25519KeyPair(fromHex(v.receiver.x25519_private)).publicKey);
+      const ad = encodeHeader({
+        version: PROTOCOL_VERSION, suite: SUITE_V1, kind: step.kind, route: deriveSession(v.session_id).routeTag, sender: from.id, instance: from.instance,
+        recipient: to.id, epoch: step.epoch, counter: step.counter, timestamp: step.timestamp,
+      });
+      const message = fromHex(step.message);
+      const tag = pairTag(key, ad, message);
+      if (step.tag === 'flipped') tag[tag.length - 1]! ^= 0x01;
+      return encodeFrame(ad, concatBytes(tag, message));
+    };
 
     for (const step of v.steps) {
       const before = { errors: errors.length, events: events.length, duplicates: receiver.stats.duplicates, log: net.log.length };
@@ -220,7 +252,7 @@ describe('docs/test-vectors', () => {
         expect(events.slice(before.events), step.name).toEqual(step.events);
         continue;
       }
-      const frame = step.zeros ? new Uint8Array(step.zeros) : fromHex(step.frame);
+      const frame = step.zeros ? new Uint8Array(step.zeros) : step.send === 'handshake' ? taggedFrame(step) : fromHex(step.frame);
       net.inject(step.topic === 'inbox' ? receiver.inbox : receiver.topic, frame);
       await tick();
       const newErrors = errors.slice(before.errors);
@@ -236,12 +268,15 @@ describe('docs/test-vectors', () => {
       if (step.publishes !== undefined) {
         const published = publishedSince(net, before.log).map((p) => {
           const opened = openBroadcast(decodeFrame(p.frame), broadcastKey);
-          return { topic: p.topic, kind: decodeFrame(p.frame).header.kind, type: opened.type, want_reply: (opened.payload as unknown[])[2] };
+          const out: Json = { topic: p.topic, kind: decodeFrame(p.frame).header.kind, type: opened.type, want_reply: (opened.payload as unknown[])[2] };
+          if (toHex(p.frame) === toHex(ownHello)) out.copy_of_own_hello = true;
+          return out;
         });
         expect(published, step.name).toEqual(step.publishes);
       }
     }
-    expect(receiver.peers.map((p) => toHex(fromB64(p.id)))).toEqual([v.senders[0].member_id]);
+    expect(receiver.peers.map((p) => toHex(fromB64(p.id)))).toEqual(v.peers_after_steps);
+    expect(receiver.peers.find((p) => toHex(fromB64(p.id)) === v.senders[1].member_id)!.instance).toBe(toBase64Url(fromHex('c8'.repeat(8))));
 
     // The channel steps: alice, played here at the frame layer, sets up a channel with the running receiver.
     const ks = deriveSession(v.session_id);
@@ -252,6 +287,7 @@ describe('docs/test-vectors', () => {
     const header = (kind: number, counter: number, timestamp: number, recipient: Uint8Array | null = bob.id) => ({
       version: PROTOCOL_VERSION, suite: SUITE_V1, kind: kind as FrameKind, route: ks.routeTag, sender: alice.id, instance: alice.instance, recipient, epoch: 0, counter, timestamp,
     });
+    const tagKey = pairKey(ks.routeTag, alice, alice.dh, bob, x25519KeyPair(fromHex(v.receiver.x25519_private)).publicKey);
     const handshakes: ReturnType<typeof newHandshake>[] = [];
     const sending: CipherState[] = [];
     const sent = new Map<string, Uint8Array>();
@@ -260,7 +296,7 @@ describe('docs/test-vectors', () => {
     const sendingKey = (k: number) => {
       if (sending[k] === undefined) {
         const resps = net.log.filter((p) => p.topic === a.inbox_topic && decodeFrame(p.frame).header.kind === FrameKind.handshakeResp);
-        sending[k] = readHandshakeFrame(handshakes[k]!, decodeFrame(resps[k]!.frame)).split![0];
+        sending[k] = readHandshakeFrame(handshakes[k]!, decodeFrame(resps[k]!.frame), tagKey).split![0];
       }
       return sending[k]!;
     };
@@ -277,7 +313,7 @@ describe('docs/test-vectors', () => {
           psk,
           e: x25519KeyPair(fromHex(step.ephemeral_private)),
         });
-        frame = writeHandshakeFrame(hs, header(FrameKind.handshakeInit, step.counter, step.timestamp)).frame;
+        frame = writeHandshakeFrame(hs, header(FrameKind.handshakeInit, step.counter, step.timestamp), tagKey).frame;
         if (step.expect === 'accept') handshakes.push(hs);
       } else if (step.send === 'init-request') {
         frame = sealBroadcast({
