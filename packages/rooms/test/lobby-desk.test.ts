@@ -8,7 +8,7 @@ import { SealsigError, createSessionId, ed25519KeyPair, joinSession, randomBytes
 import { createRoom, fromWire, joinRoom, parseInvite, toWire, RoomMessageTag as Tag, type Invite } from '../src/index.js';
 import { AttemptLimiter } from '../src/cpace/attempts.js';
 import { grantOf, issueInvite } from '../src/invite-grant.js';
-import { LobbyDesk } from '../src/lobby-desk.js';
+import { LobbyDesk, type DeskOptions } from '../src/lobby-desk.js';
 import { fast, net, waitFor } from './helpers.js';
 
 await ready();
@@ -22,6 +22,29 @@ async function rawLobby(n: ReturnType<typeof net>, sessionId: string) {
     got.push({ tag: m.tag, ...('code' in m ? { code: m.code, reason: m.reason } : {}) });
   });
   return { s, got };
+}
+
+/** A lobby of its own with a desk in it: no room behind it, every callback a test's (defaults: nobody listed, nothing banned, no grant checked). */
+async function standaloneDesk(n: ReturnType<typeof net>, over: Partial<DeskOptions>) {
+  const signer = ed25519KeyPair();
+  const invite = issueInvite(createSessionId(), signer.publicKey, 0, false, signer.privateKey);
+  const lobby: Session = await joinSession({ sessionId: invite.sessionId, transport: n.connect(), identity: { signing: ed25519KeyPair(), dh: x25519KeyPair() }, ...fast });
+  const desk = new LobbyDesk({
+    lobby,
+    password: undefined,
+    limiter: new AttemptLimiter(),
+    mode: 'ask',
+    decisionTimeoutMs: 60_000,
+    chain: () => [],
+    checkGrant: () => undefined,
+    isMember: () => false,
+    banReason: () => undefined,
+    ask: () => true,
+    admit: () => Promise.reject(new SealsigError('E_ACCESS_DENIED', 'no')),
+    report: () => {},
+    ...over,
+  });
+  return { invite, lobby, desk };
 }
 
 const request = (invite: Invite, nonce: Uint8Array, name = 'raw') => toWire({ tag: Tag.joinRequest, nonce, name, appData: null, share: null, grant: grantOf(invite) });
@@ -87,27 +110,9 @@ describe('lobby desk (§R3)', () => {
 
   it('a flood that holds slots without resending loses them once idle; then the invite has room again', async () => {
     const n = net();
-    const lobbyId = { signing: ed25519KeyPair(), dh: x25519KeyPair() };
-    const signer = ed25519KeyPair();
-    const invite = issueInvite(createSessionId(), signer.publicKey, 0, false, signer.privateKey); // the desk below checks no grant
-    const sessionId = invite.sessionId;
-    const lobby: Session = await joinSession({ sessionId, transport: n.connect(), identity: lobbyId, ...fast });
     const asked: string[] = [];
-    const desk = new LobbyDesk({
-      lobby,
-      password: undefined,
-      limiter: new AttemptLimiter(),
-      mode: 'ask',
-      decisionTimeoutMs: 60_000,
-      chain: () => [],
-      checkGrant: () => undefined,
-      isMember: () => false,
-      banReason: () => undefined,
-      ask: (r) => (asked.push(r.name), true), // never decides
-      admit: () => Promise.reject(new SealsigError('E_ACCESS_DENIED', 'no')),
-      report: () => {},
-      limits: { maxPendingPerInvite: 2, idleMs: 600 },
-    });
+    const { invite, lobby, desk } = await standaloneDesk(n, { ask: (r) => (asked.push(r.name), true), limits: { maxPendingPerInvite: 2, idleMs: 600 } }); // never decides
+    const sessionId = invite.sessionId;
     const silent = await Promise.all([rawLobby(n, sessionId), rawLobby(n, sessionId)]);
     const late = await rawLobby(n, sessionId);
     for (const r of [...silent, late]) await waitFor(() => r.s.peers.some((p) => p.id === lobby.id));
@@ -131,30 +136,19 @@ describe('lobby desk (§R3)', () => {
 
   it('a key the state lists is answered without a valid grant (a member resynchronising with a revoked or expired invite)', async () => {
     const n = net();
-    const signer = ed25519KeyPair();
-    const invite = issueInvite(createSessionId(), signer.publicKey, 0, false, signer.privateKey);
-    const lobby: Session = await joinSession({ sessionId: invite.sessionId, transport: n.connect(), identity: { signing: ed25519KeyPair(), dh: x25519KeyPair() }, ...fast });
-    const member = await rawLobby(n, invite.sessionId);
-    const stranger = await rawLobby(n, invite.sessionId);
     const listed = new Set<string>();
     const admitted: string[] = [];
-    const desk = new LobbyDesk({
-      lobby,
-      password: undefined,
-      limiter: new AttemptLimiter(),
-      mode: 'ask',
-      decisionTimeoutMs: 60_000,
-      chain: () => [],
+    const { invite, lobby, desk } = await standaloneDesk(n, {
       checkGrant: () => ({ code: 'invite-revoked', reason: 'revoked' }), // every grant refused
       isMember: (key) => listed.has(toHex(key)),
-      banReason: () => undefined,
       ask: () => false,
       admit: async (key) => {
         admitted.push(toHex(key));
         return Promise.reject(new SealsigError('E_ACCESS_DENIED', 'test: admitted'));
       },
-      report: () => {},
     });
+    const member = await rawLobby(n, invite.sessionId);
+    const stranger = await rawLobby(n, invite.sessionId);
     for (const r of [member, stranger]) await waitFor(() => r.s.peers.some((p) => p.id === lobby.id));
     listed.add(toHex(lobby.peers.find((p) => p.id === member.s.id)!.signingKey));
     await member.s.send(lobby.id, request(invite, randomBytes(16), 'member'));
