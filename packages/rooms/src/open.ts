@@ -8,7 +8,7 @@ import { passwordToPrs } from './cpace/protocol.js';
 import { checkInviteFresh, encodeInvite, parseInvite, type Invite } from './invite.js';
 import { inviteSignatureValid, issueInvite } from './invite-grant.js';
 import { admitThroughLobby } from './join.js';
-import { checkIce, checkName, copyIdentity, eraseIdentity, type CreateRoomOptions, type JoinRoomOptions } from './options.js';
+import { checkIce, checkInviteOptions, checkName, copyIdentity, eraseIdentity, type CreateRoomOptions, type JoinRoomOptions } from './options.js';
 import { Room } from './room.js';
 import type { RoomState } from './wire.js';
 
@@ -16,6 +16,7 @@ import type { RoomState } from './wire.js';
 export async function createRoom(options: CreateRoomOptions): Promise<Room> {
   await ready();
   const name = checkName(options.name);
+  checkInviteOptions(options.moderation);
   if (options.password !== undefined) {
     if (typeof options.password !== 'string') throw new SealsigError('E_INVALID_ARGUMENT', 'a room password must be a string');
     passwordToPrs(options.password); // 1..1024 bytes, or E_INVALID_ARGUMENT
@@ -45,6 +46,7 @@ export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
   const given: unknown = options.invite;
   if (typeof given !== 'string' && (given === null || typeof given !== 'object')) throw new SealsigError('E_INVALID_ARGUMENT', 'invite must be a string or a parsed Invite');
   const invite = parseInvite(typeof given === 'string' ? given : encodeInvite(given as Invite));
+  checkInviteOptions(options.moderation); // this member may moderate later (§R6)
   checkInviteFresh(invite); // E_STALE: an old invite may pin a former moderator (§R6)
   // §R2 An edited copy (a later expiry re-encoded, say) would be refused by the moderator: refuse it before anything is sent.
   if (!inviteSignatureValid(invite)) throw new SealsigError('E_AUTH_FAILED', 'the invite signature does not verify: it was altered; ask the moderator for a new one');

@@ -92,6 +92,16 @@ export interface JoinRoomOptions extends RoomOptions {
   timeoutMs?: number;
 }
 
+/** The invite settings of `moderation` (§R2), checked before anything is sent: E_INVALID_ARGUMENT otherwise. */
+export function checkInviteOptions(m: ModerationOptions | undefined): void {
+  const ttl = m?.inviteTtlMs;
+  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl < 1000 || ttl > 100 * 365 * 86_400_000)) {
+    throw new SealsigError('E_INVALID_ARGUMENT', 'moderation.inviteTtlMs must be an integer of ms, 1 s to 100 years');
+  }
+  const signers: unknown = m?.inviteSigners;
+  if (signers !== undefined && signers !== 'chain' && signers !== 'self') throw new SealsigError('E_INVALID_ARGUMENT', "moderation.inviteSigners must be 'chain' or 'self'");
+}
+
 /** A display name: at most MAX_NAME_CHARS characters ('' when absent); E_INVALID_ARGUMENT otherwise. */
 export function checkName(name: unknown): string {
   if (name === undefined) return '';

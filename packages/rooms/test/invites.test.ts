@@ -192,3 +192,17 @@ describe('bad invites are typed errors (§R2)', () => {
     await mod.close();
   });
 });
+
+describe('invite options (§R2)', () => {
+  it('bad moderation.inviteTtlMs or inviteSigners are E_INVALID_ARGUMENT at createRoom and joinRoom', async () => {
+    const n = net();
+    for (const moderation of [{ inviteTtlMs: 10 }, { inviteTtlMs: Number.NaN }, { inviteTtlMs: 1e20 }, { inviteSigners: 'everyone' }]) {
+      const e = await failure(createRoom({ transport: n.connect(), session: fast, moderation: moderation as object }));
+      expect(e.code).toBe('E_INVALID_ARGUMENT');
+    }
+    const { mod } = await moderated(n);
+    const e = await failure(joinRoom({ transport: n.connect(), invite: mod.invite, session: fast, moderation: { inviteSigners: 'x' as 'self' } }));
+    expect(e.code).toBe('E_INVALID_ARGUMENT');
+    await mod.close();
+  });
+});
