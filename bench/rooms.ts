@@ -37,7 +37,7 @@ export function roomJoinCase(password: string | undefined): Case {
     name: password === undefined ? ROOM_JOIN : ROOM_JOIN_PASSWORD,
     bytes: null,
     async run(n) {
-      mod ??= await createRoom({ transport: net.connect(), moderation: { admit: 'auto', attempts: { maxAttemptsGlobal: 1e9, maxAttemptsPerJoiner: 1e9 } }, ...(password ? { password } : {}) });
+      mod ??= await createRoom({ transport: net.connect(), moderation: { admit: 'auto', attempts: { maxAttemptsPerInvite: 1e9, maxAttemptsPerJoiner: 1e9 } }, ...(password ? { password } : {}) });
       const timed = new Stopwatch();
       for (let i = 0; i < n; i++) {
         const transport = net.connect();

@@ -360,6 +360,8 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
         E_RATE_LIMITED: 'Too many password attempts; try again later.',
         E_TIMEOUT: 'No answer from the moderator in time.',
         E_INVALID_ARGUMENT: 'This room needs a password.',
+        E_STALE: 'This invite has expired: ask the moderator for a new link.',
+        E_AUTH_FAILED: 'This invite was altered or is not accepted by the moderator: ask for a new link.',
       };
       const reason = probe.error === 'E_ACCESS_DENIED' ? reasonOf(e) : undefined;
       probe.rejected = reason;
@@ -378,7 +380,8 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
       invite = parseInvite(text); // local: nothing is sent
     } catch (e) {
       probe.error = codeOf(e);
-      $('room-consent-text').textContent = `This link does not hold a valid room invite (${probe.error}).`;
+      $('room-consent-text').textContent =
+        probe.error === 'E_VERSION' ? 'This link holds an invite of an older version: ask the moderator for a new link (E_VERSION).' : `This link does not hold a valid room invite (${probe.error}).`;
       $('room-join-form').hidden = true;
       return;
     }
@@ -387,6 +390,7 @@ export function setupRoomDemo(options: { relayUrl: string; inviteText: string | 
     $('room-consent-text').textContent =
       `Join the room moderated by ${keyFingerprint(invite.moderatorKey)}?` +
       (invite.passwordRequired ? ' It asks a password.' : '') +
+      ` The invite expires ${new Date(invite.expiresAt).toLocaleString()}.` +
       ' Nothing is sent until you click Join; the moderator then sees your name and decides.';
     $('room-join-password').hidden = !invite.passwordRequired;
   }

@@ -1,6 +1,6 @@
 /**
- * Deterministic test vectors for the rooms layer (docs/PROTOCOL.md §R1, §R2, §R4, §R6, §R7, §R8), written to
- * docs/test-vectors/rooms.json. Every key, nonce, timestamp and ISK is fixed, so an implementation in another
+ * Deterministic test vectors for the rooms layer (docs/PROTOCOL.md §R1, §R2, §R4, §R6, §R7, §R8, §R9), written to
+ * docs/test-vectors/rooms.json (its scenario vectors, `rules`, come from rule-vectors.ts and desk-vectors.ts). Every key, nonce, timestamp and ISK is fixed, so an implementation in another
  * language can reproduce every byte (Ed25519 signatures are deterministic).
  *
  * `pnpm vectors` writes the file; packages/rooms/test/vectors.test.ts regenerates it and fails when it differs
@@ -11,71 +11,22 @@ import { encode } from '@msgpack/msgpack';
 import { chainEnd, extendChain } from '../src/chain.js';
 import { sealDescriptor } from '../src/descriptor.js';
 import { putInput, signWriteProof } from '../src/store/proof.js';
-import { encodeInvite, type Invite } from '../src/invite.js';
+import { MAX_CHAIN_INDEX, MAX_EXPIRES_S, MAX_INVITE_CHARS, encodeInvite, type Invite } from '../src/invite.js';
+import { grantOf, inviteInput, inviteSignatureValid } from '../src/invite-grant.js';
+import { encodeGrant } from '../src/wire-grant.js';
 import { RoomLabels, descriptorKeys, lobbyTopicOf, signatureInput } from '../src/labels.js';
 import { confirmationsFromIsk, cpaceChannelId, type CpaceEndpoints } from '../src/password.js';
 import { calculateGenerator, generatorString, DSI, scalarMult, scalarMultVfy } from '../src/cpace/group.js';
 import { iskIr } from '../src/cpace/transcript.js';
 import { signPrivilegeRequest, type PrivilegeFields } from '../src/privileges.js';
-import { MAX_APP_DATA_BYTES, MAX_CHAIN, MAX_MEMBERS, MAX_NAME_CHARS, Tag, decodeState, toWire, type ChainLink, type Message, type RoomState } from '../src/wire.js';
-// rules (scenario vectors, ruleVectors below)
-import { isSealsigError } from '@sealsig/core';
-import { forks, isCertifiedModerator, linkInput } from '../src/chain.js';
-import { receiveChange, receiveState } from '../src/commits.js';
-import { checkInviteFresh, parseInvite } from '../src/invite.js';
-import { encodeChain, encodeState, type StateChange } from '../src/wire.js';
+import { MAX_APP_DATA_BYTES, MAX_CHAIN, MAX_MEMBERS, MAX_NAME_CHARS, MAX_REVOKED, Tag, decodeState, encodeChain, toWire, type ChainLink, type Message, type RoomState } from '../src/wire.js';
+import { FIXED, fail, fill, fromHexText, hexKeyPair, json, seq } from './vector-helpers.js';
+import { ruleVectors } from './rule-vectors.js';
 
-const fill = (n: number, byte: number) => new Uint8Array(n).fill(byte);
-function fromHexText(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16));
-}
-const seq = (n: number, start = 0) => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
-
-/** The fixed inputs of rooms.json. */
-export const FIXED = {
-  /** The same session id bytes as core's key-schedule.json, so the lobby topic equals core's topic there. */
-  sessionIdBytes: seq(16),
-  moderatorSeed: fill(32, 0xd1),
-  /** The successors of the chain vector: link 1 hands moderation to key 1, link 2 to key 2. */
-  successorSeeds: [fill(32, 0xd2), fill(32, 0xd3)],
-  /** The privilege requester and the stream owner. */
-  requesterSeed: fill(32, 0xf1),
-  ownerSeed: fill(32, 0xf2),
-  roomSessionIdBytes: seq(16, 0x30),
-  descriptorNonce: seq(24, 0x50),
-  descriptorTitle: 'Weekly sync',
-  /** 2026-11-24T00:00:00Z, as in core's vectors. */
-  now: 1_795_478_400_000,
-  descriptorTtlMs: 60_000,
-  /** An invite holder who is not the moderator (the descriptor-put vector). */
-  descriptorStrangerSeed: fill(32, 0xd9),
-  privilegeNonce: seq(16, 0x70),
-  isk: seq(64, 0x80),
-  joinNonce: seq(16, 0x90),
-  /** A complete password check (§R4): the password and both parties' scalars (the draft's own ya and yb). */
-  password: 'correct horse battery staple',
-  cpaceYa: fromHexText('DA3D23700A9E5699258AEF94DC060DFDA5EBB61F02A5EA77FAD53F4FF0976D08'),
-  cpaceYb: fromHexText('D2316B454718C35362D83D69DF6320F38578ED5984651435E2949762D900B80D'),
-  cpaceShareJoiner: fill(32, 0x11),
-  cpaceShareModerator: fill(32, 0x22),
-  roomKey: fill(32, 0xe7),
-};
-
-const hexKeyPair = (seed: Uint8Array, kp: KeyPair) => ({ ed25519_seed: toHex(seed), ed25519_public: toHex(kp.publicKey) });
-
-/** Byte strings as hex, recursively; everything else as is. */
-function json(v: unknown): unknown {
-  if (v instanceof Uint8Array) return toHex(v);
-  if (Array.isArray(v)) return v.map(json);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, json(x)]));
-  return v;
-}
+export { FIXED };
 
 const TAG_NAMES = Object.fromEntries(Object.entries(Tag).map(([name, tag]) => [tag, name])) as Record<number, string>;
 
-function fail(what: string): never {
-  throw new Error(`rooms vectors: ${what}`);
-}
 
 /**
  * §R4 One complete password check with fixed scalars: every intermediate value of CPACE-RISTR255-SHA512
@@ -141,22 +92,48 @@ export function roomVectors(): Record<string, unknown> {
   };
 
   // --- invites (§R2) ----------------------------------------------------------------------------------
-  const inviteExpires = FIXED.now + 7 * 24 * 3600_000;
-  const inviteCase = (passwordRequired: boolean, key: Uint8Array, chainIndex: number) => {
-    const invite: Invite = { sessionId, moderatorKey: key, chainIndex, passwordRequired, expiresAt: inviteExpires };
-    const text = encodeInvite(invite);
-    const bytes = encode([2, FIXED.sessionIdBytes, key, chainIndex, passwordRequired ? 1 : 0, inviteExpires / 1000]);
-    if (!equalBytes(fromBase64Url(text)!, bytes)) fail('invite bytes');
-    return { password_required: passwordRequired, flags: passwordRequired ? 1 : 0, moderator_key: toHex(key), chain_index: chainIndex, expires_at: inviteExpires, text, msgpack: toHex(bytes) };
+  const inviteExpiresS = Math.floor(FIXED.now / 1000) + 7 * 24 * 3600;
+  const signedInvite = (signer: KeyPair, chainIndex: number, passwordRequired: boolean, inviteId: Uint8Array, expiresAtS = inviteExpiresS): Invite => {
+    const signature = ed25519Sign(signer.privateKey, inviteInput(dk.id, inviteId, expiresAtS, chainIndex, passwordRequired ? 1 : 0));
+    return { sessionId, moderatorKey: signer.publicKey, chainIndex, passwordRequired, expiresAt: expiresAtS * 1000, id: inviteId, signature };
   };
+  const inviteCase = (i: Invite) => {
+    const text = encodeInvite(i);
+    const flags = i.passwordRequired ? 1 : 0;
+    const bytes = encode([3, FIXED.sessionIdBytes, i.moderatorKey, i.chainIndex, flags, i.expiresAt / 1000, i.id, i.signature]);
+    if (!equalBytes(fromBase64Url(text)!, bytes) || !inviteSignatureValid(i)) fail('invite bytes');
+    const signedInput = inviteInput(dk.id, i.id, i.expiresAt / 1000, i.chainIndex, flags);
+    if (!equalBytes(signedInput, signatureInput('sealsig/v3/rooms/invite', dk.id, i.id, u64be(i.expiresAt / 1000), u32be(i.chainIndex), u32be(flags)))) fail('invite input');
+    return {
+      password_required: i.passwordRequired,
+      flags,
+      moderator_key: toHex(i.moderatorKey),
+      chain_index: i.chainIndex,
+      expires_at_s: i.expiresAt / 1000,
+      invite_id: toHex(i.id),
+      signed_input: toHex(signedInput),
+      signature: toHex(i.signature),
+      text,
+      text_chars: text.length,
+      msgpack: toHex(bytes),
+    };
+  };
+  const successor1 = ed25519KeyPair(FIXED.successorSeeds[0]!);
+  const passwordInvite = signedInvite(moderator, 0, true, FIXED.inviteIds[0]!);
+  const longest = signedInvite(moderator, MAX_CHAIN_INDEX, true, FIXED.inviteIds[3]!, MAX_EXPIRES_S);
   const invite = {
     description:
-      'Invites (§R2): text = base64url (no padding) of msgpack([2, sid (bin), moderator_ed25519_public (bin 32), chain_index (uint 0..16), flags (uint 0..1), expires_at (uint, Unix seconds)]); ' +
-      'flags = 1 if a password is required; expires_at here in ms (= 1000 * the wire value). The third case pins the second moderator of the chain below (chain_index 1).',
+      'Invites (§R2), layout version 3: text = base64url (no padding) of msgpack([3, sid (bin 16), moderator_key (bin 32), chain_index (uint 0..16), flags (uint 0..1), ' +
+      'expires_at (uint, Unix seconds), invite_id (bin 8), signature (bin 64)]); flags = 1 if a password is required; ' +
+      'signature = Ed25519-Sign(moderator, "sealsig/v3/rooms/invite" || 0x00 || descriptor_id (16) || invite_id (8) || u64be(expires_at, Unix seconds) || u32be(chain_index) || u32be(flags)) (signed_input). ' +
+      'The third case pins the second moderator of the chain below (chain_index 1, signed by it); the fourth is the longest invite there is (chain_index 16, flags 1, ' +
+      `expires_at ${MAX_EXPIRES_S} s): ${longest === undefined ? 0 : encodeInvite(longest).length} characters, at most max_chars.`,
     session_id: sessionId,
+    max_chars: MAX_INVITE_CHARS,
     moderator: hexKeyPair(FIXED.moderatorSeed, moderator),
-    cases: [inviteCase(true, moderator.publicKey, 0), inviteCase(false, moderator.publicKey, 0), inviteCase(false, ed25519KeyPair(FIXED.successorSeeds[0]!).publicKey, 1)],
+    cases: [inviteCase(passwordInvite), inviteCase(signedInvite(moderator, 0, false, FIXED.inviteIds[1]!)), inviteCase(signedInvite(successor1, 1, false, FIXED.inviteIds[2]!)), inviteCase(longest)],
   };
+  if (encodeInvite(longest).length > MAX_INVITE_CHARS) fail('the longest invite is above MAX_INVITE_CHARS');
 
   // --- moderator chain (§R6) --------------------------------------------------------------------------
   const successors = FIXED.successorSeeds.map((s) => ed25519KeyPair(s));
@@ -195,7 +172,7 @@ export function roomVectors(): Record<string, unknown> {
   };
 
   // --- sealed descriptor (§R7) ------------------------------------------------------------------------
-  const descInvite: Invite = { sessionId, moderatorKey: moderator.publicKey, chainIndex: 0, passwordRequired: true, expiresAt: inviteExpires };
+  const descInvite: Invite = passwordInvite;
   const expiresAt = FIXED.now + FIXED.descriptorTtlMs;
   const descSerial = FIXED.now;
   const content = encode([2, FIXED.descriptorTitle, moderator.publicKey, 1, expiresAt, [], descSerial]);
@@ -214,15 +191,15 @@ export function roomVectors(): Record<string, unknown> {
   if (!equalBytes(opened, Uint8Array.from([...content, ...descSignature]))) fail('descriptor content');
   const descriptor = {
     description:
-      'Sealed descriptor (§R7) for the password invite: content = msgpack([2, title, moderator_key, flags, expires_at, chain, serial]); ' +
+      'Sealed descriptor (§R7) for the password invite: content = msgpack([2, title, moderator_key, flags, expires_at (uint, Unix ms), chain, serial (uint)]); ' +
       'signature = Ed25519-Sign(moderator, "sealsig/v2/rooms/descriptor-signature" || 0x00 || descriptor_id || content); ' +
       'sealed = nonce || XChaCha20-Poly1305(descriptor_key, nonce, content || signature, ad = descriptor_id). ' +
-      'Readers refuse it (E_STALE) once expires_at <= now, and refuse a serial below the newest they verified.',
-    invite: inviteCase(true, moderator.publicKey, 0).text,
+      'Readers refuse it (E_STALE) once expires_at_ms <= now (Unix ms), and refuse a serial below the newest they verified.',
+    invite: encodeInvite(passwordInvite),
     title: FIXED.descriptorTitle,
     moderator_key: toHex(moderator.publicKey),
     password_required: true,
-    expires_at: expiresAt,
+    expires_at_ms: expiresAt,
     chain: [],
     serial: descSerial,
     nonce: toHex(FIXED.descriptorNonce),
@@ -237,7 +214,13 @@ export function roomVectors(): Record<string, unknown> {
   // The same object is written to packages/rooms/test/fixtures/descriptor-put.json and
   // packages/relay/test/fixtures/descriptor-put.json (gen-vectors.ts), so both verifiers run the same bytes.
   const stranger = ed25519KeyPair(FIXED.descriptorStrangerSeed);
-  const writers = { moderator, successor: successors[0]!, stranger } as const;
+  const [successor3, successor4] = FIXED.laterSuccessorSeeds.map((seed) => ed25519KeyPair(seed)) as [KeyPair, KeyPair];
+  const writers = { moderator, successor: successors[0]!, successor2: successors[1]!, successor3, successor4, stranger } as const;
+  // Links 3 and 4 continue the chain vector's two links (made at versions 5 and 9): M2 -> M3 at version 12, M3 -> M4
+  // at version 12 (not above link 3's: refused) and at version 15.
+  const l3 = extendChain(links, dk.id, successors[1]!.privateKey, successor3.publicKey, 12, 4);
+  const l4stale = extendChain(l3, dk.id, successor3.privateKey, successor4.publicKey, 12, 4);
+  const l4 = extendChain(l3, dk.id, successor3.privateKey, successor4.publicKey, 15, 5);
   const handoverChain = links.slice(0, 1); // moderator -> successor, link 1 of the chain vector
   const ttl = FIXED.descriptorTtlMs;
   const putCase = (description: string, who: keyof typeof writers, serial: number, value: Uint8Array, chainUsed: ChainLink[], expect: string) => {
@@ -258,6 +241,11 @@ export function roomVectors(): Record<string, unknown> {
     putCase('the former moderator, carrying the same chain', 'moderator', FIXED.now + 3, seq(48, 0x40), handoverChain, 'forbidden'),
     putCase('the former moderator without a chain', 'moderator', FIXED.now + 3, seq(48, 0x40), [], 'forbidden'),
     putCase('the successor again, without the chain', 'successor', FIXED.now + 3, seq(48, 0x50), [], 'stored'),
+    putCase('the third moderator M3 with [l1, l2]: the chain ends at M2, not at the writer', 'successor3', FIXED.now + 4, seq(48, 0x60), links, 'forbidden'),
+    putCase('M3 with [l1, l2, l3]: the walk starts after link 1 (the bound key\'s), l2 verifies under M1 and l3 under M2: two links at once, the binding moves to M3', 'successor3', FIXED.now + 4, seq(48, 0x60), l3, 'stored'),
+    putCase('M2, the intermediate moderator, with [l1, l2]: not bound, and no chain leads from M3 back to it', 'successor2', FIXED.now + 5, seq(48, 0x70), links, 'forbidden'),
+    putCase('M4 with [l1, l2, l3, l4] where l4 was made at version 12, link 3\'s own: the first link after the bound key\'s must have a higher version', 'successor4', FIXED.now + 5, seq(48, 0x70), l4stale, 'forbidden'),
+    putCase('M4 with [l1, l2, l3, l4 made at version 15]: the binding moves to M4', 'successor4', FIXED.now + 5, seq(48, 0x70), l4, 'stored'),
   ];
   const good = fromHexText(steps[7]!.proof);
   const malformedProof = (description: string, proof: Uint8Array) => ({ description, writer: 'successor', ttl_ms: ttl, value: steps[7]!.value, proof: toHex(proof), expect: 'bad_request' });
@@ -266,11 +254,21 @@ export function roomVectors(): Record<string, unknown> {
       'Descriptor writes (§R7), to be applied in order to an empty store at one instant: proof = msgpack([write_key (bin 32), serial (uint), signature (bin 64), chain]); ' +
       'signature = Ed25519-Sign(write_key, "sealsig/v2/rooms/descriptor-put" || 0x00 || descriptor_id || u64be(serial) || u64be(ttl_ms) || value); ' +
       'chain as in §R6 ([[key, version, epoch, signature], ...]). The first put binds the id to write_key; a later one is stored iff its signature verifies, ' +
-      'serial > the stored serial, and write_key is the bound key or the chain certifies it from the bound key; expect: stored | forbidden (403, E_AUTH_FAILED). ' +
+      'serial > the stored serial, and write_key is the bound key or the chain certifies it from the bound key: the walk starts after the last link whose key is the bound key (link p; ' +
+      'none: the bound key is key_0 and the walk starts at link 1), every later link verifies under the key before it (over its chain index) with a version above the one before it ' +
+      '(the first one: above link p\'s version, any version if p = 0; never compared with a state version, which a store does not know), and the last link\'s key is write_key. ' +
+      'Links up to p are not checked. expect: stored | forbidden (403, E_AUTH_FAILED). ' +
       'malformed: proofs every store refuses before checking anything (400, E_INVALID_ARGUMENT).',
     descriptor_id: toHex(dk.id),
     id: toBase64Url(dk.id),
-    writers: { moderator: toHex(moderator.publicKey), successor: toHex(writers.successor.publicKey), stranger: hexKeyPair(FIXED.descriptorStrangerSeed, stranger) },
+    writers: {
+      moderator: toHex(moderator.publicKey),
+      successor: toHex(writers.successor.publicKey),
+      successor2: toHex(writers.successor2.publicKey),
+      successor3: toHex(successor3.publicKey),
+      successor4: toHex(successor4.publicKey),
+      stranger: hexKeyPair(FIXED.descriptorStrangerSeed, stranger),
+    },
     steps,
     malformed: [
       malformedProof('a trailing byte', Uint8Array.from([...good, 0])),
@@ -295,7 +293,7 @@ export function roomVectors(): Record<string, unknown> {
     description:
       'Privilege request (§R8): signature = Ed25519-Sign(requester, "sealsig/v2/rooms/privilege-request" || 0x00 || ' +
       'msgpack([room_topic, owner_key, action, stream_id, nonce, timestamp])); message = msgpack([13, nonce, action, stream_id, timestamp, signature]). ' +
-      'room_topic is the route tag (base64url) of room_session_id.',
+      'room_topic is the route tag (base64url) of room_session_id; timestamp (timestamp_ms here) is Unix ms.',
     requester: hexKeyPair(FIXED.requesterSeed, requester),
     owner: hexKeyPair(FIXED.ownerSeed, owner),
     room_session_id: toBase64Url(FIXED.roomSessionIdBytes),
@@ -304,7 +302,7 @@ export function roomVectors(): Record<string, unknown> {
     action: fields.action,
     stream_id: fields.streamId,
     nonce: toHex(fields.nonce),
-    timestamp: fields.timestamp,
+    timestamp_ms: fields.timestamp,
     signed_input: toHex(privInput),
     signature: toHex(privSignature),
     message: toHex(encode(toWire(privMessage))),
@@ -354,31 +352,35 @@ export function roomVectors(): Record<string, unknown> {
     ],
     chain: [],
     banned: [{ key: fill(32, 0xbb), reason: 'spam' }],
+    revoked: [{ id: FIXED.inviteIds[4]!, expiresAt: inviteExpiresS * 1000 }],
   };
   const nonce = FIXED.joinNonce;
+  const grant = grantOf(passwordInvite);
   const examples: Message[] = [
     { tag: Tag.app, value: { text: 'hello, room', n: 42 } },
-    { tag: Tag.joinRequest, nonce, name: 'alice', appData: { avatar: 'cat' }, share: FIXED.cpaceShareJoiner },
+    { tag: Tag.joinRequest, nonce, name: 'alice', appData: { avatar: 'cat' }, share: FIXED.cpaceShareJoiner, grant },
     { tag: Tag.joinChallenge, nonce, share: FIXED.cpaceShareModerator, confirm: conf.moderator },
     { tag: Tag.joinConfirm, nonce, confirm: conf.joiner },
     { tag: Tag.joinAccepted, nonce, roomSessionId: toBase64Url(FIXED.roomSessionIdBytes), state },
     { tag: Tag.joinRejected, nonce, code: 'wrong-password', reason: 'try again later' },
+    { tag: Tag.joinRejected, nonce, code: 'invite-revoked', reason: 'the invite was revoked; ask the moderator for a new one' },
     { tag: Tag.moderator, chain: links },
     { tag: Tag.state, state: { ...state, version: 4, chain: links } },
     { tag: Tag.stateAck, version: 4 },
     { tag: Tag.kicked, reason: 'spam' },
     privMessage,
     { tag: Tag.privilegeResponse, nonce: FIXED.privilegeNonce, granted: true },
-    { tag: Tag.change, change: { version: 4, epoch: 1, roomKey: null, link: null, add: [{ key: fill(32, 0xcc), name: 'bob' }], remove: [], ban: [], iceServers: null } },
-    { tag: Tag.change, change: { version: 5, epoch: 2, roomKey: fill(32, 0xe8), link: null, add: [], remove: [requester.publicKey], ban: [{ key: requester.publicKey, reason: 'spam' }], iceServers: null } },
-    { tag: Tag.change, change: { version: 5, epoch: 1, roomKey: null, link: links[0]!, add: [], remove: [], ban: [], iceServers: [{ urls: 'stun:stun.example.org:3478' }] } },
+    { tag: Tag.change, change: { version: 4, epoch: 1, roomKey: null, link: null, add: [{ key: fill(32, 0xcc), name: 'bob' }], remove: [], ban: [], iceServers: null, revoked: null } },
+    { tag: Tag.change, change: { version: 5, epoch: 2, roomKey: fill(32, 0xe8), link: null, add: [], remove: [requester.publicKey], ban: [{ key: requester.publicKey, reason: 'spam' }], iceServers: null, revoked: null } },
+    { tag: Tag.change, change: { version: 5, epoch: 1, roomKey: null, link: links[0]!, add: [], remove: [], ban: [], iceServers: [{ urls: 'stun:stun.example.org:3478' }], revoked: null } },
+    { tag: Tag.change, change: { version: 4, epoch: 1, roomKey: null, link: null, add: [], remove: [], ban: [], iceServers: null, revoked: [...state.revoked, { id: FIXED.inviteIds[1]!, expiresAt: inviteExpiresS * 1000 }] } },
   ];
   const messages = examples.map((m) => ({ name: TAG_NAMES[m.tag], tag: m.tag, bytes: toHex(encode(toWire(m))), decoded: json(m) }));
 
   // --- malformed messages: each must give E_FRAME_MALFORMED --------------------------------------------
   const w = (v: unknown) => toHex(encode(v));
   const stateWire = (over: Partial<Record<number, unknown>>) => {
-    const s: unknown[] = [3, 1, FIXED.roomKey, moderator.publicKey, [[moderator.publicKey, 'mod']], [], [], []];
+    const s: unknown[] = [3, 1, FIXED.roomKey, moderator.publicKey, [[moderator.publicKey, 'mod']], [], [], [], []];
     for (const [i, v] of Object.entries(over)) s[Number(i)] = v;
     return s;
   };
@@ -388,15 +390,15 @@ export function roomVectors(): Record<string, unknown> {
     { name: 'not an array', bytes: w('hello') },
     { name: 'empty array', bytes: w([]) },
     { name: 'unknown tag 99', bytes: w([99, 'x']) },
-    { name: 'tag as a string', bytes: w(['1', nonce, 'alice', null, null]) },
+    { name: 'tag as a string', bytes: w(['1', nonce, 'alice', null, null, null]) },
     { name: 'joinConfirm with a trailing element', bytes: w([Tag.joinConfirm, nonce, conf.joiner, 0]) },
     { name: 'joinConfirm missing its confirmation', bytes: w([Tag.joinConfirm, nonce]) },
     { name: 'nonce of 15 bytes', bytes: w([Tag.joinConfirm, nonce.subarray(0, 15), conf.joiner]) },
     { name: 'nonce as a string', bytes: w([Tag.joinConfirm, toHex(nonce), conf.joiner]) },
-    { name: 'CPace share of 31 bytes', bytes: w([Tag.joinRequest, nonce, 'alice', null, FIXED.cpaceShareJoiner.subarray(0, 31)]) },
+    { name: 'CPace share of 31 bytes', bytes: w([Tag.joinRequest, nonce, 'alice', null, FIXED.cpaceShareJoiner.subarray(0, 31), null]) },
     { name: 'confirmation of 33 bytes', bytes: w([Tag.joinChallenge, nonce, FIXED.cpaceShareModerator, fill(33, 1)]) },
-    { name: `name of ${MAX_NAME_CHARS + 1} characters`, bytes: w([Tag.joinRequest, nonce, 'a'.repeat(MAX_NAME_CHARS + 1), null, null]) },
-    { name: `app data above ${MAX_APP_DATA_BYTES} bytes`, bytes: w([Tag.joinRequest, nonce, 'alice', 'x'.repeat(MAX_APP_DATA_BYTES), null]) },
+    { name: `name of ${MAX_NAME_CHARS + 1} characters`, bytes: w([Tag.joinRequest, nonce, 'a'.repeat(MAX_NAME_CHARS + 1), null, null, null]) },
+    { name: `app data above ${MAX_APP_DATA_BYTES} bytes`, bytes: w([Tag.joinRequest, nonce, 'alice', 'x'.repeat(MAX_APP_DATA_BYTES), null, null]) },
     { name: 'unknown reject code', bytes: w([Tag.joinRejected, nonce, 'nope', '']) },
     { name: 'ICE url with an http: scheme', bytes: w([Tag.state, stateWire({ 5: [['http://turn.example.org', null, null]] })]) },
     { name: 'ICE url list empty', bytes: w([Tag.state, stateWire({ 5: [[[], null, null]] })]) },
@@ -411,9 +413,20 @@ export function roomVectors(): Record<string, unknown> {
     { name: 'chain signature of 63 bytes', bytes: w([Tag.moderator, [[links[0]!.key, 5, 2, links[0]!.signature.subarray(0, 63)]]]) },
     { name: 'chain link without version and epoch (version 1 layout)', bytes: w([Tag.moderator, [[links[0]!.key, links[0]!.signature]]]) },
     { name: 'state change with 7 fields', bytes: w([Tag.change, [4, 1, null, null, [], [], []]]) },
-    { name: 'state change with a room key of 31 bytes', bytes: w([Tag.change, [5, 2, fill(31, 0xe8), null, [], [], [], null]]) },
-    { name: 'state change removing a key of 33 bytes', bytes: w([Tag.change, [5, 1, null, null, [], [fill(33, 1)], [], null]]) },
-    { name: 'state change with an ICE list that is not an array', bytes: w([Tag.change, [5, 1, null, null, [], [], [], 'stun:x']]) },
+    { name: 'state change with 8 fields (the version-2 layout, no revoked list)', bytes: w([Tag.change, [4, 1, null, null, [], [], [], null]]) },
+    { name: 'state change with a room key of 31 bytes', bytes: w([Tag.change, [5, 2, fill(31, 0xe8), null, [], [], [], null, null]]) },
+    { name: 'state change removing a key of 33 bytes', bytes: w([Tag.change, [5, 1, null, null, [], [fill(33, 1)], [], null, null]]) },
+    { name: 'state change with an ICE list that is not an array', bytes: w([Tag.change, [5, 1, null, null, [], [], [], 'stun:x', null]]) },
+    { name: 'state change revoking an invite id of 9 bytes', bytes: w([Tag.change, [5, 1, null, null, [], [], [], null, [[fill(9, 1), inviteExpiresS]]]]) },
+    { name: 'state with 8 fields (the version-2 layout, no revoked list)', bytes: w([Tag.state, stateWire({}).slice(0, 8)]) },
+    { name: `state with ${MAX_REVOKED + 1} revoked invites`, bytes: w([Tag.state, stateWire({ 8: Array.from({ length: MAX_REVOKED + 1 }, (_, i) => [fill(8, i), inviteExpiresS]) })]) },
+    { name: `revoked invite expiring at ${MAX_EXPIRES_S + 1} s, past the bound`, bytes: w([Tag.state, stateWire({ 8: [[fill(8, 1), MAX_EXPIRES_S + 1]] })]) },
+    { name: 'revoked invite without its expiry', bytes: w([Tag.state, stateWire({ 8: [[fill(8, 1)]] })]) },
+    { name: 'join request without a grant (the version-2 layout)', bytes: w([Tag.joinRequest, nonce, 'alice', null, null]) },
+    { name: 'grant with a signature of 63 bytes', bytes: w([Tag.joinRequest, nonce, 'alice', null, null, encodeGrant({ ...grant, signature: grant.signature.subarray(0, 63) })]) },
+    { name: 'grant with flags 2', bytes: w([Tag.joinRequest, nonce, 'alice', null, null, encodeGrant({ ...grant, flags: 2 })]) },
+    { name: 'grant with chain index 17', bytes: w([Tag.joinRequest, nonce, 'alice', null, null, encodeGrant({ ...grant, chainIndex: 17 })]) },
+    { name: 'grant without its signer (5 elements)', bytes: w([Tag.joinRequest, nonce, 'alice', null, null, encodeGrant(grant).filter((_, i) => i !== 4)]) },
     { name: 'privilege action "delete"', bytes: w([Tag.privilegeRequest, FIXED.privilegeNonce, 'delete', 'mic', FIXED.now, privSignature]) },
     { name: 'privilege timestamp as a float', bytes: w([Tag.privilegeRequest, FIXED.privilegeNonce, 'mute', 'mic', FIXED.now + 0.5, privSignature]) },
     { name: 'privilege response granted = 1', bytes: w([Tag.privilegeResponse, FIXED.privilegeNonce, 1]) },
@@ -422,7 +435,8 @@ export function roomVectors(): Record<string, unknown> {
   return {
     description:
       'Rooms layer vectors (docs/PROTOCOL.md §R). Byte strings are lowercase hex unless named *_base64url or text; ' +
-      'timestamps are milliseconds since the Unix epoch; msgpack is the canonical (smallest) encoding of @msgpack/msgpack.',
+      'times carry their unit in their key: *_s is Unix seconds (invite and revocation expiries, as on the wire), *_ms is milliseconds (Unix time, or a duration for ttl_ms and idle_ms); ' +
+      'msgpack is the canonical (smallest) encoding of @msgpack/msgpack.',
     keys,
     invite,
     chain,
@@ -433,7 +447,8 @@ export function roomVectors(): Record<string, unknown> {
     rules: ruleVectors(),
     messages: {
       description:
-        'Rooms messages (§R1): bytes = msgpack(wire array, first element the tag); decoded = the fields after decoding, byte strings as hex. ' +
+        'Rooms messages (§R1): bytes = msgpack(wire array, first element the tag); decoded = the fields after decoding, byte strings as hex, with the reference implementation\'s names ' +
+        'and units: a revoked invite\'s expiresAt and a privilege request\'s timestamp are Unix ms (a revoked invite carries seconds on the wire: expiresAt = 1000 × that), a grant\'s expiresAtS Unix seconds. ' +
         'negative: msgpack values that every decoder must refuse with E_FRAME_MALFORMED.',
       cases: messages,
       negative,
@@ -441,253 +456,3 @@ export function roomVectors(): Record<string, unknown> {
   };
 }
 
-// --- rules (§R2, §R5, §R6): scenario vectors ---------------------------------------------------------------
-// Each gives a member's (or a joiner's) starting point as data, one input and the outcome our code computes
-// (receiveChange, receiveState, isCertifiedModerator + forks, chainEnd, parseInvite + checkInviteFresh). Each
-// scenario also names the outcome it is meant to show; the generator fails if the code disagrees.
-
-/** The keys of the rules vectors: the creator M0, its successors M1 (link 1) and M2 (link 2), the member whose view the vectors take, carol, and X, whom the former moderator M0 names on the side. */
-const RULES_SEEDS = { m0: fill(32, 0xd1), m1: fill(32, 0xd2), m2: fill(32, 0xd3), self: fill(32, 0xa1), carol: fill(32, 0xa2), x: fill(32, 0xa3) };
-
-type RuleOutcome =
-  | { result: 'applied'; ack: number; version: number; epoch: number; moderator: string; members: string[]; state: string }
-  | { result: 'ignored'; ack: number }
-  | { result: 'removed'; reason: string | null }
-  | { result: 'moderator'; moderator: string; chain_length: number }
-  | { result: 'none' }
-  | { result: 'accepted'; session_id: string; moderator_key: string; chain_index: number; password_required: boolean; expires_at: number }
-  | { result: 'end'; end: string | null }
-  | { error: string; reason_prefix?: string };
-
-function ruleCode(e: unknown): { error: string } {
-  if (isSealsigError(e)) return { error: e.code };
-  throw e;
-}
-
-function ruleVectors(): Record<string, unknown> {
-  const sessionId = toBase64Url(FIXED.sessionIdBytes);
-  const id = descriptorKeys(sessionId).id;
-  const k = Object.fromEntries(Object.entries(RULES_SEEDS).map(([n, seed]) => [n, ed25519KeyPair(seed)])) as Record<keyof typeof RULES_SEEDS, KeyPair>;
-  const hx = (v: unknown) => toHex(encode(v));
-  const check = (section: string, name: string, intended: string, o: RuleOutcome): RuleOutcome => {
-    const got = 'error' in o ? o.error : o.result;
-    if (got !== intended) fail(`rules.${section} "${name}": the code gives ${got}, the scenario means ${intended}`);
-    return o;
-  };
-  const link = (signer: KeyPair, index: number, next: KeyPair, version: number, epoch: number): ChainLink => ({
-    key: next.publicKey,
-    version,
-    epoch,
-    signature: ed25519Sign(signer.privateKey, linkInput(id, index, version, epoch, next.publicKey)),
-  });
-  const flipped = (l: ChainLink): ChainLink => {
-    const signature = l.signature.slice();
-    signature[10]! ^= 1;
-    return { ...l, signature };
-  };
-  const l1 = link(k.m0, 1, k.m1, 5, 2); // M0 hands over to M1 at version 5, epoch 2
-  const l2 = link(k.m1, 2, k.m2, 8, 3); // M1 hands over to M2 at version 8, epoch 3
-  const l2at6 = link(k.m1, 2, k.m2, 6, 3); // ... "at version 6": older than the member's 7, where M1 still moderates
-  const l2at7 = link(k.m1, 2, k.m2, 7, 3); // ... "at version 7": the member's own version
-  const l2at5 = link(k.m1, 2, k.m2, 5, 3); // ... at version 5: not above link 1's
-  const l2at4 = link(k.m1, 2, k.m2, 4, 3); // ... at version 4: below link 1's
-  const lx = link(k.m0, 1, k.x, 6, 2); // the former moderator M0 names X on the side: a fork of [l1]
-  const e8 = fill(32, 0xe8);
-  const members = [
-    { key: k.m0.publicKey, name: 'ann' },
-    { key: k.m1.publicKey, name: 'mod' },
-    { key: k.self.publicKey, name: 'self' },
-    { key: k.m2.publicKey, name: 'bob' },
-  ];
-  const carol = { key: k.carol.publicKey, name: 'carol' };
-  /** The member's state: version 7, epoch 3, moderated by M1 since link 1. */
-  const s7: RoomState = { version: 7, epoch: 3, roomKey: FIXED.roomKey, moderator: k.m1.publicKey, members, iceServers: [{ urls: 'stun:stun.example.org:3478' }], chain: [l1], banned: [] };
-  const selfListed = (st: RoomState) => st.members.some((m) => equalBytes(m.key, k.self.publicKey));
-  const outcome = (own: RoomState, next: RoomState | undefined): RuleOutcome => {
-    if (next === undefined) return { result: 'ignored', ack: own.version };
-    if (!selfListed(next)) return { result: 'removed', reason: next.banned.find((b) => equalBytes(b.key, k.self.publicKey))?.reason ?? null };
-    return { result: 'applied', ack: next.version, version: next.version, epoch: next.epoch, moderator: toHex(next.moderator), members: next.members.map((m) => m.name), state: hx(encodeState(next)) };
-  };
-
-  // Changes (§R5.2), each on top of s7.
-  const ch = (c: Partial<StateChange>): StateChange => ({ version: 8, epoch: 3, roomKey: null, link: null, add: [], remove: [], ban: [], iceServers: null, ...c });
-  const changeCase = (name: string, intended: string, change: StateChange, sender: KeyPair, broadcast: boolean) => {
-    let o: RuleOutcome;
-    try {
-      o = outcome(s7, receiveChange(s7, change, sender.publicKey, broadcast, id));
-    } catch (e) {
-      o = ruleCode(e);
-    }
-    return { name, sender: toHex(sender.publicKey), broadcast, message: hx(toWire({ tag: Tag.change, change })), expect: check('changes', name, intended, o) };
-  };
-  const FM = 'E_FRAME_MALFORMED';
-  const changes = [
-    changeCase('join: carol added, in a broadcast', 'applied', ch({ add: [carol] }), k.m1, true),
-    changeCase('ICE servers replaced, in a broadcast', 'applied', ch({ iceServers: [{ urls: ['turn:turn.example.org:3478'], username: '1795478460:self', credential: 'c2VjcmV0' }] }), k.m1, true),
-    changeCase('kick, pairwise: bob removed and banned, epoch 4 with its room key', 'applied', ch({ epoch: 4, roomKey: e8, remove: [k.m2.publicKey], ban: [{ key: k.m2.publicKey, reason: 'spam' }] }), k.m1, false),
-    changeCase('rotation alone, pairwise', 'applied', ch({ epoch: 4, roomKey: e8 }), k.m1, false),
-    changeCase('transfer to bob (M2), broadcast by the moderator: link 2 made at version 8, epoch 3, verifies from the pin (M1, 1)', 'applied', ch({ link: l2 }), k.m1, true),
-    changeCase('the same transfer repaired by the successor it names, pairwise', 'applied', ch({ link: l2 }), k.m2, false),
-    changeCase('this member kicked: not listed any more, the ban entry gives the reason', 'removed', ch({ epoch: 4, roomKey: e8, remove: [k.self.publicKey], ban: [{ key: k.self.publicKey, reason: 'off topic' }] }), k.m1, false),
-    changeCase('version 9 on top of 7 (a gap): ignored, ack 7', 'ignored', ch({ version: 9, add: [carol] }), k.m1, true),
-    changeCase('version 7 again (a duplicate): ignored, ack 7', 'ignored', ch({ version: 7, add: [carol] }), k.m1, true),
-    changeCase('from bob, who is not the moderator', 'E_ACCESS_DENIED', ch({ add: [carol] }), k.m2, true),
-    changeCase('from the former moderator M0', 'E_ACCESS_DENIED', ch({ add: [carol] }), k.m0, true),
-    changeCase('a room key in a broadcast', FM, ch({ epoch: 4, roomKey: e8 }), k.m1, true),
-    changeCase('a room key without a new epoch', FM, ch({ roomKey: e8 }), k.m1, false),
-    changeCase('a new epoch without a room key', FM, ch({ epoch: 4 }), k.m1, true),
-    changeCase('epoch + 2', FM, ch({ epoch: 5, roomKey: e8 }), k.m1, false),
-    changeCase('removes a key that is not listed (carol)', FM, ch({ remove: [k.carol.publicKey] }), k.m1, true),
-    changeCase('adds a key that is listed (bob)', FM, ch({ add: [{ key: k.m2.publicKey, name: 'bob again' }] }), k.m1, true),
-    changeCase('empties the roster', FM, ch({ remove: members.map((m) => m.key) }), k.m1, true),
-    changeCase('removes the moderator (a moderator that is not a member)', FM, ch({ remove: [k.m1.publicKey] }), k.m1, true),
-    changeCase('transfer to carol, who is not a member (the link verifies)', FM, ch({ link: link(k.m1, 2, k.carol, 8, 3) }), k.m1, true),
-    changeCase('transfer whose link was made at version 9, the change being version 8 (the link verifies)', FM, ch({ link: link(k.m1, 2, k.m2, 9, 3) }), k.m1, true),
-    changeCase('transfer whose link was made at epoch 4, the change being epoch 3 (the link verifies)', FM, ch({ link: link(k.m1, 2, k.m2, 8, 4) }), k.m1, true),
-    changeCase('transfer whose link signature fails (one bit flipped)', 'E_AUTH_FAILED', ch({ link: flipped(l2) }), k.m1, true),
-    changeCase('transfer sent by bob with a link bob signed himself', 'E_AUTH_FAILED', ch({ link: link(k.m2, 2, k.m2, 8, 3) }), k.m2, false),
-    changeCase('transfer sent by bob with a link signed by the former moderator M0', 'E_AUTH_FAILED', ch({ link: link(k.m0, 2, k.m2, 8, 3) }), k.m2, false),
-  ];
-
-  // Whole states (§R5, §R6), each received by the member holding s7.
-  const st = (over: Partial<RoomState>): RoomState => ({ ...s7, ...over });
-  const stateCase = (name: string, intended: string, state: RoomState, sender: KeyPair) => {
-    let o: RuleOutcome;
-    try {
-      o = outcome(s7, receiveState(s7, state, sender.publicKey, id));
-    } catch (e) {
-      o = ruleCode(e);
-    }
-    return { name, sender: toHex(sender.publicKey), message: hx(toWire({ tag: Tag.state, state })), expect: check('states', name, intended, o) };
-  };
-  const withX = [...members, { key: k.x.publicKey, name: 'x' }];
-  const states = [
-    stateCase('from the moderator, version 9 (a repair over a gap)', 'applied', st({ version: 9, members: [...members, carol] }), k.m1),
-    stateCase('from the moderator, version 7 (the same): ignored, ack 7', 'ignored', st({}), k.m1),
-    stateCase('from the moderator, version 6 (older): ignored, ack 7', 'ignored', st({ version: 6 }), k.m1),
-    stateCase('from the moderator, not listing this member: removed, reason from the ban list', 'removed', st({ version: 9, epoch: 4, roomKey: e8, members: members.filter((m) => m !== members[2]), banned: [{ key: k.self.publicKey, reason: 'flooding' }] }), k.m1),
-    stateCase('from bob, not the moderator, chain unchanged', 'E_ACCESS_DENIED', st({ version: 9 }), k.m2),
-    stateCase('a successor certified after the member\'s state: M2, chain [l1, l2], link 2 made at version 8 > 7', 'applied', st({ version: 9, moderator: k.m2.publicKey, chain: [l1, l2] }), k.m2),
-    stateCase('a stale transfer link: link 2 made at version 6, older than the member\'s 7', 'E_ACCESS_DENIED', st({ version: 9, moderator: k.m2.publicKey, chain: [l1, l2at6] }), k.m2),
-    stateCase('a stale transfer link: link 2 made at version 7, the member\'s own', 'E_ACCESS_DENIED', st({ version: 9, moderator: k.m2.publicKey, chain: [l1, l2at7] }), k.m2),
-    stateCase('a successor chain whose new link does not verify (one bit flipped)', 'E_ACCESS_DENIED', st({ version: 9, moderator: k.m2.publicKey, chain: [l1, flipped(l2)] }), k.m2),
-    stateCase('the former moderator\'s side chain [lx] naming X: does not extend the member\'s chain', 'E_ACCESS_DENIED', st({ version: 9, moderator: k.x.publicKey, members: withX, chain: [lx] }), k.x),
-    stateCase('a certified chain to M2, sent by M0 (the state\'s moderator is not its sender)', 'E_ACCESS_DENIED', st({ version: 9, moderator: k.m2.publicKey, chain: [l1, l2] }), k.m0),
-  ];
-
-  // Moderator announcements a joiner (or a resynchronising member) hears in the lobby (§R3, §R6).
-  const announceCase = (name: string, intended: string, pin: { key: KeyPair; index: number }, after: number, heard: [KeyPair, ChainLink[]][]) => {
-    const p = { key: pin.key.publicKey, index: pin.index };
-    const certified: ChainLink[][] = [];
-    let chosen: { key: Uint8Array; length: number } | undefined;
-    let o: RuleOutcome | undefined;
-    for (const [sender, chain] of heard) {
-      if (!isCertifiedModerator(sender.publicKey, chain, id, p, after)) continue;
-      if (certified.some((c) => forks(c, chain))) {
-        o = { error: 'E_ACCESS_DENIED', reason_prefix: 'fork' };
-        break;
-      }
-      certified.push(chain);
-      if (chosen === undefined || chain.length > chosen.length) chosen = { key: sender.publicKey, length: chain.length };
-    }
-    o ??= chosen === undefined ? { result: 'none' } : { result: 'moderator', moderator: toHex(chosen.key), chain_length: chosen.length };
-    return {
-      name,
-      pin: { key: toHex(p.key), index: p.index },
-      after,
-      heard: heard.map(([sender, chain]) => ({ sender: toHex(sender.publicKey), message: hx(toWire({ tag: Tag.moderator, chain })) })),
-      expect: check('announcements', name, intended, o),
-    };
-  };
-  const announcements = [
-    announceCase('old invite (M0, 0): M1 announces [l1], M2 [l1, l2]: the longest chain', 'moderator', { key: k.m0, index: 0 }, -1, [[k.m1, [l1]], [k.m2, [l1, l2]]]),
-    announceCase('old invite (M0, 0): M0 announces [], M2 [l1, l2]: a prefix, not a fork', 'moderator', { key: k.m0, index: 0 }, -1, [[k.m0, []], [k.m2, [l1, l2]]]),
-    announceCase('old invite (M0, 0): M2 announces [l1, l2] and X the former moderator\'s side chain [lx]: fork', 'E_ACCESS_DENIED', { key: k.m0, index: 0 }, -1, [[k.m2, [l1, l2]], [k.x, [lx]]]),
-    announceCase('old invite (M0, 0): only X [lx] in sight (M2 hidden): X is taken, undetectable', 'moderator', { key: k.m0, index: 0 }, -1, [[k.x, [lx]]]),
-    announceCase('old invite (M0, 0): only the former moderator M0 [] in sight: M0 is taken, undetectable', 'moderator', { key: k.m0, index: 0 }, -1, [[k.m0, []]]),
-    announceCase('new invite (M2, 2): X [lx] and M0 [] are not certified from the pin; M2 [l1, l2] is', 'moderator', { key: k.m2, index: 2 }, -1, [[k.x, [lx]], [k.m0, []], [k.m2, [l1, l2]]]),
-    announceCase('new invite (M2, 2): only X [lx] and M0 [] in sight: nobody', 'none', { key: k.m2, index: 2 }, -1, [[k.x, [lx]], [k.m0, []]]),
-    announceCase('resync of a member at version 7 (pin M1, 1, after 7): M2 [l1, l2] made at 8', 'moderator', { key: k.m1, index: 1 }, 7, [[k.m2, [l1, l2]]]),
-    announceCase('resync of a member at version 7 (pin M1, 1, after 7): M2 with a stale link 2 made at 6: ignored', 'none', { key: k.m1, index: 1 }, 7, [[k.m2, [l1, l2at6]]]),
-    announceCase('resync (pin M1, 1, after 7): X [lx] and M0 [] ignored', 'none', { key: k.m1, index: 1 }, 7, [[k.x, [lx]], [k.m0, []]]),
-    announceCase('old invite (M0, 0): M1 announces [l1, l2], a chain that ends at M2, not at its sender: ignored', 'none', { key: k.m0, index: 0 }, -1, [[k.m1, [l1, l2]]]),
-    announceCase('old invite (M0, 0): M2 announces [l1, l2 made at 5]: versions not increasing, ignored', 'none', { key: k.m0, index: 0 }, -1, [[k.m2, [l1, l2at5]]]),
-  ];
-
-  // chainEnd (§R6).
-  const chainCase = (name: string, intended: 'key' | 'null', pin: { key: KeyPair; index: number }, chain: ChainLink[]) => {
-    const end = chainEnd(chain, id, { key: pin.key.publicKey, index: pin.index });
-    const o = check('chains', name, 'end', { result: 'end', end: end === undefined ? null : toHex(end) });
-    if ((end === undefined) !== (intended === 'null')) fail(`rules.chains "${name}"`);
-    return { name, pin: { key: toHex(pin.key.publicKey), index: pin.index }, chain: hx(encodeChain(chain)), expect: o };
-  };
-  const chains = [
-    chainCase('[l1, l2] from (M0, 0): M2', 'key', { key: k.m0, index: 0 }, [l1, l2]),
-    chainCase('[l1, l2] from (M1, 1): link 1 not checked, M2', 'key', { key: k.m1, index: 1 }, [l1, l2]),
-    chainCase('[] from (M0, 0): M0', 'key', { key: k.m0, index: 0 }, []),
-    chainCase('versions equal (5, 5)', 'null', { key: k.m0, index: 0 }, [l1, l2at5]),
-    chainCase('versions decreasing (5, 4)', 'null', { key: k.m0, index: 0 }, [l1, l2at4]),
-    chainCase('link 2 signed by M0, not by M1', 'null', { key: k.m0, index: 0 }, [l1, link(k.m0, 2, k.m2, 8, 3)]),
-    chainCase('link 2 signed as index 1', 'null', { key: k.m0, index: 0 }, [l1, link(k.m1, 1, k.m2, 8, 3)]),
-    chainCase('pin (M0, 1): the key at index 1 is M1', 'null', { key: k.m0, index: 1 }, [l1, l2]),
-    chainCase('pin (M2, 3): beyond the chain', 'null', { key: k.m2, index: 3 }, [l1, l2]),
-  ];
-
-  // Invites (§R2) and the joiner's expiry check.
-  const sid = FIXED.sessionIdBytes;
-  const exp = Math.floor(FIXED.now / 1000) + 7 * 24 * 3600;
-  const inviteRule = (name: string, intended: string, bytes: Uint8Array, now: number) => {
-    const text = toBase64Url(bytes);
-    let o: RuleOutcome;
-    try {
-      const i = parseInvite(text);
-      checkInviteFresh(i, now);
-      o = { result: 'accepted', session_id: i.sessionId, moderator_key: toHex(i.moderatorKey), chain_index: i.chainIndex, password_required: i.passwordRequired, expires_at: i.expiresAt };
-    } catch (e) {
-      o = ruleCode(e);
-    }
-    return { name, text, msgpack: toHex(bytes), now, expect: check('invites', name, intended, o) };
-  };
-  const iv = (v: unknown[]) => encode(v);
-  const m2 = k.m2.publicKey;
-  const invites = [
-    inviteRule('fresh: from the current moderator M2 at chain index 2, password, one second before expiry', 'accepted', iv([2, sid, m2, 2, 1, exp]), exp * 1000 - 1000),
-    inviteRule('chain index 16 (the bound), no password', 'accepted', iv([2, sid, m2, 16, 0, exp]), FIXED.now),
-    inviteRule('expired: now = expires_at', 'E_STALE', iv([2, sid, m2, 2, 1, exp]), exp * 1000),
-    inviteRule('expired a day ago', 'E_STALE', iv([2, sid, m2, 2, 0, exp]), exp * 1000 + 86_400_000),
-    inviteRule('flags 2', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 2, exp]), FIXED.now),
-    inviteRule('flags 3', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 3, exp]), FIXED.now),
-    inviteRule('chain index 17', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 17, 0, exp]), FIXED.now),
-    inviteRule('key of 31 bytes', 'E_INVALID_ARGUMENT', iv([2, sid, m2.subarray(0, 31), 2, 0, exp]), FIXED.now),
-    inviteRule('session id of 15 bytes', 'E_INVALID_ARGUMENT', iv([2, sid.subarray(0, 15), m2, 2, 0, exp]), FIXED.now),
-    inviteRule('expires_at as a float', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 0, exp + 0.5]), FIXED.now),
-    inviteRule('five elements (no expiry)', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 0]), FIXED.now),
-    inviteRule('seven elements', 'E_INVALID_ARGUMENT', iv([2, sid, m2, 2, 0, exp, 0]), FIXED.now),
-    inviteRule('a trailing byte after the array', 'E_INVALID_ARGUMENT', Uint8Array.from([...iv([2, sid, m2, 2, 0, exp]), 0xc0]), FIXED.now),
-    inviteRule('chain index not in its shortest form (uint 8)', 'E_INVALID_ARGUMENT', Uint8Array.from([0x96, ...[2, sid, m2].flatMap((x) => [...encode(x)]), 0xcc, 2, 0, ...encode(exp)]), FIXED.now),
-    inviteRule('version 1 (the old layout)', 'E_VERSION', iv([1, sid, k.m0.publicKey, 0]), FIXED.now),
-  ];
-
-  return {
-    description:
-      'Scenario vectors (§R2, §R5, §R6): a starting point as data, one input, and the outcome every implementation must reach. ' +
-      'Keys: M0 created the room; link 1 (l1) hands moderation from M0 to M1 at version 5, epoch 2; link 2 (l2) from M1 to M2 (bob) at version 8, epoch 3; ' +
-      'lx is a link M0 signs on the side (to X, at version 6), after it handed moderation over: a fork. ' +
-      'changes: the member (self) holds `state` (version 7, epoch 3, moderator M1, chain [l1]) and receives `message` (a change, tag 15) from `sender` ' +
-      '(as a core broadcast if `broadcast`). states: the same member receives a whole state (tag 10) over a pairwise channel. ' +
-      'expect.result: "applied" (the resulting state as msgpack, and the state-ack version it sends), "ignored" (nothing changes; it acks its own version), ' +
-      '"removed" (the result does not list the member: it leaves, with the reason of its ban entry, or null); or expect.error, the error code. ' +
-      'announcements: a joiner (after = -1) or a resynchronising member (after = its version) pinned at `pin` hears the moderator broadcasts (tag 6) in order: ' +
-      'an announcement counts only if its chain verifies from the pin, ends at its sender, and its first link after the pin was made at a version above `after`; ' +
-      'two counted chains neither a prefix of the other are a fork (E_ACCESS_DENIED, reason starting "fork"); otherwise the longest counted chain\'s sender is asked ("moderator"), or nobody ("none"). ' +
-      'chains: the end of `chain` (msgpack) verified from `pin`, or null. invites: `text` parsed, then refused if expires_at * 1000 <= `now` (ms).',
-    descriptor_id: toHex(id),
-    keys: Object.fromEntries(Object.entries(RULES_SEEDS).map(([n, seed]) => [n, hexKeyPair(seed, k[n as keyof typeof RULES_SEEDS])])),
-    links: { l1: hx(encodeChain([l1])[0]), l2: hx(encodeChain([l2])[0]), lx: hx(encodeChain([lx])[0]) },
-    changes: { state: hx(encodeState(s7)), self: toHex(k.self.publicKey), cases: changes },
-    states: { state: hx(encodeState(s7)), self: toHex(k.self.publicKey), cases: states },
-    announcements,
-    chains,
-    invites,
-  };
-}

@@ -6,7 +6,7 @@
  */
 import { SealsigError, decodeCanonical, encodeCanonical, equalBytes } from '@sealsig/core';
 import { chainEnd, isCertifiedSuccessor } from './chain.js';
-import { MAX_BANNED, MAX_MEMBERS, decodeChange, encodeChange, type ChainLink, type IceServer, type RoomState, type StateChange } from './wire.js';
+import { MAX_BANNED, MAX_MEMBERS, decodeChange, encodeChange, type ChainLink, type IceServer, type RevokedInvite, type RoomState, type StateChange } from './wire.js';
 
 /** What the moderator wants changed; `commit` turns it into a StateChange. */
 export interface Edit {
@@ -15,6 +15,8 @@ export interface Edit {
   ban?: { key: Uint8Array; reason: string }[];
   iceServers?: IceServer[];
   link?: ChainLink;
+  /** The whole new list of revoked invites (§R5.1). */
+  revoked?: RevokedInvite[];
   /** A new epoch and room key (kick, rotation). */
   roomKey?: Uint8Array;
 }
@@ -37,6 +39,7 @@ export function changeOf(state: RoomState, e: Edit): StateChange {
     remove: e.remove ?? [],
     ban: e.ban ?? [],
     iceServers: e.iceServers ?? null,
+    revoked: e.revoked ?? null,
   }))));
 }
 
@@ -78,6 +81,7 @@ export function applyChange(state: RoomState, c: StateChange): RoomState {
     iceServers: c.iceServers ?? state.iceServers,
     chain: c.link === null ? state.chain : [...state.chain, c.link],
     banned,
+    revoked: c.revoked ?? state.revoked,
   };
 }
 

@@ -20,6 +20,9 @@
 import { SealsigError, concatBytes, decodeCanonical, encodeCanonical, ed25519Sign, ed25519Verify, isSealsigError, randomBytes, toBase64Url, xchachaOpen, xchachaSeal } from '@sealsig/core';
 import { isCertifiedModerator } from './chain.js';
 import type { Invite } from './invite.js';
+
+/** What descriptors need of an invite (§R7): its lobby session id, pinned key and position, password flag. */
+export type DescriptorInvite = Pick<Invite, 'sessionId' | 'moderatorKey' | 'chainIndex' | 'passwordRequired'>;
 import { RoomLabels, descriptorKeys, signatureInput } from './labels.js';
 import { signWriteProof } from './store/proof.js';
 import type { DescriptorStore } from './store/store.js';
@@ -60,7 +63,7 @@ const MAX_TITLE_CHARS = 200;
 /** The inputs of sealDescriptor(). */
 export interface SealDescriptorInput {
   /** The room's invite (the descriptor keys derive from it). */
-  invite: Invite;
+  invite: DescriptorInvite;
   /** The room title (at most 200 characters). */
   title: string;
   /** The current moderator's Ed25519 public key. */
@@ -108,7 +111,7 @@ export function sealDescriptor(d: SealDescriptorInput): {
  * size or content, E_AUTH_FAILED if it was not sealed for this invite or not signed by the invite's pinned
  * moderator or a successor the chain certifies from that pin. Callers decide what the expiry means.
  */
-export function verifyDescriptor(invite: Invite, sealed: Uint8Array): Omit<RoomDescriptor, 'live'> {
+export function verifyDescriptor(invite: DescriptorInvite, sealed: Uint8Array): Omit<RoomDescriptor, 'live'> {
   if (!(sealed instanceof Uint8Array) || sealed.length > DESCRIPTOR_MAX_BYTES || sealed.length < 24 + 16 + 64) {
     throw new SealsigError('E_FRAME_MALFORMED', 'descriptor has an impossible size');
   }
@@ -142,7 +145,7 @@ function stale(expiresAt: number): SealsigError {
 }
 
 /** §R7 Opens and checks a descriptor (verifyDescriptor), and refuses with E_STALE one whose expires_at <= now. */
-export function openDescriptor(invite: Invite, sealed: Uint8Array, now = Date.now()): RoomDescriptor {
+export function openDescriptor(invite: DescriptorInvite, sealed: Uint8Array, now = Date.now()): RoomDescriptor {
   const d = verifyDescriptor(invite, sealed);
   if (d.expiresAt <= now) throw stale(d.expiresAt);
   return { ...d, live: true };
@@ -159,7 +162,7 @@ export class DescriptorReader {
 
   constructor(
     /** The invite whose descriptor this reader fetches. */
-    readonly invite: Invite,
+    readonly invite: DescriptorInvite,
     /** The store it reads from. */
     readonly store: DescriptorStore,
   ) {}
@@ -200,7 +203,7 @@ export class DescriptorReader {
   }
 }
 
-function descriptorIdOf(invite: Invite): string {
+function descriptorIdOf(invite: DescriptorInvite): string {
   const keys = descriptorKeys(invite.sessionId);
   keys.key.fill(0);
   return toBase64Url(keys.id);
@@ -221,7 +224,7 @@ function nextSerial(o: DescriptorOptions, after = 0): number {
  * max(now, last + 1); if the store refuses the put (E_AUTH_FAILED) and holds a genuine descriptor with a
  * serial at or above ours (a predecessor whose clock runs ahead), the put is made once more after it.
  */
-export async function publishDescriptor(o: DescriptorOptions, invite: Invite, signingSecret: Uint8Array, moderatorKey: Uint8Array, chain: ChainLink[], live = true): Promise<void> {
+export async function publishDescriptor(o: DescriptorOptions, invite: DescriptorInvite, signingSecret: Uint8Array, moderatorKey: Uint8Array, chain: ChainLink[], live = true): Promise<void> {
   // Leaving (live = false): a descriptor that expired at once, so the presence check says "not live" now.
   const ttlMs = live ? (o.ttlMs ?? 60_000) : 1_000;
   const expiresAt = live ? Date.now() + ttlMs : Date.now();
@@ -251,11 +254,11 @@ export async function publishDescriptor(o: DescriptorOptions, invite: Invite, si
  * §R7 Fetches and opens the room's descriptor once: undefined if none is stored or it has expired (the room
  * is not live). Without memory of earlier reads: use a DescriptorReader to refuse older descriptors.
  */
-export async function fetchDescriptor(invite: Invite, store: DescriptorStore, now = Date.now()): Promise<RoomDescriptor | undefined> {
+export async function fetchDescriptor(invite: DescriptorInvite, store: DescriptorStore, now = Date.now()): Promise<RoomDescriptor | undefined> {
   return new DescriptorReader(invite, store).fetch(now);
 }
 
 /** §R7 "Is this room live?" without revealing the session id to the store. */
-export async function isRoomLive(invite: Invite, store: DescriptorStore): Promise<boolean> {
+export async function isRoomLive(invite: DescriptorInvite, store: DescriptorStore): Promise<boolean> {
   return new DescriptorReader(invite, store).isLive();
 }

@@ -11,6 +11,7 @@ import { extendChain } from './chain.js';
 import { AttemptLimiter } from './cpace/attempts.js';
 import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
 import type { Invite } from './invite.js';
+import { checkGrant } from './invite-grant.js';
 import { LobbyDesk, type JoinRequest } from './lobby-desk.js';
 import { unref, type Moderator } from './moderator.js';
 import { checkIce, type RoomOptions } from './options.js';
@@ -77,6 +78,10 @@ export class Handover {
       mode: mod.admit ?? 'ask',
       decisionTimeoutMs: mod.decisionTimeoutMs ?? 60_000,
       chain: () => replica.state.chain,
+      checkGrant: (grant) => {
+        const s = replica.state;
+        return checkGrant(grant, { descriptorId: this.#h.descriptorId, moderator: s.moderator, chain: s.chain, revoked: s.revoked, signers: mod.inviteSigners, now: Date.now() });
+      },
       banReason: (key) => replica.banReason(key),
       isMember: (key) => replica.lists(key),
       ask: (request) => this.#h.ask(request),

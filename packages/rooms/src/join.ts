@@ -2,12 +2,13 @@
  * The joiner's side of the lobby (docs/PROTOCOL.md §R3, §R4): find the certified moderator, send the join
  * request (retransmitted until answered), run the password check, and wait for the decision.
  */
-import { Session, SealsigError, equalBytes, randomBytes, type PeerInfo, type SessionOptions } from '@sealsig/core';
+import { Session, SealsigError, equalBytes, randomBytes, type ErrorCode, type PeerInfo, type SessionOptions } from '@sealsig/core';
 import { forks, isCertifiedModerator, isPrefix, type ChainPin } from './chain.js';
 import type { Invite } from './invite.js';
+import { grantOf } from './invite-grant.js';
 import { descriptorIdOf } from './labels.js';
 import { joinerCpace } from './password.js';
-import { NONCE_BYTES, Tag, fromWire, toWire, type ChainLink, type Message, type RoomState } from './wire.js';
+import { NONCE_BYTES, Tag, fromWire, toWire, type ChainLink, type Message, type RejectCode, type RoomState } from './wire.js';
 
 export interface AdmissionOptions {
   name: string;
@@ -33,7 +34,10 @@ export interface Admission {
   moderator: PeerInfo;
 }
 
-/** Resolves once admitted; rejects with E_ACCESS_DENIED, E_WRONG_PASSWORD, E_RATE_LIMITED or E_TIMEOUT. */
+/**
+ * Resolves once admitted; rejects with E_ACCESS_DENIED, E_WRONG_PASSWORD, E_RATE_LIMITED, E_TIMEOUT, or for the
+ * invite-codes of §R3, E_STALE (expired), E_ACCESS_DENIED (revoked) or E_AUTH_FAILED (not accepted as signed).
+ */
 export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOptions): Promise<Admission> {
   return new Promise<Admission>((resolve, reject) => {
     let nonce = randomBytes(NONCE_BYTES);
@@ -78,7 +82,8 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
       const run = o.password === undefined ? undefined : await joinerCpace(o.password, channel(peer), runNonce);
       if (nonce !== runNonce || done) return run?.destroy(); // another moderator was chosen while we computed: drop this run
       cpace = run;
-      pending = { tag: Tag.joinRequest, nonce: runNonce, name: o.name, appData: o.appData, share: run?.share ?? null };
+      // §R2 The invite's grant: the moderator checks it first (a listed member's is not needed, but harmless).
+      pending = { tag: Tag.joinRequest, nonce: runNonce, name: o.name, appData: o.appData, share: run?.share ?? null, grant: grantOf(invite) };
       await sendPending();
     };
     const channel = (peer: PeerInfo) => ({ lobbyTopic: lobby.topic, joinerId: lobby.id, joinerInstance: lobby.instance, moderatorId: peer.id, moderatorInstance: peer.instance });
@@ -121,8 +126,7 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
           }
           finish(undefined, { roomSessionId: m.roomSessionId, state: s, moderator: from });
         } else if (m.tag === Tag.joinRejected) {
-          const code = m.code === 'wrong-password' ? 'E_WRONG_PASSWORD' : m.code === 'rate-limited' ? 'E_RATE_LIMITED' : m.code === 'timeout' ? 'E_TIMEOUT' : 'E_ACCESS_DENIED';
-          finish(Object.assign(new SealsigError(code, m.reason), { reason: m.reason, rejectCode: m.code, rejectedBy: from.signingKey.slice() }));
+          finish(rejection(m.code, m.reason, from.signingKey));
         }
       } catch (e) {
         if (from.id === moderator?.id) finish(asError(e));
@@ -132,6 +136,18 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
     lobby.on('message', onMessage);
     for (const p of lobby.peers) onPeer(p);
   });
+}
+
+/** §R3 The error a `join-rejected` answer becomes, carrying the code and reason (`rejectCode`, `reason`, `rejectedBy`). */
+function rejection(code: RejectCode, reason: string, by: Uint8Array): SealsigError {
+  const error: ErrorCode =
+    code === 'wrong-password' ? 'E_WRONG_PASSWORD'
+    : code === 'rate-limited' ? 'E_RATE_LIMITED'
+    : code === 'timeout' ? 'E_TIMEOUT'
+    : code === 'invite-expired' ? 'E_STALE'
+    : code === 'invite-invalid' ? 'E_AUTH_FAILED'
+    : 'E_ACCESS_DENIED';
+  return Object.assign(new SealsigError(error, reason), { reason, rejectCode: code, rejectedBy: by.slice() });
 }
 
 function asError(e: unknown): SealsigError {

@@ -5,6 +5,8 @@
  *   descriptor_id    = KDF(sid, "sealsig/v2/rooms/descriptor-id",    "", 16)   public: the store's key
  *   descriptor_key   = KDF(sid, "sealsig/v2/rooms/descriptor-key",   "", 32)   seals the descriptor
  *
+ * An invite's grant is signed by the moderator ("sealsig/v3/rooms/invite", invite-grant.ts).
+ *
  * Writing a descriptor needs no derived secret: the store checks a proof signed by the moderator's own
  * Ed25519 key (§R7, "sealsig/v2/rooms/descriptor-put"), which no other invite holder has.
  */
@@ -22,6 +24,8 @@ export const RoomLabels = {
   descriptorPut: 'sealsig/v2/rooms/descriptor-put',
   /** Moderator transfer certificate (§R6). */
   transferSignature: 'sealsig/v2/rooms/moderator-transfer',
+  /** Invite signature (§R2): the one label new in protocol v3; the others keep their v2 names. */
+  inviteSignature: 'sealsig/v3/rooms/invite',
   /** Privilege request signature. */
   privilegeSignature: 'sealsig/v2/rooms/privilege-request',
   /** CPace channel identifier (§R4). */

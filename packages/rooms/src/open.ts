@@ -5,9 +5,10 @@
  */
 import { SealsigError, Session, createSessionId, randomBytes, ready } from '@sealsig/core';
 import { passwordToPrs } from './cpace/protocol.js';
-import { checkInviteFresh, issueInvite, parseInvite } from './invite.js';
+import { checkInviteFresh, encodeInvite, parseInvite, type Invite } from './invite.js';
+import { inviteSignatureValid, issueInvite } from './invite-grant.js';
 import { admitThroughLobby } from './join.js';
-import { checkIce, checkName, copyIdentity, eraseIdentity, type CreateRoomOptions, type JoinRoomOptions } from './options.js';
+import { checkIce, checkInviteOptions, checkName, copyIdentity, eraseIdentity, type CreateRoomOptions, type JoinRoomOptions } from './options.js';
 import { Room } from './room.js';
 import type { RoomState } from './wire.js';
 
@@ -15,6 +16,7 @@ import type { RoomState } from './wire.js';
 export async function createRoom(options: CreateRoomOptions): Promise<Room> {
   await ready();
   const name = checkName(options.name);
+  checkInviteOptions(options.moderation);
   if (options.password !== undefined) {
     if (typeof options.password !== 'string') throw new SealsigError('E_INVALID_ARGUMENT', 'a room password must be a string');
     passwordToPrs(options.password); // 1..1024 bytes, or E_INVALID_ARGUMENT
@@ -30,8 +32,9 @@ export async function createRoom(options: CreateRoomOptions): Promise<Room> {
     iceServers: checkIce(options.iceServers ?? []),
     chain: [],
     banned: [],
+    revoked: [],
   };
-  const invite = issueInvite(createSessionId(), state, options.password !== undefined, options.moderation?.inviteTtlMs);
+  const invite = issueInvite(createSessionId(), state.moderator, 0, options.password !== undefined, identity.signing.privateKey, options.moderation?.inviteTtlMs);
   const session = new Session({ ...options.session, sessionId: roomSessionId, transport: options.transport, identity, epoch: { epoch: 1, roomKey: state.roomKey } });
   return startRoom(new Room({ session, invite, roomSessionId, identity, state, password: options.password, name, options }));
 }
@@ -39,8 +42,14 @@ export async function createRoom(options: CreateRoomOptions): Promise<Room> {
 /** §R3 Joins through an invite: asks the moderator, proves the password, and enters the room once admitted. */
 export async function joinRoom(options: JoinRoomOptions): Promise<Room> {
   await ready();
-  const invite = typeof options.invite === 'string' ? parseInvite(options.invite) : options.invite;
+  // A parsed invite is checked as its text would be (E_INVALID_ARGUMENT): an object from elsewhere may lack fields.
+  const given: unknown = options.invite;
+  if (typeof given !== 'string' && (given === null || typeof given !== 'object')) throw new SealsigError('E_INVALID_ARGUMENT', 'invite must be a string or a parsed Invite');
+  const invite = parseInvite(typeof given === 'string' ? given : encodeInvite(given as Invite));
+  checkInviteOptions(options.moderation); // this member may moderate later (§R6)
   checkInviteFresh(invite); // E_STALE: an old invite may pin a former moderator (§R6)
+  // §R2 An edited copy (a later expiry re-encoded, say) would be refused by the moderator: refuse it before anything is sent.
+  if (!inviteSignatureValid(invite)) throw new SealsigError('E_AUTH_FAILED', 'the invite signature does not verify: it was altered; ask the moderator for a new one');
   if (invite.passwordRequired && (typeof options.password !== 'string' || options.password.length === 0)) {
     throw new SealsigError('E_INVALID_ARGUMENT', 'this room needs a password');
   }

@@ -49,8 +49,14 @@ export interface ModerationOptions {
   rotateEveryMs?: number;
   /** Password attempt limits (AttemptLimiter). */
   attempts?: AttemptLimiterOptions;
-  /** Lifetime of the invites this moderator issues (`room.invite`, `room.createInvite()`; default 7 days). */
+  /** Lifetime of the invites this moderator issues, ms (`room.invite`, `room.createInvite()`; default 7 days). */
   inviteTtlMs?: number;
+  /**
+   * Whose invites this moderator accepts (§R2): 'chain' (default), its own and those its predecessors in the
+   * moderator chain signed (so invites handed out before a transfer still work); 'self', only its own (a former
+   * moderator keeps its key and could go on signing invites, §R6.4).
+   */
+  inviteSigners?: 'chain' | 'self';
   /** Time the app (and a joiner's key confirmation) has to answer a request (default 60 s). */
   decisionTimeoutMs?: number;
   /**
@@ -84,6 +90,16 @@ export interface JoinRoomOptions extends RoomOptions {
   appData?: unknown;
   /** Give up waiting for admission after this long (default 60 s): E_TIMEOUT. */
   timeoutMs?: number;
+}
+
+/** The invite settings of `moderation` (§R2), checked before anything is sent: E_INVALID_ARGUMENT otherwise. */
+export function checkInviteOptions(m: ModerationOptions | undefined): void {
+  const ttl = m?.inviteTtlMs;
+  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl < 1000 || ttl > 100 * 365 * 86_400_000)) {
+    throw new SealsigError('E_INVALID_ARGUMENT', 'moderation.inviteTtlMs must be an integer of ms, 1 s to 100 years');
+  }
+  const signers: unknown = m?.inviteSigners;
+  if (signers !== undefined && signers !== 'chain' && signers !== 'self') throw new SealsigError('E_INVALID_ARGUMENT', "moderation.inviteSigners must be 'chain' or 'self'");
 }
 
 /** A display name: at most MAX_NAME_CHARS characters ('' when absent); E_INVALID_ARGUMENT otherwise. */

@@ -17,7 +17,7 @@
 import { Emitter, SealsigError, equalBytes, type IceCandidate, type Identity, type PeerInfo, type Session, type SessionDescription } from '@sealsig/core';
 import type { Member, RoomEvents } from './events.js';
 import { Handover } from './handover.js';
-import { encodeInvite, issueInvite, type Invite } from './invite.js';
+import { encodeInvite, type Invite } from './invite.js';
 import { descriptorIdOf } from './labels.js';
 import { Members, noMember } from './members.js';
 import { Moderator, unref } from './moderator.js';
@@ -26,6 +26,7 @@ import { PrivilegeDesk } from './privilege-desk.js';
 import { signPrivilegeRequest } from './privileges.js';
 import { Replica } from './replica.js';
 import { RESYNC_CHECK_MS, Resync } from './resync.js';
+import { RoomInvites } from './room-invites.js';
 import { Tag, fromWire, toWire, type IceServer, type Message, type PrivilegeAction, type RoomState } from './wire.js';
 
 interface Internals {
@@ -44,7 +45,7 @@ export class Room extends Emitter<RoomEvents> {
   /** This member's id in the room session. */
   readonly id: string;
   #session: Session;
-  #invite: Invite; // the one this member joined with, or the latest it issued as moderator
+  #invites: RoomInvites;
   #identity: Identity;
   #password: string | undefined;
   #o: RoomOptions;
@@ -61,7 +62,6 @@ export class Room extends Emitter<RoomEvents> {
   constructor(i: Internals) {
     super();
     this.#session = i.session;
-    this.#invite = i.invite;
     this.#identity = i.identity;
     this.#password = i.password;
     this.#o = i.options;
@@ -72,8 +72,8 @@ export class Room extends Emitter<RoomEvents> {
     const isPresent = (id: string) => this.#members.has(id);
     const sendTo = (id: string, m: Message) => this.#sendTo(id, m);
     const report = (e: unknown) => this.#report(e);
-    const lobbyOptions = () => ({ ...this.#o.session, sessionId: this.#invite.sessionId, transport: this.#o.transport, identity: this.#identity });
-    const password = () => (this.#invite.passwordRequired ? this.#password : undefined);
+    const lobbyOptions = () => ({ ...this.#o.session, sessionId: i.invite.sessionId, transport: this.#o.transport, identity: this.#identity });
+    const password = () => (i.invite.passwordRequired ? this.#password : undefined);
     const replica = (this.#replica = new Replica(i.state, {
       session: i.session,
       ownKey,
@@ -103,13 +103,19 @@ export class Room extends Emitter<RoomEvents> {
     });
     const present = () => this.#members.ids();
     const moderator = (this.#moderator = new Moderator({ session: i.session, replica, options: i.options, roomSessionId: i.roomSessionId, ownKey, isClosed, present, isPresent, sendTo, report }));
+    this.#invites = new RoomInvites(i.invite, {
+      replica,
+      moderator,
+      signingSecret: () => this.#identity.signing.privateKey,
+      ttlMs: () => this.#o.moderation?.inviteTtlMs,
+    });
     this.#handover = new Handover({
       identity: i.identity,
       options: i.options,
       replica,
       moderator,
       descriptorId,
-      invite: () => this.#invite,
+      invite: () => this.#invites.held,
       lobbyOptions,
       password,
       isClosed,
@@ -128,7 +134,7 @@ export class Room extends Emitter<RoomEvents> {
       descriptorId,
       name: i.name,
       ownKey,
-      invite: () => this.#invite,
+      invite: () => this.#invites.held,
       lobbyOptions,
       password,
       isClosed,
@@ -180,26 +186,21 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /**
-   * The invite to share (§R2). For the moderator, one it issued: pinning its own key and chain position, valid
-   * for `moderation.inviteTtlMs` (a fresh one once that has run out or moderation changed hands). For other
-   * members, the invite they joined with: ask the moderator for a current one (old ones may have expired).
+   * The invite to share (§R2): for the moderator, its current signed invite (valid for `moderation.inviteTtlMs`,
+   * issued again once expired, revoked, or moderation changed hands); for others, the one they joined with.
    */
   get invite(): string {
-    if (this.isModerator && !this.#closed) {
-      const i = this.#invite;
-      const state = this.#replica.state;
-      if (!equalBytes(i.moderatorKey, state.moderator) || i.expiresAt <= Date.now()) {
-        this.#invite = issueInvite(i.sessionId, state, i.passwordRequired, this.#o.moderation?.inviteTtlMs);
-      }
-    }
-    return encodeInvite(this.#invite);
+    return this.#closed ? encodeInvite(this.#invites.held) : this.#invites.current();
   }
 
-  /** Moderator: a new invite pinning this moderator's key and chain position (§R6), valid for `ttlMs` (default `moderation.inviteTtlMs`, 7 days). */
+  /** Moderator: a new signed invite with its own id, pinning this moderator (§R2), valid for `ttlMs` (≥ 1 s; default `moderation.inviteTtlMs`, 7 days). */
   createInvite(ttlMs?: number): string {
-    this.#moderator.mustModerate();
-    if (ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1000)) throw new SealsigError('E_INVALID_ARGUMENT', 'ttlMs must be an integer of at least 1000');
-    return encodeInvite(issueInvite(this.#invite.sessionId, this.#replica.state, this.#invite.passwordRequired, ttlMs ?? this.#o.moderation?.inviteTtlMs));
+    return this.#invites.create(ttlMs);
+  }
+
+  /** Moderator: revokes an invite of this room for every moderator to come (§R5.1); false if nothing changed (revoked already, or expired). E_QUEUE_FULL past 64. */
+  revokeInvite(invite: string | Invite): boolean {
+    return this.#invites.revoke(invite);
   }
 
   /** The moderator's Ed25519 public key. */

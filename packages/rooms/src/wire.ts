@@ -5,6 +5,9 @@
  * The decoders check every field's type and bound before anything uses it; failures are E_FRAME_MALFORMED.
  */
 import { SealsigError, decodeCanonical, encodeCanonical } from '@sealsig/core';
+import { decodeGrant, decodeRevoked, encodeGrant, encodeRevoked, type InviteGrant, type RevokedInvite } from './wire-grant.js';
+
+export type { InviteGrant, RevokedInvite };
 
 /** The tags of room messages (§R1), their first element. */
 export const Tag = {
@@ -45,10 +48,16 @@ export const MAX_MEMBERS = 256;
 export const MAX_CHAIN = 16;
 export const MAX_BANNED = 256;
 export const MAX_ICE_SERVERS = 8;
+/** Revoked invites a state holds (§R5.1). */
+export const MAX_REVOKED = 64;
 
-/** Why a join was refused. */
-export type RejectCode = 'rejected' | 'wrong-password' | 'rate-limited' | 'busy' | 'timeout';
-const REJECT_CODES: readonly string[] = ['rejected', 'wrong-password', 'rate-limited', 'busy', 'timeout'];
+/**
+ * Why a join was refused (§R1, §R3). The `invite-` codes (protocol v3) refuse the invite the request carries:
+ * expired (`invite-expired`), revoked (`invite-revoked`), or not signed by a moderator the desk accepts, or
+ * whose signature does not verify (`invite-invalid`).
+ */
+export type RejectCode = 'rejected' | 'wrong-password' | 'rate-limited' | 'busy' | 'timeout' | 'invite-expired' | 'invite-revoked' | 'invite-invalid';
+const REJECT_CODES: readonly string[] = ['rejected', 'wrong-password', 'rate-limited', 'busy', 'timeout', 'invite-expired', 'invite-revoked', 'invite-invalid'];
 /** What a privilege request asks of a stream. */
 export type PrivilegeAction = 'stop' | 'mute';
 
@@ -89,6 +98,8 @@ export interface StateChange {
   ban: { key: Uint8Array; reason: string }[];
   /** The new ICE server list, or null when unchanged. */
   iceServers: IceServer[] | null;
+  /** The new list of revoked invites (whole, §R5.1), or null when unchanged. */
+  revoked: RevokedInvite[] | null;
 }
 
 /** §R5 The room state the moderator hands members; the room key in it is secret. */
@@ -122,11 +133,13 @@ export interface RoomState {
     /** The moderator's reason. */
     reason: string;
   }[];
+  /** Invites the moderator revoked that have not expired (at most MAX_REVOKED, §R5.1): refused by whoever moderates. */
+  revoked: RevokedInvite[];
 }
 
 export type Message =
   | { tag: typeof Tag.app; value: unknown }
-  | { tag: typeof Tag.joinRequest; nonce: Uint8Array; name: string; appData: unknown; share: Uint8Array | null }
+  | { tag: typeof Tag.joinRequest; nonce: Uint8Array; name: string; appData: unknown; share: Uint8Array | null; grant: InviteGrant | null }
   | { tag: typeof Tag.joinChallenge; nonce: Uint8Array; share: Uint8Array; confirm: Uint8Array }
   | { tag: typeof Tag.joinConfirm; nonce: Uint8Array; confirm: Uint8Array }
   | { tag: typeof Tag.joinAccepted; nonce: Uint8Array; roomSessionId: string; state: RoomState }
@@ -151,6 +164,7 @@ export function encodeState(s: RoomState): unknown[] {
     s.iceServers.map(iceToWire),
     encodeChain(s.chain),
     s.banned.map((b) => [b.key, b.reason]),
+    s.revoked.map(encodeRevoked),
   ];
 }
 
@@ -173,6 +187,7 @@ export function encodeChange(c: StateChange): unknown[] {
     c.remove,
     c.ban.map((b) => [b.key, b.reason]),
     c.iceServers === null ? null : c.iceServers.map(iceToWire),
+    c.revoked === null ? null : c.revoked.map(encodeRevoked),
   ];
 }
 
@@ -186,7 +201,7 @@ export function toWire(m: Message): unknown[] {
     case Tag.app:
       return [m.tag, m.value];
     case Tag.joinRequest:
-      return [m.tag, m.nonce, m.name, m.appData, m.share];
+      return [m.tag, m.nonce, m.name, m.appData, m.share, m.grant === null ? null : encodeGrant(m.grant)];
     case Tag.joinChallenge:
       return [m.tag, m.nonce, m.share, m.confirm];
     case Tag.joinConfirm:
@@ -259,7 +274,7 @@ function decodeBan(v: unknown): { key: Uint8Array; reason: string } {
 
 /** §R5 A state change; `roomKey` present exactly when the change says so is checked by the reader (it needs the old epoch). */
 export function decodeChange(v: unknown): StateChange {
-  const [version, epoch, roomKey, link, add, remove, ban, ice] = array(v, 8, 8, 'state change');
+  const [version, epoch, roomKey, link, add, remove, ban, ice, revoked] = array(v, 9, 9, 'state change');
   return {
     version: uint(version, 'version'),
     epoch: uint(epoch, 'epoch', 0xffffffff),
@@ -269,6 +284,7 @@ export function decodeChange(v: unknown): StateChange {
     remove: array(remove, 0, MAX_MEMBERS, 'removed members').map((k) => bytes(k, 32, 'removed key')),
     ban: array(ban, 0, MAX_BANNED, 'bans').map(decodeBan),
     iceServers: ice === null ? null : array(ice, 0, MAX_ICE_SERVERS, 'ice servers').map(decodeIce),
+    revoked: revoked === null ? null : array(revoked, 0, MAX_REVOKED, 'revoked invites').map(decodeRevoked),
   };
 }
 
@@ -283,7 +299,7 @@ function decodeIce(v: unknown): IceServer {
 }
 
 export function decodeState(v: unknown): RoomState {
-  const [version, epoch, roomKey, moderator, members, ice, chain, banned] = array(v, 8, 8, 'state');
+  const [version, epoch, roomKey, moderator, members, ice, chain, banned, revoked] = array(v, 9, 9, 'state');
   const list = array(members, 1, MAX_MEMBERS, 'members').map(decodeMember);
   return {
     version: uint(version, 'version'),
@@ -294,6 +310,7 @@ export function decodeState(v: unknown): RoomState {
     iceServers: array(ice, 0, MAX_ICE_SERVERS, 'ice servers').map(decodeIce),
     chain: decodeChain(chain),
     banned: array(banned, 0, MAX_BANNED, 'banned').map(decodeBan),
+    revoked: array(revoked, 0, MAX_REVOKED, 'revoked invites').map(decodeRevoked),
   };
 }
 
@@ -329,9 +346,10 @@ export function fromWire(v: unknown): Message {
       len(2);
       return { tag, value: a[1] };
     case Tag.joinRequest: {
-      len(5);
+      len(6);
       if (encodedLength(a[3]) > MAX_APP_DATA_BYTES) bad(`app data above ${MAX_APP_DATA_BYTES} bytes`);
-      return { tag, nonce: n(1), name: text(a[2], MAX_NAME_CHARS, 'name'), appData: a[3], share: a[4] === null ? null : bytes(a[4], 32, 'share') };
+      const share = a[4] === null ? null : bytes(a[4], 32, 'share');
+      return { tag, nonce: n(1), name: text(a[2], MAX_NAME_CHARS, 'name'), appData: a[3], share, grant: a[5] === null ? null : decodeGrant(a[5]) };
     }
     case Tag.joinChallenge:
       len(4);

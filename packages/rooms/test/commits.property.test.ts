@@ -15,7 +15,7 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant('ice' as const), host: fc.stringMatching(/^[a-z]{1,12}$/) }),
   fc.record({ kind: fc.constant('rotate' as const) }),
 );
-const start = (): RoomState => ({ version: 1, epoch: 1, roomKey: new Uint8Array(32).fill(200), moderator: new Uint8Array(32).fill(99), members: [{ key: new Uint8Array(32).fill(99), name: 'mod' }], iceServers: [], chain: [], banned: [] });
+const start = (): RoomState => ({ version: 1, epoch: 1, roomKey: new Uint8Array(32).fill(200), moderator: new Uint8Array(32).fill(99), members: [{ key: new Uint8Array(32).fill(99), name: 'mod' }], iceServers: [], chain: [], banned: [], revoked: [] });
 const listed = (s: RoomState, k: Uint8Array) => s.members.some((m) => m.key[0] === k[0]);
 
 /** The moderator's edit for an op, or undefined when the op makes no sense on this state. */

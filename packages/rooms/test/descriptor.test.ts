@@ -25,6 +25,7 @@ import {
   type Invite,
 } from '../src/index.js';
 import type { ChainLink } from '../src/wire.js';
+import { issueInvite } from '../src/invite-grant.js';
 import { code } from './store-helpers.js';
 
 beforeAll(() => ready());
@@ -32,7 +33,7 @@ beforeAll(() => ready());
 /** A room as its creator sees it: the invite (pinning the creator at chain index 0) and the creator's key pair. */
 function room(passwordRequired = false): { invite: Invite; mod: KeyPair; id: string; idBytes: Uint8Array } {
   const mod = ed25519KeyPair();
-  const invite: Invite = { sessionId: createSessionId(), moderatorKey: mod.publicKey, chainIndex: 0, expiresAt: Date.now() + 86_400_000 - (Date.now() % 1000), passwordRequired };
+  const invite: Invite = issueInvite(createSessionId(), mod.publicKey, 0, passwordRequired, mod.privateKey, 86_400_000);
   const keys = descriptorKeys(invite.sessionId);
   keys.key.fill(0);
   return { invite, mod, id: Buffer.from(keys.id).toString('base64url'), idBytes: keys.id };

@@ -118,7 +118,7 @@ describe('moderator forks (§R6)', () => {
     const forged = (linkVersion: number) => {
       const chain = extendChain([], descriptorIdOf(sessionId), modIdentity.signing.privateKey, y.key, linkVersion, 1);
       const members = carol.roster.map((m) => ({ key: m.key, name: m.name }));
-      return toWire({ tag: Tag.state, state: { version: 50, epoch: 1, roomKey: new Uint8Array(32), moderator: y.key, members, iceServers: [], chain, banned: [] } });
+      return toWire({ tag: Tag.state, state: { version: 50, epoch: 1, roomKey: new Uint8Array(32), moderator: y.key, members, iceServers: [], chain, banned: [], revoked: [] } });
     };
     await y.session.send(carolAtY, forged(2));
     await waitFor(() => errors.includes('E_ACCESS_DENIED'));

@@ -65,6 +65,7 @@ describe('only the moderator commands', () => {
       iceServers: [],
       chain: [],
       banned: [],
+      revoked: [],
     };
   }
 

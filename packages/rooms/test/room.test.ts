@@ -5,6 +5,7 @@ import { SealsigError, ed25519KeyPair, joinSession, randomBytes, ready, x25519Ke
 await ready();
 import { createRoom, fromWire, joinRoom, parseInvite, toWire, RoomMessageTag as Tag, type Room } from '../src/index.js';
 import { joinerCpace } from '../src/password.js';
+import { grantOf } from '../src/invite-grant.js';
 import { fast, nextEvent, net, waitFor } from './helpers.js';
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<SealsigError> {
@@ -89,17 +90,23 @@ describe('password room', () => {
     await mod.close();
   });
 
-  it('attempt limits hold: past the global bound even the right password is refused', async () => {
+  it('attempt limits hold per invite: past its bound even the right password is refused, another invite is untouched', async () => {
     const n = net();
     const mod = await createRoom({
       transport: n.connect(),
       password: 'pw',
-      moderation: { admit: 'auto', attempts: { maxAttemptsGlobal: 2 } },
+      moderation: { admit: 'auto', attempts: { maxAttemptsPerInvite: 2 } },
       session: fast,
     });
-    await expectCode(joinRoom({ transport: n.connect(), invite: mod.invite, password: 'x', session: fast }), 'E_WRONG_PASSWORD');
-    await expectCode(joinRoom({ transport: n.connect(), invite: mod.invite, password: 'y', session: fast }), 'E_WRONG_PASSWORD');
-    await expectCode(joinRoom({ transport: n.connect(), invite: mod.invite, password: 'pw', session: fast }), 'E_RATE_LIMITED');
+    const spent = mod.createInvite();
+    const other = mod.createInvite();
+    // Two fresh lobby identities (member ids are free) spend the first invite's budget...
+    await expectCode(joinRoom({ transport: n.connect(), invite: spent, password: 'x', session: fast }), 'E_WRONG_PASSWORD');
+    await expectCode(joinRoom({ transport: n.connect(), invite: spent, password: 'y', session: fast }), 'E_WRONG_PASSWORD');
+    await expectCode(joinRoom({ transport: n.connect(), invite: spent, password: 'pw', session: fast }), 'E_RATE_LIMITED');
+    // ...and not the second invite's.
+    const ok = await joinRoom({ transport: n.connect(), invite: other, password: 'pw', session: fast });
+    await ok.close();
     await mod.close();
   });
 });
@@ -130,7 +137,7 @@ describe('timeouts and abandoned runs', () => {
     raw.on('message', (m) => answers.push(fromWire(m.value).tag));
     const nonce = randomBytes(16);
     const run = await joinerCpace('pw', { lobbyTopic: raw.topic, joinerId: raw.id, joinerInstance: raw.instance, moderatorId: moderator.id, moderatorInstance: moderator.instance }, nonce);
-    await raw.send(moderator.id, toWire({ tag: Tag.joinRequest, nonce, name: 'silent', appData: null, share: run.share }));
+    await raw.send(moderator.id, toWire({ tag: Tag.joinRequest, nonce, name: 'silent', appData: null, share: run.share, grant: grantOf(invite) }));
     await waitFor(() => answers.includes(Tag.joinChallenge));
     // While it holds the only slot, the next joiner is refused...
     await expectCode(joinRoom({ transport: n.connect(), invite, password: 'pw', session: fast }), 'E_RATE_LIMITED');

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { concatBytes, ed25519KeyPair, ed25519Verify, fromBase64Url, fromHex, isSealsigError, kdf, ready, toBase64Url, toHex, u32be, u64be, utf8 } from '@sealsig/core';
+import { SealsigError, concatBytes, ed25519KeyPair, ed25519Verify, fromBase64Url, fromHex, isSealsigError, kdf, ready, toBase64Url, toHex, u32be, u64be, utf8 } from '@sealsig/core';
 import { decode, encode } from '@msgpack/msgpack';
 import { RoomLabels, RoomMessageTag, chainEnd, cpaceChannelId, descriptorKeys, fromWire, lobbyTopicOf, openDescriptor, parseInvite, toWire, type ChainLink } from '../src/index.js';
 import { confirmationsFromIsk } from '../src/password.js';
@@ -13,11 +13,13 @@ import { verifyPrivilegeRequest, type PrivilegeFields } from '../src/privileges.
 import { lvCat } from '../src/cpace/strings.js';
 import { calculateGenerator, cpaceReady, generatorString, DSI, iskIr, scalarMult, scalarMultVfy } from '../src/cpace/index.js';
 import { roomVectors } from '../scripts/vectors.js';
+import { runDesk } from '../scripts/desk-vectors.js';
 // rules vectors
 import { decodeCanonical, equalBytes } from '@sealsig/core';
 import { forks, isCertifiedModerator, isPrefix } from '../src/chain.js';
 import { receiveChange, receiveState } from '../src/commits.js';
 import { checkInviteFresh } from '../src/invite.js';
+import { checkGrant, inviteSignatureValid } from '../src/invite-grant.js';
 import { decodeChain, decodeState, encodeState, type RoomState } from '../src/wire.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -64,22 +66,38 @@ describe('docs/test-vectors/rooms.json', () => {
     expect(v.lobby_topic).toBe(load('key-schedule').topic);
   });
 
-  it('invite: parseInvite gives the fields; the text is base64url of the msgpack bytes', () => {
-    const v = load('rooms').invite;
+  it('invite: parseInvite gives the fields; the text is base64url of the msgpack bytes; the signature verifies over its input; the longest fits', () => {
+    const root = load('rooms');
+    const v = root.invite;
     expect(toHex(ed25519KeyPair(fromHex(v.moderator.ed25519_seed)).publicKey)).toBe(v.moderator.ed25519_public);
+    const id = fromHex(root.keys.descriptor_id);
     for (const c of v.cases) {
       const inv = parseInvite(c.text);
-      expect({ sessionId: inv.sessionId, moderatorKey: toHex(inv.moderatorKey), chainIndex: inv.chainIndex, passwordRequired: inv.passwordRequired, expiresAt: inv.expiresAt }).toEqual({
+      expect({ sessionId: inv.sessionId, moderatorKey: toHex(inv.moderatorKey), chainIndex: inv.chainIndex, passwordRequired: inv.passwordRequired, expiresAt: inv.expiresAt, id: toHex(inv.id), signature: toHex(inv.signature) }).toEqual({
         sessionId: v.session_id,
         moderatorKey: c.moderator_key,
         chainIndex: c.chain_index,
         passwordRequired: c.password_required,
-        expiresAt: c.expires_at,
+        expiresAt: c.expires_at_s * 1000,
+        id: c.invite_id,
+        signature: c.signature,
       });
       expect(toHex(fromBase64Url(c.text)!)).toBe(c.msgpack);
-      expect(decode(fromHex(c.msgpack))).toEqual([2, fromBase64Url(v.session_id), fromHex(c.moderator_key), c.chain_index, c.flags, c.expires_at / 1000]);
+      expect(decode(fromHex(c.msgpack))).toEqual([3, fromBase64Url(v.session_id), fromHex(c.moderator_key), c.chain_index, c.flags, c.expires_at_s, fromHex(c.invite_id), fromHex(c.signature)]);
+      const input = concatBytes(utf8('sealsig/v3/rooms/invite'), new Uint8Array(1), id, fromHex(c.invite_id), u64be(c.expires_at_s), u32be(c.chain_index), u32be(c.flags));
+      expect(toHex(input)).toBe(c.signed_input);
+      expect(ed25519Verify(fromHex(c.moderator_key), input, fromHex(c.signature))).toBe(true);
+      expect(inviteSignatureValid(inv)).toBe(true);
+      expect(inviteSignatureValid({ ...inv, expiresAt: inv.expiresAt + 1000 }), 'a later expiry breaks the signature').toBe(false);
+      expect(c.text.length).toBe(c.text_chars);
+      expect(c.text.length).toBeLessThanOrEqual(v.max_chars);
       expect(parseInvite(`https://example.org/room#invite=${c.text}`).passwordRequired).toBe(c.password_required);
     }
+    // The longest invite there is: chain index 16, flags 1, the largest expiry, within the 200 characters of §R2.
+    const longest = v.cases.at(-1);
+    expect([longest.chain_index, longest.flags, longest.expires_at_s]).toEqual([16, 1, Math.floor(Number.MAX_SAFE_INTEGER / 1000)]);
+    expect(v.max_chars).toBe(200);
+    expect(longest.text_chars).toBe(188);
   });
 
   it('chain: signed inputs, signatures, chainEnd; one flipped bit anywhere breaks it', () => {
@@ -120,12 +138,12 @@ describe('docs/test-vectors/rooms.json', () => {
     const sealed = fromHex(v.sealed);
     expect(toHex(sealed.subarray(0, 24))).toBe(v.nonce);
     expect(v.id).toBe(root.keys.descriptor_id_base64url);
-    expect(decode(fromHex(v.content))).toEqual([2, v.title, fromHex(v.moderator_key), 1, v.expires_at, [], v.serial]);
+    expect(decode(fromHex(v.content))).toEqual([2, v.title, fromHex(v.moderator_key), 1, v.expires_at_ms, [], v.serial]);
     const signedInput = concatBytes(utf8(RoomLabels.descriptorSignature), new Uint8Array(1), fromHex(root.keys.descriptor_id), fromHex(v.content));
     expect(toHex(signedInput)).toBe(v.signed_input);
     expect(ed25519Verify(fromHex(v.moderator_key), signedInput, fromHex(v.signature))).toBe(true);
-    const d = openDescriptor(invite, sealed, v.expires_at - 1);
-    expect({ ...d, moderatorKey: toHex(d.moderatorKey) }).toEqual({ title: v.title, moderatorKey: v.moderator_key, passwordRequired: v.password_required, expiresAt: v.expires_at, serial: v.serial, live: true });
+    const d = openDescriptor(invite, sealed, v.expires_at_ms - 1);
+    expect({ ...d, moderatorKey: toHex(d.moderatorKey) }).toEqual({ title: v.title, moderatorKey: v.moderator_key, passwordRequired: v.password_required, expiresAt: v.expires_at_ms, serial: v.serial, live: true });
     const code = (f: () => unknown) => {
       try {
         f();
@@ -134,11 +152,11 @@ describe('docs/test-vectors/rooms.json', () => {
         return isSealsigError(e) ? e.code : String(e);
       }
     };
-    expect(code(() => openDescriptor(invite, sealed, v.expires_at))).toBe('E_STALE');
+    expect(code(() => openDescriptor(invite, sealed, v.expires_at_ms))).toBe('E_STALE');
     expect(code(() => openDescriptor(invite, flipBit(v.sealed, sealed.length - 1)))).toBe('E_AUTH_FAILED');
     expect(code(() => openDescriptor(invite, flipBit(v.sealed, 3)))).toBe('E_AUTH_FAILED');
     const other = parseInvite(root.invite.cases[1].text); // same session, no password: still opens (flags come from the content)
-    expect(openDescriptor(other, sealed, v.expires_at - 1).passwordRequired).toBe(true);
+    expect(openDescriptor(other, sealed, v.expires_at_ms - 1).passwordRequired).toBe(true);
   });
 
   it('privilege: signed input, verifyPrivilegeRequest accepts it and rejects a flipped signature, message bytes', () => {
@@ -147,7 +165,7 @@ describe('docs/test-vectors/rooms.json', () => {
     expect(toHex(requester.publicKey)).toBe(v.requester.ed25519_public);
     expect(toHex(ed25519KeyPair(fromHex(v.owner.ed25519_seed)).publicKey)).toBe(v.owner_key);
     expect(lobbyTopicOf({ sessionId: v.room_session_id })).toBe(v.room_topic);
-    const f: PrivilegeFields = { roomTopic: v.room_topic, ownerKey: fromHex(v.owner_key), action: v.action, streamId: v.stream_id, nonce: fromHex(v.nonce), timestamp: v.timestamp };
+    const f: PrivilegeFields = { roomTopic: v.room_topic, ownerKey: fromHex(v.owner_key), action: v.action, streamId: v.stream_id, nonce: fromHex(v.nonce), timestamp: v.timestamp_ms };
     const input = concatBytes(utf8(RoomLabels.privilegeSignature), new Uint8Array(1), encode([f.roomTopic, f.ownerKey, f.action, f.streamId, f.nonce, f.timestamp]));
     expect(toHex(input)).toBe(v.signed_input);
     expect(ed25519Verify(requester.publicKey, input, fromHex(v.signature))).toBe(true);
@@ -156,7 +174,7 @@ describe('docs/test-vectors/rooms.json', () => {
     expect(verifyPrivilegeRequest(requester.publicKey, { ...f, action: 'stop' }, fromHex(v.signature))).toBe(false);
     expect(verifyPrivilegeRequest(requester.publicKey, { ...f, timestamp: f.timestamp + 1 }, fromHex(v.signature))).toBe(false);
     expect(verifyPrivilegeRequest(fromHex(v.owner_key), f, fromHex(v.signature))).toBe(false);
-    expect(hexed(fromWire(decode(fromHex(v.message))))).toEqual({ tag: 13, nonce: v.nonce, action: v.action, streamId: v.stream_id, timestamp: v.timestamp, signature: v.signature });
+    expect(hexed(fromWire(decode(fromHex(v.message))))).toEqual({ tag: 13, nonce: v.nonce, action: v.action, streamId: v.stream_id, timestamp: v.timestamp_ms, signature: v.signature });
   });
 
   it('password: CPace channel id and the two confirmations', () => {
@@ -315,7 +333,7 @@ describe('docs/test-vectors/rooms.json', () => {
     }
   });
 
-  it('rules.invites: parseInvite then checkInviteFresh at `now`: fields, E_STALE, E_INVALID_ARGUMENT, E_VERSION', () => {
+  it('rules.invites: parseInvite, checkInviteFresh at `now_ms`, then the signature: fields, E_STALE, E_AUTH_FAILED, E_INVALID_ARGUMENT, E_VERSION', () => {
     const r = load('rooms').rules;
     const codes = new Set<string>();
     for (const c of r.invites) {
@@ -323,12 +341,40 @@ describe('docs/test-vectors/rooms.json', () => {
       let got: Json;
       const code = codeOf(() => {
         const i = parseInvite(c.text);
-        checkInviteFresh(i, c.now);
-        got = { result: 'accepted', session_id: i.sessionId, moderator_key: toHex(i.moderatorKey), chain_index: i.chainIndex, password_required: i.passwordRequired, expires_at: i.expiresAt };
+        checkInviteFresh(i, c.now_ms);
+        if (!inviteSignatureValid(i)) throw new SealsigError('E_AUTH_FAILED', 'signature');
+        got = { result: 'accepted', session_id: i.sessionId, moderator_key: toHex(i.moderatorKey), chain_index: i.chainIndex, password_required: i.passwordRequired, expires_at_s: i.expiresAt / 1000, invite_id: toHex(i.id) };
       });
       expect(code === 'ok' ? got : { error: code }, c.name).toEqual(c.expect);
       codes.add(c.expect.error ?? c.expect.result);
     }
-    expect([...codes].sort()).toEqual(['E_INVALID_ARGUMENT', 'E_STALE', 'E_VERSION', 'accepted']);
+    expect([...codes].sort()).toEqual(['E_AUTH_FAILED', 'E_INVALID_ARGUMENT', 'E_STALE', 'E_VERSION', 'accepted']);
+  });
+
+  it('rules.desk: each scenario through the reference pool gives its outcomes; quotas, sweeps and tombstones as §R3 says', () => {
+    const d = load('rooms').rules.desk;
+    expect(d.limits).toEqual({ max_pending: 64, max_pending_per_invite: 8, idle_ms: 10_000, keep_decided_ms: 150_000, max_tombstones: 1024 });
+    for (const s of d.scenarios) expect(runDesk(s.events), s.name).toEqual(s.outcomes);
+    const [quota, pool, idle, tombstone, replace] = d.scenarios.map((s: Json) => s.outcomes);
+    expect(quota).toEqual([...Array(8).fill('pending'), 'busy', 'pending', 'pending']);
+    expect(pool.slice(64)).toEqual(['busy', 'pending']);
+    expect(idle.slice(8)).toEqual(['busy', 'swept: 0', 'swept: 8', 'pending', 'refreshed', 'swept: 0', 'swept: 1']);
+    expect(tombstone.slice(8)).toEqual(['decided', 'pending', 'stored', 'pending']);
+    expect(replace).toEqual(['pending', 'pending', 'pending']);
+  });
+
+  it('rules.grants: checkGrant against the moderator M2 (chain [l1, l2], one revoked id): admitted, invite-invalid, invite-expired, invite-revoked', () => {
+    const r = load('rooms').rules;
+    const g = r.grants;
+    const ctx = { descriptorId: fromHex(r.descriptor_id), moderator: fromHex(g.moderator), chain: decodeChain(decodeCanonical(fromHex(g.chain))), revoked: [{ id: fromHex(g.revoked_id), expiresAt: g.revoked_expires_at_s * 1000 }] };
+    const seen = new Set<string>();
+    for (const c of g.cases) {
+      // The grant as a join request carries it (§R1): decoded by the same decoder.
+      const grant = c.grant === null ? null : (fromWire([RoomMessageTag.joinRequest, new Uint8Array(16), '', null, null, decodeCanonical(fromHex(c.grant))]) as Json).grant;
+      const refusal = checkGrant(grant, { ...ctx, signers: c.signers, now: c.now_ms });
+      expect(refusal === undefined ? { result: 'admitted' } : { result: 'refused', code: refusal.code }, c.name).toEqual(c.expect);
+      seen.add(c.expect.code ?? c.expect.result);
+    }
+    expect([...seen].sort()).toEqual(['admitted', 'invite-expired', 'invite-invalid', 'invite-revoked']);
   });
 });

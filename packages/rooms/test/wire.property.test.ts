@@ -18,6 +18,7 @@ const state: fc.Arbitrary<RoomState> = fc.record({
   iceServers: fc.array(fc.record({ urls: fc.constantFrom('stun:a.example', 'turn:b.example:3478'), username: fc.string({ maxLength: 20 }), credential: fc.string({ maxLength: 20 }) }), { maxLength: 3 }),
   chain: fc.array(fc.record({ key: bytes(32), version: fc.nat(), epoch: fc.nat({ max: 0xffffffff }), signature: bytes(64) }), { maxLength: 3 }),
   banned: fc.array(fc.record({ key: bytes(32), reason: fc.string({ maxLength: 200 }) }), { maxLength: 3 }),
+  revoked: fc.array(fc.record({ id: bytes(8), expiresAt: fc.nat({ max: 9_007_199_254_740 }).map((s) => s * 1000) }), { maxLength: 3 }),
 });
 
 describe('rooms messages', () => {
@@ -40,7 +41,7 @@ describe('rooms messages', () => {
   it('app data nested beyond the content depth bound (core §5.1) is E_FRAME_MALFORMED, not an untyped error', () => {
     let deep: unknown = 'leaf';
     for (let i = 0; i < 200; i++) deep = [deep];
-    const request = [Tag.joinRequest, new Uint8Array(16), 'joiner', deep, null];
+    const request = [Tag.joinRequest, new Uint8Array(16), 'joiner', deep, null, null];
     let thrown: unknown;
     try {
       fromWire(request);
@@ -50,7 +51,7 @@ describe('rooms messages', () => {
     expect(thrown).toBeInstanceOf(SealsigError);
     expect((thrown as SealsigError).code).toBe('E_FRAME_MALFORMED');
     // Values with no canonical encoding at all (a lone surrogate) are refused the same way.
-    expect(() => fromWire([Tag.joinRequest, new Uint8Array(16), 'joiner', '\ud800', null])).toThrow(/E_FRAME_MALFORMED/);
+    expect(() => fromWire([Tag.joinRequest, new Uint8Array(16), 'joiner', '\ud800', null, null])).toThrow(/E_FRAME_MALFORMED/);
   });
 
   it('arbitrary invites parse or fail with a SealsigError, never anything else', () => {

@@ -113,8 +113,10 @@ export function authorizePut(held: WriteBinding | undefined, descriptorId: Uint8
 }
 
 /**
- * Whether `chain` carries verified links from `from` to `to`: the walk starts after the last link whose key
- * is `from` (or, if none is, from the start with `from` as key_0), and must end at `to`.
+ * §R7 rule 2 Whether `chain` carries verified links from `from` to `to`: the walk starts after the last link
+ * whose key is `from` (link p; or, if none is, at link 1 with `from` as key_0), each later link signed by the
+ * key before it with a version above the one before it (the first: above link p's, any version for p = 0;
+ * never compared with a state version or the serial), and must end at `to`. Links up to p are not checked.
  */
 export function handsOver(chain: ChainLink[], descriptorId: Uint8Array, from: Uint8Array, to: Uint8Array): boolean {
   let index = 0;
