@@ -64,12 +64,13 @@ export function solveWork(route: Uint8Array, sender: Uint8Array, instance: Uint8
 /** The admission policy of a receiver (SessionOptions.admission). */
 export interface AdmissionPolicy {
   /**
-   * The queue a hello from an instance this member does not know goes to, from the hello's meta (and
-   * whether its member id has a record here already, a reload), or undefined to refuse it
-   * (E_ACCESS_DENIED). Called before any public-key work; it must not do any either, but may remember what
-   * it verified once (the rooms moderator checks an invite's signature once per invite id).
+   * The queue a hello from an instance this member does not know goes to, from the hello's meta, its
+   * Ed25519 key (as the hello claims it: nothing is verified yet) and whether its member id has a record here
+   * already (a reload), or undefined to refuse it (E_ACCESS_DENIED). Called before any public-key work; it
+   * should do none either, or a bounded amount it remembers (the rooms moderator checks each invite's
+   * signature once, at a bounded rate).
    */
-  queue(meta: unknown, knownMember: boolean): string | undefined;
+  queue(meta: unknown, signingKey: Uint8Array, knownMember: boolean): string | undefined;
   /** New instances admitted per second, per queue (default 2). */
   rate?: number;
   /** Bucket size per queue (default 4). */

@@ -42,7 +42,7 @@ export class Roster {
     this.#checkFresh(h.timestamp, now);
     const [signingKey, dhKey, wantReply, meta, work] = parseHello(opened);
     const id = toBase64Url(h.sender);
-    if (c.admission !== undefined && !this.#admissionGoes(f, id, meta, work)) return;
+    if (c.admission !== undefined && !this.#admissionGoes(f, id, meta, signingKey, work)) return;
     if (!equalBytes(memberIdOf(c.memberIdKey, signingKey), h.sender)) throw fail('E_AUTH_FAILED', 'member id does not match the signing key');
     if (!verifyBroadcast(opened, signingKey)) throw fail('E_AUTH_FAILED', 'bad hello signature');
     // A hello of an earlier instance (replayed to a member that never saw that instance leave) must not
@@ -143,10 +143,10 @@ export class Roster {
    * §6.5 Through an admission queue, before any public-key work: go on now (a token), or wait among the
    * queue's highest efforts (false). A queue the policy refuses is E_ACCESS_DENIED.
    */
-  #admissionGoes(f: DecodedFrame, id: string, meta: unknown, work: Uint8Array | null): boolean {
+  #admissionGoes(f: DecodedFrame, id: string, meta: unknown, signingKey: Uint8Array, work: Uint8Array | null): boolean {
     const c = this.#c;
     const { policy, queues } = c.admission!;
-    const key = policy.queue(meta, c.presence.limitsOf(id) !== undefined);
+    const key = policy.queue(meta, signingKey, c.presence.limitsOf(id) !== undefined);
     if (typeof key !== 'string') throw fail('E_ACCESS_DENIED', 'hello refused by the admission policy');
     const h = f.header;
     const effort = helloEffort(c.route, h.sender, h.instance, h.timestamp, work);

@@ -11,12 +11,15 @@ import { extendChain } from './chain.js';
 import { AttemptLimiter } from './cpace/attempts.js';
 import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
 import type { Invite } from './invite.js';
-import { checkGrant } from './invite-grant.js';
+import { checkGrant, type GrantRefusal } from './invite-grant.js';
+import { LobbyDoor } from './lobby-door.js';
+import { isRevoked } from './revocations.js';
 import { LobbyDesk, type JoinRequest } from './lobby-desk.js';
 import { unref, type Moderator } from './moderator.js';
 import { checkIce, type RoomOptions } from './options.js';
 import type { Replica } from './replica.js';
 import { MAX_CHAIN } from './wire.js';
+import type { InviteGrant } from './wire-grant.js';
 
 /** What the moderator's seat needs of its room. */
 export interface HandoverHost {
@@ -64,13 +67,26 @@ export class Handover {
     return this.#becoming;
   }
 
+  /** §R3 The moderator's check of an invite grant, against the state it holds now. */
+  #checkGrant(grant: InviteGrant | null): GrantRefusal | undefined {
+    const s = this.#h.replica.state;
+    const signers = this.#h.options.moderation?.inviteSigners;
+    return checkGrant(grant, { descriptorId: this.#h.descriptorId, moderator: s.moderator, chain: s.chain, revoked: s.revoked, signers, now: Date.now() });
+  }
+
   /** Takes up moderation: enters the lobby, opens the desk, starts the moderator's timers. */
   async enter(): Promise<void> {
     if (this.#desk !== undefined || this.#h.isClosed()) return;
     const { options, replica, moderator } = this.#h;
     const mod = options.moderation ?? {};
     this.#limiter ??= new AttemptLimiter(mod.attempts);
-    const lobby = new Session(this.#h.lobbyOptions());
+    const door = new LobbyDoor({
+      checkGrant: (grant) => this.#checkGrant(grant),
+      current: (grant) => grant.expiresAtS * 1000 > Date.now() && !isRevoked(replica.state.revoked, grant.id),
+      lists: (key) => replica.lists(key),
+      now: () => Date.now(),
+    }, mod.lobbyRate);
+    const lobby = new Session({ ...this.#h.lobbyOptions(), admission: door });
     const desk = new LobbyDesk({
       lobby,
       password: this.#h.password(),
@@ -78,10 +94,7 @@ export class Handover {
       mode: mod.admit ?? 'ask',
       decisionTimeoutMs: mod.decisionTimeoutMs ?? 60_000,
       chain: () => replica.state.chain,
-      checkGrant: (grant) => {
-        const s = replica.state;
-        return checkGrant(grant, { descriptorId: this.#h.descriptorId, moderator: s.moderator, chain: s.chain, revoked: s.revoked, signers: mod.inviteSigners, now: Date.now() });
-      },
+      checkGrant: (grant) => this.#checkGrant(grant),
       banReason: (key) => replica.banReason(key),
       isMember: (key) => replica.lists(key),
       ask: (request) => this.#h.ask(request),

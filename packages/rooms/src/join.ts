@@ -7,6 +7,7 @@ import { forks, isCertifiedModerator, isPrefix, type ChainPin } from './chain.js
 import type { Invite } from './invite.js';
 import { grantOf } from './invite-grant.js';
 import { descriptorIdOf } from './labels.js';
+import { escalateWork, lobbyMeta } from './lobby-door.js';
 import { joinerCpace } from './password.js';
 import { NONCE_BYTES, Tag, fromWire, toWire, type ChainLink, type Message, type RejectCode, type RoomState } from './wire.js';
 
@@ -26,6 +27,8 @@ export interface AdmissionOptions {
   pin: ChainPin;
   /** Links after the pin must have been made after this state version (a member's own; -1 for a joiner). */
   after: number;
+  /** Called at the moderator's first answer (our hello got in: no more admission work is needed). */
+  answered?: () => void;
 }
 
 export interface Admission {
@@ -113,6 +116,7 @@ export function requestAdmission(lobby: Session, invite: Invite, o: AdmissionOpt
           return;
         }
         if (from.id !== moderator?.id || !('nonce' in m) || !equalBytes(m.nonce, nonce)) return;
+        o.answered?.(); // the moderator knows us: our hello needs no more admission work (lobby-door.ts)
         if (m.tag === Tag.joinChallenge) {
           if (cpace === undefined || pending?.tag !== Tag.joinRequest) return;
           const { ok, confirm } = cpace.answer(m.share, m.confirm);
@@ -159,12 +163,16 @@ function asError(e: unknown): SealsigError {
  * place before the lobby session starts, so nothing the moderator says in reply to our hello is missed.
  */
 export async function admitThroughLobby(lobbyOptions: SessionOptions, invite: Invite, o: AdmissionOptions): Promise<Admission> {
-  const lobby = new Session(lobbyOptions);
+  // §R3 Our hello shows our invite's grant: the moderator's door queues it by invite (lobby-door.ts).
+  const lobby = new Session({ ...lobbyOptions, meta: lobbyMeta(invite) });
+  let waiting = true;
+  const stop = escalateWork(lobby, () => waiting);
   try {
-    const pending = requestAdmission(lobby, invite, o);
+    const pending = requestAdmission(lobby, invite, { ...o, answered: () => (waiting = false) });
     await lobby.start();
     return await pending;
   } finally {
+    stop();
     await lobby.close();
   }
 }

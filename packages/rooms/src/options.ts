@@ -60,6 +60,11 @@ export interface ModerationOptions {
   /** Time the app (and a joiner's key confirmation) has to answer a request (default 60 s). */
   decisionTimeoutMs?: number;
   /**
+   * New lobby identities admitted per second under one invite (§R3 "Door", core §6.5; default 2, with a
+   * bucket of twice that): what one invite holder flooding the lobby with fresh identities can get through.
+   */
+  lobbyRate?: number;
+  /**
    * Keep the room's ICE servers fresh while moderating: `fetch` is called at once and every `everyMs`, and a
    * changed answer is handed to members (e.g. `() => relayTurnCredentials({ url, token }).then((c) => c.iceServers)`,
    * with `everyMs` below the credentials' ttl).
@@ -98,6 +103,8 @@ export function checkInviteOptions(m: ModerationOptions | undefined): void {
   if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl < 1000 || ttl > 100 * 365 * 86_400_000)) {
     throw new SealsigError('E_INVALID_ARGUMENT', 'moderation.inviteTtlMs must be an integer of ms, 1 s to 100 years');
   }
+  const rate = m?.lobbyRate;
+  if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) throw new SealsigError('E_INVALID_ARGUMENT', 'moderation.lobbyRate must be a positive number');
   const signers: unknown = m?.inviteSigners;
   if (signers !== undefined && signers !== 'chain' && signers !== 'self') throw new SealsigError('E_INVALID_ARGUMENT', "moderation.inviteSigners must be 'chain' or 'self'");
 }
