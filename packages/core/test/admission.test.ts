@@ -139,3 +139,57 @@ describe('a receiver admitting through queues (§6.5)', () => {
   });
 });
 
+
+describe('admission queue properties (§6.5)', () => {
+  it('whatever arrives, a queue lets through at most burst + rate x t, keeps at most 8 waiting, and releases the highest effort waiting', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ gapMs: fc.integer({ min: 0, max: 400 }), effort: fc.integer({ min: 0, max: 20 }) }), { maxLength: 120 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 6 }),
+        (arrivals, rate, burst) => {
+          vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+          try {
+            const start = Date.now();
+            const waitingEfforts: number[] = [];
+            let through = 0;
+            const released: { effort: number; best: number }[] = [];
+            const queues = new AdmissionQueues({ queue: () => 'q', rate, burst }, Date.now, (frame) => {
+              const effort = frame[0]!;
+              released.push({ effort, best: Math.max(...waitingEfforts) });
+              expect(waitingEfforts).toContain(effort);
+              waitingEfforts.splice(waitingEfforts.indexOf(effort), 1);
+              through++;
+            });
+            for (const { gapMs, effort } of arrivals) {
+              vi.advanceTimersByTime(gapMs);
+              const full = queues.waiting >= PENDING_PER_QUEUE;
+              const lowest = Math.min(...waitingEfforts);
+              const { go, dropped } = queues.take('q', effort, () => Uint8Array.of(effort));
+              if (go) through++;
+              else if (!full) {
+                expect(dropped).toBe(0);
+                waitingEfforts.push(effort);
+              } else if (effort > lowest) {
+                // A full queue drops its lowest effort for a higher one...
+                expect(dropped).toBe(1);
+                waitingEfforts.splice(waitingEfforts.indexOf(lowest), 1);
+                waitingEfforts.push(effort);
+              } else expect(dropped).toBe(1); // ...and drops a hello no higher than its lowest
+              expect(queues.waiting).toBe(waitingEfforts.length);
+              expect(queues.waiting).toBeLessThanOrEqual(PENDING_PER_QUEUE);
+            }
+            vi.advanceTimersByTime(10_000);
+            const seconds = (Date.now() - start) / 1000;
+            expect(through).toBeLessThanOrEqual(burst + rate * seconds + 1e-9);
+            for (const r of released) expect(r.effort).toBe(r.best);
+            queues.clear();
+          } finally {
+            vi.useRealTimers();
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});

@@ -3,6 +3,7 @@
  * §7.7), and a join costs what it must. Virtual clocks (fake timers and Date) where a bound is in seconds;
  * every assertion is a count or an outcome.
  */
+import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { compareBytes, fromBase64Url, toBase64Url } from '../src/bytes.js';
 import { BroadcastType, sealBroadcast } from '../src/broadcast.js';
@@ -130,6 +131,44 @@ describe('a member cycling instance ids (§6.4)', () => {
     await vi.advanceTimersByTimeAsync(1_000);
     expect(joined).toEqual([second.instance, third.instance]);
     expect(a.peers.map((p) => p.instance)).toEqual([third.instance]);
+  });
+});
+
+describe('admissions per member id (§6.4), property', () => {
+  it('for any arrival times of new instances of one member: admissions at least 1,000 ms apart, and the newest instance live within 1,000 ms', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 1_500 }), { minLength: 1, maxLength: 12 }), async (gaps) => {
+        useVirtualClock();
+        try {
+          const net = createMemoryNetwork();
+          const sessionId = createSessionId();
+          const receiver = await join(net, sessionId);
+          const me = identity();
+          const keys = deriveSession(sessionId);
+          const admittedAt: number[] = [];
+          receiver.on('peer-joined', () => admittedAt.push(Date.now()));
+          let last = '';
+          for (const gap of gaps) {
+            await vi.advanceTimersByTimeAsync(gap);
+            const instance = randomBytes(8);
+            last = toBase64Url(instance);
+            const header: Header = {
+              version: PROTOCOL_VERSION, suite: SUITE_V1, kind: FrameKind.broadcast, route: keys.routeTag,
+              sender: memberIdOf(keys.memberIdKey, me.signing.publicKey), instance, recipient: null, epoch: 0, counter: 0, timestamp: Date.now(),
+            };
+            net.inject(receiver.topic, sealHelloAs(sessionId, me.signing, [me.signing.publicKey, me.dh.publicKey, false, null, null], header));
+          }
+          await vi.advanceTimersByTimeAsync(1_000);
+          for (let i = 1; i < admittedAt.length; i++) expect(admittedAt[i]! - admittedAt[i - 1]!).toBeGreaterThanOrEqual(1_000);
+          expect(receiver.peers.map((p) => p.instance)).toEqual([last]);
+          await receiver.close();
+          open.splice(open.indexOf(receiver), 1);
+        } finally {
+          vi.useRealTimers();
+        }
+      }),
+      { numRuns: 25 },
+    );
   });
 });
 
