@@ -18,6 +18,7 @@
  */
 import { concatBytes, u64be } from './bytes.js';
 import { Labels, kdf } from './kdf.js';
+import { TokenBucket } from './token-bucket.js';
 
 /** Bytes of a hello's work nonce. */
 export const WORK_NONCE_BYTES = 8;
@@ -83,8 +84,7 @@ interface Pending {
 }
 
 interface Queue {
-  tokens: number;
-  at: number;
+  bucket: TokenBucket;
   pending: Pending[];
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -94,6 +94,8 @@ const MAX_QUEUES = 1024;
 
 /** §6.5 Token buckets and pending hellos, per admission queue. */
 export class AdmissionQueues {
+  /** The receiver's policy: which queue a hello goes to, and each queue's rate. */
+  readonly policy: AdmissionPolicy;
   readonly #rate: number;
   readonly #burst: number;
   readonly #queues = new Map<string, Queue>();
@@ -103,6 +105,7 @@ export class AdmissionQueues {
   #granted = false;
 
   constructor(policy: AdmissionPolicy, now: () => number, refeed: (frame: Uint8Array) => void) {
+    this.policy = policy;
     this.#rate = policy.rate ?? 2;
     this.#burst = policy.burst ?? 4;
     this.#now = now;
@@ -121,11 +124,7 @@ export class AdmissionQueues {
       return { go: true, dropped: 0 };
     }
     const q = this.#queue(key);
-    this.#refill(q);
-    if (q.tokens >= 1 && q.pending.length === 0) {
-      q.tokens -= 1;
-      return { go: true, dropped: 0 };
-    }
+    if (q.pending.length === 0 && q.bucket.take(this.#now())) return { go: true, dropped: 0 };
     let dropped = 0;
     if (q.pending.length >= PENDING_PER_QUEUE) {
       const lowest = q.pending.reduce((m, p, i) => (p.effort < q.pending[m]!.effort ? i : m), 0);
@@ -154,30 +153,21 @@ export class AdmissionQueues {
     let q = this.#queues.get(key);
     if (q === undefined) {
       if (this.#queues.size >= MAX_QUEUES) this.#forgetIdle();
-      q = { tokens: this.#burst, at: this.#now(), pending: [], timer: undefined };
+      q = { bucket: new TokenBucket(this.#burst, this.#rate, 1000, this.#now()), pending: [], timer: undefined };
       this.#queues.set(key, q);
     }
     return q;
   }
 
-  #refill(q: Queue): void {
-    const now = this.#now();
-    q.tokens = Math.min(this.#burst, q.tokens + (Math.max(0, now - q.at) * this.#rate) / 1000);
-    q.at = now;
-  }
-
   /** When a token is there, the pending hello of the highest effort is handled again (every check again). */
   #schedule(key: string, q: Queue): void {
     if (q.timer !== undefined) return;
-    const wait = Math.max(0, Math.ceil(((1 - q.tokens) * 1000) / this.#rate));
     q.timer = setTimeout(() => {
       q.timer = undefined;
-      this.#refill(q);
       if (q.pending.length === 0) return;
-      if (q.tokens < 1) return this.#schedule(key, q);
+      if (!q.bucket.take(this.#now())) return this.#schedule(key, q);
       const best = q.pending.reduce((m, p, i) => (p.effort > q.pending[m]!.effort ? i : m), 0);
       const [next] = q.pending.splice(best, 1);
-      q.tokens -= 1;
       this.#granted = true;
       try {
         this.#refeed(next!.frame);
@@ -185,15 +175,12 @@ export class AdmissionQueues {
         this.#granted = false;
       }
       if (q.pending.length > 0) this.#schedule(key, q);
-    }, wait);
+    }, q.bucket.wait(this.#now()));
     (q.timer as { unref?: () => void }).unref?.();
   }
 
   #forgetIdle(): void {
-    for (const [k, q] of this.#queues) {
-      this.#refill(q);
-      if (q.pending.length === 0 && q.tokens >= this.#burst) this.#queues.delete(k);
-    }
+    for (const [k, q] of this.#queues) if (q.pending.length === 0 && q.bucket.full(this.#now())) this.#queues.delete(k);
     if (this.#queues.size >= MAX_QUEUES) {
       // Every queue is busy: drop the oldest (its pending hellos are lost, and their senders say hello again).
       const [k, q] = this.#queues.entries().next().value!;

@@ -111,14 +111,24 @@ export class Channels {
       checkPairTag(this.#pairKey(peer), f);
       return;
     }
+    this.#underChannelKeys(peer, (keys) => keys.check(f));
+  }
+
+  /**
+   * §7.3 Runs `use` under the channel's keys, then, if that fails with E_AUTH_FAILED or E_REPLAY, under the
+   * keys it replaced while they last (§7.5): a frame sealed before the replacement may carry a counter the new
+   * channel has used already, so a replay is E_REPLAY if either window says so. Returns the result and
+   * whether it came from the current keys.
+   */
+  #underChannelKeys<T>(peer: Peer, use: (keys: ChannelKeys) => T): { value: T; current: boolean } {
     if (!peer.keys) throw fail('E_HANDSHAKE', 'no pairwise channel with this peer');
     try {
-      peer.keys.check(f);
+      return { value: use(peer.keys), current: true };
     } catch (e) {
       const prev = peer.previous !== undefined && peer.previous.expires > this.#h.opt.now() ? peer.previous : undefined;
       if (prev === undefined || !(e instanceof SealsigError) || (e.code !== 'E_AUTH_FAILED' && e.code !== 'E_REPLAY')) throw e;
       try {
-        prev.keys.check(f);
+        return { value: use(prev.keys), current: false };
       } catch (e2) {
         throw e.code === 'E_REPLAY' ? e : e2;
       }
@@ -303,7 +313,7 @@ export class Channels {
     if (f.header.timestamp < peer.handshakeTs) throw fail('E_HANDSHAKE', 'handshake init older than the current channel');
     const budget = this.#h.limitsOf(peer).initBudget;
     if (!budget.take(this.#h.opt.now())) {
-      this.#deferInit(peer, budget, f);
+      this.#deferInit(budget, f);
       return false;
     }
     const hs = newHandshake({
@@ -339,7 +349,7 @@ export class Channels {
   }
 
   /** §7.7 Keeps an init over its member's budget, to be read (with every check again) once the budget refills. */
-  #deferInit(peer: Peer, budget: MemberLimits['initBudget'], f: DecodedFrame): void {
+  #deferInit(budget: MemberLimits['initBudget'], f: DecodedFrame): void {
     this.#h.stats.initsDeferred++;
     if (!budget.defer(frameBytes(f))) this.#h.report(fail('E_RATE_LIMITED', 'deferred handshake init replaced by a newer one'));
     if (budget.timer !== undefined) return;
@@ -399,24 +409,7 @@ export class Channels {
   }
 
   onDirect(peer: Peer, f: DecodedFrame): void {
-    let msg;
-    let current = true;
-    try {
-      if (!peer.keys) throw fail('E_HANDSHAKE', 'no pairwise channel with this peer');
-      msg = peer.keys.open(f);
-    } catch (e) {
-      // Replaced keys stay usable for max age after the replacement (§7.5), not a moment longer.
-      const prev = peer.previous !== undefined && peer.previous.expires > this.#h.opt.now() ? peer.previous : undefined;
-      // A frame sealed before the channel was replaced. Its counter may be one the new channel has already
-      // used, so the new channel's E_REPLAY does not settle it either; a replay is E_REPLAY if either says so.
-      if (prev === undefined || !(e instanceof SealsigError) || (e.code !== 'E_AUTH_FAILED' && e.code !== 'E_REPLAY')) throw e;
-      try {
-        msg = prev.keys.open(f);
-      } catch (e2) {
-        throw e.code === 'E_REPLAY' ? e : e2;
-      }
-      current = false;
-    }
+    const { value: msg, current } = this.#underChannelKeys(peer, (keys) => keys.open(f));
     if (current && (peer.phase === 'awaiting-confirm' || peer.phase === 'idle' || peer.phase === 'requested')) {
       // The initiator's first transport message: key confirmation, and the end of msg 1's KCI exposure.
       // (Idle with keys: a handshake we gave up on that the peer did complete.)

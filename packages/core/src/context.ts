@@ -4,7 +4,7 @@
  * way out to the app (events, errors). The receiving side (receiver.ts, roster.ts) reaches the session only
  * through this interface.
  */
-import type { AdmissionPolicy, AdmissionQueues } from './admission.js';
+import type { AdmissionQueues } from './admission.js';
 import type { Announcer } from './announcer.js';
 import type { Channels } from './channels.js';
 import type { EpochRing } from './epochs.js';
@@ -13,7 +13,7 @@ import type { SessionLog } from './log.js';
 import type { Endpoint } from './pairwise.js';
 import type { Peer } from './peer.js';
 import type { Presence } from './presence.js';
-import type { LeaveReason, SessionEvents, SessionStats } from './session-types.js';
+import type { SessionEvents, SessionStats } from './session-types.js';
 
 /** The resolved timings of a session (SessionOptions with defaults applied). */
 export interface Timings {
@@ -42,8 +42,8 @@ export interface SessionContext {
   readonly held: HoldBuffer;
   readonly channels: Channels;
   readonly announcer: Announcer;
-  /** §6.5 The admission policy and its queues, if this member admits through queues. */
-  readonly admission: { policy: AdmissionPolicy; queues: AdmissionQueues } | undefined;
+  /** §6.5 The admission queues (and their policy), if this member admits through queues. */
+  readonly admission: AdmissionQueues | undefined;
   readonly log: SessionLog;
   /** Whether the session is closed. */
   readonly closed: boolean;
@@ -54,6 +54,4 @@ export interface SessionContext {
   /** Counts a dropped frame or failed operation and tells the app (E_REPLAY is only counted). */
   report(e: unknown): void;
   emit<K extends keyof SessionEvents>(type: K, event: SessionEvents[K]): void;
-  /** Removes a live peer instance, failing its queue and telling the app. */
-  removePeer(peer: Peer, reason: LeaveReason): void;
 }

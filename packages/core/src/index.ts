@@ -34,6 +34,7 @@ export { ChannelKeys, DirectType, NOISE_PROTOCOL_NAME, newHandshake, pairwisePro
 export { pairKey, pairTag, checkPairTag, PAIR_TAG_BYTES } from './pair-tag.js';
 export { helloEffort, solveWork, workHash, leadingZeroBits, WORK_NONCE_BYTES, MAX_WORK_BITS, PENDING_PER_QUEUE } from './admission.js';
 export type { AdmissionPolicy } from './admission.js';
+export { TokenBucket } from './token-bucket.js';
 export { ReplayWindow, DEFAULT_REPLAY_WINDOW } from './replay.js';
 export { pad, unpad, paddedLength, padme } from './padding.js';
 export { encodeCanonical } from './canonical-encode.js';

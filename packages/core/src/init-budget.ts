@@ -9,34 +9,29 @@
  * At most MAX_DEFERRED_INITS inits wait per member; when that many wait, a new one replaces a random waiting
  * one.
  */
+import { TokenBucket } from './token-bucket.js';
+
 export const INIT_BURST = 4;
 const MAX_DEFERRED_INITS = 4;
 
 export class InitBudget {
-  readonly #refillMs: number;
-  #tokens = INIT_BURST;
-  #at: number;
+  readonly #bucket: TokenBucket;
   #deferred: Uint8Array[] = [];
   /** The timer that reads the next deferred init (channels.ts). */
   timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(refillMs: number, now: number) {
-    this.#refillMs = Math.max(1, refillMs);
-    this.#at = now;
+    this.#bucket = new TokenBucket(INIT_BURST, 1, Math.max(1, refillMs), now);
   }
 
   /** Spends one token if there is one. */
   take(now: number): boolean {
-    this.#refill(now);
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
+    return this.#bucket.take(now);
   }
 
   /** Milliseconds until the next token. */
   wait(now: number): number {
-    this.#refill(now);
-    return this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) * this.#refillMs);
+    return this.#bucket.wait(now);
   }
 
   /** Keeps a copy of an init over budget; returns false if it replaced another waiting init. */
@@ -59,13 +54,10 @@ export class InitBudget {
     return this.#deferred.length;
   }
 
+  /** Drops the waiting inits and stops the timer that reads them. */
   clear(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.#deferred = [];
-  }
-
-  #refill(now: number): void {
-    const elapsed = Math.max(0, now - this.#at);
-    this.#at = now;
-    this.#tokens = Math.min(INIT_BURST, this.#tokens + elapsed / this.#refillMs);
   }
 }

@@ -51,8 +51,6 @@ export class MemberLimits {
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
     this.deferredHello = undefined;
-    clearTimeout(this.initBudget.timer);
-    this.initBudget.timer = undefined;
     this.initBudget.clear();
   }
 }

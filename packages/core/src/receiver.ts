@@ -117,7 +117,7 @@ export class Receiver {
 
   #onBroadcast(peer: Peer, opened: OpenedBroadcast): void {
     if (opened.type === BroadcastType.initRequest) return this.#c.channels.onInitRequest(peer, opened);
-    if (opened.type === BroadcastType.bye) this.#c.removePeer(peer, 'bye');
+    if (opened.type === BroadcastType.bye) this.#roster.remove(peer, 'bye');
     else if (opened.type === BroadcastType.app) this.#c.emit('message', { from: peer.info, value: opened.payload, broadcast: true });
     else throw fail('E_FRAME_MALFORMED', `unknown broadcast type ${opened.type}`);
   }
@@ -149,10 +149,5 @@ export class Receiver {
         this.#c.report(e instanceof SealsigError ? e : fail('E_FRAME_MALFORMED', 'unexpected failure while handling a frame', e));
       }
     }
-  }
-
-  /** §8.3 Drops the frames held past the peer timeout; returns how many. */
-  expire(now: number): number {
-    return this.#c.held.expire(now);
   }
 }

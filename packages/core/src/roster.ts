@@ -132,7 +132,8 @@ export class Roster {
   answer(peer: Peer): void {
     const c = this.#c;
     if (!c.announced) return;
-    if (!c.presence.limits(peer.info.id, c.opt.now()).takeReply(c.opt.now())) {
+    const now = c.opt.now();
+    if (!c.presence.limits(peer.info.id, now).takeReply(now)) {
       c.stats.repliesSkipped++;
       return;
     }
@@ -145,8 +146,8 @@ export class Roster {
    */
   #admissionGoes(f: DecodedFrame, id: string, meta: unknown, signingKey: Uint8Array, work: Uint8Array | null): boolean {
     const c = this.#c;
-    const { policy, queues } = c.admission!;
-    const key = policy.queue(meta, signingKey, c.presence.limitsOf(id) !== undefined);
+    const queues = c.admission!;
+    const key = queues.policy.queue(meta, signingKey, c.presence.limitsOf(id) !== undefined);
     if (typeof key !== 'string') throw fail('E_ACCESS_DENIED', 'hello refused by the admission policy');
     const h = f.header;
     const effort = helloEffort(c.route, h.sender, h.instance, h.timestamp, work);

@@ -5,7 +5,7 @@
  * (epochs.ts). Every secret lives in a #private field of Session or in objects only Session holds; close()
  * erases them.
  */
-import { AdmissionQueues, type AdmissionPolicy } from './admission.js';
+import { AdmissionQueues } from './admission.js';
 import { Announcer } from './announcer.js';
 import { equalBytes, fromBase64Url, isBytes, toBase64Url, toHex } from './bytes.js';
 import { BroadcastType } from './broadcast.js';
@@ -62,7 +62,6 @@ export class Session extends Emitter<SessionEvents> {
   #announcer: Announcer;
   #receiver: Receiver;
   #admission: AdmissionQueues | undefined;
-  #admissionPolicy: AdmissionPolicy | undefined;
   #presence: Presence;
   #unsubscribe: Unsubscribe[] = [];
   #offGap: (() => void) | undefined;
@@ -137,7 +136,6 @@ export class Session extends Emitter<SessionEvents> {
       helloMaxAgeMs: this.#opt.helloMaxAgeMs,
     });
     this.#admission = options.admission === undefined ? undefined : new AdmissionQueues(options.admission, this.#opt.now, (frame) => this.#receiver.refeed(frame));
-    this.#admissionPolicy = options.admission;
     this.#receiver = new Receiver(this.#context());
   }
 
@@ -157,7 +155,7 @@ export class Session extends Emitter<SessionEvents> {
       held: this.#held,
       channels: this.#channels,
       announcer: this.#announcer,
-      admission: this.#admission === undefined ? undefined : { policy: this.#admissionPolicy!, queues: this.#admission },
+      admission: this.#admission,
       log: this.#log,
       get closed() {
         return session.#closed;
@@ -168,7 +166,6 @@ export class Session extends Emitter<SessionEvents> {
       inboxOf: (peer) => this.#inboxOf(peer),
       report: (e) => this.#report(e),
       emit: (type, event) => this.emit(type, event),
-      removePeer: (peer, reason) => this.#receiver.roster.remove(peer, reason),
     };
   }
 
@@ -414,7 +411,7 @@ export class Session extends Emitter<SessionEvents> {
     this.#receiver.roster.expire(now);
     this.#channels.expire(now, this.#presence.peers());
     this.#presence.expire(now);
-    const expired = this.#receiver.expire(now);
+    const expired = this.#held.expire(now);
     this.stats.heldDropped += expired;
     for (let i = 0; i < expired; i++) this.#report(fail('E_UNKNOWN_SENDER', 'no hello from this sender'));
     this.#epochs.expire(now);

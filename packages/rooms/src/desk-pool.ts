@@ -13,8 +13,8 @@
  *   retransmission or replay still gets the stored answer; at most `maxTombstones` (default 1024), the oldest
  *   dropped first.
  *
- * The pool counts pending requests per invite (pending()): the seam where a client puzzle for new lobby
- * identities would plug in. Pure bookkeeping on an injected clock: no timers, no I/O.
+ * In front of the desk, the lobby's door (lobby-door.ts) limits how many new lobby identities each invite
+ * brings in. Pure bookkeeping on an injected clock: no timers, no I/O.
  */
 import { blake2b, concatBytes, toHex, utf8 } from '@sealsig/core';
 import type { RejectCode } from './wire.js';
@@ -64,7 +64,7 @@ export class DeskPool<P extends Pending> {
     this.limits = { ...DESK_LIMITS, ...limits };
   }
 
-  /** Pending requests: in all, or under one invite (the seam for a client puzzle: requests per invite). */
+  /** Pending requests: in all, or under one invite. */
   pending(invite?: string): number {
     return invite === undefined ? this.#pending.size : (this.#perInvite.get(invite) ?? 0);
   }

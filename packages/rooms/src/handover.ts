@@ -11,9 +11,8 @@ import { extendChain } from './chain.js';
 import { AttemptLimiter } from './cpace/attempts.js';
 import { publishDescriptor, type DescriptorOptions } from './descriptor.js';
 import type { Invite } from './invite.js';
-import { checkGrant, type GrantRefusal } from './invite-grant.js';
+import { checkGrant, grantStanding, type GrantContext, type GrantRefusal } from './invite-grant.js';
 import { LobbyDoor } from './lobby-door.js';
-import { isRevoked } from './revocations.js';
 import { LobbyDesk, type JoinRequest } from './lobby-desk.js';
 import { unref, type Moderator } from './moderator.js';
 import { checkIce, type RoomOptions } from './options.js';
@@ -69,9 +68,13 @@ export class Handover {
 
   /** §R3 The moderator's check of an invite grant, against the state it holds now. */
   #checkGrant(grant: InviteGrant | null): GrantRefusal | undefined {
+    return checkGrant(grant, this.#grantContext());
+  }
+
+  #grantContext(): GrantContext {
     const s = this.#h.replica.state;
     const signers = this.#h.options.moderation?.inviteSigners;
-    return checkGrant(grant, { descriptorId: this.#h.descriptorId, moderator: s.moderator, chain: s.chain, revoked: s.revoked, signers, now: Date.now() });
+    return { descriptorId: this.#h.descriptorId, moderator: s.moderator, chain: s.chain, revoked: s.revoked, signers, now: Date.now() };
   }
 
   /** Takes up moderation: enters the lobby, opens the desk, starts the moderator's timers. */
@@ -82,7 +85,7 @@ export class Handover {
     this.#limiter ??= new AttemptLimiter(mod.attempts);
     const door = new LobbyDoor({
       checkGrant: (grant) => this.#checkGrant(grant),
-      current: (grant) => grant.expiresAtS * 1000 > Date.now() && !isRevoked(replica.state.revoked, grant.id),
+      current: (grant) => grantStanding(grant, this.#grantContext()) === undefined,
       lists: (key) => replica.lists(key),
       now: () => Date.now(),
     }, mod.lobbyRate);

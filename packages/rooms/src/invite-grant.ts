@@ -105,6 +105,11 @@ export function checkGrant(grant: InviteGrant | null, ctx: GrantContext): GrantR
   if (!signerAt(grant.signer, grant.chainIndex, ctx)) return { code: 'invite-invalid', reason: 'the invite is not signed by a moderator this one accepts' };
   const input = inviteInput(ctx.descriptorId, grant.id, grant.expiresAtS, grant.chainIndex, grant.flags);
   if (!ed25519Verify(grant.signer, input, grant.signature)) return { code: 'invite-invalid', reason: 'the invite signature does not verify' };
+  return grantStanding(grant, ctx);
+}
+
+/** §R3 The part of the check that can change after a grant verified: not expired, not revoked. */
+export function grantStanding(grant: InviteGrant, ctx: Pick<GrantContext, 'revoked' | 'now'>): GrantRefusal | undefined {
   if (grant.expiresAtS * 1000 <= ctx.now) return { code: 'invite-expired', reason: 'the invite has expired; ask the moderator for a new one' };
   if (ctx.revoked.some((r) => equalBytes(r.id, grant.id))) return { code: 'invite-revoked', reason: 'the invite was revoked; ask the moderator for a new one' };
   return undefined;

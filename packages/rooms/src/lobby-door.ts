@@ -10,7 +10,7 @@
  * invite gets ahead of the flood by putting more work into its hello than the flooder puts into each
  * identity (core §6.5).
  */
-import { encodeCanonical, toHex, type AdmissionPolicy, type Session } from '@sealsig/core';
+import { TokenBucket, encodeCanonical, toHex, type AdmissionPolicy, type Session } from '@sealsig/core';
 import type { GrantRefusal } from './invite-grant.js';
 import { grantOf } from './invite-grant.js';
 import type { Invite } from './invite.js';
@@ -63,12 +63,11 @@ export class LobbyDoor implements AdmissionPolicy {
   readonly #h: DoorHost;
   /** Grants whose signature verified: invite id (hex) -> the grant's canonical encoding (hex). */
   readonly #verified = new Map<string, string>();
-  #tokens = GRANT_CHECK_BURST;
-  #at: number;
+  readonly #checks: TokenBucket;
 
   constructor(host: DoorHost, rate = DOOR_RATE) {
     this.#h = host;
-    this.#at = host.now();
+    this.#checks = new TokenBucket(GRANT_CHECK_BURST, GRANT_CHECKS_PER_SECOND, 1000, host.now());
     this.rate = rate;
     this.burst = Math.max(DOOR_BURST, Math.ceil(2 * rate));
   }
@@ -81,21 +80,12 @@ export class LobbyDoor implements AdmissionPolicy {
     const id = toHex(grant.id);
     const encoded = toHex(encodeCanonical(encodeGrant(grant)));
     if (this.#verified.get(id) === encoded) return this.#h.current(grant) ? `invite ${id}` : 'refused invites';
-    if (!this.#takeCheck()) return 'unchecked'; // more new grants a second than the door checks: they wait together
+    if (!this.#checks.take(this.#h.now())) return 'unchecked'; // more new grants a second than the door checks: they wait together
     // A grant the desk will refuse still gets in, through one shared queue: the desk tells its holder why (§R3).
     if (this.#h.checkGrant(grant) !== undefined) return 'refused invites';
     if (this.#verified.size >= MAX_REMEMBERED) this.#verified.delete(this.#verified.keys().next().value!);
     this.#verified.set(id, encoded);
     return `invite ${id}`;
-  }
-
-  #takeCheck(): boolean {
-    const now = this.#h.now();
-    this.#tokens = Math.min(GRANT_CHECK_BURST, this.#tokens + (Math.max(0, now - this.#at) * GRANT_CHECKS_PER_SECOND) / 1000);
-    this.#at = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
   }
 }
 
