@@ -16,9 +16,9 @@ import { grantOf } from './invite-grant.js';
 import type { Invite } from './invite.js';
 import { decodeGrant, encodeGrant, type InviteGrant } from './wire-grant.js';
 
-/** New instances a queue admits per second, and its bucket (core §6.5). */
-export const DOOR_RATE = 2;
-export const DOOR_BURST = 4;
+/** New instances a queue admits per second, and its least bucket (core §6.5): a class of 16 sharing one link gets in at once. */
+export const DOOR_RATE = 8;
+export const DOOR_BURST = 16;
 /** Grants the door verifies per second at most (an Ed25519 verification each), and its bucket. */
 export const GRANT_CHECKS_PER_SECOND = 8;
 const GRANT_CHECK_BURST = 16;

@@ -60,8 +60,9 @@ export interface ModerationOptions {
   /** Time the app (and a joiner's key confirmation) has to answer a request (default 60 s). */
   decisionTimeoutMs?: number;
   /**
-   * New lobby identities admitted per second under one invite (§R3 "Door", core §6.5; default 2, with a
-   * bucket of twice that): what one invite holder flooding the lobby with fresh identities can get through.
+   * New lobby identities admitted per second under one invite (§R3 "Door", core §6.5; default 8, with a
+   * bucket of twice that, at least 16): what one invite holder flooding the lobby with fresh identities can
+   * get through, and how fast many joiners sharing one invite get in.
    */
   lobbyRate?: number;
   /**
