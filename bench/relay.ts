@@ -30,7 +30,7 @@
  * descriptors, so lower it when `ulimit -n` is below about 10 100), BENCH_RELAY_REDIS (0: skip the Redis
  * engine), BENCH_RELAY_FANOUT (regex: the fan-out cases to run, for profiling), BENCH_RELAY_ONLY (fanout, latency, redis-latency or memory: run one part, merge nothing),
  * BENCH_RELAY_XADD (0: skip the redis-benchmark XADD yardstick), BENCH_RELAY_PROFILE (a directory: write a V8 CPU profile of the relay
- * process for each Redis-engine fan-out case there).
+ * over each fan-out window of the memory and Redis engines there).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -569,7 +569,7 @@ async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | und
   try {
     let start: { cpu: NodeJS.CpuUsage; t: number; redis: number; commands?: Promise<CommandStats> } | undefined;
     let end: { cpuMs: number; ms: number; redisMs: number; commands?: Promise<CommandStats> } | undefined;
-    const profiling = kind === 'redis' ? profiler(`${rooms}x${perRoom}`) : undefined;
+    const profiling = kind === 'bare' ? undefined : profiler(`${kind}-${rooms}x${perRoom}`);
     clients.onMark = (mark) => {
       profiling?.(mark);
       if (mark === 'start') start = { cpu: process.cpuUsage(), t: performance.now(), redis: redis?.cpuMs() ?? NaN, commands: kind === 'redis' ? redis!.commandstats() : undefined };
@@ -596,8 +596,8 @@ async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | und
 }
 
 /**
- * BENCH_RELAY_PROFILE=<dir>: a V8 CPU profile of this process (the relay) over each Redis-engine fan-out
- * window, written to <dir>/redis-<case>-<n>.cpuprofile (bench/profile-summary.ts summarises one).
+ * BENCH_RELAY_PROFILE=<dir>: a V8 CPU profile of this process (the relay) over each fan-out window of the
+ * memory and Redis engines, written to <dir>/<engine>-<case>-<n>.cpuprofile (bench/profile-summary.ts summarises one).
  */
 function profiler(name: string): ((mark: 'start' | 'end') => void) | undefined {
   const dir = process.env.BENCH_RELAY_PROFILE;
@@ -610,15 +610,15 @@ function profiler(name: string): ((mark: 'start' | 'end') => void) | undefined {
     else
       void post('Profiler.stop').then((r: { profile: unknown }) => {
         mkdirSync(dir, { recursive: true });
-        writeFileSync(join(dir, `redis-${name}-${++profiles}.cpuprofile`), JSON.stringify(r.profile));
+        writeFileSync(join(dir, `${name}-${++profiles}.cpuprofile`), JSON.stringify(r.profile));
         session.disconnect();
       });
   };
 }
 let profiles = 0;
 
-/** The yardstick row of Redis's CPU per appended frame. */
-const XADD_NAME = `relay Redis engine: redis-server CPU per pipelined XADD (redis-benchmark -P 16)`;
+/** The yardstick row of Redis's CPU per appended frame, measured after each round of a fan-out case. */
+const xaddName = (label: string) => `relay Redis engine: redis-server CPU per pipelined XADD (redis-benchmark -P 16), after ${label}`;
 /** BENCH_RELAY_XADD=0 skips the redis-benchmark yardstick (where redis-benchmark is not installed). */
 const XADD_BASELINE = process.env.BENCH_RELAY_XADD !== '0';
 
@@ -680,8 +680,8 @@ async function fanout(clients: Clients, rows: Row[]): Promise<void> {
         if (xadds.length > 0) {
           const xadd = median(xadds.map((x) => x.usPerXadd));
           const ratioXadd = median(runs.redis.map((x, i) => x.redisUsPerFrame! / xadds[i]!.usPerXadd));
-          rows.push({ name: frameName, bytes: FRAME_BYTES, hz: round(1e6 / perFrame), us: round(perFrame, 3), vs: XADD_NAME, ratio: round(ratioXadd, 4), runs: runs.redis.map((x) => round(x.redisUsPerFrame!, 3)) });
-          rows.push({ name: XADD_NAME, bytes: FRAME_BYTES, hz: round(1e6 / xadd), us: round(xadd, 3), usecPerCall: round(median(xadds.map((x) => x.usecPerCall)), 3), vs: null, ratio: null, runs: xadds.map((x) => round(x.usPerXadd, 3)) });
+          rows.push({ name: frameName, bytes: FRAME_BYTES, hz: round(1e6 / perFrame), us: round(perFrame, 3), vs: xaddName(label), ratio: round(ratioXadd, 4), runs: runs.redis.map((x) => round(x.redisUsPerFrame!, 3)) });
+          rows.push({ name: xaddName(label), bytes: FRAME_BYTES, hz: round(1e6 / xadd), us: round(xadd, 3), usecPerCall: round(median(xadds.map((x) => x.usecPerCall)), 3), vs: null, ratio: null, runs: xadds.map((x) => round(x.usPerXadd, 3)) });
           console.log(`  redis-server CPU per appended frame ${perFrame.toFixed(2)} µs (runs ${runs.redis.map((x) => x.redisUsPerFrame!.toFixed(2)).join(', ')}); per pipelined XADD ${xadd.toFixed(2)} µs (runs ${xadds.map((x) => x.usPerXadd.toFixed(2)).join(', ')}; commandstats ${xadds.map((x) => x.usecPerCall.toFixed(2)).join(', ')} µs/call); ratio ${ratioXadd.toFixed(2)}`);
         }
         const mid = runs.redis[Math.floor(runs.redis.length / 2)]!;
