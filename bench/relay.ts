@@ -28,10 +28,14 @@
  * Environment: BENCH_RELAY_MS (measure window per fan-out case, default 2000), BENCH_RELAY_ROUNDS (fan-out
  * rounds, default 3), BENCH_RELAY_IDLE (idle connection count, default 10000; each process needs that many file
  * descriptors, so lower it when `ulimit -n` is below about 10 100), BENCH_RELAY_REDIS (0: skip the Redis
- * engine), BENCH_RELAY_FANOUT (regex: the fan-out cases to run, for profiling), BENCH_RELAY_ONLY (fanout, latency or memory: run one part, merge nothing).
+ * engine), BENCH_RELAY_FANOUT (regex: the fan-out cases to run, for profiling), BENCH_RELAY_ONLY (fanout, latency, redis-latency or memory: run one part, merge nothing),
+ * BENCH_RELAY_XADD (0: skip the redis-benchmark XADD yardstick), BENCH_RELAY_PROFILE (a directory: write a V8 CPU profile of the relay
+ * over each fan-out window of the memory and Redis engines there).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
+import { join } from 'node:path';
 import net from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -134,6 +138,9 @@ async function startBareServer(): Promise<Server> {
 /** A redis-server (no persistence) on a free 127.0.0.1 port, for the Redis engine; its CPU time is read from /proc. */
 interface RedisServer {
   url: string;
+  port: number;
+  /** INFO commandstats: calls and usec per command (lower case, e.g. 'evalsha', 'xadd'). */
+  commandstats(): Promise<Map<string, { calls: number; usec: number }>>;
   /** CPU milliseconds redis-server has used so far (user + system, every thread), or NaN without /proc. */
   cpuMs(): number;
   /** Drops every key (between cases, so that each starts from empty streams). */
@@ -170,6 +177,12 @@ async function startRedisServer(): Promise<RedisServer> {
   const tick = 100; // USER_HZ: /proc/<pid>/stat counts clock ticks of 10 ms on Linux
   return {
     url,
+    port,
+    commandstats: async () => {
+      const stats = new Map<string, { calls: number; usec: number }>();
+      for (const m of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+      return stats;
+    },
     cpuMs: () => {
       try {
         const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
@@ -507,19 +520,62 @@ interface FanoutRun {
   redisCpu?: number;
   /** Deliveries per second of relay + redis-server CPU time (Redis engine only). */
   perTotalCpu?: number;
+  /** redis-server CPU microseconds per appended frame (XADD calls in INFO commandstats) over the window (Redis engine only). */
+  redisUsPerFrame?: number;
+  /** INFO commandstats over the window: calls and usec per command (Redis engine only). */
+  commands?: Map<string, { calls: number; usec: number }>;
+}
+
+type CommandStats = Map<string, { calls: number; usec: number }>;
+
+function commandsDelta(before: CommandStats, after: CommandStats): CommandStats {
+  const d: CommandStats = new Map();
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? { calls: 0, usec: 0 };
+    if (a.calls > b.calls) d.set(name, { calls: a.calls - b.calls, usec: a.usec - b.usec });
+  }
+  return d;
+}
+
+/** `evalsha 1,234 calls 5.1 µs/call, xadd ...`, per appended frame where `frames` is given. */
+function formatCommands(d: CommandStats, frames: number): string {
+  return [...d]
+    .sort((a, b) => b[1].usec - a[1].usec)
+    .map(([name, x]) => `${name} ${x.calls} x ${(x.usec / x.calls).toFixed(2)} µs (${(x.calls / frames).toFixed(2)}/frame)`)
+    .join(', ');
+}
+
+/**
+ * The yardstick for Redis's own cost per frame: `redis-benchmark -P 16` XADDs of a FRAME_BYTES field into
+ * 1 000 streams on the same redis-server, measured as redis-server CPU time (/proc) per XADD.
+ */
+async function xaddBaseline(redis: RedisServer): Promise<{ usPerXadd: number; usecPerCall: number }> {
+  await redis.flush();
+  const n = 200_000;
+  const before = await redis.commandstats();
+  const cpu0 = redis.cpuMs();
+  const child = spawn('redis-benchmark', ['-p', String(redis.port), '-P', '16', '-c', '4', '-n', String(n), '-r', '1000', 'XADD', 'xadd:{__rand_int__}', '*', 'f', 'x'.repeat(FRAME_BYTES)], { stdio: 'ignore' });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`redis-benchmark exited ${code}`);
+  const cpu = redis.cpuMs() - cpu0;
+  const xadd = commandsDelta(before, await redis.commandstats()).get('xadd');
+  await redis.flush();
+  return { usPerXadd: (cpu * 1000) / n, usecPerCall: xadd === undefined ? NaN : xadd.usec / xadd.calls };
 }
 
 async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | undefined, rooms: number, perRoom: number, window: number): Promise<FanoutRun> {
   if (kind === 'redis') await redis!.flush();
   const server = kind === 'bare' ? await startBareServer() : await startRelayServer(kind === 'redis' ? redis!.url : undefined);
   try {
-    let start: { cpu: NodeJS.CpuUsage; t: number; redis: number } | undefined;
-    let end: { cpuMs: number; ms: number; redisMs: number } | undefined;
+    let start: { cpu: NodeJS.CpuUsage; t: number; redis: number; commands?: Promise<CommandStats> } | undefined;
+    let end: { cpuMs: number; ms: number; redisMs: number; commands?: Promise<CommandStats> } | undefined;
+    const profiling = kind === 'bare' ? undefined : profiler(`${kind}-${rooms}x${perRoom}`);
     clients.onMark = (mark) => {
-      if (mark === 'start') start = { cpu: process.cpuUsage(), t: performance.now(), redis: redis?.cpuMs() ?? NaN };
+      profiling?.(mark);
+      if (mark === 'start') start = { cpu: process.cpuUsage(), t: performance.now(), redis: redis?.cpuMs() ?? NaN, commands: kind === 'redis' ? redis!.commandstats() : undefined };
       else if (start !== undefined) {
         const cpu = process.cpuUsage(start.cpu);
-        end = { cpuMs: (cpu.user + cpu.system) / 1000, ms: performance.now() - start.t, redisMs: (redis?.cpuMs() ?? NaN) - start.redis };
+        end = { cpuMs: (cpu.user + cpu.system) / 1000, ms: performance.now() - start.t, redisMs: (redis?.cpuMs() ?? NaN) - start.redis, commands: kind === 'redis' ? redis!.commandstats() : undefined };
       }
     };
     const r = await clients.ask<{ deliveries: number; ms: number }>({ cmd: 'fanout', url: server.url, rooms, perRoom, window });
@@ -530,12 +586,41 @@ async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | und
     if (kind === 'redis') {
       run.redisCpu = end.redisMs / end.ms;
       run.perTotalCpu = (r.deliveries * 1000) / (end.cpuMs + end.redisMs);
+      run.commands = commandsDelta(await start!.commands!, await end.commands!);
+      run.redisUsPerFrame = (end.redisMs * 1000) / (run.commands.get('xadd')?.calls ?? NaN);
     }
     return run;
   } finally {
     await server.close();
   }
 }
+
+/**
+ * BENCH_RELAY_PROFILE=<dir>: a V8 CPU profile of this process (the relay) over each fan-out window of the
+ * memory and Redis engines, written to <dir>/<engine>-<case>-<n>.cpuprofile (bench/profile-summary.ts summarises one).
+ */
+function profiler(name: string): ((mark: 'start' | 'end') => void) | undefined {
+  const dir = process.env.BENCH_RELAY_PROFILE;
+  if (dir === undefined) return undefined;
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  return (mark) => {
+    if (mark === 'start') void post('Profiler.enable').then(() => post('Profiler.setSamplingInterval', { interval: 200 })).then(() => post('Profiler.start'));
+    else
+      void post('Profiler.stop').then((r: { profile: unknown }) => {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, `${name}-${++profiles}.cpuprofile`), JSON.stringify(r.profile));
+        session.disconnect();
+      });
+  };
+}
+let profiles = 0;
+
+/** The yardstick row of Redis's CPU per appended frame, measured after each round of a fan-out case. */
+const xaddName = (label: string) => `relay Redis engine: redis-server CPU per pipelined XADD (redis-benchmark -P 16), after ${label}`;
+/** BENCH_RELAY_XADD=0 skips the redis-benchmark yardstick (where redis-benchmark is not installed). */
+const XADD_BASELINE = process.env.BENCH_RELAY_XADD !== '0';
 
 const FANOUT_CASES = [
   ['1 room x 100 clients', 1, 100, 64],
@@ -553,7 +638,11 @@ async function fanout(clients: Clients, rows: Row[]): Promise<void> {
       // Interleaved rounds (bare, memory, Redis back to back: the machine is shared and noisy); each figure is
       // the median of its rounds, each ratio the median of the rounds' ratios.
       const runs: Record<Kind, FanoutRun[]> = { bare: [], memory: [], redis: [] };
-      for (let i = 0; i < ROUNDS; i++) for (const kind of kinds) runs[kind].push(await fanoutCase(clients, kind, redis, rooms, perRoom, window));
+      const xadds: { usPerXadd: number; usecPerCall: number }[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        for (const kind of kinds) runs[kind].push(await fanoutCase(clients, kind, redis, rooms, perRoom, window));
+        if (redis !== undefined && kinds.includes('redis') && XADD_BASELINE) xadds.push(await xaddBaseline(redis));
+      }
       const med = (kind: Kind, f: (x: FanoutRun) => number) => median(runs[kind].map(f));
       const ratio = (kind: Kind, f: (x: FanoutRun) => number) => (runs.bare.length === 0 ? NaN : median(runs[kind].map((x, i) => f(x) / f(runs.bare[i]!))));
       const bareName = `bare ws broadcast fan-out, ${label}`;
@@ -585,10 +674,60 @@ async function fanout(clients: Clients, rows: Row[]): Promise<void> {
         (kind === 'redis' ? `, per relay + redis CPU-s ${k(med(kind, perTotal))} (ratio ${totalRatio().toFixed(3)})` : '');
       console.log(`fan-out ${label} (deliveries/s, medians of ${ROUNDS}; targets: see below):`);
       for (const kind of kinds) console.log(`  ${line(kind)}`);
+      if (kinds.includes('redis') && runs.redis.length > 0) {
+        const perFrame = median(runs.redis.map((x) => x.redisUsPerFrame!));
+        const frameName = `relay Redis engine: redis-server CPU per appended frame, ${label}`;
+        if (xadds.length > 0) {
+          const xadd = median(xadds.map((x) => x.usPerXadd));
+          const ratioXadd = median(runs.redis.map((x, i) => x.redisUsPerFrame! / xadds[i]!.usPerXadd));
+          rows.push({ name: frameName, bytes: FRAME_BYTES, hz: round(1e6 / perFrame), us: round(perFrame, 3), vs: xaddName(label), ratio: round(ratioXadd, 4), runs: runs.redis.map((x) => round(x.redisUsPerFrame!, 3)) });
+          rows.push({ name: xaddName(label), bytes: FRAME_BYTES, hz: round(1e6 / xadd), us: round(xadd, 3), usecPerCall: round(median(xadds.map((x) => x.usecPerCall)), 3), vs: null, ratio: null, runs: xadds.map((x) => round(x.usPerXadd, 3)) });
+          console.log(`  redis-server CPU per appended frame ${perFrame.toFixed(2)} µs (runs ${runs.redis.map((x) => x.redisUsPerFrame!.toFixed(2)).join(', ')}); per pipelined XADD ${xadd.toFixed(2)} µs (runs ${xadds.map((x) => x.usPerXadd.toFixed(2)).join(', ')}; commandstats ${xadds.map((x) => x.usecPerCall.toFixed(2)).join(', ')} µs/call); ratio ${ratioXadd.toFixed(2)}`);
+        }
+        const mid = runs.redis[Math.floor(runs.redis.length / 2)]!;
+        const frames = mid.commands?.get('xadd')?.calls ?? NaN;
+        console.log(`  redis commandstats over one window (${frames} frames): ${formatCommands(mid.commands ?? new Map(), frames)}`);
+      }
     }
   } finally {
     await redis?.stop();
   }
+}
+
+/** The Redis engine's latency at a rate one node serves easily, against the memory engine's in the same run. */
+const REDIS_LAT_RATE = 5_000;
+
+async function redisLatency(clients: Clients, rows: Row[]): Promise<void> {
+  type Lat = { p50: number; p99: number; max: number; rate: number };
+  const redis = await startRedisServer();
+  const runs: Record<'memory' | 'redis', Lat[]> = { memory: [], redis: [] };
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const kind of ['memory', 'redis'] as const) {
+        if (kind === 'redis') await redis.flush();
+        const server = await startRelayServer(kind === 'redis' ? redis.url : undefined);
+        try {
+          runs[kind].push(await clients.ask<Lat>({ cmd: 'latency', url: server.url, rooms: LAT_ROOMS, perRoom: LAT_PER_ROOM, rate: REDIS_LAT_RATE }));
+        } finally {
+          await server.close();
+        }
+      }
+    }
+  } finally {
+    await redis.stop();
+  }
+  for (const p of ['p50', 'p99'] as const) {
+    const name = (engine: string) => `relay latency ${p} @ 5k deliveries/s, ${engine} engine`;
+    const ms = (kind: 'memory' | 'redis') => median(runs[kind].map((x) => x[p]));
+    const ratio = median(runs.redis.map((x, i) => x[p] / runs.memory[i]![p]));
+    rows.push({ name: name('Redis'), bytes: FRAME_BYTES, hz: round(median(runs.redis.map((x) => x.rate))), vs: name('memory'), ratio: round(ratio, 4), ms: round(ms('redis'), 3), runs: runs.redis.map((x) => round(x[p], 3)) });
+    rows.push({ name: name('memory'), bytes: FRAME_BYTES, hz: round(median(runs.memory.map((x) => x.rate))), vs: null, ratio: null, ms: round(ms('memory'), 3), runs: runs.memory.map((x) => round(x[p], 3)) });
+  }
+  const each = (xs: Lat[]) => xs.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ');
+  console.log(
+    `latency @ ${REDIS_LAT_RATE.toLocaleString()} deliveries/s, Redis engine vs memory engine (${LAT_ROOMS} rooms x ${LAT_PER_ROOM}; p50/p99 ms per round): ` +
+      `Redis ${each(runs.redis)}; memory ${each(runs.memory)}; p99 ratio ${median(runs.redis.map((x, i) => x.p99 / runs.memory[i]!.p99)).toFixed(2)}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -639,6 +778,7 @@ async function main(): Promise<void> {
     );
 
     }
+    if (WITH_REDIS && (only === undefined || only === 'latency' || only === 'redis-latency')) await redisLatency(clients, rows);
     if (only === undefined || only === 'memory') {
     // --- memory per idle connection --------------------------------------------------------------------------
     const relayProcess = await RelayProcess.start();
@@ -665,7 +805,7 @@ async function main(): Promise<void> {
   } finally {
     clients.stop();
   }
-  console.log('\nTargets (issue 11; the Redis engine has none: its ratios are reported beside the memory engine\'s):');
+  console.log('\nTargets (issue 11 for the memory engine, issue 18 for the Redis engine):');
   printChecks(relayTargets(rows));
   if (process.env.BENCH_RELAY_ONLY !== undefined) return;
 

@@ -323,7 +323,7 @@ const relayFanout: Render = (rows) => {
 const relay: Render = (rows) => {
   const body: string[][] = [];
   for (const r of rows) {
-    if (!r.name.startsWith('relay ') || r.name.startsWith('relay fan-out') || r.vs === null) continue;
+    if (!r.name.startsWith('relay ') || r.name.startsWith('relay fan-out') || isRedisRow(r) || r.vs === null) continue;
     const base = rows.find((b) => b.name === r.vs);
     const label = r.name.slice('relay '.length);
     if (typeof r.ms === 'number' && base !== undefined && typeof base.ms === 'number') {
@@ -340,7 +340,24 @@ const relay: Render = (rows) => {
   return markdown(['case', 'relay', 'bare `ws`', 'ratio or added'], body, [false, true, true, true]);
 };
 
+/** The Redis engine's own rows (bench/relay.ts): its latency against the memory engine's, Redis CPU per frame against a pipelined XADD. */
+const isRedisRow = (r: Row) => r.name.startsWith('relay Redis engine:') || / @ 5k deliveries\/s, /.test(r.name);
+
+const relayRedis: Render = (rows) => {
+  const body: string[][] = [];
+  for (const r of rows) {
+    if (!isRedisRow(r) || r.vs === null) continue;
+    const base = rows.find((b) => b.name === r.vs);
+    if (base === undefined) continue;
+    const label = r.name.replace(/^relay (Redis engine: )?/, '');
+    if (typeof r.ms === 'number') body.push([label, `${(r.ms as number).toFixed(3)} ms`, `memory engine ${(base.ms as number).toFixed(3)} ms`, ratio(r.ratio!)]);
+    else body.push([label, `${(r.us as number).toFixed(2)} µs`, `pipelined XADD ${(base.us as number).toFixed(2)} µs`, ratio(r.ratio!)]);
+  }
+  return markdown(['case', 'Redis engine', 'yardstick', 'ratio'], body, [false, true, true, true]);
+};
+
 export const TABLES: Record<string, Render> = {
+  'relay-redis': relayRedis,
   pipeline,
   'pipeline-targets': (rows) => checksTable(pipelineTargets(rows)),
   'broadcast-profile': broadcastProfile,
