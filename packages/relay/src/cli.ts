@@ -17,7 +17,9 @@ Options:
   --port <n>                       TCP port (default 8787; 0 picks a free one)
   --max-frame-bytes <n>            largest frame a client may publish (default 65536)
   --redis <url>                    redis://host:port for multi-node fan-out and shared room descriptors
-                                   (default: single node)
+                                   (default: single node); several comma-separated URLs: nodes of a
+                                   Redis Cluster
+  --redis-cluster                  the --redis URL is a node of a Redis Cluster
   --static <dir>                   serve the files of <dir> over HTTP (demo page)
   --origin <origin>                allowed Origin (repeatable; default: any origin)
   --token-secret <secret>          require admission tokens minted with this secret (16..64 bytes);
@@ -66,6 +68,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         port: { type: 'string' },
         'max-frame-bytes': { type: 'string' },
         redis: { type: 'string' },
+        'redis-cluster': { type: 'boolean' },
         static: { type: 'string' },
         origin: { type: 'string', multiple: true },
         'token-secret': { type: 'string' },
@@ -109,7 +112,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     host: values.host ?? '127.0.0.1',
     port: num('port', values.port) ?? 8787,
     maxFrameBytes: num('max-frame-bytes', values['max-frame-bytes']),
-    redis: values.redis === undefined ? undefined : { url: values.redis },
+    redis: values.redis === undefined ? undefined : redisCli(values.redis, values['redis-cluster'] === true),
     staticDir: values.static,
     allowedOrigins: values.origin,
     admission: secret === undefined || secret === '' ? undefined : { secret },
@@ -126,6 +129,12 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         ? { secret: turnSecret, urls: turnUrls, ttlSeconds: num('turn-ttl', values['turn-ttl']) }
         : undefined,
   };
+}
+
+/** `--redis a[,b...]` and `--redis-cluster`: one Redis, or seeds of a Redis Cluster. */
+function redisCli(value: string, cluster: boolean): RelayOptions['redis'] {
+  const [url = '', ...seeds] = value.split(',');
+  return seeds.length > 0 || cluster ? { url, cluster: true, seeds } : { url };
 }
 
 const stderrLogger: RelayLogger = (level, message, fields) => {

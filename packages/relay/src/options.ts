@@ -55,7 +55,10 @@ export interface RelayOptions {
    * client can be away and still resume without a gap. `false` keeps nothing (every resume is a gap).
    */
   retention?: MemoryEngineOptions | false;
-  /** The Redis engine instead (any number of nodes on one Redis, PROTOCOL-RELAY.md §6): streams live in Redis. */
+  /**
+   * The Redis engine instead (any number of nodes on one Redis or one Redis Cluster: `cluster` or `seeds`,
+   * PROTOCOL-RELAY.md §6): streams live in Redis.
+   */
   redis?: Omit<RedisEngineOptions, 'logger'>;
   /** Serve the files of this directory over plain HTTP GET (the demo page). */
   staticDir?: string;
@@ -149,6 +152,9 @@ export function resolveOptions(o: RelayOptions = {}): ResolvedOptions {
   }
   if (o.redis !== undefined && (typeof o.redis.url !== 'string' || !/^rediss?:\/\//.test(o.redis.url))) {
     throw invalid('redis.url must be a redis:// or rediss:// URL');
+  }
+  if (o.redis?.seeds !== undefined && (!Array.isArray(o.redis.seeds) || o.redis.seeds.some((u) => typeof u !== 'string' || !/^rediss?:\/\//.test(u)))) {
+    throw invalid('redis.seeds must be redis:// or rediss:// URLs');
   }
   if (o.turn !== undefined && o.admission === undefined) {
     // Without admission tokens /turn would hand TURN relaying to anyone who asks.

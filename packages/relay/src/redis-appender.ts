@@ -62,8 +62,8 @@ interface Tracked {
 const CANDIDATE = 4;
 const AGE = 6;
 const REFRESH = 8;
-/** Arguments before the first frame's tag: sha, numkeys, 2 keys, 6 ARGV. */
-const HEAD = 10;
+/** Arguments before the first frame's tag: sha, numkeys, 2 keys, 7 ARGV. */
+const HEAD = 11;
 
 export interface AppenderLink {
   /** EVALSHA with Buffer replies on the command connection (undefined while it is not ready). */
@@ -84,6 +84,8 @@ export class Appender {
   private readonly maxFrames: string;
   private readonly maxAge: string;
   private readonly expiry: string;
+  /** '1': the script checks for a failover (cluster). */
+  private readonly generation: string;
 
   constructor(
     private readonly s: RedisEngineSettings,
@@ -94,6 +96,7 @@ export class Appender {
     this.maxFrames = String(s.maxFrames);
     this.maxAge = String(s.maxAgeMs);
     this.expiry = String(s.expiryMs);
+    this.generation = s.cluster ? '1' : '0';
   }
 
   /** Queues `frame` for `topic`'s next script call; settles once Redis stored it (or could not). */
@@ -101,7 +104,7 @@ export class Appender {
     let batch = this.batches.get(topic);
     if (batch === undefined) {
       const keys: TopicKeys = topicKeys(this.s.keyPrefix, topic);
-      batch = { topic, args: [this.sha, 2, keys.stream, keys.epoch, '', this.maxFrames, '0', this.expiry, '0', keys.channel], pending: [], bytes: 0 };
+      batch = { topic, args: [this.sha, 2, keys.stream, keys.epoch, '', this.maxFrames, '0', this.expiry, '0', keys.channel, this.generation], pending: [], bytes: 0 };
       this.batches.set(topic, batch);
     }
     const bytes = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);

@@ -22,9 +22,12 @@
  * ('full') while the index holds maxEntries ids — the same bound as the memory table, but for the whole shared
  * table, counted atomically with the write (give every node the same maxEntries). The count can only be high,
  * never low, and only for a key deleted behind the relay's back (it is counted until its expiry passes). The
- * index gets the longest TTL written to it, so an idle table leaves nothing behind. Both keys are named in
- * KEYS, but they are not in one cluster slot: this is for a single Redis (or a primary with replicas), as the
- * engine is used here (ioredis `Redis`, not `Cluster`).
+ * index gets the longest TTL written to it, so an idle table leaves nothing behind.
+ *
+ * Redis Cluster: PUT touches the entry and the index, so both must be in one slot; the whole table is in one
+ * slot (keys `<prefix>{d}:<id>` and `<prefix>{d}`: one hash tag), on one shard. The exact shared bound is
+ * kept; the table does not spread over shards (descriptors are small, PUTs rate-limited: maxEntries x
+ * maxBytes is 40 MiB by default). One Redis keeps the names above (`<prefix>d:<id>`, `<prefix>d`).
  *
  * Availability: commands never wait in ioredis' offline queue; while the connection is not ready, put()
  * answers 'unavailable' and get() rejects with DescriptorsUnavailable at once (the endpoint answers 503 with
@@ -33,15 +36,13 @@
  * Gauges: `size` is the shared count as the last put through this node saw it; `bytes` is 0 (as the Redis
  * engine's retained bytes).
  */
-import { Redis } from 'ioredis';
 import { authorizePut, type WriteBinding } from './descriptor-proof.js';
 import { checkPut, DESCRIPTOR_ID, DescriptorsUnavailable, type DescriptorLimits, type DescriptorStore, type PutResult } from './descriptors.js';
 import type { RelayLogger } from './logger.js';
-import { redisOptions } from './redis-options.js';
+import { commandClient, type RedisClient } from './redis-client.js';
+import { redisTarget, type RedisTarget } from './redis-options.js';
 
-export interface RedisDescriptorOptions extends DescriptorLimits {
-  /** redis:// or rediss:// */
-  url: string;
+export interface RedisDescriptorOptions extends DescriptorLimits, RedisTarget {
   /** Default 'sealsig:' (as the Redis engine). */
   keyPrefix?: string;
   logger?: RelayLogger;
@@ -80,20 +81,21 @@ interface PutCommand {
 export class RedisDescriptorTable implements DescriptorStore {
   readonly kind = 'redis';
   readonly limits: DescriptorLimits;
-  private readonly url: string;
-  private readonly prefix: string;
+  private readonly target: { urls: string[]; cluster: boolean };
+  /** The table's keys: `<base>:<id>` and `<base>` (hash-tagged in a cluster: one slot). */
+  private readonly base: string;
   private readonly log: RelayLogger;
-  private redis: (Redis & PutCommand) | undefined;
+  private redis: (RedisClient & PutCommand) | undefined;
   private count = 0;
   private reported: boolean | undefined;
   private closed = false;
   private decided: (() => void) | undefined;
 
   constructor(options: RedisDescriptorOptions) {
-    if (typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url)) throw new RangeError('url must be a redis:// or rediss:// URL');
-    this.url = options.url;
+    this.target = redisTarget(options);
     this.limits = { maxEntries: options.maxEntries, maxTtlMs: options.maxTtlMs, maxBytes: options.maxBytes };
-    this.prefix = options.keyPrefix ?? 'sealsig:';
+    const prefix = options.keyPrefix ?? 'sealsig:';
+    this.base = this.target.cluster ? `${prefix}{d}` : `${prefix}d`;
     this.log = options.logger ?? (() => {});
   }
 
@@ -112,7 +114,7 @@ export class RedisDescriptorTable implements DescriptorStore {
 
   async start(): Promise<void> {
     if (this.redis !== undefined || this.closed) return;
-    const redis = new Redis(this.url, redisOptions()) as Redis & PutCommand;
+    const redis = commandClient(this.target) as RedisClient & PutCommand;
     redis.defineCommand('sealsigDescriptorPut', { numberOfKeys: 2, lua: PUT });
     this.redis = redis;
     redis.on('error', (e: Error) => this.report(false, `redis: ${e.message}`));
@@ -200,11 +202,11 @@ export class RedisDescriptorTable implements DescriptorStore {
   }
 
   private key(id: string): string {
-    return `${this.prefix}d:${id}`;
+    return `${this.base}:${id}`;
   }
 
   private indexKey(): string {
-    return `${this.prefix}d`;
+    return this.base;
   }
 }
 

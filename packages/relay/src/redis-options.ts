@@ -2,7 +2,8 @@
  * The Redis settings of the relay (PROTOCOL-RELAY.md §6): the ioredis connection settings both Redis-backed
  * parts use (the engine, redis-engine.ts, and the room descriptors, redis-descriptors.ts): no offline queue
  * (a command fails at once while Redis is down, and the relay answers NACK 7 / 503), one retry per request,
- * and reconnects paced up to a second apart; and the Redis engine's options with their defaults.
+ * and reconnects paced up to a second apart; where Redis is (one server, or a Redis Cluster given by seed
+ * nodes: redis-client.ts); and the Redis engine's options with their defaults.
  *
  * Dependencies point one way: options.ts and the Redis modules import this file, never the reverse.
  */
@@ -25,10 +26,30 @@ export function redisOptions(): RedisOptions {
   };
 }
 
-/** createRedisEngine() options (RelayOptions.redis, plus the logger). */
-export interface RedisEngineOptions {
-  /** redis:// or rediss:// */
+/** Where Redis is: one server, or a Redis Cluster (RelayOptions.redis; the engine and the descriptors). */
+export interface RedisTarget {
+  /** redis:// or rediss:// (with `cluster` or `seeds`: one node of the cluster). */
   url: string;
+  /** A Redis Cluster (7.0 or later): `url` and `seeds` are nodes the client starts from and learns the others from. */
+  cluster?: boolean;
+  /** More nodes of the cluster to start from (implies `cluster`). */
+  seeds?: string[];
+}
+
+const URL_PATTERN = /^rediss?:\/\//;
+
+/** The target's seed URLs, validated (RangeError), and whether it is a cluster. */
+export function redisTarget(t: RedisTarget): { urls: string[]; cluster: boolean } {
+  if (typeof t.url !== 'string' || !URL_PATTERN.test(t.url)) throw new RangeError('url must be a redis:// or rediss:// URL');
+  if (t.seeds !== undefined && (!Array.isArray(t.seeds) || t.seeds.some((u) => typeof u !== 'string' || !URL_PATTERN.test(u)))) {
+    throw new RangeError('seeds must be redis:// or rediss:// URLs');
+  }
+  const seeds = t.seeds ?? [];
+  return { urls: [t.url, ...seeds], cluster: t.cluster === true || seeds.length > 0 };
+}
+
+/** createRedisEngine() options (RelayOptions.redis, plus the logger). */
+export interface RedisEngineOptions extends RedisTarget {
   /** Publications kept per stream (XADD MAXLEN ~: at least this many, a little more between trims). Default 1 000. */
   maxFrames?: number;
   /** Publications older than this are trimmed. Default 60 000 ms. */
@@ -47,7 +68,9 @@ export interface RedisEngineOptions {
 
 /** RedisEngineOptions validated, with every default filled in. */
 export interface RedisEngineSettings {
-  url: string;
+  /** The seed URLs (one for a single server). */
+  urls: string[];
+  cluster: boolean;
   maxFrames: number;
   maxAgeMs: number;
   replayMs: number;
@@ -70,12 +93,13 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 
 /** Validates the options (RangeError) and fills in the defaults. */
 export function redisEngineSettings(options: RedisEngineOptions): RedisEngineSettings {
-  if (typeof options.url !== 'string' || !/^rediss?:\/\//.test(options.url)) throw new RangeError('url must be a redis:// or rediss:// URL');
+  const { urls, cluster } = redisTarget(options);
   const maxAgeMs = positive('maxAgeMs', options.maxAgeMs, 60_000);
   const streamTtlMs = positive('streamTtlMs', options.streamTtlMs, Math.max(2 * maxAgeMs, 300_000));
   const refreshMs = Math.max(1, Math.floor(streamTtlMs / 10));
   return {
-    url: options.url,
+    urls,
+    cluster,
     maxFrames: positive('maxFrames', options.maxFrames, 1_000),
     maxAgeMs,
     replayMs: positive('replayMs', options.replayMs, 30_000),

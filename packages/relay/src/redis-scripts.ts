@@ -10,8 +10,10 @@
  *   history() for a stream that has no publication yet (so the first publication keeps the epoch a client
  *   was already given; any other missing stream gets a new epoch); `w` the newest id the last trim by age
  *   removed and `f` the stream's first id right after that trim (Redis 7.0 moves `max-deleted-entry-id` on
- *   XDEL only, not on trims; see READ for how `w` and `f` decide recovery).
- * - `<prefix>n:{<topic>}` the pub/sub channel: one message per APPEND call (notification format: redis-wire.ts).
+ *   XDEL only, not on trims; see READ for how `w` and `f` decide recovery); in a cluster, `g` the replication
+ *   id of the primary that last wrote it (GENERATION).
+ * - `<prefix>n:{<topic>}` the sharded pub/sub channel (SPUBLISH: in a cluster it reaches the subscribers on
+ *   the topic's shard only): one message per APPEND call (notification format: redis-wire.ts).
  * Every key expires (inbox topics make one stream per member): APPEND sets the expiry when it creates a key
  * and whenever the node asks (at most once per refresh interval per stream and node, redis-appender.ts).
  */
@@ -52,35 +54,62 @@ end
 `;
 
 /**
+ * Failover detection (PROTOCOL-RELAY.md §6, cluster only: the relay passes '1'). Replication is asynchronous:
+ * a replica promoted after its primary died may lack the last writes the primary acknowledged. A promoted
+ * replica keeps its old primary's replication id as `master_replid2` and takes a new `master_replid`. The
+ * epoch hash records in `g` the replication id of the primary that last wrote it; a script that finds `g`
+ * equal to this node's `master_replid2` runs on the replica promoted in place of that primary, and the stream
+ * gets a new epoch: every position handed out before the failover is a gap, whether or not a frame was lost.
+ * Any other change of `g` (the slot was moved here with MIGRATE, Redis restarted) only records the new id.
+ * Returns: promoted, this node's id (nil when not checking), `g` as it was.
+ */
+const GENERATION = `
+local function generation(e, check)
+  if check ~= '1' then return false, nil, nil end
+  local info = redis.call('INFO', 'replication')
+  local node = string.match(info, 'master_replid:(%x+)')
+  local g = redis.call('HGET', e, 'g')
+  return g ~= false and g ~= node and g == string.match(info, 'master_replid2:(%x+)'), node, g
+end
+`;
+
+/**
  * Appends a batch of frames to one stream, atomically, and publishes them in one notification.
  * KEYS: stream, epoch hash. ARGV: candidate epoch, maxFrames, maxAgeMs ('0': no trim by age this time),
- * expiry ms, '1' to refresh the expiry ('0': only keys this call creates get it), channel, then per frame
- * its publisher tag and the frame. Returns { epoch, id of each frame in order }.
+ * expiry ms, '1' to refresh the expiry ('0': only keys this call creates get it), channel, '1' to check for a
+ * failover (GENERATION), then per frame its publisher tag and the frame. Returns { epoch, id of each frame in order }.
  *
  * Trimming by count is XADD's own `MAXLEN ~ maxFrames` on the batch's last frame (whole radix-tree nodes:
  * the stream keeps at least maxFrames). Trimming by age is exact (`XTRIM MINID`, not `~`) because it records
  * the newest id it removed (`w`) and the first id it kept (`f`): a client whose last position is `w` (a
  * quiet topic whose frames aged out) still resumes without a gap.
  */
-const APPEND = `${ID}
+const APPEND = `${ID}${GENERATION}
 local s, e = KEYS[1], KEYS[2]
+local promoted, node, g = generation(e, ARGV[7])
 local epoch = redis.call('HGET', e, 'e')
 local expire = ARGV[5] == '1'
+local fresh = false
+if promoted then
+  epoch = false
+  redis.call('DEL', e)
+end
 if redis.call('EXISTS', s) == 0 then
   if not (epoch and redis.call('HGET', e, 'r') == '1') then epoch = ARGV[1] end
   redis.call('DEL', e)
   redis.call('HSET', e, 'e', epoch)
-  expire = true
+  expire, fresh = true, true
 elseif not epoch then
   epoch = ARGV[1]
   redis.call('HSET', e, 'e', epoch)
-  expire = true
+  expire, fresh = true, true
 end
-local n = (#ARGV - 6) / 2
+if node and (fresh or g ~= node) then redis.call('HSET', e, 'g', node) end
+local n = (#ARGV - 7) / 2
 local out, note = { epoch }, { epoch }
 local id
 for i = 1, n do
-  local tag, frame = ARGV[5 + 2 * i], ARGV[6 + 2 * i]
+  local tag, frame = ARGV[6 + 2 * i], ARGV[7 + 2 * i]
   if i < n then
     id = redis.call('XADD', s, '*', 'f', frame, 't', tag)
   else
@@ -102,13 +131,13 @@ if expire then
   redis.call('PEXPIRE', s, ARGV[4])
   redis.call('PEXPIRE', e, ARGV[4])
 end
-redis.call('PUBLISH', ARGV[6], table.concat(note))
+redis.call('SPUBLISH', ARGV[6], table.concat(note))
 return out
 `;
 
 /**
  * KEYS: stream, epoch hash. ARGV: mode ('history' | 'catchup'), since epoch ('' for none), since id, limit,
- * replayMs, candidate epoch, expiry ms.
+ * replayMs, candidate epoch, expiry ms, '1' to check for a failover (GENERATION).
  * Returns { epoch | false, recovered 0/1, last-generated-id, entries, reversed 0/1 }.
  * history: on a missing stream reserves an epoch (recovered only for since = (that epoch, 0-0)); since beyond
  * last-generated-id bumps the epoch (a lost tail); entries = after since (limit + 1 read: more than limit is
@@ -122,11 +151,17 @@ return out
  * position exactly at the newest id a count trim removed is not recovered (a gap reported that is none,
  * never the reverse): trims by count (MAXLEN ~) record nothing.
  */
-const READ = `${ID}
+const READ = `${ID}${GENERATION}
 local s, e = KEYS[1], KEYS[2]
 local mode, sinceEpoch, since, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local expiry = ARGV[7]
+local promoted, node, g = generation(e, ARGV[8])
 local epoch = redis.call('HGET', e, 'e')
+local fresh = false
+if promoted then
+  epoch = false
+  redis.call('DEL', e)
+end
 if redis.call('EXISTS', s) == 0 then
   if mode ~= 'history' then return { false, 0, '0-0', {}, 0 } end
   if not (epoch and redis.call('HGET', e, 'r') == '1') then
@@ -134,7 +169,9 @@ if redis.call('EXISTS', s) == 0 then
     redis.call('DEL', e)
     redis.call('HSET', e, 'e', epoch, 'r', '1')
     redis.call('PEXPIRE', e, expiry)
+    fresh = true
   end
+  if node and (fresh or g ~= node) then redis.call('HSET', e, 'g', node) end
   local ok = (sinceEpoch == epoch and since == '0-0') and 1 or 0
   return { epoch, ok, '0-0', {}, 0 }
 end
@@ -142,7 +179,9 @@ if not epoch then
   epoch = ARGV[6]
   redis.call('HSET', e, 'e', epoch)
   redis.call('PEXPIRE', e, expiry)
+  fresh = true
 end
+if node and (fresh or g ~= node) then redis.call('HSET', e, 'g', node) end
 local info = redis.call('XINFO', 'STREAM', s)
 local last, deleted, first, length, added = '0-0', '0-0', false, 0, 0
 for i = 1, #info, 2 do

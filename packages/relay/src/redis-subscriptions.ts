@@ -1,25 +1,29 @@
 /**
- * The Redis engine's subscriber side (PROTOCOL-RELAY.md §6): which topics this node follows, the pub/sub
- * notifications that carry their publications, and the catch-up after every (re)subscription.
+ * The Redis engine's subscriber side (PROTOCOL-RELAY.md §6): which topics this node follows, the sharded
+ * pub/sub notifications that carry their publications (redis-shard-subscriber.ts), and the catch-up after
+ * every (re)subscription.
  *
- * The subscriber connection is managed here (no auto-resubscribe): on every (re)connect it subscribes every
- * topic again, then reads each stream after the last offset this node delivered and hands that over before
- * the notifications that arrived meanwhile (merged by offset, no duplicates). A node that finds frames
- * trimmed past its own last delivered offset, or its last offset beyond the stream (a lost tail), bumps the
- * epoch (READ in catch-up mode, redis-scripts.ts): engine.ts has no per-node gap signal.
+ * Each topic is synchronised on its own: whenever its subscription is lost (the connection to its node
+ * closed, or its slot moved to another node), it is held, SSUBSCRIBEd again (retried with a backoff), then
+ * its stream is read after the last offset this node delivered and handed over before the notifications that
+ * arrived meanwhile (merged by offset, no duplicates). A node that finds frames trimmed past its own last
+ * delivered offset, or its last offset beyond the stream (a lost tail), or a stream whose shard failed over
+ * (redis-scripts.ts), bumps the epoch (READ in catch-up mode): engine.ts has no per-node gap signal.
  */
-import type { Redis } from 'ioredis';
 import { EPOCH_BYTES, EngineUnavailable, compareOffsets, type EngineListener, type Offset, type Position, type Publication } from './engine.js';
 import type { RelayLogger } from './logger.js';
 import { channelTopic, topicKeys } from './redis-scripts.js';
+import type { ShardSubscriber } from './redis-shard-subscriber.js';
 import { parseNotification, tagConnection, type Entry, type ReadReply } from './redis-wire.js';
 
 /** Notifications held per topic while it catches up; beyond, they are dropped and the catch-up reads again. */
 const MAX_HELD = 10_000;
-/** A catch-up that failed while both connections are up is tried again after this. */
-const CATCH_UP_RETRY_MS = 1_000;
-/** Channels per SUBSCRIBE command when resubscribing. */
-const SUBSCRIBE_BATCH = 500;
+/** history() waits at most this long for the node's notifications to reach the head it read. */
+const REACH_MS = 2_000;
+/** Retries of a topic's subscription or catch-up wait from this ... */
+const RETRY_MIN_MS = 50;
+/** ... doubling up to this. */
+const RETRY_MAX_MS = 1_000;
 
 /** A publication read from a notification or a stream, with the epoch it was read in. */
 interface Received {
@@ -37,6 +41,15 @@ interface TopicState {
   held: Received[] | undefined;
   /** The held notifications overflowed: read the stream again before releasing them. */
   overflow: boolean;
+  /** The channel is subscribed (confirmed, and not lost since). */
+  live: boolean;
+  /** sync() runs for this topic; `again`: run it once more (the subscription was lost meanwhile). */
+  syncing: boolean;
+  again: boolean;
+  /** Ends sync()'s wait before its next attempt (the command connection is back). */
+  wake: (() => void) | undefined;
+  /** reached() calls waiting for `last` to reach their head. */
+  waiters: { epoch: Buffer; head: Offset; resolve: () => void }[];
 }
 
 /** What the subscriptions need of the engine. */
@@ -52,10 +65,7 @@ export interface SubscriptionsLink {
 export class Subscriptions {
   private readonly states = new Map<string, TopicState>();
   private readonly subscribing = new Map<string, Promise<void>>();
-  private sub: Redis | undefined;
-  private subReady = false;
-  private recovering = false;
-  private recoverAgain = false;
+  private sub: ShardSubscriber | undefined;
   private closed = false;
 
   constructor(
@@ -71,12 +81,9 @@ export class Subscriptions {
     return this.states.size;
   }
 
-  /** Takes charge of the subscriber connection (created by the engine with autoResubscribe off). */
-  attach(sub: Redis): void {
+  /** Takes charge of the notification connections. */
+  attach(sub: ShardSubscriber): void {
     this.sub = sub;
-    sub.on('close', () => this.onClosed());
-    sub.on('ready', () => void this.onReady(sub));
-    sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onNotification(channel, message));
   }
 
   subscribe(topic: string): Promise<void> {
@@ -92,110 +99,139 @@ export class Subscriptions {
 
   unsubscribe(topic: string): void {
     this.subscribing.delete(topic);
-    if (!this.states.delete(topic)) return;
-    if (this.subReady && this.sub !== undefined) this.sub.unsubscribe(this.channel(topic)).catch(() => {});
+    const state = this.states.get(topic);
+    if (state === undefined) return;
+    this.states.delete(topic);
+    state.wake?.();
+    release(state, true);
+    this.sub?.unsubscribe(this.channel(topic));
+  }
+
+  /**
+   * Resolves once this node delivered `topic`'s publications up to `head` of `epoch` (at once when it is not
+   * subscribed, or in another epoch; after REACH_MS at most). history() waits for it: a notification of a
+   * publication that the history already holds could otherwise reach the relay after the history (the
+   * notification and the READ reply come on different connections), and be delivered twice.
+   */
+  reached(topic: string, epoch: Buffer | undefined, head: Offset): Promise<void> {
+    const state = this.states.get(topic);
+    if (state === undefined || epoch === undefined || state.epoch === undefined || !state.epoch.equals(epoch) || compareOffsets(state.last, head) >= 0) {
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, REACH_MS);
+      timer.unref();
+      state.waiters.push({ epoch, head, resolve: () => (clearTimeout(timer), resolve()) });
+    });
   }
 
   close(): void {
     this.closed = true;
+    for (const state of this.states.values()) {
+      state.wake?.();
+      release(state, true);
+    }
     this.states.clear();
+    this.sub?.close();
   }
 
-  /** The command connection became ready: catch up every held topic (once the subscriber is ready too). */
+  /** The command connection became ready: every held topic tries again now. */
   commandReady(): void {
-    void this.recover();
+    for (const state of this.states.values()) state.wake?.();
+  }
+
+  /** A notification connection reports `channel` no longer subscribed: hold the topic, subscribe again, catch up. */
+  lost(channel: string): void {
+    const topic = channelTopic(this.prefix, channel);
+    const state = topic === undefined ? undefined : this.states.get(topic);
+    if (topic === undefined || state === undefined) return;
+    state.live = false;
+    state.held ??= [];
+    void this.sync(topic, state);
   }
 
   /**
-   * Reads the stream's head, then SUBSCRIBEs (anything stored after the head is delivered live or read when
-   * catching up). While the subscriber connection is down, resolves at once: onReady subscribes the topic
-   * and catches up from the head.
+   * Reads the stream's head, then SSUBSCRIBEs (anything stored after the head is delivered live or read when
+   * catching up). When the SSUBSCRIBE fails, resolves all the same: sync() subscribes the topic and catches
+   * up from the head.
    */
   private async join(topic: string): Promise<void> {
     if (!this.link.available()) throw new EngineUnavailable('redis unavailable');
     const head = await this.link.read(topic, 'catchup', undefined, 0);
     if (this.states.has(topic) || !this.subscribing.has(topic) || this.closed) return; // unsubscribed meanwhile
-    const state: TopicState = { epoch: head.epoch, last: head.last, held: [], overflow: false };
+    const state: TopicState = { epoch: head.epoch, last: head.last, held: [], overflow: false, live: false, syncing: false, again: false, wake: undefined, waiters: [] };
     this.states.set(topic, state);
-    const sub = this.sub;
-    if (!this.subReady || sub === undefined) return; // onReady subscribes it and catches up
     try {
-      await sub.subscribe(this.channel(topic));
+      await this.sub?.subscribe(this.channel(topic));
+      state.live = this.sub !== undefined;
     } catch {
-      return; // the connection dropped: onReady subscribes it and catches up
+      // sync() below tries again
     }
-    if (this.states.get(topic) === state && state.held !== undefined && !state.overflow && state.held.length === 0) state.held = undefined;
-    else if (this.states.get(topic) === state) void this.catchUp(topic, state);
+    if (this.states.get(topic) !== state) return;
+    if (state.live && state.held !== undefined && !state.overflow && state.held.length === 0) state.held = undefined;
+    else void this.sync(topic, state);
   }
 
-  /** Subscribes every topic again, each held until it has caught up. */
-  private async onReady(sub: Redis): Promise<void> {
-    if (this.closed) return;
-    const channels: string[] = [];
-    for (const [topic, state] of this.states) {
-      state.held ??= [];
-      channels.push(this.channel(topic));
-    }
-    try {
-      for (let i = 0; i < channels.length; i += SUBSCRIBE_BATCH) await sub.subscribe(...channels.slice(i, i + SUBSCRIBE_BATCH));
-    } catch {
-      return; // closed again: the next 'ready' retries
-    }
-    if (sub.status !== 'ready' || this.closed) return;
-    this.subReady = true;
-    this.link.log('info', 'redis subscriber connected', { topics: channels.length });
-    void this.recover();
-  }
-
-  private onClosed(): void {
-    if (!this.subReady) return;
-    this.subReady = false;
-    this.link.log('warn', 'redis subscriber disconnected', { topics: this.states.size });
-    for (const state of this.states.values()) state.held ??= [];
-  }
-
-  /** Catches up every held topic, once both connections are ready. */
-  private async recover(): Promise<void> {
-    if (this.recovering) {
-      this.recoverAgain = true;
+  /** Until the topic is live and caught up: subscribe it, read the stream, release the held notifications. */
+  private async sync(topic: string, state: TopicState): Promise<void> {
+    if (state.syncing) {
+      state.again = true;
       return;
     }
-    this.recovering = true;
+    state.syncing = true;
     try {
-      do {
-        this.recoverAgain = false;
-        if (!this.link.available() || !this.subReady) return;
-        for (const [topic, state] of this.states) if (state.held !== undefined) await this.catchUp(topic, state);
-      } while (this.recoverAgain);
+      for (let attempt = 0; this.states.get(topic) === state && !this.closed; attempt++) {
+        state.again = false;
+        if (!state.live) {
+          try {
+            await this.sub?.subscribe(this.channel(topic));
+            state.live = this.sub !== undefined;
+          } catch {
+            // the node is down or the slot is moving: wait, then try again
+          }
+        }
+        if (state.live && (await this.catchUp(topic, state))) {
+          if (!state.again) return;
+          attempt = -1;
+          continue;
+        }
+        if (state.again) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 10)));
+          timer.unref();
+          state.wake = () => (clearTimeout(timer), resolve());
+        });
+        state.wake = undefined;
+      }
     } finally {
-      this.recovering = false;
+      state.syncing = false;
     }
   }
 
-  /** Reads the stream after the last delivered offset, delivers it, then the held notifications. */
-  private async catchUp(topic: string, state: TopicState): Promise<void> {
+  /** Reads the stream after the last delivered offset, delivers it, then the held notifications; false when it failed. */
+  private async catchUp(topic: string, state: TopicState): Promise<boolean> {
+    if (state.held === undefined) return true;
     try {
       for (;;) {
         state.overflow = false;
         const since = state.epoch === undefined ? undefined : { epoch: state.epoch, offset: state.last };
         const reply = await this.link.read(topic, 'catchup', since, this.maxFrames);
-        if (this.states.get(topic) !== state) return;
+        if (this.states.get(topic) !== state) return true;
         if (reply.epoch !== undefined) for (const e of reply.entries) this.deliver(topic, state, reply.epoch, this.publication(e), true);
         if (state.overflow || (reply.recovered && reply.entries.length === this.maxFrames)) continue;
         break;
       }
     } catch {
-      // Unavailable again (recover() runs on the next connect) or a passing error: try again shortly.
-      if (!this.closed && this.link.available() && this.subReady) setTimeout(() => void this.recover(), CATCH_UP_RETRY_MS).unref();
-      return;
+      return false; // unavailable again, or a passing error: sync() tries again
     }
     const held = state.held ?? [];
     state.held = undefined;
     for (const r of held) this.deliver(topic, state, r.epoch, r.publication, true);
+    return true;
   }
 
   /** One notification: every publication of one APPEND call, in stream order (redis-wire.ts). */
-  private onNotification(channel: Buffer, message: Buffer): void {
+  notification(channel: Buffer, message: Buffer): void {
     const topic = channelTopic(this.prefix, channel.toString('utf8'));
     const state = topic === undefined ? undefined : this.states.get(topic);
     if (topic === undefined || state === undefined) return;
@@ -222,6 +258,7 @@ export class Subscriptions {
     state.epoch = epoch;
     state.last = publication.offset;
     this.link.listener()?.publication(topic, epoch, publication); // a view: listeners never modify it (engine.ts)
+    if (state.waiters.length > 0) release(state, false);
   }
 
   private publication(e: Entry): Publication {
@@ -230,5 +267,15 @@ export class Subscriptions {
 
   private channel(topic: string): string {
     return topicKeys(this.prefix, topic).channel;
+  }
+}
+
+/** Resolves the reached() calls whose head was delivered (or that wait for another epoch); all of them with `all`. */
+function release(state: TopicState, all: boolean): void {
+  const waiting = state.waiters;
+  state.waiters = [];
+  for (const w of waiting) {
+    if (all || state.epoch === undefined || !state.epoch.equals(w.epoch) || compareOffsets(state.last, w.head) >= 0) w.resolve();
+    else state.waiters.push(w);
   }
 }

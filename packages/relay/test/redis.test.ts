@@ -54,7 +54,7 @@ describe('Redis fan-out', () => {
     await cb.subscribe('leave-topic');
     await roundTrip(cb, ca, 'leave-topic');
     const numsub = async () => {
-      const r = (await probe.pubsub('NUMSUB', 'sealsig:n:{leave-topic}')) as [string, number];
+      const r = (await probe.pubsub('SHARDNUMSUB', 'sealsig:n:{leave-topic}')) as [string, number]; // sharded pub/sub (SSUBSCRIBE)
       return Number(r[1]);
     };
     expect(await numsub()).toBe(2);

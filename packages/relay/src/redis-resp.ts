@@ -1,0 +1,115 @@
+/**
+ * RESP2, the Redis protocol (https://redis.io/docs/latest/develop/reference/protocol-spec/), as far as the
+ * sharded subscriber connections need it (redis-shard-subscriber.ts): commands go out as arrays of bulk
+ * strings; replies come in as simple strings, errors, integers, bulk strings (null too) and arrays. The reader
+ * checks every length against its bounds before it allocates and throws RespError on anything malformed.
+ */
+
+/** An error reply (`-MOVED 3999 127.0.0.1:6381`, `-NOAUTH ...`). */
+export class ReplyError {
+  constructor(readonly message: string) {}
+}
+
+export type Reply = string | number | Buffer | null | ReplyError | Reply[];
+
+/** The connection sent something that is not RESP2, or beyond the bounds. */
+export class RespError extends Error {
+  override readonly name = 'RespError';
+}
+
+/** A bulk string (a notification: a batch of at most 256 KiB plus one frame, redis-appender.ts) at most. */
+export const MAX_BULK = 64 * 1024 * 1024;
+/** Elements of one array at most (subscriber pushes have 3). */
+const MAX_ARRAY = 1024;
+/** Nesting of arrays at most. */
+const MAX_DEPTH = 4;
+/** A line (a simple string, an error, a length) at most. */
+const MAX_LINE = 64 * 1024;
+
+const CRLF = Buffer.from('\r\n');
+
+/** `args` as a RESP2 command: an array of bulk strings. */
+export function encodeCommand(args: (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  for (const a of args) {
+    const b = typeof a === 'string' ? Buffer.from(a) : a;
+    parts.push(Buffer.from(`$${b.length}\r\n`), b, CRLF);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Incomplete input: wait for more bytes. */
+const MORE = Symbol('more');
+
+/** Reads replies from a byte stream, chunk by chunk. */
+export class RespReader {
+  private buf: Buffer = Buffer.alloc(0);
+
+  /** Calls `each` for every complete reply in the bytes so far; keeps the incomplete rest. Throws RespError. */
+  push(chunk: Buffer, each: (reply: Reply) => void): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    let at = 0;
+    while (at < this.buf.length) {
+      const r = this.parse(at, 0);
+      if (r === MORE) break;
+      at = r[1];
+      each(r[0]);
+    }
+    this.buf = this.buf.subarray(at);
+    if (this.buf.length > MAX_BULK + MAX_LINE) throw new RespError('reply too large');
+  }
+
+  /** The reply at `at` and the offset after it, or MORE. */
+  private parse(at: number, depth: number): [Reply, number] | typeof MORE {
+    const b = this.buf;
+    const end = b.indexOf(CRLF, at);
+    if (end < 0) {
+      if (b.length - at > MAX_LINE) throw new RespError('line too long');
+      return MORE;
+    }
+    if (end - at > MAX_LINE) throw new RespError('line too long');
+    const line = b.toString('latin1', at + 1, end);
+    const next = end + 2;
+    switch (b[at]) {
+      case 0x2b: // +
+        return [line, next];
+      case 0x2d: // -
+        return [new ReplyError(line), next];
+      case 0x3a: // :
+        return [integer(line, -Number.MAX_SAFE_INTEGER), next];
+      case 0x24: {
+        // $
+        const n = integer(line, -1);
+        if (n === -1) return [null, next];
+        if (n > MAX_BULK) throw new RespError('bulk string too long');
+        if (b.length < next + n + 2) return MORE;
+        if (b[next + n] !== 0x0d || b[next + n + 1] !== 0x0a) throw new RespError('bulk string without CRLF');
+        return [Buffer.from(b.subarray(next, next + n)), next + n + 2];
+      }
+      case 0x2a: {
+        // *
+        const n = integer(line, -1);
+        if (n === -1) return [null, next];
+        if (n > MAX_ARRAY || depth >= MAX_DEPTH) throw new RespError('array too long or too deep');
+        const items: Reply[] = [];
+        let p = next;
+        for (let i = 0; i < n; i++) {
+          const r = this.parse(p, depth + 1);
+          if (r === MORE) return MORE;
+          items.push(r[0]);
+          p = r[1];
+        }
+        return [items, p];
+      }
+      default:
+        throw new RespError(`unexpected type byte ${b[at]}`);
+    }
+  }
+}
+
+function integer(text: string, min: number): number {
+  if (!/^-?\d{1,16}$/.test(text)) throw new RespError('bad integer');
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min) throw new RespError('bad integer');
+  return n;
+}
