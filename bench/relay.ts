@@ -29,7 +29,8 @@
  * rounds, default 3), BENCH_RELAY_IDLE (idle connection count, default 10000; each process needs that many file
  * descriptors, so lower it when `ulimit -n` is below about 10 100), BENCH_RELAY_REDIS (0: skip the Redis
  * engine), BENCH_RELAY_FANOUT (regex: the fan-out cases to run, for profiling), BENCH_RELAY_ONLY (fanout, latency, redis-latency or memory: run one part, merge nothing),
- * BENCH_RELAY_XADD (0: skip the redis-benchmark XADD yardstick), BENCH_RELAY_PROFILE (a directory: write a V8 CPU profile of the relay
+ * BENCH_RELAY_XADD (0: skip the redis-benchmark XADD yardstick), BENCH_RELAY_CLUSTER (1: the Redis engine rows on a
+ * Redis Cluster of 3 primaries with a replica each too, beside the single redis-server, same rounds), BENCH_RELAY_PROFILE (a directory: write a V8 CPU profile of the relay
  * over each fan-out window of the memory and Redis engines there).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -56,6 +57,8 @@ const FRAME_BYTES = 400; // about one padded sealsig frame (256-byte bucket + he
 const MEASURE_MS = Number(process.env.BENCH_RELAY_MS ?? 2_000);
 const ROUNDS = Number(process.env.BENCH_RELAY_ROUNDS ?? 3);
 const WITH_REDIS = process.env.BENCH_RELAY_REDIS !== '0';
+/** BENCH_RELAY_CLUSTER=1: the Redis engine rows on a Redis Cluster too (3 primaries, 1 replica each). */
+const WITH_CLUSTER = WITH_REDIS && process.env.BENCH_RELAY_CLUSTER === '1';
 const WARM_MS = 1_000;
 const IDLE_COUNT = Number(process.env.BENCH_RELAY_IDLE ?? 10_000);
 const LAT_RATE = 20_000;
@@ -73,7 +76,7 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function startRelayServer(redisUrl?: string): Promise<Server & { relay: Relay }> {
+async function startRelayServer(redis?: RedisServer): Promise<Server & { relay: Relay }> {
   const relay = createRelay({
     host: '127.0.0.1',
     port: 0,
@@ -82,7 +85,7 @@ async function startRelayServer(redisUrl?: string): Promise<Server & { relay: Re
     // Protections on, with limits a benchmark's honest publishers stay under.
     rateLimit: { frames: { perSecond: 1_000_000, burst: 1_000_000 }, subscriptions: { perSecond: 1_000, burst: 1_000 } },
     ...(process.env.BENCH_RELAY_RETENTION === '0' ? { retention: false as const } : {}),
-    ...(redisUrl !== undefined ? { redis: { url: redisUrl } } : {}),
+    ...(redis !== undefined ? { redis: { url: redis.url, cluster: redis.cluster } } : {}),
   });
   const { port } = await relay.listen();
   return { relay, url: `ws://127.0.0.1:${port}/`, close: () => relay.close() };
@@ -139,6 +142,8 @@ async function startBareServer(): Promise<Server> {
 interface RedisServer {
   url: string;
   port: number;
+  /** A Redis Cluster: url is one of its nodes; CPU and commandstats are summed over every node. */
+  cluster: boolean;
   /** INFO commandstats: calls and usec per command (lower case, e.g. 'evalsha', 'xadd'). */
   commandstats(): Promise<Map<string, { calls: number; usec: number }>>;
   /** CPU milliseconds redis-server has used so far (user + system, every thread), or NaN without /proc. */
@@ -178,6 +183,7 @@ async function startRedisServer(): Promise<RedisServer> {
   return {
     url,
     port,
+    cluster: false,
     commandstats: async () => {
       const stats = new Map<string, { calls: number; usec: number }>();
       for (const m of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
@@ -200,6 +206,53 @@ async function startRedisServer(): Promise<RedisServer> {
       await exited;
       clearTimeout(timer);
       process.off('exit', kill);
+    },
+  };
+}
+
+/** CPU milliseconds a process has used so far (user + system), from /proc, or NaN. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * A Redis Cluster of 3 primaries with a replica each (startRedisCluster, the test harness), as a RedisServer:
+ * CPU summed over all six redis-server processes (replicas apply every write too), commandstats over the primaries.
+ */
+async function startClusterServer(): Promise<RedisServer> {
+  // Imported here: the client and relay child processes of this script run without --conditions=source.
+  const { startRedisCluster } = await import('../packages/transport-conformance/src/redis-cluster.js');
+  const cluster = await startRedisCluster();
+  const nodes = await cluster.nodes();
+  const admins = new Map(nodes.map((n) => [n.port, new Redis(n.port, '127.0.0.1', { maxRetriesPerRequest: 1 })]));
+  for (const a of admins.values()) a.on('error', () => {});
+  const pids = await Promise.all([...admins.values()].map(async (a) => Number(/process_id:(\d+)/.exec(await a.info('server'))?.[1])));
+  const primaries = nodes.filter((n) => n.role === 'primary').map((n) => admins.get(n.port)!);
+  return {
+    url: cluster.urls[0]!,
+    port: nodes[0]!.port,
+    cluster: true,
+    commandstats: async () => {
+      const stats = new Map<string, { calls: number; usec: number }>();
+      for (const a of primaries) {
+        for (const m of (await a.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+          const x = stats.get(m[1]!) ?? { calls: 0, usec: 0 };
+          stats.set(m[1]!, { calls: x.calls + Number(m[2]), usec: x.usec + Number(m[3]) });
+        }
+      }
+      return stats;
+    },
+    cpuMs: () => pids.reduce((sum, pid) => sum + processCpuMs(pid), 0),
+    flush: async () => void (await Promise.all(primaries.map((a) => a.flushall()))),
+    stop: async () => {
+      for (const a of admins.values()) a.disconnect();
+      await cluster.stop();
     },
   };
 }
@@ -506,7 +559,9 @@ class Clients {
 }
 
 
-type Kind = 'bare' | 'memory' | 'redis';
+type Kind = 'bare' | 'memory' | 'redis' | 'cluster';
+/** The engine's name in row names. */
+const ENGINE: Record<Exclude<Kind, 'bare'>, string> = { memory: 'memory engine', redis: 'Redis engine', cluster: 'Redis engine on a Redis Cluster (3 primaries + 3 replicas)' };
 
 /** One fan-out run: deliveries/s by wall clock, and the server's CPU during the client's measuring window. */
 interface FanoutRun {
@@ -564,18 +619,19 @@ async function xaddBaseline(redis: RedisServer): Promise<{ usPerXadd: number; us
 }
 
 async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | undefined, rooms: number, perRoom: number, window: number): Promise<FanoutRun> {
-  if (kind === 'redis') await redis!.flush();
-  const server = kind === 'bare' ? await startBareServer() : await startRelayServer(kind === 'redis' ? redis!.url : undefined);
+  if (kind === 'bare' || kind === 'memory') redis = undefined;
+  await redis?.flush();
+  const server = kind === 'bare' ? await startBareServer() : await startRelayServer(redis);
   try {
     let start: { cpu: NodeJS.CpuUsage; t: number; redis: number; commands?: Promise<CommandStats> } | undefined;
     let end: { cpuMs: number; ms: number; redisMs: number; commands?: Promise<CommandStats> } | undefined;
     const profiling = kind === 'bare' ? undefined : profiler(`${kind}-${rooms}x${perRoom}`);
     clients.onMark = (mark) => {
       profiling?.(mark);
-      if (mark === 'start') start = { cpu: process.cpuUsage(), t: performance.now(), redis: redis?.cpuMs() ?? NaN, commands: kind === 'redis' ? redis!.commandstats() : undefined };
+      if (mark === 'start') start = { cpu: process.cpuUsage(), t: performance.now(), redis: redis?.cpuMs() ?? NaN, commands: redis?.commandstats() };
       else if (start !== undefined) {
         const cpu = process.cpuUsage(start.cpu);
-        end = { cpuMs: (cpu.user + cpu.system) / 1000, ms: performance.now() - start.t, redisMs: (redis?.cpuMs() ?? NaN) - start.redis, commands: kind === 'redis' ? redis!.commandstats() : undefined };
+        end = { cpuMs: (cpu.user + cpu.system) / 1000, ms: performance.now() - start.t, redisMs: (redis?.cpuMs() ?? NaN) - start.redis, commands: redis?.commandstats() };
       }
     };
     const r = await clients.ask<{ deliveries: number; ms: number }>({ cmd: 'fanout', url: server.url, rooms, perRoom, window });
@@ -583,7 +639,7 @@ async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | und
     if (end === undefined) throw new Error('no measuring window marks from the client process');
     const hz = (r.deliveries * 1000) / r.ms;
     const run: FanoutRun = { hz, cpu: end.cpuMs / end.ms, perCpu: (r.deliveries * 1000) / end.cpuMs };
-    if (kind === 'redis') {
+    if (redis !== undefined) {
       run.redisCpu = end.redisMs / end.ms;
       run.perTotalCpu = (r.deliveries * 1000) / (end.cpuMs + end.redisMs);
       run.commands = commandsDelta(await start!.commands!, await end.commands!);
@@ -630,17 +686,18 @@ const FANOUT_CASES = [
 
 async function fanout(clients: Clients, rows: Row[]): Promise<void> {
   const redis = WITH_REDIS && (process.env.BENCH_RELAY_KINDS ?? 'redis').includes('redis') ? await startRedisServer() : undefined;
+  const cluster = WITH_CLUSTER ? await startClusterServer() : undefined;
   // BENCH_RELAY_KINDS (e.g. 'memory'): only these servers (for profiling; ratios need 'bare').
-  const kinds = (process.env.BENCH_RELAY_KINDS?.split(',') as Kind[] | undefined) ?? (WITH_REDIS ? ['bare', 'memory', 'redis'] : ['bare', 'memory']);
+  const kinds = (process.env.BENCH_RELAY_KINDS?.split(',') as Kind[] | undefined) ?? [...(['bare', 'memory'] as Kind[]), ...(WITH_REDIS ? (['redis'] as Kind[]) : []), ...(WITH_CLUSTER ? (['cluster'] as Kind[]) : [])];
   try {
     for (const [label, rooms, perRoom, window] of FANOUT_CASES) {
       if (process.env.BENCH_RELAY_FANOUT !== undefined && !new RegExp(process.env.BENCH_RELAY_FANOUT).test(label)) continue;
       // Interleaved rounds (bare, memory, Redis back to back: the machine is shared and noisy); each figure is
       // the median of its rounds, each ratio the median of the rounds' ratios.
-      const runs: Record<Kind, FanoutRun[]> = { bare: [], memory: [], redis: [] };
+      const runs: Record<Kind, FanoutRun[]> = { bare: [], memory: [], redis: [], cluster: [] };
       const xadds: { usPerXadd: number; usecPerCall: number }[] = [];
       for (let i = 0; i < ROUNDS; i++) {
-        for (const kind of kinds) runs[kind].push(await fanoutCase(clients, kind, redis, rooms, perRoom, window));
+        for (const kind of kinds) runs[kind].push(await fanoutCase(clients, kind, kind === 'cluster' ? cluster : redis, rooms, perRoom, window));
         if (redis !== undefined && kinds.includes('redis') && XADD_BASELINE) xadds.push(await xaddBaseline(redis));
       }
       const med = (kind: Kind, f: (x: FanoutRun) => number) => median(runs[kind].map(f));
@@ -650,17 +707,17 @@ async function fanout(clients: Clients, rows: Row[]): Promise<void> {
       const hz = (x: FanoutRun) => x.hz;
       const perCpu = (x: FanoutRun) => x.perCpu;
       const perTotal = (x: FanoutRun) => x.perTotalCpu!;
-      const totalRatio = () => (runs.bare.length === 0 ? NaN : median(runs.redis.map((x, i) => x.perTotalCpu! / runs.bare[i]!.perCpu)));
+      const totalRatio = (kind: Kind = 'redis') => (runs.bare.length === 0 ? NaN : median(runs[kind].map((x, i) => x.perTotalCpu! / runs.bare[i]!.perCpu)));
       const each = (kind: Kind, f: (x: FanoutRun) => number) => runs[kind].map((x) => round(f(x)));
       for (const kind of kinds) {
         if (kind === 'bare') continue;
-        const engine = kind === 'memory' ? 'memory engine' : 'Redis engine';
+        const engine = ENGINE[kind];
         const wall: Row = { name: `relay fan-out, ${engine}, ${label}`, bytes: FRAME_BYTES, hz: round(med(kind, hz)), vs: bareName, ratio: round(ratio(kind, hz), 4), serverCpu: round(med(kind, (x) => x.cpu), 3), runs: each(kind, hz) };
-        if (kind === 'redis') wall.redisCpu = round(med(kind, (x) => x.redisCpu!), 3);
+        if (kind === 'redis' || kind === 'cluster') wall.redisCpu = round(med(kind, (x) => x.redisCpu!), 3);
         rows.push(wall);
         rows.push({ name: `relay fan-out per relay CPU-second, ${engine}, ${label}`, bytes: FRAME_BYTES, hz: round(med(kind, perCpu)), vs: bareCpuName, ratio: round(ratio(kind, perCpu), 4), runs: each(kind, perCpu) });
-        if (kind === 'redis') {
-          rows.push({ name: `relay fan-out per relay + redis-server CPU-second, ${engine}, ${label}`, bytes: FRAME_BYTES, hz: round(med(kind, perTotal)), vs: bareCpuName, ratio: round(totalRatio(), 4), runs: each(kind, perTotal) });
+        if (kind === 'redis' || kind === 'cluster') {
+          rows.push({ name: `relay fan-out per relay + redis-server CPU-second, ${engine}, ${label}`, bytes: FRAME_BYTES, hz: round(med(kind, perTotal)), vs: bareCpuName, ratio: round(totalRatio(kind), 4), runs: each(kind, perTotal) });
         }
       }
       rows.push({ name: bareName, bytes: FRAME_BYTES, hz: round(med('bare', hz)), vs: null, ratio: null, serverCpu: round(med('bare', (x) => x.cpu), 3), runs: each('bare', hz) });
@@ -671,7 +728,7 @@ async function fanout(clients: Clients, rows: Row[]): Promise<void> {
         `${kind.padEnd(6)} wall ${k(med(kind, hz))}/s (runs ${runs[kind].map((x) => `${k(x.hz)} @ ${pct(x.cpu)}${x.redisCpu !== undefined ? ` + redis ${pct(x.redisCpu)}` : ''}`).join(', ')})` +
         `, per relay CPU-s ${k(med(kind, perCpu))} (runs ${runs[kind].map((x) => k(x.perCpu)).join(', ')})` +
         (kind === 'bare' ? '' : `; ratio vs bare: wall ${ratio(kind, hz).toFixed(3)}, per CPU-s ${ratio(kind, perCpu).toFixed(3)}`) +
-        (kind === 'redis' ? `, per relay + redis CPU-s ${k(med(kind, perTotal))} (ratio ${totalRatio().toFixed(3)})` : '');
+        (kind === 'redis' || kind === 'cluster' ? `, per relay + redis CPU-s ${k(med(kind, perTotal))} (ratio ${totalRatio(kind).toFixed(3)})` : '');
       console.log(`fan-out ${label} (deliveries/s, medians of ${ROUNDS}; targets: see below):`);
       for (const kind of kinds) console.log(`  ${line(kind)}`);
       if (kinds.includes('redis') && runs.redis.length > 0) {
@@ -688,9 +745,20 @@ async function fanout(clients: Clients, rows: Row[]): Promise<void> {
         const frames = mid.commands?.get('xadd')?.calls ?? NaN;
         console.log(`  redis commandstats over one window (${frames} frames): ${formatCommands(mid.commands ?? new Map(), frames)}`);
       }
+      if (kinds.includes('cluster') && runs.cluster.length > 0) {
+        // The cluster against one redis-server in the same rounds: CPU per appended frame over all six processes.
+        const name = `relay Redis engine on a Redis Cluster (3 primaries + 3 replicas): redis-server CPU per appended frame, ${label}`;
+        const perFrame = median(runs.cluster.map((x) => x.redisUsPerFrame!));
+        const single = runs.redis.length > 0 ? median(runs.cluster.map((x, i) => x.redisUsPerFrame! / runs.redis[i]!.redisUsPerFrame!)) : NaN;
+        rows.push({ name, bytes: FRAME_BYTES, hz: round(1e6 / perFrame), us: round(perFrame, 3), vs: `relay Redis engine: redis-server CPU per appended frame, ${label}`, ratio: round(single, 4), runs: runs.cluster.map((x) => round(x.redisUsPerFrame!, 3)) });
+        const mid = runs.cluster[Math.floor(runs.cluster.length / 2)]!;
+        const frames = mid.commands?.get('xadd')?.calls ?? NaN;
+        console.log(`  cluster: redis-servers CPU per appended frame ${perFrame.toFixed(2)} µs (runs ${runs.cluster.map((x) => x.redisUsPerFrame!.toFixed(2)).join(', ')}; ${single.toFixed(2)}x one redis-server); commandstats over the primaries (${frames} frames): ${formatCommands(mid.commands ?? new Map(), frames)}`);
+      }
     }
   } finally {
     await redis?.stop();
+    await cluster?.stop();
   }
 }
 
@@ -700,12 +768,14 @@ const REDIS_LAT_RATE = 5_000;
 async function redisLatency(clients: Clients, rows: Row[]): Promise<void> {
   type Lat = { p50: number; p99: number; max: number; rate: number };
   const redis = await startRedisServer();
-  const runs: Record<'memory' | 'redis', Lat[]> = { memory: [], redis: [] };
+  const cluster = WITH_CLUSTER ? await startClusterServer() : undefined;
+  const runs: Record<'memory' | 'redis' | 'cluster', Lat[]> = { memory: [], redis: [], cluster: [] };
   try {
     for (let i = 0; i < ROUNDS; i++) {
-      for (const kind of ['memory', 'redis'] as const) {
-        if (kind === 'redis') await redis.flush();
-        const server = await startRelayServer(kind === 'redis' ? redis.url : undefined);
+      for (const kind of ['memory', 'redis', ...(cluster !== undefined ? ['cluster' as const] : [])] as const) {
+        const backend = kind === 'redis' ? redis : kind === 'cluster' ? cluster : undefined;
+        await backend?.flush();
+        const server = await startRelayServer(backend);
         try {
           runs[kind].push(await clients.ask<Lat>({ cmd: 'latency', url: server.url, rooms: LAT_ROOMS, perRoom: LAT_PER_ROOM, rate: REDIS_LAT_RATE }));
         } finally {
@@ -715,6 +785,7 @@ async function redisLatency(clients: Clients, rows: Row[]): Promise<void> {
     }
   } finally {
     await redis.stop();
+    await cluster?.stop();
   }
   for (const p of ['p50', 'p99'] as const) {
     const name = (engine: string) => `relay latency ${p} @ 5k deliveries/s, ${engine} engine`;
@@ -722,7 +793,13 @@ async function redisLatency(clients: Clients, rows: Row[]): Promise<void> {
     const ratio = median(runs.redis.map((x, i) => x[p] / runs.memory[i]![p]));
     rows.push({ name: name('Redis'), bytes: FRAME_BYTES, hz: round(median(runs.redis.map((x) => x.rate))), vs: name('memory'), ratio: round(ratio, 4), ms: round(ms('redis'), 3), runs: runs.redis.map((x) => round(x[p], 3)) });
     rows.push({ name: name('memory'), bytes: FRAME_BYTES, hz: round(median(runs.memory.map((x) => x.rate))), vs: null, ratio: null, ms: round(ms('memory'), 3), runs: runs.memory.map((x) => round(x[p], 3)) });
+    if (runs.cluster.length > 0) {
+      const cms = median(runs.cluster.map((x) => x[p]));
+      const cratio = median(runs.cluster.map((x, i) => x[p] / runs.memory[i]![p]));
+      rows.push({ name: name('Redis (Redis Cluster, 3 primaries + 3 replicas)'), bytes: FRAME_BYTES, hz: round(median(runs.cluster.map((x) => x.rate))), vs: name('memory'), ratio: round(cratio, 4), ms: round(cms, 3), runs: runs.cluster.map((x) => round(x[p], 3)) });
+    }
   }
+  if (runs.cluster.length > 0) console.log(`  Redis Cluster p50/p99 ms per round: ${runs.cluster.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ')}`);
   const each = (xs: Lat[]) => xs.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ');
   console.log(
     `latency @ ${REDIS_LAT_RATE.toLocaleString()} deliveries/s, Redis engine vs memory engine (${LAT_ROOMS} rooms x ${LAT_PER_ROOM}; p50/p99 ms per round): ` +
