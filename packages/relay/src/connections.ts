@@ -15,14 +15,11 @@ import { CloseCode, ErrorCode, MAX_OVERHEAD_BYTES, SUBPROTOCOL, encodeError, enc
 import { TokenBucket } from './rate-limit.js';
 import type { Catchup } from './routing.js';
 import { grantAdmits, verifyAdmissionToken, type AdmissionGrant } from './token.js';
+import { CLOSE_GRACE_MS, MAX_CLOSE_DRAIN_MS, afterProtocolError, closeWebSocket } from './socket-close.js';
 import { wsErrorCloseCode } from './ws-errors.js';
 
 /** The subprotocol of version 1, refused with 4002. */
 const SUBPROTOCOL_V1 = 'sealsig-relay.1';
-/** How long a closing socket may take to finish the close handshake before it is terminated. */
-const CLOSE_GRACE_MS = 1_000;
-/** Longest a closing socket that keeps sending is read (and its input discarded) before it is terminated. */
-const MAX_CLOSE_DRAIN_MS = 10_000;
 /** Sockets being refused (closed right after the upgrade) at once; beyond this, upgrades are dropped raw. */
 const MAX_REFUSING = 1_024;
 /** ERROR 2 replies per connection per flood window (the rest of the drops are silent). */
@@ -47,7 +44,6 @@ export interface Conn {
   windowDrops: number;
   alive: boolean;
   closing: boolean;
-  killTimer: NodeJS.Timeout | undefined;
 }
 
 /** What connection handling needs from the relay around it. */
@@ -151,7 +147,6 @@ export class Connections {
       windowDrops: 0,
       alive: true,
       closing: false,
-      killTimer: undefined,
     };
     this.all.add(conn);
     ws.on('message', (data: RawData, isBinary: boolean) => this.c.guard(() => (conn.closing ? undefined : this.c.message(conn, data, isBinary))));
@@ -164,6 +159,7 @@ export class Connections {
       if (code === CloseCode.messageTooBig) this.c.stats.drop('frame_too_large');
       if (!conn.closing) this.c.stats.close(code);
       this.c.detach(conn);
+      afterProtocolError(ws, code);
     });
     ws.on('close', () => this.c.guard(() => this.forget(conn)));
   }
@@ -172,21 +168,8 @@ export class Connections {
   private refuse(ws: WebSocket, code: number, reason: string): void {
     this.c.stats.close(code);
     this.refusing++;
-    let counted = true;
-    const done = (): void => {
-      if (counted) {
-        counted = false;
-        this.refusing--;
-      }
-      clearTimeout(timer);
-    };
-    const timer = setTimeout(() => {
-      ws.terminate();
-      done();
-    }, CLOSE_GRACE_MS);
-    timer.unref();
-    ws.on('close', done);
-    ws.close(code, reason);
+    ws.once('close', () => this.refusing--);
+    closeWebSocket(ws, code, reason, CLOSE_GRACE_MS);
   }
 
   /** Relay-initiated close of an admitted connection; it leaves its topics at once. */
@@ -196,32 +179,11 @@ export class Connections {
     this.c.stats.close(code);
     this.c.detach(conn);
     conn.acks.stop();
-    // Destroying a socket with unread input makes the kernel send a RST, and the client's kernel then drops
-    // what the client has not read yet, the close frame included: a flooder busy sending would see 1006, not
-    // `code`. So while input keeps arriving, the terminate waits (CLOSE_GRACE_MS at a time, MAX_CLOSE_DRAIN_MS
-    // in all) and the input is read and discarded (ws keeps reading; messages are ignored when closing).
-    const socket = (conn.ws as unknown as { _socket?: { bytesRead: number } })._socket;
-    const deadline = performance.now() + MAX_CLOSE_DRAIN_MS;
-    let read = socket?.bytesRead ?? 0;
-    const expire = (): void => {
-      const now = socket?.bytesRead ?? 0;
-      if (now === read || performance.now() >= deadline) return conn.ws.terminate();
-      read = now;
-      conn.killTimer = setTimeout(expire, CLOSE_GRACE_MS);
-      conn.killTimer.unref();
-    };
-    conn.killTimer = setTimeout(expire, CLOSE_GRACE_MS);
-    conn.killTimer.unref();
-    try {
-      conn.ws.close(code, reason);
-    } catch {
-      conn.ws.terminate();
-    }
+    closeWebSocket(conn.ws, code, reason, MAX_CLOSE_DRAIN_MS);
   }
 
   /** The socket is gone: release everything it held. */
   private forget(conn: Conn): void {
-    clearTimeout(conn.killTimer);
     conn.acks.stop();
     this.c.detach(conn);
     if (!this.all.delete(conn)) return;
