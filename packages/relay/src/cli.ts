@@ -1,7 +1,8 @@
 /**
- * The `sealsig-relay` command (README.md "CLI"). Parses flags with node:util parseArgs, starts a relay,
- * prints one JSON line `{"event":"listening","host":...,"port":...}` on stderr once bound (so scripts and
- * tests can use --port 0), logs JSON lines to stderr, and closes gracefully on SIGINT/SIGTERM.
+ * The `sealsig-relay` command (README.md "CLI"). Parses flags with node:util parseArgs, starts a relay, and
+ * logs JSON lines `{"time":...,"level":...,"event":...,...fields}` to stderr: one of them,
+ * `"event":"listening"` with `host` and `port`, once bound (so scripts and tests can use --port 0). Closes
+ * gracefully on SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
 import { invalid } from './errors.js';
@@ -129,7 +130,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
 }
 
 const stderrLogger: RelayLogger = (level, message, fields) => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, event: message, ...fields })}\n`);
 };
 
 async function main(): Promise<void> {
@@ -146,8 +147,7 @@ async function main(): Promise<void> {
     return;
   }
   const relay = createRelay({ ...options, logger: stderrLogger });
-  const address = await relay.listen();
-  process.stderr.write(`${JSON.stringify({ event: 'listening', ...address })}\n`);
+  await relay.listen(); // logs the one "listening" line
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

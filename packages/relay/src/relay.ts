@@ -137,7 +137,7 @@ class RelayServer implements Relay {
     });
     this.server.on('error', (e) => this.o.logger('error', 'server error', { error: e.message }));
     const a = this.server.address() as AddressInfo;
-    this.bound = { port: a.port, host: a.address };
+    this.bound = { host: a.address, port: a.port };
     if (this.o.heartbeatMs > 0) {
       this.heartbeat = setInterval(() => this.guard(() => this.conns.beat()), this.o.heartbeatMs);
       this.heartbeat.unref();

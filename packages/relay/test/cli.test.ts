@@ -52,6 +52,10 @@ describe('sealsig-relay CLI', () => {
     const p = run(['--port', '0', '--origin', 'https://a.example', '--origin', 'https://b.example', '--retention-frames', '8', '--max-topics-per-connection', '2']);
     const { port, host } = await listening(p.stderr);
     expect(host).toBe('127.0.0.1');
+    // One "listening" line, in the shape of every other log line (README.md "Install and run").
+    const lines = p.stderr().split('\n').filter((l) => l.includes('listening'));
+    expect(lines).toHaveLength(1);
+    expect(Object.keys(JSON.parse(lines[0]!) as object)).toEqual(['time', 'level', 'event', 'host', 'port']);
     const url = `ws://127.0.0.1:${port}/`;
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(await health.text()).toBe('ok');
@@ -68,6 +72,6 @@ describe('sealsig-relay CLI', () => {
     p.child.kill('SIGTERM');
     expect((await a.closed).code).toBe(1012);
     expect(await p.exit).toBe(0);
-    expect(p.stderr()).toContain('"message":"closed"');
+    expect(p.stderr()).toContain('"event":"closed"');
   });
 });
