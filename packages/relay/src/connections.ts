@@ -15,7 +15,7 @@ import { CloseCode, ErrorCode, MAX_OVERHEAD_BYTES, SUBPROTOCOL, encodeError, enc
 import { TokenBucket } from './rate-limit.js';
 import type { Catchup } from './routing.js';
 import { grantAdmits, verifyAdmissionToken, type AdmissionGrant } from './token.js';
-import { CLOSE_GRACE_MS, MAX_CLOSE_DRAIN_MS, afterProtocolError, closeWebSocket } from './socket-close.js';
+import { CLOSE_GRACE_MS, MAX_CLOSE_DRAIN_MS, afterProtocolError, closeWebSocket, onCloseFrame } from './socket-close.js';
 import { wsErrorCloseCode } from './ws-errors.js';
 
 /** The subprotocol of version 1, refused with 4002. */
@@ -43,6 +43,7 @@ export interface Conn {
   windowStart: number;
   windowDrops: number;
   alive: boolean;
+  /** The relay or the client began to close it (or ws refused a frame): no more messages, sends or deliveries. */
   closing: boolean;
 }
 
@@ -61,8 +62,10 @@ export interface ConnectionsContext {
 }
 
 export class Connections {
-  /** Admitted connections whose socket is not closed yet. */
+  /** Admitted connections whose socket is not closed yet (the connection limits count these). */
   readonly all = new Set<Conn>();
+  /** Those of them not closing: neither side has begun to close (the open-connections gauge). */
+  open = 0;
   private readonly perIp = new Map<string, number>();
   private readonly wss: WebSocketServer;
   private nextId = 1;
@@ -149,6 +152,7 @@ export class Connections {
       closing: false,
     };
     this.all.add(conn);
+    this.open++;
     ws.on('message', (data: RawData, isBinary: boolean) => this.c.guard(() => (conn.closing ? undefined : this.c.message(conn, data, isBinary))));
     ws.on('pong', () => {
       conn.alive = true;
@@ -157,10 +161,11 @@ export class Connections {
       // ws closes the socket itself after a protocol error; count the code it sends (1002, 1007, 1009...).
       const code = wsErrorCloseCode(e);
       if (code === CloseCode.messageTooBig) this.c.stats.drop('frame_too_large');
-      if (!conn.closing) this.c.stats.close(code);
-      this.c.detach(conn);
+      if (this.end(conn)) this.c.stats.close(code);
       afterProtocolError(ws, code);
     });
+    // The client's close frame: by the time the client sees the close complete, the relay has answered it.
+    onCloseFrame(ws, () => this.c.guard(() => this.end(conn)));
     ws.on('close', () => this.c.guard(() => this.forget(conn)));
   }
 
@@ -174,18 +179,27 @@ export class Connections {
 
   /** Relay-initiated close of an admitted connection; it leaves its topics at once. */
   close(conn: Conn, code: number, reason: string): void {
-    if (conn.closing) return;
-    conn.closing = true;
+    if (!this.end(conn)) return;
     this.c.stats.close(code);
-    this.c.detach(conn);
-    conn.acks.stop();
     closeWebSocket(conn.ws, code, reason, MAX_CLOSE_DRAIN_MS);
+  }
+
+  /**
+   * The connection stops being open (closed by the relay or the client, refused by ws, or gone): it leaves its
+   * topics and the open-connections gauge at once. False if it had already.
+   */
+  private end(conn: Conn): boolean {
+    if (conn.closing) return false;
+    conn.closing = true;
+    this.open--;
+    conn.acks.stop();
+    this.c.detach(conn);
+    return true;
   }
 
   /** The socket is gone: release everything it held. */
   private forget(conn: Conn): void {
-    conn.acks.stop();
-    this.c.detach(conn);
+    this.end(conn);
     if (!this.all.delete(conn)) return;
     const n = (this.perIp.get(conn.ip) ?? 1) - 1;
     if (n <= 0) this.perIp.delete(conn.ip);
@@ -198,9 +212,7 @@ export class Connections {
       if (conn.closing) continue;
       if (!conn.alive) {
         // A missed pong: the peer is gone or hung; no close handshake is attempted.
-        this.c.stats.close(CloseCode.goingAway);
-        conn.closing = true;
-        this.c.detach(conn);
+        if (this.end(conn)) this.c.stats.close(CloseCode.goingAway);
         conn.ws.terminate();
         continue;
       }

@@ -171,7 +171,7 @@ class RelayServer implements Relay {
 
   private gauges(): Gauges {
     return {
-      connections: this.conns.all.size,
+      connections: this.conns.open,
       topics: this.router.topics.size,
       retainedBytes: this.engine.bytes,
       engineAvailable: this.unavailable === undefined ? 1 : 0,

@@ -12,6 +12,7 @@
  * churn, which glibc does not all give back). The socket is paused and destroyed after CLOSE_GRACE_MS, ample
  * for a client whose event loop is free to read the 1009 that came first.
  */
+import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 
@@ -55,6 +56,14 @@ export function afterProtocolError(ws: WebSocket, code: number): void {
   } else {
     destroyBy(socket, MAX_CLOSE_DRAIN_MS);
   }
+}
+
+/**
+ * Calls `fn` when the client's close frame arrives, before ws answers it. ws has no public event for this (its
+ * 'close' waits for the TCP connection to end); its receiver emits 'conclude' (lib/receiver.js, ws 8).
+ */
+export function onCloseFrame(ws: WebSocket, fn: () => void): void {
+  (ws as unknown as { _receiver: EventEmitter })._receiver.once('conclude', fn);
 }
 
 function destroyBy(socket: Socket, ms: number): void {
