@@ -33,25 +33,37 @@
  * Redis Cluster of 3 primaries with a replica each too, beside the single redis-server, same rounds), BENCH_RELAY_PROFILE (a directory: write a V8 CPU profile of the relay
  * over each fan-out window of the memory and Redis engines there).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import { join } from 'node:path';
-import net from 'node:net';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
-import { Op, POSITION_BYTES, SUBPROTOCOL, createRelay, encodePublish, encodeSubscribe, type Relay } from '../packages/relay/src/index.js';
+import { Op, POSITION_BYTES, encodePublish } from '../packages/relay/src/index.js';
 import { median, round, type Row } from './harness.js';
 import { LATEST, mergeRows } from './results-file.js';
+import {
+  Child,
+  WebSocketServer,
+  closeAll,
+  commandsDelta,
+  fanoutClients,
+  openClients,
+  readDeliver,
+  relayChildMain,
+  sleep,
+  startClusterServer,
+  startRedisServer,
+  startRelayServer,
+  subscribeAll,
+  type CommandStats,
+  type FanoutCmd,
+  type RedisBackend,
+  type RedisServer,
+  type RelaySample,
+  type Server,
+} from './relay-kit.js';
 import { printChecks, relayTargets } from './targets.js';
-
-// `ws` is a dependency of the relay package, not of the repository root.
-const require = createRequire(new URL('../packages/relay/package.json', import.meta.url));
-const { WebSocket, WebSocketServer } = require('ws') as typeof import('ws');
-const { Redis } = require('ioredis') as typeof import('ioredis');
 
 const FRAME_BYTES = 400; // about one padded sealsig frame (256-byte bucket + header)
 const MEASURE_MS = Number(process.env.BENCH_RELAY_MS ?? 2_000);
@@ -71,25 +83,7 @@ const LAT_PER_ROOM = 11;
 // ---------------------------------------------------------------------------------------------------------
 // Servers
 
-interface Server {
-  url: string;
-  close(): Promise<void>;
-}
 
-async function startRelayServer(redis?: RedisServer): Promise<Server & { relay: Relay }> {
-  const relay = createRelay({
-    host: '127.0.0.1',
-    port: 0,
-    maxConnections: 20_000,
-    maxConnectionsPerIp: 20_000,
-    // Protections on, with limits a benchmark's honest publishers stay under.
-    rateLimit: { frames: { perSecond: 1_000_000, burst: 1_000_000 }, subscriptions: { perSecond: 1_000, burst: 1_000 } },
-    ...(process.env.BENCH_RELAY_RETENTION === '0' ? { retention: false as const } : {}),
-    ...(redis !== undefined ? { redis: { url: redis.url, cluster: redis.cluster } } : {}),
-  });
-  const { port } = await relay.listen();
-  return { relay, url: `ws://127.0.0.1:${port}/`, close: () => relay.close() };
-}
 
 /**
  * The baseline: a bare `ws` server doing the same routing with no limit, check, metric, retention or
@@ -138,183 +132,21 @@ async function startBareServer(): Promise<Server> {
   };
 }
 
-/** A redis-server (no persistence) on a free 127.0.0.1 port, for the Redis engine; its CPU time is read from /proc. */
-interface RedisServer {
-  url: string;
-  port: number;
-  /** A Redis Cluster: url is one of its nodes; CPU and commandstats are summed over every node. */
-  cluster: boolean;
-  /** INFO commandstats: calls and usec per command (lower case, e.g. 'evalsha', 'xadd'). */
-  commandstats(): Promise<Map<string, { calls: number; usec: number }>>;
-  /** CPU milliseconds redis-server has used so far (user + system, every thread), or NaN without /proc. */
-  cpuMs(): number;
-  /** Drops every key (between cases, so that each starts from empty streams). */
-  flush(): Promise<void>;
-  stop(): Promise<void>;
-}
 
-async function startRedisServer(): Promise<RedisServer> {
-  const port = await new Promise<number>((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const kill = () => child.kill('SIGKILL');
-  process.once('exit', kill);
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => (socket.destroy(), resolve(false)));
-    });
-    if (up) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
-    await sleep(50);
-  }
-  const admin = new Redis(url, { maxRetriesPerRequest: 1 });
-  admin.on('error', () => {});
-  const tick = 100; // USER_HZ: /proc/<pid>/stat counts clock ticks of 10 ms on Linux
-  return {
-    url,
-    port,
-    cluster: false,
-    commandstats: async () => {
-      const stats = new Map<string, { calls: number; usec: number }>();
-      for (const m of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
-      return stats;
-    },
-    cpuMs: () => {
-      try {
-        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return ((Number(f[11]) + Number(f[12])) * 1000) / tick; // utime, stime (fields 14 and 15)
-      } catch {
-        return NaN;
-      }
-    },
-    flush: async () => void (await admin.flushall()),
-    stop: async () => {
-      admin.disconnect();
-      child.kill('SIGTERM');
-      const timer = setTimeout(kill, 3_000);
-      await exited;
-      clearTimeout(timer);
-      process.off('exit', kill);
-    },
-  };
-}
-
-/** CPU milliseconds a process has used so far (user + system), from /proc, or NaN. */
-function processCpuMs(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks of 10 ms
-  } catch {
-    return NaN;
-  }
-}
-
-/**
- * A Redis Cluster of 3 primaries with a replica each (startRedisCluster, the test harness), as a RedisServer:
- * CPU summed over all six redis-server processes (replicas apply every write too), commandstats over the primaries.
- */
-async function startClusterServer(): Promise<RedisServer> {
-  // Imported here: the client and relay child processes of this script run without --conditions=source.
-  const { startRedisCluster } = await import('../packages/transport-conformance/src/redis-cluster.js');
-  const cluster = await startRedisCluster();
-  const nodes = await cluster.nodes();
-  const admins = new Map(nodes.map((n) => [n.port, new Redis(n.port, '127.0.0.1', { maxRetriesPerRequest: 1 })]));
-  for (const a of admins.values()) a.on('error', () => {});
-  const pids = await Promise.all([...admins.values()].map(async (a) => Number(/process_id:(\d+)/.exec(await a.info('server'))?.[1])));
-  const primaries = nodes.filter((n) => n.role === 'primary').map((n) => admins.get(n.port)!);
-  return {
-    url: cluster.urls[0]!,
-    port: nodes[0]!.port,
-    cluster: true,
-    commandstats: async () => {
-      const stats = new Map<string, { calls: number; usec: number }>();
-      for (const a of primaries) {
-        for (const m of (await a.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
-          const x = stats.get(m[1]!) ?? { calls: 0, usec: 0 };
-          stats.set(m[1]!, { calls: x.calls + Number(m[2]), usec: x.usec + Number(m[3]) });
-        }
-      }
-      return stats;
-    },
-    cpuMs: () => pids.reduce((sum, pid) => sum + processCpuMs(pid), 0),
-    flush: async () => void (await Promise.all(primaries.map((a) => a.flushall()))),
-    stop: async () => {
-      for (const a of admins.values()) a.disconnect();
-      await cluster.stop();
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Client process
 
 type Cmd =
-  | { cmd: 'fanout'; url: string; rooms: number; perRoom: number; window: number }
+  | FanoutCmd
   | { cmd: 'latency'; url: string; rooms: number; perRoom: number; rate: number }
   | { cmd: 'idle'; url: string; count: number }
   | { cmd: 'close' }
   | { cmd: 'exit' };
 
-async function openClients(url: string, count: number, onMessage: (i: number, data: Buffer) => void): Promise<import('ws').WebSocket[]> {
-  const sockets: import('ws').WebSocket[] = [];
-  const BATCH = 250;
-  for (let start = 0; start < count; start += BATCH) {
-    const batch: Promise<void>[] = [];
-    for (let i = start; i < Math.min(count, start + BATCH); i++) {
-      const ws = new WebSocket(url, [SUBPROTOCOL], { perMessageDeflate: false });
-      ws.binaryType = 'nodebuffer';
-      sockets[i] = ws;
-      ws.on('message', (d: Buffer) => onMessage(i, d));
-      ws.on('error', () => {});
-      batch.push(
-        new Promise<void>((resolve, reject) => {
-          ws.once('open', () => resolve());
-          ws.once('close', (code) => reject(new Error(`client ${i} closed ${code}`)));
-        }),
-      );
-    }
-    await Promise.all(batch);
-  }
-  return sockets;
-}
 
-async function subscribeAll(sockets: import('ws').WebSocket[], topicOf: (i: number) => string, acked: () => number): Promise<void> {
-  sockets.forEach((ws, i) => ws.send(encodeSubscribe(topicOf(i))));
-  const deadline = Date.now() + 30_000;
-  while (acked() < sockets.length) {
-    if (Date.now() > deadline) throw new Error('subscriptions not acknowledged');
-    await sleep(5);
-  }
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
-async function closeAll(sockets: import('ws').WebSocket[]): Promise<void> {
-  await Promise.all(
-    sockets.map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          if (ws.readyState === WebSocket.CLOSED) return resolve();
-          ws.once('close', () => resolve());
-          ws.terminate();
-        }),
-    ),
-  );
-}
 
 async function clientMain(): Promise<void> {
   let idle: import('ws').WebSocket[] = [];
@@ -341,66 +173,7 @@ async function clientMain(): Promise<void> {
   process.send!({ ready: true });
 }
 
-/**
- * The position of a DELIVER (PROTOCOL-RELAY.md §3.2: [0x10][len][topic][epoch 8][offset 16][frame]), read as
- * a resuming client reads it: the low halves of the offset's ms and seq (what a client stores is the 24
- * bytes; reading two words is the per-message work that stands for it here). Returns where the frame starts.
- */
-function readDeliver(d: Buffer, positions: Float64Array, i: number): number {
-  const at = 2 + d[1]!;
-  positions[i] = d.readUInt32BE(at + 12) * 2 ** 32 + d.readUInt32BE(at + 20);
-  return at + POSITION_BYTES;
-}
 
-async function fanoutClients(m: Extract<Cmd, { cmd: 'fanout' }>): Promise<{ deliveries: number; ms: number }> {
-  const n = m.rooms * m.perRoom;
-  const room = (i: number) => Math.floor(i / m.perRoom);
-  const topic = (r: number) => `room-${r}`;
-  const frame = new Uint8Array(FRAME_BYTES).fill(7);
-  const sent = new Array<number>(m.rooms).fill(0);
-  const seenByProbe = new Array<number>(m.rooms).fill(0); // member 1 of each room paces its publisher
-  const positions = new Float64Array(n);
-  let acked = 0;
-  let deliveries = 0;
-  let running = false;
-  let sockets: import('ws').WebSocket[] = [];
-  const messages = new Map<number, Buffer>();
-  const top = (r: number) => {
-    while (running && sent[r]! - seenByProbe[r]! < m.window) {
-      sockets[r * m.perRoom]!.send(messages.get(r)!);
-      sent[r]!++;
-    }
-  };
-  sockets = await openClients(m.url, n, (i, d) => {
-    const op = d[0];
-    if (op === Op.deliver) {
-      readDeliver(d, positions, i);
-      deliveries++;
-      if (i % m.perRoom === 1) {
-        const r = room(i);
-        seenByProbe[r]!++;
-        top(r);
-      }
-    } else if (op === Op.subscribed) acked++;
-    // ACK (the relay's cumulative acknowledgements of the publishers' PUBLISHes): read and ignored.
-  });
-  for (let r = 0; r < m.rooms; r++) messages.set(r, encodePublish(topic(r), frame));
-  await subscribeAll(sockets, (i) => topic(room(i)), () => acked);
-  running = true;
-  for (let r = 0; r < m.rooms; r++) top(r);
-  await sleep(WARM_MS);
-  // The parent reads the server's CPU time at these two marks.
-  process.send!({ mark: 'start' });
-  const d0 = deliveries;
-  const t0 = performance.now();
-  await sleep(MEASURE_MS);
-  const result = { deliveries: deliveries - d0, ms: performance.now() - t0 };
-  process.send!({ mark: 'end' });
-  running = false;
-  await sleep(200);
-  await closeAll(sockets);
-  return result;
-}
 
 async function latencyClients(m: Extract<Cmd, { cmd: 'latency' }>): Promise<{ p50: number; p99: number; max: number; rate: number }> {
   const n = m.rooms * m.perRoom;
@@ -464,101 +237,6 @@ async function latencyClients(m: Extract<Cmd, { cmd: 'latency' }>): Promise<{ p5
 // ---------------------------------------------------------------------------------------------------------
 // Relay process (the memory case)
 
-/** process.memoryUsage() of the relay process after full GCs, with its open connection count. */
-interface RelayMemory {
-  connections: number;
-  rss: number;
-  heapUsed: number;
-  external: number;
-}
-
-async function relayMain(): Promise<void> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  const server = await startRelayServer();
-  process.on('message', async (m: { cmd: 'memory' } | { cmd: 'exit' }) => {
-    if (m.cmd === 'memory') {
-      await sleep(300); // let the last upgrades' garbage become collectable
-      for (let i = 0; i < 3; i++) gc();
-      const u = process.memoryUsage();
-      const r: RelayMemory = { connections: server.relay.metrics().connections, rss: u.rss, heapUsed: u.heapUsed, external: u.external };
-      process.send!(r);
-    } else {
-      await server.close();
-      process.exit(0);
-    }
-  });
-  process.send!({ url: server.url });
-}
-
-class RelayProcess {
-  private waiting: ((m: any) => void) | undefined;
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly url: string,
-  ) {
-    child.on('message', (m) => {
-      const w = this.waiting;
-      this.waiting = undefined;
-      w?.(m);
-    });
-  }
-  static async start(): Promise<RelayProcess> {
-    const child = fork(fileURLToPath(import.meta.url), ['--relay'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-    const { url } = await new Promise<{ url: string }>((resolve) => child.once('message', (m: { url: string }) => resolve(m)));
-    return new RelayProcess(child, url);
-  }
-  memory(): Promise<RelayMemory> {
-    const reply = new Promise<RelayMemory>((resolve) => (this.waiting = resolve));
-    this.child.send({ cmd: 'memory' });
-    return reply;
-  }
-  async stop(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.send({ cmd: 'exit' });
-    setTimeout(() => this.child.kill('SIGKILL'), 10_000).unref();
-    await exited;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Parent
-
-class Clients {
-  private waiting: ((m: any) => void) | undefined;
-  /** Called on the client process's 'start' and 'end' marks of a fan-out measuring window. */
-  onMark: ((mark: 'start' | 'end') => void) | undefined;
-  constructor(private readonly child: ChildProcess) {
-    child.on('message', (m: any) => {
-      if (typeof m?.mark === 'string') return this.onMark?.(m.mark);
-      const w = this.waiting;
-      this.waiting = undefined;
-      w?.(m);
-    });
-  }
-  static async start(): Promise<Clients> {
-    const child = fork(fileURLToPath(import.meta.url), ['--clients'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-    const c = new Clients(child);
-    await c.next();
-    return c;
-  }
-  next(): Promise<any> {
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
-  async ask<T>(cmd: Cmd): Promise<T> {
-    const reply = this.next();
-    this.child.send(cmd);
-    const r = await reply;
-    if (r.error) throw new Error(`client process: ${r.error}`);
-    return r as T;
-  }
-  stop(): void {
-    this.child.send({ cmd: 'exit' });
-    setTimeout(() => this.child.kill('SIGKILL'), 2_000).unref();
-  }
-}
-
-
 type Kind = 'bare' | 'memory' | 'redis' | 'cluster';
 /** The engine's name in row names. */
 const ENGINE: Record<Exclude<Kind, 'bare'>, string> = { memory: 'memory engine', redis: 'Redis engine', cluster: 'Redis engine on a Redis Cluster (3 primaries + 3 replicas)' };
@@ -581,16 +259,7 @@ interface FanoutRun {
   commands?: Map<string, { calls: number; usec: number }>;
 }
 
-type CommandStats = Map<string, { calls: number; usec: number }>;
 
-function commandsDelta(before: CommandStats, after: CommandStats): CommandStats {
-  const d: CommandStats = new Map();
-  for (const [name, a] of after) {
-    const b = before.get(name) ?? { calls: 0, usec: 0 };
-    if (a.calls > b.calls) d.set(name, { calls: a.calls - b.calls, usec: a.usec - b.usec });
-  }
-  return d;
-}
 
 /** `evalsha 1,234 calls 5.1 µs/call, xadd ...`, per appended frame where `frames` is given. */
 function formatCommands(d: CommandStats, frames: number): string {
@@ -618,7 +287,7 @@ async function xaddBaseline(redis: RedisServer): Promise<{ usPerXadd: number; us
   return { usPerXadd: (cpu * 1000) / n, usecPerCall: xadd === undefined ? NaN : xadd.usec / xadd.calls };
 }
 
-async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | undefined, rooms: number, perRoom: number, window: number): Promise<FanoutRun> {
+async function fanoutCase(clients: Child, kind: Kind, redis: RedisBackend | undefined, rooms: number, perRoom: number, window: number): Promise<FanoutRun> {
   if (kind === 'bare' || kind === 'memory') redis = undefined;
   await redis?.flush();
   const server = kind === 'bare' ? await startBareServer() : await startRelayServer(redis);
@@ -634,7 +303,7 @@ async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | und
         end = { cpuMs: (cpu.user + cpu.system) / 1000, ms: performance.now() - start.t, redisMs: (redis?.cpuMs() ?? NaN) - start.redis, commands: redis?.commandstats() };
       }
     };
-    const r = await clients.ask<{ deliveries: number; ms: number }>({ cmd: 'fanout', url: server.url, rooms, perRoom, window });
+    const r = await clients.ask<{ deliveries: number; ms: number }>({ cmd: 'fanout', url: server.url, rooms, perRoom, window, frameBytes: FRAME_BYTES, warmMs: WARM_MS, measureMs: MEASURE_MS } satisfies Cmd);
     clients.onMark = undefined;
     if (end === undefined) throw new Error('no measuring window marks from the client process');
     const hz = (r.deliveries * 1000) / r.ms;
@@ -684,7 +353,7 @@ const FANOUT_CASES = [
 ] as const;
 
 
-async function fanout(clients: Clients, rows: Row[]): Promise<void> {
+async function fanout(clients: Child, rows: Row[]): Promise<void> {
   const redis = WITH_REDIS && (process.env.BENCH_RELAY_KINDS ?? 'redis').includes('redis') ? await startRedisServer() : undefined;
   const cluster = WITH_CLUSTER ? await startClusterServer() : undefined;
   // BENCH_RELAY_KINDS (e.g. 'memory'): only these servers (for profiling; ratios need 'bare').
@@ -765,7 +434,7 @@ async function fanout(clients: Clients, rows: Row[]): Promise<void> {
 /** The Redis engine's latency at a rate one node serves easily, against the memory engine's in the same run. */
 const REDIS_LAT_RATE = 5_000;
 
-async function redisLatency(clients: Clients, rows: Row[]): Promise<void> {
+async function redisLatency(clients: Child, rows: Row[]): Promise<void> {
   type Lat = { p50: number; p99: number; max: number; rate: number };
   const redis = await startRedisServer();
   const cluster = WITH_CLUSTER ? await startClusterServer() : undefined;
@@ -811,7 +480,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const cpus = os.cpus();
   console.log(`\nsealsig relay bench: node ${process.version}, ${cpus[0]?.model ?? 'unknown CPU'} x${cpus.length}; relay in this process (the memory case: in a second child), clients in a child process; 127.0.0.1`);
-  const clients = await Clients.start();
+  const clients = await Child.start(fileURLToPath(import.meta.url), ['--clients']);
   const rows: Row[] = [];
   try {
     const only = process.env.BENCH_RELAY_ONLY;
@@ -858,11 +527,12 @@ async function main(): Promise<void> {
     if (WITH_REDIS && (only === undefined || only === 'latency' || only === 'redis-latency')) await redisLatency(clients, rows);
     if (only === undefined || only === 'memory') {
     // --- memory per idle connection --------------------------------------------------------------------------
-    const relayProcess = await RelayProcess.start();
+    const relayProcess = await Child.start(fileURLToPath(import.meta.url), ['--relay']);
+    const memory = () => relayProcess.ask<RelaySample>({ cmd: 'sample', gc: true });
     try {
-      const before = await relayProcess.memory();
-      const opened = await clients.ask<{ opened: number }>({ cmd: 'idle', url: relayProcess.url, count: IDLE_COUNT });
-      const after = await relayProcess.memory();
+      const before = await memory();
+      const opened = await clients.ask<{ opened: number }>({ cmd: 'idle', url: relayProcess.hello.url as string, count: IDLE_COUNT });
+      const after = await memory();
       const n = opened.opened;
       if (after.connections !== n) throw new Error(`relay holds ${after.connections} connections, the clients opened ${n}`);
       const jsPer = (after.heapUsed + after.external - before.heapUsed - before.external) / n / 1024;
@@ -880,7 +550,7 @@ async function main(): Promise<void> {
     }
     }
   } finally {
-    clients.stop();
+    await clients.stop();
   }
   console.log('\nTargets (issue 11 for the memory engine, issue 18 for the Redis engine):');
   printChecks(relayTargets(rows));
@@ -901,5 +571,5 @@ function readUlimit(): string {
 }
 
 if (process.argv.includes('--clients')) await clientMain();
-else if (process.argv.includes('--relay')) await relayMain();
+else if (process.argv.includes('--relay')) await relayChildMain();
 else await main();
