@@ -30,8 +30,11 @@ export interface RedisClusterOptions {
 
 /** One node of the cluster, as CLUSTER NODES describes it now. */
 export interface RedisClusterNode {
+  /** The node's id (the first field of CLUSTER NODES). */
   id: string;
+  /** Its port on 127.0.0.1 (the cluster bus is this + 10,000). */
   port: number;
+  /** Serving slots, or copying a primary. */
   role: 'primary' | 'replica';
   /** The primary's id, for a replica. */
   primaryId?: string;
@@ -41,6 +44,7 @@ export interface RedisClusterNode {
   failed: boolean;
 }
 
+/** A running cluster (startRedisCluster()): its nodes, and the faults a test can inflict on it. */
 export interface RedisCluster {
   /** redis:// URLs of the nodes started (seeds for a cluster client). */
   urls: string[];
