@@ -19,7 +19,7 @@
 import { EngineUnavailable, type Offset } from './engine.js';
 import type { RedisEngineSettings } from './redis-options.js';
 import { type TopicKeys, topicKeys } from './redis-scripts.js';
-import { parseAppend, publisherTag } from './redis-wire.js';
+import { encodeRecord, parseAppend, publisherTag } from './redis-wire.js';
 
 /** Frames per script call at most (a call holds Redis for about 2 µs per frame). */
 const MAX_BATCH_FRAMES = 128;
@@ -34,10 +34,12 @@ export interface Stored {
   offset: Offset;
 }
 
-/** One publish() call waiting for its settlement. */
+/** Called once per append(): with undefined and the result once stored, or with the error. */
+export type Settle = (error: unknown, stored: Stored | undefined) => void;
+
+/** One append() call waiting for its settlement. */
 interface Pending {
-  resolve: (stored: Stored) => void;
-  reject: (error: unknown) => void;
+  settle: Settle;
   /** Set once the call is settled (result or error), then settled in call order. */
   done: boolean;
   result: Stored | undefined;
@@ -62,7 +64,7 @@ interface Tracked {
 const CANDIDATE = 4;
 const AGE = 6;
 const REFRESH = 8;
-/** Arguments before the first frame's tag: sha, numkeys, 2 keys, 7 ARGV. */
+/** Arguments before the first frame's record: sha, numkeys, 2 keys, 7 ARGV. */
 const HEAD = 11;
 
 export interface AppenderLink {
@@ -100,17 +102,16 @@ export class Appender {
   }
 
   /** Queues `frame` for `topic`'s next script call; settles once Redis stored it (or could not). */
-  append(topic: string, frame: Uint8Array, from: number): Promise<Stored> {
+  append(topic: string, frame: Uint8Array, from: number, settle: Settle): void {
     let batch = this.batches.get(topic);
     if (batch === undefined) {
       const keys: TopicKeys = topicKeys(this.s.keyPrefix, topic);
       batch = { topic, args: [this.sha, 2, keys.stream, keys.epoch, '', this.maxFrames, '0', this.expiry, '0', keys.channel, this.generation], pending: [], bytes: 0 };
       this.batches.set(topic, batch);
     }
-    const bytes = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-    batch.args.push(publisherTag(this.nodeId, from), bytes);
-    batch.bytes += bytes.length;
-    const promise = this.enqueue(batch.pending);
+    batch.args.push(encodeRecord(publisherTag(this.nodeId, from), frame));
+    batch.bytes += frame.length;
+    this.enqueue(settle, batch.pending);
     if (batch.pending.length >= MAX_BATCH_FRAMES || batch.bytes >= MAX_BATCH_BYTES) {
       this.batches.delete(topic);
       this.send(batch);
@@ -118,17 +119,14 @@ export class Appender {
       this.scheduled = true;
       setImmediate(this.flush);
     }
-    return promise;
   }
 
-  /** A publish() call refused at once (Redis unavailable): rejected in call order. */
-  refuse(error: EngineUnavailable): Promise<Stored> {
-    if (this.head === this.queue.length) return Promise.reject(error);
-    const promise = this.enqueue(undefined);
-    const p = this.queue[this.queue.length - 1]!;
+  /** An append() refused at once (Redis unavailable): settled in call order (now when nothing is pending). */
+  refuse(error: EngineUnavailable, settle: Settle): void {
+    if (this.head === this.queue.length) return settle(error, undefined);
+    const p = this.enqueue(settle, undefined);
     p.done = true;
     p.error = error;
-    return promise;
   }
 
   /** Forgets refresh and age-trim times (after Redis came back: it may have lost them). */
@@ -136,12 +134,11 @@ export class Appender {
     this.tracked.clear();
   }
 
-  private enqueue(into: Pending[] | undefined): Promise<Stored> {
-    return new Promise<Stored>((resolve, reject) => {
-      const p: Pending = { resolve, reject, done: false, result: undefined, error: undefined };
-      this.queue.push(p);
-      into?.push(p);
-    });
+  private enqueue(settle: Settle, into: Pending[] | undefined): Pending {
+    const p: Pending = { settle, done: false, result: undefined, error: undefined };
+    this.queue.push(p);
+    into?.push(p);
+    return p;
   }
 
   private readonly flush = (): void => {
@@ -175,7 +172,7 @@ export class Appender {
       (reply) => {
         let stored: { epoch: Uint8Array; offsets: Offset[] };
         try {
-          stored = parseAppend(reply, (args.length - HEAD) / 2);
+          stored = parseAppend(reply, args.length - HEAD);
         } catch (e) {
           return this.fail(batch, e);
         }
@@ -204,8 +201,7 @@ export class Appender {
     while (this.head < q.length && q[this.head]!.done) {
       const p = q[this.head]!;
       q[this.head++] = undefined;
-      if (p.error === undefined) p.resolve(p.result!);
-      else p.reject(p.error);
+      p.settle(p.error, p.result);
     }
     if (this.head === q.length) {
       q.length = 0;

@@ -29,7 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { EPOCH_BYTES, EngineUnavailable, START, type Engine, type EngineListener, type History, type Offset, type Position } from './engine.js';
-import { Appender } from './redis-appender.js';
+import { Appender, type Settle } from './redis-appender.js';
 import { commandClient, redisAddress, type RedisClient } from './redis-client.js';
 import { redisEngineSettings, type RedisEngineOptions, type RedisEngineSettings } from './redis-options.js';
 import { APPEND_SCRIPT, READ_SCRIPT, topicKeys } from './redis-scripts.js';
@@ -118,8 +118,12 @@ class RedisEngine implements Engine {
 
   /** Stored once Redis ran the APPEND call that carries it (redis-appender.ts); settled in call order. */
   publish(topic: string, frame: Uint8Array, from: number): Promise<{ epoch: Uint8Array; offset: Offset }> {
-    if (!this.available) return this.appender.refuse(new EngineUnavailable('redis unavailable'));
-    return this.appender.append(topic, frame, from);
+    return new Promise((resolve, reject) => this.store(topic, frame, from, (e, stored) => (e === undefined ? resolve(stored!) : reject(e))));
+  }
+
+  store(topic: string, frame: Uint8Array, from: number, settled: Settle): void {
+    if (!this.available) this.appender.refuse(new EngineUnavailable('redis unavailable'), settled);
+    else this.appender.append(topic, frame, from, settled);
   }
 
   subscribe(topic: string): Promise<void> {

@@ -3,7 +3,8 @@
  *
  * Keys of a topic (the `{<topic>}` hash tag puts all three in one cluster slot: a script touches one topic's
  * keys only, so it may run on the node holding that slot):
- * - `<prefix>s:{<topic>}` the stream; entry fields `f` (the frame) and `t` (publisher tag `<node id hex>:<conn id>`).
+ * - `<prefix>s:{<topic>}` the stream; one entry field `r`, the record the node built: the frame and its publisher
+ *   tag `<node id hex>:<conn id>` (redis-wire.ts). Entries written before records have fields `f` and `t`.
  *   Offsets ARE the stream ids (`<ms>-<seq>`), never a separate counter: a counter could rewind after a Redis
  *   restart and make clients skip new frames unnoticed.
  * - `<prefix>e:{<topic>}` a hash: `e` the stream's epoch (8 bytes); `r` = '1' while the epoch is reserved by
@@ -13,7 +14,8 @@
  *   XDEL only, not on trims; see READ for how `w` and `f` decide recovery); in a cluster, `g` the replication
  *   id of the primary that last wrote it (GENERATION).
  * - `<prefix>n:{<topic>}` the sharded pub/sub channel (SPUBLISH: in a cluster it reaches the subscribers on
- *   the topic's shard only): one message per APPEND call (notification format: redis-wire.ts).
+ *   the topic's shard only): one message per APPEND call, the epoch and ids the script adds before the records
+ *   the node sent (notification format: redis-wire.ts), so the script copies each frame once.
  * Every key expires (inbox topics make one stream per member): APPEND sets the expiry when it creates a key
  * and whenever the node asks (at most once per refresh interval per stream and node, redis-appender.ts).
  */
@@ -77,7 +79,8 @@ end
  * Appends a batch of frames to one stream, atomically, and publishes them in one notification.
  * KEYS: stream, epoch hash. ARGV: candidate epoch, maxFrames, maxAgeMs ('0': no trim by age this time),
  * expiry ms, '1' to refresh the expiry ('0': only keys this call creates get it), channel, '1' to check for a
- * failover (GENERATION), then per frame its publisher tag and the frame. Returns { epoch, id of each frame in order }.
+ * failover (GENERATION), then one record per frame (redis-wire.ts). Returns the notification's head: the epoch,
+ * the ids' length (u16be) and the ids, in order, separated by one space.
  *
  * Trimming by count is XADD's own `MAXLEN ~ maxFrames` on the batch's last frame (whole radix-tree nodes:
  * the stream keeps at least maxFrames). Trimming by age is exact (`XTRIM MINID`, not `~`) because it records
@@ -105,20 +108,15 @@ elseif not epoch then
   expire, fresh = true, true
 end
 if node and (fresh or g ~= node) then redis.call('HSET', e, 'g', node) end
-local n = (#ARGV - 7) / 2
-local out, note = { epoch }, { epoch }
+local n = #ARGV - 7
+local ids = {}
 local id
-for i = 1, n do
-  local tag, frame = ARGV[6 + 2 * i], ARGV[7 + 2 * i]
-  if i < n then
-    id = redis.call('XADD', s, '*', 'f', frame, 't', tag)
-  else
-    id = redis.call('XADD', s, 'MAXLEN', '~', ARGV[2], '*', 'f', frame, 't', tag)
-  end
-  out[i + 1] = id
-  note[2 * i] = string.char(#id) .. id .. string.char(#tag) .. tag .. struct.pack('>I4', #frame)
-  note[2 * i + 1] = frame
+for i = 1, n - 1 do
+  id = redis.call('XADD', s, '*', 'r', ARGV[7 + i])
+  ids[i] = id
 end
+id = redis.call('XADD', s, 'MAXLEN', '~', ARGV[2], '*', 'r', ARGV[7 + n])
+ids[n] = id
 if ARGV[3] ~= '0' then
   local minid = math.max(0, parse(id) - tonumber(ARGV[3])) .. '-0'
   local old = redis.call('XREVRANGE', s, '(' .. minid, '-', 'COUNT', 1)
@@ -131,8 +129,10 @@ if expire then
   redis.call('PEXPIRE', s, ARGV[4])
   redis.call('PEXPIRE', e, ARGV[4])
 end
-redis.call('SPUBLISH', ARGV[6], table.concat(note))
-return out
+local list = table.concat(ids, ' ')
+local head = epoch .. struct.pack('>H', #list) .. list
+redis.call('SPUBLISH', ARGV[6], head .. table.concat(ARGV, '', 8))
+return head
 `;
 
 /**
