@@ -2,10 +2,10 @@
  * The Redis engine (engine.ts; PROTOCOL-RELAY.md §3.4 retention and offsets, §6 several nodes): every topic's
  * stream is a Redis Stream, shared by any number of relay nodes on one Redis or one Redis Cluster. This file
  * owns the connections and the engine's availability; the parts live beside it:
- * - redis-scripts.ts: the keys and the Lua scripts (APPEND: epoch, XADD a batch, trim, expiry, one SPUBLISH;
- *   READ: epoch, XINFO STREAM and the range, for history() and for catching up), atomic, one call each, on
- *   one topic's keys (one slot);
- * - redis-appender.ts: the command path, publish() batched into one APPEND call per stream per tick;
+ * - redis-scripts.ts: the keys and the Lua scripts (APPEND: per topic epoch, XADD a batch, trim, expiry, one
+ *   SPUBLISH; READ: epoch, XINFO STREAM and the range, for history() and for catching up), atomic, one call
+ *   each, on the keys of one slot (READ: one topic);
+ * - redis-appender.ts: the command path, publish() batched per stream per tick, several streams per APPEND call;
  * - redis-client.ts: the command connection (ioredis Redis, or Cluster: routed by slot, redirections followed);
  * - redis-shard-subscriber.ts: the notification connections (SSUBSCRIBE on the node serving each slot);
  * - redis-subscriptions.ts: the subscriber side, notifications and the catch-up after a subscription was lost;

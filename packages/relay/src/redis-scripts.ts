@@ -1,8 +1,8 @@
 /**
  * The Redis engine's keys and Lua scripts (PROTOCOL-RELAY.md §3.4 retention and offsets, §6 Redis engine).
  *
- * Keys of a topic (the `{<topic>}` hash tag puts all three in one cluster slot: a script touches one topic's
- * keys only, so it may run on the node holding that slot):
+ * Keys of a topic (the `{<topic>}` hash tag puts all three in one cluster slot: a script touches the keys of
+ * one slot only, so it may run on the node holding that slot):
  * - `<prefix>s:{<topic>}` the stream; one entry field `r`, the record the node built: the frame and its publisher
  *   tag `<node id hex>:<conn id>` (redis-wire.ts). Entries written before records have fields `f` and `t`.
  *   Offsets ARE the stream ids (`<ms>-<seq>`), never a separate counter: a counter could rewind after a Redis
