@@ -7,9 +7,9 @@
  *   allow (MAX_BATCH_FRAMES frames and MAX_BATCH_BYTES bytes per call; a topic's batch reaching them goes at
  *   once, alone); ioredis pipelines the calls of one tick. In a cluster a call holds the topics of one slot
  *   only (the keys share the `{topic}` hash tag), so there it is about one topic per call.
- * - Acknowledgement only once stored: each frame's promise resolves with its stream id from the script's
- *   reply (Redis ran the XADD), or rejects with EngineUnavailable when the call failed; promises settle in
- *   call order across all topics (the Engine contract), rejections included.
+ * - Acknowledgement only once stored: each frame settles (a callback, no promise per frame) with its stream
+ *   id from its topic's head in the script's reply (Redis ran the XADD), or with EngineUnavailable when the
+ *   call failed; settled in call order across all topics (the Engine contract), failures included.
  * - Expiry: a node asks the script to refresh a stream's expiry (to streamTtlMs + refreshMs) when its last
  *   refresh of that stream is refreshMs old or more (or unknown); the script also sets it on every key it
  *   creates. So a stream's keys outlive its last publication by streamTtlMs at least and streamTtlMs +
@@ -52,6 +52,8 @@ interface Pending {
 interface Batch {
   topic: string;
   keys: TopicKeys;
+  /** The keys' cluster slot (0 on one server: every topic may share a call). */
+  slot: number;
   records: Buffer[];
   pending: Pending[];
   bytes: number;
@@ -95,7 +97,8 @@ export class Appender {
   append(topic: string, frame: Uint8Array, from: number, settle: Settle): void {
     let batch = this.batches.get(topic);
     if (batch === undefined) {
-      batch = { topic, keys: topicKeys(this.s.keyPrefix, topic), records: [], pending: [], bytes: 0 };
+      const keys = topicKeys(this.s.keyPrefix, topic);
+      batch = { topic, keys, slot: this.s.cluster ? keySlot(keys.stream) : 0, records: [], pending: [], bytes: 0 };
       this.batches.set(topic, batch);
     }
     batch.records.push(encodeRecord(publisherTag(this.nodeId, from), frame));
@@ -137,13 +140,12 @@ export class Appender {
     this.batches = new Map();
     const calls = new Map<number, { batches: Batch[]; frames: number; bytes: number }>();
     for (const batch of batches.values()) {
-      const slot = this.s.cluster ? keySlot(batch.keys.stream) : 0;
-      let call = calls.get(slot);
+      let call = calls.get(batch.slot);
       if (call !== undefined && (call.frames + batch.pending.length > MAX_BATCH_FRAMES || call.bytes + batch.bytes > MAX_BATCH_BYTES)) {
         this.send(call.batches);
         call = undefined;
       }
-      if (call === undefined) calls.set(slot, (call = { batches: [], frames: 0, bytes: 0 }));
+      if (call === undefined) calls.set(batch.slot, (call = { batches: [], frames: 0, bytes: 0 }));
       call.batches.push(batch);
       call.frames += batch.pending.length;
       call.bytes += batch.bytes;
