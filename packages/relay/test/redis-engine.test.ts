@@ -215,6 +215,17 @@ describe('Redis engine, one Redis', () => {
     expect(new Set(r.map((x) => Buffer.from(x.epoch).toString('hex'))).size).toBe(3); // one epoch per stream
   });
 
+  it('history: reads records, entries of earlier versions (fields f and t), and refuses a bad record with EngineUnavailable', async () => {
+    const a = await node(redis.url, { keyPrefix: 'rec:' });
+    const [p] = await publishAll(a.engine, 'r', ['new'], 7);
+    const h = await a.engine.history('r', undefined);
+    expect(h.publications.map((x) => [str(x.frame), x.from])).toEqual([['new', 7]]);
+    await probe.xadd('rec:s:{r}', `${p!.offset.ms + 1}-0`, 'f', 'old', 't', 'ffffffffffffffff:3');
+    expect((await a.engine.history('r', undefined)).publications.map((x) => [str(x.frame), x.from])).toEqual([['new', 7], ['old', 0]]);
+    await probe.xadd('rec:s:{r}', `${p!.offset.ms + 2}-0`, 'r', Buffer.from([9, 1, 2]));
+    await expect(a.engine.history('r', undefined)).rejects.toBeInstanceOf(EngineUnavailable);
+  });
+
   it('history: a position beyond the last id (a lost tail) is not recovered and bumps the epoch', async () => {
     const a = await node(redis.url);
     const [p] = await publishAll(a.engine, 'tail', ['x']);
