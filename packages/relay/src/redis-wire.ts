@@ -4,7 +4,7 @@
  * turns anything unexpected into EngineUnavailable (never a crash).
  *
  * Record (a stream entry's one field `r`, built by the node): `[tag length 1][tag][frame length u32be][frame]`.
- * Notification (one per APPEND call, on the topic's channel): `[epoch 8][ids length u16be][ids]` then the
+ * Notification (one per topic per APPEND call, on the topic's channel): `[epoch 8][ids length u16be][ids]` then the
  * batch's records in stream order; `ids` are the records' stream ids, ASCII, separated by one space.
  */
 import { EPOCH_BYTES, EngineUnavailable, type Offset } from './engine.js';
@@ -123,8 +123,8 @@ export function parseRead(reply: unknown): ReadReply {
         const r = asBuffer(f[i + 1], 'record');
         const end = recordEnd(r, 0);
         if (end !== r.length) throw bad('record');
-        tag = r.subarray(1, 1 + r[0]!);
-        frame = r.subarray(5 + r[0]!);
+        tag = r.subarray(TAG_HEAD, TAG_HEAD + r[0]!);
+        frame = r.subarray(TAG_HEAD + r[0]! + FRAME_HEAD);
       } else if (name === 'f') frame = asBuffer(f[i + 1], 'frame'); // entries written before records (`f`, `t`)
       else if (name === 't') tag = asBuffer(f[i + 1], 'tag');
     }
