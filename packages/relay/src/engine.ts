@@ -124,6 +124,12 @@ export interface Engine {
     /** The publication's offset in it. */
     offset: Offset;
   }>;
+  /**
+   * publish() without a promise (optional; the relay's hot path uses it when present): `settled` is called once,
+   * with undefined once the frame is stored or with what publish() would reject with, in call order with
+   * publish() and store() calls alike.
+   */
+  store?(topic: string, frame: Uint8Array, from: number, settled: (error: unknown) => void): void;
   /** Asks for listener.publication() calls on `topic`; resolves once every publication stored after it will reach this node. */
   subscribe(topic: string): Promise<void>;
   /** Ends subscribe(); idempotent. */

@@ -2,10 +2,10 @@
  * The Redis engine (engine.ts; PROTOCOL-RELAY.md §3.4 retention and offsets, §6 several nodes): every topic's
  * stream is a Redis Stream, shared by any number of relay nodes on one Redis or one Redis Cluster. This file
  * owns the connections and the engine's availability; the parts live beside it:
- * - redis-scripts.ts: the keys and the Lua scripts (APPEND: epoch, XADD a batch, trim, expiry, one SPUBLISH;
- *   READ: epoch, XINFO STREAM and the range, for history() and for catching up), atomic, one call each, on
- *   one topic's keys (one slot);
- * - redis-appender.ts: the command path, publish() batched into one APPEND call per stream per tick;
+ * - redis-scripts.ts: the keys and the Lua scripts (APPEND: per topic epoch, XADD a batch, trim, expiry, one
+ *   SPUBLISH; READ: epoch, XINFO STREAM and the range, for history() and for catching up), atomic, one call
+ *   each, on the keys of one slot (READ: one topic);
+ * - redis-appender.ts: the command path, publish() batched per stream per tick, several streams per APPEND call;
  * - redis-client.ts: the command connection (ioredis Redis, or Cluster: routed by slot, redirections followed);
  * - redis-shard-subscriber.ts: the notification connections (SSUBSCRIBE on the node serving each slot);
  * - redis-subscriptions.ts: the subscriber side, notifications and the catch-up after a subscription was lost;
@@ -29,7 +29,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { EPOCH_BYTES, EngineUnavailable, START, type Engine, type EngineListener, type History, type Offset, type Position } from './engine.js';
-import { Appender } from './redis-appender.js';
+import { Appender, type Settle } from './redis-appender.js';
 import { commandClient, redisAddress, type RedisClient } from './redis-client.js';
 import { redisEngineSettings, type RedisEngineOptions, type RedisEngineSettings } from './redis-options.js';
 import { APPEND_SCRIPT, READ_SCRIPT, topicKeys } from './redis-scripts.js';
@@ -118,8 +118,12 @@ class RedisEngine implements Engine {
 
   /** Stored once Redis ran the APPEND call that carries it (redis-appender.ts); settled in call order. */
   publish(topic: string, frame: Uint8Array, from: number): Promise<{ epoch: Uint8Array; offset: Offset }> {
-    if (!this.available) return this.appender.refuse(new EngineUnavailable('redis unavailable'));
-    return this.appender.append(topic, frame, from);
+    return new Promise((resolve, reject) => this.store(topic, frame, from, (e, stored) => (e === undefined ? resolve(stored!) : reject(e))));
+  }
+
+  store(topic: string, frame: Uint8Array, from: number, settled: Settle): void {
+    if (!this.available) this.appender.refuse(new EngineUnavailable('redis unavailable'), settled);
+    else this.appender.append(topic, frame, from, settled);
   }
 
   subscribe(topic: string): Promise<void> {

@@ -41,27 +41,52 @@ export function encodeCommand(args: (string | Buffer)[]): Buffer {
 /** Incomplete input: wait for more bytes. */
 const MORE = Symbol('more');
 
-/** Reads replies from a byte stream, chunk by chunk. */
+/** Bytes copied at least when completing a reply cut at a chunk's end whose length is not known yet. */
+const MIN_TAKE = 256;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads replies from a byte stream, chunk by chunk. Replies are views of the chunks (no copy), except one cut
+ * at a chunk's end: it is completed by copying only the bytes it lacks from the next chunk (not that whole chunk).
+ */
 export class RespReader {
-  private buf: Buffer = Buffer.alloc(0);
+  /** The start of a reply cut at the previous chunk's end (a copy). */
+  private rest: Buffer = EMPTY;
+  /** Bytes of the buffer last parsed that the reply at its end needs at least (0: unknown). */
+  private need = 0;
 
   /** Calls `each` for every complete reply in the bytes so far; keeps the incomplete rest. Throws RespError. */
   push(chunk: Buffer, each: (reply: Reply) => void): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    let at = 0;
-    while (at < this.buf.length) {
-      const r = this.parse(at, 0);
-      if (r === MORE) break;
+    let at = 0; // bytes of `chunk` consumed
+    while (this.rest.length > 0) {
+      if (at === chunk.length) return;
+      const take = Math.min(chunk.length - at, Math.max(this.need - this.rest.length, this.rest.length, MIN_TAKE));
+      this.rest = Buffer.concat([this.rest, chunk.subarray(at, at + take)]);
+      at += take;
+      const r = this.parse(this.rest, 0, 0);
+      if (r === MORE) {
+        if (this.rest.length > MAX_BULK + MAX_LINE) throw new RespError('reply too large');
+        continue;
+      }
+      at -= this.rest.length - r[1]; // bytes copied beyond the reply: read them from the chunk
+      this.rest = EMPTY;
+      each(r[0]);
+    }
+    while (at < chunk.length) {
+      const r = this.parse(chunk, at, 0);
+      if (r === MORE) {
+        this.need -= at;
+        this.rest = chunk.subarray(at);
+        return;
+      }
       at = r[1];
       each(r[0]);
     }
-    this.buf = this.buf.subarray(at);
-    if (this.buf.length > MAX_BULK + MAX_LINE) throw new RespError('reply too large');
   }
 
-  /** The reply at `at` and the offset after it, or MORE. */
-  private parse(at: number, depth: number): [Reply, number] | typeof MORE {
-    const b = this.buf;
+  /** The reply at `at` in `b` and the offset after it, or MORE (`need` set to the bytes of `b` it needs at least, or 0). */
+  private parse(b: Buffer, at: number, depth: number): [Reply, number] | typeof MORE {
+    this.need = 0;
     const end = b.indexOf(CRLF, at);
     if (end < 0) {
       if (b.length - at > MAX_LINE) throw new RespError('line too long');
@@ -82,9 +107,12 @@ export class RespReader {
         const n = integer(line, -1);
         if (n === -1) return [null, next];
         if (n > MAX_BULK) throw new RespError('bulk string too long');
-        if (b.length < next + n + 2) return MORE;
+        if (b.length < next + n + 2) {
+          this.need = next + n + 2;
+          return MORE;
+        }
         if (b[next + n] !== 0x0d || b[next + n + 1] !== 0x0a) throw new RespError('bulk string without CRLF');
-        return [Buffer.from(b.subarray(next, next + n)), next + n + 2];
+        return [b.subarray(next, next + n), next + n + 2]; // a view: chunks are never written to
       }
       case 0x2a: {
         // *
@@ -94,7 +122,7 @@ export class RespReader {
         const items: Reply[] = [];
         let p = next;
         for (let i = 0; i < n; i++) {
-          const r = this.parse(p, depth + 1);
+          const r = this.parse(b, p, depth + 1);
           if (r === MORE) return MORE;
           items.push(r[0]);
           p = r[1];

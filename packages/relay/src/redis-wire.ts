@@ -3,10 +3,14 @@
  * replies (redis-scripts.ts) and the notification format. Every parser validates before it allocates and
  * turns anything unexpected into EngineUnavailable (never a crash).
  *
- * Notification (one per APPEND call, on the topic's channel): `[epoch 8]` then, per frame in stream order,
- * `[id length 1][id][tag length 1][tag][frame length u32be][frame]`.
+ * Record (a stream entry's one field `r`, built by the node): `[tag length 1][tag][frame length u32be][frame]`.
+ * Notification (one per topic per APPEND call, on the topic's channel): `[epoch 8][ids length u16be][ids]` then the
+ * batch's records in stream order; `ids` are the records' stream ids, ASCII, separated by one space.
  */
 import { EPOCH_BYTES, EngineUnavailable, type Offset } from './engine.js';
+
+/** Bytes of a notification (and of APPEND's reply) before its ids. */
+const NOTE_HEAD = EPOCH_BYTES + 2;
 
 /** Ids `<ms>-<seq>` to Offset (undefined unless both parts are safe integers). */
 export function parseStreamId(id: string): Offset | undefined {
@@ -67,13 +71,25 @@ function asEpoch(v: unknown): Buffer {
   return epoch;
 }
 
-/** APPEND's reply for a batch of `count` frames: the epoch, and each frame's offset (in order). */
+/**
+ * APPEND's reply for a batch of `count` frames, the notification's head `[epoch 8][ids length u16be][ids]`:
+ * the epoch, and each frame's offset (in order).
+ */
 export function parseAppend(reply: unknown, count: number): { epoch: Uint8Array; offsets: Offset[] } {
-  const r = asArray(reply, 'append');
-  if (r.length !== count + 1) throw bad('append');
+  const r = asBuffer(reply, 'append');
+  if (r.length < NOTE_HEAD || NOTE_HEAD + r.readUInt16BE(EPOCH_BYTES) !== r.length) throw bad('append');
   const offsets = new Array<Offset>(count);
-  for (let i = 0; i < count; i++) offsets[i] = asOffset(r[i + 1], 'id');
-  return { epoch: new Uint8Array(asEpoch(r[0])), offsets };
+  let id = NOTE_HEAD;
+  for (let i = 0; i < count; i++) {
+    let idEnd = id;
+    while (idEnd < r.length && r[idEnd] !== 0x20) idEnd++;
+    const offset = parseStreamIdBytes(r, id, idEnd);
+    if (offset === undefined) throw bad('id');
+    offsets[i] = offset;
+    id = idEnd + 1;
+  }
+  if (id !== r.length + 1) throw bad('append');
+  return { epoch: new Uint8Array(r.subarray(0, EPOCH_BYTES)), offsets };
 }
 
 /** A stream entry as READ returns it. */
@@ -103,7 +119,13 @@ export function parseRead(reply: unknown): ReadReply {
     let tag: Buffer = NO_TAG;
     for (let i = 0; i + 1 < f.length; i += 2) {
       const name = asBuffer(f[i], 'field').toString('latin1');
-      if (name === 'f') frame = asBuffer(f[i + 1], 'frame');
+      if (name === 'r') {
+        const r = asBuffer(f[i + 1], 'record');
+        const end = recordEnd(r, 0);
+        if (end !== r.length) throw bad('record');
+        tag = r.subarray(TAG_HEAD, TAG_HEAD + r[0]!);
+        frame = r.subarray(TAG_HEAD + r[0]! + FRAME_HEAD);
+      } else if (name === 'f') frame = asBuffer(f[i + 1], 'frame'); // entries written before records (`f`, `t`)
       else if (name === 't') tag = asBuffer(f[i + 1], 'tag');
     }
     if (frame === undefined) throw bad('frame');
@@ -118,31 +140,59 @@ export function parseRead(reply: unknown): ReadReply {
   };
 }
 
+/** Bytes of a record before its tag and between its tag and its frame. */
+const TAG_HEAD = 1;
+const FRAME_HEAD = 4;
+
+/** The record of `frame` published by `tag` (`publisherTag()`, at most 255 bytes, latin1). */
+export function encodeRecord(tag: string, frame: Uint8Array): Buffer {
+  const t = tag.length;
+  const r = Buffer.allocUnsafe(TAG_HEAD + t + FRAME_HEAD + frame.length);
+  r[0] = t;
+  r.write(tag, TAG_HEAD, t, 'latin1');
+  r.writeUInt32BE(frame.length, TAG_HEAD + t);
+  r.set(frame, TAG_HEAD + t + FRAME_HEAD);
+  return r;
+}
+
+/** The end of the record starting at `at` in `b`, or -1 when it does not fit. */
+function recordEnd(b: Uint8Array, at: number): number {
+  const tagEnd = at + TAG_HEAD + (b[at] ?? 0);
+  if (at >= b.length || tagEnd + FRAME_HEAD > b.length) return -1;
+  const end = tagEnd + FRAME_HEAD + ((b[tagEnd]! << 24) >>> 0) + (b[tagEnd + 1]! << 16) + (b[tagEnd + 2]! << 8) + b[tagEnd + 3]!;
+  return end <= b.length ? end : -1;
+}
+
 /**
- * Calls `each` for every record of a notification, in order, with the frame as a view of `m` (no copy), once
- * the whole message is found well formed; returns its epoch, or undefined (and calls nothing) when it is not.
+ * Calls `each` for every record of a notification, in order, with the tag and the frame as views of `m` (no
+ * copy), once the whole message is found well formed (as many records as ids, nothing left over); returns its
+ * epoch, or undefined (and calls nothing) when it is not.
  */
 export function parseNotification(m: Buffer, each: (offset: Offset, tag: Buffer, frame: Buffer) => void): Buffer | undefined {
-  if (m.length < EPOCH_BYTES || !walk(m, undefined)) return undefined;
+  if (m.length < NOTE_HEAD || !walk(m, undefined)) return undefined;
   walk(m, each);
   return m.subarray(0, EPOCH_BYTES);
 }
 
 function walk(m: Buffer, each: ((offset: Offset, tag: Buffer, frame: Buffer) => void) | undefined): boolean {
-  let at = EPOCH_BYTES;
-  while (at < m.length) {
-    const idEnd = at + 1 + m[at]!;
-    if (idEnd + 1 > m.length) return false;
-    const tagEnd = idEnd + 1 + m[idEnd]!;
-    if (tagEnd + 4 > m.length) return false;
-    const frameEnd = tagEnd + 4 + m.readUInt32BE(tagEnd);
-    if (frameEnd > m.length) return false;
-    const offset = parseStreamIdBytes(m, at + 1, idEnd);
-    if (offset === undefined) return false;
-    each?.(offset, m.subarray(idEnd + 1, tagEnd), m.subarray(tagEnd + 4, frameEnd));
-    at = frameEnd;
+  const idsEnd = NOTE_HEAD + m.readUInt16BE(EPOCH_BYTES);
+  if (idsEnd > m.length) return false;
+  let id = NOTE_HEAD;
+  let at = idsEnd;
+  while (id < idsEnd) {
+    let idEnd = id;
+    while (idEnd < idsEnd && m[idEnd] !== 0x20) idEnd++;
+    const offset = parseStreamIdBytes(m, id, idEnd);
+    const end = recordEnd(m, at);
+    if (offset === undefined || end < 0) return false;
+    if (each !== undefined) {
+      const tagEnd = at + TAG_HEAD + m[at]!;
+      each(offset, m.subarray(at + TAG_HEAD, tagEnd), m.subarray(tagEnd + FRAME_HEAD, end));
+    }
+    id = idEnd + 1;
+    at = end;
   }
-  return true;
+  return at === m.length && id > NOTE_HEAD;
 }
 
 /** The publisher tag of this node's connection `from`: `<node id>:<from>`. */

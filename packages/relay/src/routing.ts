@@ -91,16 +91,24 @@ export class Router {
       return conn.acks.settled();
     }
     conn.acks.hold(seq);
-    this.c.engine.publish(m.topic, msg.subarray(m.frameStart), conn.id).then(
+    const engine = this.c.engine;
+    const frame = msg.subarray(m.frameStart);
+    if (engine.store !== undefined) {
+      // Without a promise per frame: the Redis engine settles each PUBLISH from its batch's reply.
+      return engine.store(m.topic, frame, conn.id, (e) => this.c.guard(() => (e === undefined ? conn.acks.stored(seq) : this.publishFailed(conn, seq, e))));
+    }
+    engine.publish(m.topic, frame, conn.id).then(
       () => this.c.guard(() => conn.acks.stored(seq)),
-      (e: unknown) =>
-        this.c.guard(() => {
-          if (!(e instanceof EngineUnavailable)) this.c.o.logger('error', 'engine publish failed', { error: e instanceof Error ? e.message : String(e) });
-          this.conns.send(conn, encodeNack(seq, ErrorCode.unavailable));
-          stats.drop('unavailable');
-          conn.acks.stored(seq);
-        }),
+      (e: unknown) => this.c.guard(() => this.publishFailed(conn, seq, e)),
     );
+  }
+
+  /** The engine could not store PUBLISH `seq`: NACK 7 (§3.3), the client may send it again. */
+  private publishFailed(conn: Conn, seq: number, e: unknown): void {
+    if (!(e instanceof EngineUnavailable)) this.c.o.logger('error', 'engine publish failed', { error: e instanceof Error ? e.message : String(e) });
+    this.conns.send(conn, encodeNack(seq, ErrorCode.unavailable));
+    this.c.stats.drop('unavailable');
+    conn.acks.stored(seq);
   }
 
   private refusePublish(conn: Conn, seq: number, reason: DropReason, code: number): void {
