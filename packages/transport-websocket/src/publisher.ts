@@ -1,0 +1,161 @@
+/**
+ * The transport's publishes (PROTOCOL-RELAY.md §3.1, §3.2): every frame publish() accepted is held in the
+ * bounded send queue (send-queue.ts) until the relay acknowledges it, sent at once while the connection is
+ * restored, and sent again on the next socket if no ACK covered it. A retryable NACK (2 rate limited, 7
+ * unavailable) puts the frame back and pauses publishing with a growing delay; any other NACK drops it and
+ * says why.
+ */
+import { SealsigError, type ErrorCode } from '@sealsig/core';
+import { backoffDelay } from './backoff.js';
+import type { TransportEvent, TransportEventType } from './options.js';
+import { RETRYABLE_NACKS, encodePublish } from './protocol.js';
+import type { SendQueue } from './send-queue.js';
+import { unref } from './timers.js';
+
+/** After a retryable NACK, publishing pauses 100-200 ms, doubling per NACK in a row up to 4-8 s. */
+const NACK_RETRY_MS = 200;
+
+/** The SealsigError code for each ERROR and NACK code of the relay (§3.3). */
+export const RELAY_ERROR_TO_CODE: Record<number, ErrorCode> = {
+  1: 'E_INVALID_ARGUMENT',
+  2: 'E_TRANSPORT',
+  3: 'E_TRANSPORT',
+  4: 'E_FRAME_TOO_LARGE',
+  5: 'E_TRANSPORT',
+  6: 'E_FRAME_MALFORMED',
+  7: 'E_TRANSPORT',
+};
+
+/** What the publisher needs of the transport. */
+export interface PublisherHost {
+  /** Writes one message on the current socket; false if none is open. */
+  send(message: Uint8Array): boolean;
+  /** The current socket: a pause armed on one socket does not resume publishing on the next. */
+  readonly socket: unknown;
+  /** A typed event for the transport's listeners. */
+  report(type: TransportEventType, error: SealsigError, extra?: Partial<TransportEvent>): void;
+}
+
+export class Publisher {
+  readonly #host: PublisherHost;
+  readonly #queue: SendQueue;
+  /** PUBLISH messages sent on the current socket (the relay numbers them the same way, §3.1). */
+  #published = 0;
+  /** The subscriptions of the current socket are restored: publish() writes directly instead of queueing. */
+  #ready = false;
+  /** After a retryable NACK: frames wait in the queue until this timer fires. */
+  #pause: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * After a pause: one frame is sent alone and the others wait until the relay acknowledges it. Sending the
+   * whole queue after every pause made each retry during an outage (NACK 7 while Redis is down) a burst of up
+   * to maxQueuedFrames PUBLISHes; each one takes a token of the relay's rate limit, the bucket ran dry, the
+   * rest were refused as rate limited and counted as flood drops, and after 200 the relay closed the
+   * connection 4008 (seen in faults.test.ts: every publisher closed 4008 after a 2 s Redis outage).
+   */
+  #probing = false;
+  #nacksInARow = 0;
+
+  constructor(queue: SendQueue, host: PublisherHost) {
+    this.#queue = queue;
+    this.#host = host;
+  }
+
+  /** Frames publish() accepted that the relay has not acknowledged yet (waiting, or sent without an ACK). */
+  get queuedFrames(): number {
+    return this.#queue.length + this.#queue.unacknowledged;
+  }
+
+  /** Sends `frame` now if it may go, else queues a copy; throws E_QUEUE_FULL when the queue is full. */
+  publish(topic: string, frame: Uint8Array): void {
+    if (this.#ready && this.#pause === undefined && !this.#probing && this.#queue.length === 0) {
+      this.#queue.reserve(frame.length);
+      if (this.#sendPublish(topic, encodePublish(topic, frame))) return;
+    }
+    this.#queue.push(topic, frame);
+  }
+
+  /** A socket opened: the relay counts its PUBLISHes from 1 again. */
+  opened(): void {
+    this.#published = 0;
+  }
+
+  /** The subscriptions of the current socket are restored: what waits is sent. */
+  start(): void {
+    this.#ready = true;
+    this.#flush();
+  }
+
+  /** §3.2 ACK: every PUBLISH up to `seq` is settled. */
+  acknowledged(seq: number): void {
+    this.#nacksInARow = 0;
+    this.#queue.acknowledge(seq);
+    if (this.#probing && this.#queue.unacknowledged === 0) {
+      this.#probing = false; // the relay stores frames again: send the rest
+      this.#flush();
+    }
+  }
+
+  /**
+   * §3.2 NACK: a retryable refusal (rate limited, the relay cannot store it now) puts the frame back in front
+   * and pauses publishing with a growing delay; any other refusal drops it and says why.
+   */
+  refused(seq: number, code: number, name: string): void {
+    const item = this.#queue.refused(seq);
+    if (!item) return;
+    if (!RETRYABLE_NACKS.has(code)) {
+      const error = new SealsigError(RELAY_ERROR_TO_CODE[code] ?? 'E_TRANSPORT', `relay refused a frame on ${item.topic} (NACK ${code}, ${name})`);
+      this.#host.report('relay-error', error, { relayCode: code, topic: item.topic });
+      return;
+    }
+    this.#queue.putBack(item); // at its place: NACKs in a row must not reverse the frames (send-queue.ts)
+    if (this.#pause !== undefined) return;
+    const socket = this.#host.socket;
+    this.#pause = unref(
+      setTimeout(() => {
+        this.#pause = undefined;
+        this.#probing = true;
+        if (this.#host.socket === socket) this.#flush();
+      }, backoffDelay(this.#nacksInARow++, { minDelayMs: NACK_RETRY_MS, maxDelayMs: 40 * NACK_RETRY_MS })),
+    );
+  }
+
+  /** The socket is gone: what it did not acknowledge waits for the next one, which starts with the whole queue. */
+  socketGone(): void {
+    this.#queue.requeueUnacknowledged(); // sent again on the next socket (§3.2)
+    if (this.#pause !== undefined) clearTimeout(this.#pause);
+    this.#pause = undefined;
+    this.#probing = false;
+    this.#ready = false;
+  }
+
+  /** close(): everything held is dropped. */
+  close(): void {
+    this.socketGone();
+    this.#queue.clear();
+  }
+
+  /** Sends a PUBLISH message and holds its frame (a view of the message) until the relay settles it. */
+  #sendPublish(topic: string, message: Uint8Array, order?: number): boolean {
+    if (!this.#host.send(message)) return false;
+    this.#queue.sent(++this.#published, topic, message.subarray(2 + topic.length), order);
+    return true;
+  }
+
+  /** Sends the queued frames in order; stops (keeping the rest) if the socket fails under it or the relay asked to wait. */
+  #flush(): void {
+    if (!this.#ready || this.#pause !== undefined) return;
+    if (this.#probing) {
+      // One frame at a time until the relay takes one again (see `probing`).
+      if (this.#queue.unacknowledged > 0) return;
+      const item = this.#queue.shift();
+      if (item && !this.#sendPublish(item.topic, encodePublish(item.topic, item.frame), item.order)) this.#queue.putBack(item);
+      return;
+    }
+    for (let item = this.#queue.shift(); item; item = this.#queue.shift()) {
+      if (!this.#sendPublish(item.topic, encodePublish(item.topic, item.frame), item.order)) {
+        this.#queue.putBack(item);
+        return;
+      }
+    }
+  }
+}
