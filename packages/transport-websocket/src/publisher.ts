@@ -1,14 +1,17 @@
 /**
  * The transport's publishes (PROTOCOL-RELAY.md §3.1, §3.2): every frame publish() accepted is held in the
  * bounded send queue (send-queue.ts) until the relay acknowledges it, sent at once while the connection is
- * restored, and sent again on the next socket if no ACK covered it. A retryable NACK (2 rate limited, 7
- * unavailable) puts the frame back and pauses publishing with a growing delay; any other NACK drops it and
+ * restored, and sent again on the next socket if no ACK covered it. Frames go out only while the relay surely
+ * has a token of its rate limit for them (relay-budget.ts); the rest wait in the queue, which is the
+ * transport's pacing capability (docs/ADAPTERS.md §1: backlog, drained()). A retryable NACK (2 rate limited,
+ * 7 unavailable) puts the frame back and pauses publishing with a growing delay; any other NACK drops it and
  * says why.
  */
-import { SealsigError, type ErrorCode } from '@sealsig/core';
+import { SealsigError, type ErrorCode, type TransportPacing } from '@sealsig/core';
 import { backoffDelay } from './backoff.js';
 import type { TransportEvent, TransportEventType } from './options.js';
 import { RETRYABLE_NACKS, encodePublish } from './protocol.js';
+import { RelayBudget, type RateLimit } from './relay-budget.js';
 import type { SendQueue } from './send-queue.js';
 import { unref } from './timers.js';
 
@@ -36,9 +39,16 @@ export interface PublisherHost {
   report(type: TransportEventType, error: SealsigError, extra?: Partial<TransportEvent>): void;
 }
 
-export class Publisher {
+export class Publisher implements TransportPacing {
   readonly #host: PublisherHost;
   readonly #queue: SendQueue;
+  readonly #budget: RelayBudget;
+  readonly #now: () => number;
+  /** Frames wait for the relay's bucket to refill (no ACK may come to wake them): sends them when it fires. */
+  #refill: ReturnType<typeof setTimeout> | undefined;
+  /** drained() calls waiting for the backlog to empty. */
+  #drainWaiters: { resolve: () => void; reject: (e: SealsigError) => void }[] = [];
+  #closed = false;
   /** PUBLISH messages sent on the current socket (the relay numbers them the same way, §3.1). */
   #published = 0;
   /** The subscriptions of the current socket are restored: publish() writes directly instead of queueing. */
@@ -55,9 +65,24 @@ export class Publisher {
   #probing = false;
   #nacksInARow = 0;
 
-  constructor(queue: SendQueue, host: PublisherHost) {
+  /** `limit`: the relay's PUBLISH rate limit; `now`: a monotonic clock in ms. */
+  constructor(queue: SendQueue, limit: RateLimit, host: PublisherHost, now: () => number = () => performance.now()) {
     this.#queue = queue;
     this.#host = host;
+    this.#now = now;
+    this.#budget = new RelayBudget(limit, now());
+  }
+
+  /** Frames publish() accepted and not sent yet (paced, paused, or waiting for a connection). */
+  get backlog(): number {
+    return this.#queue.length;
+  }
+
+  /** Resolves once the backlog is empty; rejects with E_CLOSED if the transport closes first. */
+  drained(): Promise<void> {
+    if (this.#closed) return Promise.reject(new SealsigError('E_CLOSED', 'transport is closed'));
+    if (this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
   }
 
   /** Frames publish() accepted that the relay has not acknowledged yet (waiting, or sent without an ACK). */
@@ -67,16 +92,18 @@ export class Publisher {
 
   /** Sends `frame` now if it may go, else queues a copy; throws E_QUEUE_FULL when the queue is full. */
   publish(topic: string, frame: Uint8Array): void {
-    if (this.#ready && this.#pause === undefined && !this.#probing && this.#queue.length === 0) {
+    if (this.#ready && this.#pause === undefined && !this.#probing && this.#queue.length === 0 && this.#budget.allows(this.#now())) {
       this.#queue.reserve(frame.length);
       if (this.#sendPublish(topic, encodePublish(topic, frame))) return;
     }
     this.#queue.push(topic, frame);
+    this.#flush(); // waits for the budget's refill if that is what held it back
   }
 
   /** A socket opened: the relay counts its PUBLISHes from 1 again. */
   opened(): void {
     this.#published = 0;
+    this.#budget.reset(this.#now());
   }
 
   /** The subscriptions of the current socket are restored: what waits is sent. */
@@ -89,10 +116,9 @@ export class Publisher {
   acknowledged(seq: number): void {
     this.#nacksInARow = 0;
     this.#queue.acknowledge(seq);
-    if (this.#probing && this.#queue.unacknowledged === 0) {
-      this.#probing = false; // the relay stores frames again: send the rest
-      this.#flush();
-    }
+    this.#budget.acknowledged(seq, this.#now());
+    if (this.#probing && this.#queue.unacknowledged === 0) this.#probing = false; // the relay stores frames again: send the rest
+    this.#flush(); // the budget grew
   }
 
   /**
@@ -124,38 +150,64 @@ export class Publisher {
     this.#queue.requeueUnacknowledged(); // sent again on the next socket (§3.2)
     if (this.#pause !== undefined) clearTimeout(this.#pause);
     this.#pause = undefined;
+    clearTimeout(this.#refill);
+    this.#refill = undefined;
     this.#probing = false;
     this.#ready = false;
   }
 
-  /** close(): everything held is dropped. */
+  /** close(): everything held is dropped; drained() rejects. */
   close(): void {
     this.socketGone();
     this.#queue.clear();
+    this.#closed = true;
+    const closed = new SealsigError('E_CLOSED', 'transport is closed');
+    for (const w of this.#drainWaiters.splice(0)) w.reject(closed);
   }
 
   /** Sends a PUBLISH message and holds its frame (a view of the message) until the relay settles it. */
   #sendPublish(topic: string, message: Uint8Array, order?: number): boolean {
     if (!this.#host.send(message)) return false;
     this.#queue.sent(++this.#published, topic, message.subarray(2 + topic.length), order);
+    this.#budget.sent();
     return true;
   }
 
-  /** Sends the queued frames in order; stops (keeping the rest) if the socket fails under it or the relay asked to wait. */
+  /**
+   * Sends the queued frames in order while the relay has tokens for them; stops (keeping the rest) if the
+   * socket fails under it or the relay asked to wait. Then tells drained() callers if nothing waits.
+   */
   #flush(): void {
-    if (!this.#ready || this.#pause !== undefined) return;
-    if (this.#probing) {
-      // One frame at a time until the relay takes one again (see `probing`).
-      if (this.#queue.unacknowledged > 0) return;
-      const item = this.#queue.shift();
-      if (item && !this.#sendPublish(item.topic, encodePublish(item.topic, item.frame), item.order)) this.#queue.putBack(item);
-      return;
-    }
-    for (let item = this.#queue.shift(); item; item = this.#queue.shift()) {
-      if (!this.#sendPublish(item.topic, encodePublish(item.topic, item.frame), item.order)) {
-        this.#queue.putBack(item);
-        return;
+    if (this.#ready && this.#pause === undefined) {
+      // After a pause, one frame at a time until the relay takes one again (see `probing`).
+      let n = this.#probing ? (this.#queue.unacknowledged > 0 ? 0 : 1) : Infinity;
+      while (n-- > 0 && this.#queue.length > 0) {
+        if (!this.#budget.allows(this.#now())) {
+          this.#awaitRefill();
+          break;
+        }
+        const item = this.#queue.shift()!;
+        if (!this.#sendPublish(item.topic, encodePublish(item.topic, item.frame), item.order)) {
+          this.#queue.putBack(item);
+          break;
+        }
       }
     }
+    if (this.#queue.length === 0) for (const w of this.#drainWaiters.splice(0)) w.resolve();
+  }
+
+  /**
+   * The budget is spent: an ACK of the frames in flight (within the relay's 100 ms) or this timer, whichever
+   * comes first, sends more. A late timer only sends later: the budget, not the timer, keeps the rate.
+   */
+  #awaitRefill(): void {
+    if (this.#refill !== undefined) return;
+    const socket = this.#host.socket;
+    this.#refill = unref(
+      setTimeout(() => {
+        this.#refill = undefined;
+        if (this.#host.socket === socket) this.#flush();
+      }, Math.max(1, this.#budget.waitMs(this.#now()))),
+    );
   }
 }

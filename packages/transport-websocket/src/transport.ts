@@ -1,5 +1,5 @@
 import { SealsigError, TransportStateCell } from '@sealsig/core';
-import type { ErrorCode, FrameHandler, Transport, TransportState, Unsubscribe } from '@sealsig/core';
+import type { ErrorCode, FrameHandler, Transport, TransportPacing, TransportState, Unsubscribe } from '@sealsig/core';
 import { Connection } from './connection.js';
 import { invalid, resolveOptions, type TransportEvent, type TransportEventType, type WebSocketTransportOptions } from './options.js';
 import { MAX_TOPIC_BYTES, isValidTopic, type RelayMessage } from './protocol.js';
@@ -17,6 +17,12 @@ export interface WebSocketTransport extends Transport {
   onError(listener: (event: TransportEvent) => void): () => void;
   /** Gap signals (the contract's optional onGap, always present here): frames on `topic` may have been missed. */
   onGap(listener: (topic: string) => void): () => void;
+  /**
+   * The contract's optional pacing, always present here: `backlog` counts the frames publish() accepted that
+   * wait to be sent (for the relay's rate limit, `publishLimit`, or for a connection); drained() resolves once
+   * none waits.
+   */
+  readonly pacing: TransportPacing;
 }
 
 /**
@@ -26,7 +32,9 @@ export interface WebSocketTransport extends Transport {
  * missed; when the relay cannot (it restarted, or the frames are gone), the transport raises a gap (onGap)
  * and core announces itself again. Every published frame is kept until the relay acknowledges it and sent
  * again on the next connection if it was not; when that bounded queue is full, publish() rejects with
- * E_QUEUE_FULL (retry later). Throws E_INVALID_ARGUMENT for bad options.
+ * E_QUEUE_FULL (retry later). Frames go out under the relay's rate limit (`publishLimit`), paced by its
+ * acknowledgements, never refused for their rate; `pacing` tells how many wait. Throws E_INVALID_ARGUMENT for
+ * bad options.
  */
 export function createWebSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
   return new RelayClient(options);
@@ -39,6 +47,7 @@ export function createWebSocketTransport(options: WebSocketTransportOptions): We
  */
 class RelayClient implements WebSocketTransport {
   readonly maxFrameBytes: number;
+  readonly pacing: TransportPacing;
   readonly #connection: Connection;
   readonly #subscriptions: Subscriptions;
   readonly #publisher: Publisher;
@@ -78,13 +87,20 @@ class RelayClient implements WebSocketTransport {
       report,
       restoredOne: () => this.#checkRestored(),
     });
-    this.#publisher = new Publisher(new SendQueue(resolved.maxQueuedFrames, resolved.maxQueuedBytes), {
+    this.#publisher = new Publisher(new SendQueue(resolved.maxQueuedFrames, resolved.maxQueuedBytes), resolved.publishLimit, {
       send,
       get socket() {
         return connection.socket;
       },
       report,
     });
+    const publisher = this.#publisher;
+    this.pacing = {
+      get backlog() {
+        return publisher.backlog;
+      },
+      drained: () => publisher.drained(),
+    };
     void this.#connection.connect();
   }
 
@@ -99,6 +115,7 @@ class RelayClient implements WebSocketTransport {
   get queuedFrames(): number {
     return this.#publisher.queuedFrames;
   }
+
 
   subscribe(topic: string, onFrame: FrameHandler): Promise<Unsubscribe> {
     const unusable = this.#unusable();
