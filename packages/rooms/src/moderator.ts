@@ -25,7 +25,7 @@ export interface ModeratorHost {
   readonly session: Pick<Session, 'memberIdOf' | 'broadcast' | 'send' | 'epoch' | 'installEpoch'>;
   /** This member's state, which every commit moves on. */
   readonly replica: Replica;
-  /** The room's options: retryMs, controlPace, moderation.rotateOnJoin. */
+  /** The room's options: retryMs, moderation.rotateOnJoin, the transport (whose pacing paces the key frames). */
   readonly options: RoomOptions;
   /** The room session's id, handed to admitted joiners. */
   readonly roomSessionId: string;
@@ -65,7 +65,7 @@ export class Moderator {
 
   constructor(host: ModeratorHost) {
     this.#h = host;
-    this.#pacer = new Pacer(host.options.controlPace);
+    this.#pacer = new Pacer(host.options.transport.pacing);
   }
 
   /** E_CLOSED or E_ACCESS_DENIED unless this member moderates the open room. */
