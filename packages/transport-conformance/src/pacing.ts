@@ -15,6 +15,7 @@ export async function declaresPacing(options: ConformanceOptions): Promise<boole
   return withTransports(o, 1, async ([t]) => t!.pacing !== undefined);
 }
 
+/** The pacing check (see the module comment); rejects with a ConformanceError, or if the transport declares no pacing. */
 export async function checkPacing(options: ConformanceOptions): Promise<void> {
   const o = resolveOptions(options);
   const size = o.pacedBurst;

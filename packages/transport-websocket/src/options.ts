@@ -67,7 +67,12 @@ export interface WebSocketTransportOptions {
    * refuse waits in the queue (the `pacing` capability tells callers). Set it to the relay's own values when
    * that runs with others; a lower value only sends slower, a higher one lets the relay refuse and count drops.
    */
-  publishLimit?: { perSecond: number; burst: number };
+  publishLimit?: {
+    /** PUBLISHes the relay's bucket refills per second. */
+    perSecond: number;
+    /** The bucket's size: PUBLISHes sent at once from idle. */
+    burst: number;
+  };
   /** Listener for typed events (relay errors, malformed messages, lost connections...). */
   onError?: (event: TransportEvent) => void;
 }
