@@ -28,25 +28,39 @@
  * Environment: BENCH_RELAY_MS (measure window per fan-out case, default 2000), BENCH_RELAY_ROUNDS (fan-out
  * rounds, default 3), BENCH_RELAY_IDLE (idle connection count, default 10000; each process needs that many file
  * descriptors, so lower it when `ulimit -n` is below about 10 100), BENCH_RELAY_REDIS (0: skip the Redis
- * engine), BENCH_RELAY_FANOUT (regex: the fan-out cases to run, for profiling), BENCH_RELAY_ONLY (fanout, latency or memory: run one part, merge nothing).
+ * engine), BENCH_RELAY_FANOUT (regex: the fan-out cases to run, for profiling), BENCH_RELAY_ONLY (fanout, latency, redis-latency or memory: run one part, merge nothing),
+ * BENCH_RELAY_XADD (0: skip the redis-benchmark XADD yardstick), BENCH_RELAY_PROFILE (a directory: write a V8 CPU profile of the relay
+ * over each fan-out window of the memory and Redis engines there).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
+import { join } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
-import { Op, POSITION_BYTES, SUBPROTOCOL, createRelay, encodePublish, encodeSubscribe, type Relay } from '../packages/relay/src/index.js';
+import { Op, POSITION_BYTES, encodePublish } from '../packages/relay/src/index.js';
 import { median, round, type Row } from './harness.js';
 import { LATEST, mergeRows } from './results-file.js';
+import {
+  Child,
+  WebSocketServer,
+  closeAll,
+  commandsDelta,
+  fanoutClients,
+  openClients,
+  readDeliver,
+  relayChildMain,
+  sleep,
+  startRedisServer,
+  startRelayServer,
+  subscribeAll,
+  type CommandStats,
+  type FanoutCmd,
+  type RedisServer,
+  type RelaySample,
+  type Server,
+} from './relay-kit.js';
 import { printChecks, relayTargets } from './targets.js';
-
-// `ws` is a dependency of the relay package, not of the repository root.
-const require = createRequire(new URL('../packages/relay/package.json', import.meta.url));
-const { WebSocket, WebSocketServer } = require('ws') as typeof import('ws');
-const { Redis } = require('ioredis') as typeof import('ioredis');
 
 const FRAME_BYTES = 400; // about one padded sealsig frame (256-byte bucket + header)
 const MEASURE_MS = Number(process.env.BENCH_RELAY_MS ?? 2_000);
@@ -64,25 +78,7 @@ const LAT_PER_ROOM = 11;
 // ---------------------------------------------------------------------------------------------------------
 // Servers
 
-interface Server {
-  url: string;
-  close(): Promise<void>;
-}
 
-async function startRelayServer(redisUrl?: string): Promise<Server & { relay: Relay }> {
-  const relay = createRelay({
-    host: '127.0.0.1',
-    port: 0,
-    maxConnections: 20_000,
-    maxConnectionsPerIp: 20_000,
-    // Protections on, with limits a benchmark's honest publishers stay under.
-    rateLimit: { frames: { perSecond: 1_000_000, burst: 1_000_000 }, subscriptions: { perSecond: 1_000, burst: 1_000 } },
-    ...(process.env.BENCH_RELAY_RETENTION === '0' ? { retention: false as const } : {}),
-    ...(redisUrl !== undefined ? { redis: { url: redisUrl } } : {}),
-  });
-  const { port } = await relay.listen();
-  return { relay, url: `ws://127.0.0.1:${port}/`, close: () => relay.close() };
-}
 
 /**
  * The baseline: a bare `ws` server doing the same routing with no limit, check, metric, retention or
@@ -131,124 +127,21 @@ async function startBareServer(): Promise<Server> {
   };
 }
 
-/** A redis-server (no persistence) on a free 127.0.0.1 port, for the Redis engine; its CPU time is read from /proc. */
-interface RedisServer {
-  url: string;
-  /** CPU milliseconds redis-server has used so far (user + system, every thread), or NaN without /proc. */
-  cpuMs(): number;
-  /** Drops every key (between cases, so that each starts from empty streams). */
-  flush(): Promise<void>;
-  stop(): Promise<void>;
-}
 
-async function startRedisServer(): Promise<RedisServer> {
-  const port = await new Promise<number>((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const kill = () => child.kill('SIGKILL');
-  process.once('exit', kill);
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => (socket.destroy(), resolve(false)));
-    });
-    if (up) break;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
-    await sleep(50);
-  }
-  const admin = new Redis(url, { maxRetriesPerRequest: 1 });
-  admin.on('error', () => {});
-  const tick = 100; // USER_HZ: /proc/<pid>/stat counts clock ticks of 10 ms on Linux
-  return {
-    url,
-    cpuMs: () => {
-      try {
-        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return ((Number(f[11]) + Number(f[12])) * 1000) / tick; // utime, stime (fields 14 and 15)
-      } catch {
-        return NaN;
-      }
-    },
-    flush: async () => void (await admin.flushall()),
-    stop: async () => {
-      admin.disconnect();
-      child.kill('SIGTERM');
-      const timer = setTimeout(kill, 3_000);
-      await exited;
-      clearTimeout(timer);
-      process.off('exit', kill);
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Client process
 
 type Cmd =
-  | { cmd: 'fanout'; url: string; rooms: number; perRoom: number; window: number }
+  | FanoutCmd
   | { cmd: 'latency'; url: string; rooms: number; perRoom: number; rate: number }
   | { cmd: 'idle'; url: string; count: number }
   | { cmd: 'close' }
   | { cmd: 'exit' };
 
-async function openClients(url: string, count: number, onMessage: (i: number, data: Buffer) => void): Promise<import('ws').WebSocket[]> {
-  const sockets: import('ws').WebSocket[] = [];
-  const BATCH = 250;
-  for (let start = 0; start < count; start += BATCH) {
-    const batch: Promise<void>[] = [];
-    for (let i = start; i < Math.min(count, start + BATCH); i++) {
-      const ws = new WebSocket(url, [SUBPROTOCOL], { perMessageDeflate: false });
-      ws.binaryType = 'nodebuffer';
-      sockets[i] = ws;
-      ws.on('message', (d: Buffer) => onMessage(i, d));
-      ws.on('error', () => {});
-      batch.push(
-        new Promise<void>((resolve, reject) => {
-          ws.once('open', () => resolve());
-          ws.once('close', (code) => reject(new Error(`client ${i} closed ${code}`)));
-        }),
-      );
-    }
-    await Promise.all(batch);
-  }
-  return sockets;
-}
 
-async function subscribeAll(sockets: import('ws').WebSocket[], topicOf: (i: number) => string, acked: () => number): Promise<void> {
-  sockets.forEach((ws, i) => ws.send(encodeSubscribe(topicOf(i))));
-  const deadline = Date.now() + 30_000;
-  while (acked() < sockets.length) {
-    if (Date.now() > deadline) throw new Error('subscriptions not acknowledged');
-    await sleep(5);
-  }
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
-async function closeAll(sockets: import('ws').WebSocket[]): Promise<void> {
-  await Promise.all(
-    sockets.map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          if (ws.readyState === WebSocket.CLOSED) return resolve();
-          ws.once('close', () => resolve());
-          ws.terminate();
-        }),
-    ),
-  );
-}
 
 async function clientMain(): Promise<void> {
   let idle: import('ws').WebSocket[] = [];
@@ -275,66 +168,7 @@ async function clientMain(): Promise<void> {
   process.send!({ ready: true });
 }
 
-/**
- * The position of a DELIVER (PROTOCOL-RELAY.md §3.2: [0x10][len][topic][epoch 8][offset 16][frame]), read as
- * a resuming client reads it: the low halves of the offset's ms and seq (what a client stores is the 24
- * bytes; reading two words is the per-message work that stands for it here). Returns where the frame starts.
- */
-function readDeliver(d: Buffer, positions: Float64Array, i: number): number {
-  const at = 2 + d[1]!;
-  positions[i] = d.readUInt32BE(at + 12) * 2 ** 32 + d.readUInt32BE(at + 20);
-  return at + POSITION_BYTES;
-}
 
-async function fanoutClients(m: Extract<Cmd, { cmd: 'fanout' }>): Promise<{ deliveries: number; ms: number }> {
-  const n = m.rooms * m.perRoom;
-  const room = (i: number) => Math.floor(i / m.perRoom);
-  const topic = (r: number) => `room-${r}`;
-  const frame = new Uint8Array(FRAME_BYTES).fill(7);
-  const sent = new Array<number>(m.rooms).fill(0);
-  const seenByProbe = new Array<number>(m.rooms).fill(0); // member 1 of each room paces its publisher
-  const positions = new Float64Array(n);
-  let acked = 0;
-  let deliveries = 0;
-  let running = false;
-  let sockets: import('ws').WebSocket[] = [];
-  const messages = new Map<number, Buffer>();
-  const top = (r: number) => {
-    while (running && sent[r]! - seenByProbe[r]! < m.window) {
-      sockets[r * m.perRoom]!.send(messages.get(r)!);
-      sent[r]!++;
-    }
-  };
-  sockets = await openClients(m.url, n, (i, d) => {
-    const op = d[0];
-    if (op === Op.deliver) {
-      readDeliver(d, positions, i);
-      deliveries++;
-      if (i % m.perRoom === 1) {
-        const r = room(i);
-        seenByProbe[r]!++;
-        top(r);
-      }
-    } else if (op === Op.subscribed) acked++;
-    // ACK (the relay's cumulative acknowledgements of the publishers' PUBLISHes): read and ignored.
-  });
-  for (let r = 0; r < m.rooms; r++) messages.set(r, encodePublish(topic(r), frame));
-  await subscribeAll(sockets, (i) => topic(room(i)), () => acked);
-  running = true;
-  for (let r = 0; r < m.rooms; r++) top(r);
-  await sleep(WARM_MS);
-  // The parent reads the server's CPU time at these two marks.
-  process.send!({ mark: 'start' });
-  const d0 = deliveries;
-  const t0 = performance.now();
-  await sleep(MEASURE_MS);
-  const result = { deliveries: deliveries - d0, ms: performance.now() - t0 };
-  process.send!({ mark: 'end' });
-  running = false;
-  await sleep(200);
-  await closeAll(sockets);
-  return result;
-}
 
 async function latencyClients(m: Extract<Cmd, { cmd: 'latency' }>): Promise<{ p50: number; p99: number; max: number; rate: number }> {
   const n = m.rooms * m.perRoom;
@@ -398,101 +232,6 @@ async function latencyClients(m: Extract<Cmd, { cmd: 'latency' }>): Promise<{ p5
 // ---------------------------------------------------------------------------------------------------------
 // Relay process (the memory case)
 
-/** process.memoryUsage() of the relay process after full GCs, with its open connection count. */
-interface RelayMemory {
-  connections: number;
-  rss: number;
-  heapUsed: number;
-  external: number;
-}
-
-async function relayMain(): Promise<void> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  const server = await startRelayServer();
-  process.on('message', async (m: { cmd: 'memory' } | { cmd: 'exit' }) => {
-    if (m.cmd === 'memory') {
-      await sleep(300); // let the last upgrades' garbage become collectable
-      for (let i = 0; i < 3; i++) gc();
-      const u = process.memoryUsage();
-      const r: RelayMemory = { connections: server.relay.metrics().connections, rss: u.rss, heapUsed: u.heapUsed, external: u.external };
-      process.send!(r);
-    } else {
-      await server.close();
-      process.exit(0);
-    }
-  });
-  process.send!({ url: server.url });
-}
-
-class RelayProcess {
-  private waiting: ((m: any) => void) | undefined;
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly url: string,
-  ) {
-    child.on('message', (m) => {
-      const w = this.waiting;
-      this.waiting = undefined;
-      w?.(m);
-    });
-  }
-  static async start(): Promise<RelayProcess> {
-    const child = fork(fileURLToPath(import.meta.url), ['--relay'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-    const { url } = await new Promise<{ url: string }>((resolve) => child.once('message', (m: { url: string }) => resolve(m)));
-    return new RelayProcess(child, url);
-  }
-  memory(): Promise<RelayMemory> {
-    const reply = new Promise<RelayMemory>((resolve) => (this.waiting = resolve));
-    this.child.send({ cmd: 'memory' });
-    return reply;
-  }
-  async stop(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.send({ cmd: 'exit' });
-    setTimeout(() => this.child.kill('SIGKILL'), 10_000).unref();
-    await exited;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Parent
-
-class Clients {
-  private waiting: ((m: any) => void) | undefined;
-  /** Called on the client process's 'start' and 'end' marks of a fan-out measuring window. */
-  onMark: ((mark: 'start' | 'end') => void) | undefined;
-  constructor(private readonly child: ChildProcess) {
-    child.on('message', (m: any) => {
-      if (typeof m?.mark === 'string') return this.onMark?.(m.mark);
-      const w = this.waiting;
-      this.waiting = undefined;
-      w?.(m);
-    });
-  }
-  static async start(): Promise<Clients> {
-    const child = fork(fileURLToPath(import.meta.url), ['--clients'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-    const c = new Clients(child);
-    await c.next();
-    return c;
-  }
-  next(): Promise<any> {
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
-  async ask<T>(cmd: Cmd): Promise<T> {
-    const reply = this.next();
-    this.child.send(cmd);
-    const r = await reply;
-    if (r.error) throw new Error(`client process: ${r.error}`);
-    return r as T;
-  }
-  stop(): void {
-    this.child.send({ cmd: 'exit' });
-    setTimeout(() => this.child.kill('SIGKILL'), 2_000).unref();
-  }
-}
-
-
 type Kind = 'bare' | 'memory' | 'redis';
 
 /** One fan-out run: deliveries/s by wall clock, and the server's CPU during the client's measuring window. */
@@ -507,22 +246,56 @@ interface FanoutRun {
   redisCpu?: number;
   /** Deliveries per second of relay + redis-server CPU time (Redis engine only). */
   perTotalCpu?: number;
+  /** redis-server CPU microseconds per appended frame (XADD calls in INFO commandstats) over the window (Redis engine only). */
+  redisUsPerFrame?: number;
+  /** INFO commandstats over the window: calls and usec per command (Redis engine only). */
+  commands?: Map<string, { calls: number; usec: number }>;
 }
 
-async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | undefined, rooms: number, perRoom: number, window: number): Promise<FanoutRun> {
+
+
+/** `evalsha 1,234 calls 5.1 µs/call, xadd ...`, per appended frame where `frames` is given. */
+function formatCommands(d: CommandStats, frames: number): string {
+  return [...d]
+    .sort((a, b) => b[1].usec - a[1].usec)
+    .map(([name, x]) => `${name} ${x.calls} x ${(x.usec / x.calls).toFixed(2)} µs (${(x.calls / frames).toFixed(2)}/frame)`)
+    .join(', ');
+}
+
+/**
+ * The yardstick for Redis's own cost per frame: `redis-benchmark -P 16` XADDs of a FRAME_BYTES field into
+ * 1 000 streams on the same redis-server, measured as redis-server CPU time (/proc) per XADD.
+ */
+async function xaddBaseline(redis: RedisServer): Promise<{ usPerXadd: number; usecPerCall: number }> {
+  await redis.flush();
+  const n = 200_000;
+  const before = await redis.commandstats();
+  const cpu0 = redis.cpuMs();
+  const child = spawn('redis-benchmark', ['-p', String(redis.port), '-P', '16', '-c', '4', '-n', String(n), '-r', '1000', 'XADD', 'xadd:{__rand_int__}', '*', 'f', 'x'.repeat(FRAME_BYTES)], { stdio: 'ignore' });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`redis-benchmark exited ${code}`);
+  const cpu = redis.cpuMs() - cpu0;
+  const xadd = commandsDelta(before, await redis.commandstats()).get('xadd');
+  await redis.flush();
+  return { usPerXadd: (cpu * 1000) / n, usecPerCall: xadd === undefined ? NaN : xadd.usec / xadd.calls };
+}
+
+async function fanoutCase(clients: Child, kind: Kind, redis: RedisServer | undefined, rooms: number, perRoom: number, window: number): Promise<FanoutRun> {
   if (kind === 'redis') await redis!.flush();
   const server = kind === 'bare' ? await startBareServer() : await startRelayServer(kind === 'redis' ? redis!.url : undefined);
   try {
-    let start: { cpu: NodeJS.CpuUsage; t: number; redis: number } | undefined;
-    let end: { cpuMs: number; ms: number; redisMs: number } | undefined;
+    let start: { cpu: NodeJS.CpuUsage; t: number; redis: number; commands?: Promise<CommandStats> } | undefined;
+    let end: { cpuMs: number; ms: number; redisMs: number; commands?: Promise<CommandStats> } | undefined;
+    const profiling = kind === 'bare' ? undefined : profiler(`${kind}-${rooms}x${perRoom}`);
     clients.onMark = (mark) => {
-      if (mark === 'start') start = { cpu: process.cpuUsage(), t: performance.now(), redis: redis?.cpuMs() ?? NaN };
+      profiling?.(mark);
+      if (mark === 'start') start = { cpu: process.cpuUsage(), t: performance.now(), redis: redis?.cpuMs() ?? NaN, commands: kind === 'redis' ? redis!.commandstats() : undefined };
       else if (start !== undefined) {
         const cpu = process.cpuUsage(start.cpu);
-        end = { cpuMs: (cpu.user + cpu.system) / 1000, ms: performance.now() - start.t, redisMs: (redis?.cpuMs() ?? NaN) - start.redis };
+        end = { cpuMs: (cpu.user + cpu.system) / 1000, ms: performance.now() - start.t, redisMs: (redis?.cpuMs() ?? NaN) - start.redis, commands: kind === 'redis' ? redis!.commandstats() : undefined };
       }
     };
-    const r = await clients.ask<{ deliveries: number; ms: number }>({ cmd: 'fanout', url: server.url, rooms, perRoom, window });
+    const r = await clients.ask<{ deliveries: number; ms: number }>({ cmd: 'fanout', url: server.url, rooms, perRoom, window, frameBytes: FRAME_BYTES, warmMs: WARM_MS, measureMs: MEASURE_MS } satisfies Cmd);
     clients.onMark = undefined;
     if (end === undefined) throw new Error('no measuring window marks from the client process');
     const hz = (r.deliveries * 1000) / r.ms;
@@ -530,6 +303,8 @@ async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | und
     if (kind === 'redis') {
       run.redisCpu = end.redisMs / end.ms;
       run.perTotalCpu = (r.deliveries * 1000) / (end.cpuMs + end.redisMs);
+      run.commands = commandsDelta(await start!.commands!, await end.commands!);
+      run.redisUsPerFrame = (end.redisMs * 1000) / (run.commands.get('xadd')?.calls ?? NaN);
     }
     return run;
   } finally {
@@ -537,13 +312,40 @@ async function fanoutCase(clients: Clients, kind: Kind, redis: RedisServer | und
   }
 }
 
+/**
+ * BENCH_RELAY_PROFILE=<dir>: a V8 CPU profile of this process (the relay) over each fan-out window of the
+ * memory and Redis engines, written to <dir>/<engine>-<case>-<n>.cpuprofile (bench/profile-summary.ts summarises one).
+ */
+function profiler(name: string): ((mark: 'start' | 'end') => void) | undefined {
+  const dir = process.env.BENCH_RELAY_PROFILE;
+  if (dir === undefined) return undefined;
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<any>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  return (mark) => {
+    if (mark === 'start') void post('Profiler.enable').then(() => post('Profiler.setSamplingInterval', { interval: 200 })).then(() => post('Profiler.start'));
+    else
+      void post('Profiler.stop').then((r: { profile: unknown }) => {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, `${name}-${++profiles}.cpuprofile`), JSON.stringify(r.profile));
+        session.disconnect();
+      });
+  };
+}
+let profiles = 0;
+
+/** The yardstick row of Redis's CPU per appended frame, measured after each round of a fan-out case. */
+const xaddName = (label: string) => `relay Redis engine: redis-server CPU per pipelined XADD (redis-benchmark -P 16), after ${label}`;
+/** BENCH_RELAY_XADD=0 skips the redis-benchmark yardstick (where redis-benchmark is not installed). */
+const XADD_BASELINE = process.env.BENCH_RELAY_XADD !== '0';
+
 const FANOUT_CASES = [
   ['1 room x 100 clients', 1, 100, 64],
   ['1000 rooms x 2 clients', 1000, 2, 4],
 ] as const;
 
 
-async function fanout(clients: Clients, rows: Row[]): Promise<void> {
+async function fanout(clients: Child, rows: Row[]): Promise<void> {
   const redis = WITH_REDIS && (process.env.BENCH_RELAY_KINDS ?? 'redis').includes('redis') ? await startRedisServer() : undefined;
   // BENCH_RELAY_KINDS (e.g. 'memory'): only these servers (for profiling; ratios need 'bare').
   const kinds = (process.env.BENCH_RELAY_KINDS?.split(',') as Kind[] | undefined) ?? (WITH_REDIS ? ['bare', 'memory', 'redis'] : ['bare', 'memory']);
@@ -553,7 +355,11 @@ async function fanout(clients: Clients, rows: Row[]): Promise<void> {
       // Interleaved rounds (bare, memory, Redis back to back: the machine is shared and noisy); each figure is
       // the median of its rounds, each ratio the median of the rounds' ratios.
       const runs: Record<Kind, FanoutRun[]> = { bare: [], memory: [], redis: [] };
-      for (let i = 0; i < ROUNDS; i++) for (const kind of kinds) runs[kind].push(await fanoutCase(clients, kind, redis, rooms, perRoom, window));
+      const xadds: { usPerXadd: number; usecPerCall: number }[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        for (const kind of kinds) runs[kind].push(await fanoutCase(clients, kind, redis, rooms, perRoom, window));
+        if (redis !== undefined && kinds.includes('redis') && XADD_BASELINE) xadds.push(await xaddBaseline(redis));
+      }
       const med = (kind: Kind, f: (x: FanoutRun) => number) => median(runs[kind].map(f));
       const ratio = (kind: Kind, f: (x: FanoutRun) => number) => (runs.bare.length === 0 ? NaN : median(runs[kind].map((x, i) => f(x) / f(runs.bare[i]!))));
       const bareName = `bare ws broadcast fan-out, ${label}`;
@@ -585,17 +391,67 @@ async function fanout(clients: Clients, rows: Row[]): Promise<void> {
         (kind === 'redis' ? `, per relay + redis CPU-s ${k(med(kind, perTotal))} (ratio ${totalRatio().toFixed(3)})` : '');
       console.log(`fan-out ${label} (deliveries/s, medians of ${ROUNDS}; targets: see below):`);
       for (const kind of kinds) console.log(`  ${line(kind)}`);
+      if (kinds.includes('redis') && runs.redis.length > 0) {
+        const perFrame = median(runs.redis.map((x) => x.redisUsPerFrame!));
+        const frameName = `relay Redis engine: redis-server CPU per appended frame, ${label}`;
+        if (xadds.length > 0) {
+          const xadd = median(xadds.map((x) => x.usPerXadd));
+          const ratioXadd = median(runs.redis.map((x, i) => x.redisUsPerFrame! / xadds[i]!.usPerXadd));
+          rows.push({ name: frameName, bytes: FRAME_BYTES, hz: round(1e6 / perFrame), us: round(perFrame, 3), vs: xaddName(label), ratio: round(ratioXadd, 4), runs: runs.redis.map((x) => round(x.redisUsPerFrame!, 3)) });
+          rows.push({ name: xaddName(label), bytes: FRAME_BYTES, hz: round(1e6 / xadd), us: round(xadd, 3), usecPerCall: round(median(xadds.map((x) => x.usecPerCall)), 3), vs: null, ratio: null, runs: xadds.map((x) => round(x.usPerXadd, 3)) });
+          console.log(`  redis-server CPU per appended frame ${perFrame.toFixed(2)} µs (runs ${runs.redis.map((x) => x.redisUsPerFrame!.toFixed(2)).join(', ')}); per pipelined XADD ${xadd.toFixed(2)} µs (runs ${xadds.map((x) => x.usPerXadd.toFixed(2)).join(', ')}; commandstats ${xadds.map((x) => x.usecPerCall.toFixed(2)).join(', ')} µs/call); ratio ${ratioXadd.toFixed(2)}`);
+        }
+        const mid = runs.redis[Math.floor(runs.redis.length / 2)]!;
+        const frames = mid.commands?.get('xadd')?.calls ?? NaN;
+        console.log(`  redis commandstats over one window (${frames} frames): ${formatCommands(mid.commands ?? new Map(), frames)}`);
+      }
     }
   } finally {
     await redis?.stop();
   }
 }
 
+/** The Redis engine's latency at a rate one node serves easily, against the memory engine's in the same run. */
+const REDIS_LAT_RATE = 5_000;
+
+async function redisLatency(clients: Child, rows: Row[]): Promise<void> {
+  type Lat = { p50: number; p99: number; max: number; rate: number };
+  const redis = await startRedisServer();
+  const runs: Record<'memory' | 'redis', Lat[]> = { memory: [], redis: [] };
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const kind of ['memory', 'redis'] as const) {
+        if (kind === 'redis') await redis.flush();
+        const server = await startRelayServer(kind === 'redis' ? redis.url : undefined);
+        try {
+          runs[kind].push(await clients.ask<Lat>({ cmd: 'latency', url: server.url, rooms: LAT_ROOMS, perRoom: LAT_PER_ROOM, rate: REDIS_LAT_RATE }));
+        } finally {
+          await server.close();
+        }
+      }
+    }
+  } finally {
+    await redis.stop();
+  }
+  for (const p of ['p50', 'p99'] as const) {
+    const name = (engine: string) => `relay latency ${p} @ 5k deliveries/s, ${engine} engine`;
+    const ms = (kind: 'memory' | 'redis') => median(runs[kind].map((x) => x[p]));
+    const ratio = median(runs.redis.map((x, i) => x[p] / runs.memory[i]![p]));
+    rows.push({ name: name('Redis'), bytes: FRAME_BYTES, hz: round(median(runs.redis.map((x) => x.rate))), vs: name('memory'), ratio: round(ratio, 4), ms: round(ms('redis'), 3), runs: runs.redis.map((x) => round(x[p], 3)) });
+    rows.push({ name: name('memory'), bytes: FRAME_BYTES, hz: round(median(runs.memory.map((x) => x.rate))), vs: null, ratio: null, ms: round(ms('memory'), 3), runs: runs.memory.map((x) => round(x[p], 3)) });
+  }
+  const each = (xs: Lat[]) => xs.map((x) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`).join(', ');
+  console.log(
+    `latency @ ${REDIS_LAT_RATE.toLocaleString()} deliveries/s, Redis engine vs memory engine (${LAT_ROOMS} rooms x ${LAT_PER_ROOM}; p50/p99 ms per round): ` +
+      `Redis ${each(runs.redis)}; memory ${each(runs.memory)}; p99 ratio ${median(runs.redis.map((x, i) => x.p99 / runs.memory[i]!.p99)).toFixed(2)}`,
+  );
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const cpus = os.cpus();
   console.log(`\nsealsig relay bench: node ${process.version}, ${cpus[0]?.model ?? 'unknown CPU'} x${cpus.length}; relay in this process (the memory case: in a second child), clients in a child process; 127.0.0.1`);
-  const clients = await Clients.start();
+  const clients = await Child.start(fileURLToPath(import.meta.url), ['--clients']);
   const rows: Row[] = [];
   try {
     const only = process.env.BENCH_RELAY_ONLY;
@@ -639,13 +495,15 @@ async function main(): Promise<void> {
     );
 
     }
+    if (WITH_REDIS && (only === undefined || only === 'latency' || only === 'redis-latency')) await redisLatency(clients, rows);
     if (only === undefined || only === 'memory') {
     // --- memory per idle connection --------------------------------------------------------------------------
-    const relayProcess = await RelayProcess.start();
+    const relayProcess = await Child.start(fileURLToPath(import.meta.url), ['--relay']);
+    const memory = () => relayProcess.ask<RelaySample>({ cmd: 'sample', gc: true });
     try {
-      const before = await relayProcess.memory();
-      const opened = await clients.ask<{ opened: number }>({ cmd: 'idle', url: relayProcess.url, count: IDLE_COUNT });
-      const after = await relayProcess.memory();
+      const before = await memory();
+      const opened = await clients.ask<{ opened: number }>({ cmd: 'idle', url: relayProcess.hello.url as string, count: IDLE_COUNT });
+      const after = await memory();
       const n = opened.opened;
       if (after.connections !== n) throw new Error(`relay holds ${after.connections} connections, the clients opened ${n}`);
       const jsPer = (after.heapUsed + after.external - before.heapUsed - before.external) / n / 1024;
@@ -663,9 +521,9 @@ async function main(): Promise<void> {
     }
     }
   } finally {
-    clients.stop();
+    await clients.stop();
   }
-  console.log('\nTargets (issue 11; the Redis engine has none: its ratios are reported beside the memory engine\'s):');
+  console.log('\nTargets (issue 11 for the memory engine, issue 18 for the Redis engine):');
   printChecks(relayTargets(rows));
   if (process.env.BENCH_RELAY_ONLY !== undefined) return;
 
@@ -684,5 +542,5 @@ function readUlimit(): string {
 }
 
 if (process.argv.includes('--clients')) await clientMain();
-else if (process.argv.includes('--relay')) await relayMain();
+else if (process.argv.includes('--relay')) await relayChildMain();
 else await main();

@@ -1,6 +1,7 @@
 /**
  * `pnpm bench:tables` (also the last step of `pnpm bench`): regenerates every table of docs/BENCHMARKS.md
- * from bench/results/latest.json, so the document and the JSON never disagree. A table lives between
+ * and docs/SCALING.md (its tables: bench/scaling-model.ts) from bench/results/latest.json, so the documents
+ * and the JSON never disagree. A table lives between
  *
  *   <!-- table:NAME -->
  *   ...generated...
@@ -11,7 +12,7 @@
  * check through renderDocument).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fmtMicros, fmtRate, type Row } from './harness.js';
 import { LATEST, isGrowthCaseRow, isRoomsGrowthCaseRow, readRows, type GrowthRow, type RoomsGrowthRow } from './results-file.js';
@@ -42,9 +43,11 @@ import {
   WEBCRYPTO,
   isLoadCheckRow,
 } from './row-names.js';
+import { SCALING_TABLES } from './scaling-model.js';
 import { growthProtocols, growthTargets, metLabel, pipelineTargets, relayTargets, roomsGrowthLabels, roomsGrowthTargets, type Check } from './targets.js';
 
 export const DOC = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'BENCHMARKS.md');
+export const SCALING_DOC = join(dirname(DOC), 'SCALING.md');
 
 // --- formatting -------------------------------------------------------------------------------------------
 
@@ -323,7 +326,7 @@ const relayFanout: Render = (rows) => {
 const relay: Render = (rows) => {
   const body: string[][] = [];
   for (const r of rows) {
-    if (!r.name.startsWith('relay ') || r.name.startsWith('relay fan-out') || r.vs === null) continue;
+    if (!r.name.startsWith('relay ') || r.name.startsWith('relay fan-out') || isRedisRow(r) || r.vs === null) continue;
     const base = rows.find((b) => b.name === r.vs);
     const label = r.name.slice('relay '.length);
     if (typeof r.ms === 'number' && base !== undefined && typeof base.ms === 'number') {
@@ -340,7 +343,24 @@ const relay: Render = (rows) => {
   return markdown(['case', 'relay', 'bare `ws`', 'ratio or added'], body, [false, true, true, true]);
 };
 
+/** The Redis engine's own rows (bench/relay.ts): its latency against the memory engine's, Redis CPU per frame against a pipelined XADD. */
+const isRedisRow = (r: Row) => r.name.startsWith('relay Redis engine:') || / @ 5k deliveries\/s, /.test(r.name);
+
+const relayRedis: Render = (rows) => {
+  const body: string[][] = [];
+  for (const r of rows) {
+    if (!isRedisRow(r) || r.vs === null) continue;
+    const base = rows.find((b) => b.name === r.vs);
+    if (base === undefined) continue;
+    const label = r.name.replace(/^relay (Redis engine: )?/, '');
+    if (typeof r.ms === 'number') body.push([label, `${(r.ms as number).toFixed(3)} ms`, `memory engine ${(base.ms as number).toFixed(3)} ms`, ratio(r.ratio!)]);
+    else body.push([label, `${(r.us as number).toFixed(2)} µs`, `pipelined XADD ${(base.us as number).toFixed(2)} µs`, ratio(r.ratio!)]);
+  }
+  return markdown(['case', 'Redis engine', 'yardstick', 'ratio'], body, [false, true, true, true]);
+};
+
 export const TABLES: Record<string, Render> = {
+  'relay-redis': relayRedis,
   pipeline,
   'pipeline-targets': (rows) => checksTable(pipelineTargets(rows)),
   'broadcast-profile': broadcastProfile,
@@ -361,27 +381,32 @@ export const TABLES: Record<string, Render> = {
 const BLOCK = /(<!-- table:([a-z-]+) -->\n)[\s\S]*?(<!-- \/table:\2 -->)/g;
 
 /** The document with every marked table regenerated from rows. Throws on a marker naming no table. */
-export function renderDocument(doc: string, rows: readonly Row[]): string {
+export function renderDocument(doc: string, rows: readonly Row[], tables: Record<string, Render> = TABLES): string {
   return doc.replace(BLOCK, (_all, open: string, name: string, close: string) => {
-    const render = TABLES[name];
-    if (render === undefined) throw new Error(`docs/BENCHMARKS.md: no table named "${name}" in bench/tables.ts`);
+    const render = tables[name];
+    if (render === undefined) throw new Error(`no table named "${name}" in bench/tables.ts`);
     return `${open}${render(rows)}\n${close}`;
   });
 }
 
 function main(): void {
-  const doc = readFileSync(DOC, 'utf8');
-  const next = renderDocument(doc, readRows(LATEST));
-  if (process.argv.includes('--check')) {
-    if (next !== doc) {
-      console.error('docs/BENCHMARKS.md differs from the tables generated from bench/results/latest.json: run `pnpm bench:tables`');
-      process.exit(1);
+  const rows = readRows(LATEST);
+  let stale = false;
+  for (const [file, tables] of [[DOC, TABLES], [SCALING_DOC, SCALING_TABLES]] as const) {
+    const doc = readFileSync(file, 'utf8');
+    const next = renderDocument(doc, rows, tables);
+    const name = relative(join(dirname(DOC), '..'), file);
+    if (process.argv.includes('--check')) {
+      if (next !== doc) {
+        console.error(`${name} differs from the tables generated from bench/results/latest.json: run \`pnpm bench:tables\``);
+        stale = true;
+      } else console.log(`${name} matches bench/results/latest.json`);
+      continue;
     }
-    console.log('docs/BENCHMARKS.md matches bench/results/latest.json');
-    return;
+    writeFileSync(file, next);
+    console.log(next === doc ? `${name} already up to date` : `${name}: tables regenerated from bench/results/latest.json`);
   }
-  writeFileSync(DOC, next);
-  console.log(next === doc ? 'docs/BENCHMARKS.md already up to date' : 'docs/BENCHMARKS.md: tables regenerated from bench/results/latest.json');
+  if (stale) process.exit(1);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();

@@ -691,6 +691,17 @@ function negativeVectors(v: NegativeInputs) {
     direct('app message under the new channel: the receiver carries on', 1, { content: c(DirectType.app, 'new channel'), channel: 1 }, 'accept', { event: 'message' }),
   ];
 
+  // The receiver as the initiator (§7.5, §7.6): carol, the higher member id, answers its init and asks for
+  // another one, once with a request made before her resp (delivered late) and once after it.
+  const carolInbox = v.inboxOf(carol, FIXED.carolLater[1]!);
+  const carolResp = later + 5;
+  const initiatorSteps = [
+    { name: 'the receiver sends the app message "to carol" to carol (instance c8..): the lower member id, it initiates', send: 'receiver-sends', value: 'to carol', expect: 'accept', publishes: [{ topic: carolInbox, kind: FrameKind.handshakeInit }] },
+    { name: "carol answers the receiver's init with a resp stamped T: the receiver sends its confirm, then the queued message", send: 'resp', ephemeral_private: toHex(fill(32, 0xc9)), counter: 0, timestamp: carolResp, expect: 'accept', publishes: [{ topic: carolInbox, kind: FrameKind.direct }, { topic: carolInbox, kind: FrameKind.direct }] },
+    { name: 'init request from carol stamped T (made before her resp, delivered late): ignored, the channel stays', send: 'init-request', counter: 1, timestamp: carolResp, expect: 'ignore', publishes: [] },
+    { name: 'init request from carol stamped T + 1 ms: a new init', send: 'init-request', counter: 2, timestamp: carolResp + 1, expect: 'accept', publishes: [{ topic: carolInbox, kind: FrameKind.handshakeInit }] },
+  ];
+
   return {
     description:
       'Frames fed in order to one receiver, bob (keys below; his instance is random, as every join draws one), a member of the ' +
@@ -734,5 +745,14 @@ function negativeVectors(v: NegativeInputs) {
       'member id and instance; "repeat": the frame of the step before (or of the step named by of) again. Every frame goes to ' +
       'the receiver\'s inbox topic. expect and publishes as in steps; event "signal" is a description or candidate delivered.',
     channel_steps: channelSteps,
+    initiator_description:
+      'After channel_steps, the same receiver, clock unchanged, as the initiator of a pair (§7.5, §7.6): carol (instance c8..), ' +
+      'the higher member id, and the receiver. "receiver-sends": the application sends value to carol (Session.send), and the ' +
+      'receiver publishes its handshake init; "resp": carol reads the last init the receiver published on her inbox topic and ' +
+      'answers it (§7.2) with her keys, the given ephemeral, counter and timestamp, epoch 0; "init-request": carol broadcasts an ' +
+      'init request (type 4, §7.6) naming the receiver\'s member id and instance, with the given counter and timestamp. Every ' +
+      'frame goes to the receiver\'s inbox topic. expect and publishes as in steps (publishes lists the frames the receiver sends, ' +
+      'by topic and kind).',
+    initiator_steps: initiatorSteps,
   };
 }

@@ -39,7 +39,7 @@ export interface ChannelHost {
   readonly dh: KeyPair;
   readonly epochs: EpochRing;
   readonly maxFrameBytes: number;
-  readonly stats: { notForMe: number; initsDeferred: number };
+  readonly stats: { notForMe: number; initsDeferred: number; staleRequests: number };
   /** The peer is still the live instance of its member, and the session is open. */
   isLive(peer: Peer): boolean;
   header(kind: FrameKind, recipient: Uint8Array | null, counter: number, epoch?: number): Header;
@@ -222,7 +222,7 @@ export class Channels {
   }
 
   /** §7.6 The higher member of the pair asks this (lower) member for a handshake. */
-  onInitRequest(peer: Peer, opened: OpenedBroadcast): void {
+  onInitRequest(peer: Peer, opened: OpenedBroadcast, timestamp: number): void {
     const p = opened.payload;
     if (!Array.isArray(p) || p.length !== 2 || !isBytes(p[0], MEMBER_ID_BYTES) || !isBytes(p[1], INSTANCE_BYTES)) throw fail('E_FRAME_MALFORMED', 'bad init request');
     if (!equalBytes(p[0], this.#h.self.id) || !equalBytes(p[1], this.#h.self.instance)) {
@@ -231,6 +231,13 @@ export class Channels {
     }
     if (!this.#initiates(peer)) throw fail('E_HANDSHAKE', 'init request from the lower member id of the pair');
     if (peer.phase === 'initiating') return; // our init is on its way, and retried
+    // Stamped no later than the newest resp accepted from that instance: the requester made it before it
+    // answered the init of the channel we hold (delivered late). Honouring it would replace a channel the
+    // peer has just started using, and with it the keys of frames still in flight.
+    if (timestamp <= peer.handshakeTs) {
+      this.#h.stats.staleRequests++;
+      return;
+    }
     if (!this.#h.limitsOf(peer).initBudget.take(this.#h.opt.now())) throw fail('E_RATE_LIMITED', 'init request over the member budget');
     this.#begin(peer, 'initiating');
   }

@@ -94,7 +94,7 @@ export class Receiver {
         if (wantReply) this.#roster.answer(known); // it re-announced after a gap (§8.6)
         return;
       }
-      this.#onBroadcast(known, opened);
+      this.#onBroadcast(known, opened, h.timestamp);
       return;
     }
 
@@ -115,8 +115,8 @@ export class Receiver {
     c.stats.accepted++;
   }
 
-  #onBroadcast(peer: Peer, opened: OpenedBroadcast): void {
-    if (opened.type === BroadcastType.initRequest) return this.#c.channels.onInitRequest(peer, opened);
+  #onBroadcast(peer: Peer, opened: OpenedBroadcast, timestamp: number): void {
+    if (opened.type === BroadcastType.initRequest) return this.#c.channels.onInitRequest(peer, opened, timestamp);
     if (opened.type === BroadcastType.bye) this.#roster.remove(peer, 'bye');
     else if (opened.type === BroadcastType.app) this.#c.emit('message', { from: peer.info, value: opened.payload, broadcast: true });
     else throw fail('E_FRAME_MALFORMED', `unknown broadcast type ${opened.type}`);

@@ -58,6 +58,7 @@ export function emptyStats(): SessionStats {
     dropped: {},
     heldDropped: 0,
     initsDeferred: 0,
+    staleRequests: 0,
     hellosDeferred: 0,
     hellosQueued: 0,
     repliesSkipped: 0,

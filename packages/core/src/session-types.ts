@@ -117,6 +117,8 @@ export interface SessionStats {
   heldDropped: number;
   /** Handshake inits read later because their sender was over its budget (§7.7). */
   initsDeferred: number;
+  /** Init requests ignored as older than the channel they ask for (stamped before the resp that set it up, §7.6). */
+  staleRequests: number;
   /** Hellos of a new instance admitted later because their member was over its admission rate (§6.4). */
   hellosDeferred: number;
   /** Hellos of unknown instances waiting in an admission queue, or dropped from a full one (§6.5). */

@@ -348,6 +348,41 @@ describe('docs/test-vectors', () => {
         expect(published, step.name).toEqual(step.publishes);
       }
     }
+    // The initiator steps: carol, played here at the frame layer, answers the running receiver's init.
+    const cm = v.senders.find((m: Json) => m.name === 'carol');
+    const carol = { id: fromHex(cm.member_id), instance: fromHex('c8'.repeat(8)), dh: x25519KeyPair(fromHex(cm.x25519_private)), signing: ed25519KeyPair(fromHex(cm.ed25519_seed)) };
+    const carolKey = pairKey(ks.routeTag, bob, x25519KeyPair(fromHex(v.receiver.x25519_private)), carol, carol.dh.publicKey);
+    const carolHeader = (kind: number, counter: number, timestamp: number, recipient: Uint8Array | null = bob.id) => ({
+      version: PROTOCOL_VERSION, suite: SUITE_V1, kind: kind as FrameKind, route: ks.routeTag, sender: carol.id, instance: carol.instance, recipient, epoch: 0, counter, timestamp,
+    });
+    for (const step of v.initiator_steps) {
+      const before = { errors: errors.length, events: events.length, duplicates: receiver.stats.duplicates, log: net.log.length };
+      if (step.send === 'receiver-sends') {
+        void receiver.send(toBase64Url(carol.id), step.value);
+      } else {
+        let frame: Uint8Array;
+        if (step.send === 'resp') {
+          const init = [...net.log].reverse().find((p) => p.from !== -1 && decodeFrame(p.frame).header.kind === FrameKind.handshakeInit)!;
+          const hs = newHandshake({ initiator: false, prologue: pairwisePrologue(ks.routeTag, bob, carol), s: carol.dh, rs: x25519KeyPair(fromHex(v.receiver.x25519_private)).publicKey, psk, e: x25519KeyPair(fromHex(step.ephemeral_private)) });
+          readHandshakeFrame(hs, decodeFrame(init.frame), carolKey);
+          frame = writeHandshakeFrame(hs, carolHeader(FrameKind.handshakeResp, step.counter, step.timestamp), carolKey).frame;
+        } else {
+          frame = sealBroadcast({
+            header: carolHeader(FrameKind.broadcast, step.counter, step.timestamp, null),
+            key: deriveEpochKeys(0, ks.roomKey0).broadcastKey,
+            signingKey: carol.signing.privateKey,
+            type: BroadcastType.initRequest,
+            payload: [bob.id, bob.instance],
+          });
+        }
+        net.inject(receiver.inbox, frame);
+      }
+      await tick();
+      const expected = step.expect === 'accept' || step.expect === 'ignore' ? { replayed: 0, newErrors: [], newEvents: [] } : { replayed: 0, newErrors: [step.expect], newEvents: [] };
+      expect({ replayed: receiver.stats.duplicates - before.duplicates, newErrors: errors.slice(before.errors), newEvents: events.slice(before.events) }, step.name).toEqual(expected);
+      const published = publishedSince(net, before.log).map((p) => ({ topic: p.topic, kind: decodeFrame(p.frame).header.kind }));
+      expect(published, step.name).toEqual(step.publishes);
+    }
     expect(signals.map((s) => ('description' in s ? s.description : s.candidate))).toEqual([
       { type: 'offer', sdp: 'v=0\r\n', x: 1 },
       { candidate: 'candidate:1 1 udp 2122260223 198.18.0.2 50000 typ host', sdpMid: null, sdpMLineIndex: null, usernameFragment: null, foo: true },

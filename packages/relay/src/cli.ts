@@ -1,135 +1,15 @@
 /**
- * The `sealsig-relay` command (README.md "CLI"). Parses flags with node:util parseArgs, starts a relay,
- * prints one JSON line `{"event":"listening","host":...,"port":...}` on stderr once bound (so scripts and
- * tests can use --port 0), logs JSON lines to stderr, and closes gracefully on SIGINT/SIGTERM.
+ * The `sealsig-relay` command (README.md "CLI"). Parses its flags and variables (cli-options.ts), starts a relay, and
+ * logs JSON lines `{"time":...,"level":...,"event":...,...fields}` to stderr: one of them,
+ * `"event":"listening"` with `host` and `port`, once bound (so scripts and tests can use --port 0). Closes
+ * gracefully on SIGINT/SIGTERM (as a container's PID 1 too: the handlers are what makes node stop on them).
  */
-import { parseArgs } from 'node:util';
-import { invalid } from './errors.js';
+import { HELP, parseCli } from './cli-options.js';
 import type { RelayLogger, RelayOptions } from './options.js';
 import { createRelay } from './relay.js';
 
-export const HELP = `Usage: sealsig-relay [options]
-
-A WebSocket relay for sealsig: routes opaque frames by topic (PROTOCOL-RELAY.md).
-
-Options:
-  --host <addr>                    interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
-  --port <n>                       TCP port (default 8787; 0 picks a free one)
-  --max-frame-bytes <n>            largest frame a client may publish (default 65536)
-  --redis <url>                    redis://host:port for multi-node fan-out and shared room descriptors
-                                   (default: single node)
-  --static <dir>                   serve the files of <dir> over HTTP (demo page)
-  --origin <origin>                allowed Origin (repeatable; default: any origin)
-  --token-secret <secret>          require admission tokens minted with this secret (16..64 bytes);
-                                   the SEALSIG_RELAY_TOKEN_SECRET environment variable works too
-  --turn-secret <secret>           serve TURN credentials at GET /turn?token=<admission token>, signed with
-                                   coturn's static-auth-secret (needs --token-secret and --turn-url);
-                                   the SEALSIG_RELAY_TURN_SECRET environment variable works too
-  --turn-url <url>                 a turn:/turns:/stun: URL handed out with the credentials (repeatable)
-  --turn-ttl <seconds>             lifetime of TURN credentials (default 3600)
-  --descriptor-max-entries <n>     room descriptors held at PUT/GET /descriptors/<id> (default 10000;
-                                   0 turns the endpoint off)
-  --descriptor-max-ttl-ms <n>      longest a room descriptor is kept (default 3600000)
-  --max-connections <n>            open connections in all (default 10000)
-  --max-connections-per-ip <n>     open connections per client address (default 100)
-  --max-topics-per-connection <n>  topics one connection may subscribe to at once (default 128; a sealsig
-                                   session holds two, a moderated room four)
-  --retention-frames <n>           frames the memory engine keeps per topic (default 1000; 0 = none: every
-                                   resume after a reconnect is a gap)
-  --retention-age-ms <n>           how long it keeps them: a client away longer cannot resume (default 60000)
-  --drain-delay-ms <n>             on shutdown, answer /healthz 503 this long before closing clients (default 0)
-  --trust-proxy                    take the client address from X-Forwarded-For (last entry)
-  --help                           show this help
-
-Endpoints: ws://<host>:<port>/ (WebSocket, subprotocol sealsig-relay.2), /healthz, /metrics, /turn, /descriptors/<id>.
-Signals: SIGINT/SIGTERM close gracefully: PUBLISH is refused from then on (clients send it again after
-reconnecting), what was accepted is delivered and acknowledged, then clients get close code 1012.
-Wire protocol: PROTOCOL-RELAY.md in this package (node_modules/@sealsig/relay/PROTOCOL-RELAY.md).
-`;
-
-function num(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw invalid(`--${name} must be a non-negative integer`);
-  return Number(value);
-}
-
-/** Turns argv into relay options; undefined when --help was asked. Throws RelayError on bad flags. */
-export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): RelayOptions | undefined {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        host: { type: 'string' },
-        port: { type: 'string' },
-        'max-frame-bytes': { type: 'string' },
-        redis: { type: 'string' },
-        static: { type: 'string' },
-        origin: { type: 'string', multiple: true },
-        'token-secret': { type: 'string' },
-        'turn-secret': { type: 'string' },
-        'turn-url': { type: 'string', multiple: true },
-        'turn-ttl': { type: 'string' },
-        'descriptor-max-entries': { type: 'string' },
-        'descriptor-max-ttl-ms': { type: 'string' },
-        'max-connections': { type: 'string' },
-        'max-connections-per-ip': { type: 'string' },
-        'max-topics-per-connection': { type: 'string' },
-        'retention-frames': { type: 'string' },
-        'retention-age-ms': { type: 'string' },
-        'drain-delay-ms': { type: 'string' },
-        'trust-proxy': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    throw invalid(e instanceof Error ? e.message : String(e));
-  }
-  if (values.help === true) return undefined;
-  const secret = values['token-secret'] ?? env.SEALSIG_RELAY_TOKEN_SECRET;
-  const turnSecret = values['turn-secret'] ?? env.SEALSIG_RELAY_TURN_SECRET;
-  const turnUrls = values['turn-url'];
-  const hasTurnSecret = turnSecret !== undefined && turnSecret !== '';
-  if (hasTurnSecret !== (turnUrls !== undefined)) {
-    throw invalid('--turn-secret and --turn-url go together');
-  }
-  if (values['turn-ttl'] !== undefined && !hasTurnSecret) {
-    throw invalid('--turn-ttl needs --turn-secret and --turn-url');
-  }
-  const descriptorEntries = num('descriptor-max-entries', values['descriptor-max-entries']);
-  const descriptorTtl = num('descriptor-max-ttl-ms', values['descriptor-max-ttl-ms']);
-  if (descriptorEntries === 0 && descriptorTtl !== undefined) {
-    throw invalid('--descriptor-max-ttl-ms needs the descriptor endpoint on');
-  }
-  const retentionFrames = num('retention-frames', values['retention-frames']);
-  const retentionAge = num('retention-age-ms', values['retention-age-ms']);
-  return {
-    host: values.host ?? '127.0.0.1',
-    port: num('port', values.port) ?? 8787,
-    maxFrameBytes: num('max-frame-bytes', values['max-frame-bytes']),
-    redis: values.redis === undefined ? undefined : { url: values.redis },
-    staticDir: values.static,
-    allowedOrigins: values.origin,
-    admission: secret === undefined || secret === '' ? undefined : { secret },
-    maxConnections: num('max-connections', values['max-connections']),
-    maxConnectionsPerIp: num('max-connections-per-ip', values['max-connections-per-ip']),
-    maxTopicsPerConnection: num('max-topics-per-connection', values['max-topics-per-connection']),
-    retention:
-      retentionFrames === 0 ? false : { maxFrames: retentionFrames, maxAgeMs: retentionAge },
-    descriptors: descriptorEntries === 0 ? false : { maxEntries: descriptorEntries, maxTtlMs: descriptorTtl },
-    drainDelayMs: num('drain-delay-ms', values['drain-delay-ms']),
-    trustProxy: values['trust-proxy'] ?? false,
-    turn:
-      hasTurnSecret && turnUrls !== undefined
-        ? { secret: turnSecret, urls: turnUrls, ttlSeconds: num('turn-ttl', values['turn-ttl']) }
-        : undefined,
-  };
-}
-
 const stderrLogger: RelayLogger = (level, message, fields) => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`);
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, event: message, ...fields })}\n`);
 };
 
 async function main(): Promise<void> {
@@ -146,8 +26,7 @@ async function main(): Promise<void> {
     return;
   }
   const relay = createRelay({ ...options, logger: stderrLogger });
-  const address = await relay.listen();
-  process.stderr.write(`${JSON.stringify({ event: 'listening', ...address })}\n`);
+  await relay.listen(); // logs the one "listening" line
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -97,7 +97,7 @@ export class Metrics {
       lines.push(`# HELP sealsig_relay_${name} ${help}`, `# TYPE sealsig_relay_${name} ${type}`);
       for (const [labels, value] of samples) lines.push(`sealsig_relay_${name}${labels} ${value}`);
     };
-    metric('connections', 'gauge', 'Open client connections.', [['', gauges.connections]]);
+    metric('connections', 'gauge', 'Open client connections (neither side has begun to close them).', [['', gauges.connections]]);
     metric('topics', 'gauge', 'Topics with at least one local subscriber.', [['', gauges.topics]]);
     metric('retained_bytes', 'gauge', 'Bytes of frames the memory engine holds (0 with Redis).', [['', gauges.retainedBytes]]);
     metric('engine_available', 'gauge', '1 while the engine can store frames, 0 while it cannot (Redis unreachable).', [['', gauges.engineAvailable]]);

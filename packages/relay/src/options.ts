@@ -6,13 +6,13 @@ import type { DescriptorEndpointOptions } from './descriptor-endpoint.js';
 import { invalid } from './errors.js';
 import type { RateLimit } from './rate-limit.js';
 import type { MemoryEngineOptions } from './memory-engine.js';
-import type { RedisEngineOptions } from './redis-engine.js';
+import type { RelayLogger } from './logger.js';
+import type { RedisEngineOptions } from './redis-options.js';
 import { secretKey } from './token.js';
 import type { TurnEndpointOptions } from './turn-endpoint.js';
 import { resolveTurn } from './turn.js';
 
-/** Log sink; the relay never logs frames or topics' contents, only events and counts. */
-export type RelayLogger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+export type { RelayLogger } from './logger.js';
 
 /** Options of createRelay(); every one has a default. */
 export interface RelayOptions {

@@ -254,19 +254,22 @@ export function encodeSubscribed(topic: string, epoch: Uint8Array, head: Offset,
   return out;
 }
 
-/** [0x13][seq u32be] (§3.2): every PUBLISH up to seq is settled. */
+/** §3.1 Sequence numbers go on the wire modulo 2^32 (`seq`: the count, any safe integer >= 0). */
+export const SEQ_MODULUS = 2 ** 32;
+
+/** [0x13][seq mod 2^32, u32be] (§3.2): every PUBLISH up to seq is settled. */
 export function encodeAck(seq: number): Buffer {
   const out = Buffer.allocUnsafe(5);
   out[0] = Op.ack;
-  out.writeUInt32BE(seq, 1);
+  out.writeUInt32BE(seq % SEQ_MODULUS, 1);
   return out;
 }
 
-/** [0x14][seq u32be][code u16be] (§3.2): PUBLISH seq was not stored. */
+/** [0x14][seq mod 2^32, u32be][code u16be] (§3.2): PUBLISH seq was not stored. */
 export function encodeNack(seq: number, code: number): Buffer {
   const out = Buffer.allocUnsafe(7);
   out[0] = Op.nack;
-  out.writeUInt32BE(seq, 1);
+  out.writeUInt32BE(seq % SEQ_MODULUS, 1);
   out.writeUInt16BE(code, 5);
   return out;
 }

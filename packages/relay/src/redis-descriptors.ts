@@ -36,7 +36,7 @@
 import { Redis } from 'ioredis';
 import { authorizePut, type WriteBinding } from './descriptor-proof.js';
 import { checkPut, DESCRIPTOR_ID, DescriptorsUnavailable, type DescriptorLimits, type DescriptorStore, type PutResult } from './descriptors.js';
-import type { RelayLogger } from './options.js';
+import type { RelayLogger } from './logger.js';
 import { redisOptions } from './redis-options.js';
 
 export interface RedisDescriptorOptions extends DescriptorLimits {

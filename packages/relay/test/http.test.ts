@@ -1,7 +1,10 @@
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../src/index.js';
 import { connect, roundTrip, startRelay, text, waitFor } from './helpers.js';
@@ -84,5 +87,27 @@ describe('HTTP endpoints', () => {
       expect(res.status, path).toBe(404);
       expect(res.body).not.toContain('outside the root');
     }
+  });
+});
+
+describe('the open-connections gauge', () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => child?.kill('SIGKILL'));
+
+  it('drops by the time a client has seen its close, whoever closed it (relay in its own process, /metrics over HTTP)', async () => {
+    child = fork(fileURLToPath(new URL('./fixtures/relay-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+    const base = `http://127.0.0.1:${port}`;
+    const gauge = async () => Number(/\nsealsig_relay_connections (\d+)\n/.exec((await get(base, '/metrics')).body)?.[1]);
+    const clients = await Promise.all(Array.from({ length: 20 }, () => connect(`ws://127.0.0.1:${port}/`)));
+    const seen: number[] = [];
+    // Read on the client's 'close' event, with no timer in between.
+    for (const [i, c] of clients.entries()) {
+      if (i % 2 === 0) c.ws.close();
+      else c.sendRaw('text'); // the relay closes this one (1003)
+      await c.closed;
+      seen.push(await gauge());
+    }
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => 19 - i));
   });
 });

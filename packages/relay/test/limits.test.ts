@@ -24,7 +24,8 @@ afterEach(async () => {
 /**
  * A normal `ws` client, in a worker thread so that it runs beside the relay, that floods PUBLISHes for `ms`
  * without ever yielding to its event loop (so it reads nothing meanwhile: the relay's close frame waits in
- * its kernel buffer), sending whenever its socket takes more; then it reports the close code it saw.
+ * its kernel buffer), sending whenever its socket takes more; with `idleMs`, it then idles that long and floods
+ * `ms` again, still without reading; then it reports the close code it saw.
  */
 const FLOODER = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -35,13 +36,21 @@ ws.on('close', (code) => parentPort.postMessage(code));
 ws.on('open', () => {
   const topic = Buffer.from(workerData.topic);
   const message = Buffer.concat([Buffer.from([0x03, topic.length]), topic, Buffer.alloc(100)]);
-  const end = Date.now() + workerData.ms;
-  while (Date.now() < end) if (ws.bufferedAmount < 1 << 20) ws.send(message);
+  const flood = (ms) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) if (ws.bufferedAmount < 1 << 20) ws.send(message);
+  };
+  flood(workerData.ms);
+  if (workerData.idleMs === 0) return;
+  // Then idle, neither sending nor reading, for idleMs, and flooding again before it reads (a write that
+  // meets a reset fails at once, and ws destroys the socket, unread close frame and all: 1006).
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, workerData.idleMs);
+  flood(workerData.ms);
 });
 `;
-function blockingFlood(url: string, ms: number): Promise<number> {
+function blockingFlood(url: string, ms: number, idleMs = 0): Promise<number> {
   const ws = createRequire(import.meta.url).resolve('ws');
-  const worker = new Worker(FLOODER, { eval: true, workerData: { ws, url, ms, topic: TOPIC } });
+  const worker = new Worker(FLOODER, { eval: true, workerData: { ws, url, ms, idleMs, topic: TOPIC } });
   return new Promise<number>((resolve, reject) => {
     worker.once('error', reject);
     worker.once('message', (code: number) => resolve(code));
@@ -98,6 +107,16 @@ describe('limits', () => {
     // The flood outlasts the relay's 1 s close grace: the relay must not reset the connection under it.
     expect(await blockingFlood(url, 2_500)).toBe(4008);
     expect(relay!.metrics().closes['4008']).toBe(1);
+    await stillServed();
+  });
+
+  it('closes 20 of 20 flooders with 4008 even when each idles 3 s after its flood, then floods again before reading', async () => {
+    // The relay half-closes after the close frame and keeps dropping input until the client closes: it never
+    // resets a connection whose client has not read the close frame yet (a reset discards unread data).
+    const { url, stillServed } = await setup({ rateLimit: { frames: { perSecond: 10, burst: 10 }, floodDrops: 50 } });
+    const codes = await Promise.all(Array.from({ length: 20 }, () => blockingFlood(url, 300, 3_000)));
+    expect(codes).toEqual(Array.from({ length: 20 }, () => 4008));
+    expect(relay!.metrics().closes['4008']).toBe(20);
     await stillServed();
   });
 

@@ -3,11 +3,12 @@
  * socket that did the WebSocket upgrade by hand: the client gets the close code ws sends, and /metrics
  * counts that same code (and a frame_too_large drop for an oversized length).
  */
-import { connect as tcpConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Relay } from '../src/index.js';
 import { wsErrorCloseCode } from '../src/ws-errors.js';
 import { startRelay, waitFor } from './helpers.js';
+import { closeCodeSent, frame, rawUpgrade } from './raw-client.js';
 
 let relay: Relay | undefined;
 const sockets: Socket[] = [];
@@ -17,55 +18,15 @@ afterEach(async () => {
   relay = undefined;
 });
 
-interface RawClient {
-  socket: Socket;
-  /** Bytes received after the 101 response. */
-  received(): Buffer;
-  ended: Promise<void>;
-}
-
-/** Opens a TCP connection and performs the WebSocket upgrade by hand. */
-async function rawUpgrade(port: number): Promise<RawClient> {
-  const socket = tcpConnect(port, '127.0.0.1');
-  sockets.push(socket);
-  socket.on('error', () => {});
-  let buf = Buffer.alloc(0);
-  socket.on('data', (d: Buffer) => (buf = Buffer.concat([buf, d])));
-  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  socket.write(
-    'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sealsig-relay.2\r\n\r\n',
-  );
-  await waitFor(() => buf.includes('\r\n\r\n'), 5_000, 'the 101 response');
-  const head = buf.subarray(0, buf.indexOf('\r\n\r\n') + 4);
-  expect(head.toString()).toMatch(/^HTTP\/1\.1 101 /);
-  return { socket, received: () => buf.subarray(head.length), ended };
-}
-
-/** A masked client frame (zero mask key, so the payload goes out as is). */
-function frame(opcode: number, payload: Buffer): Buffer {
-  if (payload.length > 125) throw new Error('short frames only');
-  return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | payload.length, 0, 0, 0, 0]), payload]);
-}
-
-/** The status code of the close frame the relay sent (the first frame received). */
-async function closeCodeSent(c: RawClient): Promise<number> {
-  await waitFor(() => c.received().length >= 4, 5_000, 'a close frame');
-  const b = c.received();
-  expect(b[0]).toBe(0x88);
-  return b.readUInt16BE(2);
-}
-
 describe('protocol errors caught by ws', () => {
   it('counts invalid UTF-8 in a close frame and in a text message as 1007', async () => {
     const r = await startRelay({ retention: false });
     relay = r.relay;
     const port = relay.address!.port;
-    const close = await rawUpgrade(port);
+    const close = await rawUpgrade(port, sockets);
     close.socket.write(frame(0x8, Buffer.from([0x03, 0xe8, 0xff, 0xfe])));
     expect(await closeCodeSent(close)).toBe(1007);
-    const text = await rawUpgrade(port);
+    const text = await rawUpgrade(port, sockets);
     text.socket.write(frame(0x1, Buffer.from([0xc3, 0x28])));
     expect(await closeCodeSent(text)).toBe(1007);
     await waitFor(() => relay!.metrics().closes['1007'] === 2, 5_000, 'two 1007 closes counted');
@@ -75,7 +36,7 @@ describe('protocol errors caught by ws', () => {
   it('counts a 2^53-byte length header as 1009 and a frame_too_large drop', async () => {
     const r = await startRelay({ retention: false });
     relay = r.relay;
-    const c = await rawUpgrade(relay.address!.port);
+    const c = await rawUpgrade(relay.address!.port, sockets);
     // FIN + binary, masked, 64-bit length 2^53 (one above the largest ws accepts), then a mask key.
     c.socket.write(Buffer.from([0x82, 0x80 | 127, 0x00, 0x20, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]));
     expect(await closeCodeSent(c)).toBe(1009);
@@ -88,10 +49,10 @@ describe('protocol errors caught by ws', () => {
     const r = await startRelay({ retention: false });
     relay = r.relay;
     const port = relay.address!.port;
-    const opcode = await rawUpgrade(port);
+    const opcode = await rawUpgrade(port, sockets);
     opcode.socket.write(frame(0x3, Buffer.alloc(0)));
     expect(await closeCodeSent(opcode)).toBe(1002);
-    const unmasked = await rawUpgrade(port);
+    const unmasked = await rawUpgrade(port, sockets);
     unmasked.socket.write(Buffer.from([0x82, 0x01, 0x03]));
     expect(await closeCodeSent(unmasked)).toBe(1002);
     await waitFor(() => relay!.metrics().closes['1002'] === 2, 5_000, 'two 1002 closes counted');

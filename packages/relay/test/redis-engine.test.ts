@@ -8,7 +8,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { freePort, startRedis } from '@sealsig/transport-conformance';
 import { EngineUnavailable, compareOffsets, type Engine, type Offset, type Position, type Publication } from '../src/engine.js';
-import { createRedisEngine, type RedisEngineOptions } from '../src/redis-engine.js';
+import { createRedisEngine } from '../src/redis-engine.js';
+import type { RedisEngineOptions } from '../src/redis-options.js';
 import { sleep, text, waitFor } from './helpers.js';
 
 const LONG = 20_000;
@@ -160,18 +161,54 @@ describe('Redis engine, one Redis', () => {
     expect(hb.publications.every((p) => p.from === 0)).toBe(true);
   });
 
-  it('history: a position trimmed away (maxFrames) is not recovered; the newest positions still are', async () => {
+  it('history: trimmed by count (XADD MAXLEN ~): a position is recovered only while every frame after it is kept; every kept one is', async () => {
     const a = await node(redis.url, { maxFrames: 10 });
-    const r = await publishAll(a.engine, 'trim', Array.from({ length: 40 }, (_, i) => `t${i}`));
+    const r = await publishAll(a.engine, 'trim', Array.from({ length: 400 }, (_, i) => `t${i}`));
     const len = await probe.xlen('sealsig:s:{trim}');
     expect(len).toBeGreaterThanOrEqual(10);
-    expect(len).toBeLessThanOrEqual(11);
-    const early = await a.engine.history('trim', { epoch: r[0]!.epoch, offset: r[5]!.offset });
-    expect(early.recovered).toBe(false);
-    expect(early.publications.at(-1)?.offset).toEqual(r[39]!.offset);
-    const late = await a.engine.history('trim', { epoch: r[0]!.epoch, offset: r[35]!.offset });
-    expect(late.recovered).toBe(true);
-    expect(late.publications.map((p) => str(p.frame))).toEqual(['t36', 't37', 't38', 't39']);
+    expect(len).toBeLessThan(400); // whole radix-tree nodes go (100 entries each by default)
+    const kept = 400 - len; // index of the first frame still in the stream
+    for (let i = 0; i < 400; i++) {
+      const h = await a.engine.history('trim', { epoch: r[0]!.epoch, offset: r[i]!.offset });
+      if (i >= kept && 399 - i <= 10) expect(h.recovered, `position ${i}`).toBe(true); // (more than maxFrames after it: not recovered either)
+      else if (i < kept - 1) expect(h.recovered, `position ${i}`).toBe(false); // the frame after it is gone
+      if (h.recovered) expect(h.publications.map((p) => str(p.frame))).toEqual(r.slice(i + 1).map((_, k) => `t${i + 1 + k}`));
+      else expect(h.publications.at(-1)?.offset).toEqual(r[399]!.offset);
+    }
+  });
+
+  it('history: trimmed by age, a quiet topic still recovers from the newest frame trimmed away, not from older ones', async () => {
+    const a = await node(redis.url, { maxAgeMs: 200 });
+    const [w, x] = await publishAll(a.engine, 'aged', ['w', 'x']);
+    await sleep(300); // both are older than maxAgeMs now
+    const y = await a.engine.publish('aged', text('y'), 1);
+    expect(await probe.xlen('sealsig:s:{aged}')).toBe(1);
+    const fromX = await a.engine.history('aged', { epoch: x!.epoch, offset: x!.offset });
+    expect(fromX.recovered).toBe(true);
+    expect(fromX.publications.map((p) => str(p.frame))).toEqual(['y']);
+    expect((await a.engine.history('aged', { epoch: w!.epoch, offset: w!.offset })).recovered).toBe(false);
+    expect((await a.engine.history('aged', { epoch: y.epoch, offset: y.offset })).recovered).toBe(true);
+  });
+
+  it('publish: one script call per topic per tick; settled in call order across topics; a batch beyond 128 frames is split', async () => {
+    const a = await node(redis.url, { keyPrefix: 'batch:' });
+    const calls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await probe.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    const settled: number[] = [];
+    const topics = ['b0', 'b1', 'b2'];
+    const all = Array.from({ length: 60 }, (_, i) => a.engine.publish(topics[(i * 7) % 3]!, text(`m${i}`), 1).then((r) => (settled.push(i), r)));
+    const results = await Promise.all(all);
+    expect(settled).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect((await calls()) - before).toBe(3);
+    for (const topic of topics) {
+      const mine = results.filter((_, i) => topics[(i * 7) % 3] === topic);
+      for (let k = 1; k < mine.length; k++) expect(compareOffsets(mine[k - 1]!.offset, mine[k]!.offset)).toBeLessThan(0);
+      const h = await a.engine.history(topic, undefined);
+      expect(h.publications.map((p) => p.offset)).toEqual(mine.map((m) => m.offset));
+    }
+    const big = await calls();
+    await publishAll(a.engine, 'b3', Array.from({ length: 300 }, (_, i) => `n${i}`));
+    expect((await calls()) - big).toBe(3); // 128 + 128 + 44
   });
 
   it('history: a position beyond the last id (a lost tail) is not recovered and bumps the epoch', async () => {
@@ -219,7 +256,7 @@ describe('Redis engine, one Redis', () => {
     for (const key of keys) {
       const ttl = await probe.pttl(key);
       expect(ttl, key).toBeGreaterThan(0);
-      expect(ttl, key).toBeLessThanOrEqual(120_000);
+      expect(ttl, key).toBeLessThanOrEqual(132_000); // streamTtlMs + a tenth (the refresh interval, redis-appender.ts)
     }
   });
 

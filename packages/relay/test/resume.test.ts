@@ -116,6 +116,24 @@ describe('resuming a subscription (§3.4)', () => {
   });
 });
 
+describe("a subscription's epoch (§3.2)", () => {
+  it("is SUBSCRIBED's head epoch before any DELIVER: an empty topic's first frame comes in it, and the head resumes", async () => {
+    const { open } = await setup();
+    const sub = await open();
+    await sub.subscribe(TOPIC);
+    const answer = sub.received.find((m) => m.kind === 'subscribed');
+    if (answer?.kind !== 'subscribed') throw new Error('no SUBSCRIBED');
+    const pub = await open();
+    pub.publish(TOPIC, text('first'));
+    await waitFor(() => frames(sub).length === 1);
+    expect(Buffer.from(sub.position(TOPIC)!.epoch)).toEqual(Buffer.from(answer.head.epoch));
+    // A client that received nothing resumes from the head without a gap, and gets the frame.
+    const late = await open();
+    expect(await late.subscribe(TOPIC, answer.head)).toBe(true);
+    await waitFor(() => frames(late).length === 1);
+  });
+});
+
 describe('graceful stop (§5)', () => {
   it('refuses PUBLISH with NACK 7 while draining, after delivering and acknowledging what it accepted', async () => {
     const { open, relay, http } = await setup({ drainDelayMs: 300, rateLimit: { frames: { perSecond: 10_000, burst: 10_000 } } });

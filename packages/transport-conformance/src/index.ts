@@ -34,3 +34,5 @@ export {
 } from './helpers.js';
 export { freePort, startMosquitto, startNats, startRedis, waitForPort } from './services.js';
 export type { RedisServiceOptions, Service } from './services.js';
+export { startRedisCluster } from './redis-cluster.js';
+export type { RedisCluster, RedisClusterNode, RedisClusterOptions } from './redis-cluster.js';

@@ -49,7 +49,8 @@ process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-async function spawnService(command: string, args: string[], port: number, cleanup?: () => void): Promise<Service> {
+/** Spawns a service and waits until it accepts connections on `port`; killed with the test process. */
+export async function spawnService(command: string, args: string[], port: number, cleanup?: () => void): Promise<Service & { kill(signal: NodeJS.Signals): Promise<void> }> {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   let stderr = '';
@@ -71,7 +72,14 @@ async function spawnService(command: string, args: string[], port: number, clean
     await stop();
     throw new Error(`${command} did not start: ${(e as Error).message}\n${stderr}`);
   }
-  return { port, stop };
+  const kill = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      await exited;
+    }
+    children.delete(child);
+  };
+  return { port, stop, kill };
 }
 
 /** Options of startRedis(). */
