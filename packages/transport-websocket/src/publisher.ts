@@ -13,6 +13,7 @@ import type { TransportEvent, TransportEventType } from './options.js';
 import { RETRYABLE_NACKS, encodePublish } from './protocol.js';
 import { RelayBudget, type RateLimit } from './relay-budget.js';
 import type { SendQueue } from './send-queue.js';
+import { unwrapSeq } from './serial.js';
 import { unref } from './timers.js';
 
 /** After a retryable NACK, publishing pauses 100-200 ms, doubling per NACK in a row up to 4-8 s. */
@@ -49,7 +50,7 @@ export class Publisher implements TransportPacing {
   /** drained() calls waiting for the backlog to empty. */
   #drainWaiters: { resolve: () => void; reject: (e: SealsigError) => void }[] = [];
   #closed = false;
-  /** PUBLISH messages sent on the current socket (the relay numbers them the same way, §3.1). */
+  /** PUBLISH messages sent on the current socket, without bound (the relay numbers them the same way, §3.1). */
   #published = 0;
   /** The subscriptions of the current socket are restored: publish() writes directly instead of queueing. */
   #ready = false;
@@ -100,10 +101,13 @@ export class Publisher implements TransportPacing {
     this.#flush(); // waits for the budget's refill if that is what held it back
   }
 
-  /** A socket opened: the relay counts its PUBLISHes from 1 again. */
-  opened(): void {
-    this.#published = 0;
-    this.#budget.reset(this.#now());
+  /**
+   * A socket opened: the relay counts its PUBLISHes from 1 again. `start`: the count before the first one (0;
+   * a test starts near 2^32 to see the wire numbers wrap without sending 2^32 messages).
+   */
+  opened(start = 0): void {
+    this.#published = start;
+    this.#budget.reset(this.#now(), start);
   }
 
   /** The subscriptions of the current socket are restored: what waits is sent. */
@@ -112,8 +116,10 @@ export class Publisher implements TransportPacing {
     this.#flush();
   }
 
-  /** §3.2 ACK: every PUBLISH up to `seq` is settled. */
-  acknowledged(seq: number): void {
+  /** §3.2 ACK: every PUBLISH up to `wire` (its number modulo 2^32, §3.1) is settled. */
+  acknowledged(wire: number): void {
+    const seq = unwrapSeq(wire, this.#published);
+    if (seq === undefined) return; // names no PUBLISH of this socket
     this.#nacksInARow = 0;
     this.#queue.acknowledge(seq);
     this.#budget.acknowledged(seq, this.#now());
@@ -122,11 +128,12 @@ export class Publisher implements TransportPacing {
   }
 
   /**
-   * §3.2 NACK: a retryable refusal (rate limited, the relay cannot store it now) puts the frame back in front
+   * §3.2 NACK of PUBLISH `wire` (modulo 2^32, §3.1): a retryable refusal (rate limited, the relay cannot store it now) puts the frame back in front
    * and pauses publishing with a growing delay; any other refusal drops it and says why.
    */
-  refused(seq: number, code: number, name: string): void {
-    const item = this.#queue.refused(seq);
+  refused(wire: number, code: number, name: string): void {
+    const seq = unwrapSeq(wire, this.#published);
+    const item = seq === undefined ? undefined : this.#queue.refused(seq);
     if (!item) return;
     if (!RETRYABLE_NACKS.has(code)) {
       const error = new SealsigError(RELAY_ERROR_TO_CODE[code] ?? 'E_TRANSPORT', `relay refused a frame on ${item.topic} (NACK ${code}, ${name})`);

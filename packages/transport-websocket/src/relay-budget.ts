@@ -37,12 +37,12 @@ export class RelayBudget {
     this.#at = now;
   }
 
-  /** A new connection: the relay starts it with a full bucket, and counts its PUBLISHes from 1. */
-  reset(now: number): void {
+  /** A new connection: the relay starts it with a full bucket, and counts its PUBLISHes from 1 (after `start`). */
+  reset(now: number, start = 0): void {
     this.#level = this.#limit.burst;
     this.#at = now;
-    this.#sent = 0;
-    this.#acked = 0;
+    this.#sent = start;
+    this.#acked = start;
   }
 
   /** Tokens the relay surely holds now, once the frames in flight are read. */
@@ -66,7 +66,7 @@ export class RelayBudget {
     this.#sent++;
   }
 
-  /** §3.2 ACK `seq`: every PUBLISH up to it was read (a NACKed one too: counted as taken, the safe side). */
+  /** §3.2 ACK `seq` (unwrapped, serial.ts): every PUBLISH up to it was read (a NACKed one too: counted as taken, the safe side). */
   acknowledged(seq: number, now: number): void {
     const upTo = Math.min(seq, this.#sent);
     if (upTo <= this.#acked) return;
