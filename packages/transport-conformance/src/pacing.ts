@@ -2,9 +2,10 @@
  * The pacing check (docs/ADAPTERS.md §1, the optional `pacing` capability), for adapters whose transports
  * declare it: `backlog` counts frames held back and drained() resolves once none is; a burst larger than the
  * service's own burst arrives whole, once each; the service refuses none of it for its rate (when the options
- * say how to ask it: rateRefusals); and close() rejects drained().
+ * say how to ask it: rateRefusals); a paced caller (one that publishes while backlog is 0 and otherwise waits
+ * for drained()) sending many large frames never meets E_QUEUE_FULL; and close() rejects drained().
  */
-import { toHex } from '@sealsig/core';
+import { toHex, type Transport } from '@sealsig/core';
 import type { ConformanceOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import { ConformanceError, Inbox, check, expectRejects, randomBytes, randomTopic, sleep, withTransports } from './helpers.js';
@@ -13,6 +14,30 @@ import { ConformanceError, Inbox, check, expectRejects, randomBytes, randomTopic
 export async function declaresPacing(options: ConformanceOptions): Promise<boolean> {
   const o = resolveOptions(options);
   return withTransports(o, 1, async ([t]) => t!.pacing !== undefined);
+}
+
+/** Large frames, many MB of them: publish() never rejects E_QUEUE_FULL for a caller that waits for drained() while frames are held back. */
+const LARGE_FRAMES = 64;
+
+async function pacedLargeFrames(a: Transport, b: Transport): Promise<void> {
+  const pacing = a.pacing!;
+  const topic = randomTopic();
+  const inbox = new Inbox();
+  await b.subscribe(topic, inbox.handler);
+  await pacing.drained();
+  const bytes = Math.min(a.maxFrameBytes, 60_000);
+  for (let i = 0; i < LARGE_FRAMES; i++) {
+    if (pacing.backlog > 0) await pacing.drained();
+    const frame = randomBytes(bytes);
+    new DataView(frame.buffer).setUint32(0, i);
+    try {
+      await a.publish(topic, frame);
+    } catch (e) {
+      throw new ConformanceError(`a paced caller's frame ${i + 1} of ${LARGE_FRAMES} (${bytes} bytes each) was refused: ${(e as Error).message}`);
+    }
+  }
+  await pacing.drained();
+  await inbox.waitForCount(LARGE_FRAMES, 30_000, `all ${LARGE_FRAMES} large paced frames arrived`);
 }
 
 /** The pacing check (see the module comment); rejects with a ConformanceError, or if the transport declares no pacing. */
@@ -56,6 +81,7 @@ export async function checkPacing(options: ConformanceOptions): Promise<void> {
       seen.add(k);
     }
     check(seen.size === size, `${seen.size} of ${size} paced frames arrived`);
+    await pacedLargeFrames(a!, b!);
     await a!.close();
     await expectRejects('pacing.drained() after close()', () => pacing.drained(), 'E_CLOSED');
   });

@@ -43,7 +43,7 @@ export function transportConformance(name: string, options: ConformanceOptions):
     );
     it('rejects misuse with E_INVALID_ARGUMENT', () => checkInvalidArguments(options), timeout);
     it('carries a sealsig session end to end; rejects a tampered frame and drops a replayed one', () => checkSessionEndToEnd(options), timeout);
-    it(`paces a burst of ${o.pacedBurst} frames, if it declares pacing: all arrive, none refused for their rate, drained() resolves, close() rejects it`, async (ctx) => {
+    it(`paces a burst of ${o.pacedBurst} frames, if it declares pacing: all arrive, none refused for their rate, drained() resolves, a paced caller's 64 large frames meet no E_QUEUE_FULL, close() rejects it`, async (ctx) => {
       if (!(await declaresPacing(options))) return ctx.skip();
       await checkPacing(options);
     }, timeout);

@@ -2,7 +2,8 @@
  * The transport's publishes (PROTOCOL-RELAY.md §3.1, §3.2): every frame publish() accepted is held in the
  * bounded send queue (send-queue.ts) until the relay acknowledges it, sent at once while the connection is
  * restored, and sent again on the next socket if no ACK covered it. Frames go out only while the relay surely
- * has a token of its rate limit for them (relay-budget.ts); the rest wait in the queue, which is the
+ * has a token of its rate limit for them (relay-budget.ts) and the frames in flight hold at most half the
+ * queue's byte bound (send-queue.ts mayFly); the rest wait in the queue, which is the
  * transport's pacing capability (docs/ADAPTERS.md §1: backlog, drained()). A retryable NACK (2 rate limited,
  * 7 unavailable) puts the frame back and pauses publishing with a growing delay; any other NACK drops it and
  * says why.
@@ -93,7 +94,7 @@ export class Publisher implements TransportPacing {
 
   /** Sends `frame` now if it may go, else queues a copy; throws E_QUEUE_FULL when the queue is full. */
   publish(topic: string, frame: Uint8Array): void {
-    if (this.#ready && this.#pause === undefined && !this.#probing && this.#queue.length === 0 && this.#budget.allows(this.#now())) {
+    if (this.#ready && this.#pause === undefined && !this.#probing && this.#queue.length === 0 && this.#queue.mayFly(frame.length) && this.#budget.allows(this.#now())) {
       this.#queue.reserve(frame.length);
       if (this.#sendPublish(topic, encodePublish(topic, frame))) return;
     }
@@ -189,6 +190,7 @@ export class Publisher implements TransportPacing {
       // After a pause, one frame at a time until the relay takes one again (see `probing`).
       let n = this.#probing ? (this.#queue.unacknowledged > 0 ? 0 : 1) : Infinity;
       while (n-- > 0 && this.#queue.length > 0) {
+        if (!this.#queue.mayFly(this.#queue.nextSize!)) break; // an ACK of those in flight sends more
         if (!this.#budget.allows(this.#now())) {
           this.#awaitRefill();
           break;
