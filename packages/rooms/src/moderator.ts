@@ -151,7 +151,7 @@ export class Moderator {
       void session.broadcast(toWire({ tag: Tag.change, change })).catch((e) => this.#h.report(e));
       for (const id of this.#h.present()) this.#sentAt.set(id, now);
     } else {
-      for (const id of this.#h.present()) this.#sendPaced(id, { tag: Tag.change, change }, now);
+      for (const id of this.#h.present()) this.#pacer.push(id, () => this.#catchUp(id)); // the change, paced
       const timer = setTimeout(() => this.#switchEpoch(), EPOCH_SWITCH_MS);
       unref(timer);
       this.#pendingEpoch = { epoch: next.epoch, roomKey: next.roomKey.slice(), timer };
@@ -181,19 +181,29 @@ export class Moderator {
     memzero(p.roomKey);
   }
 
-  #sendPaced(id: string, m: Message, now: number): void {
-    this.#sentAt.set(id, now);
-    const wire = toWire(m);
-    this.#pacer.push(id, () => void this.#h.session.send(id, wire).catch(() => {})); // lost: repair() resends
-  }
-
-  /** §R5.3 A member that has not acknowledged the current state gets it again, as the last change if it is one behind, else whole. */
-  repair(id: string, now = Date.now()): void {
+  /**
+   * §R5.3 What a member lagging behind is sent when the pacer hands its frame over (not when it was queued: it
+   * may have waited while acknowledgements came in): nothing if it holds the current version by now or is
+   * gone, the last change if it is exactly one behind and that change made the current version, else the
+   * whole state. So a member queued several times is sent one frame, and a member whose acknowledgement was
+   * only late (a stalled event loop runs its retry timer before reading the acknowledgements that arrived
+   * meanwhile) is sent none.
+   */
+  #catchUp(id: string): void {
+    if (this.#h.isClosed() || !this.#h.replica.isModerator || !this.#h.isPresent(id)) return;
     const { state, lastChange } = this.#h.replica;
     const acked = this.#acks.get(id) ?? 0;
-    if (acked >= state.version || now - (this.#sentAt.get(id) ?? 0) < (this.#h.options.retryMs ?? 1_000)) return;
+    if (acked >= state.version) return;
     const m: Message = acked === state.version - 1 && lastChange?.version === state.version ? { tag: Tag.change, change: lastChange } : { tag: Tag.state, state };
-    this.#sendPaced(id, m, now);
+    this.#sentAt.set(id, Date.now());
+    void this.#h.session.send(id, toWire(m)).catch(() => {}); // lost: repair() sends again
+  }
+
+  /** §R5.3 A member that has not acknowledged the current state for a whole retry since it was last sent something is queued for a repair. */
+  repair(id: string, now = Date.now()): void {
+    const acked = this.#acks.get(id) ?? 0;
+    if (acked >= this.#h.replica.state.version || now - (this.#sentAt.get(id) ?? 0) < (this.#h.options.retryMs ?? 1_000)) return;
+    this.#pacer.push(id, () => this.#catchUp(id));
   }
 
   /** §R5.3 Every retry: repairs the members present that lag (while this member moderates). */

@@ -4,7 +4,8 @@
  * burst 200). A transport that paces (Transport.pacing, docs/ADAPTERS.md §1) sends under that limit itself
  * and holds back the rest; the pacer hands it a frame only while it holds none back, and otherwise waits for
  * drained(). So the transport's bounded queue never fills with these frames, and a frame queued again for the
- * same member replaces the one still waiting here (only the newest repair matters). No timer is involved:
+ * same member replaces the one still waiting here: the moderator decides what it sends when it is handed
+ * over (moderator.ts catchUp), so one frame at most goes per member and turn. No timer is involved:
  * the transport, paced by the relay's acknowledgements, decides when. A transport without pacing gets every
  * frame at once.
  */

@@ -1,12 +1,15 @@
 /**
  * The moderator's pacer (src/pacer.ts, PROTOCOL.md §R5.3) over a fake pacing capability: it hands a frame to
  * the transport only while the transport holds none back, sends each member's newest frame once and a
- * replaced one never, and stops when the transport closes. A unit test: the transport is a fake.
+ * replaced one never, and stops when the transport closes. A unit test: the transport is a fake. Then the
+ * moderator behind it (a memory network, pacing faked): what a member is sent is decided at its turn.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SealsigError, type TransportPacing } from '@sealsig/core';
+import { SealsigError, createMemoryNetwork, ready, type TransportPacing } from '@sealsig/core';
 import { Pacer } from '../src/pacer.js';
+import { createRoom, joinRoom, type Room } from '../src/index.js';
+import { fast, waitFor } from './helpers.js';
 
 /** A transport's pacing: `backlog` set by the test; drained() settles when it says. */
 class FakePacing implements TransportPacing {
@@ -91,5 +94,43 @@ describe('Pacer', () => {
     pacing.drain();
     await flush();
     expect(got).toEqual(['a', 'b', 'a']);
+  });
+});
+
+describe('the moderator behind a transport that holds frames back (§R5.3)', () => {
+  it('decides what a member needs when its turn comes: two rotations queued meanwhile reach it as one state, without a repair', async () => {
+    await ready();
+    const n = createMemoryNetwork();
+    const pacing = new FakePacing();
+    const inner = n.connect();
+    const direct: string[] = []; // the moderator's frames on members' inboxes, by envelope kind (4: direct)
+    const paced = new Proxy(inner, {
+      get(target, key) {
+        if (key === 'pacing') return pacing;
+        if (key === 'publish')
+          return (topic: string, frame: Uint8Array) => {
+            if (frame[3] === 4) direct.push(topic);
+            return target.publish(topic, frame);
+          };
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    // No repair in this test's time (retryMs): what the members get, the catch-up sent it.
+    const mod = await createRoom({ transport: paced, name: 'mod', moderation: { admit: 'auto' }, session: fast, retryMs: 600_000 });
+    const members: Room[] = [];
+    for (const name of ['bob', 'carol', 'dave']) members.push(await joinRoom({ transport: n.connect(), invite: mod.invite, name, session: fast }));
+    await waitFor(() => mod.members.length === 3 && members.every((m) => m.members.length === 3));
+    const epoch = mod.epoch;
+    pacing.backlog = 1; // the transport holds a frame back: the pacer waits
+    direct.length = 0;
+    mod.rotate();
+    mod.rotate();
+    await flush();
+    expect(direct).toEqual([]);
+    pacing.drain();
+    await waitFor(() => members.every((m) => m.epoch === epoch + 2));
+    expect(direct.length).toBe(3); // one frame each (the whole state: two versions behind), not one per rotation
+    for (const r of [mod, ...members]) await r.close();
   });
 });
