@@ -55,6 +55,10 @@ export class Moderator {
   readonly #acks = new Map<string, number>();
   /** Member id -> when it was last sent a change or a repair. */
   readonly #sentAt = new Map<string, number>();
+  /** Member id -> the version it holds if every frame sent to it arrived (the change broadcast, a paced frame). */
+  readonly #sent = new Map<string, number>();
+  /** Member id -> pairwise frames (changes, repairs) sent to it since its acknowledged version last rose (§R5.3). */
+  readonly #unanswered = new Map<string, number>();
   readonly #pacer: Pacer;
   /**
    * After a rotation: the new epoch, installed in the session only once the members present have acknowledged
@@ -149,9 +153,12 @@ export class Moderator {
     const now = Date.now();
     if (change.roomKey === null) {
       void session.broadcast(toWire({ tag: Tag.change, change })).catch((e) => this.#h.report(e));
-      for (const id of this.#h.present()) this.#sentAt.set(id, now);
+      for (const id of this.#h.present()) {
+        this.#sentAt.set(id, now);
+        this.#sent.set(id, next.version);
+      }
     } else {
-      for (const id of this.#h.present()) this.#pacer.push(id, () => this.#catchUp(id)); // the change, paced
+      for (const id of this.#h.present()) this.#pacer.push(id, () => this.#catchUp(id, true)); // the change, paced
       const timer = setTimeout(() => this.#switchEpoch(), EPOCH_SWITCH_MS);
       unref(timer);
       this.#pendingEpoch = { epoch: next.epoch, roomKey: next.roomKey.slice(), timer };
@@ -162,7 +169,10 @@ export class Moderator {
 
   /** §R5.3 A member acknowledged a state version. */
   onAck(id: string, version: number): void {
-    if (version > (this.#acks.get(id) ?? 0)) this.#acks.set(id, version);
+    if (version > (this.#acks.get(id) ?? 0)) {
+      this.#acks.set(id, version);
+      this.#unanswered.delete(id);
+    }
     this.#maybeSwitchEpoch();
   }
 
@@ -186,23 +196,32 @@ export class Moderator {
    * may have waited while acknowledgements came in): nothing if it holds the current version by now or is
    * gone, the last change if it is exactly one behind and that change made the current version, else the
    * whole state. So a member queued several times is sent one frame, and a member whose acknowledgement was
-   * only late (a stalled event loop runs its retry timer before reading the acknowledgements that arrived
-   * meanwhile) is sent none.
+   * only late is sent none. One behind by what it acknowledged, for a repair; by what it was sent, for a
+   * commit's own change (its acknowledgement of the previous version may still be on its way).
    */
-  #catchUp(id: string): void {
+  #catchUp(id: string, commit = false): void {
     if (this.#h.isClosed() || !this.#h.replica.isModerator || !this.#h.isPresent(id)) return;
     const { state, lastChange } = this.#h.replica;
     const acked = this.#acks.get(id) ?? 0;
     if (acked >= state.version) return;
-    const m: Message = acked === state.version - 1 && lastChange?.version === state.version ? { tag: Tag.change, change: lastChange } : { tag: Tag.state, state };
+    const holds = commit ? Math.max(acked, this.#sent.get(id) ?? 0) : acked;
+    const m: Message = holds === state.version - 1 && lastChange?.version === state.version ? { tag: Tag.change, change: lastChange } : { tag: Tag.state, state };
     this.#sentAt.set(id, Date.now());
+    this.#sent.set(id, state.version);
+    this.#unanswered.set(id, (this.#unanswered.get(id) ?? 0) + 1);
     void this.#h.session.send(id, toWire(m)).catch(() => {}); // lost: repair() sends again
   }
 
-  /** §R5.3 A member that has not acknowledged the current state for a whole retry since it was last sent something is queued for a repair. */
+  /**
+   * §R5.3 A member that has not acknowledged the current state is queued for a repair once its wait passed: a
+   * retry after the last frame it was sent, doubled for each further pairwise frame it left unanswered, up to 8
+   * retries (like TCP's retransmission timer): a member whose acknowledgements are only slow (a loaded machine)
+   * is not sent the same repair every retry, and one that is gone costs a frame every 8 retries at most.
+   */
   repair(id: string, now = Date.now()): void {
     const acked = this.#acks.get(id) ?? 0;
-    if (acked >= this.#h.replica.state.version || now - (this.#sentAt.get(id) ?? 0) < (this.#h.options.retryMs ?? 1_000)) return;
+    const wait = (this.#h.options.retryMs ?? 1_000) * 2 ** Math.min(Math.max(0, (this.#unanswered.get(id) ?? 0) - 1), 3);
+    if (acked >= this.#h.replica.state.version || now - (this.#sentAt.get(id) ?? 0) < wait || this.#pacer.holds(id)) return; // one waiting frame is enough
     this.#pacer.push(id, () => this.#catchUp(id));
   }
 
@@ -223,6 +242,8 @@ export class Moderator {
   forget(id: string): void {
     this.#acks.delete(id);
     this.#sentAt.delete(id);
+    this.#sent.delete(id);
+    this.#unanswered.delete(id);
   }
 
   /** Drops the paced frames waiting and erases a pending epoch's key (the room is closing). */

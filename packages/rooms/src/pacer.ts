@@ -26,6 +26,11 @@ export class Pacer {
     return this.#queue.size;
   }
 
+  /** Whether a frame waits for `id`. */
+  holds(id: string): boolean {
+    return this.#queue.has(id);
+  }
+
   /** Sends `send` for `id` now if the transport holds nothing back, else once it does not (replacing what waits for `id`). */
   push(id: string, send: () => void): void {
     this.#queue.delete(id);

@@ -116,7 +116,7 @@ export class SendQueue {
   /** ACK: every PUBLISH up to `seq` is settled. */
   acknowledge(seq: number): void {
     let n = 0;
-    for (; n < this.inflight.length && this.inflight[n]!.seq <= seq; n++) this.#settle(this.inflight[n]!);
+    for (; n < this.inflight.length && this.inflight[n]!.seq <= seq; n++) this.settle(this.inflight[n]!);
     if (n > 0) this.inflight.splice(0, n);
   }
 
@@ -125,7 +125,7 @@ export class SendQueue {
     const i = this.inflight.findIndex((f) => f.seq === seq);
     if (i < 0) return undefined;
     const [f] = this.inflight.splice(i, 1);
-    this.#settle(f!);
+    this.settle(f!);
     return { topic: f!.topic, frame: f!.frame, order: f!.order };
   }
 
@@ -147,7 +147,7 @@ export class SendQueue {
   }
 
   /** A frame in flight is no longer held. */
-  #settle(f: InFlight): void {
+  private settle(f: InFlight): void {
     this.byteCount -= f.frame.length;
     this.inflightBytes -= f.frame.length;
   }
