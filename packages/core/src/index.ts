@@ -21,7 +21,7 @@ export { DROP_LOG_INTERVAL_MS } from './log.js';
 export type { SessionLogEvent, SessionLogger, SessionLogLevel } from './log.js';
 export { Emitter } from './emitter.js';
 export type { ErrorCode } from './errors.js';
-export type { FrameHandler, Transport, TransportState, Unsubscribe } from './transport.js';
+export type { FrameHandler, Transport, TransportPacing, TransportState, Unsubscribe } from './transport.js';
 export { TransportStateCell } from './transport-state.js';
 export type { StateListener } from './transport-state.js';
 export { createMemoryNetwork, MemoryNetwork, passThrough, randomFaults } from './memory-transport.js';

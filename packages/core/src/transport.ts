@@ -29,6 +29,24 @@ export interface Transport {
    * Returns a function that removes the listener.
    */
   onGap?(listener: (topic: string) => void): () => void;
+  /**
+   * Optional: pacing (docs/ADAPTERS.md §1). Present on an adapter that keeps its own publishes under a rate
+   * its service enforces, holding back what publish() took meanwhile: a caller with many frames to send waits
+   * for drained() instead of filling the adapter's bounded queue. Absent: publish() sends at once.
+   */
+  readonly pacing?: TransportPacing;
   /** Releases every resource: subscriptions, sockets, timers. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * The pacing capability (docs/ADAPTERS.md §1): what an adapter that paces its publishes tells its callers. The
+ * adapter alone knows its service's limit; it sends under it whatever its callers do, so pacing never depends
+ * on a caller's timers. Callers only learn when to hand over more.
+ */
+export interface TransportPacing {
+  /** Frames publish() took and has not sent yet (held back for the service's rate, or while reconnecting). */
+  readonly backlog: number;
+  /** Resolves once backlog is 0 (at once if it is); rejects with E_CLOSED if the transport closes first. */
+  drained(): Promise<void>;
 }

@@ -25,7 +25,7 @@ export interface ModeratorHost {
   readonly session: Pick<Session, 'memberIdOf' | 'broadcast' | 'send' | 'epoch' | 'installEpoch'>;
   /** This member's state, which every commit moves on. */
   readonly replica: Replica;
-  /** The room's options: retryMs, controlPace, moderation.rotateOnJoin. */
+  /** The room's options: retryMs, moderation.rotateOnJoin, the transport (whose pacing paces the key frames). */
   readonly options: RoomOptions;
   /** The room session's id, handed to admitted joiners. */
   readonly roomSessionId: string;
@@ -55,6 +55,10 @@ export class Moderator {
   readonly #acks = new Map<string, number>();
   /** Member id -> when it was last sent a change or a repair. */
   readonly #sentAt = new Map<string, number>();
+  /** Member id -> the version it holds if every frame sent to it arrived (the change broadcast, a paced frame). */
+  readonly #sent = new Map<string, number>();
+  /** Member id -> pairwise frames (changes, repairs) sent to it since its acknowledged version last rose (§R5.3). */
+  readonly #unanswered = new Map<string, number>();
   readonly #pacer: Pacer;
   /**
    * After a rotation: the new epoch, installed in the session only once the members present have acknowledged
@@ -65,7 +69,7 @@ export class Moderator {
 
   constructor(host: ModeratorHost) {
     this.#h = host;
-    this.#pacer = new Pacer(host.options.controlPace);
+    this.#pacer = new Pacer(host.options.transport.pacing);
   }
 
   /** E_CLOSED or E_ACCESS_DENIED unless this member moderates the open room. */
@@ -149,9 +153,12 @@ export class Moderator {
     const now = Date.now();
     if (change.roomKey === null) {
       void session.broadcast(toWire({ tag: Tag.change, change })).catch((e) => this.#h.report(e));
-      for (const id of this.#h.present()) this.#sentAt.set(id, now);
+      for (const id of this.#h.present()) {
+        this.#sentAt.set(id, now);
+        this.#sent.set(id, next.version);
+      }
     } else {
-      for (const id of this.#h.present()) this.#sendPaced(id, { tag: Tag.change, change }, now);
+      for (const id of this.#h.present()) this.#pacer.push(id, () => this.#catchUp(id, true)); // the change, paced
       const timer = setTimeout(() => this.#switchEpoch(), EPOCH_SWITCH_MS);
       unref(timer);
       this.#pendingEpoch = { epoch: next.epoch, roomKey: next.roomKey.slice(), timer };
@@ -162,7 +169,10 @@ export class Moderator {
 
   /** §R5.3 A member acknowledged a state version. */
   onAck(id: string, version: number): void {
-    if (version > (this.#acks.get(id) ?? 0)) this.#acks.set(id, version);
+    if (version > (this.#acks.get(id) ?? 0)) {
+      this.#acks.set(id, version);
+      this.#unanswered.delete(id);
+    }
     this.#maybeSwitchEpoch();
   }
 
@@ -181,19 +191,38 @@ export class Moderator {
     memzero(p.roomKey);
   }
 
-  #sendPaced(id: string, m: Message, now: number): void {
-    this.#sentAt.set(id, now);
-    const wire = toWire(m);
-    this.#pacer.push(id, () => void this.#h.session.send(id, wire).catch(() => {})); // lost: repair() resends
-  }
-
-  /** §R5.3 A member that has not acknowledged the current state gets it again, as the last change if it is one behind, else whole. */
-  repair(id: string, now = Date.now()): void {
+  /**
+   * §R5.3 What a member lagging behind is sent when the pacer hands its frame over (not when it was queued: it
+   * may have waited while acknowledgements came in): nothing if it holds the current version by now or is
+   * gone, the last change if it is exactly one behind and that change made the current version, else the
+   * whole state. So a member queued several times is sent one frame, and a member whose acknowledgement was
+   * only late is sent none. One behind by what it acknowledged, for a repair; by what it was sent, for a
+   * commit's own change (its acknowledgement of the previous version may still be on its way).
+   */
+  #catchUp(id: string, commit = false): void {
+    if (this.#h.isClosed() || !this.#h.replica.isModerator || !this.#h.isPresent(id)) return;
     const { state, lastChange } = this.#h.replica;
     const acked = this.#acks.get(id) ?? 0;
-    if (acked >= state.version || now - (this.#sentAt.get(id) ?? 0) < (this.#h.options.retryMs ?? 1_000)) return;
-    const m: Message = acked === state.version - 1 && lastChange?.version === state.version ? { tag: Tag.change, change: lastChange } : { tag: Tag.state, state };
-    this.#sendPaced(id, m, now);
+    if (acked >= state.version) return;
+    const holds = commit ? Math.max(acked, this.#sent.get(id) ?? 0) : acked;
+    const m: Message = holds === state.version - 1 && lastChange?.version === state.version ? { tag: Tag.change, change: lastChange } : { tag: Tag.state, state };
+    this.#sentAt.set(id, Date.now());
+    this.#sent.set(id, state.version);
+    this.#unanswered.set(id, (this.#unanswered.get(id) ?? 0) + 1);
+    void this.#h.session.send(id, toWire(m)).catch(() => {}); // lost: repair() sends again
+  }
+
+  /**
+   * §R5.3 A member that has not acknowledged the current state is queued for a repair once its wait passed: a
+   * retry after the last frame it was sent, doubled for each further pairwise frame it left unanswered, up to 8
+   * retries (like TCP's retransmission timer): a member whose acknowledgements are only slow (a loaded machine)
+   * is not sent the same repair every retry, and one that is gone costs a frame every 8 retries at most.
+   */
+  repair(id: string, now = Date.now()): void {
+    const acked = this.#acks.get(id) ?? 0;
+    const wait = (this.#h.options.retryMs ?? 1_000) * 2 ** Math.min(Math.max(0, (this.#unanswered.get(id) ?? 0) - 1), 3);
+    if (acked >= this.#h.replica.state.version || now - (this.#sentAt.get(id) ?? 0) < wait || this.#pacer.holds(id)) return; // one waiting frame is enough
+    this.#pacer.push(id, () => this.#catchUp(id));
   }
 
   /** §R5.3 Every retry: repairs the members present that lag (while this member moderates). */
@@ -213,6 +242,8 @@ export class Moderator {
   forget(id: string): void {
     this.#acks.delete(id);
     this.#sentAt.delete(id);
+    this.#sent.delete(id);
+    this.#unanswered.delete(id);
   }
 
   /** Drops the paced frames waiting and erases a pending epoch's key (the room is closing). */

@@ -6,7 +6,6 @@ import { SealsigError, ed25519KeyPair, memzero, x25519KeyPair, type Identity, ty
 import type { AttemptLimiterOptions } from './cpace/attempts.js';
 import type { DescriptorOptions } from './descriptor.js';
 import type { Invite } from './invite.js';
-import type { PaceOptions } from './pacer.js';
 import type { Privileges } from './privileges.js';
 import { MAX_NAME_CHARS, copyIceServers, type IceServer } from './wire.js';
 
@@ -26,11 +25,6 @@ export interface RoomOptions {
   retryMs?: number;
   /** A member that has not seen the moderator for this long asks for the current state again (§R5; default 5 s, backing off). */
   resyncAfterMs?: number;
-  /**
-   * Pace of the moderator's pairwise control frames (key frames of a kick, repairs), below the relay's
-   * per-connection limit (default 90 frames/s, burst 180; sealsig's relay allows 100/s, burst 200).
-   */
-  controlPace?: PaceOptions;
   /** Time a privilege request waits for the owner's answer (default 15 s). */
   privilegeTimeoutMs?: number;
   /** Publish the sealed room descriptor (§R7) while this member is the moderator. */

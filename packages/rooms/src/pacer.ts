@@ -1,28 +1,24 @@
 /**
  * Paces the moderator's pairwise control frames (docs/PROTOCOL.md §R5.3). A kick in a 256-member room hands
- * 255 key frames out at once; a relay limits each connection (sealsig's: 100 frames/s, burst 200) and would
- * drop the excess. A token bucket below that limit sends what it may at once and the rest as tokens come;
- * a frame queued again for the same member replaces the one waiting (only the newest repair matters).
+ * 255 key frames out at once, more than a relay takes from one connection at once (sealsig's: 100 frames/s,
+ * burst 200). A transport that paces (Transport.pacing, docs/ADAPTERS.md §1) sends under that limit itself
+ * and holds back the rest; the pacer hands it a frame only while it holds none back, and otherwise waits for
+ * drained(). So the transport's bounded queue never fills with these frames, and a frame queued again for the
+ * same member replaces the one still waiting here: the moderator decides what it sends when it is handed
+ * over (moderator.ts catchUp), so one frame at most goes per member and turn. No timer is involved:
+ * the transport, paced by the relay's acknowledgements, decides when. A transport without pacing gets every
+ * frame at once.
  */
-export interface PaceOptions {
-  /** Frames per second once the burst is spent (default 90). */
-  perSecond?: number;
-  /** Frames sent at once from idle (default 180). */
-  burst?: number;
-}
+import type { TransportPacing } from '@sealsig/core';
 
 export class Pacer {
-  readonly #perSecond: number;
-  readonly #burst: number;
-  #tokens: number;
-  #at = Date.now();
+  readonly #pacing: TransportPacing | undefined;
   readonly #queue = new Map<string, () => void>(); // by member id, oldest first
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** A drained() is pending: the next frame goes when it settles. */
+  #waiting = false;
 
-  constructor(o: PaceOptions = {}) {
-    this.#perSecond = Math.max(1, o.perSecond ?? 90);
-    this.#burst = Math.max(1, o.burst ?? 180);
-    this.#tokens = this.#burst;
+  constructor(pacing: TransportPacing | undefined) {
+    this.#pacing = pacing;
   }
 
   /** Frames waiting. */
@@ -30,7 +26,12 @@ export class Pacer {
     return this.#queue.size;
   }
 
-  /** Sends `send` for `id` now if a token is free, else when one is (replacing what waits for `id`). */
+  /** Whether a frame waits for `id`. */
+  holds(id: string): boolean {
+    return this.#queue.has(id);
+  }
+
+  /** Sends `send` for `id` now if the transport holds nothing back, else once it does not (replacing what waits for `id`). */
   push(id: string, send: () => void): void {
     this.#queue.delete(id);
     this.#queue.set(id, send);
@@ -40,26 +41,28 @@ export class Pacer {
   /** Drops everything waiting. */
   clear(): void {
     this.#queue.clear();
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 
   #drain(): void {
-    const now = Date.now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#at) * this.#perSecond) / 1000);
-    this.#at = now;
+    if (this.#waiting) return;
     for (const [id, send] of this.#queue) {
-      if (this.#tokens < 1) break;
-      this.#tokens -= 1;
+      const pacing = this.#pacing;
+      if (pacing !== undefined && pacing.backlog > 0) {
+        this.#waiting = true;
+        pacing.drained().then(
+          () => {
+            this.#waiting = false;
+            this.#drain();
+          },
+          () => {
+            this.#waiting = false;
+            this.#queue.clear(); // the transport closed: nothing will go
+          },
+        );
+        return;
+      }
       this.#queue.delete(id);
       send();
-    }
-    if (this.#queue.size > 0 && this.#timer === undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#drain();
-      }, Math.ceil(((1 - this.#tokens) * 1000) / this.#perSecond));
-      (this.#timer as { unref?: () => void }).unref?.();
     }
   }
 }

@@ -88,6 +88,7 @@ export class Replica {
   /** §R5.2 A whole state (a repair) from the peer with this key. */
   async onState(sender: Uint8Array, state: RoomState): Promise<void> {
     const next = receiveState(this.#state, state, sender, this.#h.descriptorId); // decoded from this frame: our own copy
+    if (next === undefined && state.version < this.#state.version) return; // older than ours: no news for the moderator (§R5.3)
     if (next !== undefined && !this.#follow(next)) return;
     return this.ack();
   }
@@ -99,6 +100,7 @@ export class Replica {
   async onChange(sender: Uint8Array, change: StateChange, broadcast: boolean): Promise<void> {
     const next = receiveChange(this.#state, change, sender, broadcast, this.#h.descriptorId);
     // undefined: a duplicate, or a gap the moderator repairs
+    if (next === undefined && change.version < this.#state.version) return; // a replayed old broadcast: no ack (§R5.3)
     if (next !== undefined && !this.#follow(next, change)) return;
     return this.ack();
   }

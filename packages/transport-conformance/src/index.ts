@@ -16,6 +16,7 @@ export { checkBurst, checkByteExact, checkMultiTopic, checkSelfEcho, checkTopicI
 export { checkClose, checkReconnect } from './lifecycle.js';
 export { checkInvalidArguments, checkOversize } from './limits.js';
 export { checkSessionEndToEnd, nextEvent } from './session.js';
+export { checkPacing, declaresPacing } from './pacing.js';
 export {
   ConformanceError,
   Inbox,

@@ -45,6 +45,14 @@ export interface ConformanceOptions {
    * unsubscribe) after a frame published later did arrive (default 250 ms).
    */
   quietMs?: number;
+  /**
+   * For adapters whose transports declare `pacing`: frames the service has refused for their rate so far,
+   * across every instance. The pacing check then requires that it refused none of a paced burst. Omit when the
+   * service does not tell.
+   */
+  rateRefusals?(): number;
+  /** Frames the pacing check publishes back to back (default 500): more than the service's burst, so some are held back. */
+  pacedBurst?: number;
 }
 
 /** The options with their defaults filled in. */
@@ -52,6 +60,7 @@ export interface ResolvedOptions extends ConformanceOptions {
   deliveryTimeoutMs: number;
   numRuns: number;
   quietMs: number;
+  pacedBurst: number;
 }
 
 /** The options with every default filled in. */
@@ -61,5 +70,6 @@ export function resolveOptions(options: ConformanceOptions): ResolvedOptions {
     deliveryTimeoutMs: options.deliveryTimeoutMs ?? 5000,
     numRuns: options.numRuns ?? 20,
     quietMs: options.quietMs ?? 250,
+    pacedBurst: options.pacedBurst ?? 500,
   };
 }

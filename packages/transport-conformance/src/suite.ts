@@ -8,6 +8,7 @@ import { checkClose, checkReconnect } from './lifecycle.js';
 import { checkInvalidArguments, checkOversize } from './limits.js';
 import type { ConformanceOptions } from './options.js';
 import { resolveOptions } from './options.js';
+import { checkPacing, declaresPacing } from './pacing.js';
 import { checkSessionEndToEnd } from './session.js';
 
 /** Registers the conformance suite for an adapter as a vitest describe block named \`name\` (docs/ADAPTERS.md §5). */
@@ -42,5 +43,9 @@ export function transportConformance(name: string, options: ConformanceOptions):
     );
     it('rejects misuse with E_INVALID_ARGUMENT', () => checkInvalidArguments(options), timeout);
     it('carries a sealsig session end to end; rejects a tampered frame and drops a replayed one', () => checkSessionEndToEnd(options), timeout);
+    it(`paces a burst of ${o.pacedBurst} frames, if it declares pacing: all arrive, none refused for their rate, drained() resolves, a paced caller's 64 large frames meet no E_QUEUE_FULL, close() rejects it`, async (ctx) => {
+      if (!(await declaresPacing(options))) return ctx.skip();
+      await checkPacing(options);
+    }, timeout);
   });
 }

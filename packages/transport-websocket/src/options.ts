@@ -61,6 +61,18 @@ export interface WebSocketTransportOptions {
   maxQueuedFrames?: number;
   /** Bytes of those frames, at most (default 1 MiB). */
   maxQueuedBytes?: number;
+  /**
+   * The relay's PUBLISH rate limit per connection (its `rateLimit.frames`, PROTOCOL-RELAY.md §4; default the
+   * relay's default, 100 frames/s with a burst of 200). The transport never sends faster: what the relay would
+   * refuse waits in the queue (the `pacing` capability tells callers). Set it to the relay's own values when
+   * that runs with others; a lower value only sends slower, a higher one lets the relay refuse and count drops.
+   */
+  publishLimit?: {
+    /** PUBLISHes the relay's bucket refills per second. */
+    perSecond: number;
+    /** The bucket's size: PUBLISHes sent at once from idle. */
+    burst: number;
+  };
   /** Listener for typed events (relay errors, malformed messages, lost connections...). */
   onError?: (event: TransportEvent) => void;
 }
@@ -75,6 +87,7 @@ export interface ResolvedOptions {
   connectTimeoutMs: number;
   maxQueuedFrames: number;
   maxQueuedBytes: number;
+  publishLimit: { perSecond: number; burst: number };
 }
 
 export const invalid = (message: string) => new SealsigError('E_INVALID_ARGUMENT', message);
@@ -83,6 +96,19 @@ function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalid(`${name} must be a non-negative number`);
   return value;
+}
+
+/** The relay's default PUBLISH limit (PROTOCOL-RELAY.md §4). */
+const RELAY_PUBLISH_LIMIT = { perSecond: 100, burst: 200 };
+
+function publishLimit(value: unknown): { perSecond: number; burst: number } {
+  if (value === undefined) return { ...RELAY_PUBLISH_LIMIT };
+  const v = value as { perSecond?: unknown; burst?: unknown };
+  const finite = (n: unknown, min: number) => typeof n === 'number' && Number.isFinite(n) && n >= min;
+  if (typeof value !== 'object' || value === null || !finite(v.perSecond, Number.MIN_VALUE) || !finite(v.burst, 1)) {
+    throw invalid('publishLimit needs a finite perSecond > 0 and burst >= 1');
+  }
+  return { perSecond: v.perSecond as number, burst: v.burst as number };
 }
 
 /** Validates the options (throws E_INVALID_ARGUMENT) and fills in the defaults. */
@@ -113,6 +139,7 @@ export function resolveOptions(options: WebSocketTransportOptions): ResolvedOpti
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 10_000),
     maxQueuedFrames: positive('maxQueuedFrames', options.maxQueuedFrames, 256),
     maxQueuedBytes: positive('maxQueuedBytes', options.maxQueuedBytes, 1024 * 1024),
+    publishLimit: publishLimit(options.publishLimit),
   };
   if (!Number.isInteger(resolved.maxFrameBytes) || resolved.maxFrameBytes < 1) throw invalid('maxFrameBytes must be a positive integer');
   if (resolved.maxReconnectDelayMs < resolved.minReconnectDelayMs) throw invalid('maxReconnectDelayMs is below minReconnectDelayMs');

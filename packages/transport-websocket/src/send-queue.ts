@@ -30,6 +30,8 @@ export class SendQueue {
   private waiting: QueuedFrame[] = [];
   private inflight: InFlight[] = [];
   private byteCount = 0;
+  /** Bytes of the frames sent and not acknowledged. */
+  private inflightBytes = 0;
   private nextOrder = 0;
 
   constructor(
@@ -42,6 +44,11 @@ export class SendQueue {
     return this.waiting.length;
   }
 
+  /** The size of the oldest waiting frame (undefined if none waits). */
+  get nextSize(): number | undefined {
+    return this.waiting[0]?.frame.length;
+  }
+
   /** Frames sent and not acknowledged. */
   get unacknowledged(): number {
     return this.inflight.length;
@@ -50,6 +57,17 @@ export class SendQueue {
   /** Bytes of frames held (waiting and unacknowledged). */
   get bytes(): number {
     return this.byteCount;
+  }
+
+  /**
+   * Whether a frame of `size` bytes may be sent now: the frames in flight hold at most half the byte bound
+   * with it (or none are in flight). Frames sent and not acknowledged count against the bound until their
+   * ACK; a paced caller (docs/ADAPTERS.md §1) that hands over a frame whenever nothing waits would otherwise
+   * fill the queue with them (200 frames of 9.5 KB in one burst of the relay's bucket: 1.9 MB of a 1 MiB
+   * bound, E_QUEUE_FULL). With half the bound in flight at most, what waits always has the other half.
+   */
+  mayFly(size: number): boolean {
+    return this.inflight.length === 0 || this.inflightBytes + size <= this.maxBytes / 2;
   }
 
   /** Throws E_QUEUE_FULL unless one more frame of `size` bytes fits. */
@@ -92,12 +110,13 @@ export class SendQueue {
   sent(seq: number, topic: string, frame: Uint8Array, order = this.nextOrder++): void {
     this.inflight.push({ seq, topic, frame, order });
     this.byteCount += frame.length;
+    this.inflightBytes += frame.length;
   }
 
   /** ACK: every PUBLISH up to `seq` is settled. */
   acknowledge(seq: number): void {
     let n = 0;
-    while (n < this.inflight.length && this.inflight[n]!.seq <= seq) this.byteCount -= this.inflight[n++]!.frame.length;
+    for (; n < this.inflight.length && this.inflight[n]!.seq <= seq; n++) this.settle(this.inflight[n]!);
     if (n > 0) this.inflight.splice(0, n);
   }
 
@@ -106,7 +125,7 @@ export class SendQueue {
     const i = this.inflight.findIndex((f) => f.seq === seq);
     if (i < 0) return undefined;
     const [f] = this.inflight.splice(i, 1);
-    this.byteCount -= f!.frame.length;
+    this.settle(f!);
     return { topic: f!.topic, frame: f!.frame, order: f!.order };
   }
 
@@ -117,11 +136,19 @@ export class SendQueue {
     const back = this.inflight.map(({ topic, frame, order }) => ({ topic, frame, order }));
     this.waiting = [...back, ...this.waiting].sort((a, b) => a.order - b.order);
     this.inflight = [];
+    this.inflightBytes = 0;
   }
 
   clear(): void {
     this.waiting = [];
     this.inflight = [];
     this.byteCount = 0;
+    this.inflightBytes = 0;
+  }
+
+  /** A frame in flight is no longer held. */
+  private settle(f: InFlight): void {
+    this.byteCount -= f.frame.length;
+    this.inflightBytes -= f.frame.length;
   }
 }

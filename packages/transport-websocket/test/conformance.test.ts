@@ -10,13 +10,15 @@ import type { WebSocketLike } from '../src/socket.js';
 import { startRelay, terminate, trackingWebSocket, type RunningRelay } from './helpers.js';
 
 let running: RunningRelay | undefined;
+/** The relay's PUBLISH limit, and the transports' publishLimit: a burst of 100, so the suite's bursts are paced. */
+const limit = { perSecond: 5_000, burst: 100 };
 const socketsOf = new Map<Transport, Set<WebSocketLike>>();
 const allSockets = new Set<Set<WebSocketLike>>();
 
 transportConformance('websocket', {
   async setup() {
     // Retention off: the suite reuses topics across subscribe/unsubscribe and counts deliveries exactly.
-    running = await startRelay({ retention: false, rateLimit: { frames: { perSecond: 100_000, burst: 100_000 } } });
+    running = await startRelay({ retention: false, rateLimit: { frames: limit } });
   },
   async teardown() {
     await running?.relay.close();
@@ -29,11 +31,13 @@ transportConformance('websocket', {
       minReconnectDelayMs: 20,
       maxReconnectDelayMs: 200,
       maxQueuedFrames: 2000,
+      publishLimit: limit,
     });
     socketsOf.set(transport, sockets);
     allSockets.add(sockets);
     return transport;
   },
+  rateRefusals: () => running!.relay.metrics().drops.rate_limited ?? 0,
   selfEcho: false,
   oversize: 'error',
   async disrupt(transport) {

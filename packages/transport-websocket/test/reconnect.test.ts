@@ -78,7 +78,8 @@ describe('reconnect without loss', () => {
 
   it('a restarted relay (memory engine: a new epoch) raises a gap for each resumed subscription; a reconnect to the same relay does not', async () => {
     const first = await relay();
-    const { t: sub, events } = client({ urls: [first.url] });
+    const { WebSocket, sockets } = await trackingWebSocket();
+    const { t: sub, events } = client({ urls: [first.url], WebSocket });
     const gaps: string[] = [];
     sub.onGap((topic) => gaps.push(topic));
     const pub = client({ urls: [first.url] }).t;
@@ -87,8 +88,7 @@ describe('reconnect without loss', () => {
     await pub.publish(TOPIC, enc('one'));
     await waitUntil(() => got.length === 1, 5000, 'the first frame');
     // A dropped connection (not a restart): resumed from its position, RECOVERED, no gap, nothing twice.
-    const socket = (sub as unknown as { socket: { close(): void } }).socket;
-    socket.close();
+    for (const socket of sockets) socket.close();
     await waitUntil(() => sub.state === 'reconnecting', 5000, 'reconnecting');
     await pub.publish(TOPIC, enc('two'));
     await waitUntil(() => sub.state === 'open' && got.length === 2, 10_000, 'resumed');
