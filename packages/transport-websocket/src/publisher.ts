@@ -137,7 +137,7 @@ export class Publisher implements TransportPacing {
   /** §3.5 LIMITS: the relay's PUBLISH bucket on this socket, capped by the user's publishLimit. */
   limits(announced: RateLimit): void {
     this.#budget.adopt(lowerLimit(announced, this.#cap), this.#now());
-    this.heard();
+    this.#heard = true;
     this.#flush(); // the budget may have grown
   }
 
