@@ -11,7 +11,7 @@ import { PublishAcks } from './acks.js';
 import { RelayError } from './errors.js';
 import type { DropReason, Metrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
-import { CloseCode, ErrorCode, MAX_OVERHEAD_BYTES, SUBPROTOCOL, encodeError, encodeNack, isTopic } from './protocol.js';
+import { CloseCode, ErrorCode, MAX_OVERHEAD_BYTES, SUBPROTOCOL, encodeError, encodeLimits, encodeNack, isTopic } from './protocol.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Catchup } from './routing.js';
 import { grantAdmits, verifyAdmissionToken, type AdmissionGrant } from './token.js';
@@ -70,8 +70,11 @@ export class Connections {
   private readonly wss: WebSocketServer;
   private nextId = 1;
   private refusing = 0;
+  /** §3.5 The LIMITS message every admitted connection gets first (the options do not change while running). */
+  private readonly limits: Buffer;
 
   constructor(private readonly c: ConnectionsContext) {
+    this.limits = encodeLimits({ publish: c.o.frames, subscribe: c.o.subscriptions, maxFrameBytes: c.o.maxFrameBytes });
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: c.o.maxFrameBytes + MAX_OVERHEAD_BYTES,
@@ -167,6 +170,7 @@ export class Connections {
     // The client's close frame: by the time the client sees the close complete, the relay has answered it.
     onCloseFrame(ws, () => this.c.guard(() => this.end(conn)));
     ws.on('close', () => this.c.guard(() => this.forget(conn)));
+    this.send(conn, this.limits); // §3.5: the connection's first message
   }
 
   /** Closes a socket that was never admitted. */

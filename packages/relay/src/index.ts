@@ -38,8 +38,11 @@ export {
   encodeAck,
   encodeNack,
   encodeError,
+  encodeLimits,
+  LIMITS_BYTES,
   POSITION_BYTES,
   RECOVERED,
+  type AnnouncedLimits,
   type Inbound,
   type Outbound,
 } from './protocol.js';

@@ -3,6 +3,7 @@
  * checks lengths before it reads and never throws; a bad message yields a `{ kind: 'error' }` result.
  */
 import { EPOCH_BYTES, OFFSET_BYTES, type Offset, type Position } from './engine.js';
+import type { RateLimit } from './rate-limit.js';
 
 /** The WebSocket subprotocol clients offer (§1). */
 export const SUBPROTOCOL = 'sealsig-relay.2';
@@ -25,6 +26,8 @@ export const Op = {
   ack: 0x13,
   /** NACK: relay refuses one PUBLISH, with a code. */
   nack: 0x14,
+  /** LIMITS: relay announces the connection's rate limits and frame size (§3.5). */
+  limits: 0x15,
 } as const;
 
 /** SUBSCRIBED flags (§3.2). */
@@ -286,6 +289,49 @@ export function encodeError(code: number, topic: string, reason: string): Buffer
   return out;
 }
 
+/** §3.5 Bytes of a LIMITS message: the opcode and five u32 fields. */
+export const LIMITS_BYTES = 21;
+/** §3.5 Rates go on the wire in thousandths of a message per second. */
+export const MILLI = 1000;
+const U32_MAX = 2 ** 32 - 1;
+
+/** What a LIMITS message announces (§3.5): the connection's token buckets and largest frame. */
+export interface AnnouncedLimits {
+  /** PUBLISH (and malformed) messages: the bucket's refill per second and size. */
+  publish: RateLimit;
+  /** SUBSCRIBE and UNSUBSCRIBE messages. */
+  subscribe: RateLimit;
+  /** The largest frame a PUBLISH may carry, in bytes. */
+  maxFrameBytes: number;
+}
+
+/**
+ * §3.5 A rate in thousandths per second, rounded down (a client that keeps to it keeps to the real one), 1..2^32-1.
+ * A product within 1e-6 of an integer is that integer: 4202692.06 * 1000 is 4202692059.9999995 in floating point.
+ */
+function milliRate(perSecond: number): number {
+  const x = perSecond * MILLI;
+  const near = Math.round(x);
+  return Math.min(U32_MAX, Math.max(1, Math.abs(x - near) < 1e-6 ? near : Math.floor(x)));
+}
+
+/** §3.5 A count rounded down, 1..2^32-1. */
+function count(n: number): number {
+  return Math.min(U32_MAX, Math.max(1, Math.floor(n)));
+}
+
+/** [0x15][publish milli-rate][publish burst][subscribe milli-rate][subscribe burst][max frame bytes], u32be each (§3.5). */
+export function encodeLimits(l: AnnouncedLimits): Buffer {
+  const out = Buffer.allocUnsafe(LIMITS_BYTES);
+  out[0] = Op.limits;
+  out.writeUInt32BE(milliRate(l.publish.perSecond), 1);
+  out.writeUInt32BE(count(l.publish.burst), 5);
+  out.writeUInt32BE(milliRate(l.subscribe.perSecond), 9);
+  out.writeUInt32BE(count(l.subscribe.burst), 13);
+  out.writeUInt32BE(count(l.maxFrameBytes), 17);
+  return out;
+}
+
 /** A decoded relay message. */
 export type Outbound =
   | {
@@ -334,6 +380,12 @@ export type Outbound =
   }
   | {
     /** The message type. */
+    kind: 'limits';
+    /** The announced limits (rates in messages per second). */
+    limits: AnnouncedLimits;
+  }
+  | {
+    /** The message type. */
     kind: 'invalid';
   };
 
@@ -365,6 +417,16 @@ export function decodeOutbound(msg: Uint8Array): Outbound {
     if (msg.length !== 7) return { kind: 'invalid' };
     const b = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
     return { kind: 'nack', seq: b.readUInt32BE(1), code: b.readUInt16BE(5) };
+  }
+  if (op === Op.limits) {
+    if (msg.length !== LIMITS_BYTES) return { kind: 'invalid' };
+    const b = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
+    const f = [1, 5, 9, 13, 17].map((at) => b.readUInt32BE(at));
+    if (f.includes(0)) return { kind: 'invalid' };
+    return {
+      kind: 'limits',
+      limits: { publish: { perSecond: f[0]! / MILLI, burst: f[1]! }, subscribe: { perSecond: f[2]! / MILLI, burst: f[3]! }, maxFrameBytes: f[4]! },
+    };
   }
   if (op === Op.error) {
     if (msg.length < 4) return { kind: 'invalid' };

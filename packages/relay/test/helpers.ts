@@ -2,7 +2,7 @@
 import { WebSocket, type ClientOptions } from 'ws';
 import { createRelay, type Relay, type RelayOptions } from '../src/index.js';
 import type { Position } from '../src/engine.js';
-import { Op, SUBPROTOCOL, decodeOutbound, encodePublish, encodeSubscribe, encodeTopicMessage, type Outbound } from '../src/protocol.js';
+import { Op, SUBPROTOCOL, decodeOutbound, encodePublish, encodeSubscribe, encodeTopicMessage, type AnnouncedLimits, type Outbound } from '../src/protocol.js';
 
 export async function startRelay(options: RelayOptions = {}): Promise<{ relay: Relay; url: string; http: string }> {
   const relay = createRelay({ host: '127.0.0.1', port: 0, ...options });
@@ -12,7 +12,10 @@ export async function startRelay(options: RelayOptions = {}): Promise<{ relay: R
 
 export interface TestClient {
   ws: WebSocket;
+  /** What the relay sent, but LIMITS (§3.5), which is in `limits`. */
   received: Outbound[];
+  /** The LIMITS messages received (§3.5): one, first, on an admitted connection. */
+  limits: AnnouncedLimits[];
   closed: Promise<{ code: number; reason: string }>;
   /** SUBSCRIBE (from `since`, §3.4); resolves with SUBSCRIBED's recovered flag, or false after an ERROR. */
   subscribe(topic: string, since?: Position): Promise<boolean>;
@@ -33,7 +36,12 @@ export async function connect(url: string, options: ClientOptions = {}, protocol
   const ws = new WebSocket(url, protocols, options);
   ws.binaryType = 'nodebuffer';
   const received: Outbound[] = [];
-  ws.on('message', (data: Buffer) => received.push(decodeOutbound(new Uint8Array(data))));
+  const limits: AnnouncedLimits[] = [];
+  ws.on('message', (data: Buffer) => {
+    const m = decodeOutbound(new Uint8Array(data));
+    if (m.kind === 'limits') limits.push(m.limits);
+    else received.push(m);
+  });
   ws.on('error', () => {});
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
@@ -50,6 +58,7 @@ export async function connect(url: string, options: ClientOptions = {}, protocol
   const client: TestClient = {
     ws,
     received,
+    limits,
     closed,
     async subscribe(topic, since) {
       const before = received.length;

@@ -62,10 +62,11 @@ export interface WebSocketTransportOptions {
   /** Bytes of those frames, at most (default 1 MiB). */
   maxQueuedBytes?: number;
   /**
-   * The relay's PUBLISH rate limit per connection (its `rateLimit.frames`, PROTOCOL-RELAY.md §4; default the
-   * relay's default, 100 frames/s with a burst of 200). The transport never sends faster: what the relay would
-   * refuse waits in the queue (the `pacing` capability tells callers). Set it to the relay's own values when
-   * that runs with others; a lower value only sends slower, a higher one lets the relay refuse and count drops.
+   * A cap on the PUBLISH rate (PROTOCOL-RELAY.md §4). By default the transport keeps to the limit the relay
+   * announces on each connection (LIMITS, §3.5), and to the relay's default (100 frames/s, burst 200) with a
+   * relay too old to announce one. Set this to send slower than the relay allows (each field is the lower of
+   * the two), or to state the limit of an older relay configured below its default. The transport never sends
+   * faster: what the relay would refuse waits in the queue (the `pacing` capability tells callers).
    */
   publishLimit?: {
     /** PUBLISHes the relay's bucket refills per second. */
@@ -87,7 +88,8 @@ export interface ResolvedOptions {
   connectTimeoutMs: number;
   maxQueuedFrames: number;
   maxQueuedBytes: number;
-  publishLimit: { perSecond: number; burst: number };
+  /** The user's cap, or undefined (the relay's announced limit alone). */
+  publishLimit: { perSecond: number; burst: number } | undefined;
 }
 
 export const invalid = (message: string) => new SealsigError('E_INVALID_ARGUMENT', message);
@@ -98,11 +100,8 @@ function positive(name: string, value: unknown, fallback: number): number {
   return value;
 }
 
-/** The relay's default PUBLISH limit (PROTOCOL-RELAY.md §4). */
-const RELAY_PUBLISH_LIMIT = { perSecond: 100, burst: 200 };
-
-function publishLimit(value: unknown): { perSecond: number; burst: number } {
-  if (value === undefined) return { ...RELAY_PUBLISH_LIMIT };
+function publishLimit(value: unknown): { perSecond: number; burst: number } | undefined {
+  if (value === undefined) return undefined;
   const v = value as { perSecond?: unknown; burst?: unknown };
   const finite = (n: unknown, min: number) => typeof n === 'number' && Number.isFinite(n) && n >= min;
   if (typeof value !== 'object' || value === null || !finite(v.perSecond, Number.MIN_VALUE) || !finite(v.burst, 1)) {

@@ -11,6 +11,8 @@
  *                     0x12 ERROR       [0x12][code u16 BE][topic length u8][topic][utf8 reason]
  *                     0x13 ACK         [0x13][seq u32 BE]          every PUBLISH up to seq is settled
  *                     0x14 NACK        [0x14][seq u32 BE][code u16 BE]   PUBLISH seq was not stored
+ *                     0x15 LIMITS      [0x15][publish rate][publish burst][subscribe rate][subscribe burst][max frame]
+ *                                      u32 BE each, rates in thousandths per second (§3.5)
  *
  * A topic is 1..64 bytes of ASCII [A-Za-z0-9_-] (a core route tag is 22 of them). The decoder is strict:
  * it checks the size limit before reading anything, then the opcode, lengths and topic charset, and
@@ -40,7 +42,20 @@ export const Op = {
   ack: 0x13,
   /** NACK: relay refuses one PUBLISH, with a code. */
   nack: 0x14,
+  /** LIMITS: relay announces the connection's rate limits and frame size (§3.5). */
+  limits: 0x15,
 } as const;
+
+/** §3.5 Bytes of a LIMITS message: the opcode and five u32 fields. */
+export const LIMITS_BYTES = 21;
+
+/** A token bucket the relay announced (§3.5): `burst` messages at once, refilled at `perSecond`. */
+export interface AnnouncedRate {
+  /** Messages the bucket refills per second (a multiple of 0.001). */
+  perSecond: number;
+  /** The bucket's size. */
+  burst: number;
+}
 
 /** ERROR codes a relay sends, by number. */
 export const RelayErrorCodes = {
@@ -157,6 +172,16 @@ export type RelayMessage =
   }
   | {
     /** The message type. */
+    op: 'limits';
+    /** PUBLISH messages per connection. */
+    publish: AnnouncedRate;
+    /** SUBSCRIBE and UNSUBSCRIBE messages per connection. */
+    subscribe: AnnouncedRate;
+    /** The largest frame the relay stores. */
+    maxFrameBytes: number;
+  }
+  | {
+    /** The message type. */
     op: 'nack';
     /** The sequence number of the PUBLISH. */
     seq: number;
@@ -236,6 +261,21 @@ export function decodeRelayMessage(bytes: Uint8Array, maxFrameBytes: number): De
       if (bytes.length !== 7) return bad('NACK of a bad length');
       const code = (bytes[5]! << 8) | bytes[6]!;
       return { ok: true, message: { op: 'nack', seq: u32(bytes, 1), code, name: nameOf(code) } };
+    }
+    case Op.limits: {
+      if (bytes.length !== LIMITS_BYTES) return bad('LIMITS of a bad length');
+      const f = [1, 5, 9, 13, 17].map((at) => u32(bytes, at));
+      if (f.includes(0)) return bad('LIMITS with a zero field');
+      const [publishRate, publishBurst, subscribeRate, subscribeBurst, maxFrameBytes] = f as [number, number, number, number, number];
+      return {
+        ok: true,
+        message: {
+          op: 'limits',
+          publish: { perSecond: publishRate / 1000, burst: publishBurst },
+          subscribe: { perSecond: subscribeRate / 1000, burst: subscribeBurst },
+          maxFrameBytes,
+        },
+      };
     }
     case Op.error: {
       if (bytes.length < 4) return bad('ERROR too short');

@@ -4,7 +4,9 @@
  * restored, and sent again on the next socket if no ACK covered it. Frames go out only while the relay surely
  * has a token of its rate limit for them (relay-budget.ts) and the frames in flight hold at most half the
  * queue's byte bound (send-queue.ts mayFly); the rest wait in the queue, which is the
- * transport's pacing capability (docs/ADAPTERS.md §1: backlog, drained()). A retryable NACK (2 rate limited,
+ * transport's pacing capability (docs/ADAPTERS.md §1: backlog, drained()). The relay's limit is the one it
+ * announces (LIMITS, §3.5); until the relay has said anything on a socket, one frame is in flight at most, so
+ * that a LIMITS on its way lowers the budget before a burst goes. A retryable NACK (2 rate limited,
  * 7 unavailable) puts the frame back and pauses publishing with a growing delay; any other NACK drops it and
  * says why.
  */
@@ -12,7 +14,7 @@ import { SealsigError, type ErrorCode, type TransportPacing } from '@sealsig/cor
 import { backoffDelay } from './backoff.js';
 import type { TransportEvent, TransportEventType } from './options.js';
 import { RETRYABLE_NACKS, encodePublish } from './protocol.js';
-import { RelayBudget, type RateLimit } from './relay-budget.js';
+import { DEFAULT_PUBLISH_LIMIT, RelayBudget, lowerLimit, type RateLimit } from './relay-budget.js';
 import type { SendQueue } from './send-queue.js';
 import { unwrapSeq } from './serial.js';
 import { unref } from './timers.js';
@@ -45,7 +47,16 @@ export class Publisher implements TransportPacing {
   readonly #host: PublisherHost;
   readonly #queue: SendQueue;
   readonly #budget: RelayBudget;
+  /** The user's publishLimit: a cap on whatever the relay announces. */
+  readonly #cap: RateLimit | undefined;
   readonly #now: () => number;
+  /**
+   * The relay said something on the current socket. A relay sends LIMITS first (§3.5): until then, one frame
+   * in flight at most, so that a relay with a lower limit than the default is never sent a default burst
+   * (with subscriptions to restore, SUBSCRIBED comes first and nothing waits). A relay older than LIMITS
+   * costs one ACK's wait, once per connection.
+   */
+  #heard = false;
   /** Frames wait for the relay's bucket to refill (no ACK may come to wake them): sends them when it fires. */
   #refill: ReturnType<typeof setTimeout> | undefined;
   /** drained() calls waiting for the backlog to empty. */
@@ -67,12 +78,16 @@ export class Publisher implements TransportPacing {
   #probing = false;
   #nacksInARow = 0;
 
-  /** `limit`: the relay's PUBLISH rate limit; `now`: a monotonic clock in ms. */
-  constructor(queue: SendQueue, limit: RateLimit, host: PublisherHost, now: () => number = () => performance.now()) {
+  /**
+   * `cap`: the user's publishLimit, if set (the relay's announced PUBLISH limit, else the default, is capped by
+   * it); `now`: a monotonic clock in ms.
+   */
+  constructor(queue: SendQueue, cap: RateLimit | undefined, host: PublisherHost, now: () => number = () => performance.now()) {
     this.#queue = queue;
     this.#host = host;
     this.#now = now;
-    this.#budget = new RelayBudget(limit, now());
+    this.#cap = cap;
+    this.#budget = new RelayBudget(lowerLimit(DEFAULT_PUBLISH_LIMIT, cap), now());
   }
 
   /** Frames publish() accepted and not sent yet (paced, paused, or waiting for a connection). */
@@ -94,7 +109,7 @@ export class Publisher implements TransportPacing {
 
   /** Sends `frame` now if it may go, else queues a copy; throws E_QUEUE_FULL when the queue is full. */
   publish(topic: string, frame: Uint8Array): void {
-    if (this.#ready && this.#pause === undefined && !this.#probing && this.#queue.length === 0 && this.#queue.mayFly(frame.length) && this.#budget.allows(this.#now())) {
+    if (this.#ready && this.#pause === undefined && !this.#probing && this.#heard && this.#queue.length === 0 && this.#queue.mayFly(frame.length) && this.#budget.allows(this.#now())) {
       this.#queue.reserve(frame.length);
       if (this.#sendPublish(topic, encodePublish(topic, frame))) return;
     }
@@ -108,7 +123,22 @@ export class Publisher implements TransportPacing {
    */
   opened(start = 0): void {
     this.#published = start;
-    this.#budget.reset(this.#now(), start);
+    this.#heard = false;
+    this.#budget.reset(this.#now(), start, lowerLimit(DEFAULT_PUBLISH_LIMIT, this.#cap));
+  }
+
+  /** A message of the relay on the current socket (any): it would have sent LIMITS first, if it sends one. */
+  heard(): void {
+    if (this.#heard) return;
+    this.#heard = true;
+    this.#flush();
+  }
+
+  /** §3.5 LIMITS: the relay's PUBLISH bucket on this socket, capped by the user's publishLimit. */
+  limits(announced: RateLimit): void {
+    this.#budget.adopt(lowerLimit(announced, this.#cap), this.#now());
+    this.#heard = true;
+    this.#flush(); // the budget may have grown
   }
 
   /** The subscriptions of the current socket are restored: what waits is sent. */
@@ -187,8 +217,8 @@ export class Publisher implements TransportPacing {
    */
   #flush(): void {
     if (this.#ready && this.#pause === undefined) {
-      // After a pause, one frame at a time until the relay takes one again (see `probing`).
-      let n = this.#probing ? (this.#queue.unacknowledged > 0 ? 0 : 1) : Infinity;
+      // After a pause, one frame at a time until the relay takes one again (see `probing`); so too until it said anything (`heard`).
+      let n = this.#probing || !this.#heard ? (this.#queue.unacknowledged > 0 ? 0 : 1) : Infinity;
       while (n-- > 0 && this.#queue.length > 0) {
         if (!this.#queue.mayFly(this.#queue.nextSize!)) break; // an ACK of those in flight sends more
         if (!this.#budget.allows(this.#now())) {

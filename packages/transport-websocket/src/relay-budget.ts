@@ -11,6 +11,9 @@
  * a frame sent while `available() >= 1` finds a token: for any two frames j < k, the relay's clock advanced
  * between reading them at least as much as this one between j's ACK and k's sending. Only the two clocks'
  * rates are assumed equal, not their readings. Timers that fire late only make the client send later.
+ *
+ * The bucket's size and refill are what the relay announced on this connection (LIMITS, §3.5), else those of
+ * PROTOCOL-RELAY.md §4 (a relay older than LIMITS); `publishLimit`, when the user set it, caps them.
  */
 export interface RateLimit {
   /** Tokens added per second. */
@@ -19,17 +22,27 @@ export interface RateLimit {
   burst: number;
 }
 
+/** The relay's default PUBLISH limit (PROTOCOL-RELAY.md §4), until it announces its own (§3.5). */
+export const DEFAULT_PUBLISH_LIMIT: RateLimit = { perSecond: 100, burst: 200 };
+
+/** A bucket within both `a` and `b` (each field the lower), or `a` alone. */
+export function lowerLimit(a: RateLimit, b: RateLimit | undefined): RateLimit {
+  return b === undefined ? a : { perSecond: Math.min(a.perSecond, b.perSecond), burst: Math.min(a.burst, b.burst) };
+}
+
 /** Slack for the relay's floating-point refill: a frame is sent only with this much more than one token. */
 const EPSILON = 1e-6;
 
 export class RelayBudget {
-  readonly #limit: RateLimit;
+  #limit: RateLimit;
   /** Tokens left after the acknowledged frames, at #at (may be negative: the relay read them earlier). */
   #level: number;
   #at: number;
   /** PUBLISHes sent on this connection, and the highest sequence number acknowledged. */
   #sent = 0;
   #acked = 0;
+  /** No ACK came on this connection yet: the relay's bucket has been full since it admitted the connection. */
+  #fresh = true;
 
   constructor(limit: RateLimit, now: number) {
     this.#limit = limit;
@@ -37,9 +50,14 @@ export class RelayBudget {
     this.#at = now;
   }
 
-  /** A new connection: the relay starts it with a full bucket, and counts its PUBLISHes from 1 (after `start`). */
-  reset(now: number, start = 0): void {
-    this.#level = this.#limit.burst;
+  /**
+   * A new connection: the relay starts it with a full bucket, and counts its PUBLISHes from 1 (after `start`).
+   * `limit`: the bucket assumed until the relay announces one (§3.5).
+   */
+  reset(now: number, start = 0, limit = this.#limit): void {
+    this.#limit = limit;
+    this.#fresh = true;
+    this.#level = limit.burst;
     this.#at = now;
     this.#sent = start;
     this.#acked = start;
@@ -61,6 +79,19 @@ export class RelayBudget {
     return missing <= 0 ? 0 : Math.ceil((missing * 1000) / this.#limit.perSecond);
   }
 
+  /**
+   * §3.5 LIMITS: the relay's bucket is `limit` from now on. Before any ACK (the relay sends LIMITS first) its
+   * bucket has been full at the announced size since it admitted the connection, before this end saw it open:
+   * the frames in flight are taken from that. A later LIMITS keeps the tokens left, capped at the new size.
+   */
+  adopt(limit: RateLimit, now: number): void {
+    if (!this.#fresh) {
+      this.#level = Math.min(limit.burst, this.#refilled(now));
+      this.#at = now;
+    } else this.#level = limit.burst;
+    this.#limit = limit;
+  }
+
   /** A PUBLISH went out. */
   sent(): void {
     this.#sent++;
@@ -73,6 +104,7 @@ export class RelayBudget {
     this.#level = this.#refilled(now) - (upTo - this.#acked);
     this.#at = now;
     this.#acked = upTo;
+    this.#fresh = false;
   }
 
   #refilled(now: number): number {

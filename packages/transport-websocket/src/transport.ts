@@ -186,6 +186,8 @@ class RelayClient implements WebSocketTransport {
   }
 
   #handle(message: RelayMessage): void {
+    if (message.op === 'limits') return this.#publisher.limits(message.publish);
+    this.#publisher.heard();
     if (message.op === 'deliver') return this.#subscriptions.deliver(message.topic, message.position, message.frame);
     if (message.op === 'ack') return this.#publisher.acknowledged(message.seq);
     if (message.op === 'nack') return this.#publisher.refused(message.seq, message.code, message.name);

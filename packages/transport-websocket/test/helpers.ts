@@ -36,6 +36,25 @@ export async function trackingWebSocket(): Promise<{ WebSocket: WebSocketConstru
   return { WebSocket: Tracked as unknown as WebSocketConstructor, sockets };
 }
 
+/**
+ * A WebSocket constructor (the `ws` package) that never hands the transport a LIMITS message (PROTOCOL-RELAY.md
+ * §3.5): the relay seen through it is one older than LIMITS, with whatever limits it was started with.
+ */
+export async function withoutLimits(): Promise<WebSocketConstructor> {
+  const { WebSocket: Base } = await resolveWebSocket(undefined);
+  const proto = Object.getOwnPropertyDescriptor(Base.prototype, 'onmessage')!;
+  function Older(url: string, protocols?: string | string[]): WebSocketLike {
+    const socket = new Base(url, protocols);
+    Object.defineProperty(socket, 'onmessage', {
+      get: () => proto.get!.call(socket),
+      set: (handler: ((event: { data: unknown }) => void) | null) =>
+        proto.set!.call(socket, handler && ((event: { data: unknown }) => (new Uint8Array(event.data as ArrayBuffer)[0] === 0x15 ? undefined : handler(event)))),
+    });
+    return socket;
+  }
+  return Older as unknown as WebSocketConstructor;
+}
+
 /** Drops a socket without a closing handshake, as a dead network would (`ws` terminate()). */
 export function terminate(socket: WebSocketLike): void {
   (socket as unknown as { terminate(): void }).terminate();

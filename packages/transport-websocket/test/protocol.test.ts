@@ -4,11 +4,11 @@
  * never throw on arbitrary bytes.
  */
 import { isSealsigError } from '@sealsig/core';
-import { decodeInbound, encodeAck, encodeDeliver, encodeError, encodeNack, encodeSubscribed } from '@sealsig/relay';
+import { decodeInbound, encodeAck, encodeDeliver, encodeError, encodeLimits, encodeNack, encodeSubscribed } from '@sealsig/relay';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../src/backoff.js';
-import { Op, decodeRelayMessage, encodePublish, encodeSubscribe, encodeUnsubscribe, isValidTopic } from '../src/protocol.js';
+import { LIMITS_BYTES, Op, decodeRelayMessage, encodePublish, encodeSubscribe, encodeUnsubscribe, isValidTopic } from '../src/protocol.js';
 import { SendQueue } from '../src/send-queue.js';
 
 const topicArb = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
@@ -67,9 +67,18 @@ describe('relay protocol v2 codec', () => {
     );
   });
 
+  it('decodes the LIMITS the relay encodes (§3.5): rates in thousandths per second', () => {
+    const rate = fc.record({ perSecond: fc.integer({ min: 1, max: 2 ** 32 - 1 }).map((m) => m / 1000), burst: fc.integer({ min: 1, max: 2 ** 32 - 1 }) });
+    fc.assert(
+      fc.property(rate, rate, fc.integer({ min: 1, max: 2 ** 32 - 1 }), (publish, subscribe, maxFrameBytes) => {
+        expect(decodeRelayMessage(encodeLimits({ publish, subscribe, maxFrameBytes }), MAX)).toEqual({ ok: true, message: { op: 'limits', publish, subscribe, maxFrameBytes } });
+      }),
+    );
+  });
+
   it('never throws on arbitrary bytes, and accepts only well-formed messages', () => {
     // Mostly the relay's opcodes with plausible lengths, so the checks past byte 0 are exercised too.
-    const opcode = fc.constantFrom(Op.deliver, Op.subscribed, Op.error, Op.ack, Op.nack, 0x00, 0x01, 0x03, 0xff);
+    const opcode = fc.constantFrom(Op.deliver, Op.subscribed, Op.error, Op.ack, Op.nack, Op.limits, 0x00, 0x01, 0x03, 0xff);
     const message = fc.tuple(opcode, fc.integer({ min: 0, max: 70 }), fc.uint8Array({ maxLength: 300 })).map(([op, len, rest]) => new Uint8Array([op, len, ...rest]));
     fc.assert(
       fc.property(fc.oneof(message, fc.uint8Array({ maxLength: 300 })), (bytes) => {
@@ -77,6 +86,10 @@ describe('relay protocol v2 codec', () => {
         if (!d.ok) return void expect(typeof d.reason).toBe('string');
         const m = d.message;
         if (m.op === 'ack' || m.op === 'nack') return void expect(bytes.length).toBe(m.op === 'ack' ? 5 : 7);
+        if (m.op === 'limits') {
+          expect(bytes.length).toBe(LIMITS_BYTES);
+          return void expect(Math.min(m.publish.perSecond, m.publish.burst, m.subscribe.perSecond, m.subscribe.burst, m.maxFrameBytes)).toBeGreaterThan(0);
+        }
         expect(isValidTopic(m.topic) || (m.op === 'error' && m.topic === '')).toBe(true);
         if (m.op === 'deliver') expect(m.frame.length).toBeLessThanOrEqual(128);
       }),
@@ -87,7 +100,10 @@ describe('relay protocol v2 codec', () => {
   it('rejects what a strict decoder must: opcodes, charset, lengths, size, bad UTF-8', () => {
     const cases: [string, number[]][] = [
       ['empty', []],
-      ['unknown opcode', [0x15, 0x41]],
+      ['unknown opcode', [0x16, 0x41]],
+      ['LIMITS too short', [Op.limits, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]],
+      ['LIMITS too long', [Op.limits, ...new Array<number>(21).fill(1)]],
+      ['LIMITS with a zero burst', [Op.limits, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]],
       ['ACK too short', [Op.ack, 0, 0, 1]],
       ['NACK too long', [Op.nack, 0, 0, 0, 1, 0, 7, 0]],
       ['DELIVER without a position', [Op.deliver, 1, 0x41, 1, 2, 3]],

@@ -9,7 +9,7 @@ import { createAdmissionToken } from '@sealsig/relay';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWebSocketTransport, type TransportEvent, type WebSocketTransport, type WebSocketTransportOptions } from '../src/index.js';
 import { resolveWebSocket, type WebSocketConstructor } from '../src/socket.js';
-import { freePort, sleep, startRelay, trackingWebSocket, waitUntil, type RunningRelay } from './helpers.js';
+import { freePort, sleep, startRelay, trackingWebSocket, waitUntil, withoutLimits, type RunningRelay } from './helpers.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -103,9 +103,11 @@ describe('reconnect without loss', () => {
   });
 
   it('frames the relay refuses for its rate limit (NACK 2) are sent again until stored: a burst over the limit arrives whole', async () => {
+    // A relay older than LIMITS (§3.5), started below the default limit, and no publishLimit: the transport
+    // assumes 100/s, burst 200, and the relay refuses what is over its own.
     const r = await relay({ rateLimit: { frames: { perSecond: 50, burst: 10 }, floodDrops: 1_000 } });
     const sub = client({ urls: [r.url] }).t;
-    const pub = client({ urls: [r.url] }).t;
+    const pub = client({ urls: [r.url], WebSocket: await withoutLimits() }).t;
     const got: string[] = [];
     await sub.subscribe(TOPIC, (f) => got.push(dec(f)));
     await waitUntil(() => pub.state === 'open', 5000, 'publisher open');

@@ -40,6 +40,7 @@ describe('Publisher across PUBLISH 2^32 (§3.1, §3.2)', () => {
     });
     publisher.opened(SEQ_MODULUS - 3); // the next PUBLISHes are 2^32 - 2, 2^32 - 1, 2^32 (wire 0), 2^32 + 1 (wire 1), ...
     publisher.start();
+    publisher.heard(); // the relay spoke (LIMITS or SUBSCRIBED, §3.5): more than one frame may fly
     for (let i = 0; i < 5; i++) publisher.publish('t', new Uint8Array([i]));
     expect(sent).toHaveLength(5);
     expect(queue.unacknowledged).toBe(5);
