@@ -86,14 +86,14 @@ describe('moderator forks (§R6)', () => {
       if (m.tag === Tag.joinRequest) asked++;
       void from;
     });
-    const joining = joinRoom({ transport: n.connect(), invite: oldInvite, name: 'dave', session: fast, timeoutMs: 5_000 });
+    const joining = joinRoom({ transport: n.connect(), invite: oldInvite, name: 'dave', session: fast });
     await expect(joining).rejects.toMatchObject({ code: 'E_ACCESS_DENIED', message: expect.stringMatching(/fork/) });
 
     // An invite from the current moderator pins its key and chain position: X's chain does not verify from it.
     const fresh = parseInvite(bob.invite);
     expect(equalBytes(fresh.moderatorKey, bob.key)).toBe(true);
     expect(fresh.chainIndex).toBe(1);
-    const dave = await joinRoom({ transport: n.connect(), invite: bob.invite, name: 'dave', session: fast, timeoutMs: 5_000 });
+    const dave = await joinRoom({ transport: n.connect(), invite: bob.invite, name: 'dave', session: fast });
     expect(equalBytes(dave.moderatorKey, bob.key)).toBe(true);
     expect(asked).toBe(0);
     await lobby.close();
