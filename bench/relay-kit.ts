@@ -184,9 +184,9 @@ export async function openClients(url: string, count: number, onMessage: (i: num
   return sockets;
 }
 
-export async function subscribeAll(sockets: import('ws').WebSocket[], topicOf: (i: number) => string, acked: () => number): Promise<void> {
+export async function subscribeAll(sockets: import('ws').WebSocket[], topicOf: (i: number) => string, acked: () => number, timeoutMs = 30_000): Promise<void> {
   sockets.forEach((ws, i) => ws.send(encodeSubscribe(topicOf(i))));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + timeoutMs;
   while (acked() < sockets.length) {
     if (Date.now() > deadline) throw new Error('subscriptions not acknowledged');
     await sleep(5);

@@ -33,11 +33,11 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Op, encodeSubscribe } from '../packages/relay/src/index.js';
+import { Op } from '../packages/relay/src/index.js';
 import { createRedisEngine } from '../packages/relay/src/redis-engine.js';
 import { median, round, type Row } from './harness.js';
 import { LATEST, mergeRows } from './results-file.js';
-import { Child, Redis, closeAll, commandsDelta, fanoutClients, openClients, relayChildMain, sleep, startRedisServer, type FanoutCmd, type RedisServer, type RelaySample } from './relay-kit.js';
+import { Child, Redis, closeAll, commandsDelta, fanoutClients, openClients, relayChildMain, sleep, startRedisServer, subscribeAll, type FanoutCmd, type RedisServer, type RelaySample } from './relay-kit.js';
 
 const FRAME_BYTES = 256;
 const ROUNDS = Number(process.env.BENCH_SCALING_ROUNDS ?? 3);
@@ -82,13 +82,8 @@ async function clientMain(): Promise<void> {
       } else if (m.cmd === 'subscribe') {
         // Topic by topic, so that no connection exceeds the subscription rate limit's burst.
         for (let k = m.from; k < m.to; k++) {
-          const want = acked + sockets.length;
-          sockets.forEach((ws, i) => ws.send(encodeSubscribe(pairTopic(i, k))));
-          const deadline = Date.now() + 60_000;
-          while (acked < want) {
-            if (Date.now() > deadline) throw new Error(`subscriptions to topic ${k} not acknowledged`);
-            await sleep(5);
-          }
+          const before = acked;
+          await subscribeAll(sockets, (i) => pairTopic(i, k), () => acked - before, 60_000);
         }
         process.send!({ subscribed: true });
       } else if (m.cmd === 'close') {
