@@ -284,9 +284,20 @@ describe('docs/test-vectors', () => {
     const a = v.senders.find((m: Json) => m.name === 'alice');
     const alice = { id: fromHex(a.member_id), instance: fromHex(a.instance), dh: x25519KeyPair(fromHex(a.x25519_private)), signing: ed25519KeyPair(fromHex(a.ed25519_seed)) };
     const bob = { id: fromB64(receiver.id), instance: fromB64(receiver.instance) };
-    const header = (kind: number, counter: number, timestamp: number, recipient: Uint8Array | null = bob.id) => ({
-      version: PROTOCOL_VERSION, suite: SUITE_V1, kind: kind as FrameKind, route: ks.routeTag, sender: alice.id, instance: alice.instance, recipient, epoch: 0, counter, timestamp,
+    /** A header of a frame `from` sends the receiver (bob). */
+    const headerFrom = (from: { id: Uint8Array; instance: Uint8Array }) => (kind: number, counter: number, timestamp: number, recipient: Uint8Array | null = bob.id) => ({
+      version: PROTOCOL_VERSION, suite: SUITE_V1, kind: kind as FrameKind, route: ks.routeTag, sender: from.id, instance: from.instance, recipient, epoch: 0, counter, timestamp,
     });
+    /** An init request (§7.6) from `from` naming the receiver. */
+    const initRequestFrom = (from: { id: Uint8Array; instance: Uint8Array; signing: { privateKey: Uint8Array } }, counter: number, timestamp: number) =>
+      sealBroadcast({
+        header: headerFrom(from)(FrameKind.broadcast, counter, timestamp, null),
+        key: deriveEpochKeys(0, ks.roomKey0).broadcastKey,
+        signingKey: from.signing.privateKey,
+        type: BroadcastType.initRequest,
+        payload: [bob.id, bob.instance],
+      });
+    const header = headerFrom(alice);
     const tagKey = pairKey(ks.routeTag, alice, alice.dh, bob, x25519KeyPair(fromHex(v.receiver.x25519_private)).publicKey);
     const handshakes: ReturnType<typeof newHandshake>[] = [];
     const sending: CipherState[] = [];
@@ -316,13 +327,7 @@ describe('docs/test-vectors', () => {
         frame = writeHandshakeFrame(hs, header(FrameKind.handshakeInit, step.counter, step.timestamp), tagKey).frame;
         if (step.expect === 'accept') handshakes.push(hs);
       } else if (step.send === 'init-request') {
-        frame = sealBroadcast({
-          header: header(FrameKind.broadcast, step.counter, step.timestamp, null),
-          key: deriveEpochKeys(0, ks.roomKey0).broadcastKey,
-          signingKey: alice.signing.privateKey,
-          type: BroadcastType.initRequest,
-          payload: [bob.id, bob.instance],
-        });
+        frame = initRequestFrom(alice, step.counter, step.timestamp);
       } else {
         const ad = encodeHeader(header(FrameKind.direct, step.counter, step.timestamp));
         const body = step.body ? fromHex(step.body) : sendingKey(step.channel).encryptWithNonce(step.counter, ad, step.padded ? fromHex(step.padded) : pad(fromHex(step.content)));
@@ -352,9 +357,7 @@ describe('docs/test-vectors', () => {
     const cm = v.senders.find((m: Json) => m.name === 'carol');
     const carol = { id: fromHex(cm.member_id), instance: fromHex('c8'.repeat(8)), dh: x25519KeyPair(fromHex(cm.x25519_private)), signing: ed25519KeyPair(fromHex(cm.ed25519_seed)) };
     const carolKey = pairKey(ks.routeTag, bob, x25519KeyPair(fromHex(v.receiver.x25519_private)), carol, carol.dh.publicKey);
-    const carolHeader = (kind: number, counter: number, timestamp: number, recipient: Uint8Array | null = bob.id) => ({
-      version: PROTOCOL_VERSION, suite: SUITE_V1, kind: kind as FrameKind, route: ks.routeTag, sender: carol.id, instance: carol.instance, recipient, epoch: 0, counter, timestamp,
-    });
+    const carolHeader = headerFrom(carol);
     for (const step of v.initiator_steps) {
       const before = { errors: errors.length, events: events.length, duplicates: receiver.stats.duplicates, log: net.log.length };
       if (step.send === 'receiver-sends') {
@@ -366,15 +369,7 @@ describe('docs/test-vectors', () => {
           const hs = newHandshake({ initiator: false, prologue: pairwisePrologue(ks.routeTag, bob, carol), s: carol.dh, rs: x25519KeyPair(fromHex(v.receiver.x25519_private)).publicKey, psk, e: x25519KeyPair(fromHex(step.ephemeral_private)) });
           readHandshakeFrame(hs, decodeFrame(init.frame), carolKey);
           frame = writeHandshakeFrame(hs, carolHeader(FrameKind.handshakeResp, step.counter, step.timestamp), carolKey).frame;
-        } else {
-          frame = sealBroadcast({
-            header: carolHeader(FrameKind.broadcast, step.counter, step.timestamp, null),
-            key: deriveEpochKeys(0, ks.roomKey0).broadcastKey,
-            signingKey: carol.signing.privateKey,
-            type: BroadcastType.initRequest,
-            payload: [bob.id, bob.instance],
-          });
-        }
+        } else frame = initRequestFrom(carol, step.counter, step.timestamp);
         net.inject(receiver.inbox, frame);
       }
       await tick();
