@@ -3,7 +3,6 @@
  * share (docs/PROTOCOL.md §5.1 Depth, §5.2): the depth bound, and the bounds of the timestamp's three forms.
  */
 
-
 /**
  * The deepest a value may sit: the content array is at depth 1, and each element of an array or value of a
  * map one deeper than its container. So an app payload (depth 2) may hold containers down to depth 31 whose

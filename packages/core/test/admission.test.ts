@@ -4,7 +4,7 @@
  * in the flooded queue gets ahead by putting more work into its hello. Virtual clock; counts only.
  */
 import fc from 'fast-check';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { toBase64Url } from '../src/bytes.js';
 import { AdmissionQueues, PENDING_PER_QUEUE, helloEffort, leadingZeroBits, solveWork } from '../src/admission.js';
 
@@ -12,18 +12,10 @@ import { createSessionId, deriveSession, memberIdOf } from '../src/kdf.js';
 import { createMemoryNetwork } from '../src/memory-transport.js';
 import { type Session, type SessionOptions } from '../src/session.js';
 import { joinSession } from '../src/join-session.js';
-import { ed25519KeyPair, publicKeyOps, randomBytes, ready, resetPublicKeyOps, x25519KeyPair } from '../src/sodium.js';
-import { errorsOf, sealHelloAs } from './helpers.js';
+import { ed25519KeyPair, publicKeyOps, randomBytes, resetPublicKeyOps, x25519KeyPair } from '../src/sodium.js';
+import { errorsOf, sealHelloAs, sessionsClosedAfterEach } from './helpers.js';
 
-beforeAll(async () => {
-  await ready();
-});
-
-const open: Session[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-  vi.useRealTimers();
-});
+const open = sessionsClosedAfterEach();
 
 describe('admission work (§6.5)', () => {
   it('leadingZeroBits counts from the most significant bit of the first byte', () => {

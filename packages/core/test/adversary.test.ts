@@ -245,18 +245,21 @@ describe('arbitrary schedules of the adversary', () => {
 describe('pairwise channel replacement', () => {
   const kindOf = (frame: Uint8Array) => decodeFrame(frame).header.kind;
   const lower = (x: Session, y: Session) => Buffer.compare(Buffer.from(fromBase64Url(x.id)!), Buffer.from(fromBase64Url(y.id)!)) < 0;
-
-  it('direct frames sealed under the replaced channel, arriving after the new channel reused their counters, are delivered (§7.5)', async () => {
+  /** Two members that know each other, as L (the lower member id, network index lIndex) and H, each recorded. */
+  async function lowerAndHigher() {
     const net = createMemoryNetwork();
     const sessionId = createSessionId();
     const s1 = await join(net, sessionId, { handshakeRetryMs: 20 });
     const s2 = await join(net, sessionId, { handshakeRetryMs: 20 });
     await waitFor(() => knows(s1, s2) && knows(s2, s1));
+    const [l, h, lIndex, hIndex] = lower(s1, s2) ? [s1, s2, 0, 1] : [s2, s1, 1, 0];
+    return { net, l, h, lIndex, hIndex, rl: record(l), rh: record(h) };
+  }
+
+  it('direct frames sealed under the replaced channel, arriving after the new channel reused their counters, are delivered (§7.5)', async () => {
     // L (lower member id) initiates; H answers, then, with its message still queued and no confirmation,
     // asks for a new handshake (an init request, §7.5), which replaces the first channel.
-    const [l, h, lIndex, hIndex] = lower(s1, s2) ? [s1, s2, 0, 1] : [s2, s1, 1, 0];
-    const rl = record(l);
-    const rh = record(h);
+    const { net, l, h, lIndex, hIndex, rl, rh } = await lowerAndHigher();
     const held: Uint8Array[] = [];
     let holding = true;
     net.adversary = (p, sub) => {
@@ -286,14 +289,7 @@ describe('pairwise channel replacement', () => {
   });
 
   it('handshake inits a peer abandoned, delivered late, do not replace the channel it set up since', async () => {
-    const net = createMemoryNetwork();
-    const sessionId = createSessionId();
-    const s1 = await join(net, sessionId, { handshakeRetryMs: 20 });
-    const s2 = await join(net, sessionId, { handshakeRetryMs: 20 });
-    await waitFor(() => knows(s1, s2) && knows(s2, s1));
-    const [l, h, lIndex, hIndex] = lower(s1, s2) ? [s1, s2, 0, 1] : [s2, s1, 1, 0];
-    const rl = record(l);
-    const rh = record(h);
+    const { net, l, h, lIndex, hIndex, rl, rh } = await lowerAndHigher();
     const held: Uint8Array[] = [];
     net.adversary = (p, sub) => {
       if (held.length < 2 && p.from === lIndex && sub === hIndex && kindOf(p.frame) === FrameKind.handshakeInit) {
@@ -318,14 +314,7 @@ describe('pairwise channel replacement', () => {
   });
 
   it('an init request stamped before the channel it asks for, delivered late, does not replace it (§7.6)', async () => {
-    const net = createMemoryNetwork();
-    const sessionId = createSessionId();
-    const s1 = await join(net, sessionId, { handshakeRetryMs: 20 });
-    const s2 = await join(net, sessionId, { handshakeRetryMs: 20 });
-    await waitFor(() => knows(s1, s2) && knows(s2, s1));
-    const [l, h, lIndex, hIndex] = lower(s1, s2) ? [s1, s2, 0, 1] : [s2, s1, 1, 0];
-    const rl = record(l);
-    const rh = record(h);
+    const { net, l, h, lIndex, hIndex, rl, rh } = await lowerAndHigher();
     const held: Uint8Array[] = [];
     let holding = true;
     net.adversary = (p, sub) => {

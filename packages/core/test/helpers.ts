@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterEach, beforeAll, expect, vi } from 'vitest';
 import {
   BroadcastType,
   FrameKind,
@@ -12,6 +12,7 @@ import {
   joinSession,
   memberIdOf,
   randomBytes,
+  ready,
   sealBroadcast,
   type ErrorCode,
   type Header,
@@ -108,4 +109,17 @@ export function errorsOf(s: Session): SealsigError[] {
   const errors: SealsigError[] = [];
   s.on('error', (e) => errors.push(e));
   return errors;
+}
+
+/** The sessions a test file opens: sodium ready before all tests, each closed after its test, real timers restored. */
+export function sessionsClosedAfterEach(): Session[] {
+  beforeAll(async () => {
+    await ready();
+  });
+  const open: Session[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+    vi.useRealTimers();
+  });
+  return open;
 }

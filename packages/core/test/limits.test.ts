@@ -4,7 +4,7 @@
  * every assertion is a count or an outcome.
  */
 import fc from 'fast-check';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { compareBytes, fromBase64Url, toBase64Url } from '../src/bytes.js';
 import { BroadcastType, sealBroadcast } from '../src/broadcast.js';
 import { FrameKind, PROTOCOL_VERSION, SUITE_V1, encodeFrame, encodeHeader, type Header } from '../src/envelope.js';
@@ -14,18 +14,10 @@ import { createMemoryNetwork, passThrough, type MemoryNetwork } from '../src/mem
 import { pairKey, pairTag } from '../src/pair-tag.js';
 import { type Identity, type Session, type SessionOptions } from '../src/session.js';
 import { joinSession } from '../src/join-session.js';
-import { ed25519KeyPair, publicKeyOps, randomBytes, ready, resetPublicKeyOps, x25519KeyPair } from '../src/sodium.js';
-import { errorsOf, sealHelloAs } from './helpers.js';
+import { ed25519KeyPair, publicKeyOps, randomBytes, resetPublicKeyOps, x25519KeyPair } from '../src/sodium.js';
+import { errorsOf, sealHelloAs, sessionsClosedAfterEach } from './helpers.js';
 
-beforeAll(async () => {
-  await ready();
-});
-
-const open: Session[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-  vi.useRealTimers();
-});
+const open = sessionsClosedAfterEach();
 
 const useVirtualClock = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
 const bytes = (b64: string) => fromBase64Url(b64)!;
