@@ -7,7 +7,7 @@ import { invalid } from './errors.js';
 import type { RateLimit } from './rate-limit.js';
 import type { MemoryEngineOptions } from './memory-engine.js';
 import type { RelayLogger } from './logger.js';
-import type { RedisEngineOptions } from './redis-options.js';
+import { redisTarget, type RedisEngineOptions } from './redis-options.js';
 import { secretKey } from './token.js';
 import type { TurnEndpointOptions } from './turn-endpoint.js';
 import { resolveTurn } from './turn.js';
@@ -150,11 +150,10 @@ export function resolveOptions(o: RelayOptions = {}): ResolvedOptions {
   if (o.allowedOrigins !== undefined && (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((x) => typeof x !== 'string'))) {
     throw invalid('allowedOrigins must be an array of strings');
   }
-  if (o.redis !== undefined && (typeof o.redis.url !== 'string' || !/^rediss?:\/\//.test(o.redis.url))) {
-    throw invalid('redis.url must be a redis:// or rediss:// URL');
-  }
-  if (o.redis?.seeds !== undefined && (!Array.isArray(o.redis.seeds) || o.redis.seeds.some((u) => typeof u !== 'string' || !/^rediss?:\/\//.test(u)))) {
-    throw invalid('redis.seeds must be redis:// or rediss:// URLs');
+  try {
+    if (o.redis !== undefined) redisTarget(o.redis); // the engine's own check (url, seeds), as a RelayError
+  } catch (e) {
+    throw e instanceof RangeError ? invalid(`redis.${e.message}`) : e;
   }
   if (o.turn !== undefined && o.admission === undefined) {
     // Without admission tokens /turn would hand TURN relaying to anyone who asks.

@@ -64,15 +64,21 @@ end
  * equal to this node's `master_replid2` runs on the replica promoted in place of that primary, and the stream
  * gets a new epoch: every position handed out before the failover is a gap, whether or not a frame was lost.
  * Any other change of `g` (the slot was moved here with MIGRATE, Redis restarted) only records the new id.
- * Returns: promoted, this node's id (nil when not checking), `g` as it was.
+ * Reads the epoch hash `e` and returns: its epoch (false when none, or when this node was promoted: then the
+ * hash is deleted), this node's id (nil when not checking), `g` as it was.
  */
 const GENERATION = `
 local function generation(e, check)
-  if check ~= '1' then return false, nil, nil end
+  local epoch = redis.call('HGET', e, 'e')
+  if check ~= '1' then return epoch, nil, nil end
   local info = redis.call('INFO', 'replication')
   local node = string.match(info, 'master_replid:(%x+)')
   local g = redis.call('HGET', e, 'g')
-  return g ~= false and g ~= node and g == string.match(info, 'master_replid2:(%x+)'), node, g
+  if g ~= false and g ~= node and g == string.match(info, 'master_replid2:(%x+)') then
+    redis.call('DEL', e)
+    epoch = false
+  end
+  return epoch, node, g
 end
 `;
 
@@ -95,13 +101,8 @@ end
 const APPEND = `${ID}${GENERATION}
 local maxFrames, maxAge, expiry, check = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local function append(s, e, candidate, age, refresh, channel, first, n)
-  local promoted, node, g = generation(e, check)
-  local epoch = redis.call('HGET', e, 'e')
+  local epoch, node, g = generation(e, check)
   local fresh = false
-  if promoted then
-    epoch = false
-    redis.call('DEL', e)
-  end
   if redis.call('EXISTS', s) == 0 then
     if not (epoch and redis.call('HGET', e, 'r') == '1') then epoch = candidate end
     redis.call('DEL', e)
@@ -165,13 +166,8 @@ const READ = `${ID}${GENERATION}
 local s, e = KEYS[1], KEYS[2]
 local mode, sinceEpoch, since, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local expiry = ARGV[7]
-local promoted, node, g = generation(e, ARGV[8])
-local epoch = redis.call('HGET', e, 'e')
+local epoch, node, g = generation(e, ARGV[8])
 local fresh = false
-if promoted then
-  epoch = false
-  redis.call('DEL', e)
-end
 if redis.call('EXISTS', s) == 0 then
   if mode ~= 'history' then return { false, 0, '0-0', {}, 0 } end
   if not (epoch and redis.call('HGET', e, 'r') == '1') then

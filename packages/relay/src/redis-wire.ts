@@ -12,20 +12,14 @@ import { EPOCH_BYTES, EngineUnavailable, type Offset } from './engine.js';
 /** Bytes of a notification (and of APPEND's reply) before its ids. */
 const NOTE_HEAD = EPOCH_BYTES + 2;
 
-/** Ids `<ms>-<seq>` to Offset (undefined unless both parts are safe integers). */
-export function parseStreamId(id: string): Offset | undefined {
-  const m = /^(\d+)-(\d+)$/.exec(id);
-  if (m === null) return undefined;
-  const ms = Number(m[1]);
-  const seq = Number(m[2]);
-  return Number.isSafeInteger(ms) && Number.isSafeInteger(seq) ? { ms, seq } : undefined;
-}
-
 export function formatStreamId(offset: Offset): string {
   return `${offset.ms}-${offset.seq}`;
 }
 
-/** parseStreamId over bytes [start, end) of `b`, without a string or a regex (the append and notification hot path). */
+/**
+ * The id `<ms>-<seq>` in bytes [start, end) of `b` as an Offset (undefined unless both parts are safe integers),
+ * without a string or a regex (the append and notification hot path).
+ */
 export function parseStreamIdBytes(b: Uint8Array, start: number, end: number): Offset | undefined {
   let ms = 0;
   let i = start;

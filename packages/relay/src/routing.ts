@@ -176,13 +176,7 @@ export class Router {
           this.c.guard(() => {
             // The engine cannot read the stream now: the client tries again (ERROR 7 on the topic).
             if (conn.pending.get(topic) !== catchup) return;
-            conn.topics.delete(topic);
-            conn.pending.delete(topic);
-            const current = this.topics.get(topic);
-            if (current?.subs.delete(conn) && current.subs.size === 0) {
-              this.topics.delete(topic);
-              engine.unsubscribe(topic);
-            }
+            this.leave(conn, topic);
             this.conns.send(conn, encodeError(ErrorCode.unavailable, topic, 'the relay cannot read this topic now'));
           }),
       );
@@ -205,7 +199,7 @@ export class Router {
     }
   }
 
-  /** §3.1 UNSUBSCRIBE (and a SUBSCRIBE starting again): delivery of `topic` to `conn` stops at once. */
+  /** §3.1 UNSUBSCRIBE (and a SUBSCRIBE starting again, or one the engine could not serve): delivery of `topic` to `conn` stops at once. */
   private leave(conn: Conn, topic: string): void {
     if (!conn.topics.delete(topic)) return;
     conn.pending.delete(topic);
