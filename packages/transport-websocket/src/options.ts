@@ -1,5 +1,6 @@
 import { SealsigError } from '@sealsig/core';
 import type { WebSocketConstructor } from './socket.js';
+import type { RateLimit } from './relay-budget.js';
 
 /** What the transport reports besides state changes: every problem is a typed event, never a throw. */
 export type TransportEventType =
@@ -89,7 +90,7 @@ export interface ResolvedOptions {
   maxQueuedFrames: number;
   maxQueuedBytes: number;
   /** The user's cap, or undefined (the relay's announced limit alone). */
-  publishLimit: { perSecond: number; burst: number } | undefined;
+  publishLimit: RateLimit | undefined;
 }
 
 export const invalid = (message: string) => new SealsigError('E_INVALID_ARGUMENT', message);
@@ -100,7 +101,7 @@ function positive(name: string, value: unknown, fallback: number): number {
   return value;
 }
 
-function publishLimit(value: unknown): { perSecond: number; burst: number } | undefined {
+function publishLimit(value: unknown): RateLimit | undefined {
   if (value === undefined) return undefined;
   const v = value as { perSecond?: unknown; burst?: unknown };
   const finite = (n: unknown, min: number) => typeof n === 'number' && Number.isFinite(n) && n >= min;

@@ -43,6 +43,17 @@ export interface PublisherHost {
   report(type: TransportEventType, error: SealsigError, extra?: Partial<TransportEvent>): void;
 }
 
+/**
+ * The PUBLISH message of a held frame: every frame the queue holds is a view of the message publish() encoded
+ * for it (#sendPublish keeps the same view), so a frame is copied once however often it is sent; any other
+ * frame is encoded here.
+ */
+function publishMessage(topic: string, frame: Uint8Array): Uint8Array {
+  const at = 2 + topic.length;
+  if (frame.byteOffset === at && frame.buffer.byteLength === at + frame.length) return new Uint8Array(frame.buffer, 0, at + frame.length);
+  return encodePublish(topic, frame);
+}
+
 export class Publisher implements TransportPacing {
   readonly #host: PublisherHost;
   readonly #queue: SendQueue;
@@ -109,11 +120,12 @@ export class Publisher implements TransportPacing {
 
   /** Sends `frame` now if it may go, else queues a copy; throws E_QUEUE_FULL when the queue is full. */
   publish(topic: string, frame: Uint8Array): void {
+    this.#queue.reserve(frame.length); // E_QUEUE_FULL before the copy
+    const message = encodePublish(topic, frame); // a copy: the queue holds a view of it (see publishMessage)
     if (this.#ready && this.#pause === undefined && !this.#probing && this.#heard && this.#queue.length === 0 && this.#queue.mayFly(frame.length) && this.#budget.allows(this.#now())) {
-      this.#queue.reserve(frame.length);
-      if (this.#sendPublish(topic, encodePublish(topic, frame))) return;
+      if (this.#sendPublish(topic, message)) return;
     }
-    this.#queue.push(topic, frame);
+    this.#queue.push(topic, message.subarray(2 + topic.length), true);
     this.#flush(); // waits for the budget's refill if that is what held it back
   }
 
@@ -226,7 +238,7 @@ export class Publisher implements TransportPacing {
           break;
         }
         const item = this.#queue.shift()!;
-        if (!this.#sendPublish(item.topic, encodePublish(item.topic, item.frame), item.order)) {
+        if (!this.#sendPublish(item.topic, publishMessage(item.topic, item.frame), item.order)) {
           this.#queue.putBack(item);
           break;
         }

@@ -15,12 +15,10 @@
  * The bucket's size and refill are what the relay announced on this connection (LIMITS, §3.5), else those of
  * PROTOCOL-RELAY.md §4 (a relay older than LIMITS); `publishLimit`, when the user set it, caps them.
  */
-export interface RateLimit {
-  /** Tokens added per second. */
-  perSecond: number;
-  /** Bucket size. */
-  burst: number;
-}
+import type { AnnouncedRate } from './protocol.js';
+
+/** A token bucket: `burst` tokens, refilled at `perSecond` (the shape the relay announces, §3.5). */
+export type RateLimit = AnnouncedRate;
 
 /** The relay's default PUBLISH limit (PROTOCOL-RELAY.md §4), until it announces its own (§3.5). */
 export const DEFAULT_PUBLISH_LIMIT: RateLimit = { perSecond: 100, burst: 200 };

@@ -81,10 +81,13 @@ export class SendQueue {
     }
   }
 
-  /** Queues a copy of `frame` to be sent (the caller may reuse its buffer once publish() resolved). */
-  push(topic: string, frame: Uint8Array): void {
+  /**
+   * Queues a copy of `frame` to be sent (the caller may reuse its buffer once publish() resolved); `owned`:
+   * `frame` is already a copy no one else changes, kept as it is.
+   */
+  push(topic: string, frame: Uint8Array, owned = false): void {
     this.reserve(frame.length);
-    this.waiting.push({ topic, frame: frame.slice(), order: this.nextOrder++ });
+    this.waiting.push({ topic, frame: owned ? frame : frame.slice(), order: this.nextOrder++ });
     this.byteCount += frame.length;
   }
 
