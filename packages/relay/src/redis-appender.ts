@@ -5,8 +5,12 @@
  * - Batching: the frames a node receives for one topic before the event loop's check phase (setImmediate)
  *   form that topic's batch; the batches of one tick go to Redis together, as few EVALSHA calls as the bounds
  *   allow (MAX_BATCH_FRAMES frames and MAX_BATCH_BYTES bytes per call; a topic's batch reaching them goes at
- *   once, alone); ioredis pipelines the calls of one tick. In a cluster a call holds the topics of one slot
- *   only (the keys share the `{topic}` hash tag), so there it is about one topic per call.
+ *   once, alone). In a cluster a call holds the topics of one slot only (the keys share the `{topic}` hash
+ *   tag), so there it is about one topic per call.
+ * - The call's bytes: each call is written as one RESP buffer (redis-command.ts) into which every frame is
+ *   copied once, as its record in its topic's batch body (redis-wire.ts); a topic's keys and channel are encoded
+ *   once and kept while the topic is tracked. ioredis' own encoding of a call's many arguments took more of the
+ *   node's CPU than anything else on this path (its Command objects, toWritable, string building).
  * - Acknowledgement only once stored: each frame settles (a callback, no promise per frame) with its stream
  *   id from its topic's head in the script's reply (Redis ran the XADD), or with EngineUnavailable when the
  *   call failed; settled in call order across all topics (the Engine contract), failures included.
@@ -18,10 +22,11 @@
  * - Trimming by age: asked at most once per ageCheckMs per stream and node; by count: XADD MAXLEN ~ on each call.
  */
 import { EngineUnavailable, type Offset } from './engine.js';
+import { AppendCall, bulk, bulkHeader } from './redis-command.js';
 import type { RedisEngineSettings } from './redis-options.js';
-import { type TopicKeys, topicKeys } from './redis-scripts.js';
+import { topicKeys } from './redis-scripts.js';
 import { keySlot } from './redis-shard-subscriber.js';
-import { encodeRecord, parseAppend, publisherTag } from './redis-wire.js';
+import { parseAppend, recordLength, writeRecord } from './redis-wire.js';
 
 /** Frames per script call at most (a call holds Redis for about 2 - 4 µs per frame). */
 const MAX_BATCH_FRAMES = 128;
@@ -29,6 +34,8 @@ const MAX_BATCH_FRAMES = 128;
 const MAX_BATCH_BYTES = 256 * 1024;
 /** Streams whose refresh and age-trim times a node tracks at most; beyond, it forgets them all (more refreshes, nothing else). */
 const MAX_TRACKED = 65_536;
+/** RESP bytes of a candidate epoch argument: `$8\r\n` + 8 bytes + `\r\n`. */
+const CANDIDATE_BULK = 4 + 8 + 2;
 
 /** What publish() resolves with. */
 export interface Stored {
@@ -48,31 +55,42 @@ interface Pending {
   error: unknown;
 }
 
-/** The frames of one topic for its next script call: the records, built as frames arrive. */
+/** The frames of one topic for its next script call (copied into the call's buffer when it is sent). */
 interface Batch {
   topic: string;
-  keys: TopicKeys;
-  /** The keys' cluster slot (0 on one server: every topic may share a call). */
-  slot: number;
-  records: Buffer[];
+  tracked: Tracked;
+  frames: Uint8Array[];
+  froms: number[];
   pending: Pending[];
+  /** Bytes of the batch body (its records). */
   bytes: number;
 }
 
-/** When this node last refreshed a stream's expiry and last trimmed it by age (Date.now()). */
+/** What a node keeps of a topic it appends to: its encoded keys, and when it last refreshed and trimmed it. */
 interface Tracked {
+  /** The stream key (the call's first key: its cluster slot). */
+  stream: string;
+  /** The keys' cluster slot (0 on one server: every topic may share a call). */
+  slot: number;
+  /** RESP bulk strings of the stream and epoch keys, and of the channel. */
+  keys: Buffer;
+  channel: Buffer;
+  /** Date.now() of the last refresh and trim by age this node asked for. */
   refreshed: number;
   aged: number;
 }
 
 export interface AppenderLink {
-  /** EVALSHA with Buffer replies on the command connection (undefined while it is not ready). */
-  evalsha(args: (string | Buffer | number)[]): Promise<unknown> | undefined;
+  /** Sends a prepared EVALSHA call with Buffer replies (undefined while the command connection is not ready). */
+  send(call: AppendCall): Promise<unknown> | undefined;
   /** A fresh candidate epoch. */
   candidate(): Buffer;
   /** Any command failure as EngineUnavailable (and the engine's reaction to it). */
   failed(e: unknown): EngineUnavailable;
 }
+
+const ZERO = bulk(Buffer.from('0'));
+const ONE = bulk(Buffer.from('1'));
 
 export class Appender {
   private batches = new Map<string, Batch>();
@@ -81,28 +99,32 @@ export class Appender {
   private queue: (Pending | undefined)[] = [];
   private head = 0;
   private readonly tracked = new Map<string, Tracked>();
-  /** APPEND's first arguments: maxFrames, maxAgeMs, expiry, '1' to check for a failover (cluster). */
-  private readonly first: string[];
+  private readonly nodeId: Buffer;
+  /** RESP of `EVALSHA <sha>`, and of APPEND's first arguments: maxFrames, maxAgeMs, expiry, '1' to check for a failover (cluster). */
+  private readonly command: Buffer;
+  private readonly first: Buffer;
 
   constructor(
     private readonly s: RedisEngineSettings,
-    private readonly nodeId: string,
+    nodeId: string,
     private readonly sha: string,
     private readonly link: AppenderLink,
   ) {
-    this.first = [String(s.maxFrames), String(s.maxAgeMs), String(s.expiryMs), s.cluster ? '1' : '0'];
+    this.nodeId = Buffer.from(nodeId, 'latin1');
+    this.command = Buffer.concat([bulk(Buffer.from('EVALSHA')), bulk(Buffer.from(sha, 'latin1'))]);
+    this.first = Buffer.concat([String(s.maxFrames), String(s.maxAgeMs), String(s.expiryMs), s.cluster ? '1' : '0'].map((a) => bulk(Buffer.from(a))));
   }
 
   /** Queues `frame` for `topic`'s next script call; settles once Redis stored it (or could not). */
   append(topic: string, frame: Uint8Array, from: number, settle: Settle): void {
     let batch = this.batches.get(topic);
     if (batch === undefined) {
-      const keys = topicKeys(this.s.keyPrefix, topic);
-      batch = { topic, keys, slot: this.s.cluster ? keySlot(keys.stream) : 0, records: [], pending: [], bytes: 0 };
+      batch = { topic, tracked: this.track(topic), frames: [], froms: [], pending: [], bytes: 0 };
       this.batches.set(topic, batch);
     }
-    batch.records.push(encodeRecord(publisherTag(this.nodeId, from), frame));
-    batch.bytes += frame.length;
+    batch.frames.push(frame);
+    batch.froms.push(from);
+    batch.bytes += recordLength(this.nodeId, from, frame.length);
     this.enqueue(settle, batch.pending);
     if (batch.pending.length >= MAX_BATCH_FRAMES || batch.bytes >= MAX_BATCH_BYTES) {
       this.batches.delete(topic);
@@ -123,7 +145,26 @@ export class Appender {
 
   /** Forgets refresh and age-trim times (after Redis came back: it may have lost them). */
   forget(): void {
-    this.tracked.clear();
+    for (const t of this.tracked.values()) t.refreshed = t.aged = -Infinity;
+  }
+
+  /** What this node keeps of `topic` (encoded keys, refresh and trim times), made on first use. */
+  private track(topic: string): Tracked {
+    let t = this.tracked.get(topic);
+    if (t === undefined) {
+      if (this.tracked.size >= MAX_TRACKED) this.tracked.clear();
+      const keys = topicKeys(this.s.keyPrefix, topic);
+      t = {
+        stream: keys.stream,
+        slot: this.s.cluster ? keySlot(keys.stream) : 0,
+        keys: Buffer.concat([bulk(Buffer.from(keys.stream)), bulk(Buffer.from(keys.epoch))]),
+        channel: bulk(Buffer.from(keys.channel)),
+        refreshed: -Infinity,
+        aged: -Infinity,
+      };
+      this.tracked.set(topic, t);
+    }
+    return t;
   }
 
   private enqueue(settle: Settle, into: Pending[] | undefined): Pending {
@@ -140,12 +181,12 @@ export class Appender {
     this.batches = new Map();
     const calls = new Map<number, { batches: Batch[]; frames: number; bytes: number }>();
     for (const batch of batches.values()) {
-      let call = calls.get(batch.slot);
+      let call = calls.get(batch.tracked.slot);
       if (call !== undefined && (call.frames + batch.pending.length > MAX_BATCH_FRAMES || call.bytes + batch.bytes > MAX_BATCH_BYTES)) {
         this.send(call.batches);
         call = undefined;
       }
-      if (call === undefined) calls.set(batch.slot, (call = { batches: [], frames: 0, bytes: 0 }));
+      if (call === undefined) calls.set(batch.tracked.slot, (call = { batches: [], frames: 0, bytes: 0 }));
       call.batches.push(batch);
       call.frames += batch.pending.length;
       call.bytes += batch.bytes;
@@ -153,51 +194,81 @@ export class Appender {
     for (const call of calls.values()) this.send(call.batches);
   };
 
-  /** One APPEND call for `batches` (one slot); each batch's frames settle from its head in the reply. */
+  /**
+   * One APPEND call for `batches` (one slot), as one RESP buffer: `*<argc>` EVALSHA sha numkeys, each topic's
+   * two keys, the first arguments, then per topic (redis-scripts.ts): candidate epoch, age, refresh, channel,
+   * body. Each batch's frames settle from its head in the reply.
+   */
   private send(batches: Batch[]): void {
     const now = Date.now();
-    const keys: string[] = [];
-    const argv: (string | Buffer)[] = [...this.first];
+    const n = batches.length;
+    const numkeys = Buffer.from(String(2 * n));
+    const argc = Buffer.from(`*${3 + 2 * n + 4 + 5 * n}\r\n`);
+    let size = argc.length + this.command.length + bulkHeader(numkeys.length).length + numkeys.length + 2 + this.first.length;
+    const flags: Buffer[] = [];
+    const heads: Buffer[] = [];
     for (const batch of batches) {
-      let t = this.tracked.get(batch.topic);
-      if (t === undefined) {
-        if (this.tracked.size >= MAX_TRACKED) this.tracked.clear();
-        t = { refreshed: -Infinity, aged: -Infinity };
-        this.tracked.set(batch.topic, t);
-      }
+      const t = batch.tracked;
       const age = now - t.aged >= this.s.ageCheckMs;
       if (age) t.aged = now;
       const refresh = now - t.refreshed >= this.s.refreshMs;
       if (refresh) t.refreshed = now;
-      keys.push(batch.keys.stream, batch.keys.epoch);
-      argv.push(this.link.candidate(), age ? '1' : '0', refresh ? '1' : '0', batch.keys.channel, String(batch.records.length), ...batch.records);
+      flags.push(age ? ONE : ZERO, refresh ? ONE : ZERO);
+      const head = bulkHeader(batch.bytes);
+      heads.push(head);
+      size += t.keys.length + CANDIDATE_BULK + 2 * ONE.length + t.channel.length + head.length + batch.bytes + 2;
     }
-    const call = this.link.evalsha([this.sha, keys.length, ...keys, ...argv]);
+    const out = Buffer.allocUnsafe(size);
+    let at = argc.copy(out, 0);
+    at += this.command.copy(out, at);
+    at += bulkHeader(numkeys.length).copy(out, at);
+    at += numkeys.copy(out, at);
+    at = out.write('\r\n', at, 'latin1') + at;
+    for (const batch of batches) at += batch.tracked.keys.copy(out, at);
+    at += this.first.copy(out, at);
+    batches.forEach((batch, i) => {
+      at = out.write('$8\r\n', at, 'latin1') + at;
+      at += this.link.candidate().copy(out, at);
+      at = out.write('\r\n', at, 'latin1') + at;
+      at += flags[2 * i]!.copy(out, at);
+      at += flags[2 * i + 1]!.copy(out, at);
+      at += batch.tracked.channel.copy(out, at);
+      at += heads[i]!.copy(out, at);
+      for (let j = 0; j < batch.frames.length; j++) at = writeRecord(out, at, this.nodeId, batch.froms[j]!, batch.frames[j]!);
+      at = out.write('\r\n', at, 'latin1') + at;
+    });
+    if (at !== size) throw new Error(`APPEND call: wrote ${at} of ${size} bytes`);
+    const call = this.link.send(new AppendCall(this.sha, batches[0]!.tracked.stream, out));
     if (call === undefined) return this.fail(batches, new EngineUnavailable('redis unavailable'));
     call.then(
-      (reply) => {
-        const stored: { epoch: Uint8Array; offsets: Offset[] }[] = [];
-        try {
-          if (!Array.isArray(reply) || reply.length !== batches.length) throw new EngineUnavailable('redis: unexpected reply (append)');
-          for (let i = 0; i < batches.length; i++) stored.push(parseAppend(reply[i], batches[i]!.pending.length));
-        } catch (e) {
-          return this.fail(batches, e);
-        }
-        batches.forEach((batch, i) => {
-          const { epoch, offsets } = stored[i]!;
-          batch.pending.forEach((p, j) => {
-            p.done = true;
-            p.result = { epoch, offset: offsets[j]! };
-          });
-        });
-        this.drain();
-      },
+      (reply) => this.stored(batches, reply),
       (e: unknown) => this.fail(batches, this.link.failed(e)),
     );
   }
 
+  /** The reply of an APPEND call: every frame of `batches` is done, with its offset (or all fail). */
+  private stored(batches: Batch[], reply: unknown): void {
+    const stored: { epoch: Uint8Array; offsets: Offset[] }[] = [];
+    try {
+      if (!Array.isArray(reply) || reply.length !== batches.length) throw new EngineUnavailable('redis: unexpected reply (append)');
+      for (let i = 0; i < batches.length; i++) stored.push(parseAppend(reply[i], batches[i]!.pending.length));
+    } catch (e) {
+      return this.fail(batches, e);
+    }
+    for (let i = 0; i < batches.length; i++) {
+      const { epoch, offsets } = stored[i]!;
+      const pending = batches[i]!.pending;
+      for (let j = 0; j < pending.length; j++) {
+        const p = pending[j]!;
+        p.done = true;
+        p.result = { epoch, offset: offsets[j]! };
+      }
+    }
+    this.drain();
+  }
+
   private fail(batches: Batch[], error: unknown): void {
-    this.tracked.clear();
+    this.forget();
     for (const batch of batches) {
       for (const p of batch.pending) {
         p.done = true;

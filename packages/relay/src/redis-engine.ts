@@ -67,7 +67,7 @@ class RedisEngine implements Engine {
 
   constructor(private readonly s: RedisEngineSettings) {
     this.appender = new Appender(s, this.nodeId, APPEND_SCRIPT.sha, {
-      evalsha: (args) => (this.available && this.cmd !== undefined ? evalshaBuffer(this.cmd, args) : undefined),
+      send: (call) => (this.available && this.cmd !== undefined ? (this.cmd.sendCommand(call) as Promise<unknown>) : undefined),
       candidate: () => this.candidate(),
       failed: (e) => this.failed(e),
     });
@@ -103,7 +103,7 @@ class RedisEngine implements Engine {
     cluster?.on('+node', (node: Redis) => void loadScripts(node).catch(() => {}));
     this.subscriptions.attach(
       new ShardSubscriber(redisAddress(this.s.urls[0]!), this.s.cluster, {
-        message: (channel, message) => this.subscriptions.notification(channel, message),
+        message: (channel, head, body) => this.subscriptions.notification(channel, head, body),
         lost: (channel) => this.subscriptions.lost(channel),
         route: (slot) => cluster?.slots[slot]?.[0],
       }),

@@ -26,8 +26,8 @@ const MAX_REDIRECTS = 5;
 const SLOTS = 16_384;
 
 export interface ShardSubscriberLink {
-  /** A notification (the channel and the message, as received). */
-  message(channel: Buffer, message: Buffer): void;
+  /** A notification: its channel and its two messages (head and body, redis-wire.ts), as received. */
+  message(channel: Buffer, head: Buffer, body: Buffer): void;
   /** The channel's subscription ended without an unsubscribe(): subscribe it again and catch up. */
   lost(channel: string): void;
   /** For a cluster: the `host:port` of the primary serving `slot` as the command client last learned it. */
@@ -49,12 +49,14 @@ class NodeConnection {
   private readonly pending: Pending[] = [];
   /** Channels this node confirmed (SSUBSCRIBE answered) and did not drop since. */
   readonly channels = new Set<string>();
+  /** The head of a notification whose body is the next message (the script publishes both at once). */
+  private head: { channel: Buffer; message: Buffer } | undefined;
   closed = false;
 
   constructor(
     readonly key: string,
     address: RedisAddress,
-    private readonly onMessage: (channel: Buffer, message: Buffer) => void,
+    private readonly onMessage: (channel: Buffer, head: Buffer, body: Buffer) => void,
     private readonly onLost: (connection: NodeConnection, channel: string) => void,
     private readonly onClosed: (connection: NodeConnection) => void,
   ) {
@@ -131,8 +133,16 @@ class NodeConnection {
     const kind = Array.isArray(reply) && Buffer.isBuffer(reply[0]) ? reply[0].toString('latin1') : typeof reply === 'string' ? reply : '';
     const channel = Array.isArray(reply) && Buffer.isBuffer(reply[1]) ? reply[1] : undefined;
     if (kind === 'smessage' && channel !== undefined && Array.isArray(reply) && Buffer.isBuffer(reply[2])) {
-      return this.onMessage(channel, reply[2]);
+      const head = this.head;
+      if (head === undefined) {
+        this.head = { channel, message: reply[2] };
+        return;
+      }
+      this.head = undefined;
+      if (!head.channel.equals(channel)) return this.close(); // never split: the channels are read again
+      return this.onMessage(channel, head.message, reply[2]);
     }
+    if (this.head !== undefined) return this.close(); // a reply between a head and its body: never sent
     const head = this.pending[0];
     if (kind === 'OK' && head?.kind === 'auth') {
       this.pending.shift();
@@ -226,7 +236,7 @@ export class ShardSubscriber {
       c = new NodeConnection(
         k,
         address,
-        (channel, message) => this.link.message(channel, message),
+        (channel, head, body) => this.link.message(channel, head, body),
         (connection, channel) => this.onLost(connection, channel),
         (connection) => {
           if (this.connections.get(connection.key) === connection) this.connections.delete(connection.key);

@@ -230,13 +230,13 @@ export class Subscriptions {
     return true;
   }
 
-  /** One notification: every publication of one APPEND call, in stream order (redis-wire.ts). */
-  notification(channel: Buffer, message: Buffer): void {
+  /** One notification (its head and body): every publication of one APPEND call, in stream order (redis-wire.ts). */
+  notification(channel: Buffer, head: Buffer, body: Buffer): void {
     const topic = channelTopic(this.prefix, channel.toString('utf8'));
     const state = topic === undefined ? undefined : this.states.get(topic);
     if (topic === undefined || state === undefined) return;
-    const epoch = message.subarray(0, EPOCH_BYTES);
-    parseNotification(message, (offset, tag, frame) => {
+    const epoch = head.subarray(0, EPOCH_BYTES);
+    parseNotification(head, body, (offset, tag, frame) => {
       const publication: Publication = { offset, frame, from: tagConnection(tag, this.nodeId) };
       if (state.held === undefined) this.deliver(topic, state, epoch, publication, false);
       else if (state.held.length < MAX_HELD) state.held.push({ epoch, publication });

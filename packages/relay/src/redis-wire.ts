@@ -4,8 +4,10 @@
  * turns anything unexpected into EngineUnavailable (never a crash).
  *
  * Record (a stream entry's one field `r`, built by the node): `[tag length 1][tag][frame length u32be][frame]`.
- * Notification (one per topic per APPEND call, on the topic's channel): `[epoch 8][ids length u16be][ids]` then the
- * batch's records in stream order; `ids` are the records' stream ids, ASCII, separated by one space.
+ * Batch body: a batch's records back to back, in stream order (one argument of APPEND per topic).
+ * Notification (one per topic per APPEND call, on the topic's channel): two messages, one right after the
+ * other (the script publishes both, atomically): the head `[epoch 8][ids length u16be][ids]`, then the batch
+ * body as the node sent it; `ids` are the records' stream ids, ASCII, separated by one space.
  */
 import { EPOCH_BYTES, EngineUnavailable, type Offset } from './engine.js';
 
@@ -149,6 +151,35 @@ export function encodeRecord(tag: string, frame: Uint8Array): Buffer {
   return r;
 }
 
+/** Decimal digits of a non-negative safe integer. */
+function digits(n: number): number {
+  let d = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) d++;
+  return d;
+}
+
+/** Bytes of the record of a `frameLength`-byte frame from connection `from` of node `nodeId` (writeRecord()). */
+export function recordLength(nodeId: Uint8Array, from: number, frameLength: number): number {
+  return TAG_HEAD + nodeId.length + 1 + digits(from) + FRAME_HEAD + frameLength;
+}
+
+/**
+ * Writes at `at` in `out` the record of `frame` from connection `from` of node `nodeId` (tag `<node id>:<from>`,
+ * encodeRecord(publisherTag(...)) byte for byte, without a string per frame); returns where it ends.
+ */
+export function writeRecord(out: Buffer, at: number, nodeId: Uint8Array, from: number, frame: Uint8Array): number {
+  const n = digits(from);
+  out[at] = nodeId.length + 1 + n;
+  out.set(nodeId, at + TAG_HEAD);
+  let i = at + TAG_HEAD + nodeId.length;
+  out[i] = 0x3a;
+  for (let x = from, j = i + n; j > i; j--, x = Math.floor(x / 10)) out[j] = 0x30 + (x % 10);
+  i += 1 + n;
+  out.writeUInt32BE(frame.length, i);
+  out.set(frame, i + FRAME_HEAD);
+  return i + FRAME_HEAD + frame.length;
+}
+
 /** The end of the record starting at `at` in `b`, or -1 when it does not fit. */
 function recordEnd(b: Uint8Array, at: number): number {
   const tagEnd = at + TAG_HEAD + (b[at] ?? 0);
@@ -158,40 +189,33 @@ function recordEnd(b: Uint8Array, at: number): number {
 }
 
 /**
- * Calls `each` for every record of a notification, in order, with the tag and the frame as views of `m` (no
- * copy), once the whole message is found well formed (as many records as ids, nothing left over); returns its
- * epoch, or undefined (and calls nothing) when it is not.
+ * Calls `each` for every record of a notification (its head and body), in order, with the tag and the frame
+ * as views of `body` (no copy), once the whole notification is found well formed (as many records as ids,
+ * nothing left over); returns its epoch, or undefined (and calls nothing) when it is not.
  */
-export function parseNotification(m: Buffer, each: (offset: Offset, tag: Buffer, frame: Buffer) => void): Buffer | undefined {
-  if (m.length < NOTE_HEAD || !walk(m, undefined)) return undefined;
-  walk(m, each);
-  return m.subarray(0, EPOCH_BYTES);
+export function parseNotification(head: Buffer, body: Buffer, each: (offset: Offset, tag: Buffer, frame: Buffer) => void): Buffer | undefined {
+  if (head.length < NOTE_HEAD || NOTE_HEAD + head.readUInt16BE(EPOCH_BYTES) !== head.length || !walk(head, body, undefined)) return undefined;
+  walk(head, body, each);
+  return head.subarray(0, EPOCH_BYTES);
 }
 
-function walk(m: Buffer, each: ((offset: Offset, tag: Buffer, frame: Buffer) => void) | undefined): boolean {
-  const idsEnd = NOTE_HEAD + m.readUInt16BE(EPOCH_BYTES);
-  if (idsEnd > m.length) return false;
+function walk(head: Buffer, body: Buffer, each: ((offset: Offset, tag: Buffer, frame: Buffer) => void) | undefined): boolean {
   let id = NOTE_HEAD;
-  let at = idsEnd;
-  while (id < idsEnd) {
+  let at = 0;
+  while (id < head.length) {
     let idEnd = id;
-    while (idEnd < idsEnd && m[idEnd] !== 0x20) idEnd++;
-    const offset = parseStreamIdBytes(m, id, idEnd);
-    const end = recordEnd(m, at);
+    while (idEnd < head.length && head[idEnd] !== 0x20) idEnd++;
+    const offset = parseStreamIdBytes(head, id, idEnd);
+    const end = recordEnd(body, at);
     if (offset === undefined || end < 0) return false;
     if (each !== undefined) {
-      const tagEnd = at + TAG_HEAD + m[at]!;
-      each(offset, m.subarray(at + TAG_HEAD, tagEnd), m.subarray(tagEnd + FRAME_HEAD, end));
+      const tagEnd = at + TAG_HEAD + body[at]!;
+      each(offset, body.subarray(at + TAG_HEAD, tagEnd), body.subarray(tagEnd + FRAME_HEAD, end));
     }
     id = idEnd + 1;
     at = end;
   }
-  return at === m.length && id > NOTE_HEAD;
-}
-
-/** The publisher tag of this node's connection `from`: `<node id>:<from>`. */
-export function publisherTag(nodeId: string, from: number): string {
-  return `${nodeId}:${from}`;
+  return at === body.length && id === head.length + 1;
 }
 
 /** The connection id in a publisher tag when `nodeId` (ASCII) published it, 0 for any other node. */

@@ -1,53 +1,80 @@
 /** The Redis engine's record and notification formats (src/redis-wire.ts, PROTOCOL-RELAY.md §6): round trips, bad input. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeRecord, parseAppend, parseNotification, publisherTag } from '../src/redis-wire.js';
+import { encodeRecord, parseAppend, parseNotification, recordLength, writeRecord } from '../src/redis-wire.js';
 
-/** What the APPEND script builds (redis-scripts.ts): the head `[epoch][ids length u16be][ids]`, then the records. */
-function notification(epoch: Buffer, ids: string[], records: Buffer[]): { head: Buffer; message: Buffer } {
+/** What the APPEND script publishes (redis-scripts.ts): the head `[epoch][ids length u16be][ids]`, then the body (the records). */
+function notification(epoch: Buffer, ids: string[], records: Buffer[]): { head: Buffer; body: Buffer } {
   const list = Buffer.from(ids.join(' '), 'latin1');
   const length = Buffer.alloc(2);
   length.writeUInt16BE(list.length);
-  const head = Buffer.concat([epoch, length, list]);
-  return { head, message: Buffer.concat([head, ...records]) };
+  return { head: Buffer.concat([epoch, length, list]), body: Buffer.concat(records) };
 }
 
 const id = fc.tuple(fc.nat({ max: 2 ** 45 }), fc.nat({ max: 2 ** 20 }));
 const frame = fc.uint8Array({ maxLength: 300 });
+const NODE = Buffer.from('0123456789abcdef', 'latin1');
 
-function parsed(m: Buffer): { offset: { ms: number; seq: number }; frame: Buffer; tag: string }[] {
+function parsed(head: Buffer, body: Buffer): { offset: { ms: number; seq: number }; frame: Buffer; tag: string }[] {
   const out: { offset: { ms: number; seq: number }; frame: Buffer; tag: string }[] = [];
-  parseNotification(m, (offset, tag, f) => out.push({ offset, frame: Buffer.from(f), tag: tag.toString('latin1') }));
+  parseNotification(head, body, (offset, tag, f) => out.push({ offset, frame: Buffer.from(f), tag: tag.toString('latin1') }));
   return out;
 }
+
+/** A batch body as the appender writes it (writeRecord into one buffer). */
+function body(items: [number, Uint8Array][]): Buffer {
+  const out = Buffer.alloc(items.reduce((n, [from, f]) => n + recordLength(NODE, from, f.length), 0));
+  let at = 0;
+  for (const [from, f] of items) at = writeRecord(out, at, NODE, from, f);
+  expect(at).toBe(out.length);
+  return out;
+}
+
+describe('record', () => {
+  it('property: writeRecord writes encodeRecord(`<node id>:<from>`, frame) byte for byte, at any position', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: Number.MAX_SAFE_INTEGER }), frame, fc.nat({ max: 7 }), (from, f, at) => {
+        const expected = encodeRecord(`${NODE.toString('latin1')}:${from}`, f);
+        expect(recordLength(NODE, from, f.length)).toBe(expected.length);
+        const out = Buffer.alloc(at + expected.length, 0xee);
+        expect(writeRecord(out, at, NODE, from, f)).toBe(out.length);
+        expect(out.subarray(at)).toEqual(expected);
+        expect(out.subarray(0, at).every((b) => b === 0xee)).toBe(true);
+      }),
+    );
+  });
+});
 
 describe('notification', () => {
   it('property: every record reads back with its id, tag and frame, in order; APPEND reply gives the same ids', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 8, maxLength: 8 }), fc.array(fc.tuple(id, fc.nat({ max: 2 ** 31 }), frame), { minLength: 1, maxLength: 20 }), (epoch, items) => {
         const ids = items.map(([[ms, seq]]) => `${ms}-${seq}`);
-        const records = items.map(([, from, f]) => encodeRecord(publisherTag('0123456789abcdef', from), f));
-        const { head, message } = notification(Buffer.from(epoch), ids, records);
-        expect(parsed(message)).toEqual(items.map(([[ms, seq], from, f]) => ({ offset: { ms, seq }, frame: Buffer.from(f), tag: `0123456789abcdef:${from}` })));
+        const { head } = notification(Buffer.from(epoch), ids, []);
+        const b = body(items.map(([, from, f]) => [from, f]));
+        expect(parsed(head, b)).toEqual(items.map(([[ms, seq], from, f]) => ({ offset: { ms, seq }, frame: Buffer.from(f), tag: `0123456789abcdef:${from}` })));
         expect(parseAppend(head, items.length)).toEqual({ epoch: new Uint8Array(epoch), offsets: items.map(([[ms, seq]]) => ({ ms, seq })) });
       }),
     );
   });
 
-  it('property: a message cut, extended or with a byte changed is refused whole or read whole (never a throw, never a part)', () => {
+  it('property: a head or body cut, extended or with a byte changed is refused whole or read whole (never a throw, never a part)', () => {
     const records = [encodeRecord('n:1', Buffer.from('abc')), encodeRecord('n:2', Buffer.from('de'))];
-    const { message } = notification(Buffer.alloc(8, 1), ['1-0', '1-1'], records);
+    const { head, body: b } = notification(Buffer.alloc(8, 1), ['1-0', '1-1'], records);
     fc.assert(
-      fc.property(fc.nat({ max: message.length }), fc.nat({ max: message.length - 1 }), fc.integer({ min: 0, max: 255 }), (cut, at, byte) => {
-        const cutOne = message.subarray(0, cut);
-        const changed = Buffer.from(message);
-        changed[at] = byte;
-        for (const m of [cutOne, changed, Buffer.concat([message, Buffer.from([byte])])]) {
-          const out = parsed(m);
+      fc.property(fc.boolean(), fc.nat({ max: 64 }), fc.nat({ max: 63 }), fc.integer({ min: 0, max: 255 }), (inHead, cutAt, changeAt, byte) => {
+        const m = inHead ? head : b;
+        const cut = cutAt % (m.length + 1);
+        const cutOne = m.subarray(0, cut);
+        const changed = Buffer.from(m);
+        changed[changeAt % m.length] = byte;
+        for (const x of [cutOne, changed, Buffer.concat([m, Buffer.from([byte])])]) {
+          const [h, y] = inHead ? [x, b] : [head, x];
+          const out = parsed(h, y);
           expect(out.length === 0 || out.length === 2).toBe(true);
-          if (out.length === 0) expect(parseNotification(m, () => {})).toBeUndefined();
+          if (out.length === 0) expect(parseNotification(h, y, () => {})).toBeUndefined();
         }
-        if (cut < message.length) expect(parsed(cutOne)).toEqual([]);
+        if (cut < m.length) expect(inHead ? parsed(cutOne, b) : parsed(head, cutOne)).toEqual([]);
       }),
     );
   });
