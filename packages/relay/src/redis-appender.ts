@@ -22,7 +22,8 @@
  * - Trimming by age: asked at most once per ageCheckMs per stream and node; by count: XADD MAXLEN ~ on each call.
  */
 import { EngineUnavailable, type Offset } from './engine.js';
-import { AppendCall, bulk, bulkHeader } from './redis-command.js';
+import { AppendCall } from './redis-command.js';
+import { bulk, bulkHeader } from './redis-resp.js';
 import type { RedisEngineSettings } from './redis-options.js';
 import { topicKeys } from './redis-scripts.js';
 import { keySlot } from './redis-shard-subscriber.js';

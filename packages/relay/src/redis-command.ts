@@ -5,18 +5,6 @@
  */
 import { Command } from 'ioredis';
 
-/** `$<length>\r\n`: the head of a RESP bulk string. */
-export function bulkHeader(length: number): Buffer {
-  return Buffer.from(`$${length}\r\n`, 'latin1');
-}
-
-/** A RESP bulk string. */
-export function bulk(value: Buffer): Buffer {
-  return Buffer.concat([bulkHeader(value.length), value, CRLF]);
-}
-
-const CRLF = Buffer.from('\r\n', 'latin1');
-
 /** EVALSHA whose whole RESP encoding is `wire`; replies are Buffers. */
 export class AppendCall extends Command {
   constructor(

@@ -30,12 +30,17 @@ const CRLF = Buffer.from('\r\n');
 
 /** `args` as a RESP2 command: an array of bulk strings. */
 export function encodeCommand(args: (string | Buffer)[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const a of args) {
-    const b = typeof a === 'string' ? Buffer.from(a) : a;
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, CRLF);
-  }
-  return Buffer.concat(parts);
+  return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.map((a) => bulk(typeof a === 'string' ? Buffer.from(a) : a))]);
+}
+
+/** `$<length>\r\n`: the head of a RESP bulk string. */
+export function bulkHeader(length: number): Buffer {
+  return Buffer.from(`$${length}\r\n`, 'latin1');
+}
+
+/** A RESP bulk string. */
+export function bulk(value: Buffer): Buffer {
+  return Buffer.concat([bulkHeader(value.length), value, CRLF]);
 }
 
 /** Incomplete input: wait for more bytes. */

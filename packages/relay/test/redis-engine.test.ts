@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { freePort, startRedis } from '@sealsig/transport-conformance';
 import { EngineUnavailable, compareOffsets, type Engine, type Offset, type Position, type Publication } from '../src/engine.js';
 import { createRedisEngine } from '../src/redis-engine.js';
+import { APPEND_SCRIPT } from '../src/redis-scripts.js';
+import { encodeRecord, parseAppend } from '../src/redis-wire.js';
 import type { RedisEngineOptions } from '../src/redis-options.js';
 import { sleep, text, waitFor } from './helpers.js';
 
@@ -213,6 +215,33 @@ describe('Redis engine, one Redis', () => {
     const r = await Promise.all(Array.from({ length: 180 }, (_, i) => a.engine.publish(`c${i % 3}`, text(`c${i}`), 1)));
     expect((await calls()) - spread).toBe(2); // 60 + 60 frames of two topics, then the third topic's 60
     expect(new Set(r.map((x) => Buffer.from(x.epoch).toString('hex'))).size).toBe(3); // one epoch per stream
+  });
+
+  it('APPEND: a call with one body that does not split into whole records writes and publishes nothing, for any topic; a good call publishes head then body', async () => {
+    await probe.script('LOAD', APPEND_SCRIPT.source);
+    const sub = new Redis(redis.url);
+    onTestFinished(() => sub.disconnect());
+    const messages: [string, Buffer][] = [];
+    sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => messages.push([channel.toString(), message]));
+    await sub.ssubscribe('bad:n:{x}');
+    const good = encodeRecord('n:1', text('hello'));
+    const cut = encodeRecord('n:2', text('world')).subarray(0, 9);
+    const long = Buffer.concat([good, Buffer.from([1])]);
+    const call = (second: Buffer) =>
+      probe.callBuffer('EVALSHA', APPEND_SCRIPT.sha, 4, 'bad:s:{x}', 'bad:e:{x}', 'bad:s:{y}', 'bad:e:{y}', '1000', '60000', '60000', '0', Buffer.alloc(8, 1), '0', '0', 'bad:n:{x}', good, Buffer.alloc(8, 2), '0', '0', 'bad:n:{y}', second);
+    for (const second of [cut, long, Buffer.alloc(0), Buffer.from([200, 0, 0])]) {
+      await expect(call(second)).rejects.toThrow(/malformed batch/);
+      expect(await probe.exists('bad:s:{x}', 'bad:e:{x}', 'bad:s:{y}', 'bad:e:{y}')).toBe(0);
+    }
+    const reply = (await call(Buffer.concat([good, good]))) as Buffer[];
+    expect(reply).toHaveLength(2);
+    expect(parseAppend(reply[0], 1).offsets).toHaveLength(1);
+    expect(parseAppend(reply[1], 2).offsets).toHaveLength(2);
+    await waitFor(() => messages.length === 2, LONG, 'the notification');
+    expect(messages).toEqual([
+      ['bad:n:{x}', reply[0]],
+      ['bad:n:{x}', good],
+    ]);
   });
 
   it('history: reads records, entries of earlier versions (fields f and t), and refuses a bad record with EngineUnavailable', async () => {
