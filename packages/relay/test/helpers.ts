@@ -105,10 +105,10 @@ export async function connect(url: string, options: ClientOptions = {}, protocol
   return client;
 }
 
-export async function waitFor(cond: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+export async function waitFor(cond: () => boolean, timeoutMs = 5_000, what: string | (() => string) = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(5);
   }
 }

@@ -136,7 +136,7 @@ describe('Redis engine on a Redis Cluster', () => {
       await cy.subscribe(t);
     }
     for (const t of topics) for (let i = 0; i < 5; i++) cx.publish(t, text(`${t}:${i}`));
-    await waitFor(() => topics.every((t) => cy.delivered(t).length === 5), LONG, 'frames on y');
+    await waitFor(() => topics.every((t) => cy.delivered(t).length === 5), LONG, () => `frames on y: ${topics.map((t) => cy.delivered(t).length)}; x received ${cx.received.map((m) => m.kind)}`);
     expect(cx.delivered()).toHaveLength(0); // no echo
     const positions = topics.map((t) => cy.position(t)!);
     for (const t of topics) for (let i = 5; i < 8; i++) cx.publish(t, text(`${t}:${i}`));
