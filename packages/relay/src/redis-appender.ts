@@ -21,13 +21,13 @@
  *   move later. After a failed call the node forgets every refresh (it may not have happened).
  * - Trimming by age: asked at most once per ageCheckMs per stream and node; by count: XADD MAXLEN ~ on each call.
  */
-import { EngineUnavailable, type Offset } from './engine.js';
+import { EPOCH_BYTES, EngineUnavailable, type Offset } from './engine.js';
 import { AppendCall } from './redis-command.js';
-import { bulk, bulkHeader } from './redis-resp.js';
+import { bulk } from './redis-resp.js';
 import type { RedisEngineSettings } from './redis-options.js';
 import { topicKeys } from './redis-scripts.js';
 import { keySlot } from './redis-shard-subscriber.js';
-import { parseAppend, recordLength, writeRecord } from './redis-wire.js';
+import { digits, parseAppend, recordLength, writeNumber, writeRecord } from './redis-wire.js';
 
 /** Frames per script call at most (a call holds Redis for about 2 - 4 µs per frame). */
 const MAX_BATCH_FRAMES = 128;
@@ -36,7 +36,7 @@ const MAX_BATCH_BYTES = 256 * 1024;
 /** Streams whose refresh and age-trim times a node tracks at most; beyond, it forgets them all (more refreshes, nothing else). */
 const MAX_TRACKED = 65_536;
 /** RESP bytes of a candidate epoch argument: `$8\r\n` + 8 bytes + `\r\n`. */
-const CANDIDATE_BULK = 4 + 8 + 2;
+const CANDIDATE_BULK = 4 + EPOCH_BYTES + 2;
 
 /** What publish() resolves with. */
 export interface Stored {
@@ -44,17 +44,23 @@ export interface Stored {
   offset: Offset;
 }
 
-/** Called once per append(): with undefined and the result once stored, or with the error. */
+/**
+ * Called once per append(): with undefined once stored, or with the error. `stored` holds the epoch and offset
+ * when append() was asked for them, and is valid during the call only.
+ */
 export type Settle = (error: unknown, stored: Stored | undefined) => void;
 
-/** One append() call waiting for its settlement. */
-interface Pending {
+/** One append() call waiting for its settlement (the epoch and offset are set when `wants` them). */
+interface Pending extends Stored {
   settle: Settle;
-  /** Set once the call is settled (result or error), then settled in call order. */
+  wants: boolean;
+  /** Set once the call is settled (stored or error), then settled in call order. */
   done: boolean;
-  result: Stored | undefined;
   error: unknown;
 }
+
+const NO_EPOCH = new Uint8Array(0);
+const NO_OFFSET: Offset = { ms: 0, seq: 0 };
 
 /** The frames of one topic for its next script call (copied into the call's buffer when it is sent). */
 interface Batch {
@@ -116,8 +122,8 @@ export class Appender {
     this.first = Buffer.concat([String(s.maxFrames), String(s.maxAgeMs), String(s.expiryMs), s.cluster ? '1' : '0'].map((a) => bulk(Buffer.from(a))));
   }
 
-  /** Queues `frame` for `topic`'s next script call; settles once Redis stored it (or could not). */
-  append(topic: string, frame: Uint8Array, from: number, settle: Settle): void {
+  /** Queues `frame` for `topic`'s next script call; settles once Redis stored it (or could not), with its epoch and offset if it `wants` them. */
+  append(topic: string, frame: Uint8Array, from: number, settle: Settle, wants: boolean): void {
     let batch = this.batches.get(topic);
     if (batch === undefined) {
       batch = { topic, tracked: this.track(topic), frames: [], froms: [], pending: [], bytes: 0 };
@@ -126,7 +132,7 @@ export class Appender {
     batch.frames.push(frame);
     batch.froms.push(from);
     batch.bytes += recordLength(this.nodeId, from, frame.length);
-    this.enqueue(settle, batch.pending);
+    this.enqueue(settle, wants, batch.pending);
     if (batch.pending.length >= MAX_BATCH_FRAMES || batch.bytes >= MAX_BATCH_BYTES) {
       this.batches.delete(topic);
       this.send([batch]);
@@ -139,7 +145,7 @@ export class Appender {
   /** An append() refused at once (Redis unavailable): settled in call order (now when nothing is pending). */
   refuse(error: EngineUnavailable, settle: Settle): void {
     if (this.head === this.queue.length) return settle(error, undefined);
-    const p = this.enqueue(settle, undefined);
+    const p = this.enqueue(settle, false, undefined);
     p.done = true;
     p.error = error;
   }
@@ -168,8 +174,8 @@ export class Appender {
     return t;
   }
 
-  private enqueue(settle: Settle, into: Pending[] | undefined): Pending {
-    const p: Pending = { settle, done: false, result: undefined, error: undefined };
+  private enqueue(settle: Settle, wants: boolean, into: Pending[] | undefined): Pending {
+    const p: Pending = { settle, wants, done: false, error: undefined, epoch: NO_EPOCH, offset: NO_OFFSET };
     this.queue.push(p);
     into?.push(p);
     return p;
@@ -203,41 +209,35 @@ export class Appender {
   private send(batches: Batch[]): void {
     const now = Date.now();
     const n = batches.length;
-    const numkeys = Buffer.from(String(2 * n));
-    const argc = Buffer.from(`*${3 + 2 * n + 4 + 5 * n}\r\n`);
-    let size = argc.length + this.command.length + bulkHeader(numkeys.length).length + numkeys.length + 2 + this.first.length;
-    const flags: Buffer[] = [];
-    const heads: Buffer[] = [];
+    let size = digitsHead(3 + 2 * n + 4 + 5 * n) + this.command.length + digitsHead(digits(2 * n)) + digits(2 * n) + 2 + this.first.length;
+    for (const batch of batches) {
+      const t = batch.tracked;
+      size += t.keys.length + CANDIDATE_BULK + 2 * ONE.length + t.channel.length + digitsHead(batch.bytes) + batch.bytes + 2;
+    }
+    const out = Buffer.allocUnsafe(size);
+    let at = writeHead(out, 0, 0x2a, 3 + 2 * n + 4 + 5 * n);
+    at += this.command.copy(out, at);
+    at = writeHead(out, at, 0x24, digits(2 * n));
+    at = writeNumber(out, at, 2 * n);
+    at = crlf(out, at);
+    for (const batch of batches) at += batch.tracked.keys.copy(out, at);
+    at += this.first.copy(out, at);
     for (const batch of batches) {
       const t = batch.tracked;
       const age = now - t.aged >= this.s.ageCheckMs;
       if (age) t.aged = now;
       const refresh = now - t.refreshed >= this.s.refreshMs;
       if (refresh) t.refreshed = now;
-      flags.push(age ? ONE : ZERO, refresh ? ONE : ZERO);
-      const head = bulkHeader(batch.bytes);
-      heads.push(head);
-      size += t.keys.length + CANDIDATE_BULK + 2 * ONE.length + t.channel.length + head.length + batch.bytes + 2;
-    }
-    const out = Buffer.allocUnsafe(size);
-    let at = argc.copy(out, 0);
-    at += this.command.copy(out, at);
-    at += bulkHeader(numkeys.length).copy(out, at);
-    at += numkeys.copy(out, at);
-    at = out.write('\r\n', at, 'latin1') + at;
-    for (const batch of batches) at += batch.tracked.keys.copy(out, at);
-    at += this.first.copy(out, at);
-    batches.forEach((batch, i) => {
-      at = out.write('$8\r\n', at, 'latin1') + at;
+      at = writeHead(out, at, 0x24, EPOCH_BYTES);
       at += this.link.candidate().copy(out, at);
-      at = out.write('\r\n', at, 'latin1') + at;
-      at += flags[2 * i]!.copy(out, at);
-      at += flags[2 * i + 1]!.copy(out, at);
-      at += batch.tracked.channel.copy(out, at);
-      at += heads[i]!.copy(out, at);
+      at = crlf(out, at);
+      at += (age ? ONE : ZERO).copy(out, at);
+      at += (refresh ? ONE : ZERO).copy(out, at);
+      at += t.channel.copy(out, at);
+      at = writeHead(out, at, 0x24, batch.bytes);
       for (let j = 0; j < batch.frames.length; j++) at = writeRecord(out, at, this.nodeId, batch.froms[j]!, batch.frames[j]!);
-      at = out.write('\r\n', at, 'latin1') + at;
-    });
+      at = crlf(out, at);
+    }
     if (at !== size) throw new Error(`APPEND call: wrote ${at} of ${size} bytes`);
     const call = this.link.send(new AppendCall(this.sha, batches[0]!.tracked.stream, out));
     if (call === undefined) return this.fail(batches, new EngineUnavailable('redis unavailable'));
@@ -249,10 +249,13 @@ export class Appender {
 
   /** The reply of an APPEND call: every frame of `batches` is done, with its offset (or all fail). */
   private stored(batches: Batch[], reply: unknown): void {
-    const stored: { epoch: Uint8Array; offsets: Offset[] }[] = [];
+    const stored: { epoch: Uint8Array; offsets: Offset[] | undefined }[] = [];
     try {
       if (!Array.isArray(reply) || reply.length !== batches.length) throw new EngineUnavailable('redis: unexpected reply (append)');
-      for (let i = 0; i < batches.length; i++) stored.push(parseAppend(reply[i], batches[i]!.pending.length));
+      for (let i = 0; i < batches.length; i++) {
+        const pending = batches[i]!.pending;
+        stored.push(parseAppend(reply[i], pending.length, pending.some((p) => p.wants)));
+      }
     } catch (e) {
       return this.fail(batches, e);
     }
@@ -262,7 +265,10 @@ export class Appender {
       for (let j = 0; j < pending.length; j++) {
         const p = pending[j]!;
         p.done = true;
-        p.result = { epoch, offset: offsets[j]! };
+        if (p.wants) {
+          p.epoch = epoch;
+          p.offset = offsets![j]!;
+        }
       }
     }
     this.drain();
@@ -285,7 +291,7 @@ export class Appender {
     while (this.head < q.length && q[this.head]!.done) {
       const p = q[this.head]!;
       q[this.head++] = undefined;
-      p.settle(p.error, p.result);
+      p.settle(p.error, p.error === undefined && p.wants ? p : undefined);
     }
     if (this.head === q.length) {
       q.length = 0;
@@ -295,4 +301,21 @@ export class Appender {
       this.head = 0;
     }
   }
+}
+
+/** Bytes of `<type><n>\r\n` (an array's or a bulk string's head). */
+function digitsHead(n: number): number {
+  return 1 + digits(n) + 2;
+}
+
+/** Writes `<type><n>\r\n` at `at` (type `*` or `$`); returns where it ends. */
+function writeHead(out: Buffer, at: number, type: number, n: number): number {
+  out[at] = type;
+  return crlf(out, writeNumber(out, at + 1, n));
+}
+
+function crlf(out: Buffer, at: number): number {
+  out[at] = 0x0d;
+  out[at + 1] = 0x0a;
+  return at + 2;
 }

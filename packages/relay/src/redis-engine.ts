@@ -118,12 +118,16 @@ class RedisEngine implements Engine {
 
   /** Stored once Redis ran the APPEND call that carries it (redis-appender.ts); settled in call order. */
   publish(topic: string, frame: Uint8Array, from: number): Promise<{ epoch: Uint8Array; offset: Offset }> {
-    return new Promise((resolve, reject) => this.store(topic, frame, from, (e, stored) => (e === undefined ? resolve(stored!) : reject(e))));
+    return new Promise((resolve, reject) => this.append(topic, frame, from, (e, stored) => (e === undefined ? resolve({ epoch: stored!.epoch, offset: stored!.offset }) : reject(e)), true));
   }
 
-  store(topic: string, frame: Uint8Array, from: number, settled: Settle): void {
+  store(topic: string, frame: Uint8Array, from: number, settled: (error: unknown) => void): void {
+    this.append(topic, frame, from, settled, false);
+  }
+
+  private append(topic: string, frame: Uint8Array, from: number, settled: Settle, wants: boolean): void {
     if (!this.available) this.appender.refuse(new EngineUnavailable('redis unavailable'), settled);
-    else this.appender.append(topic, frame, from, settled);
+    else this.appender.append(topic, frame, from, settled, wants);
   }
 
   subscribe(topic: string): Promise<void> {

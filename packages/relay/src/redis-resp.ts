@@ -33,14 +33,9 @@ export function encodeCommand(args: (string | Buffer)[]): Buffer {
   return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.map((a) => bulk(typeof a === 'string' ? Buffer.from(a) : a))]);
 }
 
-/** `$<length>\r\n`: the head of a RESP bulk string. */
-export function bulkHeader(length: number): Buffer {
-  return Buffer.from(`$${length}\r\n`, 'latin1');
-}
-
 /** A RESP bulk string. */
 export function bulk(value: Buffer): Buffer {
-  return Buffer.concat([bulkHeader(value.length), value, CRLF]);
+  return Buffer.concat([Buffer.from(`$${value.length}\r\n`, 'latin1'), value, CRLF]);
 }
 
 /** Incomplete input: wait for more bytes. */
@@ -59,6 +54,8 @@ export class RespReader {
   private rest: Buffer = EMPTY;
   /** Bytes of the buffer last parsed that the reply at its end needs at least (0: unknown). */
   private need = 0;
+  /** The offset after the reply parse() returned last. */
+  private next = 0;
 
   /** Calls `each` for every complete reply in the bytes so far; keeps the incomplete rest. Throws RespError. */
   push(chunk: Buffer, each: (reply: Reply) => void): void {
@@ -73,9 +70,9 @@ export class RespReader {
         if (this.rest.length > MAX_BULK + MAX_LINE) throw new RespError('reply too large');
         continue;
       }
-      at -= this.rest.length - r[1]; // bytes copied beyond the reply: read them from the chunk
+      at -= this.rest.length - this.next; // bytes copied beyond the reply: read them from the chunk
       this.rest = EMPTY;
-      each(r[0]);
+      each(r);
     }
     while (at < chunk.length) {
       const r = this.parse(chunk, at, 0);
@@ -84,55 +81,56 @@ export class RespReader {
         this.rest = chunk.subarray(at);
         return;
       }
-      at = r[1];
-      each(r[0]);
+      at = this.next;
+      each(r);
     }
   }
 
-  /** The reply at `at` in `b` and the offset after it, or MORE (`need` set to the bytes of `b` it needs at least, or 0). */
-  private parse(b: Buffer, at: number, depth: number): [Reply, number] | typeof MORE {
+  /**
+   * The reply at `at` in `b` (then `next` is the offset after it), or MORE (`need` set to the bytes of `b` it
+   * needs at least, or 0). Lines are scanned and lengths read from the bytes (no string but for +/- lines).
+   */
+  private parse(b: Buffer, at: number, depth: number): Reply | typeof MORE {
     this.need = 0;
-    const end = b.indexOf(CRLF, at);
-    if (end < 0) {
-      if (b.length - at > MAX_LINE) throw new RespError('line too long');
-      return MORE;
-    }
-    if (end - at > MAX_LINE) throw new RespError('line too long');
-    const line = b.toString('latin1', at + 1, end);
+    const end = lineEnd(b, at);
+    if (end < 0) return MORE;
     const next = end + 2;
+    this.next = next;
     switch (b[at]) {
       case 0x2b: // +
-        return [line, next];
+        return b.toString('latin1', at + 1, end);
       case 0x2d: // -
-        return [new ReplyError(line), next];
+        return new ReplyError(b.toString('latin1', at + 1, end));
       case 0x3a: // :
-        return [integer(line, -Number.MAX_SAFE_INTEGER), next];
+        return integer(b, at + 1, end, -Number.MAX_SAFE_INTEGER);
       case 0x24: {
         // $
-        const n = integer(line, -1);
-        if (n === -1) return [null, next];
+        const n = integer(b, at + 1, end, -1);
+        if (n === -1) return null;
         if (n > MAX_BULK) throw new RespError('bulk string too long');
         if (b.length < next + n + 2) {
           this.need = next + n + 2;
           return MORE;
         }
         if (b[next + n] !== 0x0d || b[next + n + 1] !== 0x0a) throw new RespError('bulk string without CRLF');
-        return [b.subarray(next, next + n), next + n + 2]; // a view: chunks are never written to
+        this.next = next + n + 2;
+        return b.subarray(next, next + n); // a view: chunks are never written to
       }
       case 0x2a: {
         // *
-        const n = integer(line, -1);
-        if (n === -1) return [null, next];
+        const n = integer(b, at + 1, end, -1);
+        if (n === -1) return null;
         if (n > MAX_ARRAY || depth >= MAX_DEPTH) throw new RespError('array too long or too deep');
         const items: Reply[] = [];
         let p = next;
         for (let i = 0; i < n; i++) {
           const r = this.parse(b, p, depth + 1);
           if (r === MORE) return MORE;
-          items.push(r[0]);
-          p = r[1];
+          items.push(r);
+          p = this.next;
         }
-        return [items, p];
+        this.next = p;
+        return items;
       }
       default:
         throw new RespError(`unexpected type byte ${b[at]}`);
@@ -140,9 +138,31 @@ export class RespReader {
   }
 }
 
-function integer(text: string, min: number): number {
-  if (!/^-?\d{1,16}$/.test(text)) throw new RespError('bad integer');
-  const n = Number(text);
+/** Where the line starting at `at` ends (its CR, followed by LF), -1 when `b` ends first; RespError past MAX_LINE or on a lone CR. */
+function lineEnd(b: Buffer, at: number): number {
+  const stop = Math.min(b.length, at + MAX_LINE + 1);
+  for (let i = at; i < stop; i++) {
+    if (b[i] !== 0x0d) continue;
+    if (i + 1 === b.length) return -1;
+    if (b[i + 1] !== 0x0a) throw new RespError('CR without LF');
+    return i;
+  }
+  if (stop < b.length) throw new RespError('line too long');
+  return -1;
+}
+
+/** The integer in bytes [start, end) of `b`: an optional minus and 1 - 16 digits, at least `min`; RespError otherwise. */
+function integer(b: Buffer, start: number, end: number, min: number): number {
+  const negative = b[start] === 0x2d;
+  const from = negative ? start + 1 : start;
+  if (end <= from || end - from > 16) throw new RespError('bad integer');
+  let n = 0;
+  for (let i = from; i < end; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) throw new RespError('bad integer');
+    n = n * 10 + d;
+  }
+  if (negative) n = -n;
   if (!Number.isSafeInteger(n) || n < min) throw new RespError('bad integer');
   return n;
 }

@@ -236,8 +236,8 @@ export class Subscriptions {
     const state = topic === undefined ? undefined : this.states.get(topic);
     if (topic === undefined || state === undefined) return;
     const epoch = head.subarray(0, EPOCH_BYTES);
-    parseNotification(head, body, (offset, tag, frame) => {
-      const publication: Publication = { offset, frame, from: tagConnection(tag, this.nodeId) };
+    parseNotification(head, body, this.nodeId, (offset, from, frame) => {
+      const publication: Publication = { offset, frame, from };
       if (state.held === undefined) this.deliver(topic, state, epoch, publication, false);
       else if (state.held.length < MAX_HELD) state.held.push({ epoch, publication });
       else {

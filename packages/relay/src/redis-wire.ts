@@ -18,26 +18,37 @@ export function formatStreamId(offset: Offset): string {
   return `${offset.ms}-${offset.seq}`;
 }
 
+/** Whether bytes [start, end) of `b` are an id `<ms>-<seq>` that parseStreamIdBytes() reads (without an object). */
+export function isStreamIdBytes(b: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  let ms = 0;
+  for (; i < end && b[i] !== 0x2d; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return false;
+    ms = ms * 10 + d;
+  }
+  if (i === start || i >= end - 1 || !Number.isSafeInteger(ms)) return false;
+  let seq = 0;
+  for (i++; i < end; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return false;
+    seq = seq * 10 + d;
+  }
+  return Number.isSafeInteger(seq);
+}
+
 /**
  * The id `<ms>-<seq>` in bytes [start, end) of `b` as an Offset (undefined unless both parts are safe integers),
  * without a string or a regex (the append and notification hot path).
  */
 export function parseStreamIdBytes(b: Uint8Array, start: number, end: number): Offset | undefined {
+  if (!isStreamIdBytes(b, start, end)) return undefined;
   let ms = 0;
   let i = start;
-  for (; i < end && b[i] !== 0x2d; i++) {
-    const d = b[i]! - 0x30;
-    if (d < 0 || d > 9) return undefined;
-    ms = ms * 10 + d;
-  }
-  if (i === start || i >= end - 1) return undefined; // no ms digits, or no '-' followed by a digit
+  for (; b[i] !== 0x2d; i++) ms = ms * 10 + b[i]! - 0x30;
   let seq = 0;
-  for (i++; i < end; i++) {
-    const d = b[i]! - 0x30;
-    if (d < 0 || d > 9) return undefined;
-    seq = seq * 10 + d;
-  }
-  return Number.isSafeInteger(ms) && Number.isSafeInteger(seq) ? { ms, seq } : undefined;
+  for (i++; i < end; i++) seq = seq * 10 + b[i]! - 0x30;
+  return { ms, seq };
 }
 
 function bad(what: string): EngineUnavailable {
@@ -69,23 +80,27 @@ function asEpoch(v: unknown): Buffer {
 
 /**
  * APPEND's reply for a batch of `count` frames, the notification's head `[epoch 8][ids length u16be][ids]`:
- * the epoch, and each frame's offset (in order).
+ * the epoch, and each frame's offset (in order) when `offsets` is true; the ids are checked either way.
  */
-export function parseAppend(reply: unknown, count: number): { epoch: Uint8Array; offsets: Offset[] } {
+export function parseAppend(reply: unknown, count: number, offsets = true): { epoch: Uint8Array; offsets: Offset[] | undefined } {
   const r = asBuffer(reply, 'append');
   if (r.length < NOTE_HEAD || NOTE_HEAD + r.readUInt16BE(EPOCH_BYTES) !== r.length) throw bad('append');
-  const offsets = new Array<Offset>(count);
+  const list = offsets ? new Array<Offset>(count) : undefined;
   let id = NOTE_HEAD;
   for (let i = 0; i < count; i++) {
     let idEnd = id;
     while (idEnd < r.length && r[idEnd] !== 0x20) idEnd++;
-    const offset = parseStreamIdBytes(r, id, idEnd);
-    if (offset === undefined) throw bad('id');
-    offsets[i] = offset;
+    if (list === undefined) {
+      if (!isStreamIdBytes(r, id, idEnd)) throw bad('id');
+    } else {
+      const offset = parseStreamIdBytes(r, id, idEnd);
+      if (offset === undefined) throw bad('id');
+      list[i] = offset;
+    }
     id = idEnd + 1;
   }
   if (id !== r.length + 1) throw bad('append');
-  return { epoch: new Uint8Array(r.subarray(0, EPOCH_BYTES)), offsets };
+  return { epoch: new Uint8Array(r.subarray(0, EPOCH_BYTES)), offsets: list };
 }
 
 /** A stream entry as READ returns it. */
@@ -152,10 +167,17 @@ export function encodeRecord(tag: string, frame: Uint8Array): Buffer {
 }
 
 /** Decimal digits of a non-negative safe integer. */
-function digits(n: number): number {
+export function digits(n: number): number {
   let d = 1;
   for (let x = n; x >= 10; x = Math.floor(x / 10)) d++;
   return d;
+}
+
+/** Writes the non-negative safe integer `n` in decimal ASCII at `at`; returns where it ends. */
+export function writeNumber(out: Uint8Array, at: number, n: number): number {
+  const end = at + digits(n);
+  for (let j = end - 1, x = n; j >= at; j--, x = Math.floor(x / 10)) out[j] = 0x30 + (x % 10);
+  return end;
 }
 
 /** Bytes of the record of a `frameLength`-byte frame from connection `from` of node `nodeId` (writeRecord()). */
@@ -173,8 +195,7 @@ export function writeRecord(out: Buffer, at: number, nodeId: Uint8Array, from: n
   out.set(nodeId, at + TAG_HEAD);
   let i = at + TAG_HEAD + nodeId.length;
   out[i] = 0x3a;
-  for (let x = from, j = i + n; j > i; j--, x = Math.floor(x / 10)) out[j] = 0x30 + (x % 10);
-  i += 1 + n;
+  i = writeNumber(out, i + 1, from);
   out.writeUInt32BE(frame.length, i);
   out.set(frame, i + FRAME_HEAD);
   return i + FRAME_HEAD + frame.length;
@@ -189,28 +210,30 @@ function recordEnd(b: Uint8Array, at: number): number {
 }
 
 /**
- * Calls `each` for every record of a notification (its head and body), in order, with the tag and the frame
- * as views of `body` (no copy), once the whole notification is found well formed (as many records as ids,
- * nothing left over); returns its epoch, or undefined (and calls nothing) when it is not.
+ * Calls `each` for every record of a notification (its head and body), in order, with its offset, the
+ * connection id in its tag (tagConnection()) and the frame as a view of `body` (no copy), once the whole
+ * notification is found well formed (as many records as ids, nothing left over); returns its epoch, or
+ * undefined (and calls nothing) when it is not.
  */
-export function parseNotification(head: Buffer, body: Buffer, each: (offset: Offset, tag: Buffer, frame: Buffer) => void): Buffer | undefined {
-  if (head.length < NOTE_HEAD || NOTE_HEAD + head.readUInt16BE(EPOCH_BYTES) !== head.length || !walk(head, body, undefined)) return undefined;
-  walk(head, body, each);
+export function parseNotification(head: Buffer, body: Buffer, nodeId: Uint8Array, each: (offset: Offset, from: number, frame: Buffer) => void): Buffer | undefined {
+  if (head.length < NOTE_HEAD || NOTE_HEAD + head.readUInt16BE(EPOCH_BYTES) !== head.length || !walk(head, body, undefined, undefined)) return undefined;
+  walk(head, body, nodeId, each);
   return head.subarray(0, EPOCH_BYTES);
 }
 
-function walk(head: Buffer, body: Buffer, each: ((offset: Offset, tag: Buffer, frame: Buffer) => void) | undefined): boolean {
+/** Checks a notification (no `each`: no object made), or reads it (`each`, once checked). */
+function walk(head: Buffer, body: Buffer, nodeId: Uint8Array | undefined, each: ((offset: Offset, from: number, frame: Buffer) => void) | undefined): boolean {
   let id = NOTE_HEAD;
   let at = 0;
   while (id < head.length) {
     let idEnd = id;
     while (idEnd < head.length && head[idEnd] !== 0x20) idEnd++;
-    const offset = parseStreamIdBytes(head, id, idEnd);
     const end = recordEnd(body, at);
-    if (offset === undefined || end < 0) return false;
-    if (each !== undefined) {
+    if (each === undefined) {
+      if (end < 0 || !isStreamIdBytes(head, id, idEnd)) return false;
+    } else {
       const tagEnd = at + TAG_HEAD + body[at]!;
-      each(offset, body.subarray(at + TAG_HEAD, tagEnd), body.subarray(tagEnd + FRAME_HEAD, end));
+      each(parseStreamIdBytes(head, id, idEnd)!, tagConnection(body, nodeId!, at + TAG_HEAD, tagEnd), body.subarray(tagEnd + FRAME_HEAD, end));
     }
     id = idEnd + 1;
     at = end;
@@ -218,13 +241,13 @@ function walk(head: Buffer, body: Buffer, each: ((offset: Offset, tag: Buffer, f
   return at === body.length && id === head.length + 1;
 }
 
-/** The connection id in a publisher tag when `nodeId` (ASCII) published it, 0 for any other node. */
-export function tagConnection(tag: Uint8Array, nodeId: Buffer): number {
+/** The connection id in a publisher tag (bytes [start, end) of `tag`) when `nodeId` (ASCII) published it, 0 for any other node. */
+export function tagConnection(tag: Uint8Array, nodeId: Uint8Array, start = 0, end = tag.length): number {
   const n = nodeId.length;
-  if (tag.length <= n + 1 || tag[n] !== 0x3a) return 0;
-  for (let i = 0; i < n; i++) if (tag[i] !== nodeId[i]) return 0;
+  if (end - start <= n + 1 || tag[start + n] !== 0x3a) return 0;
+  for (let i = 0; i < n; i++) if (tag[start + i] !== nodeId[i]) return 0;
   let id = 0;
-  for (let i = n + 1; i < tag.length; i++) {
+  for (let i = start + n + 1; i < end; i++) {
     const d = tag[i]! - 0x30;
     if (d < 0 || d > 9) return 0;
     id = id * 10 + d;

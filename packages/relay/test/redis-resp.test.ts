@@ -43,7 +43,7 @@ describe('RESP2 reader', () => {
   });
 
   it('refuses what is not RESP2, and lengths beyond its bounds before reading them (RespError, no crash)', () => {
-    for (const bad of ['?x\r\n', ':12a\r\n', `$${MAX_BULK + 1}\r\n`, '*1025\r\n', '$3\r\nabcXY', '*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n']) {
+    for (const bad of ['?x\r\n', '+a\rb\r\n', ':12a\r\n', ':-\r\n', ':12345678901234567\r\n', `$${MAX_BULK + 1}\r\n`, '*1025\r\n', '$3\r\nabcXY', '*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n']) {
       expect(() => readAll([Buffer.from(bad)])).toThrow(RespError);
     }
     expect(() => readAll([Buffer.alloc(70 * 1024, 0x2b)])).toThrow(RespError); // a line without an end
