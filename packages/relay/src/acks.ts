@@ -50,10 +50,18 @@ export class PublishAcks {
     this.storing.push(seq);
   }
 
+  /** The oldest PUBLISH the engine holds (the next it settles: engines settle in order); -1 when none. */
+  oldest(): number {
+    return this.storing.length > 0 ? this.storing[0]! : -1;
+  }
+
   /** The engine settled `seq` (the oldest one it holds: engines settle in order). */
   stored(seq: number): void {
     if (this.storing[0] === seq) this.storing.shift();
-    else this.storing.splice(this.storing.indexOf(seq), 1);
+    else {
+      const at = this.storing.indexOf(seq);
+      if (at >= 0) this.storing.splice(at, 1);
+    }
     this.settled();
   }
 

@@ -38,6 +38,8 @@ export interface Conn {
   pending: Map<string, Catchup>;
   /** §3.1 PUBLISH sequence numbers and §3.2 ACKs. */
   acks: PublishAcks;
+  /** routing.ts: settles the connection's oldest PUBLISH the engine holds (made once, on its first store()). */
+  settle: ((error: unknown) => void) | undefined;
   frames: TokenBucket;
   subs: TokenBucket;
   windowStart: number;
@@ -147,6 +149,7 @@ export class Connections {
       topics: new Set(),
       pending: new Map(),
       acks: new PublishAcks((message) => this.send(conn, message)),
+      settle: undefined,
       frames: new TokenBucket(o.frames, now),
       subs: new TokenBucket(o.subscriptions, now),
       windowStart: now,

@@ -94,8 +94,10 @@ export class Router {
     const engine = this.c.engine;
     const frame = msg.subarray(m.frameStart);
     if (engine.store !== undefined) {
-      // Without a promise per frame: the Redis engine settles each PUBLISH from its batch's reply.
-      return engine.store(m.topic, frame, conn.id, (e) => this.c.guard(() => (e === undefined ? conn.acks.stored(seq) : this.publishFailed(conn, seq, e))));
+      // Without a promise or a closure per frame: an engine settles a node's PUBLISHes in call order, so the one
+      // it settles is always the connection's oldest held (the Redis engine: from its batch's reply).
+      conn.settle ??= (e) => this.c.guard(() => (e === undefined ? conn.acks.stored(conn.acks.oldest()) : this.publishFailed(conn, conn.acks.oldest(), e)));
+      return engine.store(m.topic, frame, conn.id, conn.settle);
     }
     engine.publish(m.topic, frame, conn.id).then(
       () => this.c.guard(() => conn.acks.stored(seq)),
