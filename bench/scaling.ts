@@ -182,7 +182,7 @@ async function fanout(clients: Child, redis: RedisServer, rows: Row[]): Promise<
           `per PUBLISH ${med(xs, (x) => x.usPerFrameIn).toFixed(2)} µs at fan-out ${med(xs, (x) => x.fanout).toFixed(1)}; deliveries/s counted by the clients / by the relay ${xs.map((x) => x.clientsOverRelay.toFixed(3)).join(', ')}`,
       );
       if (engine === 'redis') {
-        // Pooled over the rounds: redis-server's CPU time comes in 10 ms ticks, a few per window at 1 room x 100.
+        // Pooled over the rounds (redis-server uses a few tens of ms of CPU per window at 1 room x 100).
         const perRun = xs.map((x) => (x.redisMs! * 1000) / x.xadds!);
         const r = (xs.reduce((s, x) => s + x.redisMs!, 0) * 1000) / xs.reduce((s, x) => s + x.xadds!, 0);
         rows.push({ name: `scaling: redis-server CPU per appended frame, ${label}`, bytes: FRAME_BYTES, hz: round(1e6 / r), vs: null, ratio: null, us: round(r, 3), runs: perRun.map((x) => round(x, 3)) });
@@ -316,7 +316,7 @@ async function streams(redis: RedisServer, rows: Row[]): Promise<void> {
 
 async function pubsub(redis: RedisServer, rows: Row[]): Promise<void> {
   const channels = Array.from({ length: 1000 }, (_, i) => `n:{${String(i).padStart(12, '0')}}`); // redis-benchmark's __rand_int__
-  const n = 500_000; // redis-server's CPU time comes in 10 ms ticks: 25 or more ticks per measurement
+  const n = 500_000; // long enough for a steady figure (about a quarter of a second of redis-server CPU)
   const results = new Map<number, number[]>();
   // A subscriber in this process reads more slowly than redis-benchmark publishes: with the default
   // pub/sub output buffer limit (32 MB) Redis disconnects it mid-run, and the CPU of the sends it never made
