@@ -1,4 +1,4 @@
-/** The Redis engine (src/redis-engine.ts) against real redis-server processes: nodes, history, availability, restarts. */
+/** The Redis engine (src/redis-engine.ts) against real redis-server processes: nodes, history, availability, restarts; its script and notification connections. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { freePort, startRedis } from '@sealsig/transport-conformance';
 import { EngineUnavailable, compareOffsets, type Engine, type Offset, type Position, type Publication } from '../src/engine.js';
+import { redisAddress } from '../src/redis-client.js';
 import { createRedisEngine } from '../src/redis-engine.js';
+import { ShardSubscriber } from '../src/redis-shard-subscriber.js';
 import { APPEND_SCRIPT } from '../src/redis-scripts.js';
 import { encodeRecord, parseAppend } from '../src/redis-wire.js';
 import type { RedisEngineOptions } from '../src/redis-options.js';
@@ -242,6 +244,44 @@ describe('Redis engine, one Redis', () => {
       ['bad:n:{x}', reply[0]],
       ['bad:n:{x}', good],
     ]);
+  });
+
+  function subscriber(): { sub: ShardSubscriber; messages: [string, string, string][]; lost: string[] } {
+    const messages: [string, string, string][] = [];
+    const lost: string[] = [];
+    const sub = new ShardSubscriber(redisAddress(redis.url), false, {
+      message: (channel, head, body) => messages.push([channel.toString(), head.toString(), body.toString()]),
+      lost: (channel) => lost.push(channel),
+      route: () => undefined,
+    });
+    onTestFinished(() => sub.close());
+    return { sub, messages, lost };
+  }
+
+  it('notification connection: pairs each head with the body published right after it, per channel, in order', async () => {
+    const { sub, messages, lost } = subscriber();
+    await sub.subscribe('p:x');
+    await sub.subscribe('p:y');
+    const both = `redis.call('SPUBLISH', KEYS[1], ARGV[1]) redis.call('SPUBLISH', KEYS[1], ARGV[2])`;
+    for (const [channel, head, body] of [['p:x', 'h1', 'b1'], ['p:y', 'h2', 'b2'], ['p:x', 'h3', 'b3']] as const) await probe.eval(both, 1, channel, head, body);
+    await waitFor(() => messages.length === 3, 10_000, 'three notifications');
+    expect(messages).toEqual([['p:x', 'h1', 'b1'], ['p:y', 'h2', 'b2'], ['p:x', 'h3', 'b3']]);
+    expect(lost).toEqual([]);
+  });
+
+  it('notification connection: a head followed by a message of another channel (never sent by APPEND) closes the connection: every channel is reported lost, nothing is delivered', async () => {
+    const { sub, messages, lost } = subscriber();
+    await sub.subscribe('q:x');
+    await sub.subscribe('q:y');
+    await probe.spublish('q:x', 'head');
+    await probe.spublish('q:y', 'not its body');
+    await waitFor(() => lost.length === 2, 10_000, 'both channels lost');
+    expect(lost.sort()).toEqual(['q:x', 'q:y']);
+    expect(messages).toEqual([]);
+    await sub.subscribe('q:x'); // subscribed again, on a new connection: pairs start afresh
+    await probe.eval(`redis.call('SPUBLISH', KEYS[1], ARGV[1]) redis.call('SPUBLISH', KEYS[1], ARGV[2])`, 1, 'q:x', 'h', 'b');
+    await waitFor(() => messages.length === 1, 10_000, 'a notification');
+    expect(messages).toEqual([['q:x', 'h', 'b']]);
   });
 
   it('history: reads records, entries of earlier versions (fields f and t), and refuses a bad record with EngineUnavailable', async () => {
