@@ -82,9 +82,10 @@ interface Tracked {
   /** RESP bulk strings of the stream and epoch keys, and of the channel. */
   keys: Buffer;
   channel: Buffer;
-  /** Date.now() of the last refresh and trim by age this node asked for. */
+  /** Date.now() of the last refresh and trim by age this node asked for (in `generation`). */
   refreshed: number;
   aged: number;
+  generation: number;
 }
 
 export interface AppenderLink {
@@ -106,6 +107,8 @@ export class Appender {
   private queue: (Pending | undefined)[] = [];
   private head = 0;
   private readonly tracked = new Map<string, Tracked>();
+  /** Refresh and age-trim times of an older generation are forgotten (forget()). */
+  private generation = 0;
   private readonly nodeId: Buffer;
   /** RESP of `EVALSHA <sha>`, and of APPEND's first arguments: maxFrames, maxAgeMs, expiry, '1' to check for a failover (cluster). */
   private readonly command: Buffer;
@@ -152,7 +155,7 @@ export class Appender {
 
   /** Forgets refresh and age-trim times (after Redis came back: it may have lost them). */
   forget(): void {
-    for (const t of this.tracked.values()) t.refreshed = t.aged = -Infinity;
+    this.generation++;
   }
 
   /** What this node keeps of `topic` (encoded keys, refresh and trim times), made on first use. */
@@ -168,6 +171,7 @@ export class Appender {
         channel: bulk(Buffer.from(keys.channel)),
         refreshed: -Infinity,
         aged: -Infinity,
+        generation: this.generation,
       };
       this.tracked.set(topic, t);
     }
@@ -224,6 +228,10 @@ export class Appender {
     at += this.first.copy(out, at);
     for (const batch of batches) {
       const t = batch.tracked;
+      if (t.generation !== this.generation) {
+        t.generation = this.generation;
+        t.refreshed = t.aged = -Infinity;
+      }
       const age = now - t.aged >= this.s.ageCheckMs;
       if (age) t.aged = now;
       const refresh = now - t.refreshed >= this.s.refreshMs;
@@ -238,7 +246,7 @@ export class Appender {
       for (let j = 0; j < batch.frames.length; j++) at = writeRecord(out, at, this.nodeId, batch.froms[j]!, batch.frames[j]!);
       at = crlf(out, at);
     }
-    if (at !== size) throw new Error(`APPEND call: wrote ${at} of ${size} bytes`);
+    if (at !== size) return this.fail(batches, new EngineUnavailable(`redis: APPEND call of ${size} bytes written as ${at}`)); // never: sizes above
     const call = this.link.send(new AppendCall(this.sha, batches[0]!.tracked.stream, out));
     if (call === undefined) return this.fail(batches, new EngineUnavailable('redis unavailable'));
     call.then(
