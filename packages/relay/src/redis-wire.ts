@@ -107,7 +107,7 @@ export function parseAppend(reply: unknown, count: number, offsets = true): { ep
 export interface Entry {
   offset: Offset;
   frame: Buffer;
-  /** The publisher tag (publisherTag()). */
+  /** The publisher tag, `<node id>:<connection id>` (writeRecord()). */
   tag: Buffer;
 }
 
@@ -155,7 +155,7 @@ export function parseRead(reply: unknown): ReadReply {
 const TAG_HEAD = 1;
 const FRAME_HEAD = 4;
 
-/** The record of `frame` published by `tag` (`publisherTag()`, at most 255 bytes, latin1). */
+/** The record of `frame` published by `tag` (`<node id>:<connection id>`, at most 255 bytes, latin1). */
 export function encodeRecord(tag: string, frame: Uint8Array): Buffer {
   const t = tag.length;
   const r = Buffer.allocUnsafe(TAG_HEAD + t + FRAME_HEAD + frame.length);
@@ -187,7 +187,7 @@ export function recordLength(nodeId: Uint8Array, from: number, frameLength: numb
 
 /**
  * Writes at `at` in `out` the record of `frame` from connection `from` of node `nodeId` (tag `<node id>:<from>`,
- * encodeRecord(publisherTag(...)) byte for byte, without a string per frame); returns where it ends.
+ * encodeRecord(`<node id>:<from>`, frame) byte for byte, without a string per frame); returns where it ends.
  */
 export function writeRecord(out: Buffer, at: number, nodeId: Uint8Array, from: number, frame: Uint8Array): number {
   const n = digits(from);
