@@ -260,7 +260,11 @@ function hostPort(key: string): { host: string; port: number } {
   return { host: key.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(key.slice(i + 1)) };
 }
 
-/** The cluster slot of a key or channel: CRC16 (XMODEM) of its hash tag (the first `{...}`, when not empty) mod 16384. */
+/**
+ * The cluster slot of a key or channel: CRC16 (XMODEM) of its hash tag (the first `{...}`, when not empty) mod 16384.
+ * Not cluster-key-slot (ioredis' own): it hashes `a{}b{c}` by `c`, where Redis hashes the whole key (the test
+ * compares this one with CLUSTER KEYSLOT).
+ */
 export function keySlot(key: string): number {
   let bytes = Buffer.from(key);
   const open = bytes.indexOf(0x7b);
